@@ -1,0 +1,14 @@
+// Each sub-command registers itself on the CLI11 app; the returned function runs it and gives the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace shoal::cli {
+
+using CommandRunner = std::function<int()>;
+
+CommandRunner add_create_command(CLI::App& app);
+CommandRunner add_info_command(CLI::App& app);
+
+}  // namespace shoal::cli
