@@ -1,15 +1,150 @@
+// shoal info FILE.torrent|MAGNET: shows what a torrent or magnet link describes, as text or JSON.
 #include <fmt/core.h>
 
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <string>
+
 #include "commands.hpp"
+#include "magnet/magnet_link.hpp"
+#include "metainfo/torrent_info.hpp"
+#include "progress.hpp"
+#include "runtime/file_io.hpp"
 
 namespace shoal::cli {
+namespace {
+
+// Torrent files are small; anything bigger is not a torrent we would load anyway.
+constexpr std::size_t kMaxTorrentFileSize = 64 * 1024 * 1024;
+
+struct InfoOptions {
+  std::string input;
+  bool json = false;
+};
+
+magnet::MagnetLink magnet_for(const metainfo::TorrentInfo& info) {
+  magnet::MagnetLink link;
+  link.btih = info.info_hash;
+  link.display_name = info.name;
+  for (const auto& tier : info.trackers) {
+    for (const auto& url : tier) link.trackers.push_back(url);
+  }
+  link.web_seeds = info.web_seeds;
+  return link;
+}
+
+std::string format_date(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(unix_seconds);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+int show_torrent(const metainfo::TorrentInfo& info, bool json) {
+  std::string magnet_uri = magnet::to_uri(magnet_for(info));
+  if (json) {
+    nlohmann::json j;
+    j["name"] = info.name;
+    j["info_hash"] = info.info_hash.to_hex();
+    j["total_size"] = info.total_size;
+    j["piece_length"] = info.piece_length;
+    j["num_pieces"] = info.num_pieces();
+    j["private"] = info.is_private;
+    j["multi_file"] = info.multi_file;
+    j["files"] = nlohmann::json::array();
+    for (const auto& f : info.files) {
+      j["files"].push_back({{"path", f.path}, {"length", f.length}, {"offset", f.offset}, {"pad", f.pad}});
+    }
+    j["trackers"] = info.trackers;
+    j["web_seeds"] = info.web_seeds;
+    if (info.creation_date) j["creation_date"] = *info.creation_date;
+    j["comment"] = info.comment;
+    j["created_by"] = info.created_by;
+    j["source"] = info.source;
+    j["magnet"] = magnet_uri;
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 0;
+  }
+  fmt::print("name:         {}\n", info.name);
+  fmt::print("info-hash:    {}\n", info.info_hash.to_hex());
+  fmt::print("size:         {} ({} bytes)\n", format_bytes(info.total_size), info.total_size);
+  fmt::print("pieces:       {} x {}\n", info.num_pieces(), format_bytes(info.piece_length));
+  fmt::print("private:      {}\n", info.is_private ? "yes" : "no");
+  if (info.creation_date) fmt::print("created:      {}\n", format_date(*info.creation_date));
+  if (!info.created_by.empty()) fmt::print("created by:   {}\n", info.created_by);
+  if (!info.comment.empty()) fmt::print("comment:      {}\n", info.comment);
+  if (!info.source.empty()) fmt::print("source:       {}\n", info.source);
+  fmt::print("files:        {}\n", info.files.size());
+  for (const auto& f : info.files) {
+    if (f.pad) continue;
+    fmt::print("  {:>12}  {}\n", format_bytes(f.length), f.path);
+  }
+  if (!info.trackers.empty()) {
+    fmt::print("trackers:\n");
+    for (std::size_t tier = 0; tier < info.trackers.size(); ++tier) {
+      for (const auto& url : info.trackers[tier]) fmt::print("  tier {}  {}\n", tier, url);
+    }
+  }
+  for (const auto& ws : info.web_seeds) fmt::print("web seed:     {}\n", ws);
+  fmt::print("magnet:       {}\n", magnet_uri);
+  return 0;
+}
+
+int show_magnet(const magnet::MagnetLink& link, bool json) {
+  if (json) {
+    nlohmann::json j;
+    j["name"] = link.display_name;
+    if (link.btih) j["info_hash"] = link.btih->to_hex();
+    if (link.btmh) j["info_hash_v2"] = link.btmh->to_hex();
+    j["trackers"] = link.trackers;
+    j["web_seeds"] = link.web_seeds;
+    j["peers"] = link.peers;
+    j["magnet"] = magnet::to_uri(link);
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 0;
+  }
+  if (!link.display_name.empty()) fmt::print("name:         {}\n", link.display_name);
+  if (link.btih) fmt::print("info-hash:    {}\n", link.btih->to_hex());
+  if (link.btmh) fmt::print("info-hash v2: {}\n", link.btmh->to_hex());
+  for (const auto& t : link.trackers) fmt::print("tracker:      {}\n", t);
+  for (const auto& ws : link.web_seeds) fmt::print("web seed:     {}\n", ws);
+  for (const auto& p : link.peers) fmt::print("peer:         {}\n", p);
+  fmt::print("magnet:       {}\n", magnet::to_uri(link));
+  return 0;
+}
+
+int run_info(const InfoOptions& opt) {
+  if (opt.input.rfind("magnet:", 0) == 0) {
+    auto link = magnet::parse_magnet(opt.input);
+    if (!link) {
+      fmt::print(stderr, "shoal info: invalid magnet link: {}\n", link.error().message());
+      return 1;
+    }
+    return show_magnet(*link, opt.json);
+  }
+  auto bytes = runtime::read_file(opt.input, kMaxTorrentFileSize);
+  if (!bytes) {
+    fmt::print(stderr, "shoal info: {}: {}\n", opt.input, bytes.error().message());
+    return 1;
+  }
+  auto info = metainfo::parse_torrent(*bytes);
+  if (!info) {
+    fmt::print(stderr, "shoal info: {}: {}\n", opt.input, info.error().message());
+    return 1;
+  }
+  return show_torrent(*info, opt.json);
+}
+
+}  // namespace
 
 CommandRunner add_info_command(CLI::App& app) {
-  app.add_subcommand("info", "info (not yet implemented)");
-  return [] {
-    fmt::print(stderr, "shoal info: not yet implemented\n");
-    return 2;
-  };
+  auto opt = std::make_shared<InfoOptions>();
+  auto* cmd = app.add_subcommand("info", "Show what a .torrent file or magnet link describes");
+  cmd->add_option("input", opt->input, "A .torrent file or a magnet: link")->required();
+  cmd->add_flag("--json", opt->json, "Print JSON instead of text");
+  return [opt] { return run_info(*opt); };
 }
 
 }  // namespace shoal::cli

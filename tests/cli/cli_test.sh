@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: deterministic output, magnets, and one-line errors on bad input.
+source "$(dirname "$0")/../interop/lib.sh"
+
+make_tree "$WORK/tree"
+
+# Same input and options give byte-identical torrents; --date none omits the date.
+"$SHOAL" create "$WORK/tree" -o "$WORK/a.torrent" --date 1600000000 -q
+"$SHOAL" create "$WORK/tree" -o "$WORK/b.torrent" --date 1600000000 --threads 1 -q
+cmp -s "$WORK/a.torrent" "$WORK/b.torrent" || fail "create is not deterministic"
+pass "create is deterministic across thread counts"
+"$SHOAL" create "$WORK/tree" -o "$WORK/nodate.torrent" --date none -q
+grep -q "creation date" "$WORK/nodate.torrent" && fail "--date none still wrote a creation date"
+pass "--date none omits the creation date"
+
+# Refuses to overwrite without --force.
+if "$SHOAL" create "$WORK/tree" -o "$WORK/a.torrent" -q 2>"$WORK/err"; then fail "overwrote without --force"; fi
+grep -q "exists" "$WORK/err" || fail "overwrite refusal does not say why: $(cat "$WORK/err")"
+pass "create refuses to overwrite"
+"$SHOAL" create "$WORK/tree" -o "$WORK/a.torrent" -q --force --date 1600000000
+pass "create --force overwrites"
+
+# Progress goes to stderr as plain lines when not a terminal, the summary to stdout.
+"$SHOAL" create "$WORK/tree" -o "$WORK/c.torrent" >"$WORK/out" 2>"$WORK/progress"
+grep -q "hashing: 100.0%" "$WORK/progress" || fail "no final progress line: $(cat "$WORK/progress")"
+grep -q "info-hash" "$WORK/out" || fail "no summary on stdout"
+pass "progress and summary"
+
+# info shows a magnet link that info accepts back with the same hash.
+hash=$(shoal_hash "$WORK/a.torrent")
+magnet=$("$SHOAL" info "$WORK/a.torrent" | sed -n 's/^magnet: *//p')
+case "$magnet" in magnet:\?xt=urn:btih:$hash*) ;; *) fail "magnet '$magnet' does not carry $hash" ;; esac
+expect_eq "$("$SHOAL" info --json "$magnet" | $LT_PYTHON -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])')" \
+  "$hash" "magnet from info parses back to the same hash"
+
+# Every bad input exits non-zero with exactly one line naming the problem.
+expect_error() {  # expect_error PATTERN ARGS...
+  local pattern=$1
+  shift
+  if "$SHOAL" "$@" >"$WORK/out" 2>"$WORK/err"; then fail "'shoal $*' succeeded"; fi
+  [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "'shoal $*' printed more than one error line: $(cat "$WORK/err")"
+  grep -qi -- "$pattern" "$WORK/err" || fail "'shoal $*' error does not mention '$pattern': $(cat "$WORK/err")"
+  pass "error for: shoal $*"
+}
+printf 'd4:spami1ee' > "$WORK/nodict.torrent"
+printf 'not bencode at all' > "$WORK/garbage.torrent"
+head -c 100 "$WORK/a.torrent" > "$WORK/truncated.torrent"
+mkdir -p "$WORK/emptydir"
+expect_error "no such file" info "$WORK/missing.torrent"
+expect_error "info" info "$WORK/nodict.torrent"
+expect_error "byte" info "$WORK/garbage.torrent"
+expect_error "byte" info "$WORK/truncated.torrent"
+expect_error "magnet" info "magnet:?dn=nohash"
+expect_error "magnet" info "magnet:?xt=urn:btih:1234"
+expect_error "piece-size" create "$WORK/tree" -o "$WORK/x.torrent" --piece-size 1000
+expect_error "piece-size" create "$WORK/tree" -o "$WORK/x.torrent" --piece-size banana
+expect_error "date" create "$WORK/tree" -o "$WORK/x.torrent" --date yesterday
+expect_error "missing" create "$WORK/missing" -o "$WORK/x.torrent"
+expect_error "no files" create "$WORK/emptydir" -o "$WORK/x.torrent"
+finish
