@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The sans-I/O rule, checked: shoal_core's modules include no networking, threading or file-system headers,
+# and no module includes one to its right in the dependency order.
+set -euo pipefail
+cd "$(dirname "$0")/../src"
+core_modules="bencode hash metainfo magnet wire swarm tracker dht utp"
+forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
+bad=0
+for m in $core_modules; do
+  [ -d "$m" ] || continue
+  if grep -rnE "$forbidden" "$m"; then
+    echo "FAIL: core module '$m' includes an I/O or threading header (above)" >&2
+    bad=1
+  fi
+done
+# bencode is the bottom of the stack: it may include only itself and shoal/ headers.
+if grep -rnE '#include "(hash|metainfo|magnet|create|runtime)/' bencode; then
+  echo "FAIL: bencode depends on a module above it" >&2
+  bad=1
+fi
+[ $bad -eq 0 ] && echo "1 passed, 0 failed"
+exit $bad
