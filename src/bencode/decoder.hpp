@@ -49,10 +49,31 @@ class Node {
 
   // Number of elements of a list, or of key/value pairs of a dict.
   std::size_t size() const;
-  // i-th element of a list. Precondition: is_list() and i < size().
+  // i-th element of a list. Precondition: is_list() and i < size(). O(i): use children() to iterate.
   Node at(std::size_t i) const;
-  // i-th key/value pair of a dict, in key order. Precondition: is_dict() and i < size().
+  // i-th key/value pair of a dict, in key order. Precondition: is_dict() and i < size(). O(i).
   std::pair<std::string_view, Node> item(std::size_t i) const;
+
+  // Iterates the elements of a list, or the keys and values of a dict alternately, in O(1) per step.
+  class ChildIterator {
+   public:
+    Node operator*() const { return Node(doc_, index_); }
+    ChildIterator& operator++();
+    bool operator==(const ChildIterator& other) const { return index_ == other.index_; }
+
+   private:
+    friend class Node;
+    ChildIterator(const Document* doc, std::uint32_t index) : doc_(doc), index_(index) {}
+    const Document* doc_;
+    std::uint32_t index_;
+  };
+  struct ChildRange {
+    ChildIterator first, last;
+    ChildIterator begin() const { return first; }
+    ChildIterator end() const { return last; }
+  };
+  // Empty for integers and strings.
+  ChildRange children() const;
   // Value under key in a dict; nullopt when absent or when this is not a dict.
   std::optional<Node> find(std::string_view key) const;
 
@@ -92,7 +113,7 @@ class Document {
   std::vector<Token> tokens;
 
  private:
-  friend Expected<Document, DecodeError> decode(std::string_view, const Limits&);
+  friend Expected<std::pair<Document, std::size_t>, DecodeError> decode_prefix(std::string_view, const Limits&);
   friend class Node;
   std::string_view input_;
 };
