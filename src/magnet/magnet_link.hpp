@@ -1,0 +1,62 @@
+// Magnet links (BEP 9): parsing with precise errors, and generation.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "shoal/digest.hpp"
+#include "shoal/expected.hpp"
+
+namespace shoal::magnet {
+
+inline constexpr std::size_t kMaxUriLength = 64 * 1024;
+inline constexpr std::size_t kMaxParameters = 1000;
+inline constexpr int kMaxSelectIndex = 1'000'000;
+
+enum class Errc {
+  not_a_magnet = 1,          // no "magnet:?" prefix
+  missing_info_hash,         // neither urn:btih nor urn:btmh
+  invalid_info_hash,         // wrong length or characters
+  unsupported_multihash,     // btmh that is not sha2-256
+  conflicting_info_hash,     // two different btih (or btmh) values
+  invalid_percent_encoding,  // "%G1", a truncated "%4"
+  invalid_peer,              // x.pe that is not host:port
+  invalid_select_only,       // so= that is not a list of indexes and ranges
+  too_long,                  // longer than kMaxUriLength
+  too_many_parameters,       // more than kMaxParameters
+};
+
+const std::error_category& error_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+struct MagnetError {
+  Errc code{};
+  std::string detail;
+  std::string message() const;
+};
+
+struct MagnetLink {
+  std::optional<Sha1Digest> btih;    // xt=urn:btih: 40 hex or 32 base32
+  std::optional<Sha256Digest> btmh;  // xt=urn:btmh:1220<64 hex> (BitTorrent v2)
+  std::string display_name;          // dn
+  std::vector<std::string> trackers;   // tr, in order, without duplicates
+  std::vector<std::string> web_seeds;  // ws
+  std::vector<std::string> peers;      // x.pe: "host:port" or "[v6]:port"
+  std::vector<std::pair<int, int>> select_only;  // so: inclusive file index ranges
+
+  bool operator==(const MagnetLink&) const = default;
+};
+
+// Unknown parameters are ignored; indexed keys (xt.1, tr.2) count as their base key.
+Expected<MagnetLink, MagnetError> parse_magnet(std::string_view uri);
+std::string to_uri(const MagnetLink& link);
+
+}  // namespace shoal::magnet
+
+template <>
+struct std::is_error_code_enum<shoal::magnet::Errc> : std::true_type {};
