@@ -15,6 +15,7 @@
 #include "create/piece_hasher.hpp"
 #include "hash/sha.hpp"
 #include "metainfo/torrent_builder.hpp"
+#include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
 #include "shoal/version.hpp"
@@ -95,7 +96,8 @@ int run_create(const CreateOptions& opt) {
     piece_length = *parsed;
   }
 
-  std::filesystem::path output = opt.output.empty() ? std::filesystem::path(input->name + ".torrent") : opt.output;
+  std::filesystem::path output = opt.output.empty() ? std::filesystem::path(input->name + ".torrent")
+                                                   : std::filesystem::path(opt.output);
   if (!opt.force && std::filesystem::exists(output)) {
     return fail(fmt::format("{} exists (use --force to overwrite)", output.string()));
   }

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""A libtorrent peer for Shoal's interop tests and benchmarks, confined to 127.0.0.1.
+
+seed:     lt_peer.py seed TORRENT DATA_DIR --port P [--peer HOST:PORT]... [--high-performance]
+download: lt_peer.py download TORRENT OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
+
+Prints "listening PORT" once ready and "finished SECONDS" when a download completes (exit 0), or exits 1 on
+timeout or error. DHT, LSD, UPnP and NAT-PMP are off; trackers in the torrent are used as they are.
+"""
+import argparse
+import sys
+import time
+
+import libtorrent as lt
+
+
+def make_session(port, high_performance):
+    pack = lt.high_performance_seed() if high_performance else lt.default_settings()
+    pack.update({
+        "listen_interfaces": f"127.0.0.1:{port}",
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "allow_multiple_connections_per_ip": True,
+        "min_reconnect_time": 1,
+        "peer_connect_timeout": 3,
+        "announce_to_all_trackers": True,
+        "announce_to_all_tiers": True,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "alert_mask": lt.alert_category.error | lt.alert_category.status,
+    })
+    return lt.session(pack)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["seed", "download"])
+    ap.add_argument("torrent")
+    ap.add_argument("directory")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--peer", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--high-performance", action="store_true")
+    args = ap.parse_args()
+
+    ses = make_session(args.port, args.high_performance)
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(args.torrent)
+    params.save_path = args.directory
+    if args.mode == "seed":
+        params.flags |= lt.torrent_flags.seed_mode
+    handle = ses.add_torrent(params)
+    print(f"listening {ses.listen_port()}", flush=True)
+
+    start = time.monotonic()
+    last_dial = 0.0
+    while True:
+        now = time.monotonic()
+        # Keep dialling the given peers: the other side may not be listening yet.
+        if args.peer and now - last_dial > 1.0:
+            for peer in args.peer:
+                host, port = peer.rsplit(":", 1)
+                handle.connect_peer((host, int(port)))
+            last_dial = now
+        status = handle.status()
+        if args.mode == "download" and status.is_seeding:
+            print(f"finished {now - start:.3f}", flush=True)
+            return 0
+        if args.mode == "download" and now - start > args.timeout:
+            print(f"timeout at {status.progress * 100:.1f}%", file=sys.stderr, flush=True)
+            return 1
+        for alert in ses.pop_alerts():
+            if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
+                print(f"error: {alert.message()}", file=sys.stderr, flush=True)
+                return 1
+        ses.wait_for_alert(200)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

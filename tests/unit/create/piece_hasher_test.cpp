@@ -1,0 +1,159 @@
+#include "create/piece_hasher.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "create/input_files.hpp"
+#include "hash/sha.hpp"
+
+namespace shoal::create {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CreateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("shoal-create-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string write(const std::string& relative, std::size_t size, unsigned seed) {
+    fs::path p = root_ / relative;
+    fs::create_directories(p.parent_path());
+    std::string data(size, '\0');
+    std::mt19937 rng(seed);
+    for (auto& c : data) c = static_cast<char>(rng());
+    std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+    return data;
+  }
+
+  // Reference: hash the concatenated stream piece by piece.
+  static std::string reference(const std::string& stream, std::int64_t piece_length) {
+    std::string out;
+    for (std::size_t off = 0; off < stream.size(); off += static_cast<std::size_t>(piece_length)) {
+      out += hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece_length))).raw();
+    }
+    return out;
+  }
+
+  fs::path root_;
+};
+
+TEST_F(CreateTest, CollectsSortedRelativePathsSkippingLinksAndEmptyDirs) {
+  write("tree/b/z.bin", 10, 1);
+  write("tree/a.bin", 10, 2);
+  write("tree/.hidden", 5, 3);
+  write("tree/B.bin", 1, 4);
+  fs::create_directories(root_ / "tree/emptydir");
+  write("outside.bin", 10, 5);
+  fs::create_symlink(root_ / "outside.bin", root_ / "tree/link.bin");
+  fs::create_directory_symlink(root_, root_ / "tree/loop");
+  auto set = collect_input(root_ / "tree");
+  ASSERT_TRUE(set) << set.error().message();
+  EXPECT_EQ(set->name, "tree");
+  EXPECT_FALSE(set->single_file);
+  std::vector<std::string> names;
+  for (const auto& f : set->files) names.push_back(f.relative);
+  EXPECT_EQ(names, (std::vector<std::string>{".hidden", "B.bin", "a.bin", "b/z.bin"}));
+  EXPECT_EQ(set->total_size, 26);
+}
+
+TEST_F(CreateTest, SingleFileAndTrailingSlash) {
+  write("one.bin", 100, 1);
+  auto set = collect_input(root_ / "one.bin");
+  ASSERT_TRUE(set);
+  EXPECT_TRUE(set->single_file);
+  EXPECT_EQ(set->name, "one.bin");
+  write("dir/x", 3, 1);
+  auto dir = collect_input((root_ / "dir").string() + "/");
+  ASSERT_TRUE(dir) << dir.error().message();
+  EXPECT_EQ(dir->name, "dir");
+}
+
+TEST_F(CreateTest, CollectErrors) {
+  auto missing = collect_input(root_ / "missing");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  fs::create_directories(root_ / "empty/sub");
+  auto empty = collect_input(root_ / "empty");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, Errc::empty);
+  write("zero/z", 0, 1);
+  EXPECT_EQ(collect_input(root_ / "zero").error().code, Errc::empty);
+}
+
+TEST_F(CreateTest, PiecesSpanningManyFilesMatchReference) {
+  std::string stream;
+  stream += write("t/a", 5000, 1);
+  stream += write("t/b", 0, 2);
+  stream += write("t/c", 3, 3);
+  stream += write("t/d", 40000, 4);
+  stream += write("t/e", 16384, 5);
+  auto set = collect_input(root_ / "t");
+  ASSERT_TRUE(set);
+  for (auto method : {ReadMethod::mmap, ReadMethod::pread}) {
+    for (unsigned threads : {1u, 4u}) {
+      for (std::int64_t piece : {16384, 32768, 1 << 20}) {
+        HashOptions opt;
+        opt.threads = threads;
+        opt.method = method;
+        auto hashes = hash_pieces(*set, piece, opt);
+        ASSERT_TRUE(hashes) << hashes.error().message();
+        EXPECT_EQ(*hashes, reference(stream, piece)) << threads << " threads, piece " << piece;
+      }
+    }
+  }
+}
+
+TEST_F(CreateTest, ProgressReachesTotal) {
+  write("p.bin", 300000, 9);
+  auto set = collect_input(root_ / "p.bin");
+  std::int64_t last = 0;
+  HashOptions opt;
+  opt.progress = [&](std::int64_t done, std::int64_t total) {
+    EXPECT_LE(done, total);
+    EXPECT_GE(done, last);
+    last = done;
+  };
+  ASSERT_TRUE(hash_pieces(*set, 16384, opt));
+  EXPECT_EQ(last, 300000);
+}
+
+TEST_F(CreateTest, CancelStopsWithAnError) {
+  write("c.bin", 1 << 20, 9);
+  auto set = collect_input(root_ / "c.bin");
+  std::atomic<bool> cancel{true};
+  HashOptions opt;
+  opt.cancel = &cancel;
+  auto r = hash_pieces(*set, 16384, opt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::cancelled);
+}
+
+TEST_F(CreateTest, FileTruncatedAfterCollectIsReportedNotCrashed) {
+  write("t.bin", 200000, 9);
+  auto set = collect_input(root_ / "t.bin");
+  ASSERT_TRUE(set);
+  fs::resize_file(root_ / "t.bin", 1000);
+  for (auto method : {ReadMethod::mmap, ReadMethod::pread}) {
+    HashOptions opt;
+    opt.method = method;
+    auto r = hash_pieces(*set, 16384, opt);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::file_changed);
+  }
+  fs::remove(root_ / "t.bin");
+  auto gone = hash_pieces(*set, 16384);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::io_error);
+}
+
+}  // namespace
+}  // namespace shoal::create
