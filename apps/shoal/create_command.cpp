@@ -37,6 +37,7 @@ struct CreateOptions {
   std::string source;
   std::string date = "now";
   unsigned threads = 0;
+  std::string read_method = "pread";
   bool force = false;
   bool quiet = false;
 };
@@ -105,6 +106,7 @@ int run_create(const CreateOptions& opt) {
   ProgressBar bar("hashing", input->total_size);
   create::HashOptions hash_options;
   hash_options.threads = opt.threads;
+  hash_options.method = opt.read_method == "mmap" ? create::ReadMethod::mmap : create::ReadMethod::pread;
   if (!opt.quiet) hash_options.progress = [&bar](std::int64_t done, std::int64_t) { bar.update(done); };
   auto start = std::chrono::steady_clock::now();
   auto pieces = create::hash_pieces(*input, piece_length, hash_options);
@@ -156,6 +158,9 @@ CommandRunner add_create_command(CLI::App& app) {
   cmd->add_option("--source", opt->source, "Source tag inside the info dictionary (changes the info-hash)");
   cmd->add_option("--date", opt->date, "Creation date: 'now' (default), 'none', or seconds since 1970");
   cmd->add_option("--threads", opt->threads, "Hashing threads (default: all cores)");
+  cmd->add_option("--read-method", opt->read_method, "How files are read for hashing (benchmarking aid)")
+      ->check(CLI::IsMember({"pread", "mmap"}))
+      ->group("");
   cmd->add_flag("-f,--force", opt->force, "Overwrite the output file if it exists");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress or summary");
   return [opt] { return run_create(*opt); };

@@ -1,7 +1,11 @@
 // Work split: each worker takes the next piece index from an atomic counter and writes its digest into a
-// preallocated slot, so output order never depends on scheduling. Files are mapped read-only once and each
-// piece is faulted in with one MADV_POPULATE_READ call before hashing (hundreds of page faults become one
-// system call). The mapping is only read after the populate call succeeds, which is what turns a file that
+// preallocated slot, so output order never depends on scheduling.
+//
+// Reading: pread() into a per-thread 1 MiB buffer is the default because it measured fastest: on 2 GiB in page
+// cache with 4 MiB pieces and 2 threads, pread took 0.71 s and hashing a read-only mapping in place took 1.25 s.
+// The copy leaves the chunk hot in cache for SHA-1, while hashing straight from mapped page-cache pages stalls
+// on every new page (user time doubled). The mapped path is kept for comparison: each piece is faulted in with
+// one MADV_POPULATE_READ call and the mapping is only read after that call succeeds, which turns a file that
 // shrank under us into an error instead of a SIGBUS.
 #include "create/piece_hasher.hpp"
 
@@ -29,7 +33,7 @@
 namespace shoal::create {
 namespace {
 
-constexpr std::size_t kPreadChunk = 1 << 20;  // small enough to stay in L2 between read and hash
+constexpr std::size_t kPreadChunk = 1 << 20;  // chunk sizes from 64 KiB to 4 MiB measured the same
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
 class OpenFile {
