@@ -1,5 +1,5 @@
-// Decodes arbitrary bytes; whatever decodes must re-encode to exactly the same bytes (the decoder only accepts
-// canonical bencode) and decode again to the same value.
+// Decodes arbitrary bytes; whatever decodes must re-encode to exactly the same bytes (the decoder only
+// accepts canonical bencode) and decode again to the same value.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -1,4 +1,5 @@
-// Parses arbitrary bytes as a .torrent; whatever parses must satisfy the invariants the rest of Shoal relies on.
+// Parses arbitrary bytes as a .torrent; whatever parses must satisfy the invariants the rest of Shoal relies
+// on.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

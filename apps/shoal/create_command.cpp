@@ -62,7 +62,9 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
   return value * scale;
 }
 
-bool is_power_of_two(std::int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(std::int64_t v) {
+  return v > 0 && (v & (v - 1)) == 0;
+}
 
 int run_create(const CreateOptions& opt) {
   auto fail = [](const std::string& message) {
@@ -98,7 +100,7 @@ int run_create(const CreateOptions& opt) {
   }
 
   std::filesystem::path output = opt.output.empty() ? std::filesystem::path(input->name + ".torrent")
-                                                   : std::filesystem::path(opt.output);
+                                                    : std::filesystem::path(opt.output);
   if (!opt.force && std::filesystem::exists(output)) {
     return fail(fmt::format("{} exists (use --force to overwrite)", output.string()));
   }
@@ -117,10 +119,12 @@ int run_create(const CreateOptions& opt) {
   metainfo::BuildInput build;
   build.name = input->name;
   build.single_file = input->single_file;
-  for (const auto& f : input->files) build.files.emplace_back(f.relative, f.size);
+  for (const auto& f : input->files)
+    build.files.emplace_back(f.relative, f.size);
   build.piece_length = piece_length;
   build.piece_hashes = std::move(*pieces);
-  for (const auto& t : opt.trackers) build.trackers.push_back({t});
+  for (const auto& t : opt.trackers)
+    build.trackers.push_back({t});
   build.web_seeds = opt.web_seeds;
   build.is_private = opt.is_private;
   build.comment = opt.comment;
@@ -136,8 +140,8 @@ int run_create(const CreateOptions& opt) {
   if (!info) return fail("internal error: created torrent does not parse: " + info.error().message());
   if (!opt.quiet) {
     fmt::print("created {}\n  info-hash {}\n  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
-               output.string(), info->info_hash.to_hex(), format_bytes(input->total_size), input->files.size(),
-               info->num_pieces(), format_bytes(piece_length), seconds,
+               output.string(), info->info_hash.to_hex(), format_bytes(input->total_size),
+               input->files.size(), info->num_pieces(), format_bytes(piece_length), seconds,
                format_rate(seconds > 0 ? static_cast<double>(input->total_size) / seconds : 0));
   }
   return 0;

@@ -27,7 +27,8 @@ magnet::MagnetLink magnet_for(const metainfo::TorrentInfo& info) {
   link.btih = info.info_hash;
   link.display_name = info.name;
   for (const auto& tier : info.trackers) {
-    for (const auto& url : tier) link.trackers.push_back(url);
+    for (const auto& url : tier)
+      link.trackers.push_back(url);
   }
   link.web_seeds = info.web_seeds;
   return link;
@@ -84,10 +85,12 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json) {
   if (!info.trackers.empty()) {
     fmt::print("trackers:\n");
     for (std::size_t tier = 0; tier < info.trackers.size(); ++tier) {
-      for (const auto& url : info.trackers[tier]) fmt::print("  tier {}  {}\n", tier, url);
+      for (const auto& url : info.trackers[tier])
+        fmt::print("  tier {}  {}\n", tier, url);
     }
   }
-  for (const auto& ws : info.web_seeds) fmt::print("web seed:     {}\n", ws);
+  for (const auto& ws : info.web_seeds)
+    fmt::print("web seed:     {}\n", ws);
   fmt::print("magnet:       {}\n", magnet_uri);
   return 0;
 }
@@ -108,9 +111,12 @@ int show_magnet(const magnet::MagnetLink& link, bool json) {
   if (!link.display_name.empty()) fmt::print("name:         {}\n", link.display_name);
   if (link.btih) fmt::print("info-hash:    {}\n", link.btih->to_hex());
   if (link.btmh) fmt::print("info-hash v2: {}\n", link.btmh->to_hex());
-  for (const auto& t : link.trackers) fmt::print("tracker:      {}\n", t);
-  for (const auto& ws : link.web_seeds) fmt::print("web seed:     {}\n", ws);
-  for (const auto& p : link.peers) fmt::print("peer:         {}\n", p);
+  for (const auto& t : link.trackers)
+    fmt::print("tracker:      {}\n", t);
+  for (const auto& ws : link.web_seeds)
+    fmt::print("web seed:     {}\n", ws);
+  for (const auto& p : link.peers)
+    fmt::print("peer:         {}\n", p);
   fmt::print("magnet:       {}\n", magnet::to_uri(link));
   return 0;
 }

@@ -31,11 +31,14 @@ void ProgressBar::update(std::int64_t done) {
   draw(done, false);
 }
 
-void ProgressBar::finish() { draw(total_, true); }
+void ProgressBar::finish() {
+  draw(total_, true);
+}
 
 void ProgressBar::draw(std::int64_t done, bool final_line) {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double fraction = total_ > 0 ? std::clamp(static_cast<double>(done) / static_cast<double>(total_), 0.0, 1.0) : 1.0;
+  double fraction =
+      total_ > 0 ? std::clamp(static_cast<double>(done) / static_cast<double>(total_), 0.0, 1.0) : 1.0;
   double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
   std::string eta = "--:--";
   if (rate > 0 && done < total_) eta = format_duration(static_cast<double>(total_ - done) / rate);

@@ -33,8 +33,8 @@ class [[nodiscard]] Expected {
   using error_type = E;
 
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::decay_t<U>, Expected>)
-  Expected(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::decay_t<U>, Expected>)Expected(U&& value)
+      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class G>
   Expected(Unexpected<G> error) : storage_(std::in_place_index<1>, std::move(error).error()) {}
 

@@ -34,5 +34,7 @@ using FileIndex = StrongIndex<struct FileIndexTag>;
 
 template <class Tag, class Rep>
 struct std::hash<shoal::StrongIndex<Tag, Rep>> {
-  std::size_t operator()(const shoal::StrongIndex<Tag, Rep>& i) const noexcept { return std::hash<Rep>{}(i.value); }
+  std::size_t operator()(const shoal::StrongIndex<Tag, Rep>& i) const noexcept {
+    return std::hash<Rep>{}(i.value);
+  }
 };

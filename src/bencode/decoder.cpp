@@ -17,7 +17,9 @@ struct Frame {
 
 constexpr std::uint32_t kNoKey = std::numeric_limits<std::uint32_t>::max();
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 int compare_bytes(std::string_view a, std::string_view b) {
   std::size_t n = a.size() < b.size() ? a.size() : b.size();
@@ -130,7 +132,8 @@ class Parser {
     if (ndigits > 1 && in_[digits_start] == '0') return DecodeError{Errc::leading_zero, digits_start};
     if (negative && value == 0) return DecodeError{Errc::negative_zero, start};
     if (!negative) {
-      if (value == std::numeric_limits<std::int64_t>::min()) return DecodeError{Errc::integer_overflow, start};
+      if (value == std::numeric_limits<std::int64_t>::min())
+        return DecodeError{Errc::integer_overflow, start};
       value = -value;
     }
     ++pos_;  // 'e'
@@ -204,7 +207,9 @@ Expected<Document, DecodeError> decode(std::string_view input, const Limits& lim
   return std::move(result->first);
 }
 
-Type Node::type() const { return doc_->tokens[index_].type; }
+Type Node::type() const {
+  return doc_->tokens[index_].type;
+}
 
 std::int64_t Node::as_int() const {
   assert(is_int());
@@ -225,15 +230,18 @@ std::size_t Node::size() const {
 Node Node::at(std::size_t i) const {
   assert(is_list() && i < size());
   std::size_t child = index_ + 1;
-  for (std::size_t k = 0; k < i; ++k) child = next_sibling(doc_->tokens, child);
+  for (std::size_t k = 0; k < i; ++k)
+    child = next_sibling(doc_->tokens, child);
   return Node(doc_, static_cast<std::uint32_t>(child));
 }
 
 std::pair<std::string_view, Node> Node::item(std::size_t i) const {
   assert(is_dict() && i < size());
   std::size_t key = index_ + 1;
-  for (std::size_t k = 0; k < i; ++k) key = next_sibling(doc_->tokens, key + 1);
-  return {Node(doc_, static_cast<std::uint32_t>(key)).as_string(), Node(doc_, static_cast<std::uint32_t>(key + 1))};
+  for (std::size_t k = 0; k < i; ++k)
+    key = next_sibling(doc_->tokens, key + 1);
+  return {Node(doc_, static_cast<std::uint32_t>(key)).as_string(),
+          Node(doc_, static_cast<std::uint32_t>(key + 1))};
 }
 
 std::optional<Node> Node::find(std::string_view wanted) const {
@@ -289,6 +297,8 @@ std::string_view Node::raw() const {
   return doc_->input_.substr(t.start, t.end - t.start);
 }
 
-std::size_t Node::offset() const { return doc_->tokens[index_].start; }
+std::size_t Node::offset() const {
+  return doc_->tokens[index_].start;
+}
 
 }  // namespace shoal::bencode

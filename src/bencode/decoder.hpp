@@ -1,10 +1,11 @@
 // Strict, zero-copy bencode decoder (BEP 3).
 //
-// decode() validates the whole input in one pass and produces a Document: a flat array of tokens whose strings
-// point into the caller's buffer (which must outlive the Document and every Node taken from it). Nodes are cheap
-// handles (document pointer + token index). Strictness: integers without leading zeros or "-0", byte strings
-// with exact lengths, dictionary keys that are byte strings, sorted by raw bytes and unique, no trailing data.
-// Limits bound depth (no stack exhaustion: the decoder is iterative), item count and input size.
+// decode() validates the whole input in one pass and produces a Document: a flat array of tokens whose
+// strings point into the caller's buffer (which must outlive the Document and every Node taken from it).
+// Nodes are cheap handles (document pointer + token index). Strictness: integers without leading zeros or
+// "-0", byte strings with exact lengths, dictionary keys that are byte strings, sorted by raw bytes and
+// unique, no trailing data. Limits bound depth (no stack exhaustion: the decoder is iterative), item count
+// and input size.
 #pragma once
 
 #include <cstddef>
@@ -113,7 +114,8 @@ class Document {
   std::vector<Token> tokens;
 
  private:
-  friend Expected<std::pair<Document, std::size_t>, DecodeError> decode_prefix(std::string_view, const Limits&);
+  friend Expected<std::pair<Document, std::size_t>, DecodeError> decode_prefix(std::string_view,
+                                                                               const Limits&);
   friend class Node;
   std::string_view input_;
 };

@@ -29,7 +29,8 @@ void encode_to(const Value& value, std::string& out) {
     append_string(value.as_string(), out);
   } else if (value.is_list()) {
     out.push_back('l');
-    for (const auto& item : value.as_list()) encode_to(item, out);
+    for (const auto& item : value.as_list())
+      encode_to(item, out);
     out.push_back('e');
   } else {
     out.push_back('d');
@@ -50,12 +51,15 @@ std::string encode(const Value& value) {
 // Recursion depth is bounded by the decoder's Limits::max_depth.
 Value to_value(const Node& node) {
   switch (node.type()) {
-    case Type::integer: return Value(node.as_int());
-    case Type::string: return Value(node.as_string());
+    case Type::integer:
+      return Value(node.as_int());
+    case Type::string:
+      return Value(node.as_string());
     case Type::list: {
       Value::List list;
       list.reserve(node.size());
-      for (Node child : node.children()) list.push_back(to_value(child));
+      for (Node child : node.children())
+        list.push_back(to_value(child));
       return Value(std::move(list));
     }
     case Type::dict: {

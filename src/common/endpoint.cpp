@@ -28,7 +28,8 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
   bool v6 = false;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
     host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);
     v6 = true;

@@ -5,12 +5,18 @@ namespace {
 
 const char* describe(Errc e) {
   switch (e) {
-    case Errc::not_found: return "no such file or directory";
-    case Errc::not_regular: return "not a regular file or directory";
-    case Errc::empty: return "no files with data to share";
-    case Errc::io_error: return "read error";
-    case Errc::file_changed: return "file changed while it was being hashed";
-    case Errc::cancelled: return "cancelled";
+    case Errc::not_found:
+      return "no such file or directory";
+    case Errc::not_regular:
+      return "not a regular file or directory";
+    case Errc::empty:
+      return "no files with data to share";
+    case Errc::io_error:
+      return "read error";
+    case Errc::file_changed:
+      return "file changed while it was being hashed";
+    case Errc::cancelled:
+      return "cancelled";
   }
   return "create failed";
 }

@@ -24,8 +24,8 @@ struct InputSet {
   std::int64_t total_size = 0;
 };
 
-// Symbolic links are not followed: a link could point outside the shared folder (or loop), and sharing what it
-// points to is rarely what the user meant. Hidden files are included; empty directories are ignored.
+// Symbolic links are not followed: a link could point outside the shared folder (or loop), and sharing what
+// it points to is rarely what the user meant. Hidden files are included; empty directories are ignored.
 Expected<InputSet, CreateError> collect_input(const std::filesystem::path& root);
 
 }  // namespace shoal::create

@@ -1,12 +1,12 @@
 // Work split: each worker takes the next piece index from an atomic counter and writes its digest into a
 // preallocated slot, so output order never depends on scheduling.
 //
-// Reading: pread() into a per-thread 1 MiB buffer is the default because it measured fastest: on 2 GiB in page
-// cache with 4 MiB pieces and 2 threads, pread took 0.71 s and hashing a read-only mapping in place took 1.25 s.
-// The copy leaves the chunk hot in cache for SHA-1, while hashing straight from mapped page-cache pages stalls
-// on every new page (user time doubled). The mapped path is kept for comparison: each piece is faulted in with
-// one MADV_POPULATE_READ call and the mapping is only read after that call succeeds, which turns a file that
-// shrank under us into an error instead of a SIGBUS.
+// Reading: pread() into a per-thread 1 MiB buffer is the default because it measured fastest: on 2 GiB in
+// page cache with 4 MiB pieces and 2 threads, pread took 0.71 s and hashing a read-only mapping in place
+// took 1.25 s. The copy leaves the chunk hot in cache for SHA-1, while hashing straight from mapped
+// page-cache pages stalls on every new page (user time doubled). The mapped path is kept for comparison: each
+// piece is faulted in with one MADV_POPULATE_READ call and the mapping is only read after that call succeeds,
+// which turns a file that shrank under us into an error instead of a SIGBUS.
 #include "create/piece_hasher.hpp"
 
 #include <fcntl.h>
@@ -96,13 +96,16 @@ class Job {
 
   Expected<std::string, CreateError> run() {
     for (std::size_t i = 0; i < input_.files.size(); ++i) {
-      if (auto err = files_[i].open(input_.files[i], options_.method == ReadMethod::mmap)) return unexpected(*err);
+      if (auto err = files_[i].open(input_.files[i], options_.method == ReadMethod::mmap))
+        return unexpected(*err);
     }
-    unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads =
+        options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<std::int64_t>(threads, num_pieces_));
     std::vector<std::thread> workers;
     workers.reserve(threads);
-    for (unsigned t = 0; t < threads; ++t) workers.emplace_back([this] { work(); });
+    for (unsigned t = 0; t < threads; ++t)
+      workers.emplace_back([this] { work(); });
 
     {
       std::unique_lock lock(mutex_);
@@ -117,9 +120,11 @@ class Job {
         finished_workers_ = finished_count_.load();
       }
     }
-    for (auto& w : workers) w.join();
+    for (auto& w : workers)
+      w.join();
     if (error_) return unexpected(*error_);
-    if (options_.cancel != nullptr && options_.cancel->load()) return unexpected(CreateError{Errc::cancelled, {}});
+    if (options_.cancel != nullptr && options_.cancel->load())
+      return unexpected(CreateError{Errc::cancelled, {}});
     if (options_.progress) options_.progress(input_.total_size, input_.total_size);
     return std::move(digests_);
   }
@@ -180,8 +185,8 @@ class Job {
       // Populate from the page-aligned start; fails cleanly (EFAULT) when the file shrank below this range.
       auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
       std::int64_t aligned = s.offset / page * page;
-      if (::madvise(const_cast<std::uint8_t*>(f.map()) + aligned, static_cast<std::size_t>(s.offset + s.length - aligned),
-                    MADV_POPULATE_READ) != 0 &&
+      if (::madvise(const_cast<std::uint8_t*>(f.map()) + aligned,
+                    static_cast<std::size_t>(s.offset + s.length - aligned), MADV_POPULATE_READ) != 0 &&
           errno != EINVAL) {
         return CreateError{Errc::file_changed, input_.files[s.file].absolute.string()};
       }
@@ -191,10 +196,13 @@ class Job {
     if (buffer.empty()) buffer.resize(kPreadChunk);
     std::int64_t done = 0;
     while (done < s.length) {
-      auto want = static_cast<std::size_t>(std::min<std::int64_t>(s.length - done, static_cast<std::int64_t>(buffer.size())));
+      auto want = static_cast<std::size_t>(
+          std::min<std::int64_t>(s.length - done, static_cast<std::int64_t>(buffer.size())));
       ssize_t n = ::pread(f.fd(), buffer.data(), want, s.offset + done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return CreateError{Errc::io_error, input_.files[s.file].absolute.string() + ": " + std::strerror(errno)};
+      if (n < 0)
+        return CreateError{Errc::io_error,
+                           input_.files[s.file].absolute.string() + ": " + std::strerror(errno)};
       if (n == 0) return CreateError{Errc::file_changed, input_.files[s.file].absolute.string()};
       hasher.update(buffer.data(), static_cast<std::size_t>(n));
       done += n;

@@ -29,10 +29,18 @@ DigestT one_shot(const void* data, std::size_t size) {
 
 }  // namespace
 
-Sha1Digest sha1(std::string_view data) { return one_shot<Sha1Digest>(data.data(), data.size()); }
-Sha1Digest sha1(std::span<const std::byte> data) { return one_shot<Sha1Digest>(data.data(), data.size()); }
-Sha256Digest sha256(std::string_view data) { return one_shot<Sha256Digest>(data.data(), data.size()); }
-Sha256Digest sha256(std::span<const std::byte> data) { return one_shot<Sha256Digest>(data.data(), data.size()); }
+Sha1Digest sha1(std::string_view data) {
+  return one_shot<Sha1Digest>(data.data(), data.size());
+}
+Sha1Digest sha1(std::span<const std::byte> data) {
+  return one_shot<Sha1Digest>(data.data(), data.size());
+}
+Sha256Digest sha256(std::string_view data) {
+  return one_shot<Sha256Digest>(data.data(), data.size());
+}
+Sha256Digest sha256(std::span<const std::byte> data) {
+  return one_shot<Sha256Digest>(data.data(), data.size());
+}
 
 template <class DigestT>
 Hasher<DigestT>::Hasher() : ctx_(EVP_MD_CTX_new()) {

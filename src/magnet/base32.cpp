@@ -5,7 +5,8 @@
 namespace shoal::magnet {
 
 std::optional<std::string> base32_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  while (!text.empty() && text.back() == '=')
+    text.remove_suffix(1);
   std::string out;
   out.reserve(text.size() * 5 / 8);
   std::uint32_t buffer = 0;
@@ -47,7 +48,8 @@ std::string base32_encode(std::string_view bytes) {
     }
   }
   if (bits > 0) out.push_back(kAlphabet[(buffer << (5 - bits)) & 31]);
-  while (out.size() % 8 != 0) out.push_back('=');
+  while (out.size() % 8 != 0)
+    out.push_back('=');
   return out;
 }
 

@@ -11,16 +11,26 @@ namespace {
 
 const char* describe(Errc e) {
   switch (e) {
-    case Errc::not_a_magnet: return "not a magnet link (expected 'magnet:?')";
-    case Errc::missing_info_hash: return "no info-hash (xt=urn:btih: or xt=urn:btmh:)";
-    case Errc::invalid_info_hash: return "invalid info-hash";
-    case Errc::unsupported_multihash: return "unsupported multihash (only sha2-256 is used by BitTorrent v2)";
-    case Errc::conflicting_info_hash: return "two different info-hashes";
-    case Errc::invalid_percent_encoding: return "invalid percent-encoding";
-    case Errc::invalid_peer: return "invalid peer address (x.pe)";
-    case Errc::invalid_select_only: return "invalid file selection (so)";
-    case Errc::too_long: return "magnet link too long";
-    case Errc::too_many_parameters: return "too many parameters";
+    case Errc::not_a_magnet:
+      return "not a magnet link (expected 'magnet:?')";
+    case Errc::missing_info_hash:
+      return "no info-hash (xt=urn:btih: or xt=urn:btmh:)";
+    case Errc::invalid_info_hash:
+      return "invalid info-hash";
+    case Errc::unsupported_multihash:
+      return "unsupported multihash (only sha2-256 is used by BitTorrent v2)";
+    case Errc::conflicting_info_hash:
+      return "two different info-hashes";
+    case Errc::invalid_percent_encoding:
+      return "invalid percent-encoding";
+    case Errc::invalid_peer:
+      return "invalid peer address (x.pe)";
+    case Errc::invalid_select_only:
+      return "invalid file selection (so)";
+    case Errc::too_long:
+      return "magnet link too long";
+    case Errc::too_many_parameters:
+      return "too many parameters";
   }
   return "invalid magnet link";
 }
@@ -94,7 +104,8 @@ bool parse_select_only(std::string_view text, std::vector<std::pair<int, int>>& 
   };
   for (std::size_t start = 0; start <= text.size();) {
     auto comma = text.find(',', start);
-    std::string_view item = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view item =
+        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     auto dash = item.find('-');
     int first = 0;
     int last = 0;
@@ -137,7 +148,8 @@ Expected<MagnetLink, MagnetError> parse_magnet(std::string_view uri) {
   std::size_t count = 0;
   for (std::size_t start = 0; start < query.size();) {
     auto amp = query.find('&', start);
-    std::string_view param = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    std::string_view param =
+        query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     start = amp == std::string_view::npos ? query.size() : amp + 1;
     if (param.empty()) continue;
     if (++count > kMaxParameters) return error(Errc::too_many_parameters);
@@ -194,9 +206,12 @@ std::string to_uri(const MagnetLink& link) {
   if (link.btih) add("xt", "urn:btih:" + link.btih->to_hex());
   if (link.btmh) add("xt", "urn:btmh:1220" + link.btmh->to_hex());
   if (!link.display_name.empty()) add("dn", percent_encode(link.display_name));
-  for (const auto& t : link.trackers) add("tr", percent_encode(t));
-  for (const auto& w : link.web_seeds) add("ws", percent_encode(w));
-  for (const auto& p : link.peers) add("x.pe", percent_encode(p));
+  for (const auto& t : link.trackers)
+    add("tr", percent_encode(t));
+  for (const auto& w : link.web_seeds)
+    add("ws", percent_encode(w));
+  for (const auto& p : link.peers)
+    add("x.pe", percent_encode(p));
   if (!link.select_only.empty()) {
     std::string so;
     for (const auto& [first, last] : link.select_only) {

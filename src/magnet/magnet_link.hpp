@@ -32,7 +32,9 @@ enum class Errc {
 };
 
 const std::error_category& error_category() noexcept;
-inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
 
 struct MagnetError {
   Errc code{};
@@ -41,12 +43,12 @@ struct MagnetError {
 };
 
 struct MagnetLink {
-  std::optional<Sha1Digest> btih;    // xt=urn:btih: 40 hex or 32 base32
-  std::optional<Sha256Digest> btmh;  // xt=urn:btmh:1220<64 hex> (BitTorrent v2)
-  std::string display_name;          // dn
-  std::vector<std::string> trackers;   // tr, in order, without duplicates
-  std::vector<std::string> web_seeds;  // ws
-  std::vector<std::string> peers;      // x.pe: "host:port" or "[v6]:port"
+  std::optional<Sha1Digest> btih;                // xt=urn:btih: 40 hex or 32 base32
+  std::optional<Sha256Digest> btmh;              // xt=urn:btmh:1220<64 hex> (BitTorrent v2)
+  std::string display_name;                      // dn
+  std::vector<std::string> trackers;             // tr, in order, without duplicates
+  std::vector<std::string> web_seeds;            // ws
+  std::vector<std::string> peers;                // x.pe: "host:port" or "[v6]:port"
   std::vector<std::pair<int, int>> select_only;  // so: inclusive file index ranges
 
   bool operator==(const MagnetLink&) const = default;

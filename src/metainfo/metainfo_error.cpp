@@ -5,22 +5,38 @@ namespace {
 
 const char* describe(Errc e) {
   switch (e) {
-    case Errc::invalid_bencode: return "not valid bencode";
-    case Errc::not_a_dict: return "not a torrent: the file is not a dictionary";
-    case Errc::missing_info: return "not a torrent: no info dictionary";
-    case Errc::missing_key: return "missing key";
-    case Errc::wrong_type: return "wrong type for key";
-    case Errc::invalid_piece_length: return "invalid piece length";
-    case Errc::invalid_pieces_length: return "length of 'pieces' is not a multiple of 20";
-    case Errc::piece_count_mismatch: return "number of piece hashes does not match the total size";
-    case Errc::invalid_file_length: return "invalid file length";
-    case Errc::total_size_overflow: return "total size is too large";
-    case Errc::empty_file_list: return "empty file list";
-    case Errc::both_length_and_files: return "info has both 'length' and 'files'";
-    case Errc::invalid_path: return "invalid path";
-    case Errc::duplicate_path: return "duplicate path";
-    case Errc::path_too_deep: return "path too deep";
-    case Errc::too_many_files: return "too many files";
+    case Errc::invalid_bencode:
+      return "not valid bencode";
+    case Errc::not_a_dict:
+      return "not a torrent: the file is not a dictionary";
+    case Errc::missing_info:
+      return "not a torrent: no info dictionary";
+    case Errc::missing_key:
+      return "missing key";
+    case Errc::wrong_type:
+      return "wrong type for key";
+    case Errc::invalid_piece_length:
+      return "invalid piece length";
+    case Errc::invalid_pieces_length:
+      return "length of 'pieces' is not a multiple of 20";
+    case Errc::piece_count_mismatch:
+      return "number of piece hashes does not match the total size";
+    case Errc::invalid_file_length:
+      return "invalid file length";
+    case Errc::total_size_overflow:
+      return "total size is too large";
+    case Errc::empty_file_list:
+      return "empty file list";
+    case Errc::both_length_and_files:
+      return "info has both 'length' and 'files'";
+    case Errc::invalid_path:
+      return "invalid path";
+    case Errc::duplicate_path:
+      return "duplicate path";
+    case Errc::path_too_deep:
+      return "path too deep";
+    case Errc::too_many_files:
+      return "too many files";
   }
   return "invalid torrent";
 }

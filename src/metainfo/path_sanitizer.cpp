@@ -38,7 +38,8 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 
 bool is_reserved_windows_name(std::string_view name) {
   std::string base(name.substr(0, name.find('.')));
-  for (auto& c : base) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : base)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (base == "CON" || base == "PRN" || base == "AUX" || base == "NUL") return true;
   if (base.size() == 4 && (base.starts_with("COM") || base.starts_with("LPT")) && base[3] >= '1' &&
       base[3] <= '9') {
@@ -101,7 +102,8 @@ SanitizedComponent sanitize_component(std::string_view component) {
     }
     i += n;
   }
-  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  while (!out.empty() && (out.back() == '.' || out.back() == ' '))
+    out.pop_back();
   if (out.empty()) out = "_";
   if (is_reserved_windows_name(out)) out.insert(out.begin(), '_');
   if (out.size() > kMaxComponentBytes) out = shorten(out);

@@ -1,11 +1,13 @@
-// Turns untrusted path components from a torrent into names that are safe to create under the download folder.
+// Turns untrusted path components from a torrent into names that are safe to create under the download
+// folder.
 //
 // Rules (a torrent can never name a path outside its download folder):
 //  - "" and "." components are dropped; ".." rejects the torrent (it can only be hostile);
 //  - '/' and '\' inside a component, NUL and other control characters, and bytes that are not valid UTF-8
 //    become '_' (so no component can act as a separator, an absolute path or a drive prefix);
 //  - trailing dots and spaces are trimmed (Windows strips them silently, which could merge two names);
-//  - names reserved on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension) get a '_' prefix;
+//  - names reserved on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension) get a '_'
+//  prefix;
 //  - components longer than kMaxComponentBytes are cut at a UTF-8 boundary, keeping a short extension.
 #pragma once
 

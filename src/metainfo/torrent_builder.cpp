@@ -36,7 +36,8 @@ std::string build_torrent(const BuildInput& input) {
   Value::Dict root;
   root["info"] = std::move(info);
   std::size_t tracker_count = 0;
-  for (const auto& tier : input.trackers) tracker_count += tier.size();
+  for (const auto& tier : input.trackers)
+    tracker_count += tier.size();
   for (const auto& tier : input.trackers) {
     if (!tier.empty()) {
       root["announce"] = tier.front();
@@ -48,7 +49,8 @@ std::string build_torrent(const BuildInput& input) {
     for (const auto& tier : input.trackers) {
       if (tier.empty()) continue;
       Value::List urls;
-      for (const auto& url : tier) urls.emplace_back(url);
+      for (const auto& url : tier)
+        urls.emplace_back(url);
       tiers.emplace_back(std::move(urls));
     }
     root["announce-list"] = std::move(tiers);
@@ -57,7 +59,8 @@ std::string build_torrent(const BuildInput& input) {
     root["url-list"] = input.web_seeds.front();
   } else if (input.web_seeds.size() > 1) {
     Value::List seeds;
-    for (const auto& ws : input.web_seeds) seeds.emplace_back(ws);
+    for (const auto& ws : input.web_seeds)
+      seeds.emplace_back(ws);
     root["url-list"] = std::move(seeds);
   }
   if (!input.comment.empty()) root["comment"] = input.comment;
@@ -71,7 +74,8 @@ std::int64_t auto_piece_length(std::int64_t total_size) {
   constexpr std::int64_t kMax = 16 * 1024 * 1024;
   constexpr std::int64_t kTargetPieces = 1500;
   std::int64_t length = kMin;
-  while (length < kMax && total_size / length > kTargetPieces) length *= 2;
+  while (length < kMax && total_size / length > kTargetPieces)
+    length *= 2;
   return length;
 }
 

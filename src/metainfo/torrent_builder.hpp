@@ -15,7 +15,7 @@ struct BuildInput {
   std::vector<std::pair<std::string, std::int64_t>> files;
   bool single_file = true;
   std::int64_t piece_length = 0;
-  std::string piece_hashes;  // concatenated 20-byte SHA-1 hashes
+  std::string piece_hashes;                        // concatenated 20-byte SHA-1 hashes
   std::vector<std::vector<std::string>> trackers;  // tiers
   std::vector<std::string> web_seeds;
   bool is_private = false;

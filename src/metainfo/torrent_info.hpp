@@ -50,7 +50,8 @@ struct TorrentInfo {
 
   std::int32_t num_pieces() const { return static_cast<std::int32_t>(piece_hashes.size() / 20); }
   Sha1Digest piece_hash(PieceIndex piece) const {
-    return *Sha1Digest::from_raw(std::string_view(piece_hashes).substr(static_cast<std::size_t>(piece.get()) * 20, 20));
+    return *Sha1Digest::from_raw(
+        std::string_view(piece_hashes).substr(static_cast<std::size_t>(piece.get()) * 20, 20));
   }
   // Every piece is piece_length long except possibly the last.
   std::int64_t piece_size(PieceIndex piece) const {

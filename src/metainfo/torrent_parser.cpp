@@ -96,7 +96,8 @@ Expected<void, MetainfoError> parse_files(const Node& info, TorrentInfo& t) {
     std::optional<Node> path;
     if (auto utf8 = entry.find_list("path.utf-8")) {
       bool all_valid = true;
-      for (Node part : utf8->children()) all_valid = all_valid && part.is_string() && is_valid_utf8(part.as_string());
+      for (Node part : utf8->children())
+        all_valid = all_valid && part.is_string() && is_valid_utf8(part.as_string());
       if (all_valid) path = utf8;
     }
     if (!path) {

@@ -10,7 +10,9 @@
 namespace shoal::runtime {
 namespace {
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
 
 class Fd {
  public:

@@ -2,6 +2,8 @@
 
 namespace shoal {
 
-std::string_view version() noexcept { return "0.1.0"; }
+std::string_view version() noexcept {
+  return "0.1.0";
+}
 
 }  // namespace shoal

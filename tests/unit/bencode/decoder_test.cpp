@@ -145,7 +145,8 @@ TEST(Decode, ItemLimitBoundsMemory) {
   Limits limits;
   limits.max_items = 10;
   std::string input = "l";
-  for (int i = 0; i < 20; ++i) input += "i1e";
+  for (int i = 0; i < 20; ++i)
+    input += "i1e";
   input += "e";
   auto r = decode(input, limits);
   ASSERT_FALSE(r);

@@ -33,19 +33,22 @@ Value random_value(std::mt19937_64& rng, int depth) {
     }
     case 1: {
       std::string s(rng() % 24, '\0');
-      for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+      for (auto& c : s)
+        c = static_cast<char>(rng() & 0xff);
       return Value(s);
     }
     case 2: {
       Value::List list;
-      for (std::size_t i = rng() % 6; i > 0; --i) list.push_back(random_value(rng, depth + 1));
+      for (std::size_t i = rng() % 6; i > 0; --i)
+        list.push_back(random_value(rng, depth + 1));
       return Value(list);
     }
     default: {
       Value::Dict dict;
       for (std::size_t i = rng() % 6; i > 0; --i) {
         std::string key(rng() % 5, '\0');
-        for (auto& c : key) c = static_cast<char>('a' + rng() % 4);
+        for (auto& c : key)
+          c = static_cast<char>('a' + rng() % 4);
         dict[key] = random_value(rng, depth + 1);
       }
       return Value(dict);

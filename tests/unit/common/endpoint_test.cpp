@@ -37,7 +37,8 @@ TEST(Endpoint, CompactRoundTrip) {
   auto v6 = *Endpoint::parse("[2001:db8::1]:80");
   auto c6 = v6.to_compact();
   EXPECT_EQ(c6.size(), 18u);
-  EXPECT_EQ(*Endpoint::from_compact(std::span(reinterpret_cast<const std::uint8_t*>(c6.data()), c6.size())), v6);
+  EXPECT_EQ(*Endpoint::from_compact(std::span(reinterpret_cast<const std::uint8_t*>(c6.data()), c6.size())),
+            v6);
   EXPECT_FALSE(Endpoint::from_compact(std::span<const std::uint8_t>()));
 }
 

@@ -29,7 +29,8 @@ class CreateTest : public ::testing::Test {
     fs::create_directories(p.parent_path());
     std::string data(size, '\0');
     std::mt19937 rng(seed);
-    for (auto& c : data) c = static_cast<char>(rng());
+    for (auto& c : data)
+      c = static_cast<char>(rng());
     std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
     return data;
   }
@@ -60,7 +61,8 @@ TEST_F(CreateTest, CollectsSortedRelativePathsSkippingLinksAndEmptyDirs) {
   EXPECT_EQ(set->name, "tree");
   EXPECT_FALSE(set->single_file);
   std::vector<std::string> names;
-  for (const auto& f : set->files) names.push_back(f.relative);
+  for (const auto& f : set->files)
+    names.push_back(f.relative);
   EXPECT_EQ(names, (std::vector<std::string>{".hidden", "B.bin", "a.bin", "b/z.bin"}));
   EXPECT_EQ(set->total_size, 26);
 }

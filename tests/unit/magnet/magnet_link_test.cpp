@@ -47,10 +47,11 @@ TEST(ParseMagnet, HexAndBase32GiveTheSameDigest) {
 }
 
 TEST(ParseMagnet, RealWorldShape) {
-  std::string uri = std::string("magnet:?xt=urn:btih:") + kHex +
-                    "&dn=Big%20Buck%20Bunny%20%E6%97%A5&tr=udp%3A%2F%2Ftracker.example%3A1337&tr=http://a/announce"
-                    "&tr=http://a/announce&ws=https%3A%2F%2Fws.example%2F&x.pe=127.0.0.1:6881&x.pe=%5B%3A%3A1%5D:51413"
-                    "&so=0,2,4-6&xl=12345&unknown=1";
+  std::string uri =
+      std::string("magnet:?xt=urn:btih:") + kHex +
+      "&dn=Big%20Buck%20Bunny%20%E6%97%A5&tr=udp%3A%2F%2Ftracker.example%3A1337&tr=http://a/announce"
+      "&tr=http://a/announce&ws=https%3A%2F%2Fws.example%2F&x.pe=127.0.0.1:6881&x.pe=%5B%3A%3A1%5D:51413"
+      "&so=0,2,4-6&xl=12345&unknown=1";
   auto link = parse_magnet(uri);
   ASSERT_TRUE(link) << link.error().message();
   EXPECT_EQ(link->display_name, "Big Buck Bunny \xe6\x97\xa5");
@@ -97,12 +98,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadMagnet{"no_hash", "magnet:?dn=nohash", Errc::missing_info_hash},
         BadMagnet{"other_urn_only", "magnet:?xt=urn:ed2k:abcdef", Errc::missing_info_hash},
         BadMagnet{"short_hex", "magnet:?xt=urn:btih:1234", Errc::invalid_info_hash},
-        BadMagnet{"bad_hex_char", "magnet:?xt=urn:btih:g12fe1c06bba254a9dc9f519b335aa7c1367a88a", Errc::invalid_info_hash},
-        BadMagnet{"bad_base32", "magnet:?xt=urn:btih:11111111111111111111111111111111", Errc::invalid_info_hash},
-        BadMagnet{"btmh_sha1_code", "magnet:?xt=urn:btmh:1114" + std::string(40, 'a'), Errc::unsupported_multihash},
+        BadMagnet{"bad_hex_char", "magnet:?xt=urn:btih:g12fe1c06bba254a9dc9f519b335aa7c1367a88a",
+                  Errc::invalid_info_hash},
+        BadMagnet{"bad_base32", "magnet:?xt=urn:btih:11111111111111111111111111111111",
+                  Errc::invalid_info_hash},
+        BadMagnet{"btmh_sha1_code", "magnet:?xt=urn:btmh:1114" + std::string(40, 'a'),
+                  Errc::unsupported_multihash},
         BadMagnet{"btmh_short", "magnet:?xt=urn:btmh:1220abcd", Errc::invalid_info_hash},
         BadMagnet{"btmh_garbage", "magnet:?xt=urn:btmh:zz", Errc::invalid_info_hash},
-        BadMagnet{"two_hashes", "magnet:?" + kXt + "&xt=urn:btih:" + std::string(40, 'b'), Errc::conflicting_info_hash},
+        BadMagnet{"two_hashes", "magnet:?" + kXt + "&xt=urn:btih:" + std::string(40, 'b'),
+                  Errc::conflicting_info_hash},
         BadMagnet{"bad_percent", "magnet:?" + kXt + "&dn=%G1", Errc::invalid_percent_encoding},
         BadMagnet{"truncated_percent", "magnet:?" + kXt + "&dn=abc%4", Errc::invalid_percent_encoding},
         BadMagnet{"peer_without_port", "magnet:?" + kXt + "&x.pe=127.0.0.1", Errc::invalid_peer},
@@ -118,7 +123,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadMagnet{"too_many_parameters",
                   [] {
                     std::string u = "magnet:?" + kXt;
-                    for (std::size_t i = 0; i < kMaxParameters; ++i) u += "&a=1";
+                    for (std::size_t i = 0; i < kMaxParameters; ++i)
+                      u += "&a=1";
                     return u;
                   }(),
                   Errc::too_many_parameters}),
@@ -128,23 +134,29 @@ TEST(ToUri, RoundTripsRandomLinks) {
   std::mt19937_64 rng(7);
   auto random_text = [&rng](std::size_t max) {
     std::string s(rng() % max + 1, '\0');
-    for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+    for (auto& c : s)
+      c = static_cast<char>(rng() & 0xff);
     return s;
   };
   for (int i = 0; i < 500; ++i) {
     MagnetLink link;
     Sha1Digest d;
-    for (auto& b : d.bytes) b = static_cast<std::uint8_t>(rng());
+    for (auto& b : d.bytes)
+      b = static_cast<std::uint8_t>(rng());
     link.btih = d;
     if (rng() % 2) {
       Sha256Digest d2;
-      for (auto& b : d2.bytes) b = static_cast<std::uint8_t>(rng());
+      for (auto& b : d2.bytes)
+        b = static_cast<std::uint8_t>(rng());
       link.btmh = d2;
     }
     link.display_name = random_text(20);
-    for (int k = static_cast<int>(rng() % 3); k > 0; --k) link.trackers.push_back("http://t" + std::to_string(k) + "/" + random_text(5));
+    for (int k = static_cast<int>(rng() % 3); k > 0; --k)
+      link.trackers.push_back("http://t" + std::to_string(k) + "/" + random_text(5));
     if (rng() % 2) link.web_seeds.push_back("http://ws/" + random_text(8));
-    if (rng() % 2) link.peers.push_back("127.0.0." + std::to_string(rng() % 255) + ":" + std::to_string(rng() % 65535 + 1));
+    if (rng() % 2)
+      link.peers.push_back("127.0.0." + std::to_string(rng() % 255) + ":" +
+                           std::to_string(rng() % 65535 + 1));
     if (rng() % 2) link.select_only = {{1, 1}, {3, 7}};
     auto parsed = parse_magnet(to_uri(link));
     ASSERT_TRUE(parsed) << parsed.error().message() << " in " << to_uri(link);

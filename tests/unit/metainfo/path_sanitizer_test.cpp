@@ -58,14 +58,15 @@ TEST(SanitizeComponent, LongNamesAreCutKeepingExtensionAndUtf8) {
   EXPECT_EQ(out.size(), kMaxComponentBytes);
   EXPECT_TRUE(out.ends_with(".mkv"));
   std::string wide;
-  for (int i = 0; i < 200; ++i) wide += "\xe6\x97\xa5";  // 600 bytes of 3-byte characters
+  for (int i = 0; i < 200; ++i)
+    wide += "\xe6\x97\xa5";  // 600 bytes of 3-byte characters
   auto cut = keep(wide);
   EXPECT_LE(cut.size(), kMaxComponentBytes);
   EXPECT_TRUE(is_valid_utf8(cut));
 }
 
-// Hostile torrents checked in under tests/data/hostile: each either fails with invalid_path or yields paths that
-// stay inside the download folder.
+// Hostile torrents checked in under tests/data/hostile: each either fails with invalid_path or yields paths
+// that stay inside the download folder.
 TEST(HostileTorrents, NeverEscapeTheDownloadFolder) {
   int checked = 0;
   for (const char* file : {"dotdot.torrent", "absolute.torrent", "backslash.torrent", "nul.torrent",

@@ -20,7 +20,8 @@ Value::Dict valid_info(std::int64_t piece_length = 16384) {
   Value::List files;
   auto file = [](std::int64_t length, std::vector<std::string> path) {
     Value::List parts;
-    for (auto& p : path) parts.emplace_back(p);
+    for (auto& p : path)
+      parts.emplace_back(p);
     Value::Dict f;
     f["length"] = length;
     f["path"] = Value(parts);
@@ -42,7 +43,8 @@ std::string torrent_with(const Value::Dict& info) {
 
 Value::List path_of(std::vector<std::string> parts) {
   Value::List list;
-  for (auto& p : parts) list.emplace_back(p);
+  for (auto& p : parts)
+    list.emplace_back(p);
   return list;
 }
 
@@ -71,43 +73,105 @@ INSTANTIATE_TEST_SUITE_P(
     Metainfo, RejectsTorrent,
     ::testing::Values(
         RejectCase{"not_bencode", [] { return std::string("hello"); }, Errc::invalid_bencode},
-        RejectCase{"truncated", [] { auto whole = torrent_with(valid_info()); return whole.substr(0, whole.size() / 2); },
+        RejectCase{"truncated",
+                   [] {
+                     auto whole = torrent_with(valid_info());
+                     return whole.substr(0, whole.size() / 2);
+                   },
                    Errc::invalid_bencode},
         RejectCase{"not_a_dict", [] { return std::string("li1ee"); }, Errc::not_a_dict},
         RejectCase{"missing_info", [] { return std::string("d8:announce3:urle"); }, Errc::missing_info},
         RejectCase{"info_not_a_dict", [] { return std::string("d4:infoi1ee"); }, Errc::wrong_type},
-        RejectCase{"missing_name", [] { auto i = valid_info(); i.erase("name"); return torrent_with(i); },
+        RejectCase{"missing_name",
+                   [] {
+                     auto i = valid_info();
+                     i.erase("name");
+                     return torrent_with(i);
+                   },
                    Errc::missing_key},
-        RejectCase{"name_is_integer", [] { auto i = valid_info(); i["name"] = 5; return torrent_with(i); },
+        RejectCase{"name_is_integer",
+                   [] {
+                     auto i = valid_info();
+                     i["name"] = 5;
+                     return torrent_with(i);
+                   },
                    Errc::wrong_type},
-        RejectCase{"name_is_dotdot", [] { auto i = valid_info(); i["name"] = ".."; return torrent_with(i); },
+        RejectCase{"name_is_dotdot",
+                   [] {
+                     auto i = valid_info();
+                     i["name"] = "..";
+                     return torrent_with(i);
+                   },
                    Errc::invalid_path},
-        RejectCase{"name_is_empty", [] { auto i = valid_info(); i["name"] = ""; return torrent_with(i); },
+        RejectCase{"name_is_empty",
+                   [] {
+                     auto i = valid_info();
+                     i["name"] = "";
+                     return torrent_with(i);
+                   },
                    Errc::invalid_path},
         RejectCase{"missing_piece_length",
-                   [] { auto i = valid_info(); i.erase("piece length"); return torrent_with(i); }, Errc::missing_key},
+                   [] {
+                     auto i = valid_info();
+                     i.erase("piece length");
+                     return torrent_with(i);
+                   },
+                   Errc::missing_key},
         RejectCase{"piece_length_is_string",
-                   [] { auto i = valid_info(); i["piece length"] = "16384"; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["piece length"] = "16384";
+                     return torrent_with(i);
+                   },
                    Errc::wrong_type},
         RejectCase{"zero_piece_length",
-                   [] { auto i = valid_info(); i["piece length"] = 0; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["piece length"] = 0;
+                     return torrent_with(i);
+                   },
                    Errc::invalid_piece_length},
         RejectCase{"negative_piece_length",
-                   [] { auto i = valid_info(); i["piece length"] = -16384; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["piece length"] = -16384;
+                     return torrent_with(i);
+                   },
                    Errc::invalid_piece_length},
         RejectCase{"absurd_piece_length",
-                   [] { auto i = valid_info(); i["piece length"] = std::int64_t{1} << 40; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["piece length"] = std::int64_t{1} << 40;
+                     return torrent_with(i);
+                   },
                    Errc::invalid_piece_length},
-        RejectCase{"missing_pieces", [] { auto i = valid_info(); i.erase("pieces"); return torrent_with(i); },
+        RejectCase{"missing_pieces",
+                   [] {
+                     auto i = valid_info();
+                     i.erase("pieces");
+                     return torrent_with(i);
+                   },
                    Errc::missing_key},
         RejectCase{"pieces_not_multiple_of_20",
-                   [] { auto i = valid_info(); i["pieces"] = std::string(79, 'x'); return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["pieces"] = std::string(79, 'x');
+                     return torrent_with(i);
+                   },
                    Errc::invalid_pieces_length},
         RejectCase{"too_few_piece_hashes",
-                   [] { auto i = valid_info(); i["pieces"] = std::string(60, 'x'); return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["pieces"] = std::string(60, 'x');
+                     return torrent_with(i);
+                   },
                    Errc::piece_count_mismatch},
         RejectCase{"too_many_piece_hashes",
-                   [] { auto i = valid_info(); i["pieces"] = std::string(100, 'x'); return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["pieces"] = std::string(100, 'x');
+                     return torrent_with(i);
+                   },
                    Errc::piece_count_mismatch},
         RejectCase{"negative_file_length",
                    [] {
@@ -125,7 +189,12 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    Errc::total_size_overflow},
         RejectCase{"single_file_too_large",
-                   [] { auto i = valid_info(); i.erase("files"); i["length"] = INT64_MAX; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i.erase("files");
+                     i["length"] = INT64_MAX;
+                     return torrent_with(i);
+                   },
                    Errc::total_size_overflow},
         RejectCase{"file_length_missing",
                    [] {
@@ -156,18 +225,40 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    Errc::wrong_type},
         RejectCase{"file_entry_not_a_dict",
-                   [] { auto i = valid_info(); i["files"].as_list()[0] = 3; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["files"].as_list()[0] = 3;
+                     return torrent_with(i);
+                   },
                    Errc::wrong_type},
         RejectCase{"empty_file_list",
-                   [] { auto i = valid_info(); i["files"] = Value::List{}; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["files"] = Value::List{};
+                     return torrent_with(i);
+                   },
                    Errc::empty_file_list},
-        RejectCase{"files_not_a_list", [] { auto i = valid_info(); i["files"] = 3; return torrent_with(i); },
+        RejectCase{"files_not_a_list",
+                   [] {
+                     auto i = valid_info();
+                     i["files"] = 3;
+                     return torrent_with(i);
+                   },
                    Errc::wrong_type},
         RejectCase{"both_length_and_files",
-                   [] { auto i = valid_info(); i["length"] = 50000; return torrent_with(i); },
+                   [] {
+                     auto i = valid_info();
+                     i["length"] = 50000;
+                     return torrent_with(i);
+                   },
                    Errc::both_length_and_files},
         RejectCase{"neither_length_nor_files",
-                   [] { auto i = valid_info(); i.erase("files"); return torrent_with(i); }, Errc::missing_key},
+                   [] {
+                     auto i = valid_info();
+                     i.erase("files");
+                     return torrent_with(i);
+                   },
+                   Errc::missing_key},
         RejectCase{"zero_total_size",
                    [] {
                      auto i = valid_info();
@@ -177,20 +268,37 @@ INSTANTIATE_TEST_SUITE_P(
                      return torrent_with(i);
                    },
                    Errc::invalid_file_length},
-        RejectCase{"dotdot_component", [] { return torrent_with(with_file_path({"..", "..", "etc", "passwd"})); },
+        RejectCase{"dotdot_component",
+                   [] {
+                     return torrent_with(with_file_path({"..", "..", "etc", "passwd"}));
+                   },
                    Errc::invalid_path},
-        RejectCase{"dotdot_in_middle", [] { return torrent_with(with_file_path({"a", "..", "..", "x"})); },
+        RejectCase{"dotdot_in_middle",
+                   [] {
+                     return torrent_with(with_file_path({"a", "..", "..", "x"}));
+                   },
                    Errc::invalid_path},
-        RejectCase{"only_empty_components", [] { return torrent_with(with_file_path({"", ".", ""})); },
+        RejectCase{"only_empty_components",
+                   [] {
+                     return torrent_with(with_file_path({"", ".", ""}));
+                   },
                    Errc::invalid_path},
         RejectCase{"empty_path_list", [] { return torrent_with(with_file_path({})); }, Errc::invalid_path},
-        RejectCase{"path_too_deep",
-                   [] { return torrent_with(with_file_path(std::vector<std::string>(kMaxPathDepth + 1, "d"))); },
-                   Errc::path_too_deep},
-        RejectCase{"duplicate_paths", [] { return torrent_with(with_file_path({"a.bin"})); }, Errc::duplicate_path},
-        RejectCase{"duplicate_after_sanitizing", [] { return torrent_with(with_file_path({".", "a.bin", ""})); },
+        RejectCase{
+            "path_too_deep",
+            [] { return torrent_with(with_file_path(std::vector<std::string>(kMaxPathDepth + 1, "d"))); },
+            Errc::path_too_deep},
+        RejectCase{"duplicate_paths", [] { return torrent_with(with_file_path({"a.bin"})); },
                    Errc::duplicate_path},
-        RejectCase{"file_where_directory_needed", [] { return torrent_with(with_file_path({"a.bin", "x"})); },
+        RejectCase{"duplicate_after_sanitizing",
+                   [] {
+                     return torrent_with(with_file_path({".", "a.bin", ""}));
+                   },
+                   Errc::duplicate_path},
+        RejectCase{"file_where_directory_needed",
+                   [] {
+                     return torrent_with(with_file_path({"a.bin", "x"}));
+                   },
                    Errc::duplicate_path}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
@@ -237,7 +345,8 @@ TEST(ParseTorrent, SingleFileAndOptionalFields) {
   Value::Dict root;
   root["info"] = Value(info);
   root["announce"] = "http://ignored-when-list-present/announce";
-  root["announce-list"] = Value::List{Value::List{"http://a/1", "http://a/2"}, Value::List{}, Value::List{"udp://b:80"}};
+  root["announce-list"] =
+      Value::List{Value::List{"http://a/1", "http://a/2"}, Value::List{}, Value::List{"udp://b:80"}};
   root["url-list"] = "http://ws/";
   root["comment"] = "hello";
   root["created by"] = "someone";

@@ -35,7 +35,8 @@ TEST_F(FileIoTest, WriteReplacesExistingAndLeavesNoTemporaries) {
   ASSERT_FALSE(write_file_atomically(path, "new content"));
   EXPECT_EQ(*read_file(path, 1024), "new content");
   int entries = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_)) ++entries;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_))
+    ++entries;
   EXPECT_EQ(entries, 1);
 }
 
