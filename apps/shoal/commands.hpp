@@ -10,5 +10,7 @@ using CommandRunner = std::function<int()>;
 
 CommandRunner add_create_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
+CommandRunner add_get_command(CLI::App& app);
+CommandRunner add_seed_command(CLI::App& app);
 
 }  // namespace shoal::cli

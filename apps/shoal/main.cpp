@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   };
   add(shoal::cli::add_create_command);
   add(shoal::cli::add_info_command);
+  add(shoal::cli::add_get_command);
+  add(shoal::cli::add_seed_command);
 
   try {
     app.parse(argc, argv);

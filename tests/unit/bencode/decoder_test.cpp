@@ -16,6 +16,10 @@ struct BadCase {
   std::size_t offset;
 };
 
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+
 class RejectsMalformed : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(RejectsMalformed, WithKindAndOffset) {

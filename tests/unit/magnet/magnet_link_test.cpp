@@ -79,6 +79,10 @@ struct BadMagnet {
   Errc code;
 };
 
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const BadMagnet& c, std::ostream* os) { *os << c.name; }
+
+
 class RejectsMagnet : public ::testing::TestWithParam<BadMagnet> {};
 
 TEST_P(RejectsMagnet, WithPreciseError) {

@@ -54,6 +54,10 @@ struct RejectCase {
   Errc code;
 };
 
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const RejectCase& c, std::ostream* os) { *os << c.name; }
+
+
 class RejectsTorrent : public ::testing::TestWithParam<RejectCase> {};
 
 TEST_P(RejectsTorrent, WithPreciseError) {

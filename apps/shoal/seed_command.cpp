@@ -1,0 +1,65 @@
+// shoal seed FILE.torrent DATA_DIR: checks the data and serves it until stopped.
+#include <fmt/core.h>
+
+#include "commands.hpp"
+#include "metainfo/torrent_info.hpp"
+#include "runtime/file_io.hpp"
+#include "transfer.hpp"
+
+namespace shoal::cli {
+namespace {
+
+struct SeedOptions {
+  std::string torrent;
+  std::string data_dir;
+  std::uint16_t port = 0;
+  std::string listen = "0.0.0.0";
+  std::vector<std::string> peers;
+  std::string max_up = "0";
+  bool no_trackers = false;
+  bool quiet = false;
+};
+
+int run_seed(const SeedOptions& opt) {
+  auto fail = [](const std::string& message) {
+    fmt::print(stderr, "shoal seed: {}\n", message);
+    return 1;
+  };
+  auto bytes = runtime::read_file(opt.torrent, 64 * 1024 * 1024);
+  if (!bytes) return fail(opt.torrent + ": " + bytes.error().message());
+  auto info = metainfo::parse_torrent(*bytes);
+  if (!info) return fail(opt.torrent + ": " + info.error().message());
+  TransferRequest request;
+  request.command = "seed";
+  request.info = std::move(*info);
+  request.options.save_dir = opt.data_dir;
+  request.options.listen_address = opt.listen;
+  request.options.listen_port = opt.port;
+  if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
+  request.options.use_trackers = !opt.no_trackers;
+  request.options.seed_when_complete = true;
+  auto up = parse_rate(opt.max_up);
+  if (!up) return fail("invalid --max-up '" + opt.max_up + "'");
+  request.options.max_upload_rate = *up;
+  request.exit_when_complete = false;
+  request.quiet = opt.quiet;
+  return run_transfer(std::move(request));
+}
+
+}  // namespace
+
+CommandRunner add_seed_command(CLI::App& app) {
+  auto opt = std::make_shared<SeedOptions>();
+  auto* cmd = app.add_subcommand("seed", "Check existing data and seed it until stopped");
+  cmd->add_option("torrent", opt->torrent, "The .torrent file")->required();
+  cmd->add_option("data_dir", opt->data_dir, "Folder that holds the torrent's data")->required();
+  cmd->add_option("--port", opt->port, "Listen port (default: any free port)");
+  cmd->add_option("--listen", opt->listen, "Listen address (default: 0.0.0.0)");
+  cmd->add_option("--peer", opt->peers, "Connect to this peer too (IP:PORT, repeatable)");
+  cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
+  cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
+  cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
+  return [opt] { return run_seed(*opt); };
+}
+
+}  // namespace shoal::cli

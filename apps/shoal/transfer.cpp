@@ -1,0 +1,153 @@
+#include "transfer.hpp"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+#include <cmath>
+#include <functional>
+
+#include "progress.hpp"
+#include "session/torrent_session.hpp"
+
+namespace shoal::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+const char* state_name(session::TorrentState s) {
+  switch (s) {
+    case session::TorrentState::checking: return "checking";
+    case session::TorrentState::downloading: return "downloading";
+    case session::TorrentState::seeding: return "seeding";
+    case session::TorrentState::stopped: return "stopped";
+    case session::TorrentState::error: return "error";
+  }
+  return "";
+}
+
+std::string status_line(const session::TorrentStats& s, std::int64_t total_size) {
+  if (s.state == session::TorrentState::checking) {
+    double pct = total_size > 0 ? 100.0 * static_cast<double>(s.checked) / static_cast<double>(total_size) : 0;
+    return fmt::format("checking {:5.1f}%", pct);
+  }
+  double pct = s.total_wanted > 0 ? 100.0 * static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted) : 100;
+  std::string eta = "--:--";
+  if (s.download_rate > 1 && s.have_wanted < s.total_wanted) {
+    eta = format_duration(static_cast<double>(s.total_wanted - s.have_wanted) / s.download_rate);
+  }
+  return fmt::format("{} {:5.1f}%  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", state_name(s.state), pct,
+                     format_bytes(s.have_wanted), format_bytes(s.total_wanted), format_rate(s.download_rate),
+                     format_rate(s.upload_rate), s.peers, s.seeds, eta);
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_rate(const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || value < 0) return std::nullopt;
+  std::string suffix(end, text.data() + text.size());
+  double scale = 1;
+  if (suffix == "K" || suffix == "k" || suffix == "KiB") {
+    scale = 1024;
+  } else if (suffix == "M" || suffix == "m" || suffix == "MiB") {
+    scale = 1024 * 1024;
+  } else if (suffix == "G" || suffix == "GiB") {
+    scale = 1024.0 * 1024 * 1024;
+  } else if (!suffix.empty() && suffix != "B") {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(std::llround(value * scale));
+}
+
+std::optional<std::string> parse_peers(const std::vector<std::string>& texts, std::vector<Endpoint>& out) {
+  for (const auto& t : texts) {
+    std::string text = t;
+    if (text.rfind("localhost:", 0) == 0) text = "127.0.0.1:" + text.substr(10);
+    auto e = Endpoint::parse(text);
+    if (!e) return "invalid --peer '" + t + "' (expected IP:PORT or [IPv6]:PORT)";
+    out.push_back(*e);
+  }
+  return std::nullopt;
+}
+
+int run_transfer(TransferRequest request) {
+  asio::io_context io(1);
+  session::TorrentSession torrent(io, std::move(request.info), std::move(request.options));
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  int exit_code = 1;
+  bool finished = false;
+  std::string error;
+
+  asio::steady_timer status_timer(io);
+  auto print_status = [&](bool final_line) {
+    if (request.quiet) return;
+    auto line = status_line(torrent.stats(), torrent.info().total_size);
+    if (tty) {
+      fmt::print(stderr, "\r\033[K{}{}", line, final_line ? "\n" : "");
+    } else {
+      fmt::print(stderr, "{}\n", line);
+    }
+    std::fflush(stderr);
+  };
+  std::function<void()> schedule_status = [&] {
+    status_timer.expires_after(tty ? std::chrono::milliseconds(250) : std::chrono::seconds(2));
+    status_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      print_status(false);
+      schedule_status();
+    });
+  };
+
+  auto finish = [&](int code) {
+    if (finished) return;
+    finished = true;
+    exit_code = code;
+    status_timer.cancel();
+    torrent.stop([&] {
+      print_status(true);
+      io.stop();
+    });
+  };
+
+  torrent.on_complete = [&] {
+    if (!request.quiet) {
+      print_status(true);
+      fmt::print(stderr, "{}: all wanted data verified\n", request.command);
+    }
+    if (request.exit_when_complete) finish(0);
+  };
+  torrent.on_error = [&](const std::string& message) {
+    error = message;
+    finish(1);
+  };
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (!request.quiet) fmt::print(stderr, "\n{}: stopping (resume data saved)\n", request.command);
+    // An interrupted download is not a success; an interrupted seeder stopped as asked.
+    finish(request.exit_when_complete ? 130 : 0);
+  });
+
+  try {
+    torrent.start();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shoal {}: cannot listen: {}\n", request.command, e.what());
+    return 1;
+  }
+  if (!request.quiet) {
+    fmt::print(stderr, "{}: {} ({}), listening on port {}\n", request.command, torrent.info().name,
+               torrent.info().info_hash.to_hex(), torrent.listen_port());
+  }
+  schedule_status();
+  io.run();
+  if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, error);
+  return exit_code;
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,30 @@
+// Shared by `shoal get` and `shoal seed`: runs one torrent session until it completes, stops or fails, with a
+// live status line and a clean shutdown on Ctrl-C (resume data saved).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "metainfo/torrent_info.hpp"
+#include "session/torrent_options.hpp"
+
+namespace shoal::cli {
+
+struct TransferRequest {
+  metainfo::TorrentInfo info;
+  session::TorrentOptions options;
+  bool exit_when_complete = true;  // get without --seed
+  bool quiet = false;
+  std::string command = "get";
+};
+
+// Exit code: 0 when every wanted piece is verified on disk (get) or the seeder stopped cleanly (seed).
+int run_transfer(TransferRequest request);
+
+// "10M", "512K", "1.5M", "100000" (bytes per second) -> bytes; nullopt on nonsense.
+std::optional<std::int64_t> parse_rate(const std::string& text);
+// Parses --peer values; returns an error message for the first bad one.
+std::optional<std::string> parse_peers(const std::vector<std::string>& texts, std::vector<Endpoint>& out);
+
+}  // namespace shoal::cli

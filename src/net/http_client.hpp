@@ -1,0 +1,29 @@
+// A minimal HTTP/1.1 GET over plain TCP with Beast, for tracker announces. (HTTPS, redirects and gzip come with
+// the tracker issue.)
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+#include <system_error>
+
+#include "shoal/expected.hpp"
+
+namespace shoal::net {
+
+inline constexpr std::size_t kMaxHttpBody = 4 * 1024 * 1024;
+
+struct HttpResponse {
+  unsigned status = 0;
+  std::string body;
+};
+
+struct HttpError {
+  std::error_code code;
+  std::string detail;
+  std::string message() const { return detail.empty() ? code.message() : detail + ": " + code.message(); }
+};
+
+boost::asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url, std::chrono::milliseconds timeout);
+
+}  // namespace shoal::net

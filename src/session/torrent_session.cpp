@@ -1,0 +1,1066 @@
+#include "session/torrent_session.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <random>
+
+#include "hash/sha.hpp"
+#include "net/http_client.hpp"
+#include "runtime/file_io.hpp"
+#include "session/peer_id.hpp"
+#include "shoal/version.hpp"
+#include "storage/resume_data.hpp"
+#include "wire/extension_handshake.hpp"
+#include "wire/ut_metadata.hpp"
+
+namespace shoal::session {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kInactivityTimeout = std::chrono::seconds(120);
+constexpr auto kKeepAliveInterval = std::chrono::seconds(90);
+constexpr auto kSnubTimeout = std::chrono::seconds(30);
+constexpr auto kRetryDelay = std::chrono::seconds(2);
+constexpr std::size_t kMaxIncomingRequests = 2000;
+constexpr std::uint32_t kOurReqq = 2000;
+constexpr std::uint32_t kMaxUnrequestedBlocks = 64;
+constexpr std::size_t kMinQueueDepth = 32;
+constexpr std::size_t kMaxQueueDepth = 1000;
+constexpr std::int64_t kReadCacheBudget = 64 * 1024 * 1024;
+constexpr int kBanStrikes = 3;
+constexpr int kTicksPerRechoke = 10;
+constexpr int kTicksPerOptimistic = 30;
+constexpr int kTicksPerResumeSave = 30;
+constexpr std::uint8_t kOurUtMetadataId = 2;
+constexpr std::size_t kMaxSendBatch = 64;
+
+asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) { return {s.data(), s.size()}; }
+
+double ema(double old_rate, std::int64_t bytes_this_second) {
+  return old_rate * 0.6 + static_cast<double>(bytes_this_second) * 0.4;
+}
+
+Endpoint to_endpoint(const tcp::endpoint& e) {
+  Endpoint out;
+  auto addr = e.address();
+  if (addr.is_v4()) {
+    auto b = addr.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), out.address.begin());
+  } else {
+    auto b = addr.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.address.begin());
+    out.v6 = true;
+  }
+  out.port = e.port();
+  return out;
+}
+
+tcp::endpoint to_asio(const Endpoint& e) {
+  if (e.v6) {
+    asio::ip::address_v6::bytes_type b;
+    std::copy(e.address.begin(), e.address.end(), b.begin());
+    return {asio::ip::address_v6(b), e.port};
+  }
+  asio::ip::address_v4::bytes_type b;
+  std::copy(e.address.begin(), e.address.begin() + 4, b.begin());
+  return {asio::ip::address_v4(b), e.port};
+}
+
+std::vector<storage::FileSpec> file_specs(const metainfo::TorrentInfo& info) {
+  std::vector<storage::FileSpec> specs;
+  specs.reserve(info.files.size());
+  for (const auto& f : info.files) specs.push_back({f.path, f.length, f.pad});
+  return specs;
+}
+
+}  // namespace
+
+TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info, TorrentOptions options)
+    : io_(io),
+      info_(std::move(info)),
+      options_(std::move(options)),
+      peer_id_(make_peer_id()),
+      pool_(options_.disk_threads),
+      picker_(info_.num_pieces(), info_.piece_length, info_.total_size, std::random_device{}()),
+      acceptor_(io),
+      tick_timer_(io),
+      down_limit_(options_.max_download_rate),
+      up_limit_(options_.max_upload_rate) {
+  if (options_.resume_file.empty()) {
+    options_.resume_file = options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".resume");
+  }
+  apply_file_selection();
+  storage_ = std::make_unique<storage::PieceStorage>(storage::FileLayout(file_specs(info_), info_.piece_length),
+                                                     options_.save_dir, file_wanted_);
+  picker_.set_sequential(options_.sequential);
+  tracker_key_ = std::random_device{}();
+  for (const auto& p : options_.peers) known_.insert(p);
+}
+
+TorrentSession::~TorrentSession() { pool_.stop(); }
+
+void TorrentSession::apply_file_selection() {
+  file_wanted_.assign(info_.files.size(), true);
+  if (options_.only.empty()) return;
+  std::vector<bool> piece_wanted(static_cast<std::size_t>(info_.num_pieces()), false);
+  for (std::size_t i = 0; i < info_.files.size(); ++i) {
+    const auto& f = info_.files[i];
+    bool match = false;
+    for (const auto& pattern : options_.only) {
+      // Match the path below the torrent folder, or just the file name, so "*.mkv" works at any depth.
+      std::string relative = info_.multi_file ? f.path.substr(info_.name.size() + 1) : f.path;
+      std::string name = relative.substr(relative.rfind('/') == std::string::npos ? 0 : relative.rfind('/') + 1);
+      if (fnmatch(pattern.c_str(), relative.c_str(), 0) == 0 || fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+        match = true;
+      }
+    }
+    file_wanted_[i] = match && !f.pad;
+    if (file_wanted_[i] && f.length > 0) {
+      auto first = f.offset / info_.piece_length;
+      auto last = (f.offset + f.length - 1) / info_.piece_length;
+      for (auto p = first; p <= last; ++p) piece_wanted[static_cast<std::size_t>(p)] = true;
+    }
+  }
+  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
+    if (!piece_wanted[static_cast<std::size_t>(p)]) picker_.set_piece_priority(p, 0);
+  }
+}
+
+void TorrentSession::start() {
+  auto address = asio::ip::make_address(options_.listen_address);
+  tcp::endpoint endpoint(address, options_.listen_port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+  listen_port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, check_then_run(), asio::detached);
+}
+
+TorrentStats TorrentSession::stats() const {
+  TorrentStats s;
+  s.state = state_;
+  s.error = error_;
+  s.checked = checked_bytes_;
+  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
+    if (picker_.priority(p) == 0) continue;
+    s.total_wanted += info_.piece_size(PieceIndex(p));
+    if (picker_.has(p)) s.have_wanted += info_.piece_size(PieceIndex(p));
+  }
+  s.downloaded = downloaded_;
+  s.uploaded = uploaded_;
+  s.download_rate = down_rate_;
+  s.upload_rate = up_rate_;
+  for (const auto& [id, peer] : peers_) {
+    ++s.peers;
+    if (peer->is_seed) ++s.seeds;
+  }
+  s.pieces_have = picker_.num_have();
+  s.num_pieces = info_.num_pieces();
+  s.failed_pieces = failed_pieces_;
+  s.banned_peers = static_cast<std::int32_t>(banned_.size());
+  return s;
+}
+
+void TorrentSession::add_peer(const Endpoint& endpoint) {
+  if (endpoint.port == 0 || banned_.count(endpoint.address)) return;
+  known_.insert(endpoint);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start-up: resume data or a full recheck, then the network.
+
+asio::awaitable<void> TorrentSession::check_then_run() {
+  if (!load_resume()) co_await recheck();
+  if (stopping_) co_return;
+  state_ = picker_.is_complete() ? TorrentState::seeding : TorrentState::downloading;
+  if (state_ == TorrentState::seeding) check_complete();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+  if (options_.use_trackers && !info_.trackers.empty()) {
+    asio::co_spawn(io_, announce(tracker::AnnounceEvent::started), asio::detached);
+  }
+  connect_more();
+}
+
+bool TorrentSession::load_resume() {
+  auto bytes = runtime::read_file(options_.resume_file, 64 * 1024 * 1024);
+  if (!bytes) return false;
+  auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces());
+  if (!data) return false;
+  if (data->files != storage::collect_file_stamps(options_.save_dir, storage_->layout())) return false;
+  auto have = swarm::Bitfield::from_wire(data->have, info_.num_pieces());
+  if (!have) return false;
+  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
+    if (have->test(p)) picker_.mark_have(p);
+  }
+  downloaded_before_ = data->downloaded;
+  uploaded_before_ = data->uploaded;
+  return true;
+}
+
+asio::awaitable<void> TorrentSession::recheck() {
+  state_ = TorrentState::checking;
+  bool any_file = false;
+  for (std::size_t i = 0; i < info_.files.size(); ++i) {
+    if (!info_.files[i].pad && std::filesystem::exists(storage_->path_of(static_cast<std::int32_t>(i)))) {
+      any_file = true;
+    }
+  }
+  if (!any_file) co_return;  // nothing on disk yet: nothing to check
+
+  auto remaining = std::make_shared<std::int32_t>(info_.num_pieces());
+  asio::steady_timer done(io_, Clock::time_point::max());
+  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
+    pool_.submit([this, p, remaining, &done] {
+      thread_local std::vector<std::uint8_t> buffer;
+      auto size = static_cast<std::size_t>(info_.piece_size(PieceIndex(p)));
+      buffer.resize(size);
+      bool ok = !storage_->read(p, 0, buffer) && hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), size)) ==
+                                                     info_.piece_hash(PieceIndex(p));
+      asio::post(io_, [this, p, ok, size, remaining, &done] {
+        if (ok) picker_.mark_have(p);
+        checked_bytes_ += static_cast<std::int64_t>(size);
+        if (--*remaining == 0) done.cancel();
+      });
+    });
+  }
+  co_await done.async_wait(kToken);
+  storage_->close_all();  // reopen for writing later; read-only descriptors are not enough
+  resume_dirty_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connections.
+
+asio::awaitable<void> TorrentSession::accept_loop() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(kToken);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      continue;
+    }
+    asio::co_spawn(io_, accept_from(std::move(socket)), asio::detached);
+  }
+}
+
+void TorrentSession::connect_more() {
+  if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
+  auto now = Clock::now();
+  std::set<Endpoint> connected;
+  for (const auto& [id, p] : peers_) connected.insert(p->remote);
+  for (const auto& e : known_) {
+    if (static_cast<int>(peers_.size() + connecting_.size()) >= options_.max_connections) break;
+    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address)) continue;
+    auto retry = retry_after_.find(e);
+    if (retry != retry_after_.end() && retry->second > now) continue;
+    // Two seeds have nothing to say to each other.
+    if (state_ == TorrentState::seeding && retry != retry_after_.end()) continue;
+    connecting_.insert(e);
+    asio::co_spawn(io_, connect_to(e), asio::detached);
+  }
+}
+
+asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
+  auto peer = std::make_shared<Peer>(tcp::socket(io_));
+  peer->remote = endpoint;
+  peer->outgoing = true;
+  retry_after_[endpoint] = Clock::now() + kRetryDelay;
+  asio::steady_timer timeout(io_);
+  timeout.expires_after(kConnectTimeout);
+  timeout.async_wait([peer](boost::system::error_code ec) {
+    if (!ec) peer->socket.close();
+  });
+  auto [ec] = co_await peer->socket.async_connect(to_asio(endpoint), kToken);
+  timeout.cancel();
+  if (ec || stopping_) {
+    connecting_.erase(endpoint);
+    co_return;
+  }
+  peer->socket.set_option(tcp::no_delay(true));
+  send_handshake(*peer);
+  asio::co_spawn(io_, write_loop(peer), asio::detached);
+  bool ok = co_await read_handshake(*peer, false);
+  connecting_.erase(endpoint);
+  if (!ok) {
+    close_peer(*peer, "handshake failed");
+    co_return;
+  }
+  co_await run_peer(peer);
+}
+
+asio::awaitable<void> TorrentSession::accept_from(tcp::socket socket) {
+  if (stopping_ || static_cast<int>(peers_.size()) >= options_.max_connections) co_return;
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  auto peer = std::make_shared<Peer>(std::move(socket));
+  peer->remote = to_endpoint(remote);
+  if (banned_.count(peer->remote.address)) co_return;
+  peer->socket.set_option(tcp::no_delay(true));
+  bool ok = co_await read_handshake(*peer, true);
+  if (!ok) {
+    close_peer(*peer, "handshake failed");
+    co_return;
+  }
+  send_handshake(*peer);
+  asio::co_spawn(io_, write_loop(peer), asio::detached);
+  co_await run_peer(peer);
+}
+
+void TorrentSession::send_handshake(Peer& peer) {
+  wire::Handshake h;
+  h.info_hash = info_.info_hash;
+  h.peer_id = peer_id_;
+  h.set_extensions(true);
+  h.set_fast(true);
+  auto bytes = wire::encode_handshake(h);
+  peer.out.insert(peer.out.end(), bytes.begin(), bytes.end());
+  signal_writer(peer);
+}
+
+// Reads the peer's 68-byte handshake (bytes after it stay buffered for the message reader). A handshake for
+// another torrent, or from ourselves, fails.
+asio::awaitable<bool> TorrentSession::read_handshake(Peer& peer, bool incoming) {
+  (void)incoming;
+  asio::steady_timer timeout(io_);
+  timeout.expires_after(kHandshakeTimeout);
+  auto* socket = &peer.socket;
+  timeout.async_wait([socket](boost::system::error_code ec) {
+    if (!ec) socket->close();
+  });
+  std::optional<std::span<const std::uint8_t>> bytes;
+  while (!(bytes = peer.reader.take(wire::kHandshakeSize))) {
+    auto [ec, n] = co_await peer.socket.async_read_some(as_buffer(peer.reader.prepare(kReadChunk)), kToken);
+    if (ec) co_return false;
+    peer.reader.commit(n);
+  }
+  timeout.cancel();
+  auto h = wire::decode_handshake(*bytes);
+  if (!h || h->info_hash != info_.info_hash || h->peer_id == peer_id_) co_return false;
+  peer.fast = h->supports_fast();
+  peer.extensions = h->supports_extensions();
+  co_return true;
+}
+
+void TorrentSession::send_greeting(Peer& peer) {
+  if (peer.extensions) {
+    wire::ExtensionHandshake ext;
+    ext.m = {{"ut_metadata", kOurUtMetadataId}};
+    ext.client = "Shoal " + std::string(shoal::version());
+    ext.listen_port = listen_port_;
+    ext.reqq = kOurReqq;
+    ext.metadata_size = static_cast<std::int64_t>(info_.info_bytes.size());
+    if (!peer.remote.v6) ext.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
+    std::string payload = wire::encode_extension_handshake(ext);
+    send_message(peer, wire::Extended{0, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}});
+  }
+  const auto& have = picker_.have();
+  if (peer.fast && have.all()) {
+    send_message(peer, wire::HaveAll{});
+  } else if (peer.fast && have.none()) {
+    send_message(peer, wire::HaveNone{});
+  } else if (!have.none()) {
+    send_message(peer, wire::Bitfield{have.wire()});
+  }
+}
+
+asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer) {
+  if (stopping_) co_return;
+  peer->id = next_peer_id_++;
+  peer->has = swarm::Bitfield(info_.num_pieces());
+  peers_[peer->id] = peer;
+  send_greeting(*peer);
+
+  // Bytes that arrived with the handshake are already buffered.
+  bool ok = true;
+  while (ok && !peer->closed) {
+    for (;;) {
+      auto message = peer->reader.next();
+      if (!message) {
+        close_peer(*peer, message.error().message());
+        ok = false;
+        break;
+      }
+      if (!*message) break;
+      peer->last_receive = Clock::now();
+      if (!handle_message(*peer, **message)) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok || peer->closed) break;
+    request_more(*peer);
+    auto [ec, n] = co_await peer->socket.async_read_some(as_buffer(peer->reader.prepare(kReadChunk)), kToken);
+    if (ec) {
+      close_peer(*peer, ec == asio::error::eof ? "closed by peer" : ec.message());
+      break;
+    }
+    peer->reader.commit(n);
+    if (!down_limit_.unlimited()) co_await down_limit_.consume(static_cast<std::int64_t>(n));
+  }
+  close_peer(*peer, "done");
+}
+
+asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
+  std::vector<std::uint8_t> sending;
+  std::vector<asio::const_buffer> buffers;
+  std::vector<PieceSend> batch;
+  while (!peer->closed) {
+    if (peer->out.empty() && peer->sends.empty()) {
+      peer->write_signal.expires_at(Clock::time_point::max());
+      co_await peer->write_signal.async_wait(kToken);
+      continue;
+    }
+    sending.clear();
+    sending.swap(peer->out);
+    batch.clear();
+    while (!peer->sends.empty() && batch.size() < kMaxSendBatch) {
+      batch.push_back(std::move(peer->sends.front()));
+      peer->sends.pop_front();
+    }
+    buffers.clear();
+    if (!sending.empty()) buffers.emplace_back(asio::buffer(sending));
+    std::int64_t payload = 0;
+    for (const auto& s : batch) {
+      buffers.emplace_back(asio::buffer(s.header));
+      buffers.emplace_back(asio::buffer(s.piece->data() + s.offset, s.length));
+      payload += s.length;
+    }
+    if (!up_limit_.unlimited() && payload > 0) co_await up_limit_.consume(payload);
+    auto [ec, n] = co_await asio::async_write(peer->socket, buffers, kToken);
+    if (ec) {
+      close_peer(*peer, "write failed: " + ec.message());
+      break;
+    }
+    peer->last_send = Clock::now();
+    peer->uploaded += payload;
+    peer->up_this_tick += payload;
+    uploaded_ += payload;
+    up_tick_ += payload;
+    if (payload > 0) resume_dirty_ = true;
+  }
+}
+
+void TorrentSession::signal_writer(Peer& peer) { peer.write_signal.cancel(); }
+
+void TorrentSession::close_peer(Peer& peer, std::string reason) {
+  if (peer.closed) return;
+  peer.closed = true;
+  peer.close_reason = std::move(reason);
+  boost::system::error_code ignored;
+  peer.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  peer.socket.close(ignored);
+  peer.write_signal.cancel();
+  if (peer.id == swarm::kNoPeer) return;
+  drop_outstanding(peer);
+  if (peer.is_seed) {
+    picker_.remove_seed();
+  } else if (peer.bitfield_seen) {
+    picker_.remove_peer(peer.has);
+  }
+  peers_.erase(peer.id);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Protocol.
+
+void TorrentSession::send_message(Peer& peer, const wire::Message& message) {
+  wire::encode(message, peer.out);
+  signal_writer(peer);
+}
+
+bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
+  return std::visit(
+      [&](const auto& m) -> bool {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, wire::Choke>) {
+          peer.peer_choking = true;
+          if (!peer.fast) drop_outstanding(peer);  // BEP 6: with fast, requests are rejected explicitly
+        } else if constexpr (std::is_same_v<M, wire::Unchoke>) {
+          peer.peer_choking = false;
+        } else if constexpr (std::is_same_v<M, wire::Interested>) {
+          peer.peer_interested = true;
+          int unchoked = 0;
+          for (const auto& [id, p] : peers_) unchoked += p->am_choking ? 0 : 1;
+          if (peer.am_choking && unchoked < options_.upload_slots) unchoke(peer);
+        } else if constexpr (std::is_same_v<M, wire::NotInterested>) {
+          peer.peer_interested = false;
+          if (!peer.am_choking) choke(peer);
+        } else if constexpr (std::is_same_v<M, wire::Have>) {
+          return on_have(peer, m.piece);
+        } else if constexpr (std::is_same_v<M, wire::Bitfield>) {
+          auto bits = swarm::Bitfield::from_wire(m.bits, info_.num_pieces());
+          if (!bits || peer.bitfield_seen) {
+            close_peer(peer, bits ? "second bitfield" : "bitfield of the wrong size or with spare bits set");
+            return false;
+          }
+          return on_bitfield(peer, *bits);
+        } else if constexpr (std::is_same_v<M, wire::HaveAll>) {
+          if (!peer.fast || peer.bitfield_seen) {
+            close_peer(peer, "unexpected have_all");
+            return false;
+          }
+          return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), true));
+        } else if constexpr (std::is_same_v<M, wire::HaveNone>) {
+          if (!peer.fast || peer.bitfield_seen) {
+            close_peer(peer, "unexpected have_none");
+            return false;
+          }
+          return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), false));
+        } else if constexpr (std::is_same_v<M, wire::Request>) {
+          return on_request(peer, m);
+        } else if constexpr (std::is_same_v<M, wire::Piece>) {
+          return on_piece(peer, m);
+        } else if constexpr (std::is_same_v<M, wire::Cancel>) {
+          on_cancel(peer, m);
+        } else if constexpr (std::is_same_v<M, wire::Reject>) {
+          if (!peer.fast) {
+            close_peer(peer, "reject without the fast extension");
+            return false;
+          }
+          swarm::BlockRequest r{static_cast<std::int32_t>(m.piece), static_cast<std::int32_t>(m.begin),
+                                static_cast<std::int32_t>(m.length)};
+          auto it = std::find(peer.outstanding.begin(), peer.outstanding.end(), r);
+          if (it != peer.outstanding.end()) {
+            peer.outstanding.erase(it);
+            picker_.on_request_dropped(peer.id, r);
+          }
+        } else if constexpr (std::is_same_v<M, wire::Extended>) {
+          on_extended(peer, m);
+        }
+        // KeepAlive, Port, Suggest, AllowedFast, Unknown: nothing to do (last_receive already updated).
+        return true;
+      },
+      message);
+}
+
+bool TorrentSession::on_bitfield(Peer& peer, const swarm::Bitfield& bits) {
+  peer.bitfield_seen = true;
+  peer.has = bits;
+  if (bits.all()) {
+    peer.is_seed = true;
+    picker_.add_seed();
+  } else {
+    picker_.add_peer(bits);
+  }
+  if (peer.is_seed && state_ == TorrentState::seeding) {
+    close_peer(peer, "both seeding");
+    return false;
+  }
+  update_interest(peer);
+  return true;
+}
+
+bool TorrentSession::on_have(Peer& peer, std::uint32_t piece) {
+  if (piece >= static_cast<std::uint32_t>(info_.num_pieces())) {
+    close_peer(peer, "have for a piece out of range");
+    return false;
+  }
+  auto p = static_cast<std::int32_t>(piece);
+  if (peer.has.test(p)) return true;
+  if (!peer.bitfield_seen) peer.bitfield_seen = true;  // have without a bitfield: it had nothing before
+  peer.has.set(p);
+  if (!peer.is_seed) picker_.add_have(p);
+  if (peer.has.all() && !peer.is_seed) {
+    picker_.remove_peer(peer.has);
+    peer.is_seed = true;
+    picker_.add_seed();
+    if (state_ == TorrentState::seeding) {
+      close_peer(peer, "both seeding");
+      return false;
+    }
+  }
+  if (!peer.am_interested && picker_.interesting_piece(p)) update_interest(peer);
+  return true;
+}
+
+void TorrentSession::update_interest(Peer& peer) {
+  bool want = state_ == TorrentState::downloading && picker_.interesting(peer.has);
+  if (want == peer.am_interested) return;
+  peer.am_interested = want;
+  if (want) {
+    send_message(peer, wire::Interested{});
+  } else {
+    send_message(peer, wire::NotInterested{});
+  }
+}
+
+void TorrentSession::drop_outstanding(Peer& peer) {
+  for (const auto& r : peer.outstanding) picker_.on_request_dropped(peer.id, r);
+  peer.outstanding.clear();
+}
+
+void TorrentSession::request_more(Peer& peer) {
+  if (peer.closed || peer.peer_choking || !peer.am_interested || state_ != TorrentState::downloading) return;
+  // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
+  // the measured rate, within what the peer says it queues.
+  std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(peer.down_rate * 0.5 / swarm::kBlockSize),
+                                              kMinQueueDepth, kMaxQueueDepth);
+  depth = std::min<std::size_t>(depth, peer.reqq);
+  if (peer.outstanding.size() >= depth) return;
+  scratch_.clear();
+  picker_.pick_blocks(peer.id, peer.has, depth - peer.outstanding.size(), scratch_);
+  for (const auto& r : scratch_) {
+    peer.outstanding.push_back(r);
+    wire::encode(wire::Request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                static_cast<std::uint32_t>(r.length)}},
+                 peer.out);
+  }
+  if (!scratch_.empty()) signal_writer(peer);
+  if (peer.outstanding.empty() && !picker_.interesting(peer.has)) update_interest(peer);
+}
+
+bool TorrentSession::on_piece(Peer& peer, const wire::Piece& block) {
+  swarm::BlockRequest r{static_cast<std::int32_t>(block.piece), static_cast<std::int32_t>(block.begin),
+                        static_cast<std::int32_t>(block.data.size())};
+  auto it = std::find(peer.outstanding.begin(), peer.outstanding.end(), r);
+  if (it == peer.outstanding.end()) {
+    // Late blocks after a cancel are normal; a stream of blocks nobody asked for is not.
+    if (++peer.unrequested_blocks > kMaxUnrequestedBlocks) {
+      close_peer(peer, "too many unrequested blocks");
+      return false;
+    }
+    return true;
+  }
+  peer.outstanding.erase(it);
+  peer.last_block = Clock::now();
+  peer.snubbed = false;
+  auto bytes = static_cast<std::int64_t>(block.data.size());
+  peer.downloaded += bytes;
+  peer.down_this_tick += bytes;
+  downloaded_ += bytes;
+  down_tick_ += bytes;
+
+  auto result = picker_.on_block_received(peer.id, r);
+  if (!result.accepted) return true;
+  auto& buffer = assembling_[r.piece];
+  if (buffer.empty()) buffer = take_buffer(static_cast<std::size_t>(info_.piece_size(PieceIndex(r.piece))));
+  std::memcpy(buffer.data() + r.begin, block.data.data(), block.data.size());
+  for (auto other : result.cancel_from) {
+    auto op = peers_.find(other);
+    if (op == peers_.end()) continue;
+    auto& o = *op->second;
+    auto oit = std::find(o.outstanding.begin(), o.outstanding.end(), r);
+    if (oit != o.outstanding.end()) {
+      o.outstanding.erase(oit);
+      send_message(o, wire::Cancel{{block.piece, block.begin, static_cast<std::uint32_t>(block.data.size())}});
+    }
+  }
+  if (result.piece_complete) piece_complete(r.piece, peer.id);
+  return true;
+}
+
+bool TorrentSession::on_request(Peer& peer, const wire::Request& request) {
+  auto piece = static_cast<std::int32_t>(request.piece);
+  bool valid = request.piece < static_cast<std::uint32_t>(info_.num_pieces()) && request.length > 0 &&
+               request.length <= wire::kBlockSize &&
+               static_cast<std::int64_t>(request.begin) + request.length <= info_.piece_size(PieceIndex(piece));
+  if (!valid) {
+    close_peer(peer, "invalid request");
+    return false;
+  }
+  swarm::BlockRequest r{piece, static_cast<std::int32_t>(request.begin), static_cast<std::int32_t>(request.length)};
+  if (peer.am_choking || !picker_.has(piece) || peer.incoming.size() >= kMaxIncomingRequests) {
+    if (peer.fast) send_message(peer, wire::Reject{{request.piece, request.begin, request.length}});
+    return true;
+  }
+  peer.incoming.push_back(r);
+  auto cached = cache_.find(piece);
+  if (cached != cache_.end()) {
+    serve_requests(piece);
+  } else {
+    read_piece(piece);
+  }
+  return true;
+}
+
+void TorrentSession::on_cancel(Peer& peer, const wire::BlockRef& request) {
+  swarm::BlockRequest r{static_cast<std::int32_t>(request.piece), static_cast<std::int32_t>(request.begin),
+                        static_cast<std::int32_t>(request.length)};
+  auto it = std::find(peer.incoming.begin(), peer.incoming.end(), r);
+  if (it != peer.incoming.end()) peer.incoming.erase(it);
+  auto sit = std::find_if(peer.sends.begin(), peer.sends.end(), [&](const PieceSend& s) { return s.request == r; });
+  if (sit != peer.sends.end()) peer.sends.erase(sit);
+}
+
+void TorrentSession::on_extended(Peer& peer, const wire::Extended& message) {
+  std::string_view payload(reinterpret_cast<const char*>(message.payload.data()), message.payload.size());
+  if (message.id == 0) {
+    auto h = wire::decode_extension_handshake(payload);
+    if (!h) return;  // a broken extension handshake only costs the peer its extensions
+    peer.ut_metadata_id = h->id_of("ut_metadata");
+    if (h->reqq) peer.reqq = std::max<std::uint32_t>(*h->reqq, 1);
+    if (h->client) peer.client = *h->client;
+    return;
+  }
+  if (message.id == kOurUtMetadataId) {
+    auto m = wire::decode_metadata_message(message.payload);
+    if (!m || m->type != wire::MetadataMessage::Type::request || !peer.ut_metadata_id) return;
+    auto size = static_cast<std::int64_t>(info_.info_bytes.size());
+    wire::MetadataMessage reply;
+    reply.piece = m->piece;
+    auto offset = static_cast<std::int64_t>(m->piece) * wire::kMetadataPieceSize;
+    if (offset >= size) {
+      reply.type = wire::MetadataMessage::Type::reject;
+    } else {
+      reply.type = wire::MetadataMessage::Type::data;
+      reply.total_size = size;
+      auto len = std::min<std::int64_t>(wire::kMetadataPieceSize, size - offset);
+      reply.data = {reinterpret_cast<const std::uint8_t*>(info_.info_bytes.data()) + offset,
+                    static_cast<std::size_t>(len)};
+    }
+    std::string bytes = wire::encode_metadata_message(reply);
+    send_message(peer, wire::Extended{*peer.ut_metadata_id,
+                                      {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
+  }
+}
+
+void TorrentSession::choke(Peer& peer) {
+  if (peer.am_choking) return;
+  peer.am_choking = true;
+  send_message(peer, wire::Choke{});
+  // Pending requests die with the choke: rejected explicitly under BEP 6, silently otherwise.
+  for (const auto& r : peer.incoming) {
+    if (peer.fast) {
+      send_message(peer, wire::Reject{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                       static_cast<std::uint32_t>(r.length)}});
+    }
+  }
+  peer.incoming.clear();
+}
+
+void TorrentSession::unchoke(Peer& peer) {
+  if (!peer.am_choking) return;
+  peer.am_choking = false;
+  peer.unchoked_at = Clock::now();
+  send_message(peer, wire::Unchoke{});
+}
+
+// Tit-for-tat: the interested peers that give us most (that we give most to, when seeding) get the regular
+// slots; one more slot rotates among the rest (optimistic unchoke) so newcomers get a chance to prove
+// themselves. Snubbed peers never hold a regular slot.
+void TorrentSession::rechoke() {
+  std::vector<Peer*> candidates;
+  for (auto& [id, p] : peers_) {
+    if (p->peer_interested && !p->closed) candidates.push_back(p.get());
+  }
+  bool seeding = state_ == TorrentState::seeding;
+  std::sort(candidates.begin(), candidates.end(), [seeding](const Peer* a, const Peer* b) {
+    if (a->snubbed != b->snubbed) return !a->snubbed;
+    return seeding ? a->up_rate > b->up_rate : a->down_rate > b->down_rate;
+  });
+  auto regular = static_cast<std::size_t>(std::max(1, options_.upload_slots - 1));
+  std::set<swarm::PeerId> keep;
+  for (std::size_t i = 0; i < candidates.size() && i < regular; ++i) keep.insert(candidates[i]->id);
+  if (ticks_ % kTicksPerOptimistic == 0 || !peers_.count(optimistic_) || keep.count(optimistic_)) {
+    std::vector<swarm::PeerId> rest;
+    for (auto* p : candidates) {
+      if (!keep.count(p->id)) rest.push_back(p->id);
+    }
+    optimistic_ = rest.empty() ? swarm::kNoPeer : rest[std::random_device{}() % rest.size()];
+  }
+  if (optimistic_ != swarm::kNoPeer) keep.insert(optimistic_);
+  for (auto& [id, p] : peers_) {
+    if (keep.count(id)) {
+      unchoke(*p);
+    } else {
+      choke(*p);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Disk: verify and write complete pieces; read pieces to serve.
+
+std::vector<std::uint8_t> TorrentSession::take_buffer(std::size_t size) {
+  if (!free_buffers_.empty()) {
+    auto buffer = std::move(free_buffers_.back());
+    free_buffers_.pop_back();
+    buffer.resize(size);
+    return buffer;
+  }
+  return std::vector<std::uint8_t>(size);
+}
+
+void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
+  auto node = assembling_.extract(piece);
+  if (node.empty()) return;
+  auto expected = info_.piece_hash(PieceIndex(piece));
+  ++writes_in_flight_;
+  pool_.submit([this, piece, expected, buffer = std::move(node.mapped())]() mutable {
+    bool ok = hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
+    std::error_code ec;
+    if (ok) ec = storage_->write_piece(piece, buffer);
+    asio::post(io_, [this, piece, ok, ec, buffer = std::move(buffer)]() mutable {
+      on_piece_written(piece, ok, ec, std::move(buffer));
+    });
+  });
+}
+
+void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
+                                      std::vector<std::uint8_t> buffer) {
+  --writes_in_flight_;
+  if (free_buffers_.size() < 8) free_buffers_.push_back(std::move(buffer));
+  if (state_ == TorrentState::error || state_ == TorrentState::stopped) return;
+  if (ec) {
+    picker_.on_piece_failed(piece);
+    fail("cannot write " + info_.name + ": " + ec.message());
+    return;
+  }
+  if (!hash_ok) {
+    ++failed_pieces_;
+    // Smart ban, simplified: a piece from a single peer that fails convicts that peer at once; peers that were
+    // among several contributors collect strikes and are banned after kBanStrikes failed pieces.
+    auto culprits = picker_.contributors(piece);
+    picker_.on_piece_failed(piece);
+    for (auto id : culprits) {
+      int strikes = culprits.size() == 1 ? kBanStrikes : ++strikes_[id];
+      auto it = peers_.find(id);
+      if (strikes >= kBanStrikes && it != peers_.end()) {
+        banned_.insert(it->second->remote.address);
+        close_peer(*it->second, "sent data that failed the hash check");
+      }
+    }
+    return;
+  }
+  picker_.on_piece_verified(piece);
+  resume_dirty_ = true;
+  for (auto& [id, p] : peers_) {
+    if (!p->has.test(piece)) send_message(*p, wire::Have{static_cast<std::uint32_t>(piece)});
+  }
+  check_complete();
+  if (state_ == TorrentState::seeding) {
+    for (auto& [id, p] : peers_) update_interest(*p);
+  }
+}
+
+void TorrentSession::check_complete() {
+  if (!picker_.is_complete() || complete_notified_) return;
+  if (state_ == TorrentState::downloading) state_ = TorrentState::seeding;
+  if (state_ != TorrentState::seeding) return;
+  complete_notified_ = true;
+  save_resume(true);
+  // Seeds among our peers have nothing more for us.
+  std::vector<Peer*> seeds;
+  for (auto& [id, p] : peers_) {
+    if (p->is_seed) seeds.push_back(p.get());
+  }
+  for (auto* p : seeds) close_peer(*p, "both seeding");
+  if (options_.use_trackers && !info_.trackers.empty() && downloaded_ > 0) {
+    asio::co_spawn(io_, announce(tracker::AnnounceEvent::completed), asio::detached);
+  }
+  if (on_complete) on_complete();
+}
+
+void TorrentSession::read_piece(std::int32_t piece) {
+  if (reads_in_flight_.count(piece)) return;
+  reads_in_flight_.insert(piece);
+  pool_.submit([this, piece] {
+    auto buffer = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(info_.piece_size(PieceIndex(piece))));
+    auto ec = storage_->read(piece, 0, *buffer);
+    asio::post(io_, [this, piece, ec, buffer] {
+      reads_in_flight_.erase(piece);
+      if (ec) {
+        fail("cannot read " + info_.name + ": " + ec.message());
+        return;
+      }
+      cache_[piece] = buffer;
+      cache_lru_.push_back(piece);
+      std::int64_t budget = std::max<std::int64_t>(kReadCacheBudget, 2 * info_.piece_length);
+      while (static_cast<std::int64_t>(cache_lru_.size()) * info_.piece_length > budget) {
+        cache_.erase(cache_lru_.front());
+        cache_lru_.pop_front();
+      }
+      serve_requests(piece);
+    });
+  });
+}
+
+void TorrentSession::serve_requests(std::int32_t piece) {
+  auto cached = cache_.find(piece);
+  if (cached == cache_.end()) return;
+  for (auto& [id, p] : peers_) {
+    if (p->am_choking) continue;
+    bool queued = false;
+    for (auto it = p->incoming.begin(); it != p->incoming.end();) {
+      if (it->piece != piece) {
+        ++it;
+        continue;
+      }
+      PieceSend s{wire::encode_piece_header(static_cast<std::uint32_t>(it->piece), static_cast<std::uint32_t>(it->begin),
+                                            static_cast<std::uint32_t>(it->length)),
+                  cached->second, static_cast<std::uint32_t>(it->begin), static_cast<std::uint32_t>(it->length), *it};
+      p->sends.push_back(std::move(s));
+      it = p->incoming.erase(it);
+      queued = true;
+    }
+    if (queued) signal_writer(*p);
+    // Requests for pieces not in cache yet: start those reads.
+    for (const auto& r : p->incoming) {
+      if (!cache_.count(r.piece)) read_piece(r.piece);
+    }
+  }
+}
+
+void TorrentSession::save_resume(bool sync) {
+  storage::ResumeData data;
+  data.info_hash = info_.info_hash;
+  auto wire = picker_.have().wire();
+  data.have.assign(wire.begin(), wire.end());
+  data.downloaded = downloaded_before_ + downloaded_;
+  data.uploaded = uploaded_before_ + uploaded_;
+  // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims.
+  if (sync) storage_->sync();
+  data.files = storage::collect_file_stamps(options_.save_dir, storage_->layout());
+  std::error_code ec;
+  std::filesystem::create_directories(options_.resume_file.parent_path(), ec);
+  runtime::write_file_atomically(options_.resume_file, storage::encode_resume(data));
+  resume_dirty_ = false;
+}
+
+void TorrentSession::fail(const std::string& message) {
+  if (state_ == TorrentState::error) return;
+  state_ = TorrentState::error;
+  error_ = message;
+  // What is verified stays verified: record it before anything else can go wrong.
+  save_resume(false);
+  std::vector<Peer*> all;
+  for (auto& [id, p] : peers_) all.push_back(p.get());
+  for (auto* p : all) close_peer(*p, "torrent stopped: " + message);
+  if (on_error) on_error(message);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time.
+
+asio::awaitable<void> TorrentSession::tick_loop() {
+  while (!stopping_) {
+    tick_timer_.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await tick_timer_.async_wait(kToken);
+    if (ec || stopping_) co_return;
+    tick();
+  }
+}
+
+void TorrentSession::tick() {
+  ++ticks_;
+  auto now = Clock::now();
+  down_rate_ = ema(down_rate_, down_tick_);
+  up_rate_ = ema(up_rate_, up_tick_);
+  down_tick_ = up_tick_ = 0;
+  std::vector<Peer*> to_close;
+  for (auto& [id, p] : peers_) {
+    p->down_rate = ema(p->down_rate, p->down_this_tick);
+    p->up_rate = ema(p->up_rate, p->up_this_tick);
+    p->down_this_tick = p->up_this_tick = 0;
+    if (now - p->last_receive > kInactivityTimeout) to_close.push_back(p.get());
+    if (!p->outstanding.empty() && now - p->last_block > kSnubTimeout) {
+      p->snubbed = true;
+      drop_outstanding(*p);
+    }
+    if (now - p->last_send > kKeepAliveInterval) send_message(*p, wire::KeepAlive{});
+    request_more(*p);
+  }
+  for (auto* p : to_close) close_peer(*p, "inactive");
+  if (ticks_ % kTicksPerRechoke == 0) rechoke();
+  if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
+  if (options_.use_trackers && !announcing_ && now >= next_announce_) {
+    asio::co_spawn(io_, announce(tracker::AnnounceEvent::none), asio::detached);
+  }
+  if (state_ == TorrentState::seeding && options_.seed_ratio &&
+      static_cast<double>(uploaded_before_ + uploaded_) >= *options_.seed_ratio * static_cast<double>(info_.total_size)) {
+    stop();
+    return;
+  }
+  connect_more();
+}
+
+asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
+  if (info_.trackers.empty()) co_return;
+  announcing_ = true;
+  tracker::AnnounceRequest request;
+  request.info_hash = info_.info_hash;
+  request.peer_id = peer_id_;
+  request.port = listen_port_;
+  request.uploaded = uploaded_before_ + uploaded_;
+  request.downloaded = downloaded_before_ + downloaded_;
+  request.left = picker_.bytes_wanted_left();
+  request.event = event;
+  request.key = tracker_key_;
+  request.tracker_id = tracker_id_;
+  request.numwant = event == tracker::AnnounceEvent::stopped ? 0 : 80;
+  bool any_ok = false;
+  std::int64_t interval = tracker::kDefaultInterval;
+  // Every tier, first working URL of each (BEP 12 with announce-to-all-tiers).
+  for (const auto& tier : info_.trackers) {
+    for (const auto& url : tier) {
+      auto timeout = event == tracker::AnnounceEvent::stopped ? std::chrono::milliseconds(2000)
+                                                               : std::chrono::milliseconds(15000);
+      auto response = co_await net::http_get(tracker::build_announce_url(url, request), timeout);
+      if (!response || response->status != 200) continue;
+      auto parsed = tracker::parse_announce_response(response->body);
+      if (!parsed) continue;
+      any_ok = true;
+      interval = parsed->interval;
+      if (parsed->tracker_id) tracker_id_ = parsed->tracker_id;
+      for (const auto& e : parsed->peers) add_peer(e);
+      break;
+    }
+  }
+  announcing_ = false;
+  if (stopping_) co_return;
+  next_announce_ = Clock::now() + (any_ok ? std::chrono::seconds(interval) : std::chrono::seconds(30));
+  connect_more();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+void TorrentSession::stop(std::function<void()> done) {
+  if (stopping_) {
+    if (done) asio::post(io_, std::move(done));
+    return;
+  }
+  stopping_ = true;
+  bool was_error = state_ == TorrentState::error;
+  auto finish = [this, was_error, done = std::move(done)]() mutable {
+    // Writes still in flight finish first; their completions are queued ahead of the handler posted here
+    // (posting is FIFO), so the resume data covers every piece verified before the stop.
+    pool_.stop();
+    asio::post(io_, [this, was_error, done = std::move(done)] {
+      if (!was_error && state_ != TorrentState::checking) save_resume(true);
+      state_ = was_error ? TorrentState::error : TorrentState::stopped;
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      tick_timer_.cancel();
+      std::vector<Peer*> all;
+      for (auto& [id, p] : peers_) all.push_back(p.get());
+      for (auto* p : all) close_peer(*p, "stopping");
+      if (done) done();
+    });
+  };
+  if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking) {
+    asio::co_spawn(io_, [this, finish = std::move(finish)]() mutable -> asio::awaitable<void> {
+      co_await announce(tracker::AnnounceEvent::stopped);
+      finish();
+    }, asio::detached);
+  } else {
+    asio::post(io_, std::move(finish));
+  }
+}
+
+}  // namespace shoal::session

@@ -1,0 +1,178 @@
+#include "storage/piece_storage.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shoal::storage {
+namespace {
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+// Creates each directory below root on the way to `relative`'s parent, refusing symbolic links, and returns an
+// O_PATH descriptor of the parent directory (or -1 with ec set). Walking with openat and O_NOFOLLOW means a link
+// planted inside the download folder cannot redirect a write outside it.
+int open_parent(const std::filesystem::path& root, const std::string& relative, bool create, std::error_code& ec) {
+  int dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    if (create && errno == ENOENT) {
+      std::filesystem::create_directories(root, ec);
+      if (ec) return -1;
+      dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dir < 0) {
+      ec = last_error();
+      return -1;
+    }
+  }
+  std::size_t start = 0;
+  for (auto slash = relative.find('/'); slash != std::string::npos; slash = relative.find('/', start)) {
+    std::string part = relative.substr(start, slash - start);
+    start = slash + 1;
+    if (part.empty() || part == "." || part == "..") {
+      ::close(dir);
+      ec = std::make_error_code(std::errc::invalid_argument);
+      return -1;
+    }
+    if (create && ::mkdirat(dir, part.c_str(), 0755) != 0 && errno != EEXIST) {
+      ec = last_error();
+      ::close(dir);
+      return -1;
+    }
+    int next = ::openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ::close(dir);
+    if (next < 0) {
+      ec = errno == ELOOP || errno == ENOTDIR ? std::make_error_code(std::errc::operation_not_permitted)
+                                              : last_error();
+      return -1;
+    }
+    dir = next;
+  }
+  return dir;
+}
+
+std::string leaf_of(const std::string& relative) {
+  auto slash = relative.rfind('/');
+  return slash == std::string::npos ? relative : relative.substr(slash + 1);
+}
+
+}  // namespace
+
+PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted)
+    : layout_(std::move(layout)),
+      root_(std::move(root)),
+      file_wanted_(std::move(file_wanted)),
+      read_fds_(layout_.files().size(), -1),
+      write_fds_(layout_.files().size(), -1) {
+  if (file_wanted_.size() != layout_.files().size()) file_wanted_.assign(layout_.files().size(), true);
+}
+
+PieceStorage::~PieceStorage() { close_all(); }
+
+std::filesystem::path PieceStorage::path_of(std::int32_t file) const {
+  return root_ / layout_.files()[static_cast<std::size_t>(file)].path;
+}
+
+void PieceStorage::close_all() {
+  std::lock_guard lock(mutex_);
+  for (auto* fds : {&read_fds_, &write_fds_}) {
+    for (auto& fd : *fds) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+}
+
+int PieceStorage::open_file(std::int32_t file, bool for_write, std::error_code& ec) {
+  std::lock_guard lock(mutex_);
+  auto i = static_cast<std::size_t>(file);
+  if (write_fds_[i] >= 0) return write_fds_[i];
+  if (!for_write && read_fds_[i] >= 0) return read_fds_[i];
+  const std::string& relative = layout_.files()[i].path;
+  int dir = open_parent(root_, relative, for_write, ec);
+  if (dir < 0) return -1;
+  int flags = (for_write ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::openat(dir, leaf_of(relative).c_str(), flags, 0644);
+  ::close(dir);
+  if (fd < 0) {
+    ec = errno == ELOOP ? std::make_error_code(std::errc::operation_not_permitted) : last_error();
+    return -1;
+  }
+  if (for_write) {
+    // Sparse pre-allocation: the file gets its final size at once, without writing zeros.
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size < layout_.files()[i].length) {
+      if (::ftruncate(fd, layout_.files()[i].length) != 0) {
+        ec = last_error();
+        ::close(fd);
+        return -1;
+      }
+    }
+  }
+  (for_write ? write_fds_ : read_fds_)[i] = fd;
+  return fd;
+}
+
+std::error_code PieceStorage::write_piece(std::int32_t piece, std::span<const std::uint8_t> data) {
+  std::vector<FileSlice> slices;
+  layout_.map_range(piece, 0, static_cast<std::int64_t>(data.size()), slices);
+  std::int64_t consumed = 0;
+  for (const auto& s : slices) {
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    const std::uint8_t* src = data.data() + consumed;
+    consumed += s.length;
+    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file)]) continue;
+    std::error_code ec;
+    int fd = open_file(s.file, true, ec);
+    if (fd < 0) return ec;
+    std::int64_t done = 0;
+    while (done < s.length) {
+      ssize_t n = ::pwrite(fd, src + done, static_cast<std::size_t>(s.length - done), s.file_offset + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return last_error();
+      done += n;
+    }
+  }
+  return {};
+}
+
+std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out) {
+  std::vector<FileSlice> slices;
+  layout_.map_range(piece, begin, static_cast<std::int64_t>(out.size()), slices);
+  std::int64_t produced = 0;
+  for (const auto& s : slices) {
+    std::uint8_t* dst = out.data() + produced;
+    produced += s.length;
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    if (spec.pad) {
+      std::memset(dst, 0, static_cast<std::size_t>(s.length));
+      continue;
+    }
+    std::error_code ec;
+    int fd = open_file(s.file, false, ec);
+    if (fd < 0) return ec;
+    std::int64_t done = 0;
+    while (done < s.length) {
+      ssize_t n = ::pread(fd, dst + done, static_cast<std::size_t>(s.length - done), s.file_offset + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return last_error();
+      if (n == 0) return std::make_error_code(std::errc::no_message_available);  // file shorter than expected
+      done += n;
+    }
+  }
+  if (produced != static_cast<std::int64_t>(out.size())) return std::make_error_code(std::errc::invalid_argument);
+  return {};
+}
+
+std::error_code PieceStorage::sync() {
+  std::lock_guard lock(mutex_);
+  for (int fd : write_fds_) {
+    if (fd >= 0 && ::fdatasync(fd) != 0) return last_error();
+  }
+  return {};
+}
+
+}  // namespace shoal::storage

@@ -1,0 +1,52 @@
+// Synchronous piece I/O on the files of one torrent: pread/pwrite through file slices, files opened lazily.
+// Called from disk worker threads (one call at a time per file descriptor is not required: pread/pwrite are
+// positioned). Every path is joined below the download folder and checked to stay there: components are
+// sanitized by the metainfo parser already, and opening refuses symbolic links anywhere below the root.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "storage/file_layout.hpp"
+
+namespace shoal::storage {
+
+class PieceStorage {
+ public:
+  // file_wanted: files with false are never created (pieces overlapping them write only the wanted parts).
+  PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted = {});
+  ~PieceStorage();
+  PieceStorage(const PieceStorage&) = delete;
+  PieceStorage& operator=(const PieceStorage&) = delete;
+
+  const FileLayout& layout() const { return layout_; }
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path path_of(std::int32_t file) const;
+
+  // Writes a whole verified piece.
+  std::error_code write_piece(std::int32_t piece, std::span<const std::uint8_t> data);
+  // Reads [begin, begin + out.size()) of a piece; missing files or short files are errors.
+  std::error_code read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out);
+  // Flushes written data to the device (before resume data that claims it is saved).
+  std::error_code sync();
+  // Closes every open file. Only when no read or write is in flight (e.g. at shutdown).
+  void close_all();
+
+ private:
+  int open_file(std::int32_t file, bool for_write, std::error_code& ec);
+
+  FileLayout layout_;
+  std::filesystem::path root_;
+  std::vector<bool> file_wanted_;
+  // Descriptors are opened once and only closed by close_all() (when no I/O is in flight), so a worker never
+  // sees a descriptor closed under it. A file first opened read-only gets a second, writable descriptor.
+  std::mutex mutex_;  // guards the two vectors (opening only; never held during reads or writes)
+  std::vector<int> read_fds_;
+  std::vector<int> write_fds_;
+};
+
+}  // namespace shoal::storage

@@ -1,0 +1,257 @@
+#include "swarm/piece_picker.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace shoal::swarm {
+
+PiecePicker::PiecePicker(std::int32_t num_pieces, std::int64_t piece_length, std::int64_t total_size,
+                         std::uint64_t seed)
+    : num_pieces_(num_pieces),
+      piece_length_(piece_length),
+      total_size_(total_size),
+      have_(num_pieces),
+      availability_(static_cast<std::size_t>(num_pieces), 0),
+      priority_(static_cast<std::size_t>(num_pieces), 1),
+      rng_(seed) {}
+
+std::int64_t PiecePicker::piece_size(std::int32_t piece) const {
+  if (piece + 1 < num_pieces_) return piece_length_;
+  return total_size_ - piece_length_ * (num_pieces_ - 1);
+}
+
+std::int32_t PiecePicker::blocks_in_piece(std::int32_t piece) const {
+  return static_cast<std::int32_t>((piece_size(piece) + kBlockSize - 1) / kBlockSize);
+}
+
+BlockRequest PiecePicker::block_request(std::int32_t piece, std::int32_t index) const {
+  std::int32_t begin = index * kBlockSize;
+  auto length = static_cast<std::int32_t>(std::min<std::int64_t>(kBlockSize, piece_size(piece) - begin));
+  return {piece, begin, length};
+}
+
+void PiecePicker::add_peer(const Bitfield& has) {
+  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    if (has.test(i)) ++availability_[static_cast<std::size_t>(i)];
+  }
+}
+
+void PiecePicker::remove_peer(const Bitfield& has) {
+  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    auto& a = availability_[static_cast<std::size_t>(i)];
+    if (has.test(i) && a > 0) --a;
+  }
+}
+
+void PiecePicker::add_have(std::int32_t piece) {
+  auto& a = availability_[static_cast<std::size_t>(piece)];
+  if (a < std::numeric_limits<std::uint16_t>::max()) ++a;
+}
+
+void PiecePicker::mark_have(std::int32_t piece) {
+  have_.set(piece);
+  if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
+}
+
+void PiecePicker::set_piece_priority(std::int32_t piece, std::uint8_t priority) {
+  priority_[static_cast<std::size_t>(piece)] = priority;
+}
+
+bool PiecePicker::wanted(std::int32_t piece) const {
+  return !have_.test(piece) && priority_[static_cast<std::size_t>(piece)] != 0;
+}
+
+bool PiecePicker::is_complete() const {
+  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    if (wanted(i)) return false;
+  }
+  return true;
+}
+
+std::int64_t PiecePicker::bytes_wanted_left() const {
+  std::int64_t left = 0;
+  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    if (wanted(i)) left += piece_size(i);
+  }
+  return left;
+}
+
+bool PiecePicker::interesting_piece(std::int32_t piece) const { return wanted(piece); }
+
+bool PiecePicker::interesting(const Bitfield& has) const {
+  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    if (has.test(i) && wanted(i)) return true;
+  }
+  return false;
+}
+
+PiecePicker::Partial& PiecePicker::start_piece(std::int32_t piece) {
+  Partial& p = partial_[piece];
+  p.blocks.assign(static_cast<std::size_t>(blocks_in_piece(piece)), Block{});
+  p.received = 0;
+  p.unrequested = static_cast<std::int32_t>(p.blocks.size());
+  partial_order_.push_back(piece);
+  return p;
+}
+
+std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
+  if (num_pieces_ == 0) return -1;
+  std::int32_t best = -1;
+  if (sequential_) {
+    for (std::int32_t i = 0; i < num_pieces_; ++i) {
+      if (peer_has.test(i) && wanted(i) && !partial_.count(i)) return i;
+    }
+    return -1;
+  }
+  // Start the scan at a random index: among pieces of equal rarity (and, at first, among all), the first one
+  // met is then a random one, with no bias towards low indexes.
+  auto start = static_cast<std::int32_t>(rng_() % static_cast<std::uint64_t>(num_pieces_));
+  bool random_phase = have_.count() < kRandomStartPieces;
+  std::uint32_t best_key = std::numeric_limits<std::uint32_t>::max();
+  for (std::int32_t k = 0; k < num_pieces_; ++k) {
+    std::int32_t i = (start + k) % num_pieces_;
+    if (!peer_has.test(i) || !wanted(i) || partial_.count(i)) continue;
+    if (random_phase) return i;
+    // Higher priority first, then rarer.
+    std::uint32_t key = static_cast<std::uint32_t>(255 - priority_[static_cast<std::size_t>(i)]) << 16 |
+                        availability_[static_cast<std::size_t>(i)];
+    if (key < best_key) {
+      best_key = key;
+      best = i;
+    }
+  }
+  return best;
+}
+
+std::size_t PiecePicker::take_from(Partial& partial, std::int32_t piece, PeerId peer, std::size_t max,
+                                   std::vector<BlockRequest>& out, bool duplicates) {
+  std::size_t added = 0;
+  for (std::size_t b = 0; b < partial.blocks.size() && added < max; ++b) {
+    Block& block = partial.blocks[b];
+    if (block.state == BlockState::missing) {
+      block.state = BlockState::requested;
+      block.requesters = {};
+      block.requesters[0] = peer;
+      --partial.unrequested;
+    } else if (duplicates && block.state == BlockState::requested) {
+      auto& r = block.requesters;
+      if (std::find(r.begin(), r.end(), peer) != r.end()) continue;
+      auto slot = std::find(r.begin(), r.end(), kNoPeer);
+      if (slot == r.end()) continue;
+      *slot = peer;
+    } else {
+      continue;
+    }
+    out.push_back(block_request(piece, static_cast<std::int32_t>(b)));
+    ++added;
+  }
+  return added;
+}
+
+std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
+                                     std::vector<BlockRequest>& out) {
+  std::size_t added = 0;
+  // 1. Pieces this peer already works on (whole-piece affinity), then any piece in progress it has.
+  for (int pass = 0; pass < 2 && added < max_blocks; ++pass) {
+    for (std::int32_t piece : partial_order_) {
+      if (added >= max_blocks) break;
+      if (!peer_has.test(piece)) continue;
+      Partial& p = partial_[piece];
+      if (p.unrequested == 0) continue;
+      if (pass == 0) {
+        bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
+          return b.state == BlockState::requested && b.requesters[0] == peer;
+        });
+        if (!mine) continue;
+      }
+      added += take_from(p, piece, peer, max_blocks - added, out, false);
+    }
+  }
+  // 2. New pieces.
+  while (added < max_blocks) {
+    std::int32_t piece = choose_new_piece(peer_has);
+    if (piece < 0) break;
+    added += take_from(start_piece(piece), piece, peer, max_blocks - added, out, false);
+  }
+  // 3. End-game: nothing left to hand out but blocks already requested from others.
+  if (added < max_blocks) {
+    bool anything_unrequested = false;
+    for (std::int32_t i = 0; i < num_pieces_ && !anything_unrequested; ++i) {
+      if (!wanted(i)) continue;
+      auto it = partial_.find(i);
+      anything_unrequested = it == partial_.end() || it->second.unrequested > 0;
+    }
+    end_game_ = !anything_unrequested;
+    if (end_game_) {
+      for (std::int32_t piece : partial_order_) {
+        if (added >= max_blocks) break;
+        if (!peer_has.test(piece)) continue;
+        added += take_from(partial_[piece], piece, peer, max_blocks - added, out, true);
+      }
+    }
+  }
+  return added;
+}
+
+BlockResult PiecePicker::on_block_received(PeerId peer, const BlockRequest& request) {
+  BlockResult result;
+  auto it = partial_.find(request.piece);
+  if (it == partial_.end() || request.begin % kBlockSize != 0) return result;
+  Partial& p = it->second;
+  auto index = static_cast<std::size_t>(request.begin / kBlockSize);
+  if (index >= p.blocks.size() || block_request(request.piece, static_cast<std::int32_t>(index)) != request) {
+    return result;
+  }
+  Block& block = p.blocks[index];
+  if (block.state == BlockState::received) return result;
+  if (block.state == BlockState::missing) --p.unrequested;
+  for (PeerId other : block.requesters) {
+    if (other != kNoPeer && other != peer) result.cancel_from.push_back(other);
+  }
+  block.state = BlockState::received;
+  block.requesters = {};
+  block.supplier = peer;
+  ++p.received;
+  result.accepted = true;
+  result.piece_complete = p.received == static_cast<std::int32_t>(p.blocks.size());
+  return result;
+}
+
+void PiecePicker::on_request_dropped(PeerId peer, const BlockRequest& request) {
+  auto it = partial_.find(request.piece);
+  if (it == partial_.end() || request.begin % kBlockSize != 0) return;
+  Partial& p = it->second;
+  auto index = static_cast<std::size_t>(request.begin / kBlockSize);
+  if (index >= p.blocks.size()) return;
+  Block& block = p.blocks[index];
+  if (block.state != BlockState::requested) return;
+  auto& r = block.requesters;
+  auto pos = std::find(r.begin(), r.end(), peer);
+  if (pos == r.end()) return;
+  *pos = kNoPeer;
+  std::sort(r.begin(), r.end(), std::greater<>());  // keep live requesters first
+  if (r[0] == kNoPeer) {
+    block.state = BlockState::missing;
+    ++p.unrequested;
+  }
+}
+
+void PiecePicker::on_piece_verified(std::int32_t piece) { mark_have(piece); }
+
+void PiecePicker::on_piece_failed(std::int32_t piece) {
+  if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
+}
+
+std::vector<PeerId> PiecePicker::contributors(std::int32_t piece) const {
+  std::vector<PeerId> peers;
+  auto it = partial_.find(piece);
+  if (it == partial_.end()) return peers;
+  for (const auto& b : it->second.blocks) {
+    if (b.supplier != kNoPeer && std::find(peers.begin(), peers.end(), b.supplier) == peers.end()) {
+      peers.push_back(b.supplier);
+    }
+  }
+  return peers;
+}
+
+}  // namespace shoal::swarm

@@ -1,0 +1,119 @@
+// Which blocks to request from which peer. Pure: no clock, no I/O; randomness comes from a seed.
+//
+// Invariants (one per piece, checked by tests):
+//  - a piece is either had (verified), in progress (an entry in partial_), or untouched;
+//  - in progress, each block is missing, requested (by 1..kMaxRequestersPerBlock peers) or received;
+//  - outside end-game a block is requested from at most one peer; in end-game from at most
+//    kMaxRequestersPerBlock, never twice from the same peer;
+//  - a piece whose blocks are all received stays in progress until on_piece_verified / on_piece_failed,
+//    so it is never handed out again while it is being hashed and written.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "shoal/strong_index.hpp"
+#include "swarm/bitfield.hpp"
+
+namespace shoal::swarm {
+
+inline constexpr std::int32_t kBlockSize = 16 * 1024;
+inline constexpr std::int32_t kRandomStartPieces = 4;  // pieces picked at random before rarest-first
+inline constexpr std::size_t kMaxRequestersPerBlock = 2;
+
+using PeerId = std::uint32_t;
+inline constexpr PeerId kNoPeer = 0;  // callers number their peers from 1
+
+struct BlockRequest {
+  std::int32_t piece = 0;
+  std::int32_t begin = 0;
+  std::int32_t length = 0;
+  bool operator==(const BlockRequest&) const = default;
+};
+
+struct BlockResult {
+  bool accepted = false;        // we wanted this block and had not received it yet
+  bool piece_complete = false;  // every block of the piece is now here: hash it
+  std::vector<PeerId> cancel_from;  // end-game: other peers that were asked for the same block
+};
+
+class PiecePicker {
+ public:
+  PiecePicker(std::int32_t num_pieces, std::int64_t piece_length, std::int64_t total_size, std::uint64_t seed);
+
+  // Availability.
+  void add_peer(const Bitfield& has);
+  void remove_peer(const Bitfield& has);
+  void add_have(std::int32_t piece);
+  void add_seed() { ++seeds_; }
+  void remove_seed() { --seeds_; }
+
+  // Our state.
+  void mark_have(std::int32_t piece);  // verified (e.g. at start from resume or recheck)
+  bool has(std::int32_t piece) const { return have_.test(piece); }
+  const Bitfield& have() const { return have_; }
+  std::int32_t num_have() const { return have_.count(); }
+  std::int32_t num_pieces() const { return num_pieces_; }
+  void set_piece_priority(std::int32_t piece, std::uint8_t priority);  // 0 = do not download
+  std::uint8_t priority(std::int32_t piece) const { return priority_[static_cast<std::size_t>(piece)]; }
+  void set_sequential(bool on) { sequential_ = on; }
+  bool is_complete() const;          // every wanted piece is verified
+  std::int64_t bytes_wanted_left() const;
+  bool in_end_game() const { return end_game_; }
+  // Whether `has` offers anything we still want (drives the interested message).
+  bool interesting(const Bitfield& has) const;
+  bool interesting_piece(std::int32_t piece) const;
+
+  // Appends up to max_blocks requests for `peer` to out; returns how many were added.
+  std::size_t pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
+                          std::vector<BlockRequest>& out);
+
+  BlockResult on_block_received(PeerId peer, const BlockRequest& block);
+  // A request that will not be answered (choked, rejected, timed out, cancelled): back to the pool.
+  void on_request_dropped(PeerId peer, const BlockRequest& block);
+  void on_piece_verified(std::int32_t piece);
+  void on_piece_failed(std::int32_t piece);
+  // Peers that supplied blocks of a piece in progress (for smart ban when it fails).
+  std::vector<PeerId> contributors(std::int32_t piece) const;
+
+  std::int64_t piece_size(std::int32_t piece) const;
+  std::int32_t blocks_in_piece(std::int32_t piece) const;
+
+ private:
+  enum class BlockState : std::uint8_t { missing, requested, received };
+  struct Block {
+    BlockState state = BlockState::missing;
+    std::array<PeerId, kMaxRequestersPerBlock> requesters{};
+    PeerId supplier = kNoPeer;
+  };
+  struct Partial {
+    std::vector<Block> blocks;
+    std::int32_t received = 0;
+    std::int32_t unrequested = 0;
+  };
+
+  bool wanted(std::int32_t piece) const;
+  Partial& start_piece(std::int32_t piece);
+  std::int32_t choose_new_piece(const Bitfield& peer_has);
+  std::size_t take_from(Partial& partial, std::int32_t piece, PeerId peer, std::size_t max,
+                        std::vector<BlockRequest>& out, bool duplicates);
+  BlockRequest block_request(std::int32_t piece, std::int32_t index) const;
+
+  std::int32_t num_pieces_;
+  std::int64_t piece_length_;
+  std::int64_t total_size_;
+  Bitfield have_;
+  std::vector<std::uint16_t> availability_;
+  std::vector<std::uint8_t> priority_;
+  std::int32_t seeds_ = 0;
+  std::unordered_map<std::int32_t, Partial> partial_;
+  std::vector<std::int32_t> partial_order_;  // pieces in progress, oldest first (finish what we started)
+  bool sequential_ = false;
+  bool end_game_ = false;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace shoal::swarm
