@@ -47,6 +47,7 @@ constexpr int kTicksPerOptimistic = 30;
 constexpr int kTicksPerResumeSave = 30;
 constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxSendBatch = 64;
+constexpr std::int64_t kLonelyReannounce = 5;  // seconds
 
 asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) { return {s.data(), s.size()}; }
 
@@ -187,6 +188,10 @@ void TorrentSession::add_peer(const Endpoint& endpoint) {
 asio::awaitable<void> TorrentSession::check_then_run() {
   if (!load_resume()) co_await recheck();
   if (stopping_) co_return;
+  if (auto ec = storage_->create_empty_files()) {
+    fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
+    co_return;
+  }
   state_ = picker_.is_complete() ? TorrentState::seeding : TorrentState::downloading;
   if (state_ == TorrentState::seeding) check_complete();
   asio::co_spawn(io_, accept_loop(), asio::detached);
@@ -1024,7 +1029,12 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
   }
   announcing_ = false;
   if (stopping_) co_return;
-  next_announce_ = Clock::now() + (any_ok ? std::chrono::seconds(interval) : std::chrono::seconds(30));
+  // A downloader with nobody to talk to asks again soon: the swarm may just be forming.
+  bool lonely = state_ == TorrentState::downloading && peers_.empty() && connecting_.empty();
+  auto wait = !any_ok ? std::chrono::seconds(30)
+                      : lonely ? std::chrono::seconds(std::min<std::int64_t>(interval, kLonelyReannounce))
+                               : std::chrono::seconds(interval);
+  next_announce_ = Clock::now() + wait;
   connect_more();
 }
 

@@ -167,6 +167,16 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
   return {};
 }
 
+std::error_code PieceStorage::create_empty_files() {
+  for (std::size_t i = 0; i < layout_.files().size(); ++i) {
+    const auto& spec = layout_.files()[i];
+    if (spec.length != 0 || spec.pad || !file_wanted_[i]) continue;
+    std::error_code ec;
+    if (open_file(static_cast<std::int32_t>(i), true, ec) < 0) return ec;
+  }
+  return {};
+}
+
 std::error_code PieceStorage::sync() {
   std::lock_guard lock(mutex_);
   for (int fd : write_fds_) {

@@ -31,6 +31,8 @@ class PieceStorage {
   std::error_code write_piece(std::int32_t piece, std::span<const std::uint8_t> data);
   // Reads [begin, begin + out.size()) of a piece; missing files or short files are errors.
   std::error_code read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out);
+  // Creates the wanted zero-length files: no piece ever touches them, so writes never would.
+  std::error_code create_empty_files();
   // Flushes written data to the device (before resume data that claims it is saved).
   std::error_code sync();
   // Closes every open file. Only when no read or write is in flight (e.g. at shutdown).

@@ -7,6 +7,8 @@ set -euo pipefail
 LT_PYTHON=/usr/bin/python3
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shoal-test.XXXXXX")
+# Readable by others: opentracker drops root privileges before it reads its whitelist.
+chmod 755 "$WORK"
 cleanup() {
   local pids
   pids=$(jobs -p)

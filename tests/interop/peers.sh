@@ -16,15 +16,19 @@ wait_port() {
   done
 }
 
-# start_opentracker WHITELISTED_TORRENT...: sets TRACKER_URL. Debian's build only serves whitelisted hashes.
+# The tracker's URL is needed inside torrents before their hashes (and so the whitelist) exist: pick the port
+# first with pick_tracker, make the torrents, then start_opentracker with them.
+pick_tracker() {
+  TRACKER_PORT=$(free_port)
+  TRACKER_URL="http://127.0.0.1:$TRACKER_PORT/announce"
+}
+
+# start_opentracker TORRENT...: Debian's opentracker only serves whitelisted info-hashes.
 start_opentracker() {
-  local port
-  port=$(free_port)
   : >"$WORK/whitelist"
   for t in "$@"; do shoal_hash "$t" >>"$WORK/whitelist"; done
-  opentracker -i 127.0.0.1 -p "$port" -P "$port" -w "$WORK/whitelist" >"$WORK/opentracker.log" 2>&1 &
-  wait_port "$port"
-  TRACKER_URL="http://127.0.0.1:$port/announce"
+  opentracker -i 127.0.0.1 -p "$TRACKER_PORT" -P "$TRACKER_PORT" -w "$WORK/whitelist" >"$WORK/opentracker.log" 2>&1 &
+  wait_port "$TRACKER_PORT"
 }
 
 # start_lt_seed TORRENT DATA_DIR: sets LT_SEED_PORT.

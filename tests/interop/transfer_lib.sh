@@ -1,0 +1,43 @@
+# Shared set-up for transfer interop tests: a single-file and a multi-file torrent announced to opentracker.
+# Sourced after lib.sh and peers.sh. Sets SINGLE, MULTI (torrent paths) and DATA (folder holding both payloads).
+
+DATA="$WORK/data"
+mkdir -p "$DATA"
+make_data "$DATA/single.bin" "${SHOAL_INTEROP_SINGLE_SIZE:-3145739}" single
+make_tree "$DATA/tree"
+pick_tracker
+SINGLE="$WORK/single.torrent"
+MULTI="$WORK/tree.torrent"
+"$SHOAL" create "$DATA/single.bin" -o "$SINGLE" -t "$TRACKER_URL" --piece-size 64K -q
+"$SHOAL" create "$DATA/tree" -o "$MULTI" -t "$TRACKER_URL" --piece-size 32K -q
+start_opentracker "$SINGLE" "$MULTI"
+
+# payload_of TORRENT: the file or folder inside DATA that the torrent describes.
+payload_of() {
+  case "$1" in
+    "$SINGLE") echo single.bin ;;
+    "$MULTI") echo tree ;;
+  esac
+}
+
+# shoal_get TORRENT OUT_DIR [ARGS...]: downloads with Shoal, failing the test unless every piece verifies.
+shoal_get() {
+  local torrent=$1 out=$2
+  shift 2
+  mkdir -p "$out"
+  timeout 120 "$SHOAL" get "$torrent" -o "$out" --listen 127.0.0.1 "$@" 2>"$WORK/shoal-get.log" ||
+    fail "shoal get $(basename "$torrent") failed: $(tail -n 5 "$WORK/shoal-get.log")"
+}
+
+# start_shoal_seed TORRENT [ARGS...]: seeds DATA with Shoal; sets SHOAL_SEED_PORT.
+start_shoal_seed() {
+  SHOAL_SEED_PORT=$(free_port)
+  "$SHOAL" seed "$1" "$DATA" --listen 127.0.0.1 --port "$SHOAL_SEED_PORT" -q "${@:2}" >>"$WORK/shoal-seed.log" 2>&1 &
+  SHOAL_SEED_PID=$!
+  wait_port "$SHOAL_SEED_PORT"
+}
+
+stop_shoal_seed() {
+  kill "$SHOAL_SEED_PID" 2>/dev/null || true
+  wait "$SHOAL_SEED_PID" 2>/dev/null || true
+}
