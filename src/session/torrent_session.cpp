@@ -274,7 +274,7 @@ void TorrentSession::connect_more() {
     auto retry = retry_after_.find(e);
     if (retry != retry_after_.end() && retry->second > now) continue;
     // Two seeds have nothing to say to each other.
-    if (state_ == TorrentState::seeding && retry != retry_after_.end()) continue;
+    if (state_ == TorrentState::seeding && known_seeds_.count(e)) continue;
     connecting_.insert(e);
     asio::co_spawn(io_, connect_to(e), asio::detached);
   }
@@ -471,6 +471,7 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   peer.socket.shutdown(tcp::socket::shutdown_both, ignored);
   peer.socket.close(ignored);
   peer.write_signal.cancel();
+  if (peer.is_seed && peer.outgoing) known_seeds_.insert(peer.remote);
   if (peer.id == swarm::kNoPeer) return;
   drop_outstanding(peer);
   if (peer.is_seed) {

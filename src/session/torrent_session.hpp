@@ -129,6 +129,7 @@ class TorrentSession {
   std::set<Endpoint> known_;            // addresses we may dial
   std::set<Endpoint> connecting_;       // dials in progress
   std::map<Endpoint, Clock::time_point> retry_after_;
+  std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
   std::set<std::array<std::uint8_t, 16>> banned_;
   std::map<swarm::PeerId, int> strikes_;
 

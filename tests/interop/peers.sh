@@ -108,3 +108,15 @@ aria2_download() {
 same_tree() {
   diff -r "$1" "$2" >/dev/null || fail "data differs: $1 vs $2"
 }
+
+# same_file_data A B: every non-empty file under A exists under B with the same bytes (silent; exit status only).
+same_file_data() {
+  local a=$1 b=$2 f
+  if [ -f "$a" ]; then
+    cmp -s "$a" "$b"
+    return
+  fi
+  while IFS= read -r -d '' f; do
+    cmp -s "$a/$f" "$b/$f" || return 1
+  done < <(cd "$a" && find . -type f -size +0 -print0)
+}
