@@ -25,6 +25,7 @@ struct GetOptions {
   std::string max_up = "0";
   bool no_trackers = false;
   bool quiet = false;
+  bool verbose = false;
 };
 
 int run_get(const GetOptions& opt) {
@@ -60,6 +61,7 @@ int run_get(const GetOptions& opt) {
   request.options.max_upload_rate = *up;
   request.exit_when_complete = !request.options.seed_when_complete;
   request.quiet = opt.quiet;
+  request.verbose = opt.verbose;
   return run_transfer(std::move(request));
 }
 
@@ -81,6 +83,7 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
+  cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
   return [opt] { return run_get(*opt); };
 }
 

@@ -18,6 +18,7 @@ struct SeedOptions {
   std::string max_up = "0";
   bool no_trackers = false;
   bool quiet = false;
+  bool verbose = false;
 };
 
 int run_seed(const SeedOptions& opt) {
@@ -43,6 +44,7 @@ int run_seed(const SeedOptions& opt) {
   request.options.max_upload_rate = *up;
   request.exit_when_complete = false;
   request.quiet = opt.quiet;
+  request.verbose = opt.verbose;
   return run_transfer(std::move(request));
 }
 
@@ -59,6 +61,7 @@ CommandRunner add_seed_command(CLI::App& app) {
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
+  cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
   return [opt] { return run_seed(*opt); };
 }
 

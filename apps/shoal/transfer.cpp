@@ -121,6 +121,9 @@ int run_transfer(TransferRequest request) {
     }
     if (request.exit_when_complete) finish(0);
   };
+  if (request.verbose) {
+    torrent.on_log = [&](const std::string& line) { fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line); };
+  }
   torrent.on_error = [&](const std::string& message) {
     error = message;
     finish(1);

@@ -16,6 +16,7 @@ struct TransferRequest {
   session::TorrentOptions options;
   bool exit_when_complete = true;  // get without --seed
   bool quiet = false;
+  bool verbose = false;
   std::string command = "get";
 };
 

@@ -270,7 +270,7 @@ void TorrentSession::connect_more() {
   for (const auto& [id, p] : peers_) connected.insert(p->remote);
   for (const auto& e : known_) {
     if (static_cast<int>(peers_.size() + connecting_.size()) >= options_.max_connections) break;
-    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address)) continue;
+    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e)) continue;
     auto retry = retry_after_.find(e);
     if (retry != retry_after_.end() && retry->second > now) continue;
     // Two seeds have nothing to say to each other.
@@ -356,7 +356,14 @@ asio::awaitable<bool> TorrentSession::read_handshake(Peer& peer, bool incoming) 
   }
   timeout.cancel();
   auto h = wire::decode_handshake(*bytes);
-  if (!h || h->info_hash != info_.info_hash || h->peer_id == peer_id_) co_return false;
+  if (!h || h->info_hash != info_.info_hash) co_return false;
+  if (h->peer_id == peer_id_) {
+    // We dialled ourselves (our own address came back from a tracker): never again.
+    Endpoint self = peer.remote;
+    if (!peer.outgoing) self.port = listen_port_;  // the dialling side was us, at our listen address
+    banned_self_.insert(self);
+    co_return false;
+  }
   peer.fast = h->supports_fast();
   peer.extensions = h->supports_extensions();
   co_return true;
@@ -389,6 +396,7 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer) {
   peer->id = next_peer_id_++;
   peer->has = swarm::Bitfield(info_.num_pieces());
   peers_[peer->id] = peer;
+  if (on_log) on_log(peer->remote.to_string() + (peer->outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(*peer);
 
   // Bytes that arrived with the handshake are already buffered.
@@ -472,6 +480,11 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   peer.socket.close(ignored);
   peer.write_signal.cancel();
   if (peer.is_seed && peer.outgoing) known_seeds_.insert(peer.remote);
+  if (on_log) {
+    on_log(peer.remote.to_string() + (peer.client.empty() ? "" : " (" + peer.client + ")") + " closed: " +
+           peer.close_reason + "; got " + std::to_string(peer.downloaded) + " B, sent " +
+           std::to_string(peer.uploaded) + " B");
+  }
   if (peer.id == swarm::kNoPeer) return;
   drop_outstanding(peer);
   if (peer.is_seed) {
@@ -511,20 +524,20 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
           return on_have(peer, m.piece);
         } else if constexpr (std::is_same_v<M, wire::Bitfield>) {
           auto bits = swarm::Bitfield::from_wire(m.bits, info_.num_pieces());
-          if (!bits || peer.bitfield_seen) {
-            close_peer(peer, bits ? "second bitfield" : "bitfield of the wrong size or with spare bits set");
+          if (!bits) {
+            close_peer(peer, "bitfield of the wrong size or with spare bits set");
             return false;
           }
           return on_bitfield(peer, *bits);
         } else if constexpr (std::is_same_v<M, wire::HaveAll>) {
-          if (!peer.fast || peer.bitfield_seen) {
-            close_peer(peer, "unexpected have_all");
+          if (!peer.fast) {
+            close_peer(peer, "have_all without the fast extension");
             return false;
           }
           return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), true));
         } else if constexpr (std::is_same_v<M, wire::HaveNone>) {
-          if (!peer.fast || peer.bitfield_seen) {
-            close_peer(peer, "unexpected have_none");
+          if (!peer.fast) {
+            close_peer(peer, "have_none without the fast extension");
             return false;
           }
           return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), false));
@@ -555,7 +568,22 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
       message);
 }
 
-bool TorrentSession::on_bitfield(Peer& peer, const swarm::Bitfield& bits) {
+// BEP 3 wants the bitfield first and once; some clients send have_none and then a bitfield, or haves before it.
+// A later bitfield is merged with what the peer already announced rather than treated as an attack: it cannot
+// make us allocate or loop more than the first one could.
+bool TorrentSession::on_bitfield(Peer& peer, const swarm::Bitfield& incoming) {
+  swarm::Bitfield bits = incoming;
+  if (peer.bitfield_seen) {
+    for (std::int32_t i = 0; i < info_.num_pieces(); ++i) {
+      if (peer.has.test(i)) bits.set(i);
+    }
+    if (peer.is_seed) {
+      picker_.remove_seed();
+      peer.is_seed = false;
+    } else {
+      picker_.remove_peer(peer.has);
+    }
+  }
   peer.bitfield_seen = true;
   peer.has = bits;
   if (bits.all()) {

@@ -47,6 +47,8 @@ class TorrentSession {
 
   // Called once when every wanted piece is verified on disk (and resume data saved).
   std::function<void()> on_complete;
+  // Connection events for --verbose (off the hot path: connects, closes with their reason, bans).
+  std::function<void(const std::string&)> on_log;
   // Called when the torrent stops on an error (disk full, permission denied...).
   std::function<void(const std::string&)> on_error;
 
@@ -129,6 +131,7 @@ class TorrentSession {
   std::set<Endpoint> known_;            // addresses we may dial
   std::set<Endpoint> connecting_;       // dials in progress
   std::map<Endpoint, Clock::time_point> retry_after_;
+  std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
   std::set<std::array<std::uint8_t, 16>> banned_;
   std::map<swarm::PeerId, int> strikes_;

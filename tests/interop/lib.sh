@@ -14,7 +14,7 @@ cleanup() {
   pids=$(jobs -p)
   [ -n "$pids" ] && kill $pids 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ "${SHOAL_KEEP_WORK:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -25,7 +25,7 @@ fail() {
 }
 pass() {
   CHECKS=$((CHECKS + 1))
-  echo "ok: $*"
+  echo "ok: $* (at ${SECONDS}s)"
 }
 expect_eq() {  # expect_eq ACTUAL EXPECTED WHAT
   [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
