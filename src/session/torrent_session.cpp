@@ -48,6 +48,7 @@ constexpr int kTicksPerResumeSave = 30;
 constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;  // seconds
+constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
 
 asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) { return {s.data(), s.size()}; }
 
@@ -641,6 +642,8 @@ void TorrentSession::drop_outstanding(Peer& peer) {
 
 void TorrentSession::request_more(Peer& peer) {
   if (peer.closed || peer.peer_choking || !peer.am_interested || state_ != TorrentState::downloading) return;
+  // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in flight.
+  if (writes_in_flight_ >= kMaxWritesInFlight) return;
   // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
   // the measured rate, within what the peer says it queues.
   std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(peer.down_rate * 0.5 / swarm::kBlockSize),
@@ -849,7 +852,7 @@ void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
 void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
                                       std::vector<std::uint8_t> buffer) {
   --writes_in_flight_;
-  if (free_buffers_.size() < 8) free_buffers_.push_back(std::move(buffer));
+  if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight)) free_buffers_.push_back(std::move(buffer));
   if (state_ == TorrentState::error || state_ == TorrentState::stopped) return;
   if (ec) {
     picker_.on_piece_failed(piece);
@@ -874,6 +877,9 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
   }
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
+  if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
+    for (auto& [id, p] : peers_) request_more(*p);
+  }
   for (auto& [id, p] : peers_) {
     if (!p->has.test(piece)) send_message(*p, wire::Have{static_cast<std::uint32_t>(piece)});
   }
