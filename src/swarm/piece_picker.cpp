@@ -151,28 +151,28 @@ std::size_t PiecePicker::take_from(Partial& partial, std::int32_t piece, PeerId 
 std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
                                      std::vector<BlockRequest>& out) {
   std::size_t added = 0;
-  // 1. Pieces this peer already works on (whole-piece affinity), then any piece in progress it has.
-  for (int pass = 0; pass < 2 && added < max_blocks; ++pass) {
+  // 1. Pieces this peer already works on (whole-piece affinity: one peer tends to supply a whole piece, which is
+  //    what lets a failed piece convict its supplier), 2. new pieces, 3. pieces others started.
+  auto take_partials = [&](bool only_mine) {
     for (std::int32_t piece : partial_order_) {
       if (added >= max_blocks) break;
       if (!peer_has.test(piece)) continue;
       Partial& p = partial_[piece];
       if (p.unrequested == 0) continue;
-      if (pass == 0) {
-        bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
-          return b.state == BlockState::requested && b.requesters[0] == peer;
-        });
-        if (!mine) continue;
-      }
+      bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
+        return (b.state == BlockState::requested && b.requesters[0] == peer) || b.supplier == peer;
+      });
+      if (mine != only_mine) continue;
       added += take_from(p, piece, peer, max_blocks - added, out, false);
     }
-  }
-  // 2. New pieces.
+  };
+  take_partials(true);
   while (added < max_blocks) {
     std::int32_t piece = choose_new_piece(peer_has);
     if (piece < 0) break;
     added += take_from(start_piece(piece), piece, peer, max_blocks - added, out, false);
   }
+  if (added < max_blocks) take_partials(false);
   // 3. End-game: nothing left to hand out but blocks already requested from others.
   if (added < max_blocks) {
     bool anything_unrequested = false;
