@@ -20,28 +20,36 @@ namespace asio = boost::asio;
 
 const char* state_name(session::TorrentState s) {
   switch (s) {
-    case session::TorrentState::checking: return "checking";
-    case session::TorrentState::downloading: return "downloading";
-    case session::TorrentState::seeding: return "seeding";
-    case session::TorrentState::stopped: return "stopped";
-    case session::TorrentState::error: return "error";
+    case session::TorrentState::checking:
+      return "checking";
+    case session::TorrentState::downloading:
+      return "downloading";
+    case session::TorrentState::seeding:
+      return "seeding";
+    case session::TorrentState::stopped:
+      return "stopped";
+    case session::TorrentState::error:
+      return "error";
   }
   return "";
 }
 
 std::string status_line(const session::TorrentStats& s, std::int64_t total_size) {
   if (s.state == session::TorrentState::checking) {
-    double pct = total_size > 0 ? 100.0 * static_cast<double>(s.checked) / static_cast<double>(total_size) : 0;
+    double pct =
+        total_size > 0 ? 100.0 * static_cast<double>(s.checked) / static_cast<double>(total_size) : 0;
     return fmt::format("checking {:5.1f}%", pct);
   }
-  double pct = s.total_wanted > 0 ? 100.0 * static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted) : 100;
+  double pct = s.total_wanted > 0
+                   ? 100.0 * static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted)
+                   : 100;
   std::string eta = "--:--";
   if (s.download_rate > 1 && s.have_wanted < s.total_wanted) {
     eta = format_duration(static_cast<double>(s.total_wanted - s.have_wanted) / s.download_rate);
   }
-  return fmt::format("{} {:5.1f}%  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", state_name(s.state), pct,
-                     format_bytes(s.have_wanted), format_bytes(s.total_wanted), format_rate(s.download_rate),
-                     format_rate(s.upload_rate), s.peers, s.seeds, eta);
+  return fmt::format("{} {:5.1f}%  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", state_name(s.state),
+                     pct, format_bytes(s.have_wanted), format_bytes(s.total_wanted),
+                     format_rate(s.download_rate), format_rate(s.upload_rate), s.peers, s.seeds, eta);
 }
 
 }  // namespace
@@ -122,7 +130,9 @@ int run_transfer(TransferRequest request) {
     if (request.exit_when_complete) finish(0);
   };
   if (request.verbose) {
-    torrent.on_log = [&](const std::string& line) { fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line); };
+    torrent.on_log = [&](const std::string& line) {
+      fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line);
+    };
   }
   torrent.on_error = [&](const std::string& message) {
     error = message;

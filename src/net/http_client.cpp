@@ -24,7 +24,8 @@ struct ParsedUrl {
 Expected<ParsedUrl, HttpError> parse_http_url(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind(kScheme, 0) != 0) {
-    return unexpected(HttpError{std::make_error_code(std::errc::protocol_not_supported), "only http:// is supported"});
+    return unexpected(
+        HttpError{std::make_error_code(std::errc::protocol_not_supported), "only http:// is supported"});
   }
   std::string_view rest = std::string_view(url).substr(kScheme.size());
   auto slash = rest.find('/');
@@ -33,7 +34,8 @@ Expected<ParsedUrl, HttpError> parse_http_url(const std::string& url) {
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos) return unexpected(HttpError{std::make_error_code(std::errc::invalid_argument), "bad host"});
+    if (close == std::string_view::npos)
+      return unexpected(HttpError{std::make_error_code(std::errc::invalid_argument), "bad host"});
     out.host = std::string(authority.substr(1, close - 1));
     out.port = close + 2 <= authority.size() && authority.size() > close + 1 && authority[close + 1] == ':'
                    ? std::string(authority.substr(close + 2))
@@ -51,7 +53,8 @@ Expected<ParsedUrl, HttpError> parse_http_url(const std::string& url) {
 
 }  // namespace
 
-asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url, std::chrono::milliseconds timeout) {
+asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url,
+                                                            std::chrono::milliseconds timeout) {
   auto parsed = parse_http_url(url);
   if (!parsed) co_return unexpected(parsed.error());
   auto executor = co_await asio::this_coro::executor;

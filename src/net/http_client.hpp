@@ -1,5 +1,5 @@
-// A minimal HTTP/1.1 GET over plain TCP with Beast, for tracker announces. (HTTPS, redirects and gzip come with
-// the tracker issue.)
+// A minimal HTTP/1.1 GET over plain TCP with Beast, for tracker announces. (HTTPS, redirects and gzip come
+// with the tracker issue.)
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +24,7 @@ struct HttpError {
   std::string message() const { return detail.empty() ? code.message() : detail + ": " + code.message(); }
 };
 
-boost::asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url, std::chrono::milliseconds timeout);
+boost::asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url,
+                                                                   std::chrono::milliseconds timeout);
 
 }  // namespace shoal::net

@@ -5,10 +5,13 @@ namespace shoal::runtime {
 WorkerPool::WorkerPool(unsigned threads) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this] { run(); });
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 void WorkerPool::submit(std::function<void()> job) {
   {

@@ -1,5 +1,5 @@
-// A small pool of threads for disk I/O and hashing. Jobs are plain functions; they report back by posting to the
-// network thread themselves (the pool knows nothing about Asio).
+// A small pool of threads for disk I/O and hashing. Jobs are plain functions; they report back by posting to
+// the network thread themselves (the pool knows nothing about Asio).
 #pragma once
 
 #include <condition_variable>

@@ -62,7 +62,8 @@ struct Peer {
   std::deque<swarm::BlockRequest> incoming;      // its requests waiting for disk
   std::uint32_t unrequested_blocks = 0;          // pieces it sent that nobody asked for
 
-  // Output: small messages accumulate in `out`; blocks queue as PieceSends. The writer sleeps on write_signal.
+  // Output: small messages accumulate in `out`; blocks queue as PieceSends. The writer sleeps on
+  // write_signal.
   std::vector<std::uint8_t> out;
   std::deque<PieceSend> sends;
   boost::asio::steady_timer write_signal;

@@ -18,10 +18,10 @@ struct TorrentOptions {
   std::uint16_t listen_port = 0;  // 0: any free port
   std::vector<Endpoint> peers;    // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
-  bool seed_when_complete = false;    // keep running after completion
-  std::optional<double> seed_ratio;   // stop seeding once uploaded >= ratio * size
+  bool seed_when_complete = false;   // keep running after completion
+  std::optional<double> seed_ratio;  // stop seeding once uploaded >= ratio * size
   bool sequential = false;
-  std::vector<std::string> only;      // glob patterns of files to download; empty: all
+  std::vector<std::string> only;       // glob patterns of files to download; empty: all
   std::int64_t max_download_rate = 0;  // bytes/s, 0 = unlimited
   std::int64_t max_upload_rate = 0;
   int upload_slots = 8;
@@ -33,12 +33,12 @@ enum class TorrentState { checking, downloading, seeding, stopped, error };
 
 struct TorrentStats {
   TorrentState state = TorrentState::checking;
-  std::int64_t total_wanted = 0;    // bytes of wanted pieces
-  std::int64_t have_wanted = 0;     // bytes of wanted pieces verified
-  std::int64_t checked = 0;         // bytes rechecked so far (state checking)
-  std::int64_t downloaded = 0;      // payload bytes received this session
-  std::int64_t uploaded = 0;        // payload bytes sent this session
-  double download_rate = 0;         // bytes/s
+  std::int64_t total_wanted = 0;  // bytes of wanted pieces
+  std::int64_t have_wanted = 0;   // bytes of wanted pieces verified
+  std::int64_t checked = 0;       // bytes rechecked so far (state checking)
+  std::int64_t downloaded = 0;    // payload bytes received this session
+  std::int64_t uploaded = 0;      // payload bytes sent this session
+  double download_rate = 0;       // bytes/s
   double upload_rate = 0;
   int peers = 0;
   int seeds = 0;

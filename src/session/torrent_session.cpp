@@ -47,10 +47,12 @@ constexpr int kTicksPerOptimistic = 30;
 constexpr int kTicksPerResumeSave = 30;
 constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxSendBatch = 64;
-constexpr std::int64_t kLonelyReannounce = 5;  // seconds
+constexpr std::int64_t kLonelyReannounce = 5;   // seconds
 constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
 
-asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) { return {s.data(), s.size()}; }
+asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) {
+  return {s.data(), s.size()};
+}
 
 double ema(double old_rate, std::int64_t bytes_this_second) {
   return old_rate * 0.6 + static_cast<double>(bytes_this_second) * 0.4;
@@ -85,7 +87,8 @@ tcp::endpoint to_asio(const Endpoint& e) {
 std::vector<storage::FileSpec> file_specs(const metainfo::TorrentInfo& info) {
   std::vector<storage::FileSpec> specs;
   specs.reserve(info.files.size());
-  for (const auto& f : info.files) specs.push_back({f.path, f.length, f.pad});
+  for (const auto& f : info.files)
+    specs.push_back({f.path, f.length, f.pad});
   return specs;
 }
 
@@ -106,14 +109,17 @@ TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info,
     options_.resume_file = options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".resume");
   }
   apply_file_selection();
-  storage_ = std::make_unique<storage::PieceStorage>(storage::FileLayout(file_specs(info_), info_.piece_length),
-                                                     options_.save_dir, file_wanted_);
+  storage_ = std::make_unique<storage::PieceStorage>(
+      storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_);
   picker_.set_sequential(options_.sequential);
   tracker_key_ = std::random_device{}();
-  for (const auto& p : options_.peers) known_.insert(p);
+  for (const auto& p : options_.peers)
+    known_.insert(p);
 }
 
-TorrentSession::~TorrentSession() { pool_.stop(); }
+TorrentSession::~TorrentSession() {
+  pool_.stop();
+}
 
 void TorrentSession::apply_file_selection() {
   file_wanted_.assign(info_.files.size(), true);
@@ -125,8 +131,10 @@ void TorrentSession::apply_file_selection() {
     for (const auto& pattern : options_.only) {
       // Match the path below the torrent folder, or just the file name, so "*.mkv" works at any depth.
       std::string relative = info_.multi_file ? f.path.substr(info_.name.size() + 1) : f.path;
-      std::string name = relative.substr(relative.rfind('/') == std::string::npos ? 0 : relative.rfind('/') + 1);
-      if (fnmatch(pattern.c_str(), relative.c_str(), 0) == 0 || fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+      std::string name =
+          relative.substr(relative.rfind('/') == std::string::npos ? 0 : relative.rfind('/') + 1);
+      if (fnmatch(pattern.c_str(), relative.c_str(), 0) == 0 ||
+          fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
         match = true;
       }
     }
@@ -134,7 +142,8 @@ void TorrentSession::apply_file_selection() {
     if (file_wanted_[i] && f.length > 0) {
       auto first = f.offset / info_.piece_length;
       auto last = (f.offset + f.length - 1) / info_.piece_length;
-      for (auto p = first; p <= last; ++p) piece_wanted[static_cast<std::size_t>(p)] = true;
+      for (auto p = first; p <= last; ++p)
+        piece_wanted[static_cast<std::size_t>(p)] = true;
     }
   }
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
@@ -236,8 +245,9 @@ asio::awaitable<void> TorrentSession::recheck() {
       thread_local std::vector<std::uint8_t> buffer;
       auto size = static_cast<std::size_t>(info_.piece_size(PieceIndex(p)));
       buffer.resize(size);
-      bool ok = !storage_->read(p, 0, buffer) && hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), size)) ==
-                                                     info_.piece_hash(PieceIndex(p));
+      bool ok = !storage_->read(p, 0, buffer) &&
+                hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), size)) ==
+                    info_.piece_hash(PieceIndex(p));
       asio::post(io_, [this, p, ok, size, remaining, &done] {
         if (ok) picker_.mark_have(p);
         checked_bytes_ += static_cast<std::int64_t>(size);
@@ -268,10 +278,12 @@ void TorrentSession::connect_more() {
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
   auto now = Clock::now();
   std::set<Endpoint> connected;
-  for (const auto& [id, p] : peers_) connected.insert(p->remote);
+  for (const auto& [id, p] : peers_)
+    connected.insert(p->remote);
   for (const auto& e : known_) {
     if (static_cast<int>(peers_.size() + connecting_.size()) >= options_.max_connections) break;
-    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e)) continue;
+    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e))
+      continue;
     auto retry = retry_after_.find(e);
     if (retry != retry_after_.end() && retry->second > now) continue;
     // Two seeds have nothing to say to each other.
@@ -378,9 +390,11 @@ void TorrentSession::send_greeting(Peer& peer) {
     ext.listen_port = listen_port_;
     ext.reqq = kOurReqq;
     ext.metadata_size = static_cast<std::int64_t>(info_.info_bytes.size());
-    if (!peer.remote.v6) ext.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
+    if (!peer.remote.v6)
+      ext.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
     std::string payload = wire::encode_extension_handshake(ext);
-    send_message(peer, wire::Extended{0, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}});
+    send_message(peer,
+                 wire::Extended{0, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}});
   }
   const auto& have = picker_.have();
   if (peer.fast && have.all()) {
@@ -397,7 +411,8 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer) {
   peer->id = next_peer_id_++;
   peer->has = swarm::Bitfield(info_.num_pieces());
   peers_[peer->id] = peer;
-  if (on_log) on_log(peer->remote.to_string() + (peer->outgoing ? " connected (outgoing)" : " connected (incoming)"));
+  if (on_log)
+    on_log(peer->remote.to_string() + (peer->outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(*peer);
 
   // Bytes that arrived with the handshake are already buffered.
@@ -470,7 +485,9 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
   }
 }
 
-void TorrentSession::signal_writer(Peer& peer) { peer.write_signal.cancel(); }
+void TorrentSession::signal_writer(Peer& peer) {
+  peer.write_signal.cancel();
+}
 
 void TorrentSession::close_peer(Peer& peer, std::string reason) {
   if (peer.closed) return;
@@ -482,8 +499,8 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   peer.write_signal.cancel();
   if (peer.is_seed && peer.outgoing) known_seeds_.insert(peer.remote);
   if (on_log) {
-    on_log(peer.remote.to_string() + (peer.client.empty() ? "" : " (" + peer.client + ")") + " closed: " +
-           peer.close_reason + "; got " + std::to_string(peer.downloaded) + " B, sent " +
+    on_log(peer.remote.to_string() + (peer.client.empty() ? "" : " (" + peer.client + ")") +
+           " closed: " + peer.close_reason + "; got " + std::to_string(peer.downloaded) + " B, sent " +
            std::to_string(peer.uploaded) + " B");
   }
   if (peer.id == swarm::kNoPeer) return;
@@ -516,7 +533,8 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
         } else if constexpr (std::is_same_v<M, wire::Interested>) {
           peer.peer_interested = true;
           int unchoked = 0;
-          for (const auto& [id, p] : peers_) unchoked += p->am_choking ? 0 : 1;
+          for (const auto& [id, p] : peers_)
+            unchoked += p->am_choking ? 0 : 1;
           if (peer.am_choking && unchoked < options_.upload_slots) unchoke(peer);
         } else if constexpr (std::is_same_v<M, wire::NotInterested>) {
           peer.peer_interested = false;
@@ -569,9 +587,9 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
       message);
 }
 
-// BEP 3 wants the bitfield first and once; some clients send have_none and then a bitfield, or haves before it.
-// A later bitfield is merged with what the peer already announced rather than treated as an attack: it cannot
-// make us allocate or loop more than the first one could.
+// BEP 3 wants the bitfield first and once; some clients send have_none and then a bitfield, or haves before
+// it. A later bitfield is merged with what the peer already announced rather than treated as an attack: it
+// cannot make us allocate or loop more than the first one could.
 bool TorrentSession::on_bitfield(Peer& peer, const swarm::Bitfield& incoming) {
   swarm::Bitfield bits = incoming;
   if (peer.bitfield_seen) {
@@ -636,18 +654,20 @@ void TorrentSession::update_interest(Peer& peer) {
 }
 
 void TorrentSession::drop_outstanding(Peer& peer) {
-  for (const auto& r : peer.outstanding) picker_.on_request_dropped(peer.id, r);
+  for (const auto& r : peer.outstanding)
+    picker_.on_request_dropped(peer.id, r);
   peer.outstanding.clear();
 }
 
 void TorrentSession::request_more(Peer& peer) {
   if (peer.closed || peer.peer_choking || !peer.am_interested || state_ != TorrentState::downloading) return;
-  // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in flight.
+  // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
+  // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight) return;
   // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
   // the measured rate, within what the peer says it queues.
-  std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(peer.down_rate * 0.5 / swarm::kBlockSize),
-                                              kMinQueueDepth, kMaxQueueDepth);
+  std::size_t depth = std::clamp<std::size_t>(
+      static_cast<std::size_t>(peer.down_rate * 0.5 / swarm::kBlockSize), kMinQueueDepth, kMaxQueueDepth);
   depth = std::min<std::size_t>(depth, peer.reqq);
   if (peer.outstanding.size() >= depth) return;
   scratch_.clear();
@@ -695,7 +715,8 @@ bool TorrentSession::on_piece(Peer& peer, const wire::Piece& block) {
     auto oit = std::find(o.outstanding.begin(), o.outstanding.end(), r);
     if (oit != o.outstanding.end()) {
       o.outstanding.erase(oit);
-      send_message(o, wire::Cancel{{block.piece, block.begin, static_cast<std::uint32_t>(block.data.size())}});
+      send_message(o,
+                   wire::Cancel{{block.piece, block.begin, static_cast<std::uint32_t>(block.data.size())}});
     }
   }
   if (result.piece_complete) piece_complete(r.piece, peer.id);
@@ -704,14 +725,16 @@ bool TorrentSession::on_piece(Peer& peer, const wire::Piece& block) {
 
 bool TorrentSession::on_request(Peer& peer, const wire::Request& request) {
   auto piece = static_cast<std::int32_t>(request.piece);
-  bool valid = request.piece < static_cast<std::uint32_t>(info_.num_pieces()) && request.length > 0 &&
-               request.length <= wire::kBlockSize &&
-               static_cast<std::int64_t>(request.begin) + request.length <= info_.piece_size(PieceIndex(piece));
+  bool valid =
+      request.piece < static_cast<std::uint32_t>(info_.num_pieces()) && request.length > 0 &&
+      request.length <= wire::kBlockSize &&
+      static_cast<std::int64_t>(request.begin) + request.length <= info_.piece_size(PieceIndex(piece));
   if (!valid) {
     close_peer(peer, "invalid request");
     return false;
   }
-  swarm::BlockRequest r{piece, static_cast<std::int32_t>(request.begin), static_cast<std::int32_t>(request.length)};
+  swarm::BlockRequest r{piece, static_cast<std::int32_t>(request.begin),
+                        static_cast<std::int32_t>(request.length)};
   if (peer.am_choking || !picker_.has(piece) || peer.incoming.size() >= kMaxIncomingRequests) {
     if (peer.fast) send_message(peer, wire::Reject{{request.piece, request.begin, request.length}});
     return true;
@@ -731,7 +754,8 @@ void TorrentSession::on_cancel(Peer& peer, const wire::BlockRef& request) {
                         static_cast<std::int32_t>(request.length)};
   auto it = std::find(peer.incoming.begin(), peer.incoming.end(), r);
   if (it != peer.incoming.end()) peer.incoming.erase(it);
-  auto sit = std::find_if(peer.sends.begin(), peer.sends.end(), [&](const PieceSend& s) { return s.request == r; });
+  auto sit =
+      std::find_if(peer.sends.begin(), peer.sends.end(), [&](const PieceSend& s) { return s.request == r; });
   if (sit != peer.sends.end()) peer.sends.erase(sit);
 }
 
@@ -774,8 +798,9 @@ void TorrentSession::choke(Peer& peer) {
   // Pending requests die with the choke: rejected explicitly under BEP 6, silently otherwise.
   for (const auto& r : peer.incoming) {
     if (peer.fast) {
-      send_message(peer, wire::Reject{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
-                                       static_cast<std::uint32_t>(r.length)}});
+      send_message(peer,
+                   wire::Reject{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                 static_cast<std::uint32_t>(r.length)}});
     }
   }
   peer.incoming.clear();
@@ -803,7 +828,8 @@ void TorrentSession::rechoke() {
   });
   auto regular = static_cast<std::size_t>(std::max(1, options_.upload_slots - 1));
   std::set<swarm::PeerId> keep;
-  for (std::size_t i = 0; i < candidates.size() && i < regular; ++i) keep.insert(candidates[i]->id);
+  for (std::size_t i = 0; i < candidates.size() && i < regular; ++i)
+    keep.insert(candidates[i]->id);
   if (ticks_ % kTicksPerOptimistic == 0 || !peers_.count(optimistic_) || keep.count(optimistic_)) {
     std::vector<swarm::PeerId> rest;
     for (auto* p : candidates) {
@@ -840,7 +866,8 @@ void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
   auto expected = info_.piece_hash(PieceIndex(piece));
   ++writes_in_flight_;
   pool_.submit([this, piece, expected, buffer = std::move(node.mapped())]() mutable {
-    bool ok = hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
+    bool ok =
+        hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
     std::error_code ec;
     if (ok) ec = storage_->write_piece(piece, buffer);
     asio::post(io_, [this, piece, ok, ec, buffer = std::move(buffer)]() mutable {
@@ -852,7 +879,8 @@ void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
 void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
                                       std::vector<std::uint8_t> buffer) {
   --writes_in_flight_;
-  if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight)) free_buffers_.push_back(std::move(buffer));
+  if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight))
+    free_buffers_.push_back(std::move(buffer));
   if (state_ == TorrentState::error || state_ == TorrentState::stopped) return;
   if (ec) {
     picker_.on_piece_failed(piece);
@@ -861,8 +889,8 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
   }
   if (!hash_ok) {
     ++failed_pieces_;
-    // Smart ban, simplified: a piece from a single peer that fails convicts that peer at once; peers that were
-    // among several contributors collect strikes and are banned after kBanStrikes failed pieces.
+    // Smart ban, simplified: a piece from a single peer that fails convicts that peer at once; peers that
+    // were among several contributors collect strikes and are banned after kBanStrikes failed pieces.
     auto culprits = picker_.contributors(piece);
     picker_.on_piece_failed(piece);
     for (auto id : culprits) {
@@ -878,14 +906,16 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
   if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
-    for (auto& [id, p] : peers_) request_more(*p);
+    for (auto& [id, p] : peers_)
+      request_more(*p);
   }
   for (auto& [id, p] : peers_) {
     if (!p->has.test(piece)) send_message(*p, wire::Have{static_cast<std::uint32_t>(piece)});
   }
   check_complete();
   if (state_ == TorrentState::seeding) {
-    for (auto& [id, p] : peers_) update_interest(*p);
+    for (auto& [id, p] : peers_)
+      update_interest(*p);
   }
 }
 
@@ -900,7 +930,8 @@ void TorrentSession::check_complete() {
   for (auto& [id, p] : peers_) {
     if (p->is_seed) seeds.push_back(p.get());
   }
-  for (auto* p : seeds) close_peer(*p, "both seeding");
+  for (auto* p : seeds)
+    close_peer(*p, "both seeding");
   if (options_.use_trackers && !info_.trackers.empty() && downloaded_ > 0) {
     asio::co_spawn(io_, announce(tracker::AnnounceEvent::completed), asio::detached);
   }
@@ -911,7 +942,8 @@ void TorrentSession::read_piece(std::int32_t piece) {
   if (reads_in_flight_.count(piece)) return;
   reads_in_flight_.insert(piece);
   pool_.submit([this, piece] {
-    auto buffer = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(info_.piece_size(PieceIndex(piece))));
+    auto buffer = std::make_shared<std::vector<std::uint8_t>>(
+        static_cast<std::size_t>(info_.piece_size(PieceIndex(piece))));
     auto ec = storage_->read(piece, 0, *buffer);
     asio::post(io_, [this, piece, ec, buffer] {
       reads_in_flight_.erase(piece);
@@ -942,9 +974,11 @@ void TorrentSession::serve_requests(std::int32_t piece) {
         ++it;
         continue;
       }
-      PieceSend s{wire::encode_piece_header(static_cast<std::uint32_t>(it->piece), static_cast<std::uint32_t>(it->begin),
+      PieceSend s{wire::encode_piece_header(static_cast<std::uint32_t>(it->piece),
+                                            static_cast<std::uint32_t>(it->begin),
                                             static_cast<std::uint32_t>(it->length)),
-                  cached->second, static_cast<std::uint32_t>(it->begin), static_cast<std::uint32_t>(it->length), *it};
+                  cached->second, static_cast<std::uint32_t>(it->begin),
+                  static_cast<std::uint32_t>(it->length), *it};
       p->sends.push_back(std::move(s));
       it = p->incoming.erase(it);
       queued = true;
@@ -980,8 +1014,10 @@ void TorrentSession::fail(const std::string& message) {
   // What is verified stays verified: record it before anything else can go wrong.
   save_resume(false);
   std::vector<Peer*> all;
-  for (auto& [id, p] : peers_) all.push_back(p.get());
-  for (auto* p : all) close_peer(*p, "torrent stopped: " + message);
+  for (auto& [id, p] : peers_)
+    all.push_back(p.get());
+  for (auto* p : all)
+    close_peer(*p, "torrent stopped: " + message);
   if (on_error) on_error(message);
 }
 
@@ -1016,14 +1052,16 @@ void TorrentSession::tick() {
     if (now - p->last_send > kKeepAliveInterval) send_message(*p, wire::KeepAlive{});
     request_more(*p);
   }
-  for (auto* p : to_close) close_peer(*p, "inactive");
+  for (auto* p : to_close)
+    close_peer(*p, "inactive");
   if (ticks_ % kTicksPerRechoke == 0) rechoke();
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {
     asio::co_spawn(io_, announce(tracker::AnnounceEvent::none), asio::detached);
   }
   if (state_ == TorrentState::seeding && options_.seed_ratio &&
-      static_cast<double>(uploaded_before_ + uploaded_) >= *options_.seed_ratio * static_cast<double>(info_.total_size)) {
+      static_cast<double>(uploaded_before_ + uploaded_) >=
+          *options_.seed_ratio * static_cast<double>(info_.total_size)) {
     stop();
     return;
   }
@@ -1050,7 +1088,7 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
   for (const auto& tier : info_.trackers) {
     for (const auto& url : tier) {
       auto timeout = event == tracker::AnnounceEvent::stopped ? std::chrono::milliseconds(2000)
-                                                               : std::chrono::milliseconds(15000);
+                                                              : std::chrono::milliseconds(15000);
       auto response = co_await net::http_get(tracker::build_announce_url(url, request), timeout);
       if (!response || response->status != 200) continue;
       auto parsed = tracker::parse_announce_response(response->body);
@@ -1058,7 +1096,8 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
       any_ok = true;
       interval = parsed->interval;
       if (parsed->tracker_id) tracker_id_ = parsed->tracker_id;
-      for (const auto& e : parsed->peers) add_peer(e);
+      for (const auto& e : parsed->peers)
+        add_peer(e);
       break;
     }
   }
@@ -1066,9 +1105,9 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
   if (stopping_) co_return;
   // A downloader with nobody to talk to asks again soon: the swarm may just be forming.
   bool lonely = state_ == TorrentState::downloading && peers_.empty() && connecting_.empty();
-  auto wait = !any_ok ? std::chrono::seconds(30)
-                      : lonely ? std::chrono::seconds(std::min<std::int64_t>(interval, kLonelyReannounce))
-                               : std::chrono::seconds(interval);
+  auto wait = !any_ok  ? std::chrono::seconds(30)
+              : lonely ? std::chrono::seconds(std::min<std::int64_t>(interval, kLonelyReannounce))
+                       : std::chrono::seconds(interval);
   next_announce_ = Clock::now() + wait;
   connect_more();
 }
@@ -1093,16 +1132,21 @@ void TorrentSession::stop(std::function<void()> done) {
       acceptor_.close(ignored);
       tick_timer_.cancel();
       std::vector<Peer*> all;
-      for (auto& [id, p] : peers_) all.push_back(p.get());
-      for (auto* p : all) close_peer(*p, "stopping");
+      for (auto& [id, p] : peers_)
+        all.push_back(p.get());
+      for (auto* p : all)
+        close_peer(*p, "stopping");
       if (done) done();
     });
   };
   if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking) {
-    asio::co_spawn(io_, [this, finish = std::move(finish)]() mutable -> asio::awaitable<void> {
-      co_await announce(tracker::AnnounceEvent::stopped);
-      finish();
-    }, asio::detached);
+    asio::co_spawn(
+        io_,
+        [this, finish = std::move(finish)]() mutable -> asio::awaitable<void> {
+          co_await announce(tracker::AnnounceEvent::stopped);
+          finish();
+        },
+        asio::detached);
   } else {
     asio::post(io_, std::move(finish));
   }

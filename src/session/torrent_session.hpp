@@ -93,7 +93,8 @@ class TorrentSession {
 
   // Disk.
   void piece_complete(std::int32_t piece, swarm::PeerId last_peer);
-  void on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec, std::vector<std::uint8_t> buffer);
+  void on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
+                        std::vector<std::uint8_t> buffer);
   void serve_requests(std::int32_t piece);
   void read_piece(std::int32_t piece);
   std::vector<std::uint8_t> take_buffer(std::size_t size);
@@ -128,8 +129,8 @@ class TorrentSession {
 
   std::map<swarm::PeerId, PeerPtr> peers_;
   swarm::PeerId next_peer_id_ = 1;
-  std::set<Endpoint> known_;            // addresses we may dial
-  std::set<Endpoint> connecting_;       // dials in progress
+  std::set<Endpoint> known_;       // addresses we may dial
+  std::set<Endpoint> connecting_;  // dials in progress
   std::map<Endpoint, Clock::time_point> retry_after_;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding

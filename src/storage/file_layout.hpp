@@ -32,7 +32,8 @@ class FileLayout {
   std::int64_t file_offset(std::int32_t file) const { return offsets_[static_cast<std::size_t>(file)]; }
 
   // Appends the slices covering [begin, begin + length) of a piece; zero-length files never appear.
-  void map_range(std::int32_t piece, std::int64_t begin, std::int64_t length, std::vector<FileSlice>& out) const;
+  void map_range(std::int32_t piece, std::int64_t begin, std::int64_t length,
+                 std::vector<FileSlice>& out) const;
   // First and last piece that touch a file (for file priorities). Precondition: the file is not empty.
   std::pair<std::int32_t, std::int32_t> file_pieces(std::int32_t file) const;
 

@@ -10,12 +10,15 @@
 namespace shoal::storage {
 namespace {
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
 
-// Creates each directory below root on the way to `relative`'s parent, refusing symbolic links, and returns an
-// O_PATH descriptor of the parent directory (or -1 with ec set). Walking with openat and O_NOFOLLOW means a link
-// planted inside the download folder cannot redirect a write outside it.
-int open_parent(const std::filesystem::path& root, const std::string& relative, bool create, std::error_code& ec) {
+// Creates each directory below root on the way to `relative`'s parent, refusing symbolic links, and returns
+// an O_PATH descriptor of the parent directory (or -1 with ec set). Walking with openat and O_NOFOLLOW means
+// a link planted inside the download folder cannot redirect a write outside it.
+int open_parent(const std::filesystem::path& root, const std::string& relative, bool create,
+                std::error_code& ec) {
   int dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) {
     if (create && errno == ENOENT) {
@@ -70,7 +73,9 @@ PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::v
   if (file_wanted_.size() != layout_.files().size()) file_wanted_.assign(layout_.files().size(), true);
 }
 
-PieceStorage::~PieceStorage() { close_all(); }
+PieceStorage::~PieceStorage() {
+  close_all();
+}
 
 std::filesystem::path PieceStorage::path_of(std::int32_t file) const {
   return root_ / layout_.files()[static_cast<std::size_t>(file)].path;
@@ -163,7 +168,8 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
       done += n;
     }
   }
-  if (produced != static_cast<std::int64_t>(out.size())) return std::make_error_code(std::errc::invalid_argument);
+  if (produced != static_cast<std::int64_t>(out.size()))
+    return std::make_error_code(std::errc::invalid_argument);
   return {};
 }
 

@@ -18,7 +18,8 @@ std::string encode_resume(const ResumeData& data) {
   content["info-hash"] = std::string(data.info_hash.raw());
   content["pieces"] = std::string(data.have.begin(), data.have.end());
   Value::List files;
-  for (const auto& f : data.files) files.emplace_back(Value::List{f.size, f.mtime_ns});
+  for (const auto& f : data.files)
+    files.emplace_back(Value::List{f.size, f.mtime_ns});
   content["files"] = std::move(files);
   content["uploaded"] = data.uploaded;
   content["downloaded"] = data.downloaded;
@@ -42,7 +43,8 @@ Expected<ResumeData, std::string> decode_resume(std::string_view bytes, const Sh
   auto root = doc->root();
   if (root.find_int("version") != kResumeVersion) return unexpected(std::string("unknown version"));
   auto info_hash = root.find_string("info-hash");
-  if (!info_hash || *info_hash != expected_info_hash.raw()) return unexpected(std::string("for another torrent"));
+  if (!info_hash || *info_hash != expected_info_hash.raw())
+    return unexpected(std::string("for another torrent"));
   auto pieces = root.find_string("pieces");
   if (!pieces || pieces->size() != static_cast<std::size_t>((num_pieces + 7) / 8)) {
     return unexpected(std::string("wrong piece count"));

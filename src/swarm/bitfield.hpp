@@ -13,7 +13,9 @@ class Bitfield {
  public:
   Bitfield() = default;
   explicit Bitfield(std::int32_t size, bool value = false)
-      : bytes_(static_cast<std::size_t>((size + 7) / 8), value ? 0xff : 0), size_(size), count_(value ? size : 0) {
+      : bytes_(static_cast<std::size_t>((size + 7) / 8), value ? 0xff : 0),
+        size_(size),
+        count_(value ? size : 0) {
     clear_spare_bits();
   }
 
@@ -23,8 +25,10 @@ class Bitfield {
     Bitfield b;
     b.bytes_.assign(bytes.begin(), bytes.end());
     b.size_ = size;
-    if (size % 8 != 0 && !b.bytes_.empty() && (b.bytes_.back() & (0xff >> (size % 8))) != 0) return std::nullopt;
-    for (auto byte : b.bytes_) b.count_ += std::popcount(byte);
+    if (size % 8 != 0 && !b.bytes_.empty() && (b.bytes_.back() & (0xff >> (size % 8))) != 0)
+      return std::nullopt;
+    for (auto byte : b.bytes_)
+      b.count_ += std::popcount(byte);
     return b;
   }
 
@@ -32,7 +36,9 @@ class Bitfield {
   std::int32_t count() const { return count_; }
   bool all() const { return count_ == size_; }
   bool none() const { return count_ == 0; }
-  bool test(std::int32_t i) const { return (bytes_[static_cast<std::size_t>(i) / 8] & (0x80 >> (i % 8))) != 0; }
+  bool test(std::int32_t i) const {
+    return (bytes_[static_cast<std::size_t>(i) / 8] & (0x80 >> (i % 8))) != 0;
+  }
   void set(std::int32_t i) {
     auto& byte = bytes_[static_cast<std::size_t>(i) / 8];
     auto mask = static_cast<std::uint8_t>(0x80 >> (i % 8));
@@ -59,7 +65,8 @@ class Bitfield {
 
  private:
   void clear_spare_bits() {
-    if (size_ % 8 != 0 && !bytes_.empty()) bytes_.back() &= static_cast<std::uint8_t>(0xff << (8 - size_ % 8));
+    if (size_ % 8 != 0 && !bytes_.empty())
+      bytes_.back() &= static_cast<std::uint8_t>(0xff << (8 - size_ % 8));
   }
   std::vector<std::uint8_t> bytes_;
   std::int32_t size_ = 0;

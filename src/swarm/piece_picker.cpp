@@ -76,7 +76,9 @@ std::int64_t PiecePicker::bytes_wanted_left() const {
   return left;
 }
 
-bool PiecePicker::interesting_piece(std::int32_t piece) const { return wanted(piece); }
+bool PiecePicker::interesting_piece(std::int32_t piece) const {
+  return wanted(piece);
+}
 
 bool PiecePicker::interesting(const Bitfield& has) const {
   for (std::int32_t i = 0; i < num_pieces_; ++i) {
@@ -151,7 +153,8 @@ std::size_t PiecePicker::take_from(Partial& partial, std::int32_t piece, PeerId 
 std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
                                      std::vector<BlockRequest>& out) {
   std::size_t added = 0;
-  // 1. Pieces this peer already works on (whole-piece affinity: one peer tends to supply a whole piece, which is
+  // 1. Pieces this peer already works on (whole-piece affinity: one peer tends to supply a whole piece, which
+  // is
   //    what lets a failed piece convict its supplier), 2. new pieces, 3. pieces others started.
   auto take_partials = [&](bool only_mine) {
     for (std::int32_t piece : partial_order_) {
@@ -236,7 +239,9 @@ void PiecePicker::on_request_dropped(PeerId peer, const BlockRequest& request) {
   }
 }
 
-void PiecePicker::on_piece_verified(std::int32_t piece) { mark_have(piece); }
+void PiecePicker::on_piece_verified(std::int32_t piece) {
+  mark_have(piece);
+}
 
 void PiecePicker::on_piece_failed(std::int32_t piece) {
   if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);

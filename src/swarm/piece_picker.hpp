@@ -35,14 +35,15 @@ struct BlockRequest {
 };
 
 struct BlockResult {
-  bool accepted = false;        // we wanted this block and had not received it yet
-  bool piece_complete = false;  // every block of the piece is now here: hash it
+  bool accepted = false;            // we wanted this block and had not received it yet
+  bool piece_complete = false;      // every block of the piece is now here: hash it
   std::vector<PeerId> cancel_from;  // end-game: other peers that were asked for the same block
 };
 
 class PiecePicker {
  public:
-  PiecePicker(std::int32_t num_pieces, std::int64_t piece_length, std::int64_t total_size, std::uint64_t seed);
+  PiecePicker(std::int32_t num_pieces, std::int64_t piece_length, std::int64_t total_size,
+              std::uint64_t seed);
 
   // Availability.
   void add_peer(const Bitfield& has);
@@ -60,7 +61,7 @@ class PiecePicker {
   void set_piece_priority(std::int32_t piece, std::uint8_t priority);  // 0 = do not download
   std::uint8_t priority(std::int32_t piece) const { return priority_[static_cast<std::size_t>(piece)]; }
   void set_sequential(bool on) { sequential_ = on; }
-  bool is_complete() const;          // every wanted piece is verified
+  bool is_complete() const;  // every wanted piece is verified
   std::int64_t bytes_wanted_left() const;
   bool in_end_game() const { return end_game_; }
   // Whether `has` offers anything we still want (drives the interested message).

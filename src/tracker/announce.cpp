@@ -9,11 +9,16 @@ namespace {
 
 const char* describe(Errc e) {
   switch (e) {
-    case Errc::invalid_response: return "invalid tracker response";
-    case Errc::tracker_failure: return "tracker refused the announce";
-    case Errc::bad_peers: return "malformed peer list";
-    case Errc::http_error: return "HTTP error";
-    case Errc::unsupported_url: return "unsupported tracker URL";
+    case Errc::invalid_response:
+      return "invalid tracker response";
+    case Errc::tracker_failure:
+      return "tracker refused the announce";
+    case Errc::bad_peers:
+      return "malformed peer list";
+    case Errc::http_error:
+      return "HTTP error";
+    case Errc::unsupported_url:
+      return "unsupported tracker URL";
   }
   return "tracker error";
 }
@@ -28,8 +33,8 @@ void append_escaped(std::string& out, std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
   for (char ch : bytes) {
     auto c = static_cast<unsigned char>(ch);
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
     if (unreserved) {
       out.push_back(ch);
     } else {
@@ -47,8 +52,8 @@ Unexpected<TrackerError> error(Errc code, std::string detail = {}) {
 bool add_compact(std::string_view bytes, std::size_t stride, std::vector<Endpoint>& out) {
   if (bytes.size() % stride != 0) return false;
   for (std::size_t i = 0; i + stride <= bytes.size() && out.size() < kMaxPeersPerResponse; i += stride) {
-    auto e = Endpoint::from_compact(
-        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()) + i, stride));
+    auto e =
+        Endpoint::from_compact(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()) + i, stride));
     if (e && e->port != 0) out.push_back(*e);
   }
   return true;
@@ -79,10 +84,17 @@ std::string build_announce_url(std::string_view announce_url, const AnnounceRequ
   url += "&left=" + std::to_string(r.left);
   url += "&compact=1&numwant=" + std::to_string(r.numwant);
   switch (r.event) {
-    case AnnounceEvent::started: url += "&event=started"; break;
-    case AnnounceEvent::completed: url += "&event=completed"; break;
-    case AnnounceEvent::stopped: url += "&event=stopped"; break;
-    case AnnounceEvent::none: break;
+    case AnnounceEvent::started:
+      url += "&event=started";
+      break;
+    case AnnounceEvent::completed:
+      url += "&event=completed";
+      break;
+    case AnnounceEvent::stopped:
+      url += "&event=stopped";
+      break;
+    case AnnounceEvent::none:
+      break;
   }
   if (r.key) {
     char buf[9];
@@ -104,17 +116,21 @@ Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_vie
   if (!doc) return error(Errc::invalid_response, doc.error().message());
   auto root = doc->root();
   if (!root.is_dict()) return error(Errc::invalid_response, "not a dictionary");
-  if (auto failure = root.find_string("failure reason")) return error(Errc::tracker_failure, std::string(*failure));
+  if (auto failure = root.find_string("failure reason"))
+    return error(Errc::tracker_failure, std::string(*failure));
   AnnounceResponse r;
-  if (auto interval = root.find_int("interval")) r.interval = std::clamp<std::int64_t>(*interval, kMinInterval, 86400);
-  if (auto min = root.find_int("min interval")) r.min_interval = std::clamp<std::int64_t>(*min, kMinInterval, 86400);
+  if (auto interval = root.find_int("interval"))
+    r.interval = std::clamp<std::int64_t>(*interval, kMinInterval, 86400);
+  if (auto min = root.find_int("min interval"))
+    r.min_interval = std::clamp<std::int64_t>(*min, kMinInterval, 86400);
   r.complete = root.find_int("complete");
   r.incomplete = root.find_int("incomplete");
   if (auto warning = root.find_string("warning message")) r.warning_message = std::string(*warning);
   if (auto id = root.find_string("tracker id")) r.tracker_id = std::string(*id);
   if (auto peers = root.find("peers")) {
     if (peers->is_string()) {
-      if (!add_compact(peers->as_string(), 6, r.peers)) return error(Errc::bad_peers, "peers length not a multiple of 6");
+      if (!add_compact(peers->as_string(), 6, r.peers))
+        return error(Errc::bad_peers, "peers length not a multiple of 6");
     } else if (peers->is_list()) {
       for (auto p : peers->children()) {
         if (r.peers.size() >= kMaxPeersPerResponse) break;
@@ -122,7 +138,8 @@ Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_vie
         auto ip = p.find_string("ip");
         auto port = p.find_int("port");
         if (!ip || !port || *port <= 0 || *port > 65535) continue;
-        std::string text = ip->find(':') != std::string_view::npos ? "[" + std::string(*ip) + "]" : std::string(*ip);
+        std::string text =
+            ip->find(':') != std::string_view::npos ? "[" + std::string(*ip) + "]" : std::string(*ip);
         if (auto e = Endpoint::parse(text + ":" + std::to_string(*port))) r.peers.push_back(*e);
       }
     } else {
@@ -130,7 +147,8 @@ Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_vie
     }
   }
   if (auto peers6 = root.find_string("peers6")) {
-    if (!add_compact(*peers6, 18, r.peers)) return error(Errc::bad_peers, "peers6 length not a multiple of 18");
+    if (!add_compact(*peers6, 18, r.peers))
+      return error(Errc::bad_peers, "peers6 length not a multiple of 18");
   }
   return r;
 }

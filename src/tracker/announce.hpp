@@ -47,7 +47,9 @@ struct AnnounceResponse {
 
 enum class Errc { invalid_response = 1, tracker_failure, bad_peers, http_error, unsupported_url };
 const std::error_category& error_category() noexcept;
-inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
 
 struct TrackerError {
   Errc code{};

@@ -15,7 +15,8 @@ std::optional<std::uint8_t> ExtensionHandshake::id_of(std::string_view name) con
 std::string encode_extension_handshake(const ExtensionHandshake& h) {
   bencode::Value::Dict d;
   bencode::Value::Dict m;
-  for (const auto& [name, id] : h.m) m[name] = static_cast<std::int64_t>(id);
+  for (const auto& [name, id] : h.m)
+    m[name] = static_cast<std::int64_t>(id);
   d["m"] = std::move(m);
   if (h.client) d["v"] = *h.client;
   if (h.listen_port) d["p"] = static_cast<std::int64_t>(*h.listen_port);
@@ -54,7 +55,8 @@ Expected<ExtensionHandshake, WireError> decode_extension_handshake(std::string_v
   if (auto v = root.find_string("v"); v && v->size() <= kMaxClientNameLength) h.client = std::string(*v);
   if (auto p = root.find_int("p"); p && *p > 0 && *p <= 65535) h.listen_port = static_cast<std::uint16_t>(*p);
   if (auto q = root.find_int("reqq"); q && *q > 0 && *q <= 100000) h.reqq = static_cast<std::uint32_t>(*q);
-  if (auto ip = root.find_string("yourip"); ip && (ip->size() == 4 || ip->size() == 16)) h.yourip = std::string(*ip);
+  if (auto ip = root.find_string("yourip"); ip && (ip->size() == 4 || ip->size() == 16))
+    h.yourip = std::string(*ip);
   if (auto size = root.find_int("metadata_size")) {
     if (*size < 0) return unexpected(WireError{Errc::bad_extension_payload, "negative metadata_size"});
     h.metadata_size = *size;

@@ -76,8 +76,9 @@ struct Unknown {  // ids we do not speak are skipped, not fatal
   std::uint8_t id;
 };
 
-using Message = std::variant<KeepAlive, Choke, Unchoke, Interested, NotInterested, Have, Bitfield, Request, Piece,
-                             Cancel, Port, Suggest, HaveAll, HaveNone, Reject, AllowedFast, Extended, Unknown>;
+using Message =
+    std::variant<KeepAlive, Choke, Unchoke, Interested, NotInterested, Have, Bitfield, Request, Piece, Cancel,
+                 Port, Suggest, HaveAll, HaveNone, Reject, AllowedFast, Extended, Unknown>;
 
 // Appends the framed message (length prefix included) to out. For Piece, prefer encode_piece_header plus the
 // payload as a second buffer, so the payload is never copied into a send buffer.

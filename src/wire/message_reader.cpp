@@ -19,7 +19,9 @@ std::span<std::uint8_t> MessageReader::prepare(std::size_t at_least) {
   return {buffer_.data() + write_, buffer_.size() - write_};
 }
 
-void MessageReader::commit(std::size_t n) { write_ = std::min(write_ + n, buffer_.size()); }
+void MessageReader::commit(std::size_t n) {
+  write_ = std::min(write_ + n, buffer_.size());
+}
 
 std::optional<std::span<const std::uint8_t>> MessageReader::take(std::size_t n) {
   if (write_ - read_ < n) return std::nullopt;
@@ -35,17 +37,24 @@ std::uint32_t MessageReader::max_length_for(std::uint8_t id) const {
     case MessageId::interested:
     case MessageId::not_interested:
     case MessageId::have_all:
-    case MessageId::have_none: return 1;
+    case MessageId::have_none:
+      return 1;
     case MessageId::have:
     case MessageId::suggest:
-    case MessageId::allowed_fast: return 5;
-    case MessageId::port: return 3;
+    case MessageId::allowed_fast:
+      return 5;
+    case MessageId::port:
+      return 3;
     case MessageId::request:
     case MessageId::cancel:
-    case MessageId::reject: return 13;
-    case MessageId::piece: return 9 + kBlockSize;
-    case MessageId::bitfield: return 1 + limits_.max_bitfield_bytes;
-    case MessageId::extended: return 1 + limits_.max_extended_size;
+    case MessageId::reject:
+      return 13;
+    case MessageId::piece:
+      return 9 + kBlockSize;
+    case MessageId::bitfield:
+      return 1 + limits_.max_bitfield_bytes;
+    case MessageId::extended:
+      return 1 + limits_.max_extended_size;
   }
   return 1 + limits_.max_extended_size;  // unknown ids: skipped, but still bounded
 }
@@ -59,11 +68,13 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     read_ += 4;
     return std::optional<Message>(KeepAlive{});
   }
-  std::uint32_t absolute_max = 1 + std::max({limits_.max_bitfield_bytes, limits_.max_extended_size, kBlockSize + 8});
+  std::uint32_t absolute_max =
+      1 + std::max({limits_.max_bitfield_bytes, limits_.max_extended_size, kBlockSize + 8});
   if (length > absolute_max) return unexpected(WireError{Errc::message_too_large, "length prefix"});
   if (available < 5) return std::optional<Message>();
   std::uint8_t id = p[4];
-  if (length > max_length_for(id)) return unexpected(WireError{Errc::message_too_large, "for its message id"});
+  if (length > max_length_for(id))
+    return unexpected(WireError{Errc::message_too_large, "for its message id"});
   if (available < 4 + static_cast<std::size_t>(length)) return std::optional<Message>();
 
   const std::uint8_t* body = p + 5;
@@ -81,12 +92,18 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     return std::optional<Message>(message);
   };
   switch (static_cast<MessageId>(id)) {
-    case MessageId::choke: return std::optional<Message>(Choke{});
-    case MessageId::unchoke: return std::optional<Message>(Unchoke{});
-    case MessageId::interested: return std::optional<Message>(Interested{});
-    case MessageId::not_interested: return std::optional<Message>(NotInterested{});
-    case MessageId::have_all: return std::optional<Message>(HaveAll{});
-    case MessageId::have_none: return std::optional<Message>(HaveNone{});
+    case MessageId::choke:
+      return std::optional<Message>(Choke{});
+    case MessageId::unchoke:
+      return std::optional<Message>(Unchoke{});
+    case MessageId::interested:
+      return std::optional<Message>(Interested{});
+    case MessageId::not_interested:
+      return std::optional<Message>(NotInterested{});
+    case MessageId::have_all:
+      return std::optional<Message>(HaveAll{});
+    case MessageId::have_none:
+      return std::optional<Message>(HaveNone{});
     case MessageId::have:
       if (auto e = exact(4, "have")) return unexpected(*e);
       return std::optional<Message>(Have{read_u32(body)});
@@ -99,10 +116,14 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     case MessageId::port:
       if (auto e = exact(2, "port")) return unexpected(*e);
       return std::optional<Message>(Port{static_cast<std::uint16_t>(body[0] << 8 | body[1])});
-    case MessageId::request: return block(Request{}, "request");
-    case MessageId::cancel: return block(Cancel{}, "cancel");
-    case MessageId::reject: return block(Reject{}, "reject");
-    case MessageId::bitfield: return std::optional<Message>(Bitfield{{body, body_size}});
+    case MessageId::request:
+      return block(Request{}, "request");
+    case MessageId::cancel:
+      return block(Cancel{}, "cancel");
+    case MessageId::reject:
+      return block(Reject{}, "reject");
+    case MessageId::bitfield:
+      return std::optional<Message>(Bitfield{{body, body_size}});
     case MessageId::piece:
       if (body_size < 8) return unexpected(WireError{Errc::bad_message_length, "piece"});
       return std::optional<Message>(Piece{read_u32(body), read_u32(body + 4), {body + 8, body_size - 8}});

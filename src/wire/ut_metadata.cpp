@@ -29,11 +29,13 @@ Expected<MetadataMessage, WireError> decode_metadata_message(std::span<const std
   limits.max_depth = 4;
   limits.max_items = 64;
   auto doc = bencode::decode_prefix(text, limits);
-  if (!doc || !doc->first.root().is_dict()) return unexpected(WireError{Errc::bad_extension_payload, "ut_metadata"});
+  if (!doc || !doc->first.root().is_dict())
+    return unexpected(WireError{Errc::bad_extension_payload, "ut_metadata"});
   auto root = doc->first.root();
   auto type = root.find_int("msg_type");
   auto piece = root.find_int("piece");
-  if (!type || *type < 0 || *type > 2 || !piece || *piece < 0 || *piece >= kMaxMetadataSize / kMetadataPieceSize) {
+  if (!type || *type < 0 || *type > 2 || !piece || *piece < 0 ||
+      *piece >= kMaxMetadataSize / kMetadataPieceSize) {
     return unexpected(WireError{Errc::bad_extension_payload, "ut_metadata fields"});
   }
   MetadataMessage m;
@@ -75,10 +77,13 @@ void MetadataAssembler::release(std::uint32_t piece) {
   if (piece < state_.size() && state_[piece] == 1) state_[piece] = 0;
 }
 
-Expected<bool, WireError> MetadataAssembler::on_data(std::uint32_t piece, std::span<const std::uint8_t> data) {
-  if (piece >= state_.size()) return unexpected(WireError{Errc::bad_extension_payload, "metadata piece index"});
+Expected<bool, WireError> MetadataAssembler::on_data(std::uint32_t piece,
+                                                     std::span<const std::uint8_t> data) {
+  if (piece >= state_.size())
+    return unexpected(WireError{Errc::bad_extension_payload, "metadata piece index"});
   auto offset = static_cast<std::int64_t>(piece) * kMetadataPieceSize;
-  auto expected_size = std::min<std::int64_t>(kMetadataPieceSize, static_cast<std::int64_t>(buffer_.size()) - offset);
+  auto expected_size =
+      std::min<std::int64_t>(kMetadataPieceSize, static_cast<std::int64_t>(buffer_.size()) - offset);
   if (static_cast<std::int64_t>(data.size()) != expected_size) {
     return unexpected(WireError{Errc::bad_extension_payload, "metadata piece size"});
   }

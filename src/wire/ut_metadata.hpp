@@ -29,11 +29,12 @@ std::int64_t metadata_piece_count(std::int64_t size);
 std::string encode_metadata_message(const MetadataMessage& m);
 Expected<MetadataMessage, WireError> decode_metadata_message(std::span<const std::uint8_t> payload);
 
-// The fetching side. Refuses a declared size above the cap before allocating anything, accepts each piece once
-// at its exact size, and checks the SHA-1 of the whole against the info-hash.
+// The fetching side. Refuses a declared size above the cap before allocating anything, accepts each piece
+// once at its exact size, and checks the SHA-1 of the whole against the info-hash.
 class MetadataAssembler {
  public:
-  static Expected<MetadataAssembler, WireError> create(std::int64_t declared_size, const Sha1Digest& info_hash);
+  static Expected<MetadataAssembler, WireError> create(std::int64_t declared_size,
+                                                       const Sha1Digest& info_hash);
 
   // The next piece to ask for, or nullopt when every piece is here or asked for.
   std::optional<std::uint32_t> next_request();

@@ -5,13 +5,20 @@ namespace {
 
 const char* describe(Errc e) {
   switch (e) {
-    case Errc::invalid_handshake: return "invalid handshake";
-    case Errc::message_too_large: return "message too large";
-    case Errc::bad_message_length: return "wrong message length";
-    case Errc::bad_extension_payload: return "malformed extension message";
-    case Errc::too_many_entries: return "too many entries";
-    case Errc::metadata_too_large: return "metadata too large";
-    case Errc::metadata_mismatch: return "metadata does not match the info-hash";
+    case Errc::invalid_handshake:
+      return "invalid handshake";
+    case Errc::message_too_large:
+      return "message too large";
+    case Errc::bad_message_length:
+      return "wrong message length";
+    case Errc::bad_extension_payload:
+      return "malformed extension message";
+    case Errc::too_many_entries:
+      return "too many entries";
+    case Errc::metadata_too_large:
+      return "metadata too large";
+    case Errc::metadata_mismatch:
+      return "metadata does not match the info-hash";
   }
   return "protocol error";
 }

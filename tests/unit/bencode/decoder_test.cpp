@@ -17,8 +17,9 @@ struct BadCase {
 };
 
 // Names the case in test listings instead of dumping its bytes.
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
-
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RejectsMalformed : public ::testing::TestWithParam<BadCase> {};
 

@@ -80,8 +80,9 @@ struct BadMagnet {
 };
 
 // Names the case in test listings instead of dumping its bytes.
-void PrintTo(const BadMagnet& c, std::ostream* os) { *os << c.name; }
-
+void PrintTo(const BadMagnet& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RejectsMagnet : public ::testing::TestWithParam<BadMagnet> {};
 

@@ -55,8 +55,9 @@ struct RejectCase {
 };
 
 // Names the case in test listings instead of dumping its bytes.
-void PrintTo(const RejectCase& c, std::ostream* os) { *os << c.name; }
-
+void PrintTo(const RejectCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RejectsTorrent : public ::testing::TestWithParam<RejectCase> {};
 

@@ -14,7 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(FileLayout, MapsPiecesAcrossFilesLikeABruteForceReference) {
-  std::vector<FileSpec> files = {{"t/a", 5000}, {"t/empty", 0}, {"t/b", 3}, {"t/pad", 100, true}, {"t/c", 40000}};
+  std::vector<FileSpec> files = {
+      {"t/a", 5000}, {"t/empty", 0}, {"t/b", 3}, {"t/pad", 100, true}, {"t/c", 40000}};
   FileLayout layout(files, 16384);
   EXPECT_EQ(layout.total_size(), 45103);
   EXPECT_EQ(layout.num_pieces(), 3);
@@ -22,7 +23,8 @@ TEST(FileLayout, MapsPiecesAcrossFilesLikeABruteForceReference) {
   // Reference: byte by byte.
   std::vector<std::pair<std::int32_t, std::int64_t>> owner;
   for (std::size_t f = 0; f < files.size(); ++f) {
-    for (std::int64_t i = 0; i < files[f].length; ++i) owner.emplace_back(static_cast<std::int32_t>(f), i);
+    for (std::int64_t i = 0; i < files[f].length; ++i)
+      owner.emplace_back(static_cast<std::int32_t>(f), i);
   }
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
     std::vector<FileSlice> slices;
@@ -58,7 +60,8 @@ TEST_F(StorageTest, WriteThenReadAcrossFiles) {
   std::vector<std::vector<std::uint8_t>> pieces;
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
     std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(p)));
-    for (auto& b : data) b = static_cast<std::uint8_t>(rng());
+    for (auto& b : data)
+      b = static_cast<std::uint8_t>(rng());
     if (p == 3) std::fill(data.end() - 15, data.end() - 5, 0);  // the pad file's bytes are zeros
     ASSERT_FALSE(storage.write_piece(p, data));
     pieces.push_back(data);
@@ -110,7 +113,9 @@ TEST_F(StorageTest, UnwantedFilesAreNotCreated) {
 TEST_F(StorageTest, DiskFullIsReported) {
   if (::getuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   fs::create_directories(root_ / "small");
-  if (std::system(("mount -t tmpfs -o size=256k tmpfs " + (root_ / "small").string() + " 2>/dev/null").c_str()) != 0) {
+  if (std::system(
+          ("mount -t tmpfs -o size=256k tmpfs " + (root_ / "small").string() + " 2>/dev/null").c_str()) !=
+      0) {
     GTEST_SKIP() << "cannot mount a tmpfs here";
   }
   {

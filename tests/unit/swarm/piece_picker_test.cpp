@@ -40,16 +40,19 @@ TEST(PiecePicker, LastPieceAndBlockSizesAreExact) {
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, all, 1000, out);
   std::int64_t sum = 0;
-  for (const auto& r : out) sum += r.length;
+  for (const auto& r : out)
+    sum += r.length;
   EXPECT_EQ(sum, total);
   EXPECT_EQ(out.size(), 3u * 4 + 2);
 }
 
 TEST(PiecePicker, RarestFirstAfterRandomStart) {
   PiecePicker picker(10, kPiece, 10 * kPiece, 7);
-  for (int p = 0; p < kRandomStartPieces; ++p) picker.mark_have(p);
+  for (int p = 0; p < kRandomStartPieces; ++p)
+    picker.mark_have(p);
   Bitfield common(10, true);
-  for (int i = 0; i < 5; ++i) picker.add_peer(common);
+  for (int i = 0; i < 5; ++i)
+    picker.add_peer(common);
   Bitfield rare(10);
   rare.set(7);
   picker.add_peer(rare);  // piece 7 is now the most common... make 8 the rarest instead
@@ -66,7 +69,8 @@ TEST(PiecePicker, TieBreakIsRandomNotLowestIndex) {
   std::set<std::int32_t> first_picks;
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     PiecePicker picker(50, kPiece, 50 * kPiece, seed);
-    for (int p = 0; p < kRandomStartPieces; ++p) picker.mark_have(p);
+    for (int p = 0; p < kRandomStartPieces; ++p)
+      picker.mark_have(p);
     Bitfield all(50, true);
     picker.add_peer(all);
     std::vector<BlockRequest> out;
@@ -138,7 +142,8 @@ TEST(PiecePicker, DroppedRequestsAndFailedPiecesReturnToThePool) {
   picker.add_peer(all);
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, all, 4, out);
-  for (const auto& r : out) picker.on_request_dropped(1, r);
+  for (const auto& r : out)
+    picker.on_request_dropped(1, r);
   std::vector<BlockRequest> both;
   picker.pick_blocks(2, all, 8, both);
   ASSERT_EQ(both.size(), 8u);  // the dropped blocks are handed out again, with the other piece
@@ -148,7 +153,8 @@ TEST(PiecePicker, DroppedRequestsAndFailedPiecesReturnToThePool) {
   }
   EXPECT_EQ(again, out);
   BlockResult last;
-  for (const auto& r : again) last = picker.on_block_received(2, r);
+  for (const auto& r : again)
+    last = picker.on_block_received(2, r);
   EXPECT_TRUE(last.piece_complete);
   EXPECT_EQ(picker.contributors(again[0].piece), std::vector<PeerId>{2});
   picker.on_piece_failed(again[0].piece);
@@ -184,7 +190,8 @@ TEST(PiecePicker, NoBlockIsHandedOutTwiceOutsideEndGame) {
     // Deliver or drop some in-flight blocks.
     for (auto it = in_flight.begin(); it != in_flight.end();) {
       BlockRequest r{it->first.first, it->first.second,
-                     static_cast<std::int32_t>(std::min<std::int64_t>(kBlockSize, picker.piece_size(it->first.first) - it->first.second))};
+                     static_cast<std::int32_t>(std::min<std::int64_t>(
+                         kBlockSize, picker.piece_size(it->first.first) - it->first.second))};
       if (rng() % 4 == 0) {
         picker.on_request_dropped(it->second, r);
         it = in_flight.erase(it);
@@ -203,7 +210,8 @@ TEST(PiecePicker, SimulatedSwarmCompletes) {
   const std::int32_t pieces = 64;
   PiecePicker picker(pieces, kPiece, pieces * kPiece, 11);
   Bitfield all(pieces, true);
-  for (int i = 0; i < 20; ++i) picker.add_peer(all);
+  for (int i = 0; i < 20; ++i)
+    picker.add_peer(all);
   int rounds = 0;
   while (!picker.is_complete() && rounds++ < 10000) {
     for (PeerId id = 1; id <= 20; ++id) {

@@ -29,8 +29,10 @@ TEST(ExtensionHandshake, RoundTrip) {
 TEST(ExtensionHandshake, RealWorldLibtorrentShape) {
   using namespace std::string_literals;  // the payload holds NUL bytes
   std::string payload =
-      "d12:complete_agoi-1e1:md11:lt_donthavei7e10:share_modei8e11:upload_onlyi3e12:ut_holepunchi4e11:ut_metadatai2e"
-      "6:ut_pexi1ee13:metadata_sizei4235e4:reqqi500e11:upload_onlyi0e1:v18:libTorrent 2.0.8.06:yourip4:\x7f\x00\x00\x01"
+      "d12:complete_agoi-1e1:md11:lt_donthavei7e10:share_modei8e11:upload_onlyi3e12:ut_holepunchi4e11:ut_"
+      "metadatai2e"
+      "6:ut_pexi1ee13:metadata_sizei4235e4:reqqi500e11:upload_onlyi0e1:v18:libTorrent "
+      "2.0.8.06:yourip4:\x7f\x00\x00\x01"
       "e"s;
   auto h = decode_extension_handshake(payload);
   ASSERT_TRUE(h);
@@ -53,7 +55,8 @@ TEST(ExtensionHandshake, Rejects) {
     std::snprintf(buf, sizeof buf, "n%03d", i);
     names.emplace_back(buf);
   }
-  for (const auto& n : names) many += "4:" + n + "i1e";
+  for (const auto& n : names)
+    many += "4:" + n + "i1e";
   many += "ee";
   EXPECT_EQ(decode_extension_handshake(many).error().code, Errc::too_many_entries);
 }
@@ -98,7 +101,8 @@ TEST(MetadataAssembler, AssemblesAndVerifies) {
   auto a = MetadataAssembler::create(static_cast<std::int64_t>(metadata.size()), hash);
   ASSERT_TRUE(a);
   std::vector<std::uint32_t> asked;
-  while (auto p = a->next_request()) asked.push_back(*p);
+  while (auto p = a->next_request())
+    asked.push_back(*p);
   EXPECT_EQ(asked, (std::vector<std::uint32_t>{0, 1, 2}));
   auto piece = [&](std::uint32_t i) {
     auto off = i * 16384u;

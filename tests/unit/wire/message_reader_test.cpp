@@ -55,14 +55,26 @@ TEST(MessageReader, EveryMessageRoundTrips) {
   std::vector<std::uint8_t> bits = {0xff, 0x80};
   std::vector<std::uint8_t> payload(kBlockSize, 0x5a);
   std::vector<std::uint8_t> ext = {'d', 'e'};
-  std::vector<Message> messages = {KeepAlive{},       Choke{},          Unchoke{},
-                                   Interested{},      NotInterested{},  Have{42},
-                                   Bitfield{bits},    Request{{1, 16384, 16384}},
-                                   Piece{3, 0, payload}, Cancel{{1, 0, 16384}}, Port{6881},
-                                   Suggest{5},        HaveAll{},        HaveNone{},
-                                   Reject{{2, 32768, 100}}, AllowedFast{8}, Extended{0, ext}};
+  std::vector<Message> messages = {KeepAlive{},
+                                   Choke{},
+                                   Unchoke{},
+                                   Interested{},
+                                   NotInterested{},
+                                   Have{42},
+                                   Bitfield{bits},
+                                   Request{{1, 16384, 16384}},
+                                   Piece{3, 0, payload},
+                                   Cancel{{1, 0, 16384}},
+                                   Port{6881},
+                                   Suggest{5},
+                                   HaveAll{},
+                                   HaveNone{},
+                                   Reject{{2, 32768, 100}},
+                                   AllowedFast{8},
+                                   Extended{0, ext}};
   std::vector<std::uint8_t> stream;
-  for (const auto& m : messages) encode(m, stream);
+  for (const auto& m : messages)
+    encode(m, stream);
   MessageReader reader;
   feed(reader, stream);
   for (const auto& expected : messages) {
@@ -117,7 +129,9 @@ struct BadFrame {
   std::vector<std::uint8_t> bytes;
   Errc code;
 };
-void PrintTo(const BadFrame& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadFrame& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RejectsFrame : public ::testing::TestWithParam<BadFrame> {};
 
@@ -139,20 +153,20 @@ std::vector<std::uint8_t> header(std::uint32_t length, std::uint8_t id) {
 
 INSTANTIATE_TEST_SUITE_P(
     Wire, RejectsFrame,
-    ::testing::Values(BadFrame{"length_prefix_4GiB", {0xff, 0xff, 0xff, 0xff}, Errc::message_too_large},
-                      BadFrame{"piece_one_byte_over_a_block", header(9 + kBlockSize + 1, 7), Errc::message_too_large},
-                      BadFrame{"bitfield_over_the_limit", header(ReaderLimits::kDefaultMaxBitfieldBytes + 2, 5),
-                               Errc::message_too_large},
-                      BadFrame{"extended_over_the_limit", header(ReaderLimits::kDefaultMaxExtendedSize + 2, 20),
-                               Errc::message_too_large},
-                      BadFrame{"choke_with_payload", framed({0, 1}), Errc::message_too_large},
-                      BadFrame{"have_too_long", framed({4, 0, 0, 0, 1, 9}), Errc::message_too_large},
-                      BadFrame{"have_too_short", framed({4, 0, 0}), Errc::bad_message_length},
-                      BadFrame{"request_12_bytes", framed({6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 64}),
-                               Errc::bad_message_length},
-                      BadFrame{"piece_without_header", framed({7, 0, 0, 0}), Errc::bad_message_length},
-                      BadFrame{"extended_without_id", framed({20}), Errc::bad_message_length},
-                      BadFrame{"port_one_byte", framed({9, 1}), Errc::bad_message_length}),
+    ::testing::Values(
+        BadFrame{"length_prefix_4GiB", {0xff, 0xff, 0xff, 0xff}, Errc::message_too_large},
+        BadFrame{"piece_one_byte_over_a_block", header(9 + kBlockSize + 1, 7), Errc::message_too_large},
+        BadFrame{"bitfield_over_the_limit", header(ReaderLimits::kDefaultMaxBitfieldBytes + 2, 5),
+                 Errc::message_too_large},
+        BadFrame{"extended_over_the_limit", header(ReaderLimits::kDefaultMaxExtendedSize + 2, 20),
+                 Errc::message_too_large},
+        BadFrame{"choke_with_payload", framed({0, 1}), Errc::message_too_large},
+        BadFrame{"have_too_long", framed({4, 0, 0, 0, 1, 9}), Errc::message_too_large},
+        BadFrame{"have_too_short", framed({4, 0, 0}), Errc::bad_message_length},
+        BadFrame{"request_12_bytes", framed({6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 64}), Errc::bad_message_length},
+        BadFrame{"piece_without_header", framed({7, 0, 0, 0}), Errc::bad_message_length},
+        BadFrame{"extended_without_id", framed({20}), Errc::bad_message_length},
+        BadFrame{"port_one_byte", framed({9, 1}), Errc::bad_message_length}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(MessageReader, TakeReturnsRawBytesForTheHandshake) {
