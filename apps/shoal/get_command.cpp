@@ -1,9 +1,15 @@
 // shoal get FILE.torrent: downloads from many peers at once, verifies every piece, optionally keeps seeding.
 #include <fmt/core.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include "commands.hpp"
+
+#include "magnet/magnet_link.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "runtime/file_io.hpp"
+#include "session/metadata_fetch.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -28,26 +34,58 @@ struct GetOptions {
   bool verbose = false;
 };
 
+// A magnet link: metadata comes from the x.pe peers (and --peer ones) over ut_metadata, checked against the
+// info-hash; the link's trackers become the torrent's.
+Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string& uri,
+                                                              std::vector<Endpoint>& peers, bool quiet) {
+  auto link = magnet::parse_magnet(uri);
+  if (!link) return unexpected("invalid magnet link: " + link.error().message());
+  if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
+  for (const auto& p : link->peers) {
+    if (auto e = Endpoint::parse(p)) peers.push_back(*e);
+  }
+  if (peers.empty()) {
+    return unexpected(std::string(
+        "no peer to fetch metadata from: give x.pe in the link or --peer (DHT lookup comes later)"));
+  }
+  if (!quiet)
+    fmt::print(stderr, "get: fetching metadata for {} from {} peer(s)\n", link->btih->to_hex(), peers.size());
+  boost::asio::io_context io(1);
+  std::optional<Expected<metainfo::TorrentInfo, std::string>> result;
+  auto fetch = [&]() -> boost::asio::awaitable<void> {
+    result.emplace(co_await session::fetch_metadata(*link->btih, peers, std::chrono::seconds(20)));
+  };
+  boost::asio::co_spawn(io, fetch(), boost::asio::detached);
+  io.run();
+  if (!result || !*result) return unexpected(result ? result->error() : std::string("metadata fetch failed"));
+  auto info = std::move(**result);
+  for (const auto& t : link->trackers)
+    info.trackers.push_back({t});
+  return info;
+}
+
 int run_get(const GetOptions& opt) {
   auto fail = [](const std::string& message) {
     fmt::print(stderr, "shoal get: {}\n", message);
     return 1;
   };
-  if (opt.input.rfind("magnet:", 0) == 0) {
-    return fail("magnet links need metadata from peers (ut_metadata), which this build does not fetch yet");
-  }
-  auto bytes = runtime::read_file(opt.input, kMaxTorrentFileSize);
-  if (!bytes) return fail(opt.input + ": " + bytes.error().message());
-  auto info = metainfo::parse_torrent(*bytes);
-  if (!info) return fail(opt.input + ": " + info.error().message());
-
   TransferRequest request;
   request.command = "get";
-  request.info = std::move(*info);
+  if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
+  if (opt.input.rfind("magnet:", 0) == 0) {
+    auto info = info_from_magnet(opt.input, request.options.peers, opt.quiet);
+    if (!info) return fail(info.error());
+    request.info = std::move(*info);
+  } else {
+    auto bytes = runtime::read_file(opt.input, kMaxTorrentFileSize);
+    if (!bytes) return fail(opt.input + ": " + bytes.error().message());
+    auto info = metainfo::parse_torrent(*bytes);
+    if (!info) return fail(opt.input + ": " + info.error().message());
+    request.info = std::move(*info);
+  }
   request.options.save_dir = opt.output;
   request.options.listen_address = opt.listen;
   request.options.listen_port = opt.port;
-  if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
   request.options.use_trackers = !opt.no_trackers;
   request.options.seed_when_complete = opt.seed || opt.seed_ratio.has_value();
   request.options.seed_ratio = opt.seed_ratio;
@@ -70,7 +108,7 @@ int run_get(const GetOptions& opt) {
 CommandRunner add_get_command(CLI::App& app) {
   auto opt = std::make_shared<GetOptions>();
   auto* cmd = app.add_subcommand("get", "Download a torrent, verifying every piece");
-  cmd->add_option("torrent", opt->input, "A .torrent file")->required();
+  cmd->add_option("torrent", opt->input, "A .torrent file or a magnet link")->required();
   cmd->add_option("-o,--output", opt->output, "Download folder (default: current directory)");
   cmd->add_option("--port", opt->port, "Listen port (default: any free port)");
   cmd->add_option("--listen", opt->listen, "Listen address (default: 0.0.0.0)");

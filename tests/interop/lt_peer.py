@@ -2,7 +2,7 @@
 """A libtorrent peer for Shoal's interop tests and benchmarks, confined to 127.0.0.1.
 
 seed:     lt_peer.py seed TORRENT DATA_DIR --port P [--peer HOST:PORT]... [--high-performance]
-download: lt_peer.py download TORRENT OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
+download: lt_peer.py download (TORRENT|MAGNET) OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
 
 Prints "listening PORT" once ready and "finished SECONDS" when a download completes (exit 0), or exits 1 on
 timeout or error. DHT, LSD, UPnP and NAT-PMP are off; trackers in the torrent are used as they are.
@@ -46,8 +46,11 @@ def main():
     args = ap.parse_args()
 
     ses = make_session(args.port, args.high_performance)
-    params = lt.add_torrent_params()
-    params.ti = lt.torrent_info(args.torrent)
+    if args.torrent.startswith("magnet:"):
+        params = lt.parse_magnet_uri(args.torrent)  # metadata then comes from peers (ut_metadata)
+    else:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.directory
     if args.mode == "seed":
         params.flags |= lt.torrent_flags.seed_mode
