@@ -12,5 +12,6 @@ CommandRunner add_create_command(CLI::App& app);
 CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_get_command(CLI::App& app);
 CommandRunner add_seed_command(CLI::App& app);
+CommandRunner add_check_command(CLI::App& app);
 
 }  // namespace shoal::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_info_command);
   add(shoal::cli::add_get_command);
   add(shoal::cli::add_seed_command);
+  add(shoal::cli::add_check_command);
 
   try {
     app.parse(argc, argv);

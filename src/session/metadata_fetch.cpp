@@ -40,8 +40,9 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
 }
 
 // One peer: handshake, extension handshake, then ut_metadata requests until the metadata is whole.
-asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest& info_hash, const Endpoint& peer,
-                                                              std::chrono::seconds timeout) {
+asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest& info_hash,
+                                                               const Endpoint& peer,
+                                                               std::chrono::seconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
   asio::steady_timer deadline(executor);
@@ -81,7 +82,8 @@ asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest&
       if (!raw) continue;
       auto theirs = wire::decode_handshake(*raw);
       if (!theirs || theirs->info_hash != info_hash) co_return unexpected(std::string("handshake refused"));
-      if (!theirs->supports_extensions()) co_return unexpected(std::string("peer does not support extensions"));
+      if (!theirs->supports_extensions())
+        co_return unexpected(std::string("peer does not support extensions"));
       handshaken = true;
     }
     for (;;) {
@@ -91,7 +93,8 @@ asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest&
       auto* extended = std::get_if<wire::Extended>(&**message);
       if (extended == nullptr) continue;
       if (extended->id == 0) {
-        std::string_view payload(reinterpret_cast<const char*>(extended->payload.data()), extended->payload.size());
+        std::string_view payload(reinterpret_cast<const char*>(extended->payload.data()),
+                                 extended->payload.size());
         auto h = wire::decode_extension_handshake(payload);
         if (!h || !h->id_of("ut_metadata") || !h->metadata_size) {
           co_return unexpected(std::string("peer does not offer metadata"));
@@ -113,7 +116,8 @@ asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest&
       } else if (extended->id == kOurUtMetadataId && assembler) {
         auto m = wire::decode_metadata_message(extended->payload);
         if (!m) co_return unexpected(m.error().message());
-        if (m->type == wire::MetadataMessage::Type::reject) co_return unexpected(std::string("metadata request rejected"));
+        if (m->type == wire::MetadataMessage::Type::reject)
+          co_return unexpected(std::string("metadata request rejected"));
         if (m->type != wire::MetadataMessage::Type::data) continue;
         auto done = assembler->on_data(m->piece, m->data);
         if (!done) co_return unexpected(done.error().message());
@@ -125,9 +129,8 @@ asio::awaitable<Expected<std::string, std::string>> fetch_from(const Sha1Digest&
 
 }  // namespace
 
-asio::awaitable<Expected<metainfo::TorrentInfo, std::string>> fetch_metadata(Sha1Digest info_hash,
-                                                                            std::vector<Endpoint> peers,
-                                                                            std::chrono::seconds timeout_per_peer) {
+asio::awaitable<Expected<metainfo::TorrentInfo, std::string>> fetch_metadata(
+    Sha1Digest info_hash, std::vector<Endpoint> peers, std::chrono::seconds timeout_per_peer) {
   std::string last_error = "no peers to ask";
   // A peer that only just started may not have added the torrent yet: go round the list a few times.
   for (int round = 0; round < kRounds; ++round) {

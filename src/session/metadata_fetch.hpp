@@ -13,8 +13,8 @@
 
 namespace shoal::session {
 
-// Tries each peer in turn until one delivers metadata that hashes to info_hash; a peer whose metadata does not
-// match, or that declares a size above the cap, is dropped and the next one asked.
+// Tries each peer in turn until one delivers metadata that hashes to info_hash; a peer whose metadata does
+// not match, or that declares a size above the cap, is dropped and the next one asked.
 boost::asio::awaitable<Expected<metainfo::TorrentInfo, std::string>> fetch_metadata(
     Sha1Digest info_hash, std::vector<Endpoint> peers, std::chrono::seconds timeout_per_peer);
 

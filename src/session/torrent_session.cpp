@@ -11,12 +11,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <random>
+#include <thread>
 
 #include "hash/sha.hpp"
 #include "net/http_client.hpp"
 #include "runtime/file_io.hpp"
 #include "session/peer_id.hpp"
 #include "shoal/version.hpp"
+#include "storage/piece_checker.hpp"
 #include "storage/resume_data.hpp"
 #include "wire/extension_handshake.hpp"
 #include "wire/ut_metadata.hpp"
@@ -238,24 +240,38 @@ asio::awaitable<void> TorrentSession::recheck() {
   }
   if (!any_file) co_return;  // nothing on disk yet: nothing to check
 
-  auto remaining = std::make_shared<std::int32_t>(info_.num_pieces());
+  // The check runs on its own threads (all cores) from one pool job; the result comes back by post.
   asio::steady_timer done(io_, Clock::time_point::max());
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    pool_.submit([this, p, remaining, &done] {
-      thread_local std::vector<std::uint8_t> buffer;
-      auto size = static_cast<std::size_t>(info_.piece_size(PieceIndex(p)));
-      buffer.resize(size);
-      bool ok = !storage_->read(p, 0, buffer) &&
-                hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), size)) ==
-                    info_.piece_hash(PieceIndex(p));
-      asio::post(io_, [this, p, ok, size, remaining, &done] {
-        if (ok) picker_.mark_have(p);
-        checked_bytes_ += static_cast<std::int64_t>(size);
-        if (--*remaining == 0) done.cancel();
-      });
+  auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
+  auto cancel = check_cancel_;
+  std::vector<bool> result;
+  pool_.submit([this, checked, cancel, &result, &done] {
+    storage::CheckOptions check;
+    check.threads = std::max(2u, std::thread::hardware_concurrency());
+    check.bytes_checked = checked.get();
+    check.cancel = cancel.get();
+    auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
+    asio::post(io_, [&result, &done, have = std::move(have)]() mutable {
+      result = std::move(have);
+      done.cancel();
     });
+  });
+  // Progress for the status line while the check runs.
+  asio::steady_timer progress(io_);
+  for (;;) {
+    progress.expires_after(std::chrono::milliseconds(100));
+    co_await progress.async_wait(kToken);
+    checked_bytes_ = checked->load();
+    if (!result.empty() || stopping_) break;
   }
-  co_await done.async_wait(kToken);
+  if (result.empty()) co_await done.async_wait(kToken);
+  // A cancelled check knows only part of the answer: saving it as resume data would hide pieces that are
+  // there.
+  if (stopping_) co_return;
+  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
+    if (result[static_cast<std::size_t>(p)]) picker_.mark_have(p);
+  }
+  checked_bytes_ = checked->load();
   storage_->close_all();  // reopen for writing later; read-only descriptors are not enough
   resume_dirty_ = true;
 }
@@ -1120,6 +1136,8 @@ void TorrentSession::stop(std::function<void()> done) {
     return;
   }
   stopping_ = true;
+  // Ctrl-C during a long check: the hashing threads stop now, so pool_.stop() below does not wait for them.
+  check_cancel_->store(true);
   bool was_error = state_ == TorrentState::error;
   auto finish = [this, was_error, done = std::move(done)]() mutable {
     // Writes still in flight finish first; their completions are queued ahead of the handler posted here

@@ -5,6 +5,7 @@
 // their results back. Swarm policy (which blocks to request) is the pure swarm::PiecePicker.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -124,6 +125,8 @@ class TorrentSession {
   TorrentState state_ = TorrentState::checking;
   std::string error_;
   bool stopping_ = false;
+  // Shared with the hashing threads of a start-up check, which may outlive a stop request by a few chunks.
+  std::shared_ptr<std::atomic<bool>> check_cancel_ = std::make_shared<std::atomic<bool>>(false);
   bool complete_notified_ = false;
   std::int64_t checked_bytes_ = 0;
 

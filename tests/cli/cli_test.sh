@@ -57,4 +57,16 @@ expect_error "piece-size" create "$WORK/tree" -o "$WORK/x.torrent" --piece-size 
 expect_error "date" create "$WORK/tree" -o "$WORK/x.torrent" --date yesterday
 expect_error "missing" create "$WORK/missing" -o "$WORK/x.torrent"
 expect_error "no files" create "$WORK/emptydir" -o "$WORK/x.torrent"
+
+# check: exit 0 when the data is complete, 2 when a piece is damaged, 1 with a message when there is no folder.
+"$SHOAL" check "$WORK/a.torrent" "$WORK" -q || fail "check of intact data did not exit 0"
+cp -r "$WORK/tree" "$WORK/damaged"
+first=$(cd "$WORK/damaged" && find . -type f -size +1k | sort | head -n 1)
+printf 'X' | dd of="$WORK/damaged/$first" bs=1 seek=100 conv=notrunc 2>/dev/null
+mkdir -p "$WORK/dmg" && mv "$WORK/damaged" "$WORK/dmg/tree"
+rc=0; "$SHOAL" check "$WORK/a.torrent" "$WORK/dmg" >"$WORK/out" 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "check of damaged data exited $rc, expected 2"
+grep -q "pieces verified" "$WORK/out" || fail "check prints no summary: $(cat "$WORK/out")"
+pass "check tells complete from damaged data"
+expect_error "not a directory" check "$WORK/a.torrent" "$WORK/missing-dir"
 finish
