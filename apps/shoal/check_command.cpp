@@ -1,4 +1,5 @@
-// shoal check FILE.torrent DATA_DIR: verifies existing data against the torrent on all cores, without network.
+// shoal check FILE.torrent DATA_DIR: verifies existing data against the torrent on all cores, without
+// network.
 #include <fmt/core.h>
 
 #include <atomic>
@@ -39,7 +40,8 @@ int run_check(const CheckCliOptions& opt) {
     return 1;
   }
   std::vector<storage::FileSpec> specs;
-  for (const auto& f : info->files) specs.push_back({f.path, f.length, f.pad});
+  for (const auto& f : info->files)
+    specs.push_back({f.path, f.length, f.pad});
   storage::PieceStorage storage(storage::FileLayout(std::move(specs), info->piece_length), opt.data_dir);
 
   std::atomic<std::int64_t> checked{0};
@@ -74,7 +76,8 @@ int run_check(const CheckCliOptions& opt) {
 
 CommandRunner add_check_command(CLI::App& app) {
   auto opt = std::make_shared<CheckCliOptions>();
-  auto* cmd = app.add_subcommand("check", "Verify existing data against a torrent (exit 0 when complete, 2 when not)");
+  auto* cmd = app.add_subcommand("check",
+                                 "Verify existing data against a torrent (exit 0 when complete, 2 when not)");
   cmd->add_option("torrent", opt->torrent, "The .torrent file")->required();
   cmd->add_option("data_dir", opt->data_dir, "Folder that holds the torrent's data")->required();
   cmd->add_option("--threads", opt->threads, "Hashing threads (default: all cores)");

@@ -12,7 +12,8 @@ namespace {
 constexpr std::int64_t kChunk = 1 << 20;
 }  // namespace
 
-std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes, const CheckOptions& options) {
+std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
+                               const CheckOptions& options) {
   const FileLayout& layout = storage.layout();
   std::int32_t num_pieces = layout.num_pieces();
   // One byte per piece while threads write, so neighbours never share a bit.
@@ -20,7 +21,8 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
   std::atomic<std::int32_t> next{0};
   auto work = [&] {
     hash::Sha1Hasher hasher;
-    std::vector<std::uint8_t> buffer(static_cast<std::size_t>(std::min<std::int64_t>(kChunk, layout.piece_length())));
+    std::vector<std::uint8_t> buffer(
+        static_cast<std::size_t>(std::min<std::int64_t>(kChunk, layout.piece_length())));
     for (;;) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) return;
       std::int32_t piece = next.fetch_add(1, std::memory_order_relaxed);
@@ -40,12 +42,15 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
       if (options.bytes_checked != nullptr) options.bytes_checked->fetch_add(size, std::memory_order_relaxed);
     }
   };
-  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads =
+      options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<std::int64_t>(threads, std::max(num_pieces, 1)));
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(work);
   work();
-  for (auto& t : pool) t.join();
+  for (auto& t : pool)
+    t.join();
   return std::vector<bool>(ok.begin(), ok.end());
 }
 

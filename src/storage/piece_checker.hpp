@@ -1,5 +1,5 @@
-// Verifies existing data against the piece hashes on all cores: the start-up recheck of `shoal get`/`shoal seed`
-// and `shoal check`. Missing or short files just leave their pieces unverified.
+// Verifies existing data against the piece hashes on all cores: the start-up recheck of `shoal get`/`shoal
+// seed` and `shoal check`. Missing or short files just leave their pieces unverified.
 #pragma once
 
 #include <atomic>
@@ -13,13 +13,14 @@
 namespace shoal::storage {
 
 struct CheckOptions {
-  unsigned threads = 0;                                  // 0 = one per core
-  std::function<bool(std::int32_t piece)> wanted;        // empty: every piece
-  std::atomic<std::int64_t>* bytes_checked = nullptr;    // progress, updated as pieces finish
+  unsigned threads = 0;                                // 0 = one per core
+  std::function<bool(std::int32_t piece)> wanted;      // empty: every piece
+  std::atomic<std::int64_t>* bytes_checked = nullptr;  // progress, updated as pieces finish
   const std::atomic<bool>* cancel = nullptr;
 };
 
 // Returns one flag per piece: true when the data on disk hashes to piece_hashes (20 bytes per piece).
-std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes, const CheckOptions& options);
+std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
+                               const CheckOptions& options);
 
 }  // namespace shoal::storage

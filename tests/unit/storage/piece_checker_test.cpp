@@ -24,7 +24,8 @@ class PieceCheckerTest : public ::testing::Test {
     // Two files; a piece spans the boundary, the last piece is short.
     std::mt19937 rng(7);
     content_.resize(5 * kPiece + 1234);
-    for (auto& c : content_) c = static_cast<char>(rng());
+    for (auto& c : content_)
+      c = static_cast<char>(rng());
     write("t/a", content_.substr(0, 2 * kPiece + 100));
     write("t/b", content_.substr(2 * kPiece + 100));
     for (std::size_t off = 0; off < content_.size(); off += kPiece) {
@@ -34,11 +35,13 @@ class PieceCheckerTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   void write(const std::string& name, std::string_view bytes) {
-    std::ofstream(root_ / name, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(root_ / name, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   FileLayout layout() const {
-    return FileLayout({{"t/a", 2 * kPiece + 100}, {"t/b", static_cast<std::int64_t>(content_.size()) - 2 * kPiece - 100}},
-                      kPiece);
+    return FileLayout(
+        {{"t/a", 2 * kPiece + 100}, {"t/b", static_cast<std::int64_t>(content_.size()) - 2 * kPiece - 100}},
+        kPiece);
   }
 
   static constexpr std::int64_t kPiece = 32768;
