@@ -21,7 +21,7 @@ struct GetOptions {
   std::string input;
   std::string output = ".";
   std::uint16_t port = 0;
-  std::string listen = "0.0.0.0";
+  std::string listen = "::";
   std::vector<std::string> peers;
   bool seed = false;
   std::optional<double> seed_ratio;
@@ -111,7 +111,8 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("torrent", opt->input, "A .torrent file or a magnet link")->required();
   cmd->add_option("-o,--output", opt->output, "Download folder (default: current directory)");
   cmd->add_option("--port", opt->port, "Listen port (default: any free port)");
-  cmd->add_option("--listen", opt->listen, "Listen address (default: 0.0.0.0)");
+  cmd->add_option("--listen", opt->listen,
+                  "Listen address (default: :: = IPv6 and IPv4, or 0.0.0.0 where there is no IPv6)");
   cmd->add_option("--peer", opt->peers, "Connect to this peer too (IP:PORT, repeatable)");
   cmd->add_flag("--seed", opt->seed, "Keep seeding after the download completes (until Ctrl-C)");
   cmd->add_option("--seed-ratio", opt->seed_ratio, "Seed until uploaded = RATIO x size, then exit");

@@ -13,7 +13,7 @@ struct SeedOptions {
   std::string torrent;
   std::string data_dir;
   std::uint16_t port = 0;
-  std::string listen = "0.0.0.0";
+  std::string listen = "::";
   std::vector<std::string> peers;
   std::string max_up = "0";
   bool no_trackers = false;
@@ -56,7 +56,8 @@ CommandRunner add_seed_command(CLI::App& app) {
   cmd->add_option("torrent", opt->torrent, "The .torrent file")->required();
   cmd->add_option("data_dir", opt->data_dir, "Folder that holds the torrent's data")->required();
   cmd->add_option("--port", opt->port, "Listen port (default: any free port)");
-  cmd->add_option("--listen", opt->listen, "Listen address (default: 0.0.0.0)");
+  cmd->add_option("--listen", opt->listen,
+                  "Listen address (default: :: = IPv6 and IPv4, or 0.0.0.0 where there is no IPv6)");
   cmd->add_option("--peer", opt->peers, "Connect to this peer too (IP:PORT, repeatable)");
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");

@@ -14,6 +14,7 @@
 
 #include "shoal/endpoint.hpp"
 #include "swarm/bitfield.hpp"
+#include "swarm/pex_state.hpp"
 #include "swarm/piece_picker.hpp"
 #include "wire/message.hpp"
 #include "wire/message_reader.hpp"
@@ -53,6 +54,9 @@ struct Peer {
   bool fast = false;        // BEP 6 on both sides
   bool extensions = false;  // BEP 10 on both sides
   std::optional<std::uint8_t> ut_metadata_id;
+  std::optional<std::uint8_t> ut_pex_id;
+  std::optional<swarm::PexState> pex;        // set when both sides speak ut_pex
+  std::optional<std::uint16_t> listen_port;  // from its extension handshake ("p")
   std::uint32_t reqq = 250;  // how many requests the peer queues (its extension handshake may say)
   std::string client;
   swarm::Bitfield has;
@@ -80,6 +84,7 @@ struct Peer {
   Clock::time_point last_send = Clock::now();
   Clock::time_point last_block = Clock::now();
   Clock::time_point unchoked_at{};
+  std::optional<Clock::time_point> idle_since;  // neither side interested since then
   bool snubbed = false;
 };
 

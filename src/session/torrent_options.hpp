@@ -14,9 +14,9 @@ namespace shoal::session {
 struct TorrentOptions {
   std::filesystem::path save_dir = ".";
   std::filesystem::path resume_file;  // empty: <save_dir>/.shoal/<info-hash>.resume
-  std::string listen_address = "0.0.0.0";
-  std::uint16_t listen_port = 0;  // 0: any free port
-  std::vector<Endpoint> peers;    // dialled directly, and re-dialled while we are not connected
+  std::string listen_address = "::";  // IPv6 and IPv4 (falls back to 0.0.0.0)
+  std::uint16_t listen_port = 0;      // 0: any free port
+  std::vector<Endpoint> peers;        // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
   bool seed_when_complete = false;   // keep running after completion
   std::optional<double> seed_ratio;  // stop seeding once uploaded >= ratio * size

@@ -22,6 +22,7 @@
 #include "storage/resume_data.hpp"
 #include "wire/extension_handshake.hpp"
 #include "wire/ut_metadata.hpp"
+#include "wire/ut_pex.hpp"
 
 namespace shoal::session {
 namespace {
@@ -47,7 +48,13 @@ constexpr int kBanStrikes = 3;
 constexpr int kTicksPerRechoke = 10;
 constexpr int kTicksPerOptimistic = 30;
 constexpr int kTicksPerResumeSave = 30;
+constexpr std::uint8_t kOurUtPexId = 1;
 constexpr std::uint8_t kOurUtMetadataId = 2;
+constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
+constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
+constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
+// Peers with which neither side is interested hold a connection slot for nothing.
+constexpr auto kUselessTimeout = std::chrono::seconds(180);
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;   // seconds
 constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
@@ -63,6 +70,9 @@ double ema(double old_rate, std::int64_t bytes_this_second) {
 Endpoint to_endpoint(const tcp::endpoint& e) {
   Endpoint out;
   auto addr = e.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
   if (addr.is_v4()) {
     auto b = addr.to_v4().to_bytes();
     std::copy(b.begin(), b.end(), out.address.begin());
@@ -156,9 +166,24 @@ void TorrentSession::apply_file_selection() {
 void TorrentSession::start() {
   auto address = asio::ip::make_address(options_.listen_address);
   tcp::endpoint endpoint(address, options_.listen_port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
+  if (address.is_v6() && address.is_unspecified()) {
+    // "::" listens on IPv6 and IPv4 together (IPv4 peers appear as v4-mapped addresses, unmapped on accept).
+    // A host without IPv6 gets the IPv4 wildcard instead.
+    boost::system::error_code ec;
+    acceptor_.open(tcp::v6(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (ec) {
+      acceptor_.close(ec);
+      endpoint = tcp::endpoint(tcp::v4(), options_.listen_port);
+    }
+  }
+  if (!acceptor_.is_open()) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+  }
   acceptor_.listen();
   listen_port_ = acceptor_.local_endpoint().port();
   asio::co_spawn(io_, check_then_run(), asio::detached);
@@ -190,7 +215,7 @@ TorrentStats TorrentSession::stats() const {
 }
 
 void TorrentSession::add_peer(const Endpoint& endpoint) {
-  if (endpoint.port == 0 || banned_.count(endpoint.address)) return;
+  if (endpoint.port == 0 || banned_.count(endpoint.address) || known_.size() >= kMaxKnownPeers) return;
   known_.insert(endpoint);
 }
 
@@ -294,10 +319,13 @@ void TorrentSession::connect_more() {
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
   auto now = Clock::now();
   std::set<Endpoint> connected;
-  for (const auto& [id, p] : peers_)
+  for (const auto& [id, p] : peers_) {
     connected.insert(p->remote);
+    if (auto e = listen_endpoint(*p)) connected.insert(*e);  // an incoming peer's own listen address
+  }
   for (const auto& e : known_) {
     if (static_cast<int>(peers_.size() + connecting_.size()) >= options_.max_connections) break;
+    if (connecting_.size() >= kMaxHalfOpen || dials_this_tick_ >= kMaxDialsPerTick) break;
     if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e))
       continue;
     auto retry = retry_after_.find(e);
@@ -305,6 +333,7 @@ void TorrentSession::connect_more() {
     // Two seeds have nothing to say to each other.
     if (state_ == TorrentState::seeding && known_seeds_.count(e)) continue;
     connecting_.insert(e);
+    ++dials_this_tick_;
     asio::co_spawn(io_, connect_to(e), asio::detached);
   }
 }
@@ -402,6 +431,7 @@ void TorrentSession::send_greeting(Peer& peer) {
   if (peer.extensions) {
     wire::ExtensionHandshake ext;
     ext.m = {{"ut_metadata", kOurUtMetadataId}};
+    if (!info_.is_private) ext.m.emplace_back("ut_pex", kOurUtPexId);  // BEP 27: private torrents do not PEX
     ext.client = "Shoal " + std::string(shoal::version());
     ext.listen_port = listen_port_;
     ext.reqq = kOurReqq;
@@ -781,8 +811,15 @@ void TorrentSession::on_extended(Peer& peer, const wire::Extended& message) {
     auto h = wire::decode_extension_handshake(payload);
     if (!h) return;  // a broken extension handshake only costs the peer its extensions
     peer.ut_metadata_id = h->id_of("ut_metadata");
+    peer.listen_port = h->listen_port;
+    peer.ut_pex_id = h->id_of("ut_pex");
+    if (peer.ut_pex_id && !info_.is_private && !peer.pex) peer.pex.emplace(Clock::now());
     if (h->reqq) peer.reqq = std::max<std::uint32_t>(*h->reqq, 1);
     if (h->client) peer.client = *h->client;
+    return;
+  }
+  if (message.id == kOurUtPexId) {
+    on_pex(peer, payload);
     return;
   }
   if (message.id == kOurUtMetadataId) {
@@ -805,6 +842,58 @@ void TorrentSession::on_extended(Peer& peer, const wire::Extended& message) {
     send_message(peer, wire::Extended{*peer.ut_metadata_id,
                                       {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
   }
+}
+
+void TorrentSession::on_pex(Peer& peer, std::string_view payload) {
+  if (info_.is_private || !peer.pex) return;
+  if (!peer.pex->accept_incoming(Clock::now())) {
+    if (on_log) on_log(peer.remote.to_string() + " pex: ignored, faster than the rate limit");
+    return;
+  }
+  auto m = wire::decode_pex(payload);
+  if (!m) {
+    if (on_log) on_log(peer.remote.to_string() + " pex: " + m.error().message());
+    return;
+  }
+  std::size_t before = known_.size();
+  std::size_t taken = 0;
+  for (const auto& p : m->added) {
+    if (taken++ >= wire::kMaxPexPeersPerMessage) break;
+    add_peer(p.endpoint);
+  }
+  if (on_log) {
+    on_log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
+           std::to_string(m->dropped.size()) + " dropped, " + std::to_string(known_.size() - before) +
+           " new");
+  }
+  connect_more();
+}
+
+std::optional<Endpoint> TorrentSession::listen_endpoint(const Peer& peer) const {
+  if (peer.outgoing) return peer.remote;
+  if (!peer.listen_port) return std::nullopt;  // it dialled us from an ephemeral port: not dialable
+  Endpoint e = peer.remote;
+  e.port = *peer.listen_port;
+  return e;
+}
+
+void TorrentSession::send_pex(Peer& peer, Clock::time_point now) {
+  if (!peer.pex || !peer.ut_pex_id || peer.closed) return;
+  std::vector<wire::PexPeer> current;
+  for (const auto& [id, other] : peers_) {
+    if (other.get() == &peer || other->closed) continue;
+    auto e = listen_endpoint(*other);
+    if (!e) continue;
+    std::uint8_t flags = 0;
+    if (other->is_seed) flags |= wire::PexFlags::seed;
+    if (other->outgoing) flags |= wire::PexFlags::reachable;
+    current.push_back({*e, flags});
+  }
+  auto message = peer.pex->next_message(now, current);
+  if (!message) return;
+  std::string bytes = wire::encode_pex(*message);
+  send_message(peer, wire::Extended{*peer.ut_pex_id,
+                                    {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
 }
 
 void TorrentSession::choke(Peer& peer) {
@@ -1055,12 +1144,21 @@ void TorrentSession::tick() {
   down_rate_ = ema(down_rate_, down_tick_);
   up_rate_ = ema(up_rate_, up_tick_);
   down_tick_ = up_tick_ = 0;
-  std::vector<Peer*> to_close;
+  dials_this_tick_ = 0;
+  std::vector<std::pair<Peer*, const char*>> to_close;
   for (auto& [id, p] : peers_) {
     p->down_rate = ema(p->down_rate, p->down_this_tick);
     p->up_rate = ema(p->up_rate, p->up_this_tick);
     p->down_this_tick = p->up_this_tick = 0;
-    if (now - p->last_receive > kInactivityTimeout) to_close.push_back(p.get());
+    if (now - p->last_receive > kInactivityTimeout) to_close.emplace_back(p.get(), "inactive");
+    if (p->am_interested || p->peer_interested) {
+      p->idle_since.reset();
+    } else if (!p->idle_since) {
+      p->idle_since = now;
+    } else if (now - *p->idle_since > kUselessTimeout) {
+      to_close.emplace_back(p.get(), "nothing to exchange");
+    }
+    send_pex(*p, now);
     if (!p->outstanding.empty() && now - p->last_block > kSnubTimeout) {
       p->snubbed = true;
       drop_outstanding(*p);
@@ -1068,8 +1166,8 @@ void TorrentSession::tick() {
     if (now - p->last_send > kKeepAliveInterval) send_message(*p, wire::KeepAlive{});
     request_more(*p);
   }
-  for (auto* p : to_close)
-    close_peer(*p, "inactive");
+  for (auto [p, reason] : to_close)
+    close_peer(*p, reason);
   if (ticks_ % kTicksPerRechoke == 0) rechoke();
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {

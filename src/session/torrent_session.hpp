@@ -102,6 +102,9 @@ class TorrentSession {
   void save_resume(bool sync);
   void fail(const std::string& message);
   void check_complete();
+  void on_pex(Peer& peer, std::string_view payload);
+  void send_pex(Peer& peer, Clock::time_point now);
+  std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
 
   // Time.
   boost::asio::awaitable<void> tick_loop();
@@ -134,6 +137,7 @@ class TorrentSession {
   swarm::PeerId next_peer_id_ = 1;
   std::set<Endpoint> known_;       // addresses we may dial
   std::set<Endpoint> connecting_;  // dials in progress
+  int dials_this_tick_ = 0;
   std::map<Endpoint, Clock::time_point> retry_after_;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
