@@ -48,6 +48,7 @@ constexpr int kBanStrikes = 3;
 constexpr int kTicksPerRechoke = 10;
 constexpr int kTicksPerOptimistic = 30;
 constexpr int kTicksPerResumeSave = 30;
+constexpr int kTicksPerDeletedCheck = 2;
 constexpr std::uint8_t kOurUtPexId = 1;
 constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
@@ -122,7 +123,8 @@ TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info,
   }
   apply_file_selection();
   storage_ = std::make_unique<storage::PieceStorage>(
-      storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_);
+      storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_,
+      options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".parts"));
   picker_.set_sequential(options_.sequential);
   tracker_key_ = std::random_device{}();
   for (const auto& p : options_.peers)
@@ -244,9 +246,20 @@ bool TorrentSession::load_resume() {
   if (!bytes) return false;
   auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces());
   if (!data) return false;
-  if (data->files != storage::collect_file_stamps(options_.save_dir, storage_->layout())) return false;
+  auto stamps = storage::collect_file_stamps(options_.save_dir, storage_->layout());
+  if (data->files != stamps) return false;
   auto have = swarm::Bitfield::from_wire(data->have, info_.num_pieces());
   if (!have) return false;
+  // Matching stamps are not enough: a file that is missing or short now (it may have been deleted before the
+  // save) cannot hold the pieces the bitfield claims for it.
+  const auto& files = storage_->layout().files();
+  for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
+    if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length) continue;
+    auto [first, last] = storage_->layout().file_pieces(static_cast<std::int32_t>(i));
+    for (std::int32_t p = first; p <= last; ++p) {
+      if (have->test(p)) return false;
+    }
+  }
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
     if (have->test(p)) picker_.mark_have(p);
   }
@@ -1168,6 +1181,12 @@ void TorrentSession::tick() {
   }
   for (auto [p, reason] : to_close)
     close_peer(*p, reason);
+  if (ticks_ % kTicksPerDeletedCheck == 0) {
+    if (auto gone = storage_->find_deleted_file()) {
+      fail(gone->string() + " was deleted while the torrent was running");
+      return;
+    }
+  }
   if (ticks_ % kTicksPerRechoke == 0) rechoke();
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {

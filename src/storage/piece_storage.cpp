@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -64,13 +65,53 @@ std::string leaf_of(const std::string& relative) {
 
 }  // namespace
 
-PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted)
+PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted,
+                           std::filesystem::path parts_file)
     : layout_(std::move(layout)),
       root_(std::move(root)),
       file_wanted_(std::move(file_wanted)),
+      parts_file_(std::move(parts_file)),
       read_fds_(layout_.files().size(), -1),
       write_fds_(layout_.files().size(), -1) {
   if (file_wanted_.size() != layout_.files().size()) file_wanted_.assign(layout_.files().size(), true);
+  // Edge pieces: those with bytes in both a wanted and a skipped (non-pad) file.
+  std::vector<FileSlice> slices;
+  for (std::int32_t p = 0; p < layout_.num_pieces(); ++p) {
+    slices.clear();
+    layout_.map_range(p, 0, layout_.piece_size(p), slices);
+    bool wanted = false, skipped = false;
+    for (const auto& sl : slices) {
+      const auto& spec = layout_.files()[static_cast<std::size_t>(sl.file)];
+      if (spec.pad) continue;
+      (file_wanted_[static_cast<std::size_t>(sl.file)] ? wanted : skipped) = true;
+    }
+    if (wanted && skipped) edge_pieces_.push_back(p);
+  }
+}
+
+std::int64_t PieceStorage::parts_offset(std::int32_t piece, std::int64_t offset_in_piece) const {
+  if (parts_file_.empty()) return -1;
+  auto it = std::lower_bound(edge_pieces_.begin(), edge_pieces_.end(), piece);
+  if (it == edge_pieces_.end() || *it != piece) return -1;
+  return (it - edge_pieces_.begin()) * layout_.piece_length() + offset_in_piece;
+}
+
+int PieceStorage::open_parts(bool for_write, std::error_code& ec) {
+  std::lock_guard lock(mutex_);
+  if (parts_write_fd_ >= 0) return parts_write_fd_;
+  if (!for_write && parts_read_fd_ >= 0) return parts_read_fd_;
+  if (for_write) {
+    std::error_code ignored;
+    std::filesystem::create_directories(parts_file_.parent_path(), ignored);
+  }
+  int fd =
+      ::open(parts_file_.c_str(), (for_write ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    ec = last_error();
+    return -1;
+  }
+  (for_write ? parts_write_fd_ : parts_read_fd_) = fd;
+  return fd;
 }
 
 PieceStorage::~PieceStorage() {
@@ -88,6 +129,10 @@ void PieceStorage::close_all() {
       if (fd >= 0) ::close(fd);
       fd = -1;
     }
+  }
+  for (int* fd : {&parts_read_fd_, &parts_write_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
   }
 }
 
@@ -128,14 +173,23 @@ std::error_code PieceStorage::write_piece(std::int32_t piece, std::span<const st
   for (const auto& s : slices) {
     const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
     const std::uint8_t* src = data.data() + consumed;
+    std::int64_t in_piece = consumed;
     consumed += s.length;
-    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file)]) continue;
+    if (spec.pad) continue;
     std::error_code ec;
-    int fd = open_file(s.file, true, ec);
+    int fd = -1;
+    std::int64_t offset = s.file_offset;
+    if (!file_wanted_[static_cast<std::size_t>(s.file)]) {
+      offset = parts_offset(piece, in_piece);
+      if (offset < 0) continue;  // a piece wholly inside skipped files: nothing to keep
+      fd = open_parts(true, ec);
+    } else {
+      fd = open_file(s.file, true, ec);
+    }
     if (fd < 0) return ec;
     std::int64_t done = 0;
     while (done < s.length) {
-      ssize_t n = ::pwrite(fd, src + done, static_cast<std::size_t>(s.length - done), s.file_offset + done);
+      ssize_t n = ::pwrite(fd, src + done, static_cast<std::size_t>(s.length - done), offset + done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return last_error();
       done += n;
@@ -157,11 +211,18 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
       continue;
     }
     std::error_code ec;
-    int fd = open_file(s.file, false, ec);
+    int fd = -1;
+    std::int64_t offset = s.file_offset;
+    if (!file_wanted_[static_cast<std::size_t>(s.file)] && parts_offset(piece, 0) >= 0) {
+      offset = parts_offset(piece, begin + (produced - s.length));
+      fd = open_parts(false, ec);
+    } else {
+      fd = open_file(s.file, false, ec);
+    }
     if (fd < 0) return ec;
     std::int64_t done = 0;
     while (done < s.length) {
-      ssize_t n = ::pread(fd, dst + done, static_cast<std::size_t>(s.length - done), s.file_offset + done);
+      ssize_t n = ::pread(fd, dst + done, static_cast<std::size_t>(s.length - done), offset + done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return last_error();
       if (n == 0) return std::make_error_code(std::errc::no_message_available);  // file shorter than expected
@@ -183,11 +244,24 @@ std::error_code PieceStorage::create_empty_files() {
   return {};
 }
 
+std::optional<std::filesystem::path> PieceStorage::find_deleted_file() {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < write_fds_.size(); ++i) {
+    for (int fd : {write_fds_[i], read_fds_[i]}) {
+      struct stat st {};
+      // An open descriptor keeps a deleted file's inode alive with no links left.
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_nlink == 0) return path_of(static_cast<std::int32_t>(i));
+    }
+  }
+  return std::nullopt;
+}
+
 std::error_code PieceStorage::sync() {
   std::lock_guard lock(mutex_);
   for (int fd : write_fds_) {
     if (fd >= 0 && ::fdatasync(fd) != 0) return last_error();
   }
+  if (parts_write_fd_ >= 0 && ::fdatasync(parts_write_fd_) != 0) return last_error();
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -17,8 +18,11 @@ namespace shoal::storage {
 
 class PieceStorage {
  public:
-  // file_wanted: files with false are never created (pieces overlapping them write only the wanted parts).
-  PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted = {});
+  // file_wanted: files with false are never created. A piece that spans a wanted and a skipped file keeps the
+  // skipped file's part in `parts_file` (one slot per such edge piece), so the piece can still be served,
+  // rechecked and hashed. Without a parts file those parts are dropped.
+  PieceStorage(FileLayout layout, std::filesystem::path root, std::vector<bool> file_wanted = {},
+               std::filesystem::path parts_file = {});
   ~PieceStorage();
   PieceStorage(const PieceStorage&) = delete;
   PieceStorage& operator=(const PieceStorage&) = delete;
@@ -35,15 +39,25 @@ class PieceStorage {
   std::error_code create_empty_files();
   // Flushes written data to the device (before resume data that claims it is saved).
   std::error_code sync();
+  // The first open file that was deleted (or replaced) under us since we opened it, if any: writes to it
+  // would go nowhere and reads would serve data that is no longer the user's.
+  std::optional<std::filesystem::path> find_deleted_file();
   // Closes every open file. Only when no read or write is in flight (e.g. at shutdown).
   void close_all();
 
  private:
   int open_file(std::int32_t file, bool for_write, std::error_code& ec);
+  int open_parts(bool for_write, std::error_code& ec);
+  // Where a skipped file's slice of an edge piece lives in the parts file, or -1 when the piece has no slot.
+  std::int64_t parts_offset(std::int32_t piece, std::int64_t offset_in_piece) const;
 
   FileLayout layout_;
   std::filesystem::path root_;
   std::vector<bool> file_wanted_;
+  std::filesystem::path parts_file_;
+  std::vector<std::int32_t> edge_pieces_;  // sorted; a piece's slot is its index here
+  int parts_read_fd_ = -1;  // like the file descriptors below: opened once, closed by close_all()
+  int parts_write_fd_ = -1;
   // Descriptors are opened once and only closed by close_all() (when no I/O is in flight), so a worker never
   // sees a descriptor closed under it. A file first opened read-only gets a second, writable descriptor.
   std::mutex mutex_;  // guards the two vectors (opening only; never held during reads or writes)

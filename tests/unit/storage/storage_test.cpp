@@ -110,6 +110,45 @@ TEST_F(StorageTest, UnwantedFilesAreNotCreated) {
   EXPECT_TRUE(fs::exists(root_ / "t/empty"));
 }
 
+TEST_F(StorageTest, EdgePiecesOfSkippedFilesKeepTheirPartsInTheSideFile) {
+  // a (wanted) 0..20000 | b (skipped) ..60000 | c (wanted) ..70000: pieces 1 and 3 are edges, 2 is inside b.
+  FileLayout layout({{"t/a", 20000}, {"t/b", 40000}, {"t/c", 10000}}, 16384);
+  auto parts = root_ / ".shoal" / "x.parts";
+  PieceStorage storage(layout, root_ / "dl", {true, false, true}, parts);
+  std::mt19937 rng(3);
+  std::vector<std::vector<std::uint8_t>> pieces;
+  for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
+    std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(p)));
+    for (auto& b : data)
+      b = static_cast<std::uint8_t>(rng());
+    pieces.push_back(data);
+  }
+  for (std::int32_t p : {0, 1, 3, 4})
+    ASSERT_FALSE(storage.write_piece(p, pieces[static_cast<std::size_t>(p)]));
+  EXPECT_FALSE(fs::exists(root_ / "dl/t/b"));
+  EXPECT_TRUE(fs::exists(parts));
+  EXPECT_LE(fs::file_size(parts), 2u * 16384u);  // two slots at most, not b's 40000 bytes
+  for (std::int32_t p : {0, 1, 3, 4}) {
+    std::vector<std::uint8_t> back(pieces[static_cast<std::size_t>(p)].size());
+    ASSERT_FALSE(storage.read(p, 0, back)) << p;
+    EXPECT_EQ(back, pieces[static_cast<std::size_t>(p)]) << p;
+    // A block from the middle of an edge piece, across the boundary.
+    std::vector<std::uint8_t> block(4000);
+    ASSERT_FALSE(
+        storage.read(p, 1000, std::span(block).first(std::min<std::size_t>(4000, back.size() - 1000))));
+  }
+  // A piece wholly inside the skipped file has nowhere to come from.
+  std::vector<std::uint8_t> inside(16384);
+  EXPECT_TRUE(storage.read(2, 0, inside));
+
+  // Reopened later (a restart), the edge pieces read back the same.
+  storage.close_all();
+  PieceStorage again(layout, root_ / "dl", {true, false, true}, parts);
+  std::vector<std::uint8_t> back(16384);
+  ASSERT_FALSE(again.read(3, 0, back));
+  EXPECT_EQ(back, pieces[3]);
+}
+
 TEST_F(StorageTest, DiskFullIsReported) {
   if (::getuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   fs::create_directories(root_ / "small");
