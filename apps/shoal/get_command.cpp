@@ -32,6 +32,8 @@ struct GetOptions {
   bool no_trackers = false;
   bool quiet = false;
   bool verbose = false;
+  int upload_slots = 8;
+  int max_connections = 80;
 };
 
 // A magnet link: metadata comes from the x.pe peers (and --peer ones) over ut_metadata, checked against the
@@ -91,6 +93,8 @@ int run_get(const GetOptions& opt) {
   request.options.seed_ratio = opt.seed_ratio;
   request.options.sequential = opt.sequential;
   request.options.only = opt.only;
+  request.options.upload_slots = opt.upload_slots;
+  request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);
   auto up = parse_rate(opt.max_up);
   if (!down) return fail("invalid --max-down '" + opt.max_down + "' (e.g. 10M, 512K)");
@@ -123,6 +127,10 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
   cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
+  cmd->add_option("--upload-slots", opt->upload_slots, "Peers unchoked at once (default 8)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-connections", opt->max_connections, "Peer connections at most (default 80)")
+      ->check(CLI::Range(1, 10000));
   return [opt] { return run_get(*opt); };
 }
 

@@ -19,6 +19,8 @@ struct SeedOptions {
   bool no_trackers = false;
   bool quiet = false;
   bool verbose = false;
+  int upload_slots = 8;
+  int max_connections = 80;
 };
 
 int run_seed(const SeedOptions& opt) {
@@ -39,6 +41,8 @@ int run_seed(const SeedOptions& opt) {
   if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
   request.options.use_trackers = !opt.no_trackers;
   request.options.seed_when_complete = true;
+  request.options.upload_slots = opt.upload_slots;
+  request.options.max_connections = opt.max_connections;
   auto up = parse_rate(opt.max_up);
   if (!up) return fail("invalid --max-up '" + opt.max_up + "'");
   request.options.max_upload_rate = *up;
@@ -63,6 +67,10 @@ CommandRunner add_seed_command(CLI::App& app) {
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
   cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
+  cmd->add_option("--upload-slots", opt->upload_slots, "Peers unchoked at once (default 8)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-connections", opt->max_connections, "Peer connections at most (default 80)")
+      ->check(CLI::Range(1, 10000));
   return [opt] { return run_seed(*opt); };
 }
 

@@ -54,6 +54,7 @@ constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
 constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
 constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
+constexpr int kMaxIncomingHandshakes = 32;
 // Peers with which neither side is interested hold a connection slot for nothing.
 constexpr auto kUselessTimeout = std::chrono::seconds(180);
 constexpr std::size_t kMaxSendBatch = 64;
@@ -254,7 +255,8 @@ bool TorrentSession::load_resume() {
   // save) cannot hold the pieces the bitfield claims for it.
   const auto& files = storage_->layout().files();
   for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
-    if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length) continue;
+    if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length)
+      continue;
     auto [first, last] = storage_->layout().file_pieces(static_cast<std::int32_t>(i));
     for (std::int32_t p = first; p <= last; ++p) {
       if (have->test(p)) return false;
@@ -388,7 +390,11 @@ asio::awaitable<void> TorrentSession::accept_from(tcp::socket socket) {
   peer->remote = to_endpoint(remote);
   if (banned_.count(peer->remote.address)) co_return;
   peer->socket.set_option(tcp::no_delay(true));
+  // Connections that have not finished their handshake are bounded too: they cost a socket and a timer each.
+  if (incoming_handshakes_ >= kMaxIncomingHandshakes) co_return;
+  ++incoming_handshakes_;
   bool ok = co_await read_handshake(*peer, true);
+  --incoming_handshakes_;
   if (!ok) {
     close_peer(*peer, "handshake failed");
     co_return;

@@ -138,6 +138,7 @@ class TorrentSession {
   std::set<Endpoint> known_;       // addresses we may dial
   std::set<Endpoint> connecting_;  // dials in progress
   int dials_this_tick_ = 0;
+  int incoming_handshakes_ = 0;
   std::map<Endpoint, Clock::time_point> retry_after_;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
