@@ -33,3 +33,21 @@ TEST(Digest, HexRoundTripAndRejects) {
 
 }  // namespace
 }  // namespace shoal::hash
+
+#include "hash/siphash.hpp"
+
+namespace shoal::hash {
+namespace {
+
+TEST(SipHash, MatchesThePaperTestVector) {
+  // Aumasson & Bernstein, appendix A: key 00..0f, message 00..0e.
+  SipKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+  std::array<std::uint8_t, 15> message{};
+  for (std::uint8_t i = 0; i < 15; ++i)
+    message[i] = i;
+  EXPECT_EQ(siphash24(key, message), 0xa129ca6149be45e5ULL);
+  EXPECT_NE(siphash24(key, std::span(message).first(14)), siphash24(key, message));
+}
+
+}  // namespace
+}  // namespace shoal::hash

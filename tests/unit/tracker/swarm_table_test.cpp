@@ -1,0 +1,127 @@
+#include "tracker/swarm_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace shoal::tracker {
+namespace {
+
+Sha1Digest hash_of(std::uint8_t b) {
+  Sha1Digest d;
+  d.bytes.fill(b);
+  return d;
+}
+
+SwarmAnnounce from(const std::string& peer, bool seed = false, AnnounceKind kind = AnnounceKind::regular) {
+  SwarmAnnounce a;
+  a.info_hash = hash_of(1);
+  a.peer = *Endpoint::parse(peer);
+  a.seed = seed;
+  a.kind = kind;
+  return a;
+}
+
+std::set<std::string> peers_in(std::span<const std::uint8_t> bytes, std::size_t stride) {
+  std::set<std::string> out;
+  for (std::size_t i = 0; i + stride <= bytes.size(); i += stride)
+    out.insert(Endpoint::from_compact(bytes.subspan(i, stride))->to_string());
+  return out;
+}
+
+TEST(SwarmTable, AnnouncersSeeEachOtherButNotThemselves) {
+  SwarmTable t;
+  std::array<std::uint8_t, 1200> v4{};
+  std::array<std::uint8_t, 1800> v6{};
+  t.announce(from("10.0.0.1:1000", false, AnnounceKind::started), 0, v4, v6);
+  t.announce(from("[2001:db8::1]:2000", true), 0, v4, v6);
+  auto r = t.announce(from("10.0.0.2:1000"), 1, v4, v6);
+  EXPECT_EQ(r.counts.leechers, 2u);
+  EXPECT_EQ(r.counts.seeders, 1u);
+  EXPECT_EQ(peers_in(std::span(v4.data(), r.v4_bytes), 6), (std::set<std::string>{"10.0.0.1:1000"}));
+  EXPECT_EQ(peers_in(std::span(v6.data(), r.v6_bytes), 18), (std::set<std::string>{"[2001:db8::1]:2000"}));
+  // Re-announcing updates in place; the peer count does not grow.
+  t.announce(from("10.0.0.2:1000"), 2, v4, v6);
+  EXPECT_EQ(t.peers(), 3u);
+  // A family the caller has no room for is skipped.
+  r = t.announce(from("10.0.0.3:1"), 2, v4, {});
+  EXPECT_EQ(r.v6_bytes, 0u);
+}
+
+TEST(SwarmTable, SeedsAreNotSentToSeedsAndCompletedIsCounted) {
+  SwarmTable t;
+  std::array<std::uint8_t, 1200> v4{};
+  t.announce(from("10.0.0.1:1", true), 0, v4, {});
+  t.announce(from("10.0.0.2:1", false), 0, v4, {});
+  auto r = t.announce(from("10.0.0.3:1", true), 0, v4, {});
+  EXPECT_EQ(peers_in(std::span(v4.data(), r.v4_bytes), 6), (std::set<std::string>{"10.0.0.2:1"}));
+  r = t.announce(from("10.0.0.2:1", true, AnnounceKind::completed), 1, v4, {});
+  EXPECT_EQ(r.counts.seeders, 3u);
+  EXPECT_EQ(r.counts.leechers, 0u);
+  EXPECT_EQ(r.counts.completed, 1u);
+  EXPECT_EQ(r.v4_bytes, 0u);  // only seeds left: nothing for a seed
+  EXPECT_EQ(t.scrape(hash_of(1)).completed, 1u);
+  EXPECT_EQ(t.scrape(hash_of(9)).seeders, 0u);
+}
+
+TEST(SwarmTable, StoppedRemovesAndExpiryDropsSilentPeers) {
+  SwarmLimits limits;
+  limits.interval = 100;
+  SwarmTable t(limits);
+  std::array<std::uint8_t, 1200> v4{};
+  t.announce(from("10.0.0.1:1"), 0, v4, {});
+  t.announce(from("10.0.0.2:1"), 150, v4, {});
+  auto r = t.announce(from("10.0.0.2:1", false, AnnounceKind::stopped), 151, v4, {});
+  EXPECT_EQ(r.v4_bytes, 0u);
+  EXPECT_EQ(t.peers(), 1u);
+  t.expire(199);  // 10.0.0.1 last seen at 0: 199 < 2 intervals
+  EXPECT_EQ(t.peers(), 1u);
+  t.expire(201);
+  EXPECT_EQ(t.peers(), 0u);
+  EXPECT_EQ(t.swarms(), 0u);
+  // Stopping in a swarm we never saw creates nothing.
+  t.announce(from("10.0.0.3:1", false, AnnounceKind::stopped), 300, v4, {});
+  EXPECT_EQ(t.swarms(), 0u);
+}
+
+TEST(SwarmTable, NumwantIsCappedAndTheSubsetIsRandom) {
+  SwarmLimits limits;
+  limits.max_numwant = 30;
+  SwarmTable t(limits, 12345);
+  std::array<std::uint8_t, 6 * 300> v4{};
+  for (int i = 0; i < 300; ++i)
+    t.announce(from("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":80"), 0, v4, {});
+  auto a = from("10.9.9.9:1");
+  a.numwant = 100000;
+  auto r = t.announce(a, 0, v4, {});
+  EXPECT_EQ(r.v4_bytes, 30u * 6);
+  auto first = peers_in(std::span(v4.data(), r.v4_bytes), 6);
+  r = t.announce(a, 0, v4, {});
+  auto second = peers_in(std::span(v4.data(), r.v4_bytes), 6);
+  EXPECT_NE(first, second);
+  a.numwant = 0;
+  EXPECT_EQ(t.announce(a, 0, v4, {}).v4_bytes, 0u);
+  a.numwant = -1;  // the default
+  std::array<std::uint8_t, 6 * 300> big{};
+  EXPECT_EQ(t.announce(a, 0, big, {}).v4_bytes, 6u * limits.default_numwant);
+}
+
+TEST(SwarmTable, MemoryIsBoundedBySwarmAndPeerCaps) {
+  SwarmLimits limits;
+  limits.max_swarms = 2;
+  limits.max_peers_per_swarm = 3;
+  SwarmTable t(limits);
+  std::array<std::uint8_t, 600> v4{};
+  for (std::uint8_t h = 0; h < 5; ++h) {
+    auto a = from("10.0.0.1:1");
+    a.info_hash = hash_of(h);
+    t.announce(a, 0, v4, {});
+  }
+  EXPECT_EQ(t.swarms(), 2u);
+  for (int i = 0; i < 10; ++i)
+    t.announce(from("10.0.1." + std::to_string(i) + ":1"), 0, v4, {});
+  EXPECT_LE(t.peers(), 2u + 3u);
+}
+
+}  // namespace
+}  // namespace shoal::tracker
