@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_get_command);
   add(shoal::cli::add_seed_command);
   add(shoal::cli::add_check_command);
+  add(shoal::cli::add_tracker_command);
 
   try {
     app.parse(argc, argv);
