@@ -31,9 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (auto action : {udp::Action::connect, udp::Action::announce, udp::Action::scrape})
     for (bool v6 : {false, true})
-      (void)udp::parse_response(packet, size >= 8 ? (std::uint32_t{data[4]} << 24 | std::uint32_t{data[5]} << 16 |
-                                                      std::uint32_t{data[6]} << 8 | data[7])
-                                                   : 0,
+      (void)udp::parse_response(packet,
+                                size >= 8 ? (std::uint32_t{data[4]} << 24 | std::uint32_t{data[5]} << 16 |
+                                             std::uint32_t{data[6]} << 8 | data[7])
+                                          : 0,
                                 action, v6);
   return 0;
 }

@@ -129,7 +129,8 @@ CommandRunner add_tracker_command(CLI::App& app) {
   cmd->add_option("--udp", opt->udp, "UDP listen address (default 0.0.0.0:6969)");
   cmd->add_flag("--no-http", opt->no_http, "Do not serve HTTP");
   cmd->add_flag("--no-udp", opt->no_udp, "Do not serve UDP");
-  cmd->add_option("--whitelist", opt->whitelist, "Serve only these info-hashes (hex, one per line; reloaded on change)");
+  cmd->add_option("--whitelist", opt->whitelist,
+                  "Serve only these info-hashes (hex, one per line; reloaded on change)");
   cmd->add_option("--interval", opt->interval, "Seconds between announces asked of clients (default 1800)")
       ->check(CLI::Range(10, 86400));
   cmd->add_option("--threads", opt->threads, "UDP threads (default: one per core)");

@@ -37,7 +37,8 @@ std::int64_t steady_ms() {
 Endpoint to_endpoint(const tcp::endpoint& e) {
   Endpoint out;
   auto addr = e.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   if (addr.is_v4()) {
     auto b = addr.to_v4().to_bytes();
     std::copy(b.begin(), b.end(), out.address.begin());
@@ -225,12 +226,15 @@ HttpTrackerServer::Reply HttpTrackerServer::respond(std::string_view target, con
     return reply;
   }
   if (path == "/stats") {
-    auto load = [](const std::atomic<std::uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+    auto load = [](const std::atomic<std::uint64_t>& a) {
+      return std::to_string(a.load(std::memory_order_relaxed));
+    };
     reply.content_type = "application/json";
-    reply.body = "{\"swarms\":" + std::to_string(state_.swarms()) + ",\"peers\":" + std::to_string(state_.peers()) +
-                 ",\"connects\":" + load(counters.connects) + ",\"announces\":" + load(counters.announces) +
-                 ",\"scrapes\":" + load(counters.scrapes) + ",\"errors_sent\":" + load(counters.errors_sent) +
-                 ",\"dropped\":" + load(counters.dropped) + ",\"rate_limited\":" + load(counters.rate_limited) +
+    reply.body = "{\"swarms\":" + std::to_string(state_.swarms()) +
+                 ",\"peers\":" + std::to_string(state_.peers()) + ",\"connects\":" + load(counters.connects) +
+                 ",\"announces\":" + load(counters.announces) + ",\"scrapes\":" + load(counters.scrapes) +
+                 ",\"errors_sent\":" + load(counters.errors_sent) + ",\"dropped\":" + load(counters.dropped) +
+                 ",\"rate_limited\":" + load(counters.rate_limited) +
                  ",\"not_whitelisted\":" + load(counters.not_whitelisted) + "}\n";
     return reply;
   }

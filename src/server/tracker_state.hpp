@@ -19,8 +19,8 @@ struct TrackerCounters {
   std::atomic<std::uint64_t> connects{0};
   std::atomic<std::uint64_t> announces{0};
   std::atomic<std::uint64_t> scrapes{0};
-  std::atomic<std::uint64_t> errors_sent{0};   // BEP-conforming error replies
-  std::atomic<std::uint64_t> dropped{0};       // malformed or spoofed: no reply at all
+  std::atomic<std::uint64_t> errors_sent{0};  // BEP-conforming error replies
+  std::atomic<std::uint64_t> dropped{0};      // malformed or spoofed: no reply at all
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> not_whitelisted{0};
 };

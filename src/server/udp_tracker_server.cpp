@@ -69,7 +69,8 @@ std::int64_t now_ms() {
 
 // Answers one packet into `out`; returns the reply size, 0 for no reply.
 std::size_t handle(TrackerState& state, const tracker::ConnectionIds& ids, tracker::IpRateLimiter& limiter,
-                   std::span<const std::uint8_t> packet, const Endpoint& source, std::span<std::uint8_t> out) {
+                   std::span<const std::uint8_t> packet, const Endpoint& source,
+                   std::span<std::uint8_t> out) {
   auto& counters = state.counters;
   if (limiter.enabled() && !limiter.allow(source, now_ms())) {
     counters.rate_limited.fetch_add(1, std::memory_order_relaxed);

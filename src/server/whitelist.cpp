@@ -16,7 +16,8 @@ Expected<Whitelist, std::string> load_whitelist(const std::filesystem::path& fil
     if (first == std::string::npos || line[first] == '#') continue;
     auto last = line.find_last_not_of(" \t\r");
     auto hash = Sha1Digest::from_hex(std::string_view(line).substr(first, last - first + 1));
-    if (!hash) return unexpected(file.string() + ":" + std::to_string(number) + ": not a 40-digit hex info-hash");
+    if (!hash)
+      return unexpected(file.string() + ":" + std::to_string(number) + ": not a 40-digit hex info-hash");
     list.insert(*hash);
   }
   return list;
