@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <map>
 
 #include "progress.hpp"
 #include "session/torrent_session.hpp"
@@ -92,9 +93,20 @@ int run_transfer(TransferRequest request) {
   std::string error;
 
   asio::steady_timer status_timer(io);
+  std::map<std::string, std::string> tracker_reports;  // what was last said about each tracker
   auto print_status = [&](bool final_line) {
     if (request.quiet) return;
-    auto line = status_line(torrent.stats(), torrent.info().total_size);
+    auto stats = torrent.stats();
+    // Tracker failures and warnings are said once each, when they change, above the status line.
+    for (const auto& t : stats.trackers) {
+      std::string report = !t.last_error.empty() ? t.last_error : t.warning.empty() ? "" : "warning: " + t.warning;
+      auto& last = tracker_reports[t.url];
+      if (report != last && !report.empty()) {
+        fmt::print(stderr, "{}tracker {}: {}\n", tty ? "\r\033[K" : "", t.url, report);
+      }
+      last = report;
+    }
+    auto line = status_line(stats, torrent.info().total_size);
     if (tty) {
       fmt::print(stderr, "\r\033[K{}{}", line, final_line ? "\n" : "");
     } else {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shoal/endpoint.hpp"
+#include "tracker/tracker_list.hpp"
 
 namespace shoal::session {
 
@@ -18,6 +19,7 @@ struct TorrentOptions {
   std::uint16_t listen_port = 0;      // 0: any free port
   std::vector<Endpoint> peers;        // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
+  bool announce_to_all_tiers = false;  // BEP 12: by default stop at the first tier that answers
   bool seed_when_complete = false;   // keep running after completion
   std::optional<double> seed_ratio;  // stop seeding once uploaded >= ratio * size
   bool sequential = false;
@@ -47,6 +49,7 @@ struct TorrentStats {
   std::int32_t failed_pieces = 0;
   std::int32_t banned_peers = 0;
   std::string error;
+  std::vector<tracker::TrackerStatus> trackers;
 };
 
 }  // namespace shoal::session

@@ -15,6 +15,7 @@
 
 #include "hash/sha.hpp"
 #include "net/http_client.hpp"
+#include "net/udp_tracker_client.hpp"
 #include "runtime/file_io.hpp"
 #include "session/peer_id.hpp"
 #include "shoal/version.hpp"
@@ -118,7 +119,8 @@ TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info,
       acceptor_(io),
       tick_timer_(io),
       down_limit_(options_.max_download_rate),
-      up_limit_(options_.max_upload_rate) {
+      up_limit_(options_.max_upload_rate),
+      trackers_(info_.trackers, std::random_device{}(), options_.announce_to_all_tiers) {
   if (options_.resume_file.empty()) {
     options_.resume_file = options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".resume");
   }
@@ -214,6 +216,7 @@ TorrentStats TorrentSession::stats() const {
   s.num_pieces = info_.num_pieces();
   s.failed_pieces = failed_pieces_;
   s.banned_peers = static_cast<std::int32_t>(banned_.size());
+  s.trackers = trackers_.all();
   return s;
 }
 
@@ -1208,7 +1211,7 @@ void TorrentSession::tick() {
 }
 
 asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
-  if (info_.trackers.empty()) co_return;
+  if (trackers_.empty()) co_return;
   announcing_ = true;
   tracker::AnnounceRequest request;
   request.info_hash = info_.info_hash;
@@ -1223,22 +1226,30 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
   request.numwant = event == tracker::AnnounceEvent::stopped ? 0 : 80;
   bool any_ok = false;
   std::int64_t interval = tracker::kDefaultInterval;
-  // Every tier, first working URL of each (BEP 12 with announce-to-all-tiers).
-  for (const auto& tier : info_.trackers) {
-    for (const auto& url : tier) {
-      auto timeout = event == tracker::AnnounceEvent::stopped ? std::chrono::milliseconds(2000)
-                                                              : std::chrono::milliseconds(15000);
-      auto response = co_await net::http_get(tracker::build_announce_url(url, request), timeout);
-      if (!response || response->status != 200) continue;
-      auto parsed = tracker::parse_announce_response(response->body);
-      if (!parsed) continue;
-      any_ok = true;
-      interval = parsed->interval;
-      if (parsed->tracker_id) tracker_id_ = parsed->tracker_id;
-      for (const auto& e : parsed->peers)
-        add_peer(e);
-      break;
+  // BEP 12: tier by tier, in each tier's current order; a tier is done at its first answer.
+  std::set<int> answered_tiers;
+  for (auto target : trackers_.order()) {
+    if (answered_tiers.count(target.tier)) continue;
+    if (!answered_tiers.empty() && !trackers_.announce_to_all_tiers()) break;
+    // A copy: a success reorders the tier under us.
+    std::string url = trackers_.tiers()[static_cast<std::size_t>(target.tier)][target.index].url;
+    auto result = co_await announce_to(url, request);
+    if (stopping_ && event != tracker::AnnounceEvent::stopped) break;
+    if (!result) {
+      if (on_log) on_log("tracker " + url + ": " + result.error());
+      trackers_.failed(target, result.error(), Clock::now());
+      continue;
     }
+    any_ok = true;
+    interval = result->interval;
+    if (result->tracker_id) tracker_id_ = result->tracker_id;
+    if (result->warning_message && on_log) on_log("tracker " + url + " warns: " + *result->warning_message);
+    for (const auto& e : result->peers)
+      add_peer(e);
+    if (on_log) on_log("tracker " + url + ": " + std::to_string(result->peers.size()) + " peers");
+    trackers_.succeeded(target, static_cast<std::int64_t>(result->peers.size()), result->complete,
+                        result->incomplete, result->interval, result->warning_message.value_or(""), Clock::now());
+    answered_tiers.insert(target.tier);
   }
   announcing_ = false;
   if (stopping_) co_return;
@@ -1249,6 +1260,50 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
                        : std::chrono::seconds(interval);
   next_announce_ = Clock::now() + wait;
   connect_more();
+}
+
+asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> TorrentSession::announce_to(
+    const std::string& url, const tracker::AnnounceRequest& request) {
+  bool stopping = request.event == tracker::AnnounceEvent::stopped;
+  if (url.rfind("udp://", 0) == 0) {
+    tracker::udp::AnnounceRequest u;
+    u.info_hash = request.info_hash;
+    u.peer_id = request.peer_id;
+    u.downloaded = request.downloaded;
+    u.left = request.left;
+    u.uploaded = request.uploaded;
+    u.event = request.event == tracker::AnnounceEvent::started     ? tracker::udp::Event::started
+              : request.event == tracker::AnnounceEvent::completed ? tracker::udp::Event::completed
+              : stopping                                           ? tracker::udp::Event::stopped
+                                                                   : tracker::udp::Event::none;
+    u.key = request.key.value_or(0);
+    u.num_want = request.numwant;
+    u.port = request.port;
+    // The spec's back-off (15 s, 30 s, ...) for a couple of rounds, then the next tracker gets its turn; a
+    // stop is one quick try so Ctrl-C does not hang.
+    net::UdpTrackerOptions options;
+    options.max_attempts = stopping ? 1 : 2;
+    if (stopping) options.base_timeout = std::chrono::seconds(2);
+    auto reply = co_await net::udp_tracker_request(url, u, udp_connections_[url], options);
+    if (!reply) co_return unexpected(reply.error());
+    if (auto* error = std::get_if<tracker::udp::ErrorResponse>(&*reply))
+      co_return unexpected("tracker error: " + error->message);
+    const auto* announce = std::get_if<tracker::udp::AnnounceResponse>(&*reply);
+    if (!announce) co_return unexpected(std::string("unexpected reply"));
+    tracker::AnnounceResponse out;
+    out.interval = std::clamp<std::int64_t>(announce->interval, tracker::kMinInterval, 86400);
+    out.complete = announce->seeders;
+    out.incomplete = announce->leechers;
+    out.peers = announce->peers;
+    co_return out;
+  }
+  auto timeout = stopping ? std::chrono::milliseconds(2000) : std::chrono::milliseconds(15000);
+  auto response = co_await net::http_get(tracker::build_announce_url(url, request), timeout);
+  if (!response) co_return unexpected(response.error().message());
+  if (response->status != 200) co_return unexpected("HTTP status " + std::to_string(response->status));
+  auto parsed = tracker::parse_announce_response(response->body);
+  if (!parsed) co_return unexpected(parsed.error().message());
+  co_return std::move(*parsed);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

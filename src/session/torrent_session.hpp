@@ -25,6 +25,8 @@
 #include "storage/piece_storage.hpp"
 #include "swarm/piece_picker.hpp"
 #include "tracker/announce.hpp"
+#include "tracker/tracker_list.hpp"
+#include "tracker/udp_exchange.hpp"
 #include "wire/handshake.hpp"
 
 namespace shoal::session {
@@ -110,6 +112,9 @@ class TorrentSession {
   boost::asio::awaitable<void> tick_loop();
   void tick();
   boost::asio::awaitable<void> announce(tracker::AnnounceEvent event);
+  // One tracker, HTTP(S) or UDP by its URL's scheme; the error text is what users see.
+  boost::asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> announce_to(
+      const std::string& url, const tracker::AnnounceRequest& request);
 
   boost::asio::io_context& io_;
   metainfo::TorrentInfo info_;
@@ -173,6 +178,8 @@ class TorrentSession {
   // Trackers.
   Clock::time_point next_announce_ = Clock::time_point::max();
   std::optional<std::string> tracker_id_;
+  tracker::TrackerList trackers_;
+  std::map<std::string, tracker::udp::ConnectionCache> udp_connections_;  // per udp:// URL
   bool announcing_ = false;
   bool sent_completed_ = false;
   std::uint32_t tracker_key_ = 0;

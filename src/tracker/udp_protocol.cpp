@@ -170,7 +170,7 @@ std::optional<Response> parse_response(std::span<const std::uint8_t> packet, std
   std::uint32_t action = get32(p);
   if (get32(p + 4) != transaction_id) return std::nullopt;
   if (action == static_cast<std::uint32_t>(Action::error)) {
-    return ErrorResponse{std::string_view(reinterpret_cast<const char*>(p + 8), packet.size() - 8)};
+    return ErrorResponse{std::string(reinterpret_cast<const char*>(p + 8), packet.size() - 8)};
   }
   if (action != static_cast<std::uint32_t>(expected)) return std::nullopt;
   switch (expected) {

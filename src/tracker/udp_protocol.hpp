@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -109,7 +110,7 @@ struct ScrapeResponse {
   std::vector<ScrapeEntry> entries;
 };
 struct ErrorResponse {
-  std::string_view message;
+  std::string message;
 };
 using Response = std::variant<ConnectResponse, AnnounceResponse, ScrapeResponse, ErrorResponse>;
 
