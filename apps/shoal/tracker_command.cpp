@@ -26,6 +26,7 @@ struct TrackerOptions {
   std::uint32_t max_requests_per_ip = 100;
   bool no_http = false;
   bool no_udp = false;
+  bool verbose = false;
 };
 
 std::int64_t mtime_of(const std::string& path) {
@@ -68,6 +69,7 @@ int run_tracker(const TrackerOptions& opt) {
     u.bind = *bind;
     u.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
     u.max_requests_per_ip = opt.max_requests_per_ip;
+    u.log_drops = opt.verbose;
     udp = std::make_unique<server::UdpTrackerServer>(state, u);
     auto port = udp->start();
     if (!port) return fail(port.error());
@@ -136,6 +138,7 @@ CommandRunner add_tracker_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "UDP threads (default: one per core)");
   cmd->add_option("--max-requests-per-ip", opt->max_requests_per_ip,
                   "Requests per second per address before it is ignored (default 100, 0 = no limit)");
+  cmd->add_flag("-v,--verbose", opt->verbose, "Say why UDP packets get no reply");
   return [opt] { return run_tracker(*opt); };
 }
 

@@ -99,7 +99,9 @@ int run_transfer(TransferRequest request) {
     auto stats = torrent.stats();
     // Tracker failures and warnings are said once each, when they change, above the status line.
     for (const auto& t : stats.trackers) {
-      std::string report = !t.last_error.empty() ? t.last_error : t.warning.empty() ? "" : "warning: " + t.warning;
+      std::string report = !t.last_error.empty() ? t.last_error
+                           : t.warning.empty()   ? ""
+                                                 : "warning: " + t.warning;
       auto& last = tracker_reports[t.url];
       if (report != last && !report.empty()) {
         fmt::print(stderr, "{}tracker {}: {}\n", tty ? "\r\033[K" : "", t.url, report);

@@ -52,8 +52,16 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_reque
   udp::socket socket(executor);
   boost::system::error_code ec;
   socket.open(target.protocol(), ec);
-  if (!ec) socket.connect(target, ec);  // only the tracker's own replies reach us
   if (ec) co_return unexpected("udp socket: " + ec.message());
+  if (cache.valid(UdpExchange::Clock::now()) && cache.local_port != 0) {
+    // Same source port as when the id was issued; if it is taken now, connect afresh.
+    boost::system::error_code bind_ec;
+    socket.bind(udp::endpoint(target.protocol(), cache.local_port), bind_ec);
+    if (bind_ec) cache = {};
+  }
+  socket.connect(target, ec);  // only the tracker's own replies reach us (binds an ephemeral port if unbound)
+  if (ec) co_return unexpected("udp socket: " + ec.message());
+  std::uint16_t local_port = socket.local_endpoint(ec).port();
 
   UdpExchange exchange(std::move(request), cache, target.address().is_v6(), std::random_device{}(),
                        options.max_attempts, options.base_timeout);
@@ -74,11 +82,13 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_reque
       }
       auto [recv_ec, n] = std::get<0>(result);
       if (recv_ec) {
-        // ICMP port unreachable surfaces here: nobody listens there. Waiting out the back-off changes nothing.
+        // ICMP port unreachable surfaces here: nobody listens there. Waiting out the back-off changes
+        // nothing.
         if (recv_ec == asio::error::connection_refused) co_return unexpected("connection refused");
         continue;
       }
       auto next = exchange.on_packet(std::span(buffer.data(), n), UdpExchange::Clock::now());
+      cache.local_port = local_port;
       if (next) {
         step = std::move(*next);
         break;

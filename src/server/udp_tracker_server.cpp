@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -69,19 +70,22 @@ std::int64_t now_ms() {
 
 // Answers one packet into `out`; returns the reply size, 0 for no reply.
 std::size_t handle(TrackerState& state, const tracker::ConnectionIds& ids, tracker::IpRateLimiter& limiter,
-                   std::span<const std::uint8_t> packet, const Endpoint& source,
-                   std::span<std::uint8_t> out) {
+                   std::span<const std::uint8_t> packet, const Endpoint& source, std::span<std::uint8_t> out,
+                   bool log_drops) {
   auto& counters = state.counters;
+  auto drop = [&](const char* why) -> std::size_t {
+    counters.dropped.fetch_add(1, std::memory_order_relaxed);
+    if (log_drops) std::fprintf(stderr, "udp %s: dropped (%s)\n", source.to_string().c_str(), why);
+    return 0;
+  };
   if (limiter.enabled() && !limiter.allow(source, now_ms())) {
     counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
   auto parsed = udp::parse_request(packet);
   if (!parsed.request) {
-    if (*parsed.error == udp::ParseError::too_short || *parsed.error == udp::ParseError::bad_magic) {
-      counters.dropped.fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
+    if (*parsed.error == udp::ParseError::too_short) return drop("too short");
+    if (*parsed.error == udp::ParseError::bad_magic) return drop("connect without the protocol id");
     counters.errors_sent.fetch_add(1, std::memory_order_relaxed);
     return udp::write_error(out, parsed.transaction_id,
                             *parsed.error == udp::ParseError::bad_event ? "invalid event" : "invalid action");
@@ -93,10 +97,8 @@ std::size_t handle(TrackerState& state, const tracker::ConnectionIds& ids, track
   }
   if (const auto* a = std::get_if<udp::AnnounceRequest>(&*parsed.request)) {
     // An id that is not ours for this address: a spoofed or stale source. Silence, so we amplify nothing.
-    if (!ids.verify(source, a->connection_id, now)) {
-      counters.dropped.fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
+    if (!ids.verify(source, a->connection_id, now))
+      return drop("announce with an unknown or expired connection id");
     if (a->port == 0) {
       counters.errors_sent.fetch_add(1, std::memory_order_relaxed);
       return udp::write_error(out, a->transaction_id, "invalid port");
@@ -135,10 +137,8 @@ std::size_t handle(TrackerState& state, const tracker::ConnectionIds& ids, track
     return n + reply.v4_bytes + reply.v6_bytes;
   }
   const auto& s = std::get<udp::ScrapeRequest>(*parsed.request);
-  if (!ids.verify(source, s.connection_id, now)) {
-    counters.dropped.fetch_add(1, std::memory_order_relaxed);
-    return 0;
-  }
+  if (!ids.verify(source, s.connection_id, now))
+    return drop("scrape with an unknown or expired connection id");
   counters.scrapes.fetch_add(1, std::memory_order_relaxed);
   std::size_t n = udp::write_scrape_header(out, s.transaction_id);
   for (std::size_t i = 0; i < s.count() && n + 12 <= out.size(); ++i) {
@@ -233,7 +233,7 @@ void UdpTrackerServer::run(int fd) {
       }
       Endpoint source = from_sockaddr(addrs[i]);
       std::size_t len = handle(state_, ids, limiter, std::span(in_bufs[i].data(), in_msgs[i].msg_len), source,
-                               out_bufs[replies]);
+                               out_bufs[replies], options_.log_drops);
       if (len == 0) continue;
       out_iov[replies] = {out_bufs[replies].data(), len};
       out_msgs[replies].msg_hdr = {};

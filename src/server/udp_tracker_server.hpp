@@ -20,6 +20,7 @@ struct UdpServerOptions {
   Endpoint bind;
   unsigned threads = 1;
   std::uint32_t max_requests_per_ip = 0;  // per second per thread; 0 = unlimited
+  bool log_drops = false;                 // say on stderr why a packet got no reply (debugging clients)
 };
 
 class UdpTrackerServer {

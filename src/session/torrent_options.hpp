@@ -20,8 +20,8 @@ struct TorrentOptions {
   std::vector<Endpoint> peers;        // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
   bool announce_to_all_tiers = false;  // BEP 12: by default stop at the first tier that answers
-  bool seed_when_complete = false;   // keep running after completion
-  std::optional<double> seed_ratio;  // stop seeding once uploaded >= ratio * size
+  bool seed_when_complete = false;     // keep running after completion
+  std::optional<double> seed_ratio;    // stop seeding once uploaded >= ratio * size
   bool sequential = false;
   std::vector<std::string> only;       // glob patterns of files to download; empty: all
   std::int64_t max_download_rate = 0;  // bytes/s, 0 = unlimited

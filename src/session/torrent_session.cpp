@@ -1248,7 +1248,8 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
       add_peer(e);
     if (on_log) on_log("tracker " + url + ": " + std::to_string(result->peers.size()) + " peers");
     trackers_.succeeded(target, static_cast<std::int64_t>(result->peers.size()), result->complete,
-                        result->incomplete, result->interval, result->warning_message.value_or(""), Clock::now());
+                        result->incomplete, result->interval, result->warning_message.value_or(""),
+                        Clock::now());
     answered_tiers.insert(target.tier);
   }
   announcing_ = false;

@@ -58,7 +58,8 @@ void TrackerList::failed(Target t, std::string error, std::chrono::steady_clock:
   s.working = false;
   ++s.failures;
   // Retry later, backing off with repeated failures (60 s, 2 min, 4 min ... at most an hour).
-  s.next_announce = now + std::chrono::seconds(std::min<std::int64_t>(3600, 60LL << std::min(s.failures - 1, 6)));
+  s.next_announce =
+      now + std::chrono::seconds(std::min<std::int64_t>(3600, 60LL << std::min(s.failures - 1, 6)));
 }
 
 std::vector<TrackerStatus> TrackerList::all() const {

@@ -14,13 +14,13 @@ namespace shoal::tracker {
 struct TrackerStatus {
   std::string url;
   int tier = 0;
-  std::string last_error;    // empty after a success
-  std::string warning;       // the tracker's "warning message", if it sent one
+  std::string last_error;  // empty after a success
+  std::string warning;     // the tracker's "warning message", if it sent one
   std::int64_t peers_returned = 0;
   std::optional<std::int64_t> seeders;
   std::optional<std::int64_t> leechers;
   std::int64_t interval = 0;
-  int failures = 0;          // consecutive
+  int failures = 0;  // consecutive
   std::chrono::steady_clock::time_point next_announce{};
   bool working = false;
 };
@@ -29,7 +29,8 @@ class TrackerList {
  public:
   // announce_to_all_tiers: each announce goes to the first working tracker of every tier (what most clients
   // do for public torrents); otherwise only until one tier answers, as BEP 12 describes.
-  TrackerList(const std::vector<std::vector<std::string>>& tiers, std::uint64_t seed, bool announce_to_all_tiers);
+  TrackerList(const std::vector<std::vector<std::string>>& tiers, std::uint64_t seed,
+              bool announce_to_all_tiers);
 
   // The order to try: tier by tier, in each tier's current order. The caller announces along it, reporting
   // each result, and stops a tier at its first success (and everything after, unless announcing to all).

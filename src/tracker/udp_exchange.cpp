@@ -2,8 +2,9 @@
 
 namespace shoal::tracker::udp {
 
-UdpExchange::UdpExchange(std::variant<AnnounceRequest, std::vector<Sha1Digest>> request, ConnectionCache& cache,
-                         bool v6_peers, std::uint64_t seed, int max_attempts, std::chrono::seconds base_timeout)
+UdpExchange::UdpExchange(std::variant<AnnounceRequest, std::vector<Sha1Digest>> request,
+                         ConnectionCache& cache, bool v6_peers, std::uint64_t seed, int max_attempts,
+                         std::chrono::seconds base_timeout)
     : request_(std::move(request)),
       cache_(cache),
       v6_peers_(v6_peers),
@@ -49,10 +50,11 @@ UdpExchange::Step UdpExchange::on_timeout(Clock::time_point now) {
   return send_current(now);
 }
 
-std::optional<UdpExchange::Step> UdpExchange::on_packet(std::span<const std::uint8_t> packet, Clock::time_point now) {
-  Action expected = connecting_ ? Action::connect
+std::optional<UdpExchange::Step> UdpExchange::on_packet(std::span<const std::uint8_t> packet,
+                                                        Clock::time_point now) {
+  Action expected = connecting_                                         ? Action::connect
                     : std::holds_alternative<AnnounceRequest>(request_) ? Action::announce
-                                                                       : Action::scrape;
+                                                                        : Action::scrape;
   auto response = parse_response(packet, transaction_, expected, v6_peers_);
   if (!response) return std::nullopt;
   if (auto* error = std::get_if<ErrorResponse>(&*response)) {

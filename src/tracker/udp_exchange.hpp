@@ -18,6 +18,8 @@ namespace shoal::tracker::udp {
 struct ConnectionCache {
   std::uint64_t id = 0;
   std::chrono::steady_clock::time_point obtained{};
+  // Trackers may bind an id to the address and port it was issued to: reuse it only from the same port.
+  std::uint16_t local_port = 0;
   bool valid(std::chrono::steady_clock::time_point now) const {
     return obtained != std::chrono::steady_clock::time_point{} && now - obtained < std::chrono::minutes(1);
   }
@@ -40,7 +42,8 @@ class UdpExchange {
   };
   using Step = std::variant<Send, Done, Failed>;
 
-  // What to ask once connected: an announce (connection_id and transaction_id are filled in here) or a scrape.
+  // What to ask once connected: an announce (connection_id and transaction_id are filled in here) or a
+  // scrape.
   UdpExchange(std::variant<AnnounceRequest, std::vector<Sha1Digest>> request, ConnectionCache& cache,
               bool v6_peers, std::uint64_t seed, int max_attempts = kSpecMaxAttempts,
               std::chrono::seconds base_timeout = std::chrono::seconds(15));

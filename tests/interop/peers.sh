@@ -87,12 +87,12 @@ transmission_wait_done() {
   done
 }
 
-# start_aria2_seed TORRENT DATA_DIR: aria2 verifies the data and seeds it; sets ARIA_PORT.
+# start_aria2_seed TORRENT DATA_DIR [ARGS...]: aria2 verifies the data and seeds it; sets ARIA_PORT.
 start_aria2_seed() {
   ARIA_PORT=$(free_port)
   aria2c --dir="$2" --check-integrity=true --seed-ratio=0.0 --listen-port="$ARIA_PORT" \
     --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false \
-    --disable-ipv6=true --summary-interval=0 --console-log-level=warn "$1" >"$WORK/aria2-seed.log" 2>&1 &
+    --disable-ipv6=true --summary-interval=0 --console-log-level=warn "${@:3}" "$1" >"$WORK/aria2-seed.log" 2>&1 &
   wait_port "$ARIA_PORT" 60
 }
 

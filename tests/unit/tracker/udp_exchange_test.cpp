@@ -11,8 +11,8 @@ using namespace std::chrono_literals;
 using Clock = UdpExchange::Clock;
 
 std::uint32_t tid_of(const std::vector<std::uint8_t>& packet) {
-  return (std::uint32_t{packet[12]} << 24) | (std::uint32_t{packet[13]} << 16) | (std::uint32_t{packet[14]} << 8) |
-         packet[15];
+  return (std::uint32_t{packet[12]} << 24) | (std::uint32_t{packet[13]} << 16) |
+         (std::uint32_t{packet[14]} << 8) | packet[15];
 }
 
 std::vector<std::uint8_t> connect_reply(std::uint32_t tid, std::uint64_t id) {
@@ -52,8 +52,8 @@ TEST(UdpExchange, ConnectsThenAnnouncesAndIgnoresForeignReplies) {
   auto first = std::get<UdpExchange::Send>(step).packet;
   EXPECT_EQ(first.size(), kConnectRequestSize);
   std::uint32_t tid = tid_of(first);
-  EXPECT_FALSE(ex.on_packet(connect_reply(tid + 1, 77), t));           // another transaction
-  EXPECT_FALSE(ex.on_packet(std::vector<std::uint8_t>(3, 0), t));      // garbage
+  EXPECT_FALSE(ex.on_packet(connect_reply(tid + 1, 77), t));       // another transaction
+  EXPECT_FALSE(ex.on_packet(std::vector<std::uint8_t>(3, 0), t));  // garbage
   auto next = ex.on_packet(connect_reply(tid, 77), t + 1s);
   ASSERT_TRUE(next);
   auto announce = std::get<UdpExchange::Send>(*next).packet;
@@ -61,7 +61,7 @@ TEST(UdpExchange, ConnectsThenAnnouncesAndIgnoresForeignReplies) {
   auto parsed = parse_request(announce);
   const auto& a = std::get<AnnounceRequest>(*parsed.request);
   EXPECT_EQ(a.connection_id, 77u);
-  EXPECT_NE(a.transaction_id, tid);  // a fresh transaction id per request
+  EXPECT_NE(a.transaction_id, tid);                    // a fresh transaction id per request
   EXPECT_FALSE(ex.on_packet(announce_reply(tid), t));  // the connect's id no longer counts
   auto done = ex.on_packet(announce_reply(a.transaction_id), t + 2s);
   ASSERT_TRUE(done);
