@@ -64,6 +64,15 @@ asio::awaitable<void> serve(HttpTrackerServer& server, tcp::socket socket) {
     parser.body_limit(0);
     stream.expires_after(kIdleTimeout);
     auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, kToken);
+    if (read_ec == http::error::header_limit) {
+      // Say why before hanging up: a client with an absurd request line deserves to know.
+      http::response<http::string_body> too_large{http::status::request_header_fields_too_large, 11};
+      too_large.body() = failure("request too long");
+      too_large.keep_alive(false);
+      too_large.prepare_payload();
+      co_await http::async_write(stream, too_large, kToken);
+      co_return;
+    }
     if (read_ec) co_return;  // closed, timed out, or not HTTP we accept: just hang up
     const auto& request = parser.get();
     http::response<http::string_body> response;

@@ -22,7 +22,8 @@ namespace {
 namespace udp = tracker::udp;
 
 constexpr unsigned kBatch = 32;
-constexpr std::size_t kReceiveSize = 2048;
+// Room for a scrape of a few hundred hashes (we answer the first 74); anything longer is not a request.
+constexpr std::size_t kReceiveSize = 8192;
 constexpr int kSocketBuffer = 4 * 1024 * 1024;  // absorbs bursts: the default ~200 KiB drops under load
 
 Endpoint from_sockaddr(const sockaddr_storage& ss) {
