@@ -3,7 +3,13 @@
 
 #include <ctime>
 #include <nlohmann/json.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <string>
+#include "net/scrape_client.hpp"
 
 #include "commands.hpp"
 #include "magnet/magnet_link.hpp"
@@ -20,6 +26,7 @@ constexpr std::size_t kMaxTorrentFileSize = 64 * 1024 * 1024;
 struct InfoOptions {
   std::string input;
   bool json = false;
+  bool scrape = false;
 };
 
 magnet::MagnetLink magnet_for(const metainfo::TorrentInfo& info) {
@@ -43,7 +50,56 @@ std::string format_date(std::int64_t unix_seconds) {
   return buf;
 }
 
-int show_torrent(const metainfo::TorrentInfo& info, bool json) {
+using ScrapeResults = std::vector<std::pair<std::string, Expected<tracker::ScrapeCounts, std::string>>>;
+
+// Every tracker asked at once, a few seconds each; a tracker that does not answer is reported, not fatal.
+ScrapeResults scrape_trackers(const metainfo::TorrentInfo& info) {
+  boost::asio::io_context io;
+  ScrapeResults results;
+  for (const auto& tier : info.trackers)
+    for (const auto& url : tier)
+      results.emplace_back(url, unexpected(std::string("no answer")));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    boost::asio::co_spawn(
+        io,
+        [&results, i, hash = info.info_hash]() -> boost::asio::awaitable<void> {
+          results[i].second = co_await net::scrape(results[i].first, hash, std::chrono::seconds(10));
+        },
+        boost::asio::detached);
+  }
+  io.run();
+  return results;
+}
+
+nlohmann::json scrape_json(const ScrapeResults& results) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& [url, r] : results) {
+    nlohmann::json entry{{"tracker", url}};
+    if (r) {
+      entry["seeders"] = r->seeders;
+      entry["leechers"] = r->leechers;
+      entry["completed"] = r->completed;
+    } else {
+      entry["error"] = r.error();
+    }
+    j.push_back(entry);
+  }
+  return j;
+}
+
+void print_scrape(const ScrapeResults& results) {
+  if (results.empty()) fmt::print("scrape:       no trackers\n");
+  for (const auto& [url, r] : results) {
+    if (r) {
+      fmt::print("scrape:       {}: {} seeders, {} leechers, {} completed\n", url, r->seeders, r->leechers,
+                 r->completed);
+    } else {
+      fmt::print("scrape:       {}: {}\n", url, r.error());
+    }
+  }
+}
+
+int show_torrent(const metainfo::TorrentInfo& info, bool json, const ScrapeResults* scrape) {
   std::string magnet_uri = magnet::to_uri(magnet_for(info));
   if (json) {
     nlohmann::json j;
@@ -60,6 +116,7 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json) {
     }
     j["trackers"] = info.trackers;
     j["web_seeds"] = info.web_seeds;
+    if (scrape) j["scrape"] = scrape_json(*scrape);
     if (info.creation_date) j["creation_date"] = *info.creation_date;
     j["comment"] = info.comment;
     j["created_by"] = info.created_by;
@@ -92,6 +149,7 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json) {
   for (const auto& ws : info.web_seeds)
     fmt::print("web seed:     {}\n", ws);
   fmt::print("magnet:       {}\n", magnet_uri);
+  if (scrape) print_scrape(*scrape);
   return 0;
 }
 
@@ -140,7 +198,9 @@ int run_info(const InfoOptions& opt) {
     fmt::print(stderr, "shoal info: {}: {}\n", opt.input, info.error().message());
     return 1;
   }
-  return show_torrent(*info, opt.json);
+  if (!opt.scrape) return show_torrent(*info, opt.json, nullptr);
+  auto results = scrape_trackers(*info);
+  return show_torrent(*info, opt.json, &results);
 }
 
 }  // namespace
@@ -150,6 +210,8 @@ CommandRunner add_info_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Show what a .torrent file or magnet link describes");
   cmd->add_option("input", opt->input, "A .torrent file or a magnet: link")->required();
   cmd->add_flag("--json", opt->json, "Print JSON instead of text");
+  cmd->add_flag("--scrape", opt->scrape,
+                "Ask the torrent's trackers for seeders, leechers and completed counts");
   return [opt] { return run_info(*opt); };
 }
 

@@ -1,10 +1,13 @@
 #include "net/http_client.hpp"
 
+#include <zlib.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
+#include <boost/beast/ssl.hpp>
 
 #include "shoal/version.hpp"
 
@@ -14,80 +17,183 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
+
+constexpr int kMaxRedirects = 5;
 
 struct ParsedUrl {
+  bool tls = false;
   std::string host;
   std::string port;
   std::string target;
 };
 
+HttpError url_error(std::string detail) {
+  return HttpError{std::make_error_code(std::errc::invalid_argument), std::move(detail)};
+}
+
 Expected<ParsedUrl, HttpError> parse_http_url(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) {
-    return unexpected(
-        HttpError{std::make_error_code(std::errc::protocol_not_supported), "only http:// is supported"});
+  ParsedUrl out;
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = std::string_view(url).substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = std::string_view(url).substr(8);
+    out.tls = true;
+  } else {
+    return unexpected(HttpError{std::make_error_code(std::errc::protocol_not_supported),
+                                "only http:// and https:// are supported"});
   }
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  std::string default_port = out.tls ? "443" : "80";
   auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  ParsedUrl out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      return unexpected(HttpError{std::make_error_code(std::errc::invalid_argument), "bad host"});
+    if (close == std::string_view::npos) return unexpected(url_error("bad host in " + url));
     out.host = std::string(authority.substr(1, close - 1));
-    out.port = close + 2 <= authority.size() && authority.size() > close + 1 && authority[close + 1] == ':'
+    out.port = close + 1 < authority.size() && authority[close + 1] == ':'
                    ? std::string(authority.substr(close + 2))
-                   : "80";
+                   : default_port;
   } else {
     auto colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    out.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    out.port = colon == std::string_view::npos ? default_port : std::string(authority.substr(colon + 1));
   }
-  if (out.host.empty() || out.port.empty()) {
-    return unexpected(HttpError{std::make_error_code(std::errc::invalid_argument), "bad URL"});
-  }
+  if (out.host.empty() || out.port.empty()) return unexpected(url_error("bad URL " + url));
   return out;
+}
+
+// A Location header, absolute or relative to the URL it came from.
+std::string resolve_location(const ParsedUrl& from, std::string_view location) {
+  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return std::string(location);
+  std::string base = std::string(from.tls ? "https://" : "http://") +
+                     (from.host.find(':') != std::string::npos ? "[" + from.host + "]" : from.host) + ":" +
+                     from.port;
+  if (!location.empty() && location.front() == '/') return base + std::string(location);
+  auto dir = from.target.substr(0, from.target.rfind('/') + 1);
+  return base + dir + std::string(location);
+}
+
+// gzip body -> plain, refusing to inflate past the body cap (a small bomb stays small).
+Expected<std::string, HttpError> gunzip(const std::string& in) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return unexpected(url_error("zlib init"));
+  std::string out;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  char chunk[16384];
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return unexpected(url_error("corrupt gzip body"));
+    }
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (out.size() > kMaxHttpBody) {
+      inflateEnd(&z);
+      return unexpected(url_error("gzip body inflates past the size limit"));
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;  // truncated input
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) return unexpected(url_error("truncated gzip body"));
+  return out;
+}
+
+template <class Stream>
+asio::awaitable<Expected<http::response<http::string_body>, HttpError>> exchange(
+    Stream& stream, const ParsedUrl& url, std::chrono::milliseconds timeout) {
+  auto token = asio::as_tuple(asio::use_awaitable);
+  http::request<http::empty_body> request{http::verb::get, url.target, 11};
+  request.set(http::field::host, url.host);
+  request.set(http::field::user_agent, "Shoal/" + std::string(shoal::version()));
+  request.set(http::field::accept_encoding, "gzip");
+  request.set(http::field::connection, "close");
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [write_ec, written] = co_await http::async_write(stream, request, token);
+  if (write_ec) co_return unexpected(HttpError{write_ec, "sending request"});
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxHttpBody);
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, token);
+  if (read_ec) co_return unexpected(HttpError{read_ec, "reading response"});
+  co_return parser.release();
+}
+
+asio::awaitable<Expected<http::response<http::string_body>, HttpError>> get_once(
+    const ParsedUrl& url, std::chrono::milliseconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  asio::ip::tcp::resolver resolver(executor);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(url.host, url.port, token);
+  if (resolve_ec) co_return unexpected(HttpError{resolve_ec, "cannot resolve " + url.host});
+  if (!url.tls) {
+    beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [connect_ec, connected] = co_await stream.async_connect(endpoints, token);
+    if (connect_ec) co_return unexpected(HttpError{connect_ec, "cannot connect to " + url.host});
+    auto response = co_await exchange(stream, url, timeout);
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    co_return response;
+  }
+  // TLS with the system's trust store (OpenSSL's default paths; SSL_CERT_FILE/SSL_CERT_DIR override them),
+  // the peer's certificate checked against the host name, and SNI.
+  ssl::context context(ssl::context::tls_client);
+  context.set_default_verify_paths();
+  context.set_verify_mode(ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+  stream.set_verify_callback(ssl::host_name_verification(url.host));
+  // OpenSSL's SSL_set_tlsext_host_name macro is the SSL_ctrl call below, spelled without its C casts.
+  if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(url.host.c_str())) != 1) {
+    co_return unexpected(HttpError{std::make_error_code(std::errc::invalid_argument), "bad TLS host name"});
+  }
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [connect_ec, connected] = co_await beast::get_lowest_layer(stream).async_connect(endpoints, token);
+  if (connect_ec) co_return unexpected(HttpError{connect_ec, "cannot connect to " + url.host});
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, token);
+  if (handshake_ec) co_return unexpected(HttpError{handshake_ec, "TLS handshake with " + url.host});
+  auto response = co_await exchange(stream, url, timeout);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  co_await stream.async_shutdown(token);  // best effort: many servers just close
+  co_return response;
 }
 
 }  // namespace
 
 asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url,
                                                             std::chrono::milliseconds timeout) {
-  auto parsed = parse_http_url(url);
-  if (!parsed) co_return unexpected(parsed.error());
-  auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(executor);
-  beast::tcp_stream stream(executor);
-  auto token = asio::as_tuple(asio::use_awaitable);
-
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(parsed->host, parsed->port, token);
-  if (resolve_ec) co_return unexpected(HttpError{resolve_ec, "cannot resolve " + parsed->host});
-  stream.expires_after(timeout);
-  auto [connect_ec, connected] = co_await stream.async_connect(endpoints, token);
-  if (connect_ec) co_return unexpected(HttpError{connect_ec, "cannot connect to " + parsed->host});
-
-  http::request<http::empty_body> request{http::verb::get, parsed->target, 11};
-  request.set(http::field::host, parsed->host);
-  request.set(http::field::user_agent, "Shoal/" + std::string(shoal::version()));
-  request.set(http::field::connection, "close");
-  stream.expires_after(timeout);
-  auto [write_ec, written] = co_await http::async_write(stream, request, token);
-  if (write_ec) co_return unexpected(HttpError{write_ec, "sending request"});
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxHttpBody);
-  stream.expires_after(timeout);
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, token);
-  if (read_ec) co_return unexpected(HttpError{read_ec, "reading response"});
-  beast::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  HttpResponse response;
-  response.status = parser.get().result_int();
-  response.body = std::move(parser.get().body());
-  co_return response;
+  for (int redirects = 0;; ++redirects) {
+    auto parsed = parse_http_url(url);
+    if (!parsed) co_return unexpected(parsed.error());
+    auto response = co_await get_once(*parsed, timeout);
+    if (!response) co_return unexpected(response.error());
+    unsigned status = response->result_int();
+    if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+      auto location = (*response)[http::field::location];
+      if (location.empty()) co_return unexpected(url_error("redirect without a Location"));
+      if (redirects >= kMaxRedirects) co_return unexpected(url_error("too many redirects"));
+      url = resolve_location(*parsed, std::string_view(location.data(), location.size()));
+      continue;
+    }
+    HttpResponse out;
+    out.status = status;
+    out.body = std::move(response->body());
+    auto encoding = (*response)[http::field::content_encoding];
+    if (beast::iequals(encoding, "gzip")) {
+      auto plain = gunzip(out.body);
+      if (!plain) co_return unexpected(plain.error());
+      out.body = std::move(*plain);
+    }
+    co_return out;
+  }
 }
 
 }  // namespace shoal::net

@@ -1,5 +1,5 @@
-// A minimal HTTP/1.1 GET over plain TCP with Beast, for tracker announces. (HTTPS, redirects and gzip come
-// with the tracker issue.)
+// HTTP/1.1 GET with Beast for tracker announces and scrapes: http:// and https:// (certificate verified
+// against the host name, SNI), at most five redirects, gzip bodies inflated within the body cap.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -154,3 +154,47 @@ Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_vie
 }
 
 }  // namespace shoal::tracker
+
+namespace shoal::tracker {
+
+std::optional<std::string> build_scrape_url(std::string_view announce_url, const Sha1Digest& info_hash) {
+  auto query = announce_url.find('?');
+  std::string_view path = announce_url.substr(0, query);
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos || path.substr(slash + 1, 8) != "announce") return std::nullopt;
+  std::string url(path.substr(0, slash + 1));
+  url += "scrape";
+  url += path.substr(slash + 1 + 8);
+  if (query != std::string_view::npos) {
+    url += announce_url.substr(query);
+    url += '&';
+  } else {
+    url += '?';
+  }
+  url += "info_hash=";
+  append_escaped(url, info_hash.raw());
+  return url;
+}
+
+Expected<ScrapeCounts, TrackerError> parse_scrape_response(std::string_view body,
+                                                           const Sha1Digest& info_hash) {
+  bencode::Limits limits;
+  limits.max_input_size = 4 * 1024 * 1024;
+  auto doc = bencode::decode(body, limits);
+  if (!doc) return error(Errc::invalid_response, doc.error().message());
+  auto root = doc->root();
+  if (!root.is_dict()) return error(Errc::invalid_response, "not a dictionary");
+  if (auto failure = root.find_string("failure reason"))
+    return error(Errc::tracker_failure, std::string(*failure));
+  ScrapeCounts counts;
+  auto files = root.find_dict("files");
+  if (!files) return error(Errc::invalid_response, "no files dictionary");
+  auto entry = files->find(info_hash.raw());
+  if (!entry || !entry->is_dict()) return counts;  // unknown torrent: nobody there
+  counts.seeders = entry->find_int("complete").value_or(0);
+  counts.leechers = entry->find_int("incomplete").value_or(0);
+  counts.completed = entry->find_int("downloaded").value_or(0);
+  return counts;
+}
+
+}  // namespace shoal::tracker

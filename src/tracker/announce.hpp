@@ -64,3 +64,20 @@ Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_vie
 
 template <>
 struct std::is_error_code_enum<shoal::tracker::Errc> : std::true_type {};
+
+namespace shoal::tracker {
+
+// BEP 48 scrape: the announce URL with its last path segment's "announce" replaced by "scrape"; nullopt when
+// the tracker's URL has no such segment (it does not support scraping).
+std::optional<std::string> build_scrape_url(std::string_view announce_url, const Sha1Digest& info_hash);
+
+struct ScrapeCounts {
+  std::int64_t seeders = 0;    // "complete"
+  std::int64_t leechers = 0;   // "incomplete"
+  std::int64_t completed = 0;  // "downloaded"
+};
+// The entry for `info_hash` in a scrape reply; a tracker that does not know it reports zeros or nothing.
+Expected<ScrapeCounts, TrackerError> parse_scrape_response(std::string_view body,
+                                                           const Sha1Digest& info_hash);
+
+}  // namespace shoal::tracker

@@ -37,10 +37,15 @@ std::uint64_t SwarmTable::next_random() {
   return rng_ * 0x2545F4914F6CDD1DULL;
 }
 
+std::uint8_t SwarmTable::stamp(std::int64_t now) const {
+  std::int64_t unit = std::max<std::int64_t>(1, limits_.interval / 8);
+  return static_cast<std::uint8_t>((now / unit) & 0xff);
+}
+
 void SwarmTable::sweep(Swarm& s, std::uint32_t now) {
   s.last_sweep = now;
-  auto ttl = static_cast<std::uint32_t>(2 * limits_.interval);
-  auto dead = [&](const auto& p) { return now - p.seen > ttl; };
+  std::uint8_t current = stamp(now);
+  auto dead = [&](const auto& p) { return static_cast<std::uint8_t>(current - p.stamp) > kLiveStamps; };
   auto drop = [&](auto& vec) {
     auto it = std::remove_if(vec.begin(), vec.end(), [&](const auto& p) {
       if (!dead(p)) return false;
@@ -49,6 +54,7 @@ void SwarmTable::sweep(Swarm& s, std::uint32_t now) {
       return true;
     });
     vec.erase(it, vec.end());
+    if (vec.capacity() > 2 * vec.size() + 16) vec.shrink_to_fit();  // a swarm that emptied gives memory back
   };
   drop(s.v4);
   drop(s.v6);
@@ -77,13 +83,19 @@ void SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce&
       }
     }
     it->seed = seed;
-    it->seen = now;
+    it->stamp = stamp(now);
     return;
   }
   if (vec.size() >= limits_.max_peers_per_swarm) return;  // answered, not remembered
   Key entry = key;
   entry.seed = seed;
-  entry.seen = now;
+  entry.stamp = stamp(now);
+  if (vec.size() == vec.capacity()) {
+    // Grow by a quarter: memory per peer matters more than the rare extra copy.
+    auto at = it - vec.begin();
+    vec.reserve(vec.size() + vec.size() / 4 + 4);
+    it = vec.begin() + at;
+  }
   vec.insert(it, entry);
   if (seed) ++s.seeders;
   ++peers_;

@@ -1,8 +1,10 @@
 // The tracker server's memory: swarms keyed by info-hash, each a set of peers with their last announce time.
 // Sans-I/O and single-threaded: the server runs one table per shard (info-hashes are split across shards by
 // their first byte) with a lock per shard, so announces for different torrents never wait on each other.
-// The announce path allocates nothing once a swarm's vectors have grown: peers are 12 (IPv4) or 24 (IPv6)
-// bytes in vectors sorted by address, and replies are written as compact peers into the caller's buffer.
+// The announce path allocates nothing once a swarm's vectors have grown: peers are 8 (IPv4) or 20 (IPv6)
+// bytes in vectors sorted by address (growing by a quarter, not doubling), with the announce time kept as a
+// one-byte stamp in units of an eighth of the interval, and replies are written as compact peers into the
+// caller's buffer.
 #pragma once
 
 #include <array>
@@ -78,16 +80,15 @@ class SwarmTable {
     std::uint32_t ip;
     std::uint16_t port;
     std::uint8_t seed;
-    std::uint8_t pad;
-    std::uint32_t seen;
+    std::uint8_t stamp;  // (now / stamp unit) mod 256
   };
   struct Peer6 {
     std::array<std::uint8_t, 16> ip;
     std::uint16_t port;
     std::uint8_t seed;
-    std::uint8_t pad;
-    std::uint32_t seen;
+    std::uint8_t stamp;
   };
+  static_assert(sizeof(Peer4) == 8 && sizeof(Peer6) == 20);
   struct Swarm {
     std::vector<Peer4> v4;
     std::vector<Peer6> v6;
@@ -107,6 +108,9 @@ class SwarmTable {
 
   std::uint64_t next_random();
   void sweep(Swarm& s, std::uint32_t now);
+  std::uint8_t stamp(std::int64_t now) const;
+  // A peer is alive for two intervals = 16 stamp units. expire() runs far more often than the 256-unit wrap.
+  static constexpr std::uint8_t kLiveStamps = 16;
   template <class Vec, class Key>
   void upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce& a, std::uint32_t now);
 

@@ -70,6 +70,13 @@ timeout 120 "$SHOAL" get "$WORK/lt-shoal-http.torrent" -o "$WORK/shoal-http" --l
 cmp -s "$DATA/payload.bin" "$WORK/shoal-http/payload.bin" || fail "Shoal (HTTP) bytes differ"
 pass "libtorrent -> Shoal through shoal tracker over HTTP"
 
+# Scrape (BEP 48 over HTTP, BEP 15 over UDP): the finished swarms report their seeders and completed counts.
+for name in shoal-lt-udp lt-shoal-http; do
+  "$SHOAL" info "$WORK/$name.torrent" --scrape >"$WORK/$name.scrape"
+  grep -Eq "scrape: .*: [1-9][0-9]* seeders, [0-9]+ leechers, [0-9]+ completed" "$WORK/$name.scrape" ||
+    fail "scrape of $name: $(grep scrape "$WORK/$name.scrape")"
+  pass "info --scrape ($name): $(grep scrape: "$WORK/$name.scrape" | sed 's/^scrape: *//')"
+done
 stats=$(curl -s "http://127.0.0.1:$st_port/stats")
 echo "$stats" | grep -q '"announces":[1-9]' || fail "no announces counted: $stats"
 pass "stats: $stats"

@@ -111,3 +111,35 @@ TEST(AnnounceResponse, PeerListsAreCapped) {
 
 }  // namespace
 }  // namespace shoal::tracker
+
+namespace shoal::tracker {
+namespace {
+
+TEST(Scrape, UrlFollowsBep48) {
+  Sha1Digest h;
+  h.bytes.fill(0x41);
+  EXPECT_EQ(build_scrape_url("http://t/announce", h), "http://t/scrape?info_hash=AAAAAAAAAAAAAAAAAAAA");
+  EXPECT_EQ(build_scrape_url("http://t/x/announce.php?k=1", h),
+            "http://t/x/scrape.php?k=1&info_hash=AAAAAAAAAAAAAAAAAAAA");
+  EXPECT_FALSE(build_scrape_url("http://t/a", h));
+  EXPECT_FALSE(build_scrape_url("http://t/announce/x", h));
+}
+
+TEST(Scrape, ResponseEntryForTheHash) {
+  Sha1Digest h;
+  h.bytes.fill(0x41);
+  auto r = parse_scrape_response(
+      "d5:filesd20:AAAAAAAAAAAAAAAAAAAAd8:completei5e10:downloadedi50e10:incompletei10eeee", h);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->seeders, 5);
+  EXPECT_EQ(r->leechers, 10);
+  EXPECT_EQ(r->completed, 50);
+  Sha1Digest other;
+  EXPECT_EQ(parse_scrape_response("d5:filesdee", other)->seeders, 0);
+  EXPECT_EQ(parse_scrape_response("d14:failure reason4:nopee", h).error().code, Errc::tracker_failure);
+  EXPECT_EQ(parse_scrape_response("de", h).error().code, Errc::invalid_response);
+  EXPECT_EQ(parse_scrape_response("garbage", h).error().code, Errc::invalid_response);
+}
+
+}  // namespace
+}  // namespace shoal::tracker
