@@ -121,7 +121,13 @@ asio::awaitable<Expected<http::response<http::string_body>, HttpError>> exchange
   parser.body_limit(kMaxHttpBody);
   beast::get_lowest_layer(stream).expires_after(timeout);
   auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, token);
-  if (read_ec) co_return unexpected(HttpError{read_ec, "reading response"});
+  if (read_ec == ssl::error::stream_truncated && !parser.is_done()) {
+    // Many TLS servers close without close_notify; for a body that ends at the close, that close is its end.
+    beast::error_code eof_ec;
+    parser.put_eof(eof_ec);
+    if (!eof_ec && parser.is_done()) co_return parser.release();
+  }
+  if (read_ec && !parser.is_done()) co_return unexpected(HttpError{read_ec, "reading response"});
   co_return parser.release();
 }
 

@@ -5,7 +5,8 @@
 
 namespace shoal::net {
 
-boost::asio::awaitable<Expected<tracker::ScrapeCounts, std::string>> scrape(std::string url, Sha1Digest info_hash,
+boost::asio::awaitable<Expected<tracker::ScrapeCounts, std::string>> scrape(std::string url,
+                                                                            Sha1Digest info_hash,
                                                                             std::chrono::seconds timeout) {
   if (url.rfind("udp://", 0) == 0) {
     tracker::udp::ConnectionCache cache;

@@ -12,7 +12,8 @@
 
 namespace shoal::net {
 
-boost::asio::awaitable<Expected<tracker::ScrapeCounts, std::string>> scrape(std::string url, Sha1Digest info_hash,
+boost::asio::awaitable<Expected<tracker::ScrapeCounts, std::string>> scrape(std::string url,
+                                                                            Sha1Digest info_hash,
                                                                             std::chrono::seconds timeout);
 
 }  // namespace shoal::net
