@@ -61,7 +61,7 @@ void SwarmTable::sweep(Swarm& s, std::uint32_t now) {
 }
 
 template <class Vec, class Key>
-void SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce& a, std::uint32_t now) {
+bool SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce& a, std::uint32_t now) {
   auto less = [](const auto& x, const auto& y) { return std::tie(x.ip, x.port) < std::tie(y.ip, y.port); };
   auto it = std::lower_bound(vec.begin(), vec.end(), key, less);
   bool found = it != vec.end() && it->ip == key.ip && it->port == key.port;
@@ -71,10 +71,11 @@ void SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce&
       --peers_;
       vec.erase(it);
     }
-    return;
+    return false;
   }
   auto seed = static_cast<std::uint8_t>(a.seed ? 1 : 0);
   if (found) {
+    bool was_seed = it->seed != 0;
     if (it->seed != seed) {
       if (seed) {
         ++s.seeders;
@@ -84,9 +85,9 @@ void SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce&
     }
     it->seed = seed;
     it->stamp = stamp(now);
-    return;
+    return was_seed;
   }
-  if (vec.size() >= limits_.max_peers_per_swarm) return;  // answered, not remembered
+  if (vec.size() >= limits_.max_peers_per_swarm) return false;  // answered, not remembered
   Key entry = key;
   entry.seed = seed;
   entry.stamp = stamp(now);
@@ -99,6 +100,7 @@ void SwarmTable::upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce&
   vec.insert(it, entry);
   if (seed) ++s.seeders;
   ++peers_;
+  return false;
 }
 
 AnnounceReply SwarmTable::announce(const SwarmAnnounce& a, std::int64_t now, std::span<std::uint8_t> v4_out,
@@ -115,19 +117,20 @@ AnnounceReply SwarmTable::announce(const SwarmAnnounce& a, std::int64_t now, std
   if (now32 - s.last_sweep > static_cast<std::uint32_t>(limits_.interval / 2)) sweep(s, now32);
 
   std::uint32_t self_v4 = 0;
+  bool was_seed = false;
   if (a.peer.v6) {
     Peer6 key{};
     std::memcpy(key.ip.data(), a.peer.address.data(), 16);
     key.port = a.peer.port;
-    upsert(s, s.v6, key, a, now32);
+    was_seed = upsert(s, s.v6, key, a, now32);
   } else {
     Peer4 key{};
     self_v4 = v4_of(a.peer);
     key.ip = self_v4;
     key.port = a.peer.port;
-    upsert(s, s.v4, key, a, now32);
+    was_seed = upsert(s, s.v4, key, a, now32);
   }
-  if (a.kind == AnnounceKind::completed) ++s.completed;
+  if (a.kind == AnnounceKind::completed && !was_seed) ++s.completed;
   std::size_t total = s.v4.size() + s.v6.size();
   reply.counts = {s.seeders, static_cast<std::uint32_t>(total) - s.seeders, s.completed};
   s.last_announce = now32;

@@ -111,8 +111,9 @@ class SwarmTable {
   std::uint8_t stamp(std::int64_t now) const;
   // A peer is alive for two intervals = 16 stamp units. expire() runs far more often than the 256-unit wrap.
   static constexpr std::uint8_t kLiveStamps = 16;
+  // Returns whether the peer was already known as a seed (a repeated "completed" is not counted again).
   template <class Vec, class Key>
-  void upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce& a, std::uint32_t now);
+  bool upsert(Swarm& s, Vec& vec, const Key& key, const SwarmAnnounce& a, std::uint32_t now);
 
   SwarmLimits limits_;
   std::uint64_t rng_;

@@ -61,6 +61,8 @@ TEST(SwarmTable, SeedsAreNotSentToSeedsAndCompletedIsCounted) {
   EXPECT_EQ(r.counts.completed, 1u);
   EXPECT_EQ(r.v4_bytes, 0u);  // only seeds left: nothing for a seed
   EXPECT_EQ(t.scrape(hash_of(1)).completed, 1u);
+  t.announce(from("10.0.0.2:1", true, AnnounceKind::completed), 2, v4, {});  // said twice: counted once
+  EXPECT_EQ(t.scrape(hash_of(1)).completed, 1u);
   EXPECT_EQ(t.scrape(hash_of(9)).seeders, 0u);
 }
 
