@@ -33,6 +33,7 @@ struct GetOptions {
   bool quiet = false;
   bool verbose = false;
   int upload_slots = 8;
+  bool all_tiers = false;
   int max_connections = 80;
 };
 
@@ -93,6 +94,7 @@ int run_get(const GetOptions& opt) {
   request.options.seed_ratio = opt.seed_ratio;
   request.options.sequential = opt.sequential;
   request.options.only = opt.only;
+  request.options.announce_to_all_tiers = opt.all_tiers;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);
@@ -125,6 +127,8 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--max-down", opt->max_down, "Download rate limit, e.g. 10M (bytes/s)");
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
+  cmd->add_flag("--announce-all-tiers", opt->all_tiers,
+                "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
   cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
   cmd->add_option("--upload-slots", opt->upload_slots, "Peers unchoked at once (default 8)")

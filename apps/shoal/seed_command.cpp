@@ -20,6 +20,7 @@ struct SeedOptions {
   bool quiet = false;
   bool verbose = false;
   int upload_slots = 8;
+  bool all_tiers = false;
   int max_connections = 80;
 };
 
@@ -41,6 +42,7 @@ int run_seed(const SeedOptions& opt) {
   if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
   request.options.use_trackers = !opt.no_trackers;
   request.options.seed_when_complete = true;
+  request.options.announce_to_all_tiers = opt.all_tiers;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto up = parse_rate(opt.max_up);
@@ -65,6 +67,8 @@ CommandRunner add_seed_command(CLI::App& app) {
   cmd->add_option("--peer", opt->peers, "Connect to this peer too (IP:PORT, repeatable)");
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
+  cmd->add_flag("--announce-all-tiers", opt->all_tiers,
+                "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
   cmd->add_flag("-v,--verbose", opt->verbose, "Log connections and why they close");
   cmd->add_option("--upload-slots", opt->upload_slots, "Peers unchoked at once (default 8)")

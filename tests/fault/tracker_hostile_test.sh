@@ -7,10 +7,35 @@ source "$(dirname "$0")/../interop/lib.sh"
 source "$(dirname "$0")/../interop/peers.sh"
 
 port=$(free_port)
+echo "# no torrents yet" >"$WORK/whitelist"
 "$SHOAL" tracker --http "127.0.0.1:$port" --udp "127.0.0.1:$port" --max-requests-per-ip 2000 \
-  >"$WORK/tracker.log" 2>&1 &
+  --whitelist "$WORK/whitelist" >"$WORK/tracker.log" 2>&1 &
 tracker_pid=$!
 wait_port "$port"
+
+# The whitelist is read at start and re-read when the file changes: an announce refused before is served after.
+h=123456789abcdef123456789abcdef123456789a
+q="info_hash=%124Vx%9A%BC%DE%F1%23Eg%89%AB%CD%EF%124Vx%9A&port=6881&left=1"
+curl -s "http://127.0.0.1:$port/announce?$q" | grep -q "whitelist" || fail "a hash not on the whitelist was served"
+pass "not on the whitelist: refused"
+printf '%s\n4848484848484848484848484848484848484848\n' "$h" >"$WORK/whitelist.new"
+mv "$WORK/whitelist.new" "$WORK/whitelist"
+deadline=$((SECONDS + 10))
+until grep -q "reloaded, 2 info-hashes" "$WORK/tracker.log"; do
+  [ $SECONDS -lt $deadline ] || fail "the whitelist was not reloaded: $(cat "$WORK/tracker.log")"
+  sleep 0.2
+done
+curl -s "http://127.0.0.1:$port/announce?$q" | grep -q "5:peers" || fail "the hash added to the whitelist is refused"
+pass "whitelist reloaded on change"
+echo "not a hash" >"$WORK/whitelist.bad"
+mv "$WORK/whitelist.bad" "$WORK/whitelist"
+deadline=$((SECONDS + 10))
+until grep -q "whitelist not reloaded" "$WORK/tracker.log"; do
+  [ $SECONDS -lt $deadline ] || fail "a broken whitelist was not reported"
+  sleep 0.2
+done
+curl -s "http://127.0.0.1:$port/announce?$q" | grep -q "5:peers" || fail "a broken whitelist file dropped the old list"
+pass "a broken whitelist file keeps the old list"
 
 $LT_PYTHON - "$port" <<'PY' || fail "hostile UDP/HTTP checks failed"
 import os, socket, struct, sys, urllib.request

@@ -127,3 +127,38 @@ TEST(SwarmTable, MemoryIsBoundedBySwarmAndPeerCaps) {
 
 }  // namespace
 }  // namespace shoal::tracker
+
+#include "tracker/ip_rate_limiter.hpp"
+
+namespace shoal::tracker {
+namespace {
+
+TEST(IpRateLimiter, BurstThenRateAndPerAddress) {
+  IpRateLimiter limiter(10);  // 10/s, burst 20
+  auto a = *Endpoint::parse("10.0.0.1:1");
+  auto b = *Endpoint::parse("10.0.0.2:1");
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i)
+    allowed += limiter.allow(a, 0) ? 1 : 0;
+  EXPECT_EQ(allowed, 20);
+  EXPECT_TRUE(limiter.allow(b, 0));    // another address has its own bucket
+  EXPECT_FALSE(limiter.allow(a, 50));  // half a token after 50 ms
+  EXPECT_TRUE(limiter.allow(a, 150));  // 1.5 tokens after 150 ms
+  EXPECT_TRUE(IpRateLimiter(0).allow(a, 0));
+  EXPECT_FALSE(IpRateLimiter(0).enabled());
+}
+
+TEST(IpRateLimiter, TableIsBounded) {
+  IpRateLimiter limiter(1);
+  for (std::uint32_t i = 0; i < IpRateLimiter::kMaxTracked + 10; ++i) {
+    Endpoint e;
+    e.address[0] = static_cast<std::uint8_t>(i >> 24);
+    e.address[1] = static_cast<std::uint8_t>(i >> 16);
+    e.address[2] = static_cast<std::uint8_t>(i >> 8);
+    e.address[3] = static_cast<std::uint8_t>(i);
+    EXPECT_TRUE(limiter.allow(e, 0));
+  }
+}
+
+}  // namespace
+}  // namespace shoal::tracker
