@@ -162,7 +162,8 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
     ErrorReply err;
     err.transaction = transaction;
     if (e && e->size() >= 1 && e->at(0).is_int()) err.code = static_cast<int>(e->at(0).as_int());
-    if (e && e->size() >= 2 && e->at(1).is_string()) err.message = std::string(e->at(1).as_string().substr(0, 256));
+    if (e && e->size() >= 2 && e->at(1).is_string())
+      err.message = std::string(e->at(1).as_string().substr(0, 256));
     return Message{std::move(err)};
   }
   return fail("unknown message type", transaction, true);

@@ -82,11 +82,10 @@ void RoutingTable::failed(const Endpoint& endpoint) {
       ++it->failures;
       if (it->bad() && !b.replacements.empty()) {
         // Replace it with the freshest replacement that answered us, else the freshest one.
-        auto best = std::max_element(b.replacements.begin(), b.replacements.end(),
-                                     [](const RoutingEntry& x, const RoutingEntry& y) {
-                                       return std::tie(x.last_response, x.last_heard) <
-                                              std::tie(y.last_response, y.last_heard);
-                                     });
+        auto best = std::max_element(
+            b.replacements.begin(), b.replacements.end(), [](const RoutingEntry& x, const RoutingEntry& y) {
+              return std::tie(x.last_response, x.last_heard) < std::tie(y.last_response, y.last_heard);
+            });
         *it = *best;
         b.replacements.erase(best);
       }

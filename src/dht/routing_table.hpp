@@ -54,7 +54,8 @@ class RoutingTable {
   std::vector<NodeInfo> closest(const NodeId& target, std::size_t count, bool v6) const;
   // Questionable nodes worth a ping (BEP 5: before replacing them), at most `count`.
   std::vector<NodeInfo> to_ping(Clock::time_point now, std::size_t count) const;
-  // For buckets untouched for 15 minutes: a random id in each, to look up (the refresh). `random` supplies bits.
+  // For buckets untouched for 15 minutes: a random id in each, to look up (the refresh). `random` supplies
+  // bits.
   std::vector<NodeId> refresh_targets(Clock::time_point now, std::uint64_t random) const;
 
   std::size_t size() const;

@@ -18,7 +18,8 @@ TEST(Krpc, DecodesTheBep5Examples) {
   EXPECT_EQ(q.sender.raw(), "abcdefghij0123456789");
 
   auto announce = decode(
-      "d1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token8:"
+      "d1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:"
+      "token8:"
       "aoeusnthe1:q13:announce_peer1:t2:aa1:y1:qe");
   ASSERT_TRUE(announce);
   const auto& a = std::get<Query>(*announce);
@@ -28,7 +29,8 @@ TEST(Krpc, DecodesTheBep5Examples) {
   EXPECT_EQ(a.token, "aoeusnth");
   EXPECT_EQ(a.target.raw(), "mnopqrstuvwxyz123456");
 
-  auto values = decode("d1:rd2:id20:abcdefghij01234567895:token8:aoeusnth6:valuesl6:axje.u6:idhtnmee1:t2:aa1:y1:re");
+  auto values =
+      decode("d1:rd2:id20:abcdefghij01234567895:token8:aoeusnth6:valuesl6:axje.u6:idhtnmee1:t2:aa1:y1:re");
   ASSERT_TRUE(values);
   const auto& r = std::get<Response>(*values);
   EXPECT_EQ(r.values.size(), 2u);
@@ -55,7 +57,8 @@ TEST(Krpc, RoundTripsEveryMessage) {
   Response r;
   r.transaction = "xy";
   r.sender = id_of('c');
-  r.nodes = {{id_of('d'), *Endpoint::parse("10.0.0.1:6881")}, {id_of('e'), *Endpoint::parse("[2001:db8::1]:1")}};
+  r.nodes = {{id_of('d'), *Endpoint::parse("10.0.0.1:6881")},
+             {id_of('e'), *Endpoint::parse("[2001:db8::1]:1")}};
   r.values = {*Endpoint::parse("10.0.0.2:80")};
   r.token = "tok";
   r.your_ip = *Endpoint::parse("1.2.3.4:5");
@@ -87,19 +90,21 @@ TEST(Krpc, BadQueriesSayWhichErrorToSend) {
   EXPECT_EQ(short_id.error().code, ErrorCode::protocol);
   EXPECT_TRUE(short_id.error().answerable);
 
-  auto no_token = decode("d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti1ee1:q13:"
-                         "announce_peer1:t2:aa1:y1:qe");
+  auto no_token = decode(
+      "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti1ee1:q13:"
+      "announce_peer1:t2:aa1:y1:qe");
   ASSERT_FALSE(no_token);
   EXPECT_TRUE(no_token.error().answerable);
 
-  auto bad_port = decode("d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti0e5:token1:x"
-                         "e1:q13:announce_peer1:t2:aa1:y1:qe");
+  auto bad_port = decode(
+      "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti0e5:token1:x"
+      "e1:q13:announce_peer1:t2:aa1:y1:qe");
   EXPECT_FALSE(bad_port);
 
   EXPECT_FALSE(decode("garbage"));
   EXPECT_FALSE(decode("de").error().answerable);  // no transaction id: nothing to answer
-  EXPECT_FALSE(decode("d1:t" + std::to_string(kMaxTransactionId + 1) + ":" + std::string(kMaxTransactionId + 1, 'x') +
-                      "1:y1:qe"));
+  EXPECT_FALSE(decode("d1:t" + std::to_string(kMaxTransactionId + 1) + ":" +
+                      std::string(kMaxTransactionId + 1, 'x') + "1:y1:qe"));
   EXPECT_FALSE(decode("d1:rd2:id20:abcdefghij01234567895:nodes5:abcdee1:t2:aa1:y1:re"));  // not 26 per node
   EXPECT_FALSE(decode(std::string(5000, 'x')));
 }

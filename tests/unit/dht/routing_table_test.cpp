@@ -18,7 +18,8 @@ NodeId random_id(std::mt19937_64& rng) {
 
 NodeInfo node(const NodeId& id, int i) {
   Endpoint e;
-  e.address = {10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+  e.address = {10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+               static_cast<std::uint8_t>(i)};
   e.port = 6881;
   return {id, e};
 }
@@ -79,7 +80,7 @@ TEST(RoutingTable, BadNodesAreReplacedFromTheCache) {
   }
   EXPECT_EQ(table.size(), 8u);
   table.failed(first[0].endpoint);
-  EXPECT_EQ(table.size(), 8u);  // one failure: questionable, still there
+  EXPECT_EQ(table.size(), 8u);      // one failure: questionable, still there
   table.failed(first[0].endpoint);  // bad: replaced
   auto all = table.all();
   EXPECT_EQ(std::find(all.begin(), all.end(), first[0]), all.end());

@@ -1,0 +1,120 @@
+// One Mainline DHT node (BEP 5), sans-I/O: it answers queries (ping, find_node, get_peers, announce_peer,
+// sample_infohashes) from its routing table and a bounded peer store, hands out announce tokens from a
+// rotating secret, rate-limits each source address, and runs iterative lookups (get_peers, with an optional
+// announce) for its owner. Packets in and out are plain bytes with endpoints; time is a parameter.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dht/krpc.hpp"
+#include "dht/routing_table.hpp"
+#include "hash/siphash.hpp"
+#include "tracker/ip_rate_limiter.hpp"
+
+namespace shoal::dht {
+
+struct DhtConfig {
+  RoutingOptions routing;                  // one node per IP by default
+  std::uint32_t max_queries_per_ip = 50;   // per second; 0 = unlimited (benchmarks, private test networks)
+  std::size_t max_torrents = 20'000;       // peer store bounds
+  std::size_t max_peers_per_torrent = 200;
+  std::size_t max_values_per_reply = 50;
+  std::chrono::seconds peer_ttl{30 * 60};
+  bool read_only = false;                  // BEP 43
+  std::string version = "SH01";
+};
+
+struct Outgoing {
+  Endpoint to;
+  std::string packet;
+};
+
+class DhtNode {
+ public:
+  using LookupDone = std::function<void(const std::vector<Endpoint>& peers)>;
+
+  DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed);
+
+  void on_packet(std::string_view data, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  // Call every ~100 ms: timeouts, lookups moving on, bucket refresh, peer expiry.
+  void tick(Clock::time_point now, std::vector<Outgoing>& out);
+
+  // Joins through a known node (find_node for our own id).
+  void bootstrap(const Endpoint& node, Clock::time_point now, std::vector<Outgoing>& out);
+  // Iterative get_peers for info_hash; with announce_port, announce_peer to the closest nodes that gave tokens.
+  // `done` gets every peer found, once the lookup converges.
+  void get_peers(const NodeId& info_hash, std::optional<std::uint16_t> announce_port, LookupDone done,
+                 Clock::time_point now, std::vector<Outgoing>& out);
+
+  const RoutingTable& table() const { return table_; }
+  const NodeId& id() const { return id_; }
+  struct Stats {
+    std::uint64_t queries_in = 0, responses_in = 0, errors_sent = 0, dropped = 0, rate_limited = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+  };
+  const Stats& stats() const { return stats_; }
+  std::size_t stored_peers() const;
+
+ private:
+  struct Pending {
+    Endpoint to;
+    Method method;
+    Clock::time_point sent;
+    int lookup = -1;  // -1: not part of a lookup
+  };
+  struct Candidate {
+    NodeInfo node;
+    enum class State { fresh, asked, answered, failed } state = State::fresh;
+    std::string token;
+  };
+  struct Lookup {
+    NodeId target;
+    Method method = Method::get_peers;  // or find_node (joining, refreshing buckets)
+    std::optional<std::uint16_t> announce_port;
+    LookupDone done;
+    std::vector<Candidate> candidates;  // sorted by distance to target
+    std::vector<Endpoint> peers;
+    int in_flight = 0;
+    bool finished = false;
+  };
+
+  void handle_query(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void handle_response(const Response& r, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out);
+  void advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out);
+  void add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes);
+  int start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds, Clock::time_point now,
+                   std::vector<Outgoing>& out);
+  std::string token_for(const Endpoint& e, Clock::time_point now, int age) const;
+  bool token_ok(const std::string& token, const Endpoint& e, Clock::time_point now) const;
+  std::string next_transaction();
+  void emit(const Endpoint& to, std::string packet, std::vector<Outgoing>& out);
+  std::chrono::milliseconds timeout() const;
+
+  NodeId id_;
+  DhtConfig config_;
+  RoutingTable table_;
+  tracker::IpRateLimiter limiter_;
+  hash::SipKey secret_;
+  std::uint16_t next_tid_ = 0;
+  std::unordered_map<std::string, Pending> pending_;
+  std::map<int, Lookup> lookups_;
+  int next_lookup_ = 0;
+  struct StoredPeer {
+    Endpoint endpoint;
+    Clock::time_point expires;
+  };
+  std::map<NodeId, std::vector<StoredPeer>> store_;
+  double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it
+  Clock::time_point last_maintenance_{};
+  Stats stats_;
+};
+
+}  // namespace shoal::dht
