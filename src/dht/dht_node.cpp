@@ -6,11 +6,11 @@
 namespace shoal::dht {
 namespace {
 
-constexpr int kAlpha = 4;                    // queries in flight per lookup
-constexpr std::size_t kMaxCandidates = 64;   // closest nodes a lookup keeps track of
+constexpr int kAlpha = 4;                   // queries in flight per lookup
+constexpr std::size_t kMaxCandidates = 64;  // closest nodes a lookup keeps track of
 constexpr auto kTokenEpoch = std::chrono::minutes(5);
 constexpr auto kMaintenanceEvery = std::chrono::seconds(60);
-constexpr std::size_t kMaxPending = 4096;    // queries of ours awaiting replies
+constexpr std::size_t kMaxPending = 4096;  // queries of ours awaiting replies
 
 std::int64_t ms_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -42,7 +42,8 @@ std::chrono::milliseconds DhtNode::timeout() const {
 }
 
 std::string DhtNode::token_for(const Endpoint& e, Clock::time_point now, int age) const {
-  auto epoch = static_cast<std::uint64_t>(now.time_since_epoch() / kTokenEpoch) - static_cast<std::uint64_t>(age);
+  auto epoch =
+      static_cast<std::uint64_t>(now.time_since_epoch() / kTokenEpoch) - static_cast<std::uint64_t>(age);
   std::uint8_t in[16 + 1 + 8];
   std::memcpy(in, e.address.data(), 16);
   in[16] = e.v6 ? 6 : 4;
@@ -62,7 +63,8 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
   auto message = decode(data);
   if (!message) {
     if (message.error().answerable && limiter_.allow(from, ms_of(now))) {
-      ErrorReply e{message.error().transaction, static_cast<int>(message.error().code), message.error().detail};
+      ErrorReply e{message.error().transaction, static_cast<int>(message.error().code),
+                   message.error().detail};
       ++stats_.errors_sent;
       emit(from, encode(e, config_.version), out);
     } else {
@@ -89,7 +91,8 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
       if (lookup >= 0 && lookups_.count(lookup)) {
         auto& l = lookups_[lookup];
         for (auto& c : l.candidates)
-          if (c.node.endpoint == from && c.state == Candidate::State::asked) c.state = Candidate::State::failed;
+          if (c.node.endpoint == from && c.state == Candidate::State::asked)
+            c.state = Candidate::State::failed;
         --l.in_flight;
         advance(lookup, now, out);
       }
@@ -97,9 +100,10 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
   }
 }
 
-void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out) {
+void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_point now,
+                           std::vector<Outgoing>& out) {
   if (!q.read_only) table_.heard_from({q.sender, from}, now, false);  // BEP 43: read-only nodes stay out
-  if (config_.read_only) return;  // we do not answer queries at all
+  if (config_.read_only) return;                                      // we do not answer queries at all
   Response r;
   r.transaction = q.transaction;
   r.sender = id_;
@@ -137,7 +141,9 @@ void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_poi
     case Method::announce_peer: {
       if (!token_ok(q.token, from, now)) {
         ++stats_.errors_sent;
-        emit(from, encode(ErrorReply{q.transaction, static_cast<int>(ErrorCode::protocol), "bad token"}, config_.version),
+        emit(from,
+             encode(ErrorReply{q.transaction, static_cast<int>(ErrorCode::protocol), "bad token"},
+                    config_.version),
              out);
         return;
       }
@@ -149,16 +155,17 @@ void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_poi
         it = store_.emplace(q.target, std::vector<StoredPeer>{}).first;
       }
       auto& peers = it->second;
-      auto same = std::find_if(peers.begin(), peers.end(), [&](const StoredPeer& p) { return p.endpoint == peer; });
+      auto same =
+          std::find_if(peers.begin(), peers.end(), [&](const StoredPeer& p) { return p.endpoint == peer; });
       if (same != peers.end()) {
         same->expires = now + config_.peer_ttl;
       } else if (peers.size() < config_.max_peers_per_torrent) {
         peers.push_back({peer, now + config_.peer_ttl});
       } else {
         // Full: the entry closest to expiry makes room (old announcements lose to fresh ones).
-        auto oldest = std::min_element(peers.begin(), peers.end(), [](const StoredPeer& a, const StoredPeer& b) {
-          return a.expires < b.expires;
-        });
+        auto oldest =
+            std::min_element(peers.begin(), peers.end(),
+                             [](const StoredPeer& a, const StoredPeer& b) { return a.expires < b.expires; });
         *oldest = {peer, now + config_.peer_ttl};
       }
       break;
@@ -186,12 +193,17 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   }
   Pending pending = it->second;
   pending_.erase(it);
-  double sample = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
+  double sample =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
   table_.heard_from({r.sender, from}, now, true);
   if (pending.lookup < 0) {
     // A bootstrap answer: walk towards our own id from what it told us.
-    if (pending.method == Method::find_node) start_lookup(id_, Method::find_node, r.nodes, now, out);
+    if (pending.method == Method::find_node && !joining_) {
+      joining_ = true;
+      int id = start_lookup(id_, Method::find_node, r.nodes, now, out);
+      if (auto it2 = lookups_.find(id); it2 != lookups_.end()) it2->second.join = true;
+    }
     return;
   }
   auto lit = lookups_.find(pending.lookup);
@@ -206,12 +218,15 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
     }
   }
   for (const auto& v : r.values)
-    if (std::find(l.peers.begin(), l.peers.end(), v) == l.peers.end() && l.peers.size() < 1000) l.peers.push_back(v);
+    if (std::find(l.peers.begin(), l.peers.end(), v) == l.peers.end() && l.peers.size() < 1000)
+      l.peers.push_back(v);
+  if (!l.peers.empty() && !l.first_peer) l.first_peer = now;
   add_candidates(l, r.nodes);
   advance(pending.lookup, now, out);
 }
 
-void DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out) {
+void DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
+                         std::vector<Outgoing>& out) {
   if (pending_.size() >= kMaxPending) return;
   q.transaction = next_transaction();
   q.sender = id_;
@@ -226,7 +241,7 @@ void DhtNode::add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes) {
     bool known = std::any_of(l.candidates.begin(), l.candidates.end(), [&](const Candidate& c) {
       return c.node.endpoint == n.endpoint || c.node.id == n.id;
     });
-    if (!known) l.candidates.push_back({n, Candidate::State::fresh, {}});
+    if (!known) l.candidates.push_back({n, Candidate::State::fresh, {}, 0});
   }
   std::stable_sort(l.candidates.begin(), l.candidates.end(), [&](const Candidate& a, const Candidate& b) {
     return closer(l.target, a.node.id, b.node.id);
@@ -235,13 +250,14 @@ void DhtNode::add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes) {
     // Drop the farthest, but never one we are waiting on (its reply must still find it).
     std::vector<Candidate> kept;
     for (std::size_t i = 0; i < l.candidates.size(); ++i)
-      if (i < kMaxCandidates || l.candidates[i].state == Candidate::State::asked) kept.push_back(l.candidates[i]);
+      if (i < kMaxCandidates || l.candidates[i].state == Candidate::State::asked)
+        kept.push_back(l.candidates[i]);
     l.candidates = std::move(kept);
   }
 }
 
-int DhtNode::start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds, Clock::time_point now,
-                          std::vector<Outgoing>& out) {
+int DhtNode::start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds,
+                          Clock::time_point now, std::vector<Outgoing>& out) {
   int id = next_lookup_++;
   Lookup& l = lookups_[id];
   l.target = target;
@@ -270,7 +286,9 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
       q.method = l.method;
       q.target = l.target;
       c.state = Candidate::State::asked;
+      ++c.tries;
       ++l.in_flight;
+      ++l.queries;
       pending_close = true;
       send_query(q, c.node.endpoint, lookup_id, now, out);
     } else if (c.state == Candidate::State::fresh) {
@@ -294,12 +312,25 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
     }
   }
   auto done = std::move(l.done);
-  auto peers = std::move(l.peers);
+  LookupResult result{std::move(l.peers), l.queries, std::nullopt};
+  if (l.first_peer) result.first_peer_after = *l.first_peer - l.started;
+  bool join = l.join;
   lookups_.erase(it);
-  if (done) done(peers);
+  if (join) {
+    // Fill every bucket now rather than in 15 minutes: a random id in each bucket's range, looked up.
+    joining_ = false;
+    auto targets = table_.refresh_targets(now + std::chrono::hours(1),
+                                          static_cast<std::uint64_t>(ms_of(now)) ^ id_.bytes[5]);
+    for (const auto& t : targets)
+      start_lookup(t, Method::find_node, {}, now, out);
+  }
+  if (done) done(result);
 }
 
 void DhtNode::bootstrap(const Endpoint& node, Clock::time_point now, std::vector<Outgoing>& out) {
+  if (std::find(bootstrap_nodes_.begin(), bootstrap_nodes_.end(), node) == bootstrap_nodes_.end())
+    bootstrap_nodes_.push_back(node);
+  last_bootstrap_ = now;
   Query q;
   q.method = Method::find_node;
   q.target = id_;
@@ -314,11 +345,12 @@ void DhtNode::get_peers(const NodeId& info_hash, std::optional<std::uint16_t> an
   l.method = Method::get_peers;
   l.announce_port = announce_port;
   l.done = std::move(done);
+  l.started = now;
   add_candidates(l, table_.closest(info_hash, kBucketSize * 2, false));
   if (l.candidates.empty()) {
     auto d = std::move(l.done);
     lookups_.erase(id);
-    if (d) d({});
+    if (d) d(LookupResult{});
     return;
   }
   advance(id, now, out);
@@ -335,17 +367,32 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
     if (p.lookup < 0) continue;
     auto it = lookups_.find(p.lookup);
     if (it == lookups_.end()) continue;
-    for (auto& c : it->second.candidates)
-      if (c.node.endpoint == p.to && c.state == Candidate::State::asked) c.state = Candidate::State::failed;
+    for (auto& c : it->second.candidates) {
+      if (c.node.endpoint != p.to || c.state != Candidate::State::asked) continue;
+      c.state = c.tries < 2 ? Candidate::State::fresh : Candidate::State::failed;
+    }
     --it->second.in_flight;
     advance(p.lookup, now, out);
+  }
+  // A lost bootstrap packet must not leave us alone forever: ask again while we know almost nobody.
+  if (!bootstrap_nodes_.empty() && table_.size() < kBucketSize &&
+      now - last_bootstrap_ > std::chrono::seconds(3)) {
+    last_bootstrap_ = now;
+    joining_ = false;
+    for (const auto& b : bootstrap_nodes_) {
+      Query q;
+      q.method = Method::find_node;
+      q.target = id_;
+      send_query(q, b, -1, now, out);
+    }
   }
   if (now - last_maintenance_ < kMaintenanceEvery) return;
   last_maintenance_ = now;
   for (auto it = store_.begin(); it != store_.end();) {
     auto& peers = it->second;
-    peers.erase(std::remove_if(peers.begin(), peers.end(), [&](const StoredPeer& p) { return p.expires <= now; }),
-                peers.end());
+    peers.erase(
+        std::remove_if(peers.begin(), peers.end(), [&](const StoredPeer& p) { return p.expires <= now; }),
+        peers.end());
     it = peers.empty() ? store_.erase(it) : std::next(it);
   }
   for (const auto& n : table_.to_ping(now, 8)) {

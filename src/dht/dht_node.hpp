@@ -21,13 +21,13 @@
 namespace shoal::dht {
 
 struct DhtConfig {
-  RoutingOptions routing;                  // one node per IP by default
-  std::uint32_t max_queries_per_ip = 50;   // per second; 0 = unlimited (benchmarks, private test networks)
-  std::size_t max_torrents = 20'000;       // peer store bounds
+  RoutingOptions routing;                 // one node per IP by default
+  std::uint32_t max_queries_per_ip = 50;  // per second; 0 = unlimited (benchmarks, private test networks)
+  std::size_t max_torrents = 20'000;      // peer store bounds
   std::size_t max_peers_per_torrent = 200;
   std::size_t max_values_per_reply = 50;
   std::chrono::seconds peer_ttl{30 * 60};
-  bool read_only = false;                  // BEP 43
+  bool read_only = false;  // BEP 43
   std::string version = "SH01";
 };
 
@@ -38,18 +38,24 @@ struct Outgoing {
 
 class DhtNode {
  public:
-  using LookupDone = std::function<void(const std::vector<Endpoint>& peers)>;
+  struct LookupResult {
+    std::vector<Endpoint> peers;
+    int queries = 0;                                  // get_peers sent for this lookup
+    std::optional<Clock::duration> first_peer_after;  // how long until the first peer arrived
+  };
+  using LookupDone = std::function<void(const LookupResult& result)>;
 
   DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed);
 
-  void on_packet(std::string_view data, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void on_packet(std::string_view data, const Endpoint& from, Clock::time_point now,
+                 std::vector<Outgoing>& out);
   // Call every ~100 ms: timeouts, lookups moving on, bucket refresh, peer expiry.
   void tick(Clock::time_point now, std::vector<Outgoing>& out);
 
   // Joins through a known node (find_node for our own id).
   void bootstrap(const Endpoint& node, Clock::time_point now, std::vector<Outgoing>& out);
-  // Iterative get_peers for info_hash; with announce_port, announce_peer to the closest nodes that gave tokens.
-  // `done` gets every peer found, once the lookup converges.
+  // Iterative get_peers for info_hash; with announce_port, announce_peer to the closest nodes that gave
+  // tokens. `done` gets every peer found, once the lookup converges.
   void get_peers(const NodeId& info_hash, std::optional<std::uint16_t> announce_port, LookupDone done,
                  Clock::time_point now, std::vector<Outgoing>& out);
 
@@ -73,6 +79,7 @@ class DhtNode {
     NodeInfo node;
     enum class State { fresh, asked, answered, failed } state = State::fresh;
     std::string token;
+    int tries = 0;  // a lost packet is not a dead node: one timeout sends the query again
   };
   struct Lookup {
     NodeId target;
@@ -82,11 +89,16 @@ class DhtNode {
     std::vector<Candidate> candidates;  // sorted by distance to target
     std::vector<Endpoint> peers;
     int in_flight = 0;
+    int queries = 0;
+    Clock::time_point started{};
+    std::optional<Clock::time_point> first_peer;
     bool finished = false;
+    bool join = false;  // the walk to our own id after bootstrapping: followed by a refresh of every bucket
   };
 
   void handle_query(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
-  void handle_response(const Response& r, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
+                       std::vector<Outgoing>& out);
   void send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out);
   void advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out);
   void add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes);
@@ -112,6 +124,9 @@ class DhtNode {
     Clock::time_point expires;
   };
   std::map<NodeId, std::vector<StoredPeer>> store_;
+  bool joining_ = false;
+  std::vector<Endpoint> bootstrap_nodes_;  // asked again while the table is nearly empty
+  Clock::time_point last_bootstrap_{};
   double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it
   Clock::time_point last_maintenance_{};
   Stats stats_;

@@ -14,7 +14,8 @@ namespace shoal::dht::sim {
 
 class Network {
  public:
-  Network(std::uint64_t seed, double loss, std::chrono::milliseconds latency) : rng_(seed), loss_(loss), latency_(latency) {}
+  Network(std::uint64_t seed, double loss, std::chrono::milliseconds latency)
+      : rng_(seed), loss_(loss), latency_(latency) {}
 
   // Adds a node at 10.x.y.z:6881 with a random id; returns its index.
   std::size_t add_node() {
@@ -35,6 +36,7 @@ class Network {
     return index;
   }
   DhtNode& node(std::size_t i) { return *nodes_[i]; }
+  void set_loss(double loss) { loss_ = loss; }
   const Endpoint& endpoint(std::size_t i) const { return endpoints_[i]; }
   void kill(std::size_t i) { alive_[i] = false; }
   bool alive(std::size_t i) const { return alive_[i]; }

@@ -98,10 +98,13 @@ TEST(DhtNode, SmallNetworkFindsAnnouncedPeers) {
   std::vector<Endpoint> found;
   bool done = false;
   net.act(100, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-    n.get_peers(hash, std::nullopt, [&](const std::vector<Endpoint>& peers) {
-      found = peers;
-      done = true;
-    }, now, out);
+    n.get_peers(
+        hash, std::nullopt,
+        [&](const DhtNode::LookupResult& r) {
+          found = r.peers;
+          done = true;
+        },
+        now, out);
   });
   net.run_for(10s);
   ASSERT_TRUE(done);
