@@ -6,8 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include "commands.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include "magnet/magnet_link.hpp"
 #include "metainfo/torrent_info.hpp"
+
+#include "net/dht_service.hpp"
 #include "runtime/file_io.hpp"
 #include "session/metadata_fetch.hpp"
 #include "transfer.hpp"
@@ -34,22 +39,51 @@ struct GetOptions {
   bool verbose = false;
   int upload_slots = 8;
   bool all_tiers = false;
+  DhtCliOptions dht;
   int max_connections = 80;
 };
 
 // A magnet link: metadata comes from the x.pe peers (and --peer ones) over ut_metadata, checked against the
 // info-hash; the link's trackers become the torrent's.
 Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string& uri,
-                                                              std::vector<Endpoint>& peers, bool quiet) {
+                                                              std::vector<Endpoint>& peers, bool quiet,
+                                                              const DhtCliOptions& dht) {
   auto link = magnet::parse_magnet(uri);
   if (!link) return unexpected("invalid magnet link: " + link.error().message());
   if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
   for (const auto& p : link->peers) {
     if (auto e = Endpoint::parse(p)) peers.push_back(*e);
   }
+  if (peers.empty() && !dht.bootstrap.empty() && !dht.no_dht) {
+    // No peer named: ask the DHT who has it.
+    if (!quiet) fmt::print(stderr, "get: looking up {} in the DHT\n", link->btih->to_hex());
+    boost::asio::io_context io(1);
+    net::DhtServiceOptions options;
+    options.bootstrap = dht.bootstrap;
+    options.config.routing.one_node_per_ip = !dht.allow_same_ip;
+    net::DhtService service(io, options);
+    if (auto port = service.start(); !port) return unexpected(port.error());
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          // A swarm may be announcing itself just now: ask again every couple of seconds for up to a minute.
+          boost::asio::steady_timer pause(io);
+          for (int round = 0; round < 30 && peers.empty(); ++round) {
+            if (round > 0) {
+              pause.expires_after(std::chrono::seconds(2));
+              co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            }
+            peers = co_await service.lookup(*link->btih, std::nullopt, std::chrono::seconds(10));
+          }
+          service.stop();
+        },
+        boost::asio::detached);
+    io.run();
+  }
   if (peers.empty()) {
-    return unexpected(std::string(
-        "no peer to fetch metadata from: give x.pe in the link or --peer (DHT lookup comes later)"));
+    return unexpected(
+        std::string("no peer to fetch metadata from: give x.pe in the link, --peer, or --dht-bootstrap to "
+                    "search the DHT"));
   }
   if (!quiet)
     fmt::print(stderr, "get: fetching metadata for {} from {} peer(s)\n", link->btih->to_hex(), peers.size());
@@ -76,7 +110,7 @@ int run_get(const GetOptions& opt) {
   request.command = "get";
   if (auto err = parse_peers(opt.peers, request.options.peers)) return fail(*err);
   if (opt.input.rfind("magnet:", 0) == 0) {
-    auto info = info_from_magnet(opt.input, request.options.peers, opt.quiet);
+    auto info = info_from_magnet(opt.input, request.options.peers, opt.quiet, opt.dht);
     if (!info) return fail(info.error());
     request.info = std::move(*info);
   } else {
@@ -95,6 +129,9 @@ int run_get(const GetOptions& opt) {
   request.options.sequential = opt.sequential;
   request.options.only = opt.only;
   request.options.announce_to_all_tiers = opt.all_tiers;
+  if (!opt.dht.no_dht) request.dht_bootstrap = opt.dht.bootstrap;
+  request.dht_port = opt.dht.port;
+  request.dht_allow_same_ip = opt.dht.allow_same_ip;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);
@@ -127,6 +164,12 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--max-down", opt->max_down, "Download rate limit, e.g. 10M (bytes/s)");
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
+  cmd->add_option("--dht-bootstrap", opt->dht.bootstrap,
+                  "Join the DHT through this node (HOST:PORT, repeatable); the DHT is used only when given");
+  cmd->add_option("--dht-port", opt->dht.port, "UDP port for the DHT (default: any free port)");
+  cmd->add_flag("--dht-allow-same-ip", opt->dht.allow_same_ip,
+                "Keep many DHT nodes of one address (private test networks on one host)");
+  cmd->add_flag("--no-dht", opt->dht.no_dht, "Do not use the DHT");
   cmd->add_flag("--announce-all-tiers", opt->all_tiers,
                 "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_seed_command);
   add(shoal::cli::add_check_command);
   add(shoal::cli::add_tracker_command);
+  add(shoal::cli::add_dht_command);
 
   try {
     app.parse(argc, argv);

@@ -3,14 +3,19 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
 
+#include "net/dht_service.hpp"
 #include "progress.hpp"
 #include "session/torrent_session.hpp"
 
@@ -171,8 +176,42 @@ int run_transfer(TransferRequest request) {
     fmt::print(stderr, "{}: {} ({}), listening on port {}\n", request.command, torrent.info().name,
                torrent.info().info_hash.to_hex(), torrent.listen_port());
   }
+  // DHT: find peers for the torrent and announce our port, now and every 15 minutes.
+  std::unique_ptr<net::DhtService> dht;
+  if (!request.dht_bootstrap.empty()) {
+    net::DhtServiceOptions dht_options;
+    dht_options.port = request.dht_port;
+    dht_options.bootstrap = request.dht_bootstrap;
+    dht_options.config.routing.one_node_per_ip = !request.dht_allow_same_ip;
+    dht_options.state_file = request.options.save_dir / ".shoal" / "dht.state";
+    dht = std::make_unique<net::DhtService>(io, dht_options);
+    auto port = dht->start();
+    if (!port) {
+      fmt::print(stderr, "shoal {}: {}\n", request.command, port.error());
+      return 1;
+    }
+    if (request.verbose) fmt::print(stderr, "dht: udp port {}\n", *port);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          asio::steady_timer next(io);
+          while (!finished) {
+            auto peers = co_await dht->lookup(torrent.info().info_hash, torrent.listen_port(),
+                                              std::chrono::seconds(10));
+            if (finished) co_return;
+            if (request.verbose) fmt::print(stderr, "dht: {} peers for this torrent\n", peers.size());
+            for (const auto& p : peers)
+              torrent.add_peer(p);
+            // Quickly again while we have nobody, then at the usual re-announce interval.
+            next.expires_after(peers.empty() ? std::chrono::seconds(5) : std::chrono::minutes(15));
+            co_await next.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
+        },
+        asio::detached);
+  }
   schedule_status();
   io.run();
+  if (dht) dht->stop();
   if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, error);
   return exit_code;
 }

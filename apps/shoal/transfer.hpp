@@ -18,6 +18,18 @@ struct TransferRequest {
   bool quiet = false;
   bool verbose = false;
   std::string command = "get";
+  // DHT: on when bootstrap nodes are given (the public routers are not used by default yet).
+  std::vector<std::string> dht_bootstrap;
+  std::uint16_t dht_port = 0;
+  bool dht_allow_same_ip = false;
+};
+
+// The DHT settings a command line gives, for a node of our own.
+struct DhtCliOptions {
+  std::vector<std::string> bootstrap;
+  std::uint16_t port = 0;
+  bool allow_same_ip = false;
+  bool no_dht = false;
 };
 
 // Exit code: 0 when every wanted piece is verified on disk (get) or the seeder stopped cleanly (seed).

@@ -1,5 +1,5 @@
-// The DHT simulation of issue 5: 2,000 nodes on virtual time in one process, 5% packet loss, churn (a tenth of
-// the nodes leave after the torrents are announced), a few nodes sending garbage. Lookups for announced
+// The DHT simulation of issue 5: 2,000 nodes on virtual time in one process, 5% packet loss, churn (a tenth
+// of the nodes leave after the torrents are announced), a few nodes sending garbage. Lookups for announced
 // info-hashes must succeed at least 99% of the time; prints the median queries and virtual time per lookup.
 #include <algorithm>
 #include <cstdio>
@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   // Churn: a tenth of the nodes (never a seeder) leave.
   std::size_t killed = 0;
   for (std::size_t i = 0; i < nodes && killed < nodes / 10; i += 7) {
-    bool seeder = std::any_of(torrents.begin(), torrents.end(), [&](const Torrent& t) { return t.seeder == i; });
+    bool seeder =
+        std::any_of(torrents.begin(), torrents.end(), [&](const Torrent& t) { return t.seeder == i; });
     if (!seeder) {
       net.kill(i);
       ++killed;
@@ -65,8 +66,9 @@ int main(int argc, char** argv) {
   // Malicious traffic: garbage to random nodes from a few addresses.
   for (int g = 0; g < 2000; ++g) {
     std::vector<Outgoing> out;
-    net.node(rng() % nodes).on_packet("d1:ad2:id3:bade1:q4:ping1:t2:xx1:y1:qe", *Endpoint::parse("66.6.6.6:666"),
-                                      net.now(), out);
+    net.node(rng() % nodes)
+        .on_packet("d1:ad2:id3:bade1:q4:ping1:t2:xx1:y1:qe", *Endpoint::parse("66.6.6.6:666"), net.now(),
+                   out);
   }
 
   int succeeded = 0, finished = 0;
@@ -81,14 +83,17 @@ int main(int argc, char** argv) {
     Endpoint expected = net.endpoint(t.seeder);
     expected.port = 6000;
     net.act(searcher, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-      n.get_peers(t.hash, std::nullopt, [&, start](const DhtNode::LookupResult& r) {
-        ++finished;
-        queries.push_back(r.queries);
-        millis.push_back(std::chrono::duration<double, std::milli>(net.now() - start).count());
-        if (std::find(r.peers.begin(), r.peers.end(), expected) != r.peers.end()) ++succeeded;
-        if (r.first_peer_after)
-          first_millis.push_back(std::chrono::duration<double, std::milli>(*r.first_peer_after).count());
-      }, now, out);
+      n.get_peers(
+          t.hash, std::nullopt,
+          [&, start](const DhtNode::LookupResult& r) {
+            ++finished;
+            queries.push_back(r.queries);
+            millis.push_back(std::chrono::duration<double, std::milli>(net.now() - start).count());
+            if (std::find(r.peers.begin(), r.peers.end(), expected) != r.peers.end()) ++succeeded;
+            if (r.first_peer_after)
+              first_millis.push_back(std::chrono::duration<double, std::milli>(*r.first_peer_after).count());
+          },
+          now, out);
     });
     net.run_for(3s);
   }
@@ -100,13 +105,15 @@ int main(int argc, char** argv) {
   double one_way = std::chrono::duration<double, std::milli>(latency).count();
   double rtt = 2 * (one_way + one_way / 2);  // mean round trip with jitter
   double median_ms = millis.empty() ? 0 : millis[millis.size() / 2];
-  std::printf("dht.sim: %zu nodes, %.0f%% loss, %zu left; %d/%d lookups found the seeder (%.1f%%)\n", nodes, loss * 100, killed,
-              succeeded, lookups, rate);
-  std::printf("dht.sim.lookup: median %d queries, median %.0f ms virtual (%.1f round trips of %.0f ms), p90 %.0f ms\n",
-              queries.empty() ? 0 : queries[queries.size() / 2], median_ms, median_ms / rtt, rtt,
-              millis.empty() ? 0 : millis[millis.size() * 9 / 10]);
-  std::printf("dht.sim.first_peer: median %.0f ms virtual (%.1f round trips) until the first peer arrived\n", first_ms,
-              first_ms / rtt);
+  std::printf("dht.sim: %zu nodes, %.0f%% loss, %zu left; %d/%d lookups found the seeder (%.1f%%)\n", nodes,
+              loss * 100, killed, succeeded, lookups, rate);
+  std::printf(
+      "dht.sim.lookup: median %d queries, median %.0f ms virtual (%.1f round trips of %.0f ms), p90 %.0f "
+      "ms\n",
+      queries.empty() ? 0 : queries[queries.size() / 2], median_ms, median_ms / rtt, rtt,
+      millis.empty() ? 0 : millis[millis.size() * 9 / 10]);
+  std::printf("dht.sim.first_peer: median %.0f ms virtual (%.1f round trips) until the first peer arrived\n",
+              first_ms, first_ms / rtt);
   std::printf("dht.sim.packets: %llu\n", static_cast<unsigned long long>(net.packets()));
   if (rate < 99.0) {
     std::printf("FAIL: success rate below 99%%\n");

@@ -1,0 +1,59 @@
+// The DHT on the network: one UDP socket on the caller's io_context driving a dht::DhtNode (receive loop,
+// 100 ms tick), bootstrap from given nodes and from the saved routing table, and the table saved on stop.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dht/dht_node.hpp"
+#include "shoal/expected.hpp"
+
+namespace shoal::net {
+
+struct DhtServiceOptions {
+  std::string bind_address = "0.0.0.0";
+  std::uint16_t port = 0;                   // 0: any free port
+  std::vector<std::string> bootstrap;       // HOST:PORT; names are resolved
+  std::filesystem::path state_file;         // node id and routing table; empty: nothing saved
+  dht::DhtConfig config;
+};
+
+class DhtService {
+ public:
+  DhtService(boost::asio::io_context& io, DhtServiceOptions options);
+  ~DhtService();
+
+  Expected<std::uint16_t, std::string> start();
+  void stop();  // saves the state file
+
+  // Iterative get_peers; announces our `announce_port` to the closest nodes when given.
+  void get_peers(const dht::NodeId& info_hash, std::optional<std::uint16_t> announce_port,
+                 dht::DhtNode::LookupDone done);
+  // The same as a coroutine: waits (up to wait_for_nodes) until bootstrapping found some nodes, then looks up.
+  boost::asio::awaitable<std::vector<Endpoint>> lookup(dht::NodeId info_hash, std::optional<std::uint16_t> announce_port,
+                                                       std::chrono::seconds wait_for_nodes);
+  const dht::DhtNode& node() const { return *node_; }
+
+ private:
+  boost::asio::awaitable<void> receive_loop();
+  boost::asio::awaitable<void> tick_loop();
+  boost::asio::awaitable<void> bootstrap_all();
+  void flush(std::vector<dht::Outgoing>& out);
+  void save_state() const;
+
+  boost::asio::io_context& io_;
+  DhtServiceOptions options_;
+  boost::asio::ip::udp::socket socket_;
+  boost::asio::steady_timer timer_;
+  std::unique_ptr<dht::DhtNode> node_;
+  std::vector<dht::NodeInfo> saved_nodes_;
+  bool stopped_ = false;
+};
+
+}  // namespace shoal::net
