@@ -20,7 +20,8 @@ constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 Endpoint to_endpoint(const udp::endpoint& e) {
   Endpoint out;
   auto addr = e.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   if (addr.is_v4()) {
     auto b = addr.to_v4().to_bytes();
     std::copy(b.begin(), b.end(), out.address.begin());
@@ -67,7 +68,8 @@ Expected<std::uint16_t, std::string> DhtService::start() {
   if (!options_.state_file.empty()) {
     if (auto bytes = runtime::read_file(options_.state_file, 1 << 20)) {
       if (auto doc = bencode::decode(*bytes); doc && doc->root().is_dict()) {
-        if (auto saved = doc->root().find_string("id"); saved && saved->size() == 20) id = *dht::NodeId::from_raw(*saved);
+        if (auto saved = doc->root().find_string("id"); saved && saved->size() == 20)
+          id = *dht::NodeId::from_raw(*saved);
         if (auto nodes = doc->root().find_string("nodes"); nodes && nodes->size() % 26 == 0) {
           for (std::size_t i = 0; i < nodes->size(); i += 26) {
             dht::NodeInfo n;
@@ -91,8 +93,9 @@ Expected<std::uint16_t, std::string> DhtService::start() {
   udp::endpoint bind(address, options_.port);
   socket_.open(bind.protocol(), ec);
   if (!ec) socket_.bind(bind, ec);
-  if (ec) return unexpected("cannot listen for the DHT on udp " + options_.bind_address + ":" +
-                            std::to_string(options_.port) + ": " + ec.message());
+  if (ec)
+    return unexpected("cannot listen for the DHT on udp " + options_.bind_address + ":" +
+                      std::to_string(options_.port) + ": " + ec.message());
   asio::co_spawn(io_, receive_loop(), asio::detached);
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, bootstrap_all(), asio::detached);
@@ -127,7 +130,8 @@ void DhtService::save_state() const {
 void DhtService::flush(std::vector<dht::Outgoing>& out) {
   for (auto& o : out) {
     boost::system::error_code ignored;
-    socket_.send_to(asio::buffer(o.packet), to_asio(o.to), 0, ignored);  // UDP: best effort, never blocks long
+    socket_.send_to(asio::buffer(o.packet), to_asio(o.to), 0,
+                    ignored);  // UDP: best effort, never blocks long
   }
   out.clear();
 }

@@ -18,9 +18,9 @@ namespace shoal::net {
 
 struct DhtServiceOptions {
   std::string bind_address = "0.0.0.0";
-  std::uint16_t port = 0;                   // 0: any free port
-  std::vector<std::string> bootstrap;       // HOST:PORT; names are resolved
-  std::filesystem::path state_file;         // node id and routing table; empty: nothing saved
+  std::uint16_t port = 0;              // 0: any free port
+  std::vector<std::string> bootstrap;  // HOST:PORT; names are resolved
+  std::filesystem::path state_file;    // node id and routing table; empty: nothing saved
   dht::DhtConfig config;
 };
 
@@ -35,8 +35,10 @@ class DhtService {
   // Iterative get_peers; announces our `announce_port` to the closest nodes when given.
   void get_peers(const dht::NodeId& info_hash, std::optional<std::uint16_t> announce_port,
                  dht::DhtNode::LookupDone done);
-  // The same as a coroutine: waits (up to wait_for_nodes) until bootstrapping found some nodes, then looks up.
-  boost::asio::awaitable<std::vector<Endpoint>> lookup(dht::NodeId info_hash, std::optional<std::uint16_t> announce_port,
+  // The same as a coroutine: waits (up to wait_for_nodes) until bootstrapping found some nodes, then looks
+  // up.
+  boost::asio::awaitable<std::vector<Endpoint>> lookup(dht::NodeId info_hash,
+                                                       std::optional<std::uint16_t> announce_port,
                                                        std::chrono::seconds wait_for_nodes);
   const dht::DhtNode& node() const { return *node_; }
 
