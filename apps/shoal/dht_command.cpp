@@ -18,6 +18,7 @@ struct DhtOptions {
   std::vector<std::string> bootstrap;
   std::uint32_t max_queries_per_ip = 50;
   bool allow_same_ip = false;
+  bool relax_node_ids = false;
 };
 
 int run_dht(const DhtOptions& opt) {
@@ -29,6 +30,7 @@ int run_dht(const DhtOptions& opt) {
   options.state_file = opt.state;
   options.config.max_queries_per_ip = opt.max_queries_per_ip;
   options.config.routing.one_node_per_ip = !opt.allow_same_ip;
+  options.config.enforce_node_id = !opt.relax_node_ids;
   net::DhtService dht(io, options);
   auto port = dht.start();
   if (!port) {
@@ -63,6 +65,8 @@ CommandRunner add_dht_command(CLI::App& app) {
                   "Queries per second per address before it is ignored (default 50, 0 = no limit)");
   cmd->add_flag("--allow-same-ip", opt->allow_same_ip,
                 "Keep many nodes of one address in the routing table (private test networks on one host)");
+  cmd->add_flag("--relax-node-ids", opt->relax_node_ids,
+                "Keep nodes whose ids do not fit their address (BEP 42 checks off; private networks only)");
   return [opt] { return run_dht(*opt); };
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dht/node_id.hpp"
+
 namespace shoal::dht {
 namespace {
 
@@ -102,8 +104,10 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
 
 void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_point now,
                            std::vector<Outgoing>& out) {
-  if (!q.read_only) table_.heard_from({q.sender, from}, now, false);  // BEP 43: read-only nodes stay out
-  if (config_.read_only) return;                                      // we do not answer queries at all
+  // BEP 43: read-only nodes stay out of the table; BEP 42: so do ids that do not fit their address.
+  bool id_ok = !config_.enforce_node_id || node_id_valid(q.sender, from);
+  if (!q.read_only && id_ok) table_.heard_from({q.sender, from}, now, false);
+  if (config_.read_only) return;  // we do not answer queries at all
   Response r;
   r.transaction = q.transaction;
   r.sender = id_;
@@ -196,7 +200,13 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   double sample =
       static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
-  table_.heard_from({r.sender, from}, now, true);
+  if (!config_.enforce_node_id || node_id_valid(r.sender, from))
+    table_.heard_from({r.sender, from}, now, true);
+  if (r.your_ip && ip_votes_.size() < 64) {
+    Endpoint ip = *r.your_ip;
+    ip.port = 0;
+    ++ip_votes_[ip];
+  }
   if (pending.lookup < 0) {
     // A bootstrap answer: walk towards our own id from what it told us.
     if (pending.method == Method::find_node && !joining_) {
@@ -403,6 +413,18 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   auto targets = table_.refresh_targets(now, static_cast<std::uint64_t>(ms_of(now)));
   for (std::size_t i = 0; i < targets.size() && i < 4; ++i)
     start_lookup(targets[i], Method::find_node, {}, now, out);
+}
+
+std::optional<Endpoint> DhtNode::external_ip() const {
+  std::optional<Endpoint> best;
+  int votes = 2;
+  for (const auto& [ip, n] : ip_votes_) {
+    if (n > votes) {
+      votes = n;
+      best = ip;
+    }
+  }
+  return best;
 }
 
 std::size_t DhtNode::stored_peers() const {

@@ -27,7 +27,8 @@ struct DhtConfig {
   std::size_t max_peers_per_torrent = 200;
   std::size_t max_values_per_reply = 50;
   std::chrono::seconds peer_ttl{30 * 60};
-  bool read_only = false;  // BEP 43
+  bool read_only = false;       // BEP 43
+  bool enforce_node_id = true;  // BEP 42: nodes whose id does not fit their address stay out of the table
   std::string version = "SH01";
 };
 
@@ -60,6 +61,8 @@ class DhtNode {
                  Clock::time_point now, std::vector<Outgoing>& out);
 
   const RoutingTable& table() const { return table_; }
+  // Our address as most responders report it (BEP 42 "ip"), once three agree.
+  std::optional<Endpoint> external_ip() const;
   const NodeId& id() const { return id_; }
   struct Stats {
     std::uint64_t queries_in = 0, responses_in = 0, errors_sent = 0, dropped = 0, rate_limited = 0;
@@ -125,6 +128,7 @@ class DhtNode {
   };
   std::map<NodeId, std::vector<StoredPeer>> store_;
   bool joining_ = false;
+  std::map<Endpoint, int> ip_votes_;  // addresses only (port 0), bounded by the number of distinct answers
   std::vector<Endpoint> bootstrap_nodes_;  // asked again while the table is nearly empty
   Clock::time_point last_bootstrap_{};
   double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it

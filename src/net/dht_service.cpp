@@ -8,6 +8,7 @@
 
 #include "bencode/decoder.hpp"
 #include "bencode/value.hpp"
+#include "dht/node_id.hpp"
 #include "runtime/file_io.hpp"
 
 namespace shoal::net {
@@ -114,7 +115,16 @@ void DhtService::stop() {
 void DhtService::save_state() const {
   if (options_.state_file.empty()) return;
   bencode::Value::Dict d;
-  d["id"] = std::string(node_->id().raw());
+  // BEP 42: once we know our external address, the id we come back with is one derived from it.
+  dht::NodeId id = node_->id();
+  if (auto ip = node_->external_ip(); ip && !dht::node_id_valid(id, *ip)) {
+    std::random_device rd;
+    std::array<std::uint8_t, 20> random{};
+    for (auto& b : random)
+      b = static_cast<std::uint8_t>(rd());
+    id = dht::node_id_for(*ip, random[19], random);
+  }
+  d["id"] = std::string(id.raw());
   std::string nodes;
   for (const auto& n : node_->table().all()) {
     if (n.endpoint.v6) continue;
