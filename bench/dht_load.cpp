@@ -64,6 +64,11 @@ constexpr std::uint64_t address_count = 256ULL * addresses_per_second_octet;
 
 constexpr std::size_t fill_batch_sockets = 1000;  // keeps the fill's descriptors well under common fd limits
 constexpr int fill_max_attempts = 5;              // a lost fill query is sent this often before giving up
+constexpr auto fill_stall_limit = 10s;            // a fill without any answer for this long stops (node gone)
+// The fill is not timed: it keeps fewer queries in flight than a node's default socket buffer holds (~190
+// small datagrams on loopback; libtorrent overflows it at 256 while it adds nodes), as each drop costs a 1 s
+// retry.
+constexpr std::uint32_t fill_max_inflight = 64;
 constexpr std::size_t receive_batch = 64;
 constexpr std::size_t receive_buffer_size = 4096;  // > any sane KRPC reply (50 values + 8 nodes is < 1 KiB)
 constexpr std::size_t send_batch = 64;
@@ -853,6 +858,7 @@ struct FillProgress {
   std::uint64_t get_peers_answered = 0;
   std::uint64_t announces_accepted = 0;
   std::uint64_t given_up = 0;  // queries still lost after fill_max_attempts
+  bool stalled = false;        // stopped early: no answer for fill_stall_limit
   Clock::time_point started{};
   Clock::time_point next_report{};
 };
@@ -863,7 +869,7 @@ struct FillProgress {
 class FillBatch : public TaskSource {
  public:
   FillBatch(std::uint32_t sockets, Random& random, FillProgress& progress)
-      : remaining_(sockets), random_(random), progress_(progress) {
+      : remaining_(sockets), random_(random), progress_(progress), last_answer_(Clock::now()) {
     for (std::uint32_t s = 0; s < sockets; ++s) {
       Task task;
       task.method = Method::ping;
@@ -880,6 +886,12 @@ class FillBatch : public TaskSource {
   }
 
   void finished(const Task& task, Outcome outcome, std::string_view token, Clock::time_point now) override {
+    if (outcome != Outcome::lost) {
+      last_answer_ = now;
+    } else if (now - last_answer_ >= fill_stall_limit) {
+      stalled_ = true;
+      progress_.stalled = true;
+    }
     if (outcome == Outcome::lost && task.attempt + 1 < fill_max_attempts) {
       Task again = task;
       ++again.attempt;
@@ -919,7 +931,7 @@ class FillBatch : public TaskSource {
     if (now >= progress_.next_report) report(now);
   }
 
-  bool done() const override { return remaining_ == 0; }
+  bool done() const override { return remaining_ == 0 || stalled_; }
 
  private:
   void report(Clock::time_point now) {
@@ -935,6 +947,8 @@ class FillBatch : public TaskSource {
   std::deque<Task> queue_;
   Random& random_;
   FillProgress& progress_;
+  Clock::time_point last_answer_;
+  bool stalled_ = false;
 };
 
 // ---- Modes ------------------------------------------------------------------------------------------------
@@ -982,7 +996,7 @@ int run_timed(const Options& o, Random& random) {
 
 int run_fill(const Options& o, Random& random) {
   const std::size_t batch = std::max<std::size_t>(1, std::min(fill_batch_sockets, fd_limit() - 64));
-  Engine engine(o.target, o.inflight, random);
+  Engine engine(o.target, std::min(o.inflight, fill_max_inflight), random);
   FillProgress progress;
   progress.target = o.fill;
   progress.started = Clock::now();
@@ -995,6 +1009,11 @@ int run_fill(const Options& o, Random& random) {
     engine.run(tasks, Clock::time_point::max());
     total.add(engine.stats());
     engine.reset_stats();
+    if (progress.stalled) {
+      std::fprintf(stderr, "dht_load: fill stopped, no answer for %lld s\n",
+                   static_cast<long long>(fill_stall_limit.count()));
+      break;
+    }
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - progress.started).count();
   const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
@@ -1002,12 +1021,12 @@ int run_fill(const Options& o, Random& random) {
                u(progress.pings_accepted), u(progress.announces_accepted), elapsed);
   std::printf(
       "{\"mode\":\"fill\",\"nodes\":%llu,\"pings_accepted\":%llu,\"get_peers_answered\":%llu,"
-      "\"announces_accepted\":%llu,\"given_up\":%llu,\"seconds\":%.3f,",
+      "\"announces_accepted\":%llu,\"given_up\":%llu,\"stalled\":%s,\"seconds\":%.3f,",
       u(o.fill), u(progress.pings_accepted), u(progress.get_peers_answered), u(progress.announces_accepted),
-      u(progress.given_up), elapsed);
+      u(progress.given_up), progress.stalled ? "true" : "false", elapsed);
   print_counters(total);
   std::printf("}\n");
-  return progress.announces_accepted > 0 ? 0 : 1;
+  return progress.announces_accepted > 0 && !progress.stalled ? 0 : 1;
 }
 
 }  // namespace

@@ -93,7 +93,12 @@ Expected<std::uint16_t, std::string> DhtService::start() {
   if (ec) return unexpected("invalid DHT bind address " + options_.bind_address);
   udp::endpoint bind(address, options_.port);
   socket_.open(bind.protocol(), ec);
-  if (!ec) socket_.bind(bind, ec);
+  if (!ec) {
+    // Bursts of queries must not overflow the default ~200 KiB receive buffer.
+    boost::system::error_code ignored;
+    socket_.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
+    socket_.bind(bind, ec);
+  }
   if (ec)
     return unexpected("cannot listen for the DHT on udp " + options_.bind_address + ":" +
                       std::to_string(options_.port) + ": " + ec.message());
