@@ -9,6 +9,7 @@
 #include "bencode/decoder.hpp"
 #include "bencode/value.hpp"
 #include "dht/node_id.hpp"
+#include "net/asio_endpoint.hpp"
 #include "runtime/file_io.hpp"
 
 namespace shoal::net {
@@ -17,34 +18,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::udp;
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
-
-Endpoint to_endpoint(const udp::endpoint& e) {
-  Endpoint out;
-  auto addr = e.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  if (addr.is_v4()) {
-    auto b = addr.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-  } else {
-    auto b = addr.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-    out.v6 = true;
-  }
-  out.port = e.port();
-  return out;
-}
-
-udp::endpoint to_asio(const Endpoint& e) {
-  if (e.v6) {
-    asio::ip::address_v6::bytes_type b;
-    std::copy(e.address.begin(), e.address.end(), b.begin());
-    return {asio::ip::address_v6(b), e.port};
-  }
-  asio::ip::address_v4::bytes_type b;
-  std::copy(e.address.begin(), e.address.begin() + 4, b.begin());
-  return {asio::ip::address_v4(b), e.port};
-}
 
 dht::NodeId random_id() {
   std::random_device rd;
@@ -145,7 +118,7 @@ void DhtService::save_state() const {
 void DhtService::flush(std::vector<dht::Outgoing>& out) {
   for (auto& o : out) {
     boost::system::error_code ignored;
-    socket_.send_to(asio::buffer(o.packet), to_asio(o.to), 0,
+    socket_.send_to(asio::buffer(o.packet), to_asio<udp>(o.to), 0,
                     ignored);  // UDP: best effort, never blocks long
   }
   out.clear();

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 
 #include "bencode/value.hpp"
+#include "net/asio_endpoint.hpp"
 #include "tracker/http_query.hpp"
 
 namespace shoal::server {
@@ -34,28 +35,11 @@ std::int64_t steady_ms() {
       .count();
 }
 
-Endpoint to_endpoint(const tcp::endpoint& e) {
-  Endpoint out;
-  auto addr = e.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  if (addr.is_v4()) {
-    auto b = addr.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-  } else {
-    auto b = addr.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-    out.v6 = true;
-  }
-  out.port = e.port();
-  return out;
-}
-
 asio::awaitable<void> serve(HttpTrackerServer& server, tcp::socket socket) {
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
-  Endpoint source = to_endpoint(remote);
+  Endpoint source = net::to_endpoint(remote);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer(kHeaderLimit);
   for (;;) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "hash/sha.hpp"
+#include "net/asio_endpoint.hpp"
 #include "net/http_client.hpp"
 #include "net/udp_tracker_client.hpp"
 #include "runtime/file_io.hpp"
@@ -30,6 +31,7 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using net::to_endpoint;
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t kReadChunk = 256 * 1024;
@@ -68,35 +70,6 @@ asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) {
 
 double ema(double old_rate, std::int64_t bytes_this_second) {
   return old_rate * 0.6 + static_cast<double>(bytes_this_second) * 0.4;
-}
-
-Endpoint to_endpoint(const tcp::endpoint& e) {
-  Endpoint out;
-  auto addr = e.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  }
-  if (addr.is_v4()) {
-    auto b = addr.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-  } else {
-    auto b = addr.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), out.address.begin());
-    out.v6 = true;
-  }
-  out.port = e.port();
-  return out;
-}
-
-tcp::endpoint to_asio(const Endpoint& e) {
-  if (e.v6) {
-    asio::ip::address_v6::bytes_type b;
-    std::copy(e.address.begin(), e.address.end(), b.begin());
-    return {asio::ip::address_v6(b), e.port};
-  }
-  asio::ip::address_v4::bytes_type b;
-  std::copy(e.address.begin(), e.address.begin() + 4, b.begin());
-  return {asio::ip::address_v4(b), e.port};
 }
 
 std::vector<storage::FileSpec> file_specs(const metainfo::TorrentInfo& info) {
@@ -366,7 +339,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   timeout.async_wait([peer](boost::system::error_code ec) {
     if (!ec) peer->socket.close();
   });
-  auto [ec] = co_await peer->socket.async_connect(to_asio(endpoint), kToken);
+  auto [ec] = co_await peer->socket.async_connect(net::to_asio<tcp>(endpoint), kToken);
   timeout.cancel();
   if (ec || stopping_) {
     connecting_.erase(endpoint);
