@@ -129,9 +129,7 @@ int run_get(const GetOptions& opt) {
   request.options.sequential = opt.sequential;
   request.options.only = opt.only;
   request.options.announce_to_all_tiers = opt.all_tiers;
-  if (!opt.dht.no_dht) request.dht_bootstrap = opt.dht.bootstrap;
-  request.dht_port = opt.dht.port;
-  request.dht_allow_same_ip = opt.dht.allow_same_ip;
+  apply_dht_options(opt.dht, request);
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);
@@ -164,12 +162,7 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--max-down", opt->max_down, "Download rate limit, e.g. 10M (bytes/s)");
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
-  cmd->add_option("--dht-bootstrap", opt->dht.bootstrap,
-                  "Join the DHT through this node (HOST:PORT, repeatable); the DHT is used only when given");
-  cmd->add_option("--dht-port", opt->dht.port, "UDP port for the DHT (default: any free port)");
-  cmd->add_flag("--dht-allow-same-ip", opt->dht.allow_same_ip,
-                "Keep many DHT nodes of one address (private test networks on one host)");
-  cmd->add_flag("--no-dht", opt->dht.no_dht, "Do not use the DHT");
+  add_dht_options(*cmd, opt->dht);
   cmd->add_flag("--announce-all-tiers", opt->all_tiers,
                 "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");

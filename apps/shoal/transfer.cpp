@@ -89,6 +89,21 @@ std::optional<std::string> parse_peers(const std::vector<std::string>& texts, st
   return std::nullopt;
 }
 
+void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
+  cmd.add_option("--dht-bootstrap", dht.bootstrap,
+                 "Join the DHT through this node (HOST:PORT, repeatable); the DHT is used only when given");
+  cmd.add_option("--dht-port", dht.port, "UDP port for the DHT (default: any free port)");
+  cmd.add_flag("--dht-allow-same-ip", dht.allow_same_ip,
+               "Keep many DHT nodes of one address (private test networks on one host)");
+  cmd.add_flag("--no-dht", dht.no_dht, "Do not use the DHT");
+}
+
+void apply_dht_options(const DhtCliOptions& dht, TransferRequest& request) {
+  if (!dht.no_dht) request.dht_bootstrap = dht.bootstrap;
+  request.dht_port = dht.port;
+  request.dht_allow_same_ip = dht.allow_same_ip;
+}
+
 int run_transfer(TransferRequest request) {
   asio::io_context io(1);
   session::TorrentSession torrent(io, std::move(request.info), std::move(request.options));

@@ -2,6 +2,7 @@
 // live status line and a clean shutdown on Ctrl-C (resume data saved).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct DhtCliOptions {
   bool allow_same_ip = false;
   bool no_dht = false;
 };
+// The DHT flags of `get` and `seed`, registered once for both, and what they mean for a transfer.
+void add_dht_options(CLI::App& cmd, DhtCliOptions& dht);
+void apply_dht_options(const DhtCliOptions& dht, TransferRequest& request);
 
 // Exit code: 0 when every wanted piece is verified on disk (get) or the seeder stopped cleanly (seed).
 int run_transfer(TransferRequest request);
