@@ -11,22 +11,27 @@ make_data "$WORK/data/payload.bin" 4194319 pex
 
 # S is slow so the swarm lives long enough for PEX to run (first message a couple of seconds after connecting).
 s_port=$(free_port)
-"$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --max-up 400K -q &
+"$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --max-up 400K -v \
+  >"$WORK/s.log" 2>&1 &
 wait_port "$s_port"
 a_port=$(free_port)
 timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/a" --listen 127.0.0.1 --port "$a_port" --no-trackers -v \
   --peer "127.0.0.1:$s_port" >"$WORK/a.log" 2>&1 &
 a_pid=$!
 wait_port "$a_port"
-timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/b" --listen 127.0.0.1 --no-trackers -v \
+b_port=$(free_port)
+timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/b" --listen 127.0.0.1 --port "$b_port" --no-trackers -v \
   --peer "127.0.0.1:$a_port" >"$WORK/b.log" 2>&1 || fail "B did not complete: $(tail -n 5 "$WORK/b.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/b/payload.bin" || fail "B's bytes differ"
 pass "B completed with the right bytes"
-grep -q "127.0.0.1:$a_port pex: .* added" "$WORK/b.log" || fail "B got no PEX message from A: $(grep pex "$WORK/b.log" | head -n 3)"
-pass "B received ut_pex from A"
+grep -Eq "127.0.0.1:$a_port pex: [0-9]+ added, [0-9]+ dropped, [1-9][0-9]* new" "$WORK/b.log" ||
+  fail "B learned no new peer from A's PEX: $(grep pex "$WORK/b.log" | head -n 3)"
+pass "B learned a new peer from A's ut_pex"
+# B and S only know of each other through PEX (A tells each about the other): whichever dials first, they meet.
 grep -q "127.0.0.1:$s_port connected (outgoing)" "$WORK/b.log" ||
-  fail "B never dialled S, which it could only learn of through PEX"
-pass "B dialled the seeder it learned of through PEX"
+  grep -q "127.0.0.1:$b_port connected (outgoing)" "$WORK/s.log" ||
+  fail "B and S never connected, though A's PEX told them of each other"
+pass "B and the seeder met through PEX"
 wait "$a_pid" || fail "A did not complete: $(tail -n 5 "$WORK/a.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/a/payload.bin" || fail "A's bytes differ"
 pass "A completed with the right bytes"
