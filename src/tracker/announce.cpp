@@ -49,6 +49,19 @@ Unexpected<TrackerError> error(Errc code, std::string detail = {}) {
   return unexpected(TrackerError{code, std::move(detail)});
 }
 
+// A tracker's bencoded reply, announce or scrape alike: a dictionary, or its "failure reason" as the error.
+Expected<bencode::Document, TrackerError> decode_reply(std::string_view body) {
+  bencode::Limits limits;
+  limits.max_input_size = 4 * 1024 * 1024;
+  auto doc = bencode::decode(body, limits);
+  if (!doc) return error(Errc::invalid_response, doc.error().message());
+  auto root = doc->root();
+  if (!root.is_dict()) return error(Errc::invalid_response, "not a dictionary");
+  if (auto failure = root.find_string("failure reason"))
+    return error(Errc::tracker_failure, std::string(*failure));
+  return std::move(*doc);
+}
+
 bool add_compact(std::string_view bytes, std::size_t stride, std::vector<Endpoint>& out) {
   if (bytes.size() % stride != 0) return false;
   for (std::size_t i = 0; i + stride <= bytes.size() && out.size() < kMaxPeersPerResponse; i += stride) {
@@ -110,14 +123,9 @@ std::string build_announce_url(std::string_view announce_url, const AnnounceRequ
 }
 
 Expected<AnnounceResponse, TrackerError> parse_announce_response(std::string_view body) {
-  bencode::Limits limits;
-  limits.max_input_size = 4 * 1024 * 1024;
-  auto doc = bencode::decode(body, limits);
-  if (!doc) return error(Errc::invalid_response, doc.error().message());
+  auto doc = decode_reply(body);
+  if (!doc) return unexpected(doc.error());
   auto root = doc->root();
-  if (!root.is_dict()) return error(Errc::invalid_response, "not a dictionary");
-  if (auto failure = root.find_string("failure reason"))
-    return error(Errc::tracker_failure, std::string(*failure));
   AnnounceResponse r;
   if (auto interval = root.find_int("interval"))
     r.interval = std::clamp<std::int64_t>(*interval, kMinInterval, 86400);
@@ -178,14 +186,9 @@ std::optional<std::string> build_scrape_url(std::string_view announce_url, const
 
 Expected<ScrapeCounts, TrackerError> parse_scrape_response(std::string_view body,
                                                            const Sha1Digest& info_hash) {
-  bencode::Limits limits;
-  limits.max_input_size = 4 * 1024 * 1024;
-  auto doc = bencode::decode(body, limits);
-  if (!doc) return error(Errc::invalid_response, doc.error().message());
+  auto doc = decode_reply(body);
+  if (!doc) return unexpected(doc.error());
   auto root = doc->root();
-  if (!root.is_dict()) return error(Errc::invalid_response, "not a dictionary");
-  if (auto failure = root.find_string("failure reason"))
-    return error(Errc::tracker_failure, std::string(*failure));
   ScrapeCounts counts;
   auto files = root.find_dict("files");
   if (!files) return error(Errc::invalid_response, "no files dictionary");
