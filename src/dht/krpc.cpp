@@ -5,6 +5,7 @@
 
 #include "bencode/decoder.hpp"
 #include "bencode/value.hpp"
+#include "dht/krpc_item.hpp"
 
 namespace shoal::dht {
 namespace {
@@ -51,14 +52,18 @@ const char* method_name(Method m) {
       return "announce_peer";
     case Method::sample_infohashes:
       return "sample_infohashes";
+    case Method::get:
+      return "get";
+    case Method::put:
+      return "put";
   }
   return "ping";
 }
 
 Expected<Message, DecodeError> decode(std::string_view packet) {
   bencode::Limits limits;
-  limits.max_depth = 6;
-  limits.max_items = 1024;
+  limits.max_depth = 32;  // BEP 44 values may nest; the decoder is iterative, so depth costs no stack
+  limits.max_items = 2048;
   limits.max_input_size = 4096;
   auto doc = bencode::decode(packet, limits);
   if (!doc || !doc->root().is_dict()) return fail("not a bencoded dictionary");
@@ -85,16 +90,22 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
       query.method = Method::announce_peer;
     } else if (*q == "sample_infohashes") {
       query.method = Method::sample_infohashes;
+    } else if (*q == "get") {
+      query.method = Method::get;
+    } else if (*q == "put") {
+      query.method = Method::put;
     } else {
       return fail("method unknown", transaction, true, ErrorCode::method_unknown);
     }
     auto sender = id_field(*a, "id");
     if (!sender) return fail("missing or bad id", transaction, true);
     query.sender = *sender;
-    const char* target_key = query.method == Method::find_node || query.method == Method::sample_infohashes
+    const char* target_key = query.method == Method::find_node || query.method == Method::sample_infohashes ||
+                                     query.method == Method::get
                                  ? "target"
-                             : query.method == Method::ping ? nullptr
-                                                            : "info_hash";
+                             : query.method == Method::ping || query.method == Method::put
+                                 ? nullptr  // put: target implied by v or k
+                                 : "info_hash";
     if (target_key != nullptr) {
       auto target = id_field(*a, target_key);
       if (!target) return fail("missing or bad target/info_hash", transaction, true);
@@ -109,6 +120,10 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
       if (!query.implied_port && (!port || *port <= 0 || *port > 65535))
         return fail("missing or bad port", transaction, true);
       query.port = port && *port > 0 && *port <= 65535 ? static_cast<std::uint16_t>(*port) : 0;
+    }
+    if (query.method == Method::get || query.method == Method::put) {
+      if (auto bad = detail::read_item_query(*a, query))
+        return fail(bad->detail, transaction, true, bad->code);
     }
     if (auto want = a->find_list("want")) {
       for (auto w : want->children()) {
@@ -151,6 +166,7 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
     }
     resp.num = r->find_int("num");
     resp.interval = r->find_int("interval");
+    if (auto bad = detail::read_item_response(*r, resp.item)) return fail(*bad, transaction);
     if (auto ip = root.find_string("ip")) {
       if (auto e = Endpoint::from_compact(bytes_of(*ip))) resp.your_ip = *e;
     }
@@ -212,6 +228,10 @@ std::string encode(const Query& q, std::string_view client_version) {
       a["token"] = q.token;
       if (q.implied_port) a["implied_port"] = 1;
       break;
+    case Method::get:
+    case Method::put:
+      detail::write_item_query(q, a);
+      break;
   }
   if (q.want4 || q.want6) {
     bencode::Value::List want;
@@ -249,6 +269,7 @@ std::string encode(const Response& r, std::string_view client_version) {
   }
   if (r.num) body["num"] = *r.num;
   if (r.interval) body["interval"] = *r.interval;
+  detail::write_item_response(r.item, body);
   d["r"] = std::move(body);
   return bencode::encode(bencode::Value(std::move(d)));
 }

@@ -1,5 +1,6 @@
-// BEP 5 KRPC messages over bencode: queries (ping, find_node, get_peers, announce_peer, sample_infohashes),
-// responses and errors, with strict validation of every field a node relies on. Sans-I/O.
+// BEP 5 KRPC messages over bencode: queries (ping, find_node, get_peers, announce_peer, sample_infohashes,
+// and BEP 44 get and put), responses and errors, with strict validation of every field a node relies on.
+// Sans-I/O.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "dht/item_fields.hpp"
 #include "shoal/digest.hpp"
 #include "shoal/endpoint.hpp"
 #include "shoal/expected.hpp"
@@ -28,16 +30,17 @@ struct NodeInfo {
   bool operator==(const NodeInfo&) const = default;
 };
 
-enum class Method { ping, find_node, get_peers, announce_peer, sample_infohashes };
+enum class Method { ping, find_node, get_peers, announce_peer, sample_infohashes, get, put };
 
 struct Query {
   std::string transaction;
   Method method = Method::ping;
   NodeId sender;
-  NodeId target;  // find_node target, get_peers/announce_peer info_hash, sample_infohashes target
+  NodeId target;  // find_node target, get_peers/announce_peer info_hash, sample_infohashes and get target
   std::uint16_t port = 0;
   bool implied_port = false;
-  std::string token;
+  std::string token;   // announce_peer and put
+  ItemFields item;     // BEP 44: put (v, k, sig, seq, cas, salt) and get (seq)
   bool want4 = false;  // BEP 32 "want": neither set means "the family the query came over"
   bool want6 = false;
   bool read_only = false;  // BEP 43 "ro"
@@ -53,6 +56,7 @@ struct Response {
   std::vector<NodeId> samples;      // BEP 51
   std::optional<std::int64_t> num;  // BEP 51: info-hashes the node holds
   std::optional<std::int64_t> interval;
+  ItemFields item;  // BEP 44 get: the item (v, and k, sig, seq when mutable), or seq alone
 };
 
 struct ErrorReply {
@@ -63,8 +67,18 @@ struct ErrorReply {
 
 using Message = std::variant<Query, Response, ErrorReply>;
 
-// BEP 5 error codes.
-enum class ErrorCode { generic = 201, server = 202, protocol = 203, method_unknown = 204 };
+// BEP 5 error codes, and BEP 44's for put.
+enum class ErrorCode {
+  generic = 201,
+  server = 202,
+  protocol = 203,
+  method_unknown = 204,
+  value_too_big = 205,
+  invalid_signature = 206,
+  salt_too_big = 207,
+  cas_mismatch = 301,
+  sequence_too_old = 302,
+};
 
 struct DecodeError {
   ErrorCode code = ErrorCode::protocol;
