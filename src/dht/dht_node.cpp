@@ -25,7 +25,8 @@ DhtNode::DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed)
       config_(config),
       table_(id, config.routing),
       limiter_(config.max_queries_per_ip),
-      secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL} {}
+      secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL},
+      items_(id, config.items) {}
 
 std::string DhtNode::next_transaction() {
   ++next_tid_;
@@ -89,6 +90,7 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
     auto it = pending_.find(e.transaction);
     if (it != pending_.end() && it->second.to == from) {
       int lookup = it->second.lookup;
+      if (it->second.put >= 0) put_replied(it->second.put, false);
       pending_.erase(it);
       if (lookup >= 0 && lookups_.count(lookup)) {
         auto& l = lookups_[lookup];
@@ -174,6 +176,14 @@ void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_poi
       }
       break;
     }
+    case Method::get:
+      r.token = token_for(from, now, 0);
+      answer_get(q, now, r);
+      add_nodes(q.target);
+      break;
+    case Method::put:
+      if (!answer_put(q, from, now, out)) return;
+      break;
     case Method::sample_infohashes: {
       for (const auto& [hash, peers] : store_) {
         if (r.samples.size() >= 20) break;
@@ -207,6 +217,7 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
     ip.port = 0;
     ++ip_votes_[ip];
   }
+  if (pending.put >= 0) put_replied(pending.put, true);
   if (pending.lookup < 0) {
     // A bootstrap answer: walk towards our own id from what it told us.
     if (pending.method == Method::find_node && !joining_) {
@@ -232,17 +243,19 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
       l.peers.push_back(v);
   if (!l.peers.empty() && !l.first_peer) l.first_peer = now;
   add_candidates(l, r.nodes);
+  if (l.item) take_item(l, r);
   advance(pending.lookup, now, out);
 }
 
-void DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
-                         std::vector<Outgoing>& out) {
-  if (pending_.size() >= kMaxPending) return;
+std::string DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
+                                std::vector<Outgoing>& out) {
+  if (pending_.size() >= kMaxPending) return {};
   q.transaction = next_transaction();
   q.sender = id_;
   q.read_only = config_.read_only;
   pending_[q.transaction] = {to, q.method, now, lookup};
   emit(to, encode(q, config_.version), out);
+  return q.transaction;
 }
 
 void DhtNode::add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes) {
@@ -307,6 +320,10 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
   }
   if (pending_close || l.in_flight > 0) return;
   l.finished = true;
+  if (l.item) {
+    finish_item_lookup(it, now, out);
+    return;
+  }
   if (l.announce_port) {
     std::size_t announced = 0;
     for (const auto& c : l.candidates) {
@@ -374,6 +391,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   for (const auto& [tid, p] : expired) {
     pending_.erase(tid);
     table_.failed(p.to);
+    if (p.put >= 0) put_replied(p.put, false);
     if (p.lookup < 0) continue;
     auto it = lookups_.find(p.lookup);
     if (it == lookups_.end()) continue;
@@ -398,6 +416,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   }
   if (now - last_maintenance_ < kMaintenanceEvery) return;
   last_maintenance_ = now;
+  items_.expire(now);
   for (auto it = store_.begin(); it != store_.end();) {
     auto& peers = it->second;
     peers.erase(

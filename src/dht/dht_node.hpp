@@ -1,7 +1,8 @@
 // One Mainline DHT node (BEP 5), sans-I/O: it answers queries (ping, find_node, get_peers, announce_peer,
-// sample_infohashes) from its routing table and a bounded peer store, hands out announce tokens from a
-// rotating secret, rate-limits each source address, and runs iterative lookups (get_peers, with an optional
-// announce) for its owner. Packets in and out are plain bytes with endpoints; time is a parameter.
+// sample_infohashes, BEP 44 get and put) from its routing table, a bounded peer store and a bounded item
+// store, hands out write tokens from a rotating secret, rate-limits each source address, and runs iterative
+// lookups (get_peers with an optional announce; BEP 44 get with an optional put) for its owner. Packets in
+// and out are plain bytes with endpoints; time is a parameter.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dht/item_store.hpp"
 #include "dht/krpc.hpp"
 #include "dht/routing_table.hpp"
 #include "hash/siphash.hpp"
@@ -30,6 +32,7 @@ struct DhtConfig {
   bool read_only = false;       // BEP 43
   bool enforce_node_id = true;  // BEP 42: nodes whose id does not fit their address stay out of the table
   std::string version = "SH01";
+  ItemStoreLimits items;  // BEP 44
 };
 
 struct Outgoing {
@@ -60,6 +63,27 @@ class DhtNode {
   void get_peers(const NodeId& info_hash, std::optional<std::uint16_t> announce_port, LookupDone done,
                  Clock::time_point now, std::vector<Outgoing>& out);
 
+  // BEP 44. Iterative get for target; results are checked (immutable: SHA-1 of v is the target; mutable:
+  // the signature, the key when one is expected, and SHA-1(k + salt) is the target) and the highest seq kept.
+  struct GetItemResult {
+    std::optional<Item> item;
+    int queries = 0;  // get queries sent
+    int holders = 0;  // responses that carried a valid item
+  };
+  using GetItemDone = std::function<void(const GetItemResult& result)>;
+  void get_item(const NodeId& target, std::optional<PublicKey> key, std::string salt, GetItemDone done,
+                Clock::time_point now, std::vector<Outgoing>& out);
+  // A get lookup for the item's target to collect write tokens from the closest nodes, then a put to each.
+  struct PutItemResult {
+    NodeId target;
+    int queries = 0;       // get queries of the lookup
+    int sent = 0;          // puts sent (nodes that gave a token)
+    int acknowledged = 0;  // puts answered without an error
+  };
+  using PutItemDone = std::function<void(const PutItemResult& result)>;
+  void put_item(Item item, PutItemDone done, Clock::time_point now, std::vector<Outgoing>& out);
+  const ItemStore& items() const { return items_; }
+
   const RoutingTable& table() const { return table_; }
   // Our address as most responders report it (BEP 42 "ip"), once three agree.
   std::optional<Endpoint> external_ip() const;
@@ -77,12 +101,28 @@ class DhtNode {
     Method method;
     Clock::time_point sent;
     int lookup = -1;  // -1: not part of a lookup
+    int put = -1;     // a BEP 44 put of this put round (puts_)
   };
   struct Candidate {
     NodeInfo node;
     enum class State { fresh, asked, answered, failed } state = State::fresh;
     std::string token;
     int tries = 0;  // a lost packet is not a dead node: one timeout sends the query again
+  };
+  // What a BEP 44 get lookup checks answers against and, for a put, what it stores at the end.
+  struct ItemLookup {
+    std::optional<PublicKey> key;
+    std::string salt;
+    std::optional<Item> best;
+    int holders = 0;
+    GetItemDone got;
+    std::optional<Item> to_put;
+    PutItemDone put_done;
+  };
+  struct PutRound {
+    PutItemResult result;
+    int outstanding = 0;
+    PutItemDone done;
   };
   struct Lookup {
     NodeId target;
@@ -97,16 +137,28 @@ class DhtNode {
     std::optional<Clock::time_point> first_peer;
     bool finished = false;
     bool join = false;  // the walk to our own id after bootstrapping: followed by a refresh of every bucket
+    std::optional<ItemLookup> item;  // BEP 44 get (method get)
   };
 
   void handle_query(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
   void handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
                        std::vector<Outgoing>& out);
-  void send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out);
+  // Returns the transaction id, empty when too many queries are pending already.
+  std::string send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
+                         std::vector<Outgoing>& out);
   void advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out);
   void add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes);
   int start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds, Clock::time_point now,
                    std::vector<Outgoing>& out);
+  // BEP 44 (dht_node_items.cpp).
+  void answer_get(const Query& q, Clock::time_point now, Response& r) const;
+  bool answer_put(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void take_item(Lookup& l, const Response& r) const;
+  void finish_item_lookup(std::map<int, Lookup>::iterator it, Clock::time_point now,
+                          std::vector<Outgoing>& out);
+  void start_item_lookup(const NodeId& target, ItemLookup item, Clock::time_point now,
+                         std::vector<Outgoing>& out);
+  void put_replied(int put, bool acknowledged);
   std::string token_for(const Endpoint& e, Clock::time_point now, int age) const;
   bool token_ok(const std::string& token, const Endpoint& e, Clock::time_point now) const;
   std::string next_transaction();
@@ -134,6 +186,9 @@ class DhtNode {
   double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it
   Clock::time_point last_maintenance_{};
   Stats stats_;
+  ItemStore items_;
+  std::map<int, PutRound> puts_;
+  int next_put_ = 0;
 };
 
 }  // namespace shoal::dht
