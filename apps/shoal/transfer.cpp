@@ -89,12 +89,16 @@ std::optional<std::string> parse_peers(const std::vector<std::string>& texts, st
   return std::nullopt;
 }
 
-void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
+void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht) {
   cmd.add_option("--dht-bootstrap", dht.bootstrap,
                  "Join the DHT through this node (HOST:PORT, repeatable); the DHT is used only when given");
   cmd.add_option("--dht-port", dht.port, "UDP port for the DHT (default: any free port)");
   cmd.add_flag("--dht-allow-same-ip", dht.allow_same_ip,
                "Keep many DHT nodes of one address (private test networks on one host)");
+}
+
+void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
+  add_dht_join_options(cmd, dht);
   cmd.add_flag("--no-dht", dht.no_dht, "Do not use the DHT");
 }
 

@@ -34,6 +34,8 @@ struct DhtCliOptions {
 };
 // The DHT flags of `get` and `seed`, registered once for both, and what they mean for a transfer.
 void add_dht_options(CLI::App& cmd, DhtCliOptions& dht);
+// The flags that say how to join (bootstrap, port, same-IP rule), for commands that always use the DHT.
+void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht);
 void apply_dht_options(const DhtCliOptions& dht, TransferRequest& request);
 
 // Exit code: 0 when every wanted piece is verified on disk (get) or the seeder stopped cleanly (seed).

@@ -42,11 +42,24 @@ class DhtService {
                                                        std::chrono::seconds wait_for_nodes);
   const dht::DhtNode& node() const { return *node_; }
 
+  // BEP 44 (dht_service_items.cpp). Callback forms, then coroutines that first wait (up to wait_limit)
+  // until bootstrapping found some nodes.
+  void get_item(const dht::NodeId& target, std::optional<dht::PublicKey> key, std::string salt,
+                dht::DhtNode::GetItemDone done);
+  void put_item(dht::Item item, dht::DhtNode::PutItemDone done);
+  boost::asio::awaitable<dht::DhtNode::GetItemResult> get_item(dht::NodeId target,
+                                                               std::optional<dht::PublicKey> key,
+                                                               std::string salt,
+                                                               std::chrono::seconds wait_limit);
+  boost::asio::awaitable<dht::DhtNode::PutItemResult> put_item(dht::Item item,
+                                                               std::chrono::seconds wait_limit);
+
  private:
   boost::asio::awaitable<void> receive_loop();
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> bootstrap_all();
   void flush(std::vector<dht::Outgoing>& out);
+  boost::asio::awaitable<void> await_some_nodes(std::chrono::seconds limit);
   void save_state() const;
 
   boost::asio::io_context& io_;

@@ -1,0 +1,250 @@
+// shoal dht-put and shoal dht-get: store and fetch BEP 44 items (immutable, or mutable under an Ed25519 key)
+// through a short-lived DHT node that joins through --dht-bootstrap.
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "bencode/decoder.hpp"
+#include "commands.hpp"
+#include "dht/item.hpp"
+#include "net/dht_service.hpp"
+#include "runtime/file_io.hpp"
+#include "transfer.hpp"
+
+namespace shoal::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr int kNotFound = 2;  // exit code: nothing found (get) or nobody stored it (put) in time
+
+struct ItemCommonOptions {
+  DhtCliOptions dht;
+  int timeout_seconds = 15;
+};
+
+// The key file holds the 32-byte Ed25519 seed, raw. Missing: a new random one, readable by its owner only.
+Expected<dht::KeySeed, std::string> load_or_create_seed(const std::string& path) {
+  if (auto bytes = runtime::read_file(path, 64)) {
+    auto seed = dht::KeySeed::from_raw(*bytes);
+    if (!seed) return unexpected("key file " + path + " does not hold a 32-byte Ed25519 seed");
+    return *seed;
+  }
+  dht::KeySeed seed;
+  if (RAND_bytes(seed.bytes.data(), static_cast<int>(seed.bytes.size())) != 1)
+    return unexpected(std::string("no random bytes for a new key"));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return unexpected("cannot create key file " + path);
+  bool written = ::write(fd, seed.bytes.data(), seed.bytes.size()) == static_cast<ssize_t>(seed.bytes.size());
+  written = ::close(fd) == 0 && written;
+  if (!written) return unexpected("cannot write key file " + path);
+  return seed;
+}
+
+// Runs `body` on a DHT node joined through the bootstrap nodes; gives up with kNotFound after the timeout.
+int with_dht(const char* command, const ItemCommonOptions& opt,
+             const std::function<asio::awaitable<int>(net::DhtService&)>& body) {
+  if (opt.dht.bootstrap.empty()) {
+    fmt::print(stderr, "shoal {}: give --dht-bootstrap HOST:PORT (no public DHT routers are used)\n",
+               command);
+    return 1;
+  }
+  asio::io_context io(1);
+  net::DhtServiceOptions options;
+  options.port = opt.dht.port;
+  options.bootstrap = opt.dht.bootstrap;
+  options.config.routing.one_node_per_ip = !opt.dht.allow_same_ip;
+  net::DhtService dht(io, options);
+  if (auto port = dht.start(); !port) {
+    fmt::print(stderr, "shoal {}: {}\n", command, port.error());
+    return 1;
+  }
+  int exit_code = kNotFound;
+  asio::steady_timer deadline(io, std::chrono::seconds(opt.timeout_seconds));
+  deadline.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    fmt::print(stderr, "shoal {}: timed out after {} s\n", command, opt.timeout_seconds);
+    dht.stop();
+    io.stop();
+  });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        exit_code = co_await body(dht);
+        dht.stop();
+        io.stop();
+      },
+      asio::detached);
+  io.run();
+  return exit_code;
+}
+
+void add_common_options(CLI::App& cmd, ItemCommonOptions& opt) {
+  add_dht_join_options(cmd, opt.dht);
+  cmd.add_option("--timeout", opt.timeout_seconds, "Give up after this many seconds (default 15)")
+      ->check(CLI::PositiveNumber);
+}
+
+// What the wait for a first contact may take of the whole time.
+std::chrono::seconds join_wait(const ItemCommonOptions& opt) {
+  return std::chrono::seconds(std::max(1, opt.timeout_seconds / 2));
+}
+
+struct PutOptions {
+  ItemCommonOptions common;
+  bool is_mutable = false;
+  std::string key_file;
+  std::string salt;
+  std::optional<std::int64_t> seq;
+  std::string value;
+};
+
+int run_put(const PutOptions& opt) {
+  std::string value = dht::bencoded_string(opt.value);
+  if (value.size() > dht::kMaxItemValue) {
+    fmt::print(stderr, "shoal dht-put: the value takes {} bytes bencoded; at most {} fit\n", value.size(),
+               dht::kMaxItemValue);
+    return 1;
+  }
+  std::optional<dht::KeySeed> seed;
+  if (opt.is_mutable) {
+    if (opt.key_file.empty()) {
+      fmt::print(stderr, "shoal dht-put: --mutable needs --key-file FILE\n");
+      return 1;
+    }
+    if (opt.salt.size() > dht::kMaxItemSalt) {
+      fmt::print(stderr, "shoal dht-put: the salt is {} bytes; at most {}\n", opt.salt.size(),
+                 dht::kMaxItemSalt);
+      return 1;
+    }
+    auto loaded = load_or_create_seed(opt.key_file);
+    if (!loaded) {
+      fmt::print(stderr, "shoal dht-put: {}\n", loaded.error());
+      return 1;
+    }
+    seed = *loaded;
+  } else if (!opt.salt.empty() || opt.seq || !opt.key_file.empty()) {
+    fmt::print(stderr, "shoal dht-put: --salt, --seq and --key-file go with --mutable\n");
+    return 1;
+  }
+  return with_dht("dht-put", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
+    dht::Item item;
+    if (seed) {
+      auto key = *dht::public_key_of(*seed);
+      std::int64_t seq = 1;
+      if (opt.seq) {
+        seq = *opt.seq;
+      } else {
+        // One more than the newest version out there, so that nodes holding it take ours.
+        auto current =
+            co_await dht.get_item(dht::mutable_target(key, opt.salt), key, opt.salt, join_wait(opt.common));
+        if (current.item) seq = current.item->mutable_info->seq + 1;
+      }
+      auto made = dht::make_mutable_item(*seed, value, opt.salt, seq);
+      if (!made) {
+        fmt::print(stderr, "shoal dht-put: {}\n", dht::to_string(made.error()));
+        co_return 1;
+      }
+      item = std::move(*made);
+    } else {
+      item = *dht::make_immutable_item(value);
+    }
+    auto result = co_await dht.put_item(item, join_wait(opt.common));
+    fmt::print("target: {}\n", item.target().to_hex());
+    if (item.mutable_info) {
+      fmt::print("public-key: {}\n", item.mutable_info->key.to_hex());
+      fmt::print("seq: {}\n", item.mutable_info->seq);
+    }
+    fmt::print("stored on: {} of {} nodes ({} queries)\n", result.acknowledged, result.sent, result.queries);
+    co_return result.acknowledged > 0 ? 0 : kNotFound;
+  });
+}
+
+struct GetOptions {
+  ItemCommonOptions common;
+  std::string target;
+  std::string key;
+  std::string salt;
+};
+
+// A value that is a bencoded string prints as that string; anything else as its bencoding.
+std::string printable(const std::string& value) {
+  auto doc = bencode::decode(value);
+  if (doc && doc->root().is_string()) return std::string(doc->root().as_string());
+  return value;
+}
+
+int run_get(const GetOptions& opt) {
+  if (opt.target.empty() == opt.key.empty()) {
+    fmt::print(stderr,
+               "shoal dht-get: give either TARGET (40 hex digits) or --key PUBLIC_KEY (64 hex digits)\n");
+    return 1;
+  }
+  std::optional<dht::PublicKey> key;
+  dht::NodeId target;
+  if (!opt.key.empty()) {
+    key = dht::PublicKey::from_hex(opt.key);
+    if (!key) {
+      fmt::print(stderr, "shoal dht-get: --key must be 64 hex digits\n");
+      return 1;
+    }
+    target = dht::mutable_target(*key, opt.salt);
+  } else {
+    auto parsed = dht::NodeId::from_hex(opt.target);
+    if (!parsed) {
+      fmt::print(stderr, "shoal dht-get: TARGET must be 40 hex digits\n");
+      return 1;
+    }
+    target = *parsed;
+  }
+  return with_dht("dht-get", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
+    auto result = co_await dht.get_item(target, key, opt.salt, join_wait(opt.common));
+    if (!result.item) {
+      fmt::print(stderr, "shoal dht-get: not found ({} queries)\n", result.queries);
+      co_return kNotFound;
+    }
+    fmt::print("value: {}\n", printable(result.item->value));
+    if (result.item->mutable_info) {
+      fmt::print("seq: {}\n", result.item->mutable_info->seq);
+      fmt::print("public-key: {}\n", result.item->mutable_info->key.to_hex());
+    }
+    fmt::print("target: {}\n", target.to_hex());
+    co_return 0;
+  });
+}
+
+}  // namespace
+
+CommandRunner add_dht_put_command(CLI::App& app) {
+  auto opt = std::make_shared<PutOptions>();
+  auto* cmd =
+      app.add_subcommand("dht-put", "Store a string in the DHT (BEP 44), immutable or signed and mutable");
+  add_common_options(*cmd, opt->common);
+  cmd->add_flag("--mutable", opt->is_mutable, "Store a mutable item signed with the key in --key-file");
+  cmd->add_option("--key-file", opt->key_file,
+                  "Ed25519 seed (32 raw bytes); created with mode 0600 if missing");
+  cmd->add_option("--salt", opt->salt, "Salt: one key, many items (mutable only, at most 64 bytes)");
+  cmd->add_option("--seq", opt->seq, "Sequence number (default: one more than the DHT holds, or 1)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("VALUE", opt->value, "The string to store")->required();
+  return [opt] { return run_put(*opt); };
+}
+
+CommandRunner add_dht_get_command(CLI::App& app) {
+  auto opt = std::make_shared<GetOptions>();
+  auto* cmd = app.add_subcommand("dht-get", "Fetch an item from the DHT (BEP 44) by target or by public key");
+  add_common_options(*cmd, opt->common);
+  cmd->add_option("TARGET", opt->target, "Target of an immutable item (40 hex digits)");
+  cmd->add_option("--key", opt->key, "Public key of a mutable item (64 hex digits)");
+  cmd->add_option("--salt", opt->salt, "Salt the mutable item was stored under");
+  return [opt] { return run_get(*opt); };
+}
+
+}  // namespace shoal::cli
