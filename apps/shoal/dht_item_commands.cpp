@@ -61,6 +61,9 @@ int with_dht(const char* command, const ItemCommonOptions& opt,
   options.port = opt.dht.port;
   options.bootstrap = opt.dht.bootstrap;
   options.config.routing.one_node_per_ip = !opt.dht.allow_same_ip;
+  // BEP 43: a node that lives for one command stays out of others' routing tables, or their lookups would
+  // wait on it long after it is gone.
+  options.config.read_only = true;
   net::DhtService dht(io, options);
   if (auto port = dht.start(); !port) {
     fmt::print(stderr, "shoal {}: {}\n", command, port.error());
@@ -89,7 +92,8 @@ int with_dht(const char* command, const ItemCommonOptions& opt,
 void add_common_options(CLI::App& cmd, ItemCommonOptions& opt) {
   add_dht_join_options(cmd, opt.dht);
   cmd.add_option("--timeout", opt.timeout_seconds, "Give up after this many seconds (default 15)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 // What the wait for a first contact may take of the whole time.
