@@ -43,8 +43,9 @@ int run_dht(const DhtOptions& opt) {
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     const auto& s = dht.node().stats();
-    fmt::print("dht: stopping; {} nodes known, {} peers stored, {} queries answered\n",
-               dht.node().table().size(), dht.node().stored_peers(), s.queries_in);
+    fmt::print("dht: stopping; {} nodes known, {} peers stored, {} items stored, {} queries answered\n",
+               dht.node().table().size(), dht.node().stored_peers(),
+               dht.node().items().immutable_count() + dht.node().items().mutable_count(), s.queries_in);
     dht.stop();
     io.stop();
   });

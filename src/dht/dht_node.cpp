@@ -90,8 +90,9 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
     auto it = pending_.find(e.transaction);
     if (it != pending_.end() && it->second.to == from) {
       int lookup = it->second.lookup;
-      if (it->second.put >= 0) put_replied(it->second.put, false);
+      int put = it->second.put;
       pending_.erase(it);
+      if (put >= 0) put_replied(put, false);  // after the erase: the callback may send queries of its own
       if (lookup >= 0 && lookups_.count(lookup)) {
         auto& l = lookups_[lookup];
         for (auto& c : l.candidates)

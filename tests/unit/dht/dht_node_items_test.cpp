@@ -252,6 +252,76 @@ TEST(DhtNodeItems, ClientChecksWhatItGets) {
   EXPECT_FALSE(lookup(to_fields(other_salt), std::nullopt)->item);
 }
 
+// The put round counts what the storing nodes say: an answer is an acknowledgement, an error or silence not.
+TEST(DhtNodeItems, PutRoundCountsOnlyAcknowledgements) {
+  NodeId own;
+  own.bytes.fill(0x01);
+  DhtNode node(own, {}, 3);
+  Clock::time_point now{std::chrono::hours(1)};
+  Endpoint peer = *Endpoint::parse("10.0.0.2:6881");
+  NodeId peer_id;
+  peer_id.bytes.fill(0x02);
+  std::vector<Outgoing> out;
+  node.bootstrap(peer, now, out);
+  Response hello;
+  hello.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
+  hello.sender = peer_id;
+  node.on_packet(encode(hello), peer, now, out);
+
+  auto item = *make_immutable_item("3:abc");
+  // reply: the answer to the put, or nothing (the put times out).
+  auto put_round = [&](const std::function<std::optional<Message>(const Query&)>& reply) {
+    std::optional<DhtNode::PutItemResult> result;
+    out.clear();
+    node.put_item(
+        item, [&](const DhtNode::PutItemResult& r) { result = r; }, now, out);
+    for (std::size_t i = 0; i < out.size(); ++i) {  // grows while we answer
+      auto q = std::get<Query>(*decode(out[i].packet));
+      if (q.method == Method::get) {
+        Response r;
+        r.transaction = q.transaction;
+        r.sender = peer_id;
+        r.token = "tok";
+        node.on_packet(encode(r), peer, now, out);
+      } else if (q.method == Method::put) {
+        EXPECT_EQ(q.token, "tok");
+        EXPECT_EQ(q.item.value, "3:abc");
+        auto answer = reply(q);
+        if (!answer) continue;
+        std::visit(
+            [&](auto& m) {
+              m.transaction = q.transaction;
+              std::vector<Outgoing> more;
+              node.on_packet(encode(m), peer, now, more);
+            },
+            *answer);
+      }
+    }
+    if (!result) {
+      std::vector<Outgoing> more;
+      node.tick(now + 5s, more);
+    }
+    return result;
+  };
+  auto acknowledged = put_round([&](const Query&) -> std::optional<Message> {
+    Response r;
+    r.sender = peer_id;
+    return r;
+  });
+  ASSERT_TRUE(acknowledged);
+  EXPECT_EQ(acknowledged->sent, 1);
+  EXPECT_EQ(acknowledged->acknowledged, 1);
+  EXPECT_EQ(acknowledged->target, item.target());
+  auto refused = put_round([](const Query&) -> std::optional<Message> { return ErrorReply{"", 302, "old"}; });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->sent, 1);
+  EXPECT_EQ(refused->acknowledged, 0);
+  auto silent = put_round([](const Query&) -> std::optional<Message> { return std::nullopt; });
+  ASSERT_TRUE(silent);
+  EXPECT_EQ(silent->sent, 1);
+  EXPECT_EQ(silent->acknowledged, 0);
+}
+
 TEST(DhtNodeItems, PutThenGetAcrossANetwork) {
   sim::Network net(7, 0.0, 20ms);
   for (int i = 0; i < 40; ++i)
