@@ -13,7 +13,8 @@ constexpr int kAlpha = 4;                   // queries in flight per lookup
 constexpr std::size_t kMaxCandidates = 64;  // closest nodes a lookup keeps track of
 constexpr auto kTokenEpoch = std::chrono::minutes(5);
 constexpr auto kMaintenanceEvery = std::chrono::seconds(60);
-constexpr std::size_t kMaxPending = 4096;  // queries of ours awaiting replies
+constexpr std::size_t kMaxPending = 4096;    // queries of ours awaiting replies
+constexpr std::size_t kMaxSamples = 10'000;  // BEP 51 samples one walk collects
 
 std::int64_t ms_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -158,12 +159,20 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
       store_peer(q, from, now);
       break;
     case Method::sample_infohashes: {
-      for (const auto& [hash, peers] : store_) {
-        if (r.samples.size() >= 20) break;
-        r.samples.push_back(hash);
+      // BEP 51: a random subset, so that repeated samplers see the whole store over time: twenty hashes in
+      // order from a random point, wrapping around.
+      NodeId from_here;
+      for (std::size_t i = 0; i < 20; i += 8) {
+        std::uint64_t bits = next_random();
+        std::memcpy(from_here.bytes.data() + i, &bits, std::min<std::size_t>(8, 20 - i));
+      }
+      auto it = store_.lower_bound(from_here);
+      for (std::size_t n = 0; n < std::min<std::size_t>(20, store_.size()); ++n, ++it) {
+        if (it == store_.end()) it = store_.begin();
+        r.samples.push_back(it->first);
       }
       r.num = static_cast<std::int64_t>(store_.size());
-      r.interval = 6 * 3600;
+      r.interval = 60;
       add_nodes(q.target);
       break;
     }
@@ -302,6 +311,9 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   for (const auto& v : r.values)
     if (std::find(l.peers.begin(), l.peers.end(), v) == l.peers.end() && l.peers.size() < 1000)
       l.peers.push_back(v);
+  for (const auto& h : r.samples)
+    if (l.samples.size() < kMaxSamples && std::find(l.samples.begin(), l.samples.end(), h) == l.samples.end())
+      l.samples.push_back(h);
   if (l.scrape) {
     auto seeds = r.bloom_seeds ? ScrapeBloom::from_bytes(*r.bloom_seeds) : std::nullopt;
     auto peers = r.bloom_peers ? ScrapeBloom::from_bytes(*r.bloom_peers) : std::nullopt;
@@ -444,8 +456,13 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
     }
   }
   auto done = std::move(l.done);
-  LookupResult result{std::move(l.peers), l.queries,     std::nullopt,
-                      l.bloom_seeds,      l.bloom_peers, l.scrape_replies};
+  LookupResult result;
+  result.peers = std::move(l.peers);
+  result.queries = l.queries;
+  result.bloom_seeds = l.bloom_seeds;
+  result.bloom_peers = l.bloom_peers;
+  result.scrape_replies = l.scrape_replies;
+  result.samples = std::move(l.samples);
   if (l.first_peer) result.first_peer_after = *l.first_peer - l.started;
   bool joined = l.join;
   bool v6 = l.v6;
@@ -476,7 +493,26 @@ void DhtNode::bootstrap(const Endpoint& node, Clock::time_point now, std::vector
 
 void DhtNode::get_peers(const NodeId& info_hash, const PeerSearch& search, LookupDone done,
                         Clock::time_point now, std::vector<Outgoing>& out) {
-  // One walk per family we know nodes of; the caller hears once, with what both found.
+  Lookup l;
+  l.target = info_hash;
+  l.method = Method::get_peers;
+  l.announce_port = search.announce_port;
+  l.seed = search.seed;
+  l.scrape = search.scrape;
+  start_in_each_family(l, std::move(done), now, out);
+}
+
+void DhtNode::sample_infohashes(const NodeId& target, LookupDone done, Clock::time_point now,
+                                std::vector<Outgoing>& out) {
+  Lookup l;
+  l.target = target;
+  l.method = Method::sample_infohashes;
+  start_in_each_family(l, std::move(done), now, out);
+}
+
+void DhtNode::start_in_each_family(const Lookup& proto, LookupDone done, Clock::time_point now,
+                                   std::vector<Outgoing>& out) {
+  // One walk per family (BEP 32: the IPv4 and IPv6 DHTs are separate); the caller hears once, with both.
   struct Merged {
     int outstanding = 0;
     LookupResult result;
@@ -493,17 +529,14 @@ void DhtNode::get_peers(const NodeId& info_hash, const PeerSearch& search, Looku
     return;
   }
   for (bool v6 : families) {
-    Lookup l;
-    l.target = info_hash;
-    l.method = Method::get_peers;
+    Lookup l = proto;
     l.v6 = v6;
-    l.announce_port = search.announce_port;
-    l.seed = search.seed;
-    l.scrape = search.scrape;
     l.done = [merged](const LookupResult& part) {
       auto& m = merged->result;
       for (const auto& p : part.peers)
         if (std::find(m.peers.begin(), m.peers.end(), p) == m.peers.end()) m.peers.push_back(p);
+      for (const auto& h : part.samples)
+        if (std::find(m.samples.begin(), m.samples.end(), h) == m.samples.end()) m.samples.push_back(h);
       m.queries += part.queries;
       if (part.first_peer_after && (!m.first_peer_after || *part.first_peer_after < *m.first_peer_after))
         m.first_peer_after = part.first_peer_after;

@@ -62,6 +62,7 @@ class DhtNode {
     std::optional<Clock::duration> first_peer_after;  // how long until the first peer arrived
     ScrapeBloom bloom_seeds, bloom_peers;             // BEP 33: the union of what the nodes sent
     int scrape_replies = 0;                           // nodes that sent bloom filters
+    std::vector<NodeId> samples;                      // BEP 51: info-hashes the nodes sampled for us
   };
   using LookupDone = std::function<void(const LookupResult& result)>;
 
@@ -83,6 +84,9 @@ class DhtNode {
   }
   void get_peers(const NodeId& info_hash, const PeerSearch& search, LookupDone done, Clock::time_point now,
                  std::vector<Outgoing>& out);
+  // BEP 51: a walk towards `target` asking every node on the way for a sample of the info-hashes it stores.
+  void sample_infohashes(const NodeId& target, LookupDone done, Clock::time_point now,
+                         std::vector<Outgoing>& out);
 
   const RoutingTable& table(bool v6 = false) const { return v6 ? table6_ : table4_; }
   std::size_t node_count() const { return table4_.size() + table6_.size(); }
@@ -120,6 +124,7 @@ class DhtNode {
     bool scrape = false;
     ScrapeBloom bloom_seeds, bloom_peers;
     int scrape_replies = 0;
+    std::vector<NodeId> samples;
     LookupDone done;
     std::vector<Candidate> candidates;  // sorted by distance to target
     std::vector<Endpoint> peers;
@@ -144,6 +149,9 @@ class DhtNode {
   // Starts `proto` (target, method, family and extras set) from `seeds` and the table's closest nodes.
   int start_lookup(Lookup proto, std::vector<NodeInfo> seeds, Clock::time_point now,
                    std::vector<Outgoing>& out);
+  // Starts `proto` in each address family we know nodes of; `done` once with what all of them found.
+  void start_in_each_family(const Lookup& proto, LookupDone done, Clock::time_point now,
+                            std::vector<Outgoing>& out);
   void join(bool v6, std::vector<NodeInfo> seeds, Clock::time_point now, std::vector<Outgoing>& out);
   void maybe_adopt_external_id(Clock::time_point now, std::vector<Outgoing>& out);
   RoutingTable& table_for(bool v6) { return v6 ? table6_ : table4_; }

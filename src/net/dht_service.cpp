@@ -216,8 +216,9 @@ void DhtService::get_peers(const dht::NodeId& info_hash, std::optional<std::uint
   flush(out);
 }
 
-asio::awaitable<dht::DhtNode::LookupResult> DhtService::search(dht::NodeId info_hash, dht::PeerSearch search,
-                                                               std::chrono::seconds wait_for_nodes) {
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::walk(
+    std::function<void(dht::DhtNode::LookupDone, std::vector<dht::Outgoing>&)> start,
+    std::chrono::seconds wait_for_nodes) {
   asio::steady_timer wait(io_);
   auto deadline = std::chrono::steady_clock::now() + wait_for_nodes;
   while (!stopped_ && node_->node_count() == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -228,16 +229,33 @@ asio::awaitable<dht::DhtNode::LookupResult> DhtService::search(dht::NodeId info_
   auto result = std::make_shared<std::optional<dht::DhtNode::LookupResult>>();
   auto done = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
   std::vector<dht::Outgoing> out;
-  node_->get_peers(
-      info_hash, search,
+  start(
       [result, done](const dht::DhtNode::LookupResult& r) {
         *result = r;
         done->cancel();
       },
-      dht::Clock::now(), out);
+      out);
   flush(out);
   if (!*result) co_await done->async_wait(kToken);
   co_return result->value_or(dht::DhtNode::LookupResult{});
+}
+
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::search(dht::NodeId info_hash, dht::PeerSearch search,
+                                                               std::chrono::seconds wait_for_nodes) {
+  co_return co_await walk(
+      [&](dht::DhtNode::LookupDone done, std::vector<dht::Outgoing>& out) {
+        node_->get_peers(info_hash, search, std::move(done), dht::Clock::now(), out);
+      },
+      wait_for_nodes);
+}
+
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::sample(dht::NodeId target,
+                                                               std::chrono::seconds wait_for_nodes) {
+  co_return co_await walk(
+      [&](dht::DhtNode::LookupDone done, std::vector<dht::Outgoing>& out) {
+        node_->sample_infohashes(target, std::move(done), dht::Clock::now(), out);
+      },
+      wait_for_nodes);
 }
 
 asio::awaitable<std::vector<Endpoint>> DhtService::lookup(dht::NodeId info_hash,

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,10 +51,17 @@ class DhtService {
   boost::asio::awaitable<std::vector<Endpoint>> lookup(dht::NodeId info_hash,
                                                        std::optional<std::uint16_t> announce_port,
                                                        std::chrono::seconds wait_for_nodes);
+  // BEP 51: one sampling walk towards `target` (after waiting for nodes as search() does).
+  boost::asio::awaitable<dht::DhtNode::LookupResult> sample(dht::NodeId target,
+                                                            std::chrono::seconds wait_for_nodes);
   bool ipv6() const { return socket6_.is_open(); }
   const dht::DhtNode& node() const { return *node_; }
 
  private:
+  // Waits for nodes, starts a walk with `start` and returns what it found.
+  boost::asio::awaitable<dht::DhtNode::LookupResult> walk(
+      std::function<void(dht::DhtNode::LookupDone, std::vector<dht::Outgoing>&)> start,
+      std::chrono::seconds wait_for_nodes);
   boost::asio::awaitable<void> receive_loop(boost::asio::ip::udp::socket& socket);
   std::optional<std::string> open(boost::asio::ip::udp::socket& socket, const std::string& address,
                                   std::uint16_t port);

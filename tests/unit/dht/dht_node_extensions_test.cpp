@@ -112,6 +112,41 @@ TEST(DhtNodeScrape, ALookupCountsSeedsAndPeersAcrossTheNetwork) {
   EXPECT_NEAR(result->bloom_peers.estimate(), 15, 1.5);
 }
 
+TEST(DhtNodeSample, AWalkCollectsTheHashesStoredAlongIt) {
+  sim::Network net(11, 0.0, 20ms);
+  for (int i = 0; i < 100; ++i)
+    net.add_node();
+  for (std::size_t i = 1; i < net.size(); ++i) {
+    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
+      n.bootstrap(net.endpoint(0), now, out);
+    });
+    net.run_for(50ms);
+  }
+  net.run_for(10s);
+  std::vector<NodeId> hashes;
+  for (std::size_t i = 10; i < 20; ++i) {
+    NodeId h;
+    h.bytes.fill(static_cast<std::uint8_t>(i * 17));
+    hashes.push_back(h);
+    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
+      n.get_peers(h, 7000, nullptr, now, out);
+    });
+  }
+  net.run_for(10s);
+  // A walk towards each hash meets the nodes that store it, and they include it in their samples.
+  for (const auto& h : hashes) {
+    std::optional<DhtNode::LookupResult> result;
+    net.act(90, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
+      n.sample_infohashes(
+          h, [&](const auto& r) { result = r; }, now, out);
+    });
+    net.run_for(10s);
+    ASSERT_TRUE(result);
+    EXPECT_NE(std::find(result->samples.begin(), result->samples.end(), h), result->samples.end());
+    EXPECT_GT(result->queries, 0);
+  }
+}
+
 TEST(DhtNodeIpv6, KeepsATablePerFamilyAndAnswersWhatIsWanted) {
   DhtConfig config;
   config.enforce_node_id = false;
