@@ -39,6 +39,15 @@ std::uint64_t DhtNode::next_random() {
   return z ^ (z >> 31);
 }
 
+NodeId DhtNode::random_id() {
+  NodeId id;
+  for (std::size_t i = 0; i < id.bytes.size(); i += 8) {
+    std::uint64_t bits = next_random();
+    std::memcpy(id.bytes.data() + i, &bits, std::min<std::size_t>(8, id.bytes.size() - i));
+  }
+  return id;
+}
+
 std::string DhtNode::next_transaction() {
   ++next_tid_;
   return std::string{static_cast<char>(next_tid_ >> 8), static_cast<char>(next_tid_ & 0xff)};
@@ -161,12 +170,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
     case Method::sample_infohashes: {
       // BEP 51: a random subset, so that repeated samplers see the whole store over time: twenty hashes in
       // order from a random point, wrapping around.
-      NodeId from_here;
-      for (std::size_t i = 0; i < 20; i += 8) {
-        std::uint64_t bits = next_random();
-        std::memcpy(from_here.bytes.data() + i, &bits, std::min<std::size_t>(8, 20 - i));
-      }
-      auto it = store_.lower_bound(from_here);
+      auto it = store_.lower_bound(random_id());
       for (std::size_t n = 0; n < std::min<std::size_t>(20, store_.size()); ++n, ++it) {
         if (it == store_.end()) it = store_.begin();
         r.samples.push_back(it->first);
@@ -395,10 +399,7 @@ void DhtNode::maybe_adopt_external_id(Clock::time_point now, std::vector<Outgoin
   id_address_ = ip;
   if (node_id_valid(id_, *ip)) return;  // already fits (or a local address, which any id fits)
   std::array<std::uint8_t, 20> random{};
-  for (std::size_t i = 0; i < random.size(); i += 8) {
-    std::uint64_t bits = next_random();
-    std::memcpy(random.data() + i, &bits, std::min<std::size_t>(8, random.size() - i));
-  }
+  std::memcpy(random.data(), random_id().bytes.data(), random.size());
   id_ = node_id_for(*ip, random[19], random);
   table4_.change_own_id(id_);
   table6_.change_own_id(id_);

@@ -156,6 +156,7 @@ class DhtNode {
   void maybe_adopt_external_id(Clock::time_point now, std::vector<Outgoing>& out);
   RoutingTable& table_for(bool v6) { return v6 ? table6_ : table4_; }
   std::uint64_t next_random();
+  NodeId random_id();
   std::string token_for(const Endpoint& e, Clock::time_point now, int age) const;
   bool token_ok(const std::string& token, const Endpoint& e, Clock::time_point now) const;
   std::string next_transaction();
