@@ -17,5 +17,7 @@ CommandRunner add_tracker_command(CLI::App& app);
 CommandRunner add_dht_command(CLI::App& app);
 CommandRunner add_dht_put_command(CLI::App& app);
 CommandRunner add_dht_get_command(CLI::App& app);
+CommandRunner add_dht_scrape_command(CLI::App& app);
+CommandRunner add_dht_sample_command(CLI::App& app);
 
 }  // namespace shoal::cli

@@ -1,5 +1,5 @@
 // shoal dht-put and shoal dht-get: store and fetch BEP 44 items (immutable, or mutable under an Ed25519 key)
-// through a short-lived DHT node that joins through --dht-bootstrap.
+// through a short-lived, read-only DHT node that joins through --dht-bootstrap or else the public routers.
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <openssl/rand.h>
@@ -48,22 +48,15 @@ Expected<dht::KeySeed, std::string> load_or_create_seed(const std::string& path)
   return seed;
 }
 
-// Runs `body` on a DHT node joined through the bootstrap nodes; gives up with kNotFound after the timeout.
+// Runs `body` on a DHT node of our own; gives up with kNotFound after the timeout.
 int with_dht(const char* command, const ItemCommonOptions& opt,
              const std::function<asio::awaitable<int>(net::DhtService&)>& body) {
-  if (opt.dht.bootstrap.empty()) {
-    fmt::print(stderr, "shoal {}: give --dht-bootstrap HOST:PORT (no public DHT routers are used)\n",
-               command);
-    return 1;
-  }
   asio::io_context io(1);
-  net::DhtServiceOptions options;
-  options.port = opt.dht.port;
-  options.bootstrap = opt.dht.bootstrap;
-  options.config.routing.one_node_per_ip = !opt.dht.allow_same_ip;
   // BEP 43: a node that lives for one command stays out of others' routing tables, or their lookups would
   // wait on it long after it is gone.
-  options.config.read_only = true;
+  DhtCliOptions join = opt.dht;
+  join.read_only = true;
+  auto options = dht_service_options(join, {});
   net::DhtService dht(io, options);
   if (auto port = dht.start(); !port) {
     fmt::print(stderr, "shoal {}: {}\n", command, port.error());

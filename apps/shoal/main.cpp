@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_dht_command);
   add(shoal::cli::add_dht_put_command);
   add(shoal::cli::add_dht_get_command);
+  add(shoal::cli::add_dht_scrape_command);
+  add(shoal::cli::add_dht_sample_command);
 
   try {
     app.parse(argc, argv);

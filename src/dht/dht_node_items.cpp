@@ -1,6 +1,8 @@
 // DhtNode's BEP 44 side: answering get and put from the item store, and the client's get and put lookups,
-// which ride on the same iterative lookup as get_peers (method get, with an ItemLookup attached).
+// which ride on the same iterative lookup as get_peers (method get, with an ItemLookup attached), one per
+// address family.
 #include <algorithm>
+#include <memory>
 
 #include "dht/dht_node.hpp"
 
@@ -44,17 +46,52 @@ void DhtNode::take_item(Lookup& l, const Response& r) const {
     wanted.best = std::move(*item);
 }
 
-void DhtNode::start_item_lookup(const NodeId& target, ItemLookup item, Clock::time_point now,
-                                std::vector<Outgoing>& out) {
-  int id = next_lookup_++;
-  Lookup& l = lookups_[id];
-  l.target = target;
-  l.method = Method::get;
-  l.started = now;
-  l.item = std::move(item);
-  add_candidates(l, table_.closest(target, kBucketSize * 2, false));
-  // With no node to ask, advance() finds nothing pending and finishes at once.
-  advance(id, now, out);
+void DhtNode::start_item_lookups(const NodeId& target, const ItemLookup& proto, Clock::time_point now,
+                                 std::vector<Outgoing>& out) {
+  struct Merged {
+    int outstanding = 0;
+    GetItemResult got;
+    PutItemResult put;
+    GetItemDone got_done;
+    PutItemDone put_done;
+  };
+  auto merged = std::make_shared<Merged>();
+  merged->got_done = proto.got;
+  merged->put_done = proto.put_done;
+  merged->put.target = target;
+  std::vector<bool> families;
+  for (bool v6 : {false, true})
+    if (table(v6).size() > 0) families.push_back(v6);
+  merged->outstanding = static_cast<int>(families.size());
+  if (families.empty()) {  // nobody to ask: report at once
+    if (proto.to_put && merged->put_done) merged->put_done(merged->put);
+    if (!proto.to_put && merged->got_done) merged->got_done(merged->got);
+    return;
+  }
+  for (bool v6 : families) {
+    Lookup l;
+    l.target = target;
+    l.method = Method::get;
+    l.v6 = v6;
+    l.item = proto;
+    l.item->got = [merged](const GetItemResult& part) {
+      auto& m = merged->got;
+      m.queries += part.queries;
+      m.holders += part.holders;
+      if (part.item && (!m.item || (part.item->mutable_info && m.item->mutable_info &&
+                                    part.item->mutable_info->seq > m.item->mutable_info->seq)))
+        m.item = part.item;
+      if (--merged->outstanding == 0 && merged->got_done) merged->got_done(m);
+    };
+    l.item->put_done = [merged](const PutItemResult& part) {
+      auto& m = merged->put;
+      m.queries += part.queries;
+      m.sent += part.sent;
+      m.acknowledged += part.acknowledged;
+      if (--merged->outstanding == 0 && merged->put_done) merged->put_done(m);
+    };
+    start_lookup(std::move(l), {}, now, out);
+  }
 }
 
 void DhtNode::get_item(const NodeId& target, std::optional<PublicKey> key, std::string salt, GetItemDone done,
@@ -63,7 +100,7 @@ void DhtNode::get_item(const NodeId& target, std::optional<PublicKey> key, std::
   item.key = key;
   item.salt = std::move(salt);
   item.got = std::move(done);
-  start_item_lookup(target, std::move(item), now, out);
+  start_item_lookups(target, item, now, out);
 }
 
 void DhtNode::put_item(Item item, PutItemDone done, Clock::time_point now, std::vector<Outgoing>& out) {
@@ -75,7 +112,7 @@ void DhtNode::put_item(Item item, PutItemDone done, Clock::time_point now, std::
   }
   lookup.to_put = std::move(item);
   lookup.put_done = std::move(done);
-  start_item_lookup(target, std::move(lookup), now, out);
+  start_item_lookups(target, lookup, now, out);
 }
 
 void DhtNode::finish_item_lookup(std::map<int, Lookup>::iterator it, Clock::time_point now,
@@ -101,9 +138,7 @@ void DhtNode::finish_item_lookup(std::map<int, Lookup>::iterator it, Clock::time
     if (round.result.sent >= static_cast<int>(kBucketSize)) break;
     if (c.state != Candidate::State::answered || c.token.empty()) continue;
     q.token = c.token;
-    auto tid = send_query(q, c.node.endpoint, -1, now, out);
-    if (tid.empty()) continue;
-    pending_[tid].put = round_id;
+    if (!send_query(q, c.node.endpoint, -1, now, out, round_id)) continue;
     ++round.result.sent;
     ++round.outstanding;
   }

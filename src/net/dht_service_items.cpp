@@ -30,7 +30,7 @@ asio::awaitable<Result> await_callback(asio::io_context& io, Start start) {
 asio::awaitable<void> DhtService::await_some_nodes(std::chrono::seconds limit) {
   asio::steady_timer wait(io_);
   auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!stopped_ && node_->table().size() == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (!stopped_ && node_->node_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     wait.expires_after(std::chrono::milliseconds(100));
     co_await wait.async_wait(kToken);
   }

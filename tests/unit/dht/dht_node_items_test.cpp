@@ -185,6 +185,27 @@ TEST(DhtNodeItems, ItemsExpireTwoHoursAfterTheLastPut) {
   EXPECT_EQ(c.node.items().immutable_count(), 1u);
 }
 
+// A full-size item to a small get is what was asked for: it travels with the nodes beside it, outside the
+// reply budget that keeps other answers within 8x their query.
+TEST(DhtNodeItems, BigItemsTravelWithTheirNodes) {
+  Conversation c;
+  for (int i = 0; i < 8; ++i) {  // queries from eight nodes put them in the table
+    Query ping;
+    ping.transaction = "p";
+    ping.sender.bytes.fill(static_cast<std::uint8_t>(0x30 + i));
+    std::vector<Outgoing> out;
+    c.node.on_packet(encode(ping), *Endpoint::parse("10.0.1." + std::to_string(i + 1) + ":6881"), c.now, out);
+  }
+  auto big = *make_immutable_item(bencoded_string(std::string(996, 'x')));
+  ASSERT_TRUE(std::holds_alternative<Response>(c.put(to_fields(big))));
+  Query q;
+  q.method = Method::get;
+  q.target = big.target();
+  auto reply = std::get<Response>(c.ask(q));
+  EXPECT_EQ(reply.item.value, big.value);
+  EXPECT_EQ(reply.nodes.size(), 8u);
+}
+
 TEST(DhtNodeItems, ReadOnlyNodesDoNotAnswer) {
   DhtConfig config;
   config.read_only = true;
