@@ -19,6 +19,7 @@ struct DhtOptions {
   std::uint32_t max_queries_per_ip = 50;
   bool allow_same_ip = false;
   bool relax_node_ids = false;
+  bool no_default_routers = false;
 };
 
 int run_dht(const DhtOptions& opt) {
@@ -27,6 +28,8 @@ int run_dht(const DhtOptions& opt) {
   options.bind_address = opt.bind;
   options.port = opt.port;
   options.bootstrap = opt.bootstrap;
+  if (options.bootstrap.empty() && !opt.no_default_routers)
+    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
   options.state_file = opt.state;
   options.config.max_queries_per_ip = opt.max_queries_per_ip;
   options.config.routing.one_node_per_ip = !opt.allow_same_ip;
@@ -60,7 +63,10 @@ CommandRunner add_dht_command(CLI::App& app) {
   cmd->add_option("--port", opt->port, "UDP port (default 6881)");
   cmd->add_option("--bind", opt->bind, "Address to listen on (default 0.0.0.0)");
   cmd->add_option("--state", opt->state, "File keeping the node id and routing table across restarts");
-  cmd->add_option("--dht-bootstrap", opt->bootstrap, "Join through this node (HOST:PORT, repeatable)");
+  cmd->add_option("--dht-bootstrap", opt->bootstrap,
+                  "Join through this node (HOST:PORT, repeatable) instead of the public routers");
+  cmd->add_flag("--no-default-routers", opt->no_default_routers,
+                "Join nobody: the first node of a private DHT (others bootstrap from it)");
   cmd->add_option("--max-queries-per-ip", opt->max_queries_per_ip,
                   "Queries per second per address before it is ignored (default 50, 0 = no limit)");
   cmd->add_flag("--allow-same-ip", opt->allow_same_ip,

@@ -54,14 +54,11 @@ Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string&
   for (const auto& p : link->peers) {
     if (auto e = Endpoint::parse(p)) peers.push_back(*e);
   }
-  if (peers.empty() && !dht.bootstrap.empty() && !dht.no_dht) {
+  if (peers.empty() && !dht.no_dht) {
     // No peer named: ask the DHT who has it.
     if (!quiet) fmt::print(stderr, "get: looking up {} in the DHT\n", link->btih->to_hex());
     boost::asio::io_context io(1);
-    net::DhtServiceOptions options;
-    options.bootstrap = dht.bootstrap;
-    options.config.routing.one_node_per_ip = !dht.allow_same_ip;
-    net::DhtService service(io, options);
+    net::DhtService service(io, dht_service_options(dht, {}));
     if (auto port = service.start(); !port) return unexpected(port.error());
     boost::asio::co_spawn(
         io,
@@ -81,9 +78,9 @@ Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string&
     io.run();
   }
   if (peers.empty()) {
-    return unexpected(
-        std::string("no peer to fetch metadata from: give x.pe in the link, --peer, or --dht-bootstrap to "
-                    "search the DHT"));
+    return unexpected(std::string(
+        dht.no_dht ? "no peer to fetch metadata from: give x.pe in the link or --peer, or leave the DHT on"
+                   : "no peer found for this magnet link (DHT searched for a minute)"));
   }
   if (!quiet)
     fmt::print(stderr, "get: fetching metadata for {} from {} peer(s)\n", link->btih->to_hex(), peers.size());
@@ -129,7 +126,7 @@ int run_get(const GetOptions& opt) {
   request.options.sequential = opt.sequential;
   request.options.only = opt.only;
   request.options.announce_to_all_tiers = opt.all_tiers;
-  apply_dht_options(opt.dht, request);
+  request.dht = opt.dht;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);

@@ -44,7 +44,7 @@ int run_seed(const SeedOptions& opt) {
   request.options.use_trackers = !opt.no_trackers;
   request.options.seed_when_complete = true;
   request.options.announce_to_all_tiers = opt.all_tiers;
-  apply_dht_options(opt.dht, request);
+  request.dht = opt.dht;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto up = parse_rate(opt.max_up);

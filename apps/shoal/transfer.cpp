@@ -91,17 +91,25 @@ std::optional<std::string> parse_peers(const std::vector<std::string>& texts, st
 
 void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
   cmd.add_option("--dht-bootstrap", dht.bootstrap,
-                 "Join the DHT through this node (HOST:PORT, repeatable); the DHT is used only when given");
+                 "Join the DHT through this node (HOST:PORT, repeatable) instead of the public routers");
   cmd.add_option("--dht-port", dht.port, "UDP port for the DHT (default: any free port)");
   cmd.add_flag("--dht-allow-same-ip", dht.allow_same_ip,
                "Keep many DHT nodes of one address (private test networks on one host)");
+  cmd.add_flag("--dht-read-only", dht.read_only,
+               "Use the DHT without serving it (BEP 43), e.g. behind a metered or firewalled link");
   cmd.add_flag("--no-dht", dht.no_dht, "Do not use the DHT");
 }
 
-void apply_dht_options(const DhtCliOptions& dht, TransferRequest& request) {
-  if (!dht.no_dht) request.dht_bootstrap = dht.bootstrap;
-  request.dht_port = dht.port;
-  request.dht_allow_same_ip = dht.allow_same_ip;
+net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht, std::filesystem::path state_file) {
+  net::DhtServiceOptions options;
+  options.port = dht.port;
+  options.bootstrap = dht.bootstrap;
+  if (options.bootstrap.empty())
+    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
+  options.config.routing.one_node_per_ip = !dht.allow_same_ip;
+  options.config.read_only = dht.read_only;
+  options.state_file = std::move(state_file);
+  return options;
 }
 
 int run_transfer(TransferRequest request) {
@@ -193,13 +201,10 @@ int run_transfer(TransferRequest request) {
   }
   // DHT: find peers for the torrent and announce our port, now and every 15 minutes.
   std::unique_ptr<net::DhtService> dht;
-  if (!request.dht_bootstrap.empty()) {
-    net::DhtServiceOptions dht_options;
-    dht_options.port = request.dht_port;
-    dht_options.bootstrap = request.dht_bootstrap;
-    dht_options.config.routing.one_node_per_ip = !request.dht_allow_same_ip;
-    dht_options.state_file = request.options.save_dir / ".shoal" / "dht.state";
-    dht = std::make_unique<net::DhtService>(io, dht_options);
+  // Private torrents find peers through their trackers only (BEP 27).
+  if (!request.dht.no_dht && !torrent.info().is_private) {
+    dht = std::make_unique<net::DhtService>(
+        io, dht_service_options(request.dht, request.options.save_dir / ".shoal" / "dht.state"));
     auto port = dht->start();
     if (!port) {
       fmt::print(stderr, "shoal {}: {}\n", request.command, port.error());

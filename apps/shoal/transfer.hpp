@@ -8,9 +8,19 @@
 #include <vector>
 
 #include "metainfo/torrent_info.hpp"
+#include "net/dht_service.hpp"
 #include "session/torrent_options.hpp"
 
 namespace shoal::cli {
+
+// The DHT settings a command line gives, for a node of our own.
+struct DhtCliOptions {
+  std::vector<std::string> bootstrap;  // empty: the public routers
+  std::uint16_t port = 0;
+  bool allow_same_ip = false;
+  bool no_dht = false;
+  bool read_only = false;  // BEP 43: query others, answer nobody, stay out of their tables
+};
 
 struct TransferRequest {
   metainfo::TorrentInfo info;
@@ -19,22 +29,13 @@ struct TransferRequest {
   bool quiet = false;
   bool verbose = false;
   std::string command = "get";
-  // DHT: on when bootstrap nodes are given (the public routers are not used by default yet).
-  std::vector<std::string> dht_bootstrap;
-  std::uint16_t dht_port = 0;
-  bool dht_allow_same_ip = false;
+  DhtCliOptions dht;  // on by default; never for private torrents (BEP 27)
 };
 
-// The DHT settings a command line gives, for a node of our own.
-struct DhtCliOptions {
-  std::vector<std::string> bootstrap;
-  std::uint16_t port = 0;
-  bool allow_same_ip = false;
-  bool no_dht = false;
-};
-// The DHT flags of `get` and `seed`, registered once for both, and what they mean for a transfer.
+// The DHT flags of `get` and `seed`, registered once for both.
 void add_dht_options(CLI::App& cmd, DhtCliOptions& dht);
-void apply_dht_options(const DhtCliOptions& dht, TransferRequest& request);
+// What those flags mean for a DHT node of ours: the given bootstrap nodes, else the public routers.
+net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht, std::filesystem::path state_file);
 
 // Exit code: 0 when every wanted piece is verified on disk (get) or the seeder stopped cleanly (seed).
 int run_transfer(TransferRequest request);

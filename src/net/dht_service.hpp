@@ -2,6 +2,7 @@
 // 100 ms tick), bootstrap from given nodes and from the saved routing table, and the table saved on stop.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -15,6 +16,11 @@
 #include "shoal/expected.hpp"
 
 namespace shoal::net {
+
+// The well-known Mainline DHT routers that a node with no saved table joins through.
+inline constexpr std::array<const char*, 4> kPublicDhtRouters = {
+    "router.bittorrent.com:6881", "router.utorrent.com:6881", "dht.transmissionbt.com:6881",
+    "dht.libtorrent.org:25401"};
 
 struct DhtServiceOptions {
   std::string bind_address = "0.0.0.0";

@@ -15,7 +15,7 @@ hash=$(shoal_hash "$WORK/t.torrent")
 magnet="magnet:?xt=urn:btih:$hash&dn=payload.bin"
 
 boot=$(udp_port)
-"$SHOAL" dht --bind 127.0.0.1 --port "$boot" --allow-same-ip --max-queries-per-ip 0 >"$WORK/dht.log" 2>&1 &
+"$SHOAL" dht --no-default-routers --bind 127.0.0.1 --port "$boot" --allow-same-ip --max-queries-per-ip 0 >"$WORK/dht.log" 2>&1 &
 deadline=$((SECONDS + 10))
 until grep -q "listening on udp" "$WORK/dht.log"; do
   [ $SECONDS -lt $deadline ] || fail "shoal dht did not start: $(cat "$WORK/dht.log")"
