@@ -14,6 +14,8 @@ std::string Rejection::message() const {
       return "sender rate-limited";
     case Ignored::unknown_torrents:
       return "announce for torrents we do not have";
+    case Ignored::unusable_source:
+      return "sender has no address (0.0.0.0 or ::)";
   }
   return "ignored";
 }
@@ -79,6 +81,9 @@ Expected<std::vector<LsdPeer>, Rejection> LsdState::on_packet(std::string_view p
   auto announce = decode(packet);
   if (!announce) return unexpected(Rejection{Ignored::malformed, announce.error()});
   if (announce->cookie == cookie_) return unexpected(Rejection{Ignored::own_announce});
+  // A host that multicasts before it has an address (or over a route without one) names no peer.
+  if (std::all_of(source.address.begin(), source.address.end(), [](std::uint8_t b) { return b == 0; }))
+    return unexpected(Rejection{Ignored::unusable_source});
   if (!limiter_.allow(source, now)) return unexpected(Rejection{Ignored::rate_limited});
   std::vector<LsdPeer> peers;
   for (const auto& ih : announce->info_hashes) {

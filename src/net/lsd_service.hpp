@@ -45,6 +45,7 @@ class LsdService {
   void announce_soon(const Sha1Digest& info_hash);
 
   bool ipv6_active() const { return v6_.is_open(); }
+  bool running() const { return started_ && !stopped_; }
 
   std::function<void(const lsd::LsdPeer&)> on_peer;
   std::function<void(const std::string&)> on_warning;  // at most once per problem

@@ -166,6 +166,16 @@ TEST(LsdState, MalformedPacketsAreIgnoredWithTheReason) {
   EXPECT_FALSE(lsd.on_packet("", source("10.0.0.2:6771"), t0));
 }
 
+TEST(LsdState, SenderWithoutAddressNamesNoPeer) {
+  LsdState lsd("ours");
+  lsd.add_torrent(hash_of(1), 6881, t0);
+  for (const char* from : {"0.0.0.0:6771", "[::]:6771"}) {
+    auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source(from), t0);
+    ASSERT_FALSE(r) << from;
+    EXPECT_EQ(r.error().reason, Ignored::unusable_source) << from;
+  }
+}
+
 TEST(LsdState, RateLimitsEachSourceAddress) {
   LsdConfig config;
   config.source_burst = 3;
