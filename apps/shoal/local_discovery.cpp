@@ -31,7 +31,11 @@ std::unique_ptr<net::LsdService> start_local_discovery(asio::io_context& io, con
     say(started.error() + " (going on without local peer discovery)");
     return nullptr;
   }
-  if (verbose && !lsd->ipv6_active()) say("lsd: IPv4 only");
+  if (verbose) {
+    say(std::string("lsd: on ") + (lsd->ipv4_active() && lsd->ipv6_active() ? "IPv4 and IPv6"
+                                   : lsd->ipv4_active()                     ? "IPv4 only"
+                                                                            : "IPv6 only"));
+  }
   const auto info_hash = torrent.info().info_hash;
   lsd->add_torrent(info_hash, torrent.listen_port());
   // While nobody is connected, announce again as soon as the once-a-minute rule allows: a peer that

@@ -3,6 +3,19 @@
 #include <algorithm>
 
 namespace shoal::lsd {
+namespace {
+
+// A host that multicasts before it has an address (or over a route without one) sends from 0.0.0.0; an
+// IPv6 host with only a link-local address sends from fe80::/10, which means nothing without the interface
+// it came in on. Neither names a peer we could dial.
+bool connectable(const Endpoint& source) {
+  bool unspecified =
+      std::all_of(source.address.begin(), source.address.end(), [](std::uint8_t b) { return b == 0; });
+  bool link_local_v6 = source.v6 && source.address[0] == 0xfe && (source.address[1] & 0xc0) == 0x80;
+  return !unspecified && !link_local_v6;
+}
+
+}  // namespace
 
 std::string Rejection::message() const {
   switch (reason) {
@@ -15,7 +28,7 @@ std::string Rejection::message() const {
     case Ignored::unknown_torrents:
       return "announce for torrents we do not have";
     case Ignored::unusable_source:
-      return "sender has no address (0.0.0.0 or ::)";
+      return "sender has no address we can connect to (0.0.0.0, :: or IPv6 link-local)";
   }
   return "ignored";
 }
@@ -81,9 +94,7 @@ Expected<std::vector<LsdPeer>, Rejection> LsdState::on_packet(std::string_view p
   auto announce = decode(packet);
   if (!announce) return unexpected(Rejection{Ignored::malformed, announce.error()});
   if (announce->cookie == cookie_) return unexpected(Rejection{Ignored::own_announce});
-  // A host that multicasts before it has an address (or over a route without one) names no peer.
-  if (std::all_of(source.address.begin(), source.address.end(), [](std::uint8_t b) { return b == 0; }))
-    return unexpected(Rejection{Ignored::unusable_source});
+  if (!connectable(source)) return unexpected(Rejection{Ignored::unusable_source});
   if (!limiter_.allow(source, now)) return unexpected(Rejection{Ignored::rate_limited});
   std::vector<LsdPeer> peers;
   for (const auto& ih : announce->info_hashes) {

@@ -47,7 +47,7 @@ enum class Ignored {
   own_announce,      // carries our cookie: our own packet looped back
   rate_limited,      // its source address sent too many
   unknown_torrents,  // names none of our torrents
-  unusable_source,   // sent from 0.0.0.0 or ::, no address to connect to
+  unusable_source,   // sent from 0.0.0.0, :: or an IPv6 link-local address (an Endpoint has no scope id)
 };
 
 struct Rejection {

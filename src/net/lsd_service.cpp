@@ -119,13 +119,15 @@ std::optional<std::string> LsdService::open_v6() {
 
 Expected<void, std::string> LsdService::start() {
   if (started_) return {};
-  if (auto error = open_v4()) return unexpected("LSD: " + *error);
-  if (options_.ipv6) {
-    // IPv6 is a bonus: many hosts (containers, v4-only networks) have no route for its group.
-    if (auto error = open_v6()) log("lsd: IPv6 group left out: " + *error);
-  }
+  // Either group is enough. IPv6 is the bonus (containers and v4-only networks often have no route for its
+  // group), so only a missing IPv4 group is an error, and only when IPv6 did not work either.
+  auto v4_error = open_v4();
+  auto v6_error = options_.ipv6 ? open_v6() : std::optional<std::string>("off");
+  if (v4_error && v6_error) return unexpected("LSD: " + *v4_error);
+  if (v4_error) log("lsd: IPv4 group left out: " + *v4_error);
+  if (v6_error) log("lsd: IPv6 group left out: " + *v6_error);
   started_ = true;
-  asio::co_spawn(io_, receive_loop(v4_), asio::detached);
+  if (v4_.is_open()) asio::co_spawn(io_, receive_loop(v4_), asio::detached);
   if (v6_.is_open()) asio::co_spawn(io_, receive_loop(v6_), asio::detached);
   asio::co_spawn(io_, announce_loop(), asio::detached);
   return {};
@@ -166,17 +168,17 @@ void LsdService::send(udp::socket& socket, const lsd::Announce& announce, const 
   }
   if (warned) return;
   warned = true;
-  std::string text = "LSD: cannot multicast to " + group.address().to_string() + ": " + ec.message();
+  std::string text = "cannot multicast to " + group.address().to_string() + ": " + ec.message();
   if (announce.group == lsd::Group::v6) {
     log("lsd: " + text);  // IPv6 is optional: not worth a warning
   } else if (on_warning) {
-    on_warning(text + " (local peers can still find us only if they announce)");
+    on_warning("LSD: " + text + " (local peers will not hear of us; we still hear their announces)");
   }
 }
 
 void LsdService::send_due() {
   for (auto announce : state_.due(lsd::TimePoint::clock::now())) {
-    send(v4_, announce, group_endpoint(lsd::Group::v4), v4_warned_);
+    if (v4_.is_open()) send(v4_, announce, group_endpoint(lsd::Group::v4), v4_warned_);
     if (v6_.is_open()) {
       announce.group = lsd::Group::v6;
       send(v6_, announce, group_endpoint(lsd::Group::v6), v6_warned_);

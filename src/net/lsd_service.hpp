@@ -44,6 +44,7 @@ class LsdService {
   // Brings a torrent's next announce forward (e.g. while it has no peers).
   void announce_soon(const Sha1Digest& info_hash);
 
+  bool ipv4_active() const { return v4_.is_open(); }
   bool ipv6_active() const { return v6_.is_open(); }
   bool running() const { return started_ && !stopped_; }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Local Service Discovery (BEP 14) with libtorrent, both ways, and Shoal with Shoal: torrents with no tracker,
-# no --peer and no DHT, so multicast announces are the only way the peers can meet. Bytes compared.
+# Local Service Discovery (BEP 14) with libtorrent, both ways, and Shoal with Shoal over IPv4 and over IPv6:
+# torrents with no tracker, no --peer and no DHT, so multicast announces are the only way the peers can meet.
+# Bytes compared.
 #
 # Multicast must never leave the test: everything runs in a network namespace of its own whose only link is
 # its loopback, with a multicast route on it. Without the rights to make one (not root), the test is skipped.
@@ -60,6 +61,7 @@ wait "$lt_pid" 2>/dev/null || true
 s_port=$(free_port)
 "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --no-dht -v \
   >"$WORK/shoal-seed.log" 2>&1 &
+s_pid=$!
 wait_log "$WORK/shoal-seed.log" "lsd: announced 1 torrent(s) on port $s_port" 30
 lt_dl_port=$(free_port)
 "$LT_PEER" download "$WORK/t.torrent" "$WORK/to-lt" --port "$lt_dl_port" --lsd --timeout 90 >"$WORK/lt-dl.log" 2>&1 ||
@@ -88,4 +90,28 @@ kill "$quiet_pid"
 wait "$quiet_pid" 2>/dev/null || true
 if grep -qi "lsd" "$WORK/shoal-seed-quiet.log"; then fail "--no-lsd still started LSD"; fi
 pass "--no-lsd: no LSD at all"
+
+# (d) IPv6 only: a veth pair with unique-local addresses gives the namespace an IPv6 multicast route (Linux
+# loopback has none); the IPv4 route goes, so only announces to ff15::efc0:988f can bring the peers together.
+kill "$s_pid" 2>/dev/null || true
+wait "$s_pid" 2>/dev/null || true
+if ip link add shoal-va type veth peer name shoal-vb 2>/dev/null; then
+  ip link set shoal-va up
+  ip link set shoal-vb up
+  ip addr add fd00:5:14::1/64 dev shoal-va nodad
+  ip addr add fd00:5:14::2/64 dev shoal-vb nodad
+  ip route del 239.0.0.0/8
+  v6_port=$(free_port)
+  "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --port "$v6_port" --no-dht -v >"$WORK/shoal-seed-v6.log" 2>&1 &
+  wait_log "$WORK/shoal-seed-v6.log" "lsd: announced 1 torrent(s) on port $v6_port to ff15::efc0:988f" 30
+  grep -q "lsd: on IPv6 only" "$WORK/shoal-seed-v6.log" || fail "expected LSD on IPv6 only: $(grep lsd "$WORK/shoal-seed-v6.log")"
+  timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/over-v6" --no-dht -v >"$WORK/shoal-get-v6.log" 2>&1 ||
+    fail "Shoal did not download from Shoal through IPv6 LSD: $(grep -E 'lsd|LSD' "$WORK/shoal-get-v6.log" | tail -n 5)"
+  cmp -s "$WORK/data/payload.bin" "$WORK/over-v6/payload.bin" || fail "bytes differ (IPv6 LSD)"
+  grep -q "lsd: peer \[fd00:5:14::[12]\]:[0-9]* for $hash" "$WORK/shoal-seed-v6.log" "$WORK/shoal-get-v6.log" ||
+    fail "no peer learnt from an IPv6 announce: $(grep lsd "$WORK/shoal-seed-v6.log" "$WORK/shoal-get-v6.log")"
+  pass "Shoal -> Shoal through IPv6 LSD only, bytes right"
+else
+  echo "IPv6 part not run: no veth devices here (IPv4 LSD tested above)"
+fi
 finish

@@ -135,9 +135,9 @@ TEST(LsdState, IncomingAnnounceNamesSenderAddressWithAnnouncedPort) {
   EXPECT_EQ((*r)[0].info_hash, hash_of(2));
   EXPECT_EQ((*r)[0].endpoint.to_string(), "192.168.1.7:51413");
 
-  auto v6 = lsd.on_packet(announce_packet(7, {hash_of(1)}), source("[fe80::1]:6771"), t0);
+  auto v6 = lsd.on_packet(announce_packet(7, {hash_of(1)}), source("[fd00::1]:6771"), t0);
   ASSERT_TRUE(v6);
-  EXPECT_EQ((*v6)[0].endpoint.to_string(), "[fe80::1]:7");
+  EXPECT_EQ((*v6)[0].endpoint.to_string(), "[fd00::1]:7");
 }
 
 TEST(LsdState, IgnoresOurOwnCookie) {
@@ -169,7 +169,7 @@ TEST(LsdState, MalformedPacketsAreIgnoredWithTheReason) {
 TEST(LsdState, SenderWithoutAddressNamesNoPeer) {
   LsdState lsd("ours");
   lsd.add_torrent(hash_of(1), 6881, t0);
-  for (const char* from : {"0.0.0.0:6771", "[::]:6771"}) {
+  for (const char* from : {"0.0.0.0:6771", "[::]:6771", "[fe80::1]:6771", "[febf::1]:6771"}) {
     auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source(from), t0);
     ASSERT_FALSE(r) << from;
     EXPECT_EQ(r.error().reason, Ignored::unusable_source) << from;
