@@ -72,8 +72,8 @@ grep -q "lsd: peer 127.0.0.1:$lt_dl_port for $hash" "$WORK/shoal-seed.log" ||
 pass "Shoal -> libtorrent through LSD only (libtorrent's announce decoded), bytes right"
 
 # (c) Shoal -> Shoal: the same seeder; a second Shoal process on the same host hears it (multicast loop on,
-# cookies tell the two apart).
-timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/from-shoal" --listen 127.0.0.1 --no-dht -v \
+# cookies tell the two apart). This one names its LSD interface.
+timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/from-shoal" --listen 127.0.0.1 --no-dht -v --lsd-interface 127.0.0.1 \
   >"$WORK/shoal-get-c.log" 2>&1 ||
   fail "Shoal did not download from Shoal through LSD: $(grep -E 'lsd|LSD' "$WORK/shoal-get-c.log" | tail -n 5)"
 cmp -s "$WORK/data/payload.bin" "$WORK/from-shoal/payload.bin" || fail "bytes differ (Shoal -> Shoal)"
@@ -103,6 +103,7 @@ if ip link add shoal-va type veth peer name shoal-vb 2>/dev/null; then
   ip route del 239.0.0.0/8
   v6_port=$(free_port)
   "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --port "$v6_port" --no-dht -v >"$WORK/shoal-seed-v6.log" 2>&1 &
+  v6_pid=$!
   wait_log "$WORK/shoal-seed-v6.log" "lsd: announced 1 torrent(s) on port $v6_port to ff15::efc0:988f" 30
   grep -q "lsd: on IPv6 only" "$WORK/shoal-seed-v6.log" || fail "expected LSD on IPv6 only: $(grep lsd "$WORK/shoal-seed-v6.log")"
   timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/over-v6" --no-dht -v >"$WORK/shoal-get-v6.log" 2>&1 ||
@@ -111,7 +112,33 @@ if ip link add shoal-va type veth peer name shoal-vb 2>/dev/null; then
   grep -q "lsd: peer \[fd00:5:14::[12]\]:[0-9]* for $hash" "$WORK/shoal-seed-v6.log" "$WORK/shoal-get-v6.log" ||
     fail "no peer learnt from an IPv6 announce: $(grep lsd "$WORK/shoal-seed-v6.log" "$WORK/shoal-get-v6.log")"
   pass "Shoal -> Shoal through IPv6 LSD only, bytes right"
+  kill "$v6_pid"
+  wait "$v6_pid" 2>/dev/null || true
+  ip link del shoal-va
 else
   echo "IPv6 part not run: no veth devices here (IPv4 LSD tested above)"
+  ip route del 239.0.0.0/8
 fi
+
+# (e) No multicast route at all: LSD says once why it is off, and the transfer goes on with the peer given.
+e_port=$(free_port)
+"$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$e_port" --no-dht --no-lsd -q &
+wait_port "$e_port"
+timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/no-route" --listen 127.0.0.1 --no-dht --peer "127.0.0.1:$e_port" \
+  >"$WORK/shoal-get-e.log" 2>&1 || fail "a download failed for want of multicast: $(tail -n 5 "$WORK/shoal-get-e.log")"
+cmp -s "$WORK/data/payload.bin" "$WORK/no-route/payload.bin" || fail "bytes differ (no multicast route)"
+expect_eq "$(grep -c "going on without local peer discovery" "$WORK/shoal-get-e.log")" 1 \
+  "without a multicast route: one LSD message, and the download completes"
+
+# A private torrent never uses LSD (BEP 27), even where multicast works.
+ip route add 239.0.0.0/8 dev lo src 127.0.0.1
+"$SHOAL" create "$WORK/data/payload.bin" -o "$WORK/private.torrent" --piece-size 32K --private -q
+"$SHOAL" seed "$WORK/private.torrent" "$WORK/data" --listen 127.0.0.1 --port "$(free_port)" --no-dht -v \
+  >"$WORK/shoal-seed-private.log" 2>&1 &
+private_pid=$!
+wait_log "$WORK/shoal-seed-private.log" "seeding" 30
+kill "$private_pid"
+wait "$private_pid" 2>/dev/null || true
+if grep -qi "lsd" "$WORK/shoal-seed-private.log"; then fail "a private torrent used LSD"; fi
+pass "private torrent: no LSD"
 finish
