@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd) {
   cmd.add_flag("--no-lsd", lsd.no_lsd, "Do not look for peers on the local network (BEP 14 multicast)");
   cmd.add_option("--lsd-interface", lsd.interface_address,
-                 "IPv4 address of the interface for local peer discovery (default: as routed)");
+                 "Discover local peers on the interface with this IPv4 address (IPv4 group only)");
 }
 
 std::unique_ptr<net::LsdService> start_local_discovery(asio::io_context& io, const LsdCliOptions& options,
@@ -23,6 +23,9 @@ std::unique_ptr<net::LsdService> start_local_discovery(asio::io_context& io, con
   if (options.no_lsd || torrent.info().is_private) return nullptr;
   net::LsdServiceOptions service_options;
   service_options.interface_address = options.interface_address;
+  // The interface is named by an IPv4 address; the IPv6 group would be joined wherever routing says, which
+  // is not what was asked for: IPv4 only then.
+  service_options.ipv6 = options.interface_address.empty();
   auto lsd = std::make_unique<net::LsdService>(io, service_options);
   lsd->on_peer = [&torrent](const lsd::LsdPeer& peer) { torrent.add_peer(peer.endpoint); };
   lsd->on_warning = say;

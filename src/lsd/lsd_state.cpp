@@ -95,7 +95,6 @@ Expected<std::vector<LsdPeer>, Rejection> LsdState::on_packet(std::string_view p
   if (!announce) return unexpected(Rejection{Ignored::malformed, announce.error()});
   if (announce->cookie == cookie_) return unexpected(Rejection{Ignored::own_announce});
   if (!connectable(source)) return unexpected(Rejection{Ignored::unusable_source});
-  if (!limiter_.allow(source, now)) return unexpected(Rejection{Ignored::rate_limited});
   std::vector<LsdPeer> peers;
   for (const auto& ih : announce->info_hashes) {
     if (!torrents_.contains(ih)) continue;
@@ -104,6 +103,9 @@ Expected<std::vector<LsdPeer>, Rejection> LsdState::on_packet(std::string_view p
     peers.push_back({ih, peer});
   }
   if (peers.empty()) return unexpected(Rejection{Ignored::unknown_torrents});
+  // Only announces that would make us dial count against their sender: a busy neighbour announcing
+  // hundreds of torrents we do not have costs a decode each and never crowds out the one we want.
+  if (!limiter_.allow(source, now)) return unexpected(Rejection{Ignored::rate_limited});
   return peers;
 }
 

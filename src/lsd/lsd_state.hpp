@@ -29,7 +29,7 @@ struct LsdConfig {
   std::chrono::milliseconds announce_interval = std::chrono::minutes(5);
   std::chrono::milliseconds min_interval = std::chrono::minutes(1);
   std::chrono::milliseconds pack_ahead = std::chrono::minutes(1);
-  // Per source address: this many announces at once, then one more every source_refill.
+  // Per source address, among announces naming our torrents: this many at once, then one per source_refill.
   std::uint32_t source_burst = 20;
   std::chrono::milliseconds source_refill = std::chrono::seconds(3);
   std::size_t max_sources = 1024;
@@ -45,7 +45,7 @@ struct LsdPeer {
 enum class Ignored {
   malformed,         // did not decode; see decode_error
   own_announce,      // carries our cookie: our own packet looped back
-  rate_limited,      // its source address sent too many
+  rate_limited,      // its source address sent too many announces for our torrents
   unknown_torrents,  // names none of our torrents
   unusable_source,   // sent from 0.0.0.0, :: or an IPv6 link-local address (an Endpoint has no scope id)
 };

@@ -71,13 +71,8 @@ class SetupSteps {
 
 }  // namespace
 
-std::optional<std::string> LsdService::open_v4() {
+std::optional<std::string> LsdService::open_v4(const asio::ip::address_v4& interface_address) {
   boost::system::error_code ec;
-  asio::ip::address_v4 interface_address = asio::ip::address_v4::any();
-  if (!options_.interface_address.empty()) {
-    interface_address = asio::ip::make_address_v4(options_.interface_address, ec);
-    if (ec) return "invalid LSD interface address " + options_.interface_address + " (an IPv4 address)";
-  }
   auto group = group_endpoint(lsd::Group::v4).address().to_v4();
   SetupSteps steps;
   steps("open", [&](auto& e) { v4_.open(udp::v4(), e); });
@@ -87,7 +82,7 @@ std::optional<std::string> LsdService::open_v4() {
         [&](auto& e) { v4_.bind(udp::endpoint(asio::ip::address_v4::any(), lsd::kGroupPort), e); });
   steps("join 239.192.152.143",
         [&](auto& e) { v4_.set_option(asio::ip::multicast::join_group(group, interface_address), e); });
-  if (!options_.interface_address.empty()) {
+  if (!interface_address.is_unspecified()) {
     steps("send on the LSD interface",
           [&](auto& e) { v4_.set_option(asio::ip::multicast::outbound_interface(interface_address), e); });
   }
@@ -121,7 +116,15 @@ Expected<void, std::string> LsdService::start() {
   if (started_) return {};
   // Either group is enough. IPv6 is the bonus (containers and v4-only networks often have no route for its
   // group), so only a missing IPv4 group is an error, and only when IPv6 did not work either.
-  auto v4_error = open_v4();
+  // A wrong interface is the user's mistake, not the network's: say so rather than quietly use IPv6 alone.
+  asio::ip::address_v4 interface_address = asio::ip::address_v4::any();
+  if (!options_.interface_address.empty()) {
+    boost::system::error_code ec;
+    interface_address = asio::ip::make_address_v4(options_.interface_address, ec);
+    if (ec)
+      return unexpected("LSD: invalid interface address " + options_.interface_address + " (IPv4 expected)");
+  }
+  auto v4_error = open_v4(interface_address);
   auto v6_error = options_.ipv6 ? open_v6() : std::optional<std::string>("off");
   if (v4_error && v6_error) return unexpected("LSD: " + *v4_error);
   if (v4_error) log("lsd: IPv4 group left out: " + *v4_error);

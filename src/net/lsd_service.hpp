@@ -58,7 +58,7 @@ class LsdService {
   void send_due();
   void send(boost::asio::ip::udp::socket& socket, const lsd::Announce& announce,
             const boost::asio::ip::udp::endpoint& group, bool& warned);
-  std::optional<std::string> open_v4();
+  std::optional<std::string> open_v4(const boost::asio::ip::address_v4& interface_address);
   std::optional<std::string> open_v6();
   void log(const std::string& line) const;
 

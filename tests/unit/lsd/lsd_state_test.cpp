@@ -189,6 +189,10 @@ TEST(LsdState, RateLimitsEachSourceAddress) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Ignored::rate_limited);
   EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.3:1"), t0));  // another address has its own budget
+  // Announces of torrents we do not have cost nothing and say so rather than "rate-limited".
+  auto other = lsd.on_packet(announce_packet(5000, {hash_of(7)}), source("10.0.0.2:1"), t0);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().reason, Ignored::unknown_torrents);
   EXPECT_FALSE(lsd.on_packet(packet, source("10.0.0.2:1"), t0 + 9s));
   EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.2:1"), t0 + 20s));
 }
