@@ -30,26 +30,6 @@ udp::endpoint group_endpoint(lsd::Group group) {
   return {asio::ip::make_address(group == lsd::Group::v4 ? lsd::kGroupV4 : lsd::kGroupV6), lsd::kGroupPort};
 }
 
-}  // namespace
-
-LsdService::LsdService(asio::io_context& io, LsdServiceOptions options)
-    : io_(io),
-      options_(std::move(options)),
-      state_(random_cookie(), options_.config),
-      v4_(io),
-      v6_(io),
-      timer_(io) {}
-
-LsdService::~LsdService() {
-  stop();
-}
-
-void LsdService::log(const std::string& line) const {
-  if (on_log) on_log(line);
-}
-
-namespace {
-
 // Runs socket set-up steps in order until one fails; names the failed step.
 class SetupSteps {
  public:
@@ -70,6 +50,22 @@ class SetupSteps {
 };
 
 }  // namespace
+
+LsdService::LsdService(asio::io_context& io, LsdServiceOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      state_(random_cookie(), options_.config),
+      v4_(io),
+      v6_(io),
+      timer_(io) {}
+
+LsdService::~LsdService() {
+  stop();
+}
+
+void LsdService::log(const std::string& line) const {
+  if (on_log) on_log(line);
+}
 
 std::optional<std::string> LsdService::open_v4(const asio::ip::address_v4& interface_address) {
   boost::system::error_code ec;
@@ -114,8 +110,6 @@ std::optional<std::string> LsdService::open_v6() {
 
 Expected<void, std::string> LsdService::start() {
   if (started_) return {};
-  // Either group is enough. IPv6 is the bonus (containers and v4-only networks often have no route for its
-  // group), so only a missing IPv4 group is an error, and only when IPv6 did not work either.
   // A wrong interface is the user's mistake, not the network's: say so rather than quietly use IPv6 alone.
   asio::ip::address_v4 interface_address = asio::ip::address_v4::any();
   if (!options_.interface_address.empty()) {
@@ -124,11 +118,13 @@ Expected<void, std::string> LsdService::start() {
     if (ec)
       return unexpected("LSD: invalid interface address " + options_.interface_address + " (IPv4 expected)");
   }
+  // Either group is enough. IPv6 is the bonus (containers and v4-only networks often have no route for its
+  // group), so the IPv4 failure is the one reported when neither works.
   auto v4_error = open_v4(interface_address);
-  auto v6_error = options_.ipv6 ? open_v6() : std::optional<std::string>("off");
+  auto v6_error = options_.ipv6 ? open_v6() : std::optional<std::string>("not asked for");
   if (v4_error && v6_error) return unexpected("LSD: " + *v4_error);
   if (v4_error) log("lsd: IPv4 group left out: " + *v4_error);
-  if (v6_error) log("lsd: IPv6 group left out: " + *v6_error);
+  if (v6_error && options_.ipv6) log("lsd: IPv6 group left out: " + *v6_error);
   started_ = true;
   if (v4_.is_open()) asio::co_spawn(io_, receive_loop(v4_), asio::detached);
   if (v6_.is_open()) asio::co_spawn(io_, receive_loop(v6_), asio::detached);
