@@ -15,5 +15,7 @@ CommandRunner add_seed_command(CLI::App& app);
 CommandRunner add_check_command(CLI::App& app);
 CommandRunner add_tracker_command(CLI::App& app);
 CommandRunner add_dht_command(CLI::App& app);
+CommandRunner add_dht_scrape_command(CLI::App& app);
+CommandRunner add_dht_sample_command(CLI::App& app);
 
 }  // namespace shoal::cli

@@ -13,6 +13,7 @@ namespace {
 
 struct DhtOptions {
   std::string bind = "0.0.0.0";
+  std::string bind6 = "::";
   std::uint16_t port = 6881;
   std::string state;
   std::vector<std::string> bootstrap;
@@ -26,6 +27,7 @@ int run_dht(const DhtOptions& opt) {
   boost::asio::io_context io(1);
   net::DhtServiceOptions options;
   options.bind_address = opt.bind;
+  options.bind_address6 = opt.bind6 == "none" ? "" : opt.bind6;
   options.port = opt.port;
   options.bootstrap = opt.bootstrap;
   if (options.bootstrap.empty() && !opt.no_default_routers)
@@ -40,14 +42,15 @@ int run_dht(const DhtOptions& opt) {
     fmt::print(stderr, "shoal dht: {}\n", port.error());
     return 1;
   }
-  fmt::print("dht: node {} listening on udp {}:{}\n", dht.node().id().to_hex(), opt.bind, *port);
+  fmt::print("dht: node {} listening on udp {}:{}{}\n", dht.node().id().to_hex(), opt.bind, *port,
+             dht.ipv6() ? " and [" + opt.bind6 + "] (IPv6)" : "");
   std::fflush(stdout);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     const auto& s = dht.node().stats();
     fmt::print("dht: stopping; {} nodes known, {} peers stored, {} queries answered\n",
-               dht.node().table().size(), dht.node().stored_peers(), s.queries_in);
+               dht.node().node_count(), dht.node().stored_peers(), s.queries_in);
     dht.stop();
     io.stop();
   });
@@ -62,6 +65,7 @@ CommandRunner add_dht_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("dht", "Run a Mainline DHT node (BEP 5), e.g. as a bootstrap node");
   cmd->add_option("--port", opt->port, "UDP port (default 6881)");
   cmd->add_option("--bind", opt->bind, "Address to listen on (default 0.0.0.0)");
+  cmd->add_option("--bind6", opt->bind6, "IPv6 address for the IPv6 DHT (BEP 32; default ::, none = off)");
   cmd->add_option("--state", opt->state, "File keeping the node id and routing table across restarts");
   cmd->add_option("--dht-bootstrap", opt->bootstrap,
                   "Join through this node (HOST:PORT, repeatable) instead of the public routers");

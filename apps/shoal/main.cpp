@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_check_command);
   add(shoal::cli::add_tracker_command);
   add(shoal::cli::add_dht_command);
+  add(shoal::cli::add_dht_scrape_command);
+  add(shoal::cli::add_dht_sample_command);
 
   try {
     app.parse(argc, argv);

@@ -216,8 +216,12 @@ int run_transfer(TransferRequest request) {
         [&]() -> asio::awaitable<void> {
           asio::steady_timer next(io);
           while (!finished) {
-            auto peers = co_await dht->lookup(torrent.info().info_hash, torrent.listen_port(),
+            // BEP 33: a seed says so, so that DHT scrapes count it as one.
+            bool seeding = torrent.stats().state == session::TorrentState::seeding;
+            auto found = co_await dht->search(torrent.info().info_hash,
+                                              dht::PeerSearch{torrent.listen_port(), seeding, false},
                                               std::chrono::seconds(10));
+            auto& peers = found.peers;
             if (finished) co_return;
             if (request.verbose) fmt::print(stderr, "dht: {} peers for this torrent\n", peers.size());
             for (const auto& p : peers)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "dht/node_id.hpp"
 
@@ -12,7 +13,8 @@ constexpr int kAlpha = 4;                   // queries in flight per lookup
 constexpr std::size_t kMaxCandidates = 64;  // closest nodes a lookup keeps track of
 constexpr auto kTokenEpoch = std::chrono::minutes(5);
 constexpr auto kMaintenanceEvery = std::chrono::seconds(60);
-constexpr std::size_t kMaxPending = 4096;  // queries of ours awaiting replies
+constexpr std::size_t kMaxPending = 4096;    // queries of ours awaiting replies
+constexpr std::size_t kMaxSamples = 10'000;  // BEP 51 samples one walk collects
 
 std::int64_t ms_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -23,9 +25,28 @@ std::int64_t ms_of(Clock::time_point t) {
 DhtNode::DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed)
     : id_(id),
       config_(config),
-      table_(id, config.routing),
+      table4_(id, config.routing),
+      table6_(id, config.routing),
       limiter_(config.max_queries_per_ip),
-      secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL} {}
+      secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL},
+      random_state_(seed ^ 0x2545F4914F6CDD1DULL) {}
+
+std::uint64_t DhtNode::next_random() {
+  // splitmix64: plenty for picking ids and refresh targets, and reproducible in simulations.
+  std::uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+NodeId DhtNode::random_id() {
+  NodeId id;
+  for (std::size_t i = 0; i < id.bytes.size(); i += 8) {
+    std::uint64_t bits = next_random();
+    std::memcpy(id.bytes.data() + i, &bits, std::min<std::size_t>(8, id.bytes.size() - i));
+  }
+  return id;
+}
 
 std::string DhtNode::next_transaction() {
   ++next_tid_;
@@ -80,7 +101,7 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
       return;
     }
     ++stats_.queries_in;
-    handle_query(*q, from, now, out);
+    handle_query(*q, data.size(), from, now, out);
   } else if (auto* r = std::get_if<Response>(&*message)) {
     ++stats_.responses_in;
     handle_response(*r, from, now, out);
@@ -102,25 +123,26 @@ void DhtNode::on_packet(std::string_view data, const Endpoint& from, Clock::time
   }
 }
 
-void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_point now,
-                           std::vector<Outgoing>& out) {
+void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoint& from,
+                           Clock::time_point now, std::vector<Outgoing>& out) {
   // BEP 43: read-only nodes stay out of the table; BEP 42: so do ids that do not fit their address.
   bool id_ok = !config_.enforce_node_id || node_id_valid(q.sender, from);
-  if (!q.read_only && id_ok) table_.heard_from({q.sender, from}, now, false);
+  if (!q.read_only && id_ok) table_for(from.v6).heard_from({q.sender, from}, now, false);
   if (config_.read_only) return;  // we do not answer queries at all
   Response r;
   r.transaction = q.transaction;
   r.sender = id_;
   r.your_ip = from;
+  // BEP 32: "want" names the families wanted; without it, the family the query came over.
   bool want4 = q.want4 || (!q.want4 && !q.want6 && !from.v6);
   bool want6 = q.want6 || (!q.want4 && !q.want6 && from.v6);
   auto add_nodes = [&](const NodeId& target) {
     if (want4) {
-      auto n = table_.closest(target, kBucketSize, false);
+      auto n = table4_.closest(target, kBucketSize, false);
       r.nodes.insert(r.nodes.end(), n.begin(), n.end());
     }
     if (want6) {
-      auto n = table_.closest(target, kBucketSize, true);
+      auto n = table6_.closest(target, kBucketSize, true);
       r.nodes.insert(r.nodes.end(), n.begin(), n.end());
     }
   };
@@ -130,19 +152,11 @@ void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_poi
     case Method::find_node:
       add_nodes(q.target);
       break;
-    case Method::get_peers: {
-      r.token = token_for(from, now, 0);
-      auto it = store_.find(q.target);
-      if (it != store_.end()) {
-        for (const auto& p : it->second) {
-          if (r.values.size() >= config_.max_values_per_reply) break;
-          if (p.expires > now && p.endpoint.v6 == from.v6) r.values.push_back(p.endpoint);
-        }
-      }
+    case Method::get_peers:
+      answer_get_peers(q, from, now, r);
       add_nodes(q.target);
       break;
-    }
-    case Method::announce_peer: {
+    case Method::announce_peer:
       if (!token_ok(q.token, from, now)) {
         ++stats_.errors_sent;
         emit(from,
@@ -151,41 +165,109 @@ void DhtNode::handle_query(const Query& q, const Endpoint& from, Clock::time_poi
              out);
         return;
       }
-      Endpoint peer = from;
-      if (!q.implied_port) peer.port = q.port;
-      auto it = store_.find(q.target);
-      if (it == store_.end()) {
-        if (store_.size() >= config_.max_torrents) break;  // full: acknowledged, not stored
-        it = store_.emplace(q.target, std::vector<StoredPeer>{}).first;
-      }
-      auto& peers = it->second;
-      auto same =
-          std::find_if(peers.begin(), peers.end(), [&](const StoredPeer& p) { return p.endpoint == peer; });
-      if (same != peers.end()) {
-        same->expires = now + config_.peer_ttl;
-      } else if (peers.size() < config_.max_peers_per_torrent) {
-        peers.push_back({peer, now + config_.peer_ttl});
-      } else {
-        // Full: the entry closest to expiry makes room (old announcements lose to fresh ones).
-        auto oldest =
-            std::min_element(peers.begin(), peers.end(),
-                             [](const StoredPeer& a, const StoredPeer& b) { return a.expires < b.expires; });
-        *oldest = {peer, now + config_.peer_ttl};
-      }
+      store_peer(q, from, now);
       break;
-    }
     case Method::sample_infohashes: {
-      for (const auto& [hash, peers] : store_) {
-        if (r.samples.size() >= 20) break;
-        r.samples.push_back(hash);
+      // BEP 51: a random subset, so that repeated samplers see the whole store over time: twenty hashes in
+      // order from a random point, wrapping around.
+      auto it = store_.lower_bound(random_id());
+      for (std::size_t n = 0; n < std::min<std::size_t>(20, store_.size()); ++n, ++it) {
+        if (it == store_.end()) it = store_.begin();
+        r.samples.push_back(it->first);
       }
       r.num = static_cast<std::int64_t>(store_.size());
-      r.interval = 6 * 3600;
+      r.interval = 60;
       add_nodes(q.target);
       break;
     }
   }
-  emit(from, encode(r, config_.version), out);
+  emit(from, fit_reply(r, query_size), out);
+}
+
+void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now,
+                               Response& r) const {
+  r.token = token_for(from, now, 0);
+  auto it = store_.find(q.target);
+  if (it == store_.end()) return;
+  auto add_values = [&](auto wanted) {
+    for (const auto& p : it->second) {
+      if (r.values.size() >= config_.max_values_per_reply) break;
+      if (wanted(p) && p.expires > now && p.endpoint.v6 == from.v6) r.values.push_back(p.endpoint);
+    }
+  };
+  if (q.noseed) {
+    // BEP 33 "noseed": downloaders first, seeds only to fill up.
+    add_values([](const StoredPeer& p) { return !p.seed; });
+    add_values([](const StoredPeer& p) { return p.seed; });
+  } else {
+    add_values([](const StoredPeer&) { return true; });
+  }
+  if (q.scrape) {
+    ScrapeBloom seeds, peers;
+    for (const auto& p : it->second) {
+      if (p.expires <= now) continue;
+      (p.seed ? seeds : peers).insert(p.endpoint);
+    }
+    r.bloom_seeds = seeds.bytes();
+    r.bloom_peers = peers.bytes();
+  }
+}
+
+void DhtNode::store_peer(const Query& q, const Endpoint& from, Clock::time_point now) {
+  Endpoint peer = from;
+  if (!q.implied_port) peer.port = q.port;
+  auto it = store_.find(q.target);
+  if (it == store_.end()) {
+    if (store_.size() >= config_.max_torrents) return;  // full: acknowledged, not stored
+    it = store_.emplace(q.target, std::vector<StoredPeer>{}).first;
+  }
+  auto& peers = it->second;
+  // BEP 33: one entry per address (a new port or seed state replaces the old), so that scrapes count hosts;
+  // private test networks on one address keep one per address and port.
+  bool by_address = config_.routing.one_node_per_ip;
+  auto same = std::find_if(peers.begin(), peers.end(), [&](const StoredPeer& p) {
+    return by_address ? p.endpoint.v6 == peer.v6 && p.endpoint.address == peer.address : p.endpoint == peer;
+  });
+  StoredPeer entry{peer, now + config_.peer_ttl, q.seed};
+  if (same != peers.end()) {
+    *same = entry;
+  } else if (peers.size() < config_.max_peers_per_torrent) {
+    peers.push_back(entry);
+  } else {
+    // Full: the entry closest to expiry makes room (old announcements lose to fresh ones).
+    auto oldest = std::min_element(peers.begin(), peers.end(), [](const StoredPeer& a, const StoredPeer& b) {
+      return a.expires < b.expires;
+    });
+    *oldest = entry;
+  }
+}
+
+std::string DhtNode::fit_reply(Response& r, std::size_t query_size) {
+  std::string packet = encode(r, config_.version);
+  const std::size_t limit = query_size * config_.max_reply_factor;
+  if (packet.size() <= limit) return packet;
+  ++stats_.replies_trimmed;
+  auto drop_nodes = [&](bool v6) {
+    auto it = std::find_if(r.nodes.rbegin(), r.nodes.rend(),
+                           [&](const NodeInfo& n) { return n.endpoint.v6 == v6; });
+    if (it == r.nodes.rend()) return false;
+    r.nodes.erase(std::next(it).base());
+    return true;
+  };
+  while (packet.size() > limit) {
+    std::size_t excess = packet.size() - limit;
+    if (!r.values.empty()) {
+      // Each value costs 8 or 21 bytes: drop enough at once that one or two encodes suffice.
+      std::size_t n = std::min(r.values.size(), excess / 8 + 1);
+      r.values.resize(r.values.size() - n);
+    } else if (!drop_nodes(true) && !drop_nodes(false)) {
+      if (!r.bloom_seeds) break;  // nothing left to drop: a bare reply is always small
+      r.bloom_seeds.reset();
+      r.bloom_peers.reset();
+    }
+    packet = encode(r, config_.version);
+  }
+  return packet;
 }
 
 void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
@@ -201,18 +283,21 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
       static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
   if (!config_.enforce_node_id || node_id_valid(r.sender, from))
-    table_.heard_from({r.sender, from}, now, true);
+    table_for(from.v6).heard_from({r.sender, from}, now, true);
   if (r.your_ip && ip_votes_.size() < 64) {
     Endpoint ip = *r.your_ip;
     ip.port = 0;
     ++ip_votes_[ip];
+    maybe_adopt_external_id(now, out);
   }
   if (pending.lookup < 0) {
-    // A bootstrap answer: walk towards our own id from what it told us.
-    if (pending.method == Method::find_node && !joining_) {
-      joining_ = true;
-      int id = start_lookup(id_, Method::find_node, r.nodes, now, out);
-      if (auto it2 = lookups_.find(id); it2 != lookups_.end()) it2->second.join = true;
+    // A bootstrap answer: walk towards our own id from what it told us, in each family it named nodes of.
+    if (pending.method == Method::find_node) {
+      std::vector<NodeInfo> by_family[2];
+      for (const auto& n : r.nodes)
+        by_family[n.endpoint.v6 ? 1 : 0].push_back(n);
+      for (bool v6 : {false, true})
+        if (!by_family[v6].empty() && !joining_[v6]) join(v6, std::move(by_family[v6]), now, out);
     }
     return;
   }
@@ -230,24 +315,43 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   for (const auto& v : r.values)
     if (std::find(l.peers.begin(), l.peers.end(), v) == l.peers.end() && l.peers.size() < 1000)
       l.peers.push_back(v);
+  for (const auto& h : r.samples)
+    if (l.samples.size() < kMaxSamples && std::find(l.samples.begin(), l.samples.end(), h) == l.samples.end())
+      l.samples.push_back(h);
+  if (l.scrape) {
+    auto seeds = r.bloom_seeds ? ScrapeBloom::from_bytes(*r.bloom_seeds) : std::nullopt;
+    auto peers = r.bloom_peers ? ScrapeBloom::from_bytes(*r.bloom_peers) : std::nullopt;
+    if (seeds && peers) {
+      l.bloom_seeds.merge(*seeds);
+      l.bloom_peers.merge(*peers);
+      ++l.scrape_replies;
+    } else {
+      // BEP 33: a node without scrape support still counts what it lists, as downloaders.
+      for (const auto& v : r.values)
+        l.bloom_peers.insert(v);
+    }
+  }
   if (!l.peers.empty() && !l.first_peer) l.first_peer = now;
   add_candidates(l, r.nodes);
   advance(pending.lookup, now, out);
 }
 
-void DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
+bool DhtNode::send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now,
                          std::vector<Outgoing>& out) {
-  if (pending_.size() >= kMaxPending) return;
+  if (pending_.size() >= kMaxPending) return false;
   q.transaction = next_transaction();
   q.sender = id_;
   q.read_only = config_.read_only;
+  if (config_.dual_stack && (q.method == Method::find_node || q.method == Method::get_peers))
+    q.want4 = q.want6 = true;  // learn nodes of both families from every answer (BEP 32)
   pending_[q.transaction] = {to, q.method, now, lookup};
   emit(to, encode(q, config_.version), out);
+  return true;
 }
 
 void DhtNode::add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes) {
   for (const auto& n : nodes) {
-    if (n.id == id_) continue;
+    if (n.id == id_ || n.endpoint.v6 != l.v6) continue;
     bool known = std::any_of(l.candidates.begin(), l.candidates.end(), [&](const Candidate& c) {
       return c.node.endpoint == n.endpoint || c.node.id == n.id;
     });
@@ -266,17 +370,43 @@ void DhtNode::add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes) {
   }
 }
 
-int DhtNode::start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds,
-                          Clock::time_point now, std::vector<Outgoing>& out) {
+int DhtNode::start_lookup(Lookup proto, std::vector<NodeInfo> seeds, Clock::time_point now,
+                          std::vector<Outgoing>& out) {
   int id = next_lookup_++;
-  Lookup& l = lookups_[id];
-  l.target = target;
-  l.method = method;
-  auto known = table_.closest(target, kBucketSize * 2, false);
+  Lookup& l = lookups_[id] = std::move(proto);
+  l.started = now;
+  auto known = table(l.v6).closest(l.target, kBucketSize * 2, l.v6);
   seeds.insert(seeds.end(), known.begin(), known.end());
   add_candidates(l, seeds);
   advance(id, now, out);
   return id;
+}
+
+void DhtNode::join(bool v6, std::vector<NodeInfo> seeds, Clock::time_point now, std::vector<Outgoing>& out) {
+  joining_[v6] = true;
+  Lookup l;
+  l.target = id_;
+  l.method = Method::find_node;
+  l.v6 = v6;
+  l.join = true;
+  start_lookup(std::move(l), std::move(seeds), now, out);
+}
+
+void DhtNode::maybe_adopt_external_id(Clock::time_point now, std::vector<Outgoing>& out) {
+  if (!config_.adopt_external_id) return;
+  auto ip = external_ip();
+  if (!ip || id_address_ == ip) return;
+  id_address_ = ip;
+  if (node_id_valid(id_, *ip)) return;  // already fits (or a local address, which any id fits)
+  std::array<std::uint8_t, 20> random{};
+  std::memcpy(random.data(), random_id().bytes.data(), random.size());
+  id_ = node_id_for(*ip, random[19], random);
+  table4_.change_own_id(id_);
+  table6_.change_own_id(id_);
+  ++stats_.id_changes;
+  // The nodes around the new id must learn of us, and our buckets now split around it: join again.
+  for (bool v6 : {false, true})
+    if (table(v6).size() > 0 && !joining_[v6]) join(v6, {}, now, out);
 }
 
 void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out) {
@@ -295,12 +425,16 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
       Query q;
       q.method = l.method;
       q.target = l.target;
-      c.state = Candidate::State::asked;
+      q.scrape = l.scrape;
       ++c.tries;
+      if (!send_query(q, c.node.endpoint, lookup_id, now, out)) {
+        c.state = Candidate::State::failed;  // too many queries of ours in flight: this one is skipped
+        continue;
+      }
+      c.state = Candidate::State::asked;
       ++l.in_flight;
       ++l.queries;
       pending_close = true;
-      send_query(q, c.node.endpoint, lookup_id, now, out);
     } else if (c.state == Candidate::State::fresh) {
       pending_close = true;
     }
@@ -317,22 +451,33 @@ void DhtNode::advance(int lookup_id, Clock::time_point now, std::vector<Outgoing
       q.target = l.target;
       q.port = *l.announce_port;
       q.token = c.token;
+      q.seed = l.seed;
       send_query(q, c.node.endpoint, -1, now, out);
       ++announced;
     }
   }
   auto done = std::move(l.done);
-  LookupResult result{std::move(l.peers), l.queries, std::nullopt};
+  LookupResult result;
+  result.peers = std::move(l.peers);
+  result.queries = l.queries;
+  result.bloom_seeds = l.bloom_seeds;
+  result.bloom_peers = l.bloom_peers;
+  result.scrape_replies = l.scrape_replies;
+  result.samples = std::move(l.samples);
   if (l.first_peer) result.first_peer_after = *l.first_peer - l.started;
-  bool join = l.join;
+  bool joined = l.join;
+  bool v6 = l.v6;
   lookups_.erase(it);
-  if (join) {
+  if (joined) {
     // Fill every bucket now rather than in 15 minutes: a random id in each bucket's range, looked up.
-    joining_ = false;
-    auto targets = table_.refresh_targets(now + std::chrono::hours(1),
-                                          static_cast<std::uint64_t>(ms_of(now)) ^ id_.bytes[5]);
-    for (const auto& t : targets)
-      start_lookup(t, Method::find_node, {}, now, out);
+    joining_[v6] = false;
+    for (const auto& t : table(v6).refresh_targets(now + std::chrono::hours(1), next_random())) {
+      Lookup refresh;
+      refresh.target = t;
+      refresh.method = Method::find_node;
+      refresh.v6 = v6;
+      start_lookup(std::move(refresh), {}, now, out);
+    }
   }
   if (done) done(result);
 }
@@ -347,23 +492,62 @@ void DhtNode::bootstrap(const Endpoint& node, Clock::time_point now, std::vector
   send_query(q, node, -1, now, out);
 }
 
-void DhtNode::get_peers(const NodeId& info_hash, std::optional<std::uint16_t> announce_port, LookupDone done,
+void DhtNode::get_peers(const NodeId& info_hash, const PeerSearch& search, LookupDone done,
                         Clock::time_point now, std::vector<Outgoing>& out) {
-  int id = next_lookup_++;
-  Lookup& l = lookups_[id];
+  Lookup l;
   l.target = info_hash;
   l.method = Method::get_peers;
-  l.announce_port = announce_port;
-  l.done = std::move(done);
-  l.started = now;
-  add_candidates(l, table_.closest(info_hash, kBucketSize * 2, false));
-  if (l.candidates.empty()) {
-    auto d = std::move(l.done);
-    lookups_.erase(id);
-    if (d) d(LookupResult{});
+  l.announce_port = search.announce_port;
+  l.seed = search.seed;
+  l.scrape = search.scrape;
+  start_in_each_family(l, std::move(done), now, out);
+}
+
+void DhtNode::sample_infohashes(const NodeId& target, LookupDone done, Clock::time_point now,
+                                std::vector<Outgoing>& out) {
+  Lookup l;
+  l.target = target;
+  l.method = Method::sample_infohashes;
+  start_in_each_family(l, std::move(done), now, out);
+}
+
+void DhtNode::start_in_each_family(const Lookup& proto, LookupDone done, Clock::time_point now,
+                                   std::vector<Outgoing>& out) {
+  // One walk per family (BEP 32: the IPv4 and IPv6 DHTs are separate); the caller hears once, with both.
+  struct Merged {
+    int outstanding = 0;
+    LookupResult result;
+    LookupDone done;
+  };
+  auto merged = std::make_shared<Merged>();
+  merged->done = std::move(done);
+  std::vector<bool> families;
+  for (bool v6 : {false, true})
+    if (table(v6).size() > 0) families.push_back(v6);
+  merged->outstanding = static_cast<int>(families.size());
+  if (families.empty()) {
+    if (merged->done) merged->done(LookupResult{});
     return;
   }
-  advance(id, now, out);
+  for (bool v6 : families) {
+    Lookup l = proto;
+    l.v6 = v6;
+    l.done = [merged](const LookupResult& part) {
+      auto& m = merged->result;
+      for (const auto& p : part.peers)
+        if (std::find(m.peers.begin(), m.peers.end(), p) == m.peers.end()) m.peers.push_back(p);
+      for (const auto& h : part.samples)
+        if (std::find(m.samples.begin(), m.samples.end(), h) == m.samples.end()) m.samples.push_back(h);
+      m.queries += part.queries;
+      if (part.first_peer_after && (!m.first_peer_after || *part.first_peer_after < *m.first_peer_after))
+        m.first_peer_after = part.first_peer_after;
+      m.bloom_seeds.merge(part.bloom_seeds);
+      m.bloom_peers.merge(part.bloom_peers);
+      m.scrape_replies += part.scrape_replies;
+      if (--merged->outstanding == 0 && merged->done) merged->done(m);
+    };
+    start_lookup(std::move(l), {}, now, out);
+  }
 }
 
 void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
@@ -373,7 +557,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
     if (now - p.sent > limit) expired.emplace_back(tid, p);
   for (const auto& [tid, p] : expired) {
     pending_.erase(tid);
-    table_.failed(p.to);
+    table_for(p.to.v6).failed(p.to);
     if (p.lookup < 0) continue;
     auto it = lookups_.find(p.lookup);
     if (it == lookups_.end()) continue;
@@ -385,10 +569,10 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
     advance(p.lookup, now, out);
   }
   // A lost bootstrap packet must not leave us alone forever: ask again while we know almost nobody.
-  if (!bootstrap_nodes_.empty() && table_.size() < kBucketSize &&
+  if (!bootstrap_nodes_.empty() && node_count() < kBucketSize &&
       now - last_bootstrap_ > std::chrono::seconds(3)) {
     last_bootstrap_ = now;
-    joining_ = false;
+    joining_[0] = joining_[1] = false;
     for (const auto& b : bootstrap_nodes_) {
       Query q;
       q.method = Method::find_node;
@@ -405,14 +589,21 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
         peers.end());
     it = peers.empty() ? store_.erase(it) : std::next(it);
   }
-  for (const auto& n : table_.to_ping(now, 8)) {
-    Query q;
-    q.method = Method::ping;
-    send_query(q, n.endpoint, -1, now, out);
+  for (bool v6 : {false, true}) {
+    for (const auto& n : table(v6).to_ping(now, 8)) {
+      Query q;
+      q.method = Method::ping;
+      send_query(q, n.endpoint, -1, now, out);
+    }
+    auto targets = table(v6).refresh_targets(now, next_random());
+    for (std::size_t i = 0; i < targets.size() && i < 4; ++i) {
+      Lookup refresh;
+      refresh.target = targets[i];
+      refresh.method = Method::find_node;
+      refresh.v6 = v6;
+      start_lookup(std::move(refresh), {}, now, out);
+    }
   }
-  auto targets = table_.refresh_targets(now, static_cast<std::uint64_t>(ms_of(now)));
-  for (std::size_t i = 0; i < targets.size() && i < 4; ++i)
-    start_lookup(targets[i], Method::find_node, {}, now, out);
 }
 
 std::optional<Endpoint> DhtNode::external_ip() const {

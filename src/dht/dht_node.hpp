@@ -1,7 +1,9 @@
 // One Mainline DHT node (BEP 5), sans-I/O: it answers queries (ping, find_node, get_peers, announce_peer,
-// sample_infohashes) from its routing table and a bounded peer store, hands out announce tokens from a
-// rotating secret, rate-limits each source address, and runs iterative lookups (get_peers, with an optional
-// announce) for its owner. Packets in and out are plain bytes with endpoints; time is a parameter.
+// sample_infohashes) from its routing tables (one per address family, BEP 32) and a bounded peer store, hands
+// out announce tokens from a rotating secret, rate-limits each source address, keeps every reply within a
+// small multiple of its query (no amplification), and runs iterative lookups (get_peers with an optional
+// announce, BEP 33 scrapes) for its owner. Packets in and out are plain bytes with endpoints; time is a
+// parameter.
 #pragma once
 
 #include <chrono>
@@ -15,6 +17,7 @@
 
 #include "dht/krpc.hpp"
 #include "dht/routing_table.hpp"
+#include "dht/scrape_bloom.hpp"
 #include "hash/siphash.hpp"
 #include "tracker/ip_rate_limiter.hpp"
 
@@ -30,6 +33,20 @@ struct DhtConfig {
   bool read_only = false;       // BEP 43
   bool enforce_node_id = true;  // BEP 42: nodes whose id does not fit their address stay out of the table
   std::string version = "SH01";
+  // BEP 42: once three responders agree on our external address, take an id derived from it (and tell the
+  // nodes around the new id about us) instead of waiting for the next start.
+  bool adopt_external_id = true;
+  bool dual_stack = false;  // we can reach IPv6 and IPv4 nodes: ask for both ("want": n4, n6; BEP 32)
+  // A reply is never more than this many times the size of the query that asked for it: the node cannot be
+  // used to amplify a spoofed flood. Values, then IPv6 nodes, then IPv4 nodes are dropped to fit.
+  std::size_t max_reply_factor = 8;
+};
+
+// What a get_peers lookup should also do.
+struct PeerSearch {
+  std::optional<std::uint16_t> announce_port;  // announce_peer to the closest nodes that gave tokens
+  bool seed = false;                           // BEP 33: the announce says we are a seed
+  bool scrape = false;                         // BEP 33: collect the seed and peer bloom filters
 };
 
 struct Outgoing {
@@ -43,6 +60,9 @@ class DhtNode {
     std::vector<Endpoint> peers;
     int queries = 0;                                  // get_peers sent for this lookup
     std::optional<Clock::duration> first_peer_after;  // how long until the first peer arrived
+    ScrapeBloom bloom_seeds, bloom_peers;             // BEP 33: the union of what the nodes sent
+    int scrape_replies = 0;                           // nodes that sent bloom filters
+    std::vector<NodeId> samples;                      // BEP 51: info-hashes the nodes sampled for us
   };
   using LookupDone = std::function<void(const LookupResult& result)>;
 
@@ -57,16 +77,27 @@ class DhtNode {
   void bootstrap(const Endpoint& node, Clock::time_point now, std::vector<Outgoing>& out);
   // Iterative get_peers for info_hash; with announce_port, announce_peer to the closest nodes that gave
   // tokens. `done` gets every peer found, once the lookup converges.
+  // One lookup in each address family we know nodes of (BEP 32); `done` once both have converged.
   void get_peers(const NodeId& info_hash, std::optional<std::uint16_t> announce_port, LookupDone done,
-                 Clock::time_point now, std::vector<Outgoing>& out);
+                 Clock::time_point now, std::vector<Outgoing>& out) {
+    get_peers(info_hash, PeerSearch{announce_port}, std::move(done), now, out);
+  }
+  void get_peers(const NodeId& info_hash, const PeerSearch& search, LookupDone done, Clock::time_point now,
+                 std::vector<Outgoing>& out);
+  // BEP 51: a walk towards `target` asking every node on the way for a sample of the info-hashes it stores.
+  void sample_infohashes(const NodeId& target, LookupDone done, Clock::time_point now,
+                         std::vector<Outgoing>& out);
 
-  const RoutingTable& table() const { return table_; }
+  const RoutingTable& table(bool v6 = false) const { return v6 ? table6_ : table4_; }
+  std::size_t node_count() const { return table4_.size() + table6_.size(); }
   // Our address as most responders report it (BEP 42 "ip"), once three agree.
   std::optional<Endpoint> external_ip() const;
   const NodeId& id() const { return id_; }
   struct Stats {
     std::uint64_t queries_in = 0, responses_in = 0, errors_sent = 0, dropped = 0, rate_limited = 0;
     std::uint64_t bytes_in = 0, bytes_out = 0;
+    std::uint64_t replies_trimmed = 0;  // cut down to respect max_reply_factor
+    std::uint64_t id_changes = 0;       // ids taken from the external address at run time
   };
   const Stats& stats() const { return stats_; }
   std::size_t stored_peers() const;
@@ -87,7 +118,13 @@ class DhtNode {
   struct Lookup {
     NodeId target;
     Method method = Method::get_peers;  // or find_node (joining, refreshing buckets)
+    bool v6 = false;                    // the address family it walks (BEP 32: one DHT per family)
     std::optional<std::uint16_t> announce_port;
+    bool seed = false;
+    bool scrape = false;
+    ScrapeBloom bloom_seeds, bloom_peers;
+    int scrape_replies = 0;
+    std::vector<NodeId> samples;
     LookupDone done;
     std::vector<Candidate> candidates;  // sorted by distance to target
     std::vector<Endpoint> peers;
@@ -99,14 +136,27 @@ class DhtNode {
     bool join = false;  // the walk to our own id after bootstrapping: followed by a refresh of every bucket
   };
 
-  void handle_query(const Query& q, const Endpoint& from, Clock::time_point now, std::vector<Outgoing>& out);
+  void handle_query(const Query& q, std::size_t query_size, const Endpoint& from, Clock::time_point now,
+                    std::vector<Outgoing>& out);
+  void answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r) const;
+  void store_peer(const Query& q, const Endpoint& from, Clock::time_point now);
+  std::string fit_reply(Response& r, std::size_t query_size);
   void handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
                        std::vector<Outgoing>& out);
-  void send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out);
+  bool send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out);
   void advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out);
   void add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes);
-  int start_lookup(const NodeId& target, Method method, std::vector<NodeInfo> seeds, Clock::time_point now,
+  // Starts `proto` (target, method, family and extras set) from `seeds` and the table's closest nodes.
+  int start_lookup(Lookup proto, std::vector<NodeInfo> seeds, Clock::time_point now,
                    std::vector<Outgoing>& out);
+  // Starts `proto` in each address family we know nodes of; `done` once with what all of them found.
+  void start_in_each_family(const Lookup& proto, LookupDone done, Clock::time_point now,
+                            std::vector<Outgoing>& out);
+  void join(bool v6, std::vector<NodeInfo> seeds, Clock::time_point now, std::vector<Outgoing>& out);
+  void maybe_adopt_external_id(Clock::time_point now, std::vector<Outgoing>& out);
+  RoutingTable& table_for(bool v6) { return v6 ? table6_ : table4_; }
+  std::uint64_t next_random();
+  NodeId random_id();
   std::string token_for(const Endpoint& e, Clock::time_point now, int age) const;
   bool token_ok(const std::string& token, const Endpoint& e, Clock::time_point now) const;
   std::string next_transaction();
@@ -115,7 +165,7 @@ class DhtNode {
 
   NodeId id_;
   DhtConfig config_;
-  RoutingTable table_;
+  RoutingTable table4_, table6_;
   tracker::IpRateLimiter limiter_;
   hash::SipKey secret_;
   std::uint16_t next_tid_ = 0;
@@ -125,9 +175,12 @@ class DhtNode {
   struct StoredPeer {
     Endpoint endpoint;
     Clock::time_point expires;
+    bool seed = false;  // BEP 33
   };
   std::map<NodeId, std::vector<StoredPeer>> store_;
-  bool joining_ = false;
+  bool joining_[2] = {false, false};    // a join walk is under way (IPv4, IPv6)
+  std::optional<Endpoint> id_address_;  // the external address our id was last checked against
+  std::uint64_t random_state_;
   std::map<Endpoint, int> ip_votes_;  // addresses only (port 0), bounded by the number of distinct answers
   std::vector<Endpoint> bootstrap_nodes_;  // asked again while the table is nearly empty
   Clock::time_point last_bootstrap_{};

@@ -110,6 +110,11 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
         return fail("missing or bad port", transaction, true);
       query.port = port && *port > 0 && *port <= 65535 ? static_cast<std::uint16_t>(*port) : 0;
     }
+    if (query.method == Method::get_peers) {
+      query.scrape = a->find_int("scrape").value_or(0) == 1;
+      query.noseed = a->find_int("noseed").value_or(0) == 1;
+    }
+    if (query.method == Method::announce_peer) query.seed = a->find_int("seed").value_or(0) == 1;
     if (auto want = a->find_list("want")) {
       for (auto w : want->children()) {
         if (!w.is_string()) continue;
@@ -148,6 +153,12 @@ Expected<Message, DecodeError> decode(std::string_view packet) {
       if (samples->size() % 20 != 0) return fail("samples not a multiple of 20", transaction);
       for (std::size_t i = 0; i < samples->size() && resp.samples.size() < kMaxValuesPerMessage; i += 20)
         resp.samples.push_back(*NodeId::from_raw(samples->substr(i, 20)));
+    }
+    for (auto [key, field] : {std::pair{"BFsd", &resp.bloom_seeds}, std::pair{"BFpe", &resp.bloom_peers}}) {
+      auto bloom = r->find_string(key);
+      if (!bloom) continue;
+      if (bloom->size() != kScrapeBloomSize) return fail("scrape bloom filter not 256 bytes", transaction);
+      *field = std::string(*bloom);
     }
     resp.num = r->find_int("num");
     resp.interval = r->find_int("interval");
@@ -205,12 +216,15 @@ std::string encode(const Query& q, std::string_view client_version) {
       break;
     case Method::get_peers:
       a["info_hash"] = std::string(q.target.raw());
+      if (q.scrape) a["scrape"] = 1;
+      if (q.noseed) a["noseed"] = 1;
       break;
     case Method::announce_peer:
       a["info_hash"] = std::string(q.target.raw());
       a["port"] = static_cast<std::int64_t>(q.port);
       a["token"] = q.token;
       if (q.implied_port) a["implied_port"] = 1;
+      if (q.seed) a["seed"] = 1;
       break;
   }
   if (q.want4 || q.want6) {
@@ -249,6 +263,8 @@ std::string encode(const Response& r, std::string_view client_version) {
   }
   if (r.num) body["num"] = *r.num;
   if (r.interval) body["interval"] = *r.interval;
+  if (r.bloom_seeds) body["BFsd"] = *r.bloom_seeds;
+  if (r.bloom_peers) body["BFpe"] = *r.bloom_peers;
   d["r"] = std::move(body);
   return bencode::encode(bencode::Value(std::move(d)));
 }

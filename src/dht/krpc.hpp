@@ -41,7 +41,12 @@ struct Query {
   bool want4 = false;  // BEP 32 "want": neither set means "the family the query came over"
   bool want6 = false;
   bool read_only = false;  // BEP 43 "ro"
+  bool scrape = false;     // BEP 33, get_peers: send the seed and peer bloom filters
+  bool noseed = false;     // BEP 33, get_peers: rather non-seeds in "values"
+  bool seed = false;       // BEP 33, announce_peer: the announcing peer is a seed
 };
+
+inline constexpr std::size_t kScrapeBloomSize = 256;  // BEP 33: 2048 bits
 
 struct Response {
   std::string transaction;
@@ -53,6 +58,8 @@ struct Response {
   std::vector<NodeId> samples;      // BEP 51
   std::optional<std::int64_t> num;  // BEP 51: info-hashes the node holds
   std::optional<std::int64_t> interval;
+  std::optional<std::string> bloom_seeds;  // BEP 33 "BFsd", kScrapeBloomSize bytes
+  std::optional<std::string> bloom_peers;  // BEP 33 "BFpe"
 };
 
 struct ErrorReply {

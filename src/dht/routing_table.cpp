@@ -145,6 +145,23 @@ std::vector<NodeId> RoutingTable::refresh_targets(Clock::time_point now, std::ui
   return out;
 }
 
+void RoutingTable::change_own_id(const NodeId& id) {
+  std::vector<RoutingEntry> entries;
+  for (auto& b : buckets_) {
+    entries.insert(entries.end(), b.nodes.begin(), b.nodes.end());
+    entries.insert(entries.end(), b.replacements.begin(), b.replacements.end());
+    b = Bucket{};
+  }
+  own_ = id;
+  for (const auto& e : entries) {
+    if (e.node.id == own_) continue;
+    Bucket& b = buckets_[bucket_of(e.node.id)];
+    auto& list = b.nodes.size() < kBucketSize ? b.nodes : b.replacements;
+    if (list.size() < kBucketSize) list.push_back(e);
+    b.last_changed = std::max(b.last_changed, e.last_heard);
+  }
+}
+
 std::size_t RoutingTable::size() const {
   std::size_t n = 0;
   for (const auto& b : buckets_)

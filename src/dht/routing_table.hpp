@@ -58,6 +58,10 @@ class RoutingTable {
   // bits.
   std::vector<NodeId> refresh_targets(Clock::time_point now, std::uint64_t random) const;
 
+  // Our id changed (BEP 42, once our external address is known): the same nodes, sorted into the buckets
+  // around the new id, keeping what we know of their liveness.
+  void change_own_id(const NodeId& id);
+
   std::size_t size() const;
   const NodeId& own_id() const { return own_; }
   std::vector<NodeInfo> all() const;  // for saving the table

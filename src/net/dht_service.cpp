@@ -30,7 +30,7 @@ dht::NodeId random_id() {
 }  // namespace
 
 DhtService::DhtService(asio::io_context& io, DhtServiceOptions options)
-    : io_(io), options_(std::move(options)), socket_(io), timer_(io) {}
+    : io_(io), options_(std::move(options)), socket_(io), socket6_(io), timer_(io) {}
 
 DhtService::~DhtService() {
   stop();
@@ -44,12 +44,14 @@ Expected<std::uint16_t, std::string> DhtService::start() {
       if (auto doc = bencode::decode(*bytes); doc && doc->root().is_dict()) {
         if (auto saved = doc->root().find_string("id"); saved && saved->size() == 20)
           id = *dht::NodeId::from_raw(*saved);
-        if (auto nodes = doc->root().find_string("nodes"); nodes && nodes->size() % 26 == 0) {
-          for (std::size_t i = 0; i < nodes->size(); i += 26) {
+        for (auto [key, stride] : {std::pair{"nodes", 26}, std::pair{"nodes6", 38}}) {
+          auto nodes = doc->root().find_string(key);
+          if (!nodes || nodes->size() % stride != 0) continue;
+          for (std::size_t i = 0; i < nodes->size(); i += stride) {
             dht::NodeInfo n;
             n.id = *dht::NodeId::from_raw(nodes->substr(i, 20));
-            auto e = Endpoint::from_compact(
-                std::span(reinterpret_cast<const std::uint8_t*>(nodes->data()) + i + 20, 6));
+            auto e = Endpoint::from_compact(std::span(
+                reinterpret_cast<const std::uint8_t*>(nodes->data()) + i + 20, std::size_t(stride - 20)));
             if (e) {
               n.endpoint = *e;
               saved_nodes_.push_back(n);
@@ -59,26 +61,58 @@ Expected<std::uint16_t, std::string> DhtService::start() {
       }
     }
   }
-  std::random_device rd;
-  node_ = std::make_unique<dht::DhtNode>(id, options_.config, (std::uint64_t{rd()} << 32) | rd());
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options_.bind_address, ec);
   if (ec) return unexpected("invalid DHT bind address " + options_.bind_address);
-  udp::endpoint bind(address, options_.port);
-  socket_.open(bind.protocol(), ec);
-  if (!ec) {
-    // Bursts of queries must not overflow the default ~200 KiB receive buffer.
-    boost::system::error_code ignored;
-    socket_.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
-    socket_.bind(bind, ec);
+  std::string v4 = address.is_v4() ? options_.bind_address : "";
+  std::string v6 = address.is_v6() ? options_.bind_address : options_.bind_address6;
+  std::uint16_t port = options_.port;
+  if (!v4.empty()) {
+    if (auto error = open(socket_, v4, port)) return unexpected(*error);
+    port = socket_.local_endpoint().port();
   }
-  if (ec)
-    return unexpected("cannot listen for the DHT on udp " + options_.bind_address + ":" +
-                      std::to_string(options_.port) + ": " + ec.message());
-  asio::co_spawn(io_, receive_loop(), asio::detached);
+  if (!v6.empty()) {
+    boost::system::error_code ignored;
+    auto error = open(socket6_, v6, port);
+    if (error && options_.port == 0 && port != 0) {
+      socket6_.close(ignored);  // the IPv4 socket's port is taken for IPv6: any other will do
+      error = open(socket6_, v6, 0);
+    }
+    if (error) {
+      socket6_.close(ignored);
+      // Where IPv4 is up, an IPv6 failure (no IPv6 on this host) only means no IPv6 DHT.
+      if (!socket_.is_open()) return unexpected(*error);
+    }
+  }
+  auto config = options_.config;
+  config.dual_stack = socket_.is_open() && socket6_.is_open();
+  std::random_device rd;
+  node_ = std::make_unique<dht::DhtNode>(id, config, (std::uint64_t{rd()} << 32) | rd());
+  if (socket_.is_open()) asio::co_spawn(io_, receive_loop(socket_), asio::detached);
+  if (socket6_.is_open()) asio::co_spawn(io_, receive_loop(socket6_), asio::detached);
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, bootstrap_all(), asio::detached);
-  return socket_.local_endpoint().port();
+  return socket_.is_open() ? socket_.local_endpoint().port() : socket6_.local_endpoint().port();
+}
+
+std::optional<std::string> DhtService::open(udp::socket& socket, const std::string& address_text,
+                                            std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(address_text, ec);
+  if (ec) return "invalid DHT bind address " + address_text;
+  udp::endpoint bind(address, port);
+  socket.open(bind.protocol(), ec);
+  if (!ec) {
+    boost::system::error_code ignored;
+    if (address.is_v6()) socket.set_option(asio::ip::v6_only(true), ignored);  // IPv4 has its own socket
+    // Bursts of queries must not overflow the default ~200 KiB receive buffer.
+    socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
+    socket.bind(bind, ec);
+  }
+  if (ec)
+    return "cannot listen for the DHT on udp " + address_text + ":" + std::to_string(port) + ": " +
+           ec.message();
+  return std::nullopt;
 }
 
 void DhtService::stop() {
@@ -87,6 +121,7 @@ void DhtService::stop() {
   save_state();
   boost::system::error_code ignored;
   socket_.close(ignored);
+  socket6_.close(ignored);
   timer_.cancel();
 }
 
@@ -103,13 +138,14 @@ void DhtService::save_state() const {
     id = dht::node_id_for(*ip, random[19], random);
   }
   d["id"] = std::string(id.raw());
-  std::string nodes;
-  for (const auto& n : node_->table().all()) {
-    if (n.endpoint.v6) continue;
-    nodes += n.id.raw();
-    nodes += n.endpoint.to_compact();
+  for (bool v6 : {false, true}) {
+    std::string nodes;
+    for (const auto& n : node_->table(v6).all()) {
+      nodes += n.id.raw();
+      nodes += n.endpoint.to_compact();
+    }
+    d[v6 ? "nodes6" : "nodes"] = std::move(nodes);
   }
-  d["nodes"] = std::move(nodes);
   std::error_code ec;
   std::filesystem::create_directories(options_.state_file.parent_path(), ec);
   runtime::write_file_atomically(options_.state_file, bencode::encode(bencode::Value(std::move(d))));
@@ -117,19 +153,20 @@ void DhtService::save_state() const {
 
 void DhtService::flush(std::vector<dht::Outgoing>& out) {
   for (auto& o : out) {
+    auto& socket = o.to.v6 ? socket6_ : socket_;
+    if (!socket.is_open()) continue;  // a family we do not speak
     boost::system::error_code ignored;
-    socket_.send_to(asio::buffer(o.packet), to_asio<udp>(o.to), 0,
-                    ignored);  // UDP: best effort, never blocks long
+    socket.send_to(asio::buffer(o.packet), to_asio<udp>(o.to), 0, ignored);  // UDP: best effort
   }
   out.clear();
 }
 
-asio::awaitable<void> DhtService::receive_loop() {
+asio::awaitable<void> DhtService::receive_loop(udp::socket& socket) {
   std::vector<char> buffer(4096);
   std::vector<dht::Outgoing> out;
   udp::endpoint from;
   while (!stopped_) {
-    auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(buffer), from, kToken);
+    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, kToken);
     if (stopped_) co_return;
     if (ec) continue;
     node_->on_packet(std::string_view(buffer.data(), n), to_endpoint(from), dht::Clock::now(), out);
@@ -160,9 +197,13 @@ asio::awaitable<void> DhtService::bootstrap_all() {
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     auto [ec, results] = co_await resolver.async_resolve(host, text.substr(colon + 1), kToken);
     if (ec || stopped_) continue;
+    // The first address of each family we speak: a router is usually in both DHTs.
+    bool asked[2] = {false, false};
     for (const auto& r : results) {
-      node_->bootstrap(to_endpoint(r.endpoint()), dht::Clock::now(), out);
-      break;
+      auto e = to_endpoint(r.endpoint());
+      if (asked[e.v6] || !(e.v6 ? socket6_ : socket_).is_open()) continue;
+      asked[e.v6] = true;
+      node_->bootstrap(e, dht::Clock::now(), out);
     }
   }
   flush(out);
@@ -175,24 +216,53 @@ void DhtService::get_peers(const dht::NodeId& info_hash, std::optional<std::uint
   flush(out);
 }
 
-asio::awaitable<std::vector<Endpoint>> DhtService::lookup(dht::NodeId info_hash,
-                                                          std::optional<std::uint16_t> announce_port,
-                                                          std::chrono::seconds wait_for_nodes) {
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::walk(
+    std::function<void(dht::DhtNode::LookupDone, std::vector<dht::Outgoing>&)> start,
+    std::chrono::seconds wait_for_nodes) {
   asio::steady_timer wait(io_);
   auto deadline = std::chrono::steady_clock::now() + wait_for_nodes;
-  while (!stopped_ && node_->table().size() == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (!stopped_ && node_->node_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     wait.expires_after(std::chrono::milliseconds(100));
     co_await wait.async_wait(kToken);
   }
-  if (stopped_) co_return std::vector<Endpoint>{};
-  auto result = std::make_shared<std::optional<std::vector<Endpoint>>>();
+  if (stopped_) co_return dht::DhtNode::LookupResult{};
+  auto result = std::make_shared<std::optional<dht::DhtNode::LookupResult>>();
   auto done = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
-  get_peers(info_hash, announce_port, [result, done](const dht::DhtNode::LookupResult& r) {
-    *result = r.peers;
-    done->cancel();
-  });
+  std::vector<dht::Outgoing> out;
+  start(
+      [result, done](const dht::DhtNode::LookupResult& r) {
+        *result = r;
+        done->cancel();
+      },
+      out);
+  flush(out);
   if (!*result) co_await done->async_wait(kToken);
-  co_return result->value_or(std::vector<Endpoint>{});
+  co_return result->value_or(dht::DhtNode::LookupResult{});
+}
+
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::search(dht::NodeId info_hash, dht::PeerSearch search,
+                                                               std::chrono::seconds wait_for_nodes) {
+  co_return co_await walk(
+      [&](dht::DhtNode::LookupDone done, std::vector<dht::Outgoing>& out) {
+        node_->get_peers(info_hash, search, std::move(done), dht::Clock::now(), out);
+      },
+      wait_for_nodes);
+}
+
+asio::awaitable<dht::DhtNode::LookupResult> DhtService::sample(dht::NodeId target,
+                                                               std::chrono::seconds wait_for_nodes) {
+  co_return co_await walk(
+      [&](dht::DhtNode::LookupDone done, std::vector<dht::Outgoing>& out) {
+        node_->sample_infohashes(target, std::move(done), dht::Clock::now(), out);
+      },
+      wait_for_nodes);
+}
+
+asio::awaitable<std::vector<Endpoint>> DhtService::lookup(dht::NodeId info_hash,
+                                                          std::optional<std::uint16_t> announce_port,
+                                                          std::chrono::seconds wait_for_nodes) {
+  auto result = co_await search(info_hash, dht::PeerSearch{announce_port}, wait_for_nodes);
+  co_return std::move(result.peers);
 }
 
 }  // namespace shoal::net

@@ -15,7 +15,7 @@ hash=$(shoal_hash "$WORK/t.torrent")
 magnet="magnet:?xt=urn:btih:$hash&dn=payload.bin"
 
 boot=$(udp_port)
-"$SHOAL" dht --no-default-routers --bind 127.0.0.1 --port "$boot" --allow-same-ip --max-queries-per-ip 0 >"$WORK/dht.log" 2>&1 &
+"$SHOAL" dht --no-default-routers --bind 127.0.0.1 --bind6 ::1 --port "$boot" --allow-same-ip --max-queries-per-ip 0 >"$WORK/dht.log" 2>&1 &
 deadline=$((SECONDS + 10))
 until grep -q "listening on udp" "$WORK/dht.log"; do
   [ $SECONDS -lt $deadline ] || fail "shoal dht did not start: $(cat "$WORK/dht.log")"
@@ -45,4 +45,16 @@ wait_port "$s_port"
   fail "libtorrent could not download the Shoal-seeded magnet: $(cat "$WORK/lt-dl.log"; grep dht "$WORK/shoal-seed.log" | tail -n 3)"
 cmp -s "$WORK/data/payload.bin" "$WORK/lt-dl/payload.bin" || fail "bytes differ (Shoal -> libtorrent)"
 pass "Shoal -> libtorrent: magnet found through the DHT, bytes right"
+
+# BEP 33: a scrape counts the seeds that announced themselves (all on 127.0.0.1 here, so one address).
+scrape=$("$SHOAL" dht-scrape "$magnet" --dht-bootstrap "127.0.0.1:$boot" --dht-allow-same-ip --json) ||
+  fail "dht-scrape failed"
+seeds=$(echo "$scrape" | $LT_PYTHON -c 'import json,sys; print(json.load(sys.stdin)["seeds"])')
+[ "$seeds" -ge 1 ] || fail "dht-scrape saw no seed: $scrape"
+pass "dht-scrape: $scrape"
+# BEP 51: the nodes that store the announces hand out the info-hash in their samples.
+"$SHOAL" dht-sample --walks 2 --dht-bootstrap "127.0.0.1:$boot" --dht-allow-same-ip >"$WORK/samples" ||
+  fail "dht-sample failed"
+grep -qi "^$hash\$" "$WORK/samples" || fail "dht-sample did not list $hash: $(cat "$WORK/samples")"
+pass "dht-sample lists the announced info-hash"
 finish

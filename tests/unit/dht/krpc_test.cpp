@@ -111,3 +111,37 @@ TEST(Krpc, BadQueriesSayWhichErrorToSend) {
 
 }  // namespace
 }  // namespace shoal::dht
+
+namespace shoal::dht {
+namespace {
+
+TEST(Krpc, CarriesScrapeFields) {
+  Query q;
+  q.transaction = "s1";
+  q.method = Method::get_peers;
+  q.sender = *NodeId::from_raw(std::string(20, 'a'));
+  q.scrape = q.noseed = true;
+  auto back = std::get<Query>(*decode(encode(q)));
+  EXPECT_TRUE(back.scrape && back.noseed);
+  q.method = Method::announce_peer;
+  q.port = 1;
+  q.token = "tok";
+  q.seed = true;
+  EXPECT_TRUE(std::get<Query>(*decode(encode(q))).seed);
+
+  Response r;
+  r.transaction = "s1";
+  r.sender = q.sender;
+  r.bloom_seeds = std::string(kScrapeBloomSize, '\x01');
+  r.bloom_peers = std::string(kScrapeBloomSize, '\x02');
+  auto reply = std::get<Response>(*decode(encode(r)));
+  EXPECT_EQ(reply.bloom_seeds, r.bloom_seeds);
+  EXPECT_EQ(reply.bloom_peers, r.bloom_peers);
+  r.bloom_peers = std::string(100, '\x02');  // a filter of the wrong size is a broken reply
+  auto bad = decode(encode(r));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().transaction, "s1");
+}
+
+}  // namespace
+}  // namespace shoal::dht
