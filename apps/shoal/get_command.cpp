@@ -40,6 +40,7 @@ struct GetOptions {
   int upload_slots = 8;
   bool all_tiers = false;
   DhtCliOptions dht;
+  LsdCliOptions lsd;
   int max_connections = 80;
 };
 
@@ -127,6 +128,7 @@ int run_get(const GetOptions& opt) {
   request.options.only = opt.only;
   request.options.announce_to_all_tiers = opt.all_tiers;
   request.dht = opt.dht;
+  request.lsd = opt.lsd;
   request.options.upload_slots = opt.upload_slots;
   request.options.max_connections = opt.max_connections;
   auto down = parse_rate(opt.max_down);
@@ -160,6 +162,7 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--max-up", opt->max_up, "Upload rate limit, e.g. 1M (bytes/s)");
   cmd->add_flag("--no-trackers", opt->no_trackers, "Do not announce to the torrent's trackers");
   add_dht_options(*cmd, opt->dht);
+  add_lsd_options(*cmd, opt->lsd);
   cmd->add_flag("--announce-all-tiers", opt->all_tiers,
                 "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");

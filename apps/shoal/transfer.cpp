@@ -237,9 +237,13 @@ int run_transfer(TransferRequest request) {
         },
         asio::detached);
   }
+  // LSD: peers on the local network, announced now and every 5 minutes.
+  auto say = [&](const std::string& line) { fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line); };
+  auto lsd = start_local_discovery(io, request.lsd, torrent, say, request.verbose);
   schedule_status();
   io.run();
   if (dht) dht->stop();
+  if (lsd) lsd->stop();
   if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, error);
   return exit_code;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "local_discovery.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "net/dht_service.hpp"
 #include "session/torrent_options.hpp"
@@ -30,6 +31,7 @@ struct TransferRequest {
   bool verbose = false;
   std::string command = "get";
   DhtCliOptions dht;  // on by default; never for private torrents (BEP 27)
+  LsdCliOptions lsd;  // the same
 };
 
 // The DHT flags of `get` and `seed`, registered once for both.

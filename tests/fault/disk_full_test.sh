@@ -16,10 +16,10 @@ make_data "$WORK/data/payload.bin" "$size" diskfull
 mount -t tmpfs -o size=1m tmpfs "$WORK/small"
 trap 'umount "$WORK/small" 2>/dev/null || true; cleanup' EXIT
 seed_port=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" -q &
 wait_port "$seed_port"
 
-if timeout 60 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/small/dl" --listen 127.0.0.1 \
+if timeout 60 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/small/dl" --listen 127.0.0.1 \
   --peer "127.0.0.1:$seed_port" -q 2>"$WORK/get.err"; then
   fail "a download bigger than the disk succeeded"
 fi
@@ -29,7 +29,7 @@ pass "stopped with: $(tail -n 1 "$WORK/get.err")"
 # Move what was saved to a roomy folder and finish there: the verified pieces are found by the recheck.
 mkdir -p "$WORK/roomy"
 cp -a "$WORK/small/dl/." "$WORK/roomy/"
-timeout 60 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/roomy" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" -v \
+timeout 60 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/roomy" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" -v \
   >"$WORK/second.log" 2>&1 || fail "could not finish: $(tail -n 3 "$WORK/second.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/roomy/payload.bin" || fail "bytes differ"
 fetched=$(sed -n "s/.*127.0.0.1:$seed_port.* got \([0-9]*\) B.*/\1/p" "$WORK/second.log" | awk '{s += $1} END {print s + 0}')

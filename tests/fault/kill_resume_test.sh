@@ -10,10 +10,10 @@ make_data "$WORK/data/payload.bin" "$size" resume
 "$SHOAL" create "$WORK/data/payload.bin" -o "$WORK/t.torrent" --piece-size 32K -q
 seed_port=$(free_port)
 # A slow seeder so the kill lands mid-download.
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --max-up 1M -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --max-up 1M -q &
 wait_port "$seed_port"
 
-"$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" >"$WORK/first.log" 2>&1 &
+"$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" >"$WORK/first.log" 2>&1 &
 leecher=$!
 # Wait until it reports a third of the data, then kill it without warning.
 deadline=$((SECONDS + 60))
@@ -26,7 +26,7 @@ kill -9 "$leecher"
 wait "$leecher" 2>/dev/null || true
 pass "killed mid-download"
 
-timeout 120 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" -v \
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 --peer "127.0.0.1:$seed_port" -v \
   >"$WORK/second.log" 2>&1 || fail "the restart did not complete: $(tail -n 5 "$WORK/second.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/dl/payload.bin" || fail "bytes differ after the restart"
 pass "restart completed with the right bytes"

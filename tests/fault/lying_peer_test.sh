@@ -13,10 +13,10 @@ liar_port=$(free_port)
 wait_port "$liar_port"
 honest_port=$(free_port)
 # The honest seeder is slow, so the liar gets plenty of requests.
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$honest_port" --max-up 1M -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$honest_port" --max-up 1M -q &
 wait_port "$honest_port"
 
-timeout 120 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 -v \
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 -v \
   --peer "127.0.0.1:$liar_port" --peer "127.0.0.1:$honest_port" >"$WORK/get.log" 2>&1 ||
   fail "download did not complete: $(tail -n 5 "$WORK/get.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/dl/payload.bin" || fail "downloaded bytes differ"

@@ -28,7 +28,7 @@ lt_port=$(free_port)
   --bootstrap "127.0.0.1:$boot" >"$WORK/lt-seed.log" 2>&1 &
 lt_pid=$!
 wait_port "$lt_port"
-timeout 120 "$SHOAL" get "$magnet" -o "$WORK/shoal-dl" --listen 127.0.0.1 --dht-bootstrap "127.0.0.1:$boot" \
+timeout 120 "$SHOAL" get --no-lsd "$magnet" -o "$WORK/shoal-dl" --listen 127.0.0.1 --dht-bootstrap "127.0.0.1:$boot" \
   --dht-allow-same-ip -v >"$WORK/shoal-get.log" 2>&1 ||
   fail "Shoal could not download the magnet through the DHT: $(grep -E 'dht|metadata|closed' "$WORK/shoal-get.log" | tail -n 5)"
 cmp -s "$WORK/data/payload.bin" "$WORK/shoal-dl/payload.bin" || fail "bytes differ (libtorrent -> Shoal)"
@@ -37,7 +37,7 @@ kill "$lt_pid" 2>/dev/null || true
 
 # Shoal seeds and announces to the DHT; libtorrent finds it through the DHT only.
 s_port=$(free_port)
-"$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --dht-bootstrap "127.0.0.1:$boot" \
+"$SHOAL" seed --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --dht-bootstrap "127.0.0.1:$boot" \
   --dht-allow-same-ip -v >"$WORK/shoal-seed.log" 2>&1 &
 wait_port "$s_port"
 "$SHOAL_SOURCE_DIR/tests/interop/lt_dht_peer.py" download "$magnet" "$WORK/lt-dl" --port "$(free_port)" \

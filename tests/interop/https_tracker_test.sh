@@ -43,12 +43,12 @@ PY
 wait_port "$tls_port"
 "$SHOAL" create "$WORK/data/payload.bin" -o "$WORK/t.torrent" -t "https://127.0.0.1:$tls_port/redirect/announce" \
   --piece-size 32K -q
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --no-trackers -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --no-trackers -q &
 wait_port "$seed_port"
 
 # Not trusted: refused, and the user is told why.
 rc=0
-SSL_CERT_FILE=/nonexistent timeout 8 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/untrusted" --listen 127.0.0.1 \
+SSL_CERT_FILE=/nonexistent timeout 8 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/untrusted" --listen 127.0.0.1 \
   2>"$WORK/untrusted.err" || rc=$?
 [ "$rc" = 124 ] || fail "the download with an untrusted tracker certificate ended with $rc"
 grep -q "certificate verify failed" "$WORK/untrusted.err" ||
@@ -56,7 +56,7 @@ grep -q "certificate verify failed" "$WORK/untrusted.err" ||
 pass "an untrusted certificate is refused: $(grep -m1 "certificate" "$WORK/untrusted.err" | tr -d '\r')"
 
 # Trusted: redirect followed, gzip inflated, peer found, bytes right.
-SSL_CERT_FILE="$WORK/cert.pem" timeout 60 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 -q ||
+SSL_CERT_FILE="$WORK/cert.pem" timeout 60 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/dl" --listen 127.0.0.1 -q ||
   fail "download through the HTTPS tracker failed"
 cmp -s "$WORK/data/payload.bin" "$WORK/dl/payload.bin" || fail "bytes differ"
 grep -q redirected "$WORK/https.log" || fail "the redirect was not followed"

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A libtorrent peer for Shoal's interop tests and benchmarks, confined to 127.0.0.1.
 
-seed:     lt_peer.py seed TORRENT DATA_DIR --port P [--peer HOST:PORT]... [--high-performance]
-download: lt_peer.py download (TORRENT|MAGNET) OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
+seed:     lt_peer.py seed TORRENT DATA_DIR --port P [--peer HOST:PORT]... [--high-performance] [--lsd]
+download: lt_peer.py download (TORRENT|MAGNET) OUT_DIR --port P [--peer HOST:PORT]... [--timeout S] [--lsd]
 
 Prints "listening PORT" once ready and "finished SECONDS" when a download completes (exit 0), or exits 1 on
-timeout or error. DHT, LSD, UPnP and NAT-PMP are off; trackers in the torrent are used as they are.
+timeout or error. DHT, UPnP and NAT-PMP are off; trackers in the torrent are used as they are. LSD (BEP 14
+multicast) is off unless --lsd: only for tests inside their own network namespace. With --lsd, each peer
+found through LSD is printed once as "lsd-peer IP:PORT".
 """
 import argparse
 import sys
@@ -14,12 +16,12 @@ import time
 import libtorrent as lt
 
 
-def make_session(port, high_performance):
+def make_session(port, high_performance, lsd_interval):
     pack = lt.high_performance_seed() if high_performance else lt.default_settings()
     pack.update({
         "listen_interfaces": f"127.0.0.1:{port}",
         "enable_dht": False,
-        "enable_lsd": False,
+        "enable_lsd": lsd_interval is not None,
         "enable_upnp": False,
         "enable_natpmp": False,
         "allow_multiple_connections_per_ip": True,
@@ -31,6 +33,9 @@ def make_session(port, high_performance):
         "enable_incoming_utp": False,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
+    if lsd_interval is not None:
+        # libtorrent announces each torrent at start, then one torrent per interval / torrents.
+        pack["local_service_announce_interval"] = lsd_interval
     return lt.session(pack)
 
 
@@ -43,9 +48,11 @@ def main():
     ap.add_argument("--peer", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--high-performance", action="store_true")
+    ap.add_argument("--lsd", action="store_true", help="find peers by local service discovery")
+    ap.add_argument("--lsd-interval", type=int, default=300, help="LSD re-announce period (seconds)")
     args = ap.parse_args()
 
-    ses = make_session(args.port, args.high_performance)
+    ses = make_session(args.port, args.high_performance, args.lsd_interval if args.lsd else None)
     if args.torrent.startswith("magnet:"):
         params = lt.parse_magnet_uri(args.torrent)  # metadata then comes from peers (ut_metadata)
     else:
@@ -59,6 +66,7 @@ def main():
 
     start = time.monotonic()
     last_dial = 0.0
+    lsd_peers = set()
     while True:
         now = time.monotonic()
         # Keep dialling the given peers: the other side may not be listening yet.
@@ -67,6 +75,11 @@ def main():
                 host, port = peer.rsplit(":", 1)
                 handle.connect_peer((host, int(port)))
             last_dial = now
+        if args.lsd:
+            for peer in handle.get_peer_info():
+                if peer.source & lt.peer_info.lsd and peer.ip not in lsd_peers:
+                    lsd_peers.add(peer.ip)
+                    print(f"lsd-peer {peer.ip[0]}:{peer.ip[1]}", flush=True)
         status = handle.status()
         if args.mode == "download" and status.is_seeding:
             print(f"finished {now - start:.3f}", flush=True)
@@ -75,6 +88,8 @@ def main():
             print(f"timeout at {status.progress * 100:.1f}%", file=sys.stderr, flush=True)
             return 1
         for alert in ses.pop_alerts():
+            if isinstance(alert, lt.lsd_error_alert):
+                print(f"lsd error: {alert.message()}", file=sys.stderr, flush=True)
             if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
                 print(f"error: {alert.message()}", file=sys.stderr, flush=True)
                 return 1

@@ -11,16 +11,16 @@ make_data "$WORK/data/payload.bin" 4194319 pex
 
 # S is slow so the swarm lives long enough for PEX to run (first message a couple of seconds after connecting).
 s_port=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --max-up 400K -v \
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --listen 127.0.0.1 --port "$s_port" --max-up 400K -v \
   >"$WORK/s.log" 2>&1 &
 wait_port "$s_port"
 a_port=$(free_port)
-timeout 120 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/a" --listen 127.0.0.1 --port "$a_port" --no-trackers -v \
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/a" --listen 127.0.0.1 --port "$a_port" --no-trackers -v \
   --peer "127.0.0.1:$s_port" >"$WORK/a.log" 2>&1 &
 a_pid=$!
 wait_port "$a_port"
 b_port=$(free_port)
-timeout 120 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/b" --listen 127.0.0.1 --port "$b_port" --no-trackers -v \
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/b" --listen 127.0.0.1 --port "$b_port" --no-trackers -v \
   --peer "127.0.0.1:$a_port" >"$WORK/b.log" 2>&1 || fail "B did not complete: $(tail -n 5 "$WORK/b.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/b/payload.bin" || fail "B's bytes differ"
 pass "B completed with the right bytes"
@@ -41,13 +41,13 @@ if ! ip -6 addr show dev lo 2>/dev/null | grep -q "::1"; then
   fail "this machine has no ::1 on lo; the IPv6 part of this test cannot run"
 fi
 d_port=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/t.torrent" "$WORK/data" --port "$d_port" -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/t.torrent" "$WORK/data" --port "$d_port" -q &
 wait_port "$d_port"
-timeout 60 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/v6" --listen ::1 --no-trackers -q --peer "[::1]:$d_port" ||
+timeout 60 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/v6" --listen ::1 --no-trackers -q --peer "[::1]:$d_port" ||
   fail "the IPv6 leecher did not complete"
 cmp -s "$WORK/data/payload.bin" "$WORK/v6/payload.bin" || fail "IPv6 leecher's bytes differ"
 pass "IPv6 leecher completed from a seeder listening on ::"
-timeout 60 "$SHOAL" get --no-dht "$WORK/t.torrent" -o "$WORK/v4" --listen 127.0.0.1 --no-trackers -q --peer "127.0.0.1:$d_port" ||
+timeout 60 "$SHOAL" get --no-dht --no-lsd "$WORK/t.torrent" -o "$WORK/v4" --listen 127.0.0.1 --no-trackers -q --peer "127.0.0.1:$d_port" ||
   fail "the IPv4 leecher did not complete"
 cmp -s "$WORK/data/payload.bin" "$WORK/v4/payload.bin" || fail "IPv4 leecher's bytes differ"
 pass "IPv4 leecher completed from the same dual-stack socket"

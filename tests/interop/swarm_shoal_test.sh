@@ -12,13 +12,13 @@ pick_tracker
 start_opentracker "$WORK/swarm.torrent"
 
 seed_port=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/swarm.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --max-up 2M -q \
+"$SHOAL" seed --no-dht --no-lsd "$WORK/swarm.torrent" "$WORK/data" --listen 127.0.0.1 --port "$seed_port" --max-up 2M -q \
   >"$WORK/seed.log" 2>&1 &
 wait_port "$seed_port"
 
 pids=()
 for i in $(seq "$leechers"); do
-  timeout 180 "$SHOAL" get --no-dht "$WORK/swarm.torrent" -o "$WORK/leecher-$i" --listen 127.0.0.1 -q \
+  timeout 180 "$SHOAL" get --no-dht --no-lsd "$WORK/swarm.torrent" -o "$WORK/leecher-$i" --listen 127.0.0.1 -q \
     >"$WORK/leecher-$i.log" 2>&1 &
   pids+=($!)
 done

@@ -50,7 +50,7 @@ for name in tr-shoal-udp tr-shoal-http; do
   transmission_add "$WORK/$name.torrent"
 done
 for name in tr-shoal-udp tr-shoal-http; do
-  timeout 120 "$SHOAL" get --no-dht "$WORK/$name.torrent" -o "$WORK/$name" --listen 127.0.0.1 -v >"$WORK/$name.log" 2>&1 ||
+  timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/$name.torrent" -o "$WORK/$name" --listen 127.0.0.1 -v >"$WORK/$name.log" 2>&1 ||
     fail "Shoal could not download $name: $(grep -E 'tracker|closed' "$WORK/$name.log" | tail -n 5)"
   cmp -s "$DATA/payload.bin" "$WORK/$name/payload.bin" || fail "$name bytes differ"
   grep -q "127.0.0.1:$TR_PEER_PORT connected" "$WORK/$name.log" || fail "$name: Transmission was not the peer"
@@ -59,13 +59,13 @@ done
 
 # Shoal seeds, libtorrent downloads (UDP); libtorrent seeds, Shoal downloads (HTTP).
 SHOAL_SEED_PORT=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/shoal-lt-udp.torrent" "$DATA" --listen 127.0.0.1 --port "$SHOAL_SEED_PORT" -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/shoal-lt-udp.torrent" "$DATA" --listen 127.0.0.1 --port "$SHOAL_SEED_PORT" -q &
 wait_port "$SHOAL_SEED_PORT"
 lt_download "$WORK/shoal-lt-udp.torrent" "$WORK/lt-from-shoal"
 cmp -s "$DATA/payload.bin" "$WORK/lt-from-shoal/payload.bin" || fail "libtorrent from Shoal (UDP) bytes differ"
 pass "Shoal -> libtorrent through shoal tracker over UDP"
 start_lt_seed "$WORK/lt-shoal-http.torrent" "$DATA"
-timeout 120 "$SHOAL" get --no-dht "$WORK/lt-shoal-http.torrent" -o "$WORK/shoal-http" --listen 127.0.0.1 -q ||
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/lt-shoal-http.torrent" -o "$WORK/shoal-http" --listen 127.0.0.1 -q ||
   fail "Shoal could not download from libtorrent through the HTTP tracker"
 cmp -s "$DATA/payload.bin" "$WORK/shoal-http/payload.bin" || fail "Shoal (HTTP) bytes differ"
 pass "libtorrent -> Shoal through shoal tracker over HTTP"
@@ -87,9 +87,9 @@ pick_tracker
   --piece-size 32K --comment ot -q
 start_opentracker "$WORK/ot-udp.torrent"
 ot_seed=$(free_port)
-"$SHOAL" seed --no-dht "$WORK/ot-udp.torrent" "$DATA" --listen 127.0.0.1 --port "$ot_seed" -q &
+"$SHOAL" seed --no-dht --no-lsd "$WORK/ot-udp.torrent" "$DATA" --listen 127.0.0.1 --port "$ot_seed" -q &
 wait_port "$ot_seed"
-timeout 120 "$SHOAL" get --no-dht "$WORK/ot-udp.torrent" -o "$WORK/ot-udp" --listen 127.0.0.1 -v >"$WORK/ot-udp.log" 2>&1 ||
+timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/ot-udp.torrent" -o "$WORK/ot-udp" --listen 127.0.0.1 -v >"$WORK/ot-udp.log" 2>&1 ||
   fail "Shoal could not complete through opentracker over UDP: $(grep tracker "$WORK/ot-udp.log" | tail -n 3)"
 cmp -s "$DATA/payload.bin" "$WORK/ot-udp/payload.bin" || fail "opentracker UDP swarm bytes differ"
 grep -q "127.0.0.1:$ot_seed connected" "$WORK/ot-udp.log" || fail "the seeder was not found through opentracker"

@@ -25,14 +25,14 @@ shoal_get() {
   local torrent=$1 out=$2
   shift 2
   mkdir -p "$out"
-  timeout 120 "$SHOAL" get --no-dht "$torrent" -o "$out" --listen 127.0.0.1 "$@" 2>"$WORK/shoal-get.log" ||
+  timeout 120 "$SHOAL" get --no-dht --no-lsd "$torrent" -o "$out" --listen 127.0.0.1 "$@" 2>"$WORK/shoal-get.log" ||
     fail "shoal get $(basename "$torrent") failed: $(tail -n 5 "$WORK/shoal-get.log")"
 }
 
 # start_shoal_seed TORRENT [ARGS...]: seeds DATA with Shoal; sets SHOAL_SEED_PORT.
 start_shoal_seed() {
   SHOAL_SEED_PORT=$(free_port)
-  "$SHOAL" seed --no-dht "$1" "$DATA" --listen 127.0.0.1 --port "$SHOAL_SEED_PORT" -q "${@:2}" >>"$WORK/shoal-seed.log" 2>&1 &
+  "$SHOAL" seed --no-dht --no-lsd "$1" "$DATA" --listen 127.0.0.1 --port "$SHOAL_SEED_PORT" -q "${@:2}" >>"$WORK/shoal-seed.log" 2>&1 &
   SHOAL_SEED_PID=$!
   wait_port "$SHOAL_SEED_PORT"
 }
