@@ -18,5 +18,10 @@ if grep -rnE '#include "(hash|metainfo|magnet|create|runtime)/' bencode; then
   echo "FAIL: bencode depends on a module above it" >&2
   bad=1
 fi
+# swarm holds the peer protocol and choker state machines: only modules to its left (and shoal/) below it.
+if grep -rnE '#include "(session|net|storage|runtime|server|create|tracker|dht|lsd|utp|rpc)/' swarm; then
+  echo "FAIL: swarm depends on a module to its right" >&2
+  bad=1
+fi
 [ $bad -eq 0 ] && echo "1 passed, 0 failed"
 exit $bad

@@ -37,29 +37,17 @@ constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-constexpr auto kInactivityTimeout = std::chrono::seconds(120);
-constexpr auto kKeepAliveInterval = std::chrono::seconds(90);
-constexpr auto kSnubTimeout = std::chrono::seconds(30);
 constexpr auto kRetryDelay = std::chrono::seconds(2);
-constexpr std::size_t kMaxIncomingRequests = 2000;
 constexpr std::uint32_t kOurReqq = 2000;
-constexpr std::uint32_t kMaxUnrequestedBlocks = 64;
-constexpr std::size_t kMinQueueDepth = 32;
-constexpr std::size_t kMaxQueueDepth = 1000;
 constexpr std::int64_t kReadCacheBudget = 64 * 1024 * 1024;
 constexpr int kBanStrikes = 3;
 constexpr int kTicksPerRechoke = 10;
-constexpr int kTicksPerOptimistic = 30;
 constexpr int kTicksPerResumeSave = 30;
 constexpr int kTicksPerDeletedCheck = 2;
-constexpr std::uint8_t kOurUtPexId = 1;
-constexpr std::uint8_t kOurUtMetadataId = 2;
 constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
 constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
 constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
 constexpr int kMaxIncomingHandshakes = 32;
-// Peers with which neither side is interested hold a connection slot for nothing.
-constexpr auto kUselessTimeout = std::chrono::seconds(180);
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;   // seconds
 constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
@@ -89,6 +77,7 @@ TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info,
       peer_id_(make_peer_id()),
       pool_(options_.disk_threads),
       picker_(info_.num_pieces(), info_.piece_length, info_.total_size, std::random_device{}()),
+      choker_(std::random_device{}()),
       acceptor_(io),
       tick_timer_(io),
       down_limit_(options_.max_download_rate),
@@ -183,7 +172,7 @@ TorrentStats TorrentSession::stats() const {
   s.upload_rate = up_rate_;
   for (const auto& [id, peer] : peers_) {
     ++s.peers;
-    if (peer->is_seed) ++s.seeds;
+    if (peer->protocol.is_seed()) ++s.seeds;
   }
   s.pieces_have = picker_.num_have();
   s.num_pieces = info_.num_pieces();
@@ -348,13 +337,13 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   peer->socket.set_option(tcp::no_delay(true));
   send_handshake(*peer);
   asio::co_spawn(io_, write_loop(peer), asio::detached);
-  bool ok = co_await read_handshake(*peer, false);
+  auto features = co_await read_handshake(*peer);
   connecting_.erase(endpoint);
-  if (!ok) {
+  if (!features) {
     close_peer(*peer, "handshake failed");
     co_return;
   }
-  co_await run_peer(peer);
+  co_await run_peer(peer, *features);
 }
 
 asio::awaitable<void> TorrentSession::accept_from(tcp::socket socket) {
@@ -369,15 +358,15 @@ asio::awaitable<void> TorrentSession::accept_from(tcp::socket socket) {
   // Connections that have not finished their handshake are bounded too: they cost a socket and a timer each.
   if (incoming_handshakes_ >= kMaxIncomingHandshakes) co_return;
   ++incoming_handshakes_;
-  bool ok = co_await read_handshake(*peer, true);
+  auto features = co_await read_handshake(*peer);
   --incoming_handshakes_;
-  if (!ok) {
+  if (!features) {
     close_peer(*peer, "handshake failed");
     co_return;
   }
   send_handshake(*peer);
   asio::co_spawn(io_, write_loop(peer), asio::detached);
-  co_await run_peer(peer);
+  co_await run_peer(peer, *features);
 }
 
 void TorrentSession::send_handshake(Peer& peer) {
@@ -391,10 +380,9 @@ void TorrentSession::send_handshake(Peer& peer) {
   signal_writer(peer);
 }
 
-// Reads the peer's 68-byte handshake (bytes after it stay buffered for the message reader). A handshake for
-// another torrent, or from ourselves, fails.
-asio::awaitable<bool> TorrentSession::read_handshake(Peer& peer, bool incoming) {
-  (void)incoming;
+// Reads the peer's 68-byte handshake (bytes after it stay buffered for the message reader) and returns what
+// both sides support. A handshake for another torrent, or from ourselves, fails.
+asio::awaitable<std::optional<swarm::PeerFeatures>> TorrentSession::read_handshake(Peer& peer) {
   asio::steady_timer timeout(io_);
   timeout.expires_after(kHandshakeTimeout);
   auto* socket = &peer.socket;
@@ -404,29 +392,29 @@ asio::awaitable<bool> TorrentSession::read_handshake(Peer& peer, bool incoming) 
   std::optional<std::span<const std::uint8_t>> bytes;
   while (!(bytes = peer.reader.take(wire::kHandshakeSize))) {
     auto [ec, n] = co_await peer.socket.async_read_some(as_buffer(peer.reader.prepare(kReadChunk)), kToken);
-    if (ec) co_return false;
+    if (ec) co_return std::nullopt;
     peer.reader.commit(n);
   }
   timeout.cancel();
   auto h = wire::decode_handshake(*bytes);
-  if (!h || h->info_hash != info_.info_hash) co_return false;
+  if (!h || h->info_hash != info_.info_hash) co_return std::nullopt;
   if (h->peer_id == peer_id_) {
     // We dialled ourselves (our own address came back from a tracker): never again.
     Endpoint self = peer.remote;
     if (!peer.outgoing) self.port = listen_port_;  // the dialling side was us, at our listen address
     banned_self_.insert(self);
-    co_return false;
+    co_return std::nullopt;
   }
-  peer.fast = h->supports_fast();
-  peer.extensions = h->supports_extensions();
-  co_return true;
+  co_return swarm::PeerFeatures{h->supports_fast(), h->supports_extensions()};
 }
 
 void TorrentSession::send_greeting(Peer& peer) {
-  if (peer.extensions) {
+  const auto& features = peer.protocol.features();
+  if (features.extensions) {
     wire::ExtensionHandshake ext;
-    ext.m = {{"ut_metadata", kOurUtMetadataId}};
-    if (!info_.is_private) ext.m.emplace_back("ut_pex", kOurUtPexId);  // BEP 27: private torrents do not PEX
+    ext.m = {{"ut_metadata", swarm::kOurUtMetadataId}};
+    // BEP 27: private torrents do not PEX.
+    if (!info_.is_private) ext.m.emplace_back("ut_pex", swarm::kOurUtPexId);
     ext.client = "Shoal " + std::string(shoal::version());
     ext.listen_port = listen_port_;
     ext.reqq = kOurReqq;
@@ -438,20 +426,19 @@ void TorrentSession::send_greeting(Peer& peer) {
                  wire::Extended{0, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}});
   }
   const auto& have = picker_.have();
-  if (peer.fast && have.all()) {
+  if (features.fast && have.all()) {
     send_message(peer, wire::HaveAll{});
-  } else if (peer.fast && have.none()) {
+  } else if (features.fast && have.none()) {
     send_message(peer, wire::HaveNone{});
   } else if (!have.none()) {
     send_message(peer, wire::Bitfield{have.wire()});
   }
 }
 
-asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer) {
+asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures features) {
   if (stopping_) co_return;
-  peer->id = next_peer_id_++;
-  peer->has = swarm::Bitfield(info_.num_pieces());
-  peers_[peer->id] = peer;
+  peer->protocol.start({next_peer_id_++, info_.num_pieces(), features, !info_.is_private});
+  peers_[peer->id()] = peer;
   if (on_log)
     on_log(peer->remote.to_string() + (peer->outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(*peer);
@@ -467,7 +454,6 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer) {
         break;
       }
       if (!*message) break;
-      peer->last_receive = Clock::now();
       if (!handle_message(*peer, **message)) {
         ok = false;
         break;
@@ -517,7 +503,7 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
       close_peer(*peer, "write failed: " + ec.message());
       break;
     }
-    peer->last_send = Clock::now();
+    peer->protocol.on_bytes_sent(Clock::now());
     peer->uploaded += payload;
     peer->up_this_tick += payload;
     uploaded_ += payload;
@@ -538,288 +524,118 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   peer.socket.shutdown(tcp::socket::shutdown_both, ignored);
   peer.socket.close(ignored);
   peer.write_signal.cancel();
-  if (peer.is_seed && peer.outgoing) known_seeds_.insert(peer.remote);
+  const auto& client = peer.protocol.client();
+  if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
   if (on_log) {
-    on_log(peer.remote.to_string() + (peer.client.empty() ? "" : " (" + peer.client + ")") +
+    on_log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") +
            " closed: " + peer.close_reason + "; got " + std::to_string(peer.downloaded) + " B, sent " +
            std::to_string(peer.uploaded) + " B");
   }
-  if (peer.id == swarm::kNoPeer) return;
-  drop_outstanding(peer);
-  if (peer.is_seed) {
-    picker_.remove_seed();
-  } else if (peer.bitfield_seen) {
-    picker_.remove_peer(peer.has);
-  }
-  peers_.erase(peer.id);
+  if (peer.id() == swarm::kNoPeer) return;
+  peer.protocol.release(picker_);
+  peers_.erase(peer.id());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Protocol.
+// Protocol: swarm::PeerProtocol decides; this sends what it queues and does what its events ask.
+
+swarm::TorrentView TorrentSession::torrent_view() {
+  return {picker_, state_ == TorrentState::downloading, state_ == TorrentState::seeding};
+}
 
 void TorrentSession::send_message(Peer& peer, const wire::Message& message) {
   wire::encode(message, peer.out);
   signal_writer(peer);
 }
 
+void TorrentSession::flush(Peer& peer) {
+  auto messages = peer.protocol.outbox();
+  if (messages.empty()) return;
+  for (const auto& m : messages)
+    wire::encode(m, peer.out);
+  peer.protocol.clear_outbox();
+  signal_writer(peer);
+}
+
 bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
+  auto event = peer.protocol.on_message(message, Clock::now(), torrent_view());
+  flush(peer);
   return std::visit(
-      [&](const auto& m) -> bool {
-        using M = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<M, wire::Choke>) {
-          peer.peer_choking = true;
-          if (!peer.fast) drop_outstanding(peer);  // BEP 6: with fast, requests are rejected explicitly
-        } else if constexpr (std::is_same_v<M, wire::Unchoke>) {
-          peer.peer_choking = false;
-        } else if constexpr (std::is_same_v<M, wire::Interested>) {
-          peer.peer_interested = true;
+      [&](const auto& e) -> bool {
+        using E = std::decay_t<decltype(e)>;
+        using P = swarm::PeerProtocol;
+        if constexpr (std::is_same_v<E, P::Close>) {
+          close_peer(peer, std::string(e.reason));
+          return false;
+        } else if constexpr (std::is_same_v<E, P::PeerInterested>) {
           int unchoked = 0;
           for (const auto& [id, p] : peers_)
-            unchoked += p->am_choking ? 0 : 1;
-          if (peer.am_choking && unchoked < options_.upload_slots) unchoke(peer);
-        } else if constexpr (std::is_same_v<M, wire::NotInterested>) {
-          peer.peer_interested = false;
-          if (!peer.am_choking) choke(peer);
-        } else if constexpr (std::is_same_v<M, wire::Have>) {
-          return on_have(peer, m.piece);
-        } else if constexpr (std::is_same_v<M, wire::Bitfield>) {
-          auto bits = swarm::Bitfield::from_wire(m.bits, info_.num_pieces());
-          if (!bits) {
-            close_peer(peer, "bitfield of the wrong size or with spare bits set");
-            return false;
+            unchoked += p->protocol.am_choking() ? 0 : 1;
+          if (peer.protocol.am_choking() && unchoked < options_.upload_slots) unchoke(peer);
+        } else if constexpr (std::is_same_v<E, P::BlockReceived>) {
+          on_block(peer, e.block, e.data);
+        } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
+          if (cache_.count(e.block.piece)) {
+            serve_requests(e.block.piece);
+          } else {
+            read_piece(e.block.piece);
           }
-          return on_bitfield(peer, *bits);
-        } else if constexpr (std::is_same_v<M, wire::HaveAll>) {
-          if (!peer.fast) {
-            close_peer(peer, "have_all without the fast extension");
-            return false;
-          }
-          return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), true));
-        } else if constexpr (std::is_same_v<M, wire::HaveNone>) {
-          if (!peer.fast) {
-            close_peer(peer, "have_none without the fast extension");
-            return false;
-          }
-          return on_bitfield(peer, swarm::Bitfield(info_.num_pieces(), false));
-        } else if constexpr (std::is_same_v<M, wire::Request>) {
-          return on_request(peer, m);
-        } else if constexpr (std::is_same_v<M, wire::Piece>) {
-          return on_piece(peer, m);
-        } else if constexpr (std::is_same_v<M, wire::Cancel>) {
-          on_cancel(peer, m);
-        } else if constexpr (std::is_same_v<M, wire::Reject>) {
-          if (!peer.fast) {
-            close_peer(peer, "reject without the fast extension");
-            return false;
-          }
-          swarm::BlockRequest r{static_cast<std::int32_t>(m.piece), static_cast<std::int32_t>(m.begin),
-                                static_cast<std::int32_t>(m.length)};
-          auto it = std::find(peer.outstanding.begin(), peer.outstanding.end(), r);
-          if (it != peer.outstanding.end()) {
-            peer.outstanding.erase(it);
-            picker_.on_request_dropped(peer.id, r);
-          }
-        } else if constexpr (std::is_same_v<M, wire::Extended>) {
-          on_extended(peer, m);
+        } else if constexpr (std::is_same_v<E, P::RequestCancelled>) {
+          auto it = std::find_if(peer.sends.begin(), peer.sends.end(),
+                                 [&](const PieceSend& s) { return s.request == e.block; });
+          if (it != peer.sends.end()) peer.sends.erase(it);
+        } else if constexpr (std::is_same_v<E, P::ExtensionMessage>) {
+          on_extended(peer, e.id, e.payload);
         }
-        // KeepAlive, Port, Suggest, AllowedFast, Unknown: nothing to do (last_receive already updated).
         return true;
       },
-      message);
-}
-
-// BEP 3 wants the bitfield first and once; some clients send have_none and then a bitfield, or haves before
-// it. A later bitfield is merged with what the peer already announced rather than treated as an attack: it
-// cannot make us allocate or loop more than the first one could.
-bool TorrentSession::on_bitfield(Peer& peer, const swarm::Bitfield& incoming) {
-  swarm::Bitfield bits = incoming;
-  if (peer.bitfield_seen) {
-    for (std::int32_t i = 0; i < info_.num_pieces(); ++i) {
-      if (peer.has.test(i)) bits.set(i);
-    }
-    if (peer.is_seed) {
-      picker_.remove_seed();
-      peer.is_seed = false;
-    } else {
-      picker_.remove_peer(peer.has);
-    }
-  }
-  peer.bitfield_seen = true;
-  peer.has = bits;
-  if (bits.all()) {
-    peer.is_seed = true;
-    picker_.add_seed();
-  } else {
-    picker_.add_peer(bits);
-  }
-  if (peer.is_seed && state_ == TorrentState::seeding) {
-    close_peer(peer, "both seeding");
-    return false;
-  }
-  update_interest(peer);
-  return true;
-}
-
-bool TorrentSession::on_have(Peer& peer, std::uint32_t piece) {
-  if (piece >= static_cast<std::uint32_t>(info_.num_pieces())) {
-    close_peer(peer, "have for a piece out of range");
-    return false;
-  }
-  auto p = static_cast<std::int32_t>(piece);
-  if (peer.has.test(p)) return true;
-  if (!peer.bitfield_seen) peer.bitfield_seen = true;  // have without a bitfield: it had nothing before
-  peer.has.set(p);
-  if (!peer.is_seed) picker_.add_have(p);
-  if (peer.has.all() && !peer.is_seed) {
-    picker_.remove_peer(peer.has);
-    peer.is_seed = true;
-    picker_.add_seed();
-    if (state_ == TorrentState::seeding) {
-      close_peer(peer, "both seeding");
-      return false;
-    }
-  }
-  if (!peer.am_interested && picker_.interesting_piece(p)) update_interest(peer);
-  return true;
+      event);
 }
 
 void TorrentSession::update_interest(Peer& peer) {
-  bool want = state_ == TorrentState::downloading && picker_.interesting(peer.has);
-  if (want == peer.am_interested) return;
-  peer.am_interested = want;
-  if (want) {
-    send_message(peer, wire::Interested{});
-  } else {
-    send_message(peer, wire::NotInterested{});
-  }
-}
-
-void TorrentSession::drop_outstanding(Peer& peer) {
-  for (const auto& r : peer.outstanding)
-    picker_.on_request_dropped(peer.id, r);
-  peer.outstanding.clear();
+  peer.protocol.update_interest(torrent_view());
+  flush(peer);
 }
 
 void TorrentSession::request_more(Peer& peer) {
-  if (peer.closed || peer.peer_choking || !peer.am_interested || state_ != TorrentState::downloading) return;
+  if (peer.closed) return;
   // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
   // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight) return;
-  // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
-  // the measured rate, within what the peer says it queues.
-  std::size_t depth = std::clamp<std::size_t>(
-      static_cast<std::size_t>(peer.down_rate * 0.5 / swarm::kBlockSize), kMinQueueDepth, kMaxQueueDepth);
-  depth = std::min<std::size_t>(depth, peer.reqq);
-  if (peer.outstanding.size() >= depth) return;
-  scratch_.clear();
-  picker_.pick_blocks(peer.id, peer.has, depth - peer.outstanding.size(), scratch_);
-  for (const auto& r : scratch_) {
-    peer.outstanding.push_back(r);
-    wire::encode(wire::Request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
-                                static_cast<std::uint32_t>(r.length)}},
-                 peer.out);
-  }
-  if (!scratch_.empty()) signal_writer(peer);
-  if (peer.outstanding.empty() && !picker_.interesting(peer.has)) update_interest(peer);
+  peer.protocol.request_blocks(torrent_view(), peer.down_rate);
+  flush(peer);
 }
 
-bool TorrentSession::on_piece(Peer& peer, const wire::Piece& block) {
-  swarm::BlockRequest r{static_cast<std::int32_t>(block.piece), static_cast<std::int32_t>(block.begin),
-                        static_cast<std::int32_t>(block.data.size())};
-  auto it = std::find(peer.outstanding.begin(), peer.outstanding.end(), r);
-  if (it == peer.outstanding.end()) {
-    // Late blocks after a cancel are normal; a stream of blocks nobody asked for is not.
-    if (++peer.unrequested_blocks > kMaxUnrequestedBlocks) {
-      close_peer(peer, "too many unrequested blocks");
-      return false;
-    }
-    return true;
-  }
-  peer.outstanding.erase(it);
-  peer.last_block = Clock::now();
-  peer.snubbed = false;
-  auto bytes = static_cast<std::int64_t>(block.data.size());
+// A block we asked for: account for it, copy it into its piece, cancel it elsewhere in end-game.
+void TorrentSession::on_block(Peer& peer, const swarm::BlockRequest& r, std::span<const std::uint8_t> data) {
+  auto bytes = static_cast<std::int64_t>(data.size());
   peer.downloaded += bytes;
   peer.down_this_tick += bytes;
   downloaded_ += bytes;
   down_tick_ += bytes;
 
-  auto result = picker_.on_block_received(peer.id, r);
-  if (!result.accepted) return true;
+  auto result = picker_.on_block_received(peer.id(), r);
+  if (!result.accepted) return;
   auto& buffer = assembling_[r.piece];
   if (buffer.empty()) buffer = take_buffer(static_cast<std::size_t>(info_.piece_size(PieceIndex(r.piece))));
-  std::memcpy(buffer.data() + r.begin, block.data.data(), block.data.size());
+  std::memcpy(buffer.data() + r.begin, data.data(), data.size());
   for (auto other : result.cancel_from) {
     auto op = peers_.find(other);
     if (op == peers_.end()) continue;
-    auto& o = *op->second;
-    auto oit = std::find(o.outstanding.begin(), o.outstanding.end(), r);
-    if (oit != o.outstanding.end()) {
-      o.outstanding.erase(oit);
-      send_message(o,
-                   wire::Cancel{{block.piece, block.begin, static_cast<std::uint32_t>(block.data.size())}});
-    }
+    if (op->second->protocol.cancel_request(r)) flush(*op->second);
   }
-  if (result.piece_complete) piece_complete(r.piece, peer.id);
-  return true;
+  if (result.piece_complete) piece_complete(r.piece, peer.id());
 }
 
-bool TorrentSession::on_request(Peer& peer, const wire::Request& request) {
-  auto piece = static_cast<std::int32_t>(request.piece);
-  bool valid =
-      request.piece < static_cast<std::uint32_t>(info_.num_pieces()) && request.length > 0 &&
-      request.length <= wire::kBlockSize &&
-      static_cast<std::int64_t>(request.begin) + request.length <= info_.piece_size(PieceIndex(piece));
-  if (!valid) {
-    close_peer(peer, "invalid request");
-    return false;
-  }
-  swarm::BlockRequest r{piece, static_cast<std::int32_t>(request.begin),
-                        static_cast<std::int32_t>(request.length)};
-  if (peer.am_choking || !picker_.has(piece) || peer.incoming.size() >= kMaxIncomingRequests) {
-    if (peer.fast) send_message(peer, wire::Reject{{request.piece, request.begin, request.length}});
-    return true;
-  }
-  peer.incoming.push_back(r);
-  auto cached = cache_.find(piece);
-  if (cached != cache_.end()) {
-    serve_requests(piece);
-  } else {
-    read_piece(piece);
-  }
-  return true;
-}
-
-void TorrentSession::on_cancel(Peer& peer, const wire::BlockRef& request) {
-  swarm::BlockRequest r{static_cast<std::int32_t>(request.piece), static_cast<std::int32_t>(request.begin),
-                        static_cast<std::int32_t>(request.length)};
-  auto it = std::find(peer.incoming.begin(), peer.incoming.end(), r);
-  if (it != peer.incoming.end()) peer.incoming.erase(it);
-  auto sit =
-      std::find_if(peer.sends.begin(), peer.sends.end(), [&](const PieceSend& s) { return s.request == r; });
-  if (sit != peer.sends.end()) peer.sends.erase(sit);
-}
-
-void TorrentSession::on_extended(Peer& peer, const wire::Extended& message) {
-  std::string_view payload(reinterpret_cast<const char*>(message.payload.data()), message.payload.size());
-  if (message.id == 0) {
-    auto h = wire::decode_extension_handshake(payload);
-    if (!h) return;  // a broken extension handshake only costs the peer its extensions
-    peer.ut_metadata_id = h->id_of("ut_metadata");
-    peer.listen_port = h->listen_port;
-    peer.ut_pex_id = h->id_of("ut_pex");
-    if (peer.ut_pex_id && !info_.is_private && !peer.pex) peer.pex.emplace(Clock::now());
-    if (h->reqq) peer.reqq = std::max<std::uint32_t>(*h->reqq, 1);
-    if (h->client) peer.client = *h->client;
+void TorrentSession::on_extended(Peer& peer, std::uint8_t id, std::span<const std::uint8_t> payload) {
+  if (id == swarm::kOurUtPexId) {
+    on_pex(peer, {reinterpret_cast<const char*>(payload.data()), payload.size()});
     return;
   }
-  if (message.id == kOurUtPexId) {
-    on_pex(peer, payload);
-    return;
-  }
-  if (message.id == kOurUtMetadataId) {
-    auto m = wire::decode_metadata_message(message.payload);
-    if (!m || m->type != wire::MetadataMessage::Type::request || !peer.ut_metadata_id) return;
+  if (id == swarm::kOurUtMetadataId) {
+    auto m = wire::decode_metadata_message(payload);
+    auto peer_metadata_id = peer.protocol.ut_metadata_id();
+    if (!m || m->type != wire::MetadataMessage::Type::request || !peer_metadata_id) return;
     auto size = static_cast<std::int64_t>(info_.info_bytes.size());
     wire::MetadataMessage reply;
     reply.piece = m->piece;
@@ -834,14 +650,15 @@ void TorrentSession::on_extended(Peer& peer, const wire::Extended& message) {
                     static_cast<std::size_t>(len)};
     }
     std::string bytes = wire::encode_metadata_message(reply);
-    send_message(peer, wire::Extended{*peer.ut_metadata_id,
+    send_message(peer, wire::Extended{*peer_metadata_id,
                                       {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
   }
 }
 
 void TorrentSession::on_pex(Peer& peer, std::string_view payload) {
-  if (info_.is_private || !peer.pex) return;
-  if (!peer.pex->accept_incoming(Clock::now())) {
+  auto* pex = peer.protocol.pex();
+  if (info_.is_private || !pex) return;
+  if (!pex->accept_incoming(Clock::now())) {
     if (on_log) on_log(peer.remote.to_string() + " pex: ignored, faster than the rate limit");
     return;
   }
@@ -866,78 +683,54 @@ void TorrentSession::on_pex(Peer& peer, std::string_view payload) {
 
 std::optional<Endpoint> TorrentSession::listen_endpoint(const Peer& peer) const {
   if (peer.outgoing) return peer.remote;
-  if (!peer.listen_port) return std::nullopt;  // it dialled us from an ephemeral port: not dialable
+  auto port = peer.protocol.listen_port();
+  if (!port) return std::nullopt;  // it dialled us from an ephemeral port: not dialable
   Endpoint e = peer.remote;
-  e.port = *peer.listen_port;
+  e.port = *port;
   return e;
 }
 
 void TorrentSession::send_pex(Peer& peer, Clock::time_point now) {
-  if (!peer.pex || !peer.ut_pex_id || peer.closed) return;
+  auto* pex = peer.protocol.pex();
+  auto pex_id = peer.protocol.ut_pex_id();
+  if (!pex || !pex_id || peer.closed) return;
   std::vector<wire::PexPeer> current;
   for (const auto& [id, other] : peers_) {
     if (other.get() == &peer || other->closed) continue;
     auto e = listen_endpoint(*other);
     if (!e) continue;
     std::uint8_t flags = 0;
-    if (other->is_seed) flags |= wire::PexFlags::seed;
+    if (other->protocol.is_seed()) flags |= wire::PexFlags::seed;
     if (other->outgoing) flags |= wire::PexFlags::reachable;
     current.push_back({*e, flags});
   }
-  auto message = peer.pex->next_message(now, current);
+  auto message = pex->next_message(now, current);
   if (!message) return;
   std::string bytes = wire::encode_pex(*message);
-  send_message(peer, wire::Extended{*peer.ut_pex_id,
-                                    {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
+  send_message(peer,
+               wire::Extended{*pex_id, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}});
 }
 
 void TorrentSession::choke(Peer& peer) {
-  if (peer.am_choking) return;
-  peer.am_choking = true;
-  send_message(peer, wire::Choke{});
-  // Pending requests die with the choke: rejected explicitly under BEP 6, silently otherwise.
-  for (const auto& r : peer.incoming) {
-    if (peer.fast) {
-      send_message(peer,
-                   wire::Reject{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
-                                 static_cast<std::uint32_t>(r.length)}});
-    }
-  }
-  peer.incoming.clear();
+  peer.protocol.choke();
+  flush(peer);
 }
 
 void TorrentSession::unchoke(Peer& peer) {
-  if (!peer.am_choking) return;
-  peer.am_choking = false;
-  peer.unchoked_at = Clock::now();
-  send_message(peer, wire::Unchoke{});
+  peer.protocol.unchoke(Clock::now());
+  flush(peer);
 }
 
-// Tit-for-tat: the interested peers that give us most (that we give most to, when seeding) get the regular
-// slots; one more slot rotates among the rest (optimistic unchoke) so newcomers get a chance to prove
-// themselves. Snubbed peers never hold a regular slot.
+// Who holds an upload slot is the pure swarm::Choker's decision; this applies it.
 void TorrentSession::rechoke() {
-  std::vector<Peer*> candidates;
-  for (auto& [id, p] : peers_) {
-    if (p->peer_interested && !p->closed) candidates.push_back(p.get());
+  std::vector<swarm::ChokeCandidate> candidates;
+  candidates.reserve(peers_.size());
+  for (const auto& [id, p] : peers_) {
+    if (p->closed) continue;
+    candidates.push_back(
+        {id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate});
   }
-  bool seeding = state_ == TorrentState::seeding;
-  std::sort(candidates.begin(), candidates.end(), [seeding](const Peer* a, const Peer* b) {
-    if (a->snubbed != b->snubbed) return !a->snubbed;
-    return seeding ? a->up_rate > b->up_rate : a->down_rate > b->down_rate;
-  });
-  auto regular = static_cast<std::size_t>(std::max(1, options_.upload_slots - 1));
-  std::set<swarm::PeerId> keep;
-  for (std::size_t i = 0; i < candidates.size() && i < regular; ++i)
-    keep.insert(candidates[i]->id);
-  if (ticks_ % kTicksPerOptimistic == 0 || !peers_.count(optimistic_) || keep.count(optimistic_)) {
-    std::vector<swarm::PeerId> rest;
-    for (auto* p : candidates) {
-      if (!keep.count(p->id)) rest.push_back(p->id);
-    }
-    optimistic_ = rest.empty() ? swarm::kNoPeer : rest[std::random_device{}() % rest.size()];
-  }
-  if (optimistic_ != swarm::kNoPeer) keep.insert(optimistic_);
+  auto keep = choker_.unchoke_set(candidates, state_ == TorrentState::seeding, options_.upload_slots, ticks_);
   for (auto& [id, p] : peers_) {
     if (keep.count(id)) {
       unchoke(*p);
@@ -1010,7 +803,7 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
       request_more(*p);
   }
   for (auto& [id, p] : peers_) {
-    if (!p->has.test(piece)) send_message(*p, wire::Have{static_cast<std::uint32_t>(piece)});
+    if (!p->protocol.has().test(piece)) send_message(*p, wire::Have{static_cast<std::uint32_t>(piece)});
   }
   check_complete();
   if (state_ == TorrentState::seeding) {
@@ -1028,7 +821,7 @@ void TorrentSession::check_complete() {
   // Seeds among our peers have nothing more for us.
   std::vector<Peer*> seeds;
   for (auto& [id, p] : peers_) {
-    if (p->is_seed) seeds.push_back(p.get());
+    if (p->protocol.is_seed()) seeds.push_back(p.get());
   }
   for (auto* p : seeds)
     close_peer(*p, "both seeding");
@@ -1067,25 +860,19 @@ void TorrentSession::serve_requests(std::int32_t piece) {
   auto cached = cache_.find(piece);
   if (cached == cache_.end()) return;
   for (auto& [id, p] : peers_) {
-    if (p->am_choking) continue;
-    bool queued = false;
-    for (auto it = p->incoming.begin(); it != p->incoming.end();) {
-      if (it->piece != piece) {
-        ++it;
-        continue;
-      }
-      PieceSend s{wire::encode_piece_header(static_cast<std::uint32_t>(it->piece),
-                                            static_cast<std::uint32_t>(it->begin),
-                                            static_cast<std::uint32_t>(it->length)),
-                  cached->second, static_cast<std::uint32_t>(it->begin),
-                  static_cast<std::uint32_t>(it->length), *it};
+    if (p->protocol.am_choking()) continue;
+    ready_.clear();
+    p->protocol.take_queued_requests(piece, ready_);
+    for (const auto& r : ready_) {
+      PieceSend s{
+          wire::encode_piece_header(static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                    static_cast<std::uint32_t>(r.length)),
+          cached->second, static_cast<std::uint32_t>(r.begin), static_cast<std::uint32_t>(r.length), r};
       p->sends.push_back(std::move(s));
-      it = p->incoming.erase(it);
-      queued = true;
     }
-    if (queued) signal_writer(*p);
+    if (!ready_.empty()) signal_writer(*p);
     // Requests for pieces not in cache yet: start those reads.
-    for (const auto& r : p->incoming) {
+    for (const auto& r : p->protocol.queued_requests()) {
       if (!cache_.count(r.piece)) read_piece(r.piece);
     }
   }
@@ -1140,29 +927,18 @@ void TorrentSession::tick() {
   up_rate_ = ema(up_rate_, up_tick_);
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
-  std::vector<std::pair<Peer*, const char*>> to_close;
+  std::vector<std::pair<Peer*, std::string_view>> to_close;
   for (auto& [id, p] : peers_) {
     p->down_rate = ema(p->down_rate, p->down_this_tick);
     p->up_rate = ema(p->up_rate, p->up_this_tick);
     p->down_this_tick = p->up_this_tick = 0;
-    if (now - p->last_receive > kInactivityTimeout) to_close.emplace_back(p.get(), "inactive");
-    if (p->am_interested || p->peer_interested) {
-      p->idle_since.reset();
-    } else if (!p->idle_since) {
-      p->idle_since = now;
-    } else if (now - *p->idle_since > kUselessTimeout) {
-      to_close.emplace_back(p.get(), "nothing to exchange");
-    }
     send_pex(*p, now);
-    if (!p->outstanding.empty() && now - p->last_block > kSnubTimeout) {
-      p->snubbed = true;
-      drop_outstanding(*p);
-    }
-    if (now - p->last_send > kKeepAliveInterval) send_message(*p, wire::KeepAlive{});
+    if (auto reason = p->protocol.on_tick(now, picker_)) to_close.emplace_back(p.get(), *reason);
+    flush(*p);
     request_more(*p);
   }
   for (auto [p, reason] : to_close)
-    close_peer(*p, reason);
+    close_peer(*p, std::string(reason));
   if (ticks_ % kTicksPerDeletedCheck == 0) {
     if (auto gone = storage_->find_deleted_file()) {
       fail(gone->string() + " was deleted while the torrent was running");

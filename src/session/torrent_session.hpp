@@ -23,6 +23,7 @@
 #include "session/rate_limiter.hpp"
 #include "session/torrent_options.hpp"
 #include "storage/piece_storage.hpp"
+#include "swarm/choker.hpp"
 #include "swarm/piece_picker.hpp"
 #include "tracker/announce.hpp"
 #include "tracker/tracker_list.hpp"
@@ -69,8 +70,8 @@ class TorrentSession {
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> connect_to(Endpoint endpoint);
   boost::asio::awaitable<void> accept_from(tcp::socket socket);
-  boost::asio::awaitable<bool> read_handshake(Peer& peer, bool incoming);
-  boost::asio::awaitable<void> run_peer(PeerPtr peer);
+  boost::asio::awaitable<std::optional<swarm::PeerFeatures>> read_handshake(Peer& peer);
+  boost::asio::awaitable<void> run_peer(PeerPtr peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> write_loop(PeerPtr peer);
   void send_handshake(Peer& peer);
   void send_greeting(Peer& peer);
@@ -79,17 +80,14 @@ class TorrentSession {
   void signal_writer(Peer& peer);
 
   // Protocol.
+  swarm::TorrentView torrent_view();
   bool handle_message(Peer& peer, const wire::Message& message);
-  bool on_bitfield(Peer& peer, const swarm::Bitfield& bits);
-  bool on_have(Peer& peer, std::uint32_t piece);
-  bool on_piece(Peer& peer, const wire::Piece& block);
-  bool on_request(Peer& peer, const wire::Request& request);
-  void on_cancel(Peer& peer, const wire::BlockRef& request);
-  void on_extended(Peer& peer, const wire::Extended& message);
-  void drop_outstanding(Peer& peer);
+  void on_block(Peer& peer, const swarm::BlockRequest& block, std::span<const std::uint8_t> data);
+  void on_extended(Peer& peer, std::uint8_t id, std::span<const std::uint8_t> payload);
   void update_interest(Peer& peer);
   void request_more(Peer& peer);
   void send_message(Peer& peer, const wire::Message& message);
+  void flush(Peer& peer);  // sends what the peer's protocol queued
   void choke(Peer& peer);
   void unchoke(Peer& peer);
   void rechoke();
@@ -123,6 +121,7 @@ class TorrentSession {
   std::unique_ptr<storage::PieceStorage> storage_;
   runtime::WorkerPool pool_;
   swarm::PiecePicker picker_;
+  swarm::Choker choker_;
   std::vector<bool> file_wanted_;
   tcp::acceptor acceptor_;
   boost::asio::steady_timer tick_timer_;
@@ -173,7 +172,6 @@ class TorrentSession {
   std::int32_t failed_pieces_ = 0;
   bool resume_dirty_ = false;
   int ticks_ = 0;
-  swarm::PeerId optimistic_ = swarm::kNoPeer;
 
   // Trackers.
   Clock::time_point next_announce_ = Clock::time_point::max();
@@ -183,7 +181,7 @@ class TorrentSession {
   bool announcing_ = false;
   bool sent_completed_ = false;
   std::uint32_t tracker_key_ = 0;
-  std::vector<swarm::BlockRequest> scratch_;
+  std::vector<swarm::BlockRequest> ready_;  // serve_requests scratch
 };
 
 }  // namespace shoal::session

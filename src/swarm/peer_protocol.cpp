@@ -1,0 +1,282 @@
+#include "swarm/peer_protocol.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <type_traits>
+
+#include "wire/extension_handshake.hpp"
+
+namespace shoal::swarm {
+namespace {
+
+BlockRequest block_of(const wire::BlockRef& ref) {
+  return {static_cast<std::int32_t>(ref.piece), static_cast<std::int32_t>(ref.begin),
+          static_cast<std::int32_t>(ref.length)};
+}
+
+wire::BlockRef ref_of(const BlockRequest& r) {
+  return {static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+          static_cast<std::uint32_t>(r.length)};
+}
+
+}  // namespace
+
+void PeerProtocol::start(const Config& config) {
+  config_ = config;
+  has_ = Bitfield(config.num_pieces);
+}
+
+PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock::time_point now,
+                                             TorrentView torrent) {
+  last_receive_ = now;
+  return std::visit(
+      [&](const auto& m) -> Event {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, wire::Choke>) {
+          peer_choking_ = true;
+          // BEP 6: with fast, the peer rejects what it will not serve; without, the choke drops it all.
+          if (!config_.features.fast) drop_outstanding(torrent.picker);
+        } else if constexpr (std::is_same_v<M, wire::Unchoke>) {
+          peer_choking_ = false;
+        } else if constexpr (std::is_same_v<M, wire::Interested>) {
+          peer_interested_ = true;
+          return PeerInterested{};
+        } else if constexpr (std::is_same_v<M, wire::NotInterested>) {
+          peer_interested_ = false;
+          if (!am_choking_) choke();
+        } else if constexpr (std::is_same_v<M, wire::Have>) {
+          return on_have(m.piece, torrent);
+        } else if constexpr (std::is_same_v<M, wire::Bitfield>) {
+          auto bits = Bitfield::from_wire(m.bits, config_.num_pieces);
+          if (!bits) return Close{"bitfield of the wrong size or with spare bits set"};
+          return on_bitfield(std::move(*bits), torrent);
+        } else if constexpr (std::is_same_v<M, wire::HaveAll>) {
+          if (!config_.features.fast) return Close{"have_all without the fast extension"};
+          return on_bitfield(Bitfield(config_.num_pieces, true), torrent);
+        } else if constexpr (std::is_same_v<M, wire::HaveNone>) {
+          if (!config_.features.fast) return Close{"have_none without the fast extension"};
+          return on_bitfield(Bitfield(config_.num_pieces, false), torrent);
+        } else if constexpr (std::is_same_v<M, wire::Request>) {
+          return on_request(m, torrent);
+        } else if constexpr (std::is_same_v<M, wire::Piece>) {
+          return on_piece(m, now);
+        } else if constexpr (std::is_same_v<M, wire::Cancel>) {
+          auto r = block_of(m);
+          auto it = std::find(queued_.begin(), queued_.end(), r);
+          if (it != queued_.end()) queued_.erase(it);
+          return RequestCancelled{r};
+        } else if constexpr (std::is_same_v<M, wire::Reject>) {
+          return on_reject(m, torrent.picker);
+        } else if constexpr (std::is_same_v<M, wire::Extended>) {
+          if (m.id != 0) return ExtensionMessage{m.id, m.payload};
+          on_extension_handshake(m.payload, now);
+        }
+        // KeepAlive, Port, Suggest, AllowedFast, Unknown: nothing to do beyond noting the peer is alive.
+        return Nothing{};
+      },
+      message);
+}
+
+// BEP 3 wants the bitfield first and once; some clients send have_none and then a bitfield, or haves before
+// it. A later bitfield is merged with what the peer already announced rather than treated as an attack: it
+// cannot make us allocate or loop more than the first one could.
+PeerProtocol::Event PeerProtocol::on_bitfield(Bitfield bits, TorrentView torrent) {
+  auto& picker = torrent.picker;
+  if (bitfield_seen_) {
+    for (std::int32_t i = 0; i < config_.num_pieces; ++i) {
+      if (has_.test(i)) bits.set(i);
+    }
+    if (is_seed_) {
+      picker.remove_seed();
+      is_seed_ = false;
+    } else {
+      picker.remove_peer(has_);
+    }
+  }
+  bitfield_seen_ = true;
+  has_ = std::move(bits);
+  if (has_.all()) {
+    is_seed_ = true;
+    picker.add_seed();
+  } else {
+    picker.add_peer(has_);
+  }
+  if (is_seed_ && torrent.seeding) return Close{"both seeding"};
+  update_interest(torrent);
+  return Nothing{};
+}
+
+PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torrent) {
+  if (piece >= static_cast<std::uint32_t>(config_.num_pieces)) return Close{"have for a piece out of range"};
+  auto p = static_cast<std::int32_t>(piece);
+  if (has_.test(p)) return Nothing{};
+  bitfield_seen_ = true;  // a have without a bitfield: it had nothing before
+  has_.set(p);
+  if (!is_seed_) torrent.picker.add_have(p);
+  if (has_.all() && !is_seed_) {
+    torrent.picker.remove_peer(has_);
+    is_seed_ = true;
+    torrent.picker.add_seed();
+    if (torrent.seeding) return Close{"both seeding"};
+  }
+  if (!am_interested_ && torrent.picker.interesting_piece(p)) update_interest(torrent);
+  return Nothing{};
+}
+
+PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, TorrentView torrent) {
+  const auto& picker = torrent.picker;
+  auto piece = static_cast<std::int32_t>(request.piece);
+  bool valid = request.piece < static_cast<std::uint32_t>(config_.num_pieces) && request.length > 0 &&
+               request.length <= wire::kBlockSize &&
+               static_cast<std::int64_t>(request.begin) + request.length <= picker.piece_size(piece);
+  if (!valid) return Close{"invalid request"};
+  if (am_choking_ || !picker.has(piece) || queued_.size() >= kMaxQueuedRequests) {
+    if (config_.features.fast) send(wire::Reject{request});
+    return Nothing{};
+  }
+  auto r = block_of(request);
+  queued_.push_back(r);
+  return ServeRequest{r};
+}
+
+PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time_point now) {
+  BlockRequest r{static_cast<std::int32_t>(block.piece), static_cast<std::int32_t>(block.begin),
+                 static_cast<std::int32_t>(block.data.size())};
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
+  if (it == outstanding_.end()) {
+    // Late blocks after a cancel are normal; a stream of blocks nobody asked for is not.
+    if (++unrequested_blocks_ > kMaxUnrequestedBlocks) return Close{"too many unrequested blocks"};
+    return Nothing{};
+  }
+  outstanding_.erase(it);
+  last_block_ = now;
+  snubbed_ = false;
+  return BlockReceived{r, block.data};
+}
+
+PeerProtocol::Event PeerProtocol::on_reject(const wire::Reject& reject, PiecePicker& picker) {
+  if (!config_.features.fast) return Close{"reject without the fast extension"};
+  auto r = block_of(reject);
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
+  if (it != outstanding_.end()) {
+    outstanding_.erase(it);
+    picker.on_request_dropped(config_.id, r);
+  }
+  return Nothing{};
+}
+
+void PeerProtocol::on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now) {
+  auto h = wire::decode_extension_handshake({reinterpret_cast<const char*>(payload.data()), payload.size()});
+  if (!h) return;  // a broken extension handshake only costs the peer its extensions
+  ut_metadata_id_ = h->id_of("ut_metadata");
+  listen_port_ = h->listen_port;
+  ut_pex_id_ = h->id_of("ut_pex");
+  if (ut_pex_id_ && config_.pex_allowed && !pex_) pex_.emplace(now);
+  if (h->reqq) reqq_ = std::max<std::uint32_t>(*h->reqq, 1);
+  if (h->client) client_ = *h->client;
+}
+
+void PeerProtocol::choke() {
+  if (am_choking_) return;
+  am_choking_ = true;
+  send(wire::Choke{});
+  // Queued requests die with the choke: rejected explicitly under BEP 6, silently otherwise.
+  if (config_.features.fast) {
+    for (const auto& r : queued_)
+      send(wire::Reject{ref_of(r)});
+  }
+  queued_.clear();
+}
+
+void PeerProtocol::unchoke(Clock::time_point now) {
+  if (!am_choking_) return;
+  am_choking_ = false;
+  unchoked_at_ = now;
+  send(wire::Unchoke{});
+}
+
+void PeerProtocol::update_interest(TorrentView torrent) {
+  bool want = torrent.downloading && torrent.picker.interesting(has_);
+  if (want == am_interested_) return;
+  am_interested_ = want;
+  if (want) {
+    send(wire::Interested{});
+  } else {
+    send(wire::NotInterested{});
+  }
+}
+
+void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
+  if (peer_choking_ || !am_interested_ || !torrent.downloading) return;
+  // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
+  // the measured rate, within what the peer says it queues.
+  std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(download_rate * 0.5 / kBlockSize),
+                                              kMinQueueDepth, kMaxQueueDepth);
+  depth = std::min<std::size_t>(depth, reqq_);
+  if (outstanding_.size() >= depth) return;
+  picked_.clear();
+  torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_);
+  for (const auto& r : picked_) {
+    outstanding_.push_back(r);
+    send(wire::Request{ref_of(r)});
+  }
+  if (outstanding_.empty() && !torrent.picker.interesting(has_)) update_interest(torrent);
+}
+
+bool PeerProtocol::cancel_request(const BlockRequest& block) {
+  auto it = std::find(outstanding_.begin(), outstanding_.end(), block);
+  if (it == outstanding_.end()) return false;
+  outstanding_.erase(it);
+  send(wire::Cancel{ref_of(block)});
+  return true;
+}
+
+void PeerProtocol::take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out) {
+  for (auto it = queued_.begin(); it != queued_.end();) {
+    if (it->piece != piece) {
+      ++it;
+      continue;
+    }
+    out.push_back(*it);
+    it = queued_.erase(it);
+  }
+}
+
+std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker) {
+  std::optional<std::string_view> close;
+  if (now - last_receive_ > kInactivityTimeout) close = "inactive";
+  if (am_interested_ || peer_interested_) {
+    idle_since_.reset();
+  } else if (!idle_since_) {
+    idle_since_ = now;
+  } else if (now - *idle_since_ > kUselessTimeout && !close) {
+    close = "nothing to exchange";
+  }
+  // A peer that has sent none of the blocks we asked for in a while is snubbed: its requests go back to the
+  // picker for other peers, and it loses its regular upload slot.
+  if (!outstanding_.empty() && now - last_block_ > kSnubTimeout) {
+    snubbed_ = true;
+    drop_outstanding(picker);
+  }
+  if (now - last_send_ > kKeepAliveInterval) send(wire::KeepAlive{});
+  return close;
+}
+
+void PeerProtocol::release(PiecePicker& picker) {
+  drop_outstanding(picker);
+  if (is_seed_) {
+    picker.remove_seed();
+  } else if (bitfield_seen_) {
+    picker.remove_peer(has_);
+  }
+  is_seed_ = false;
+  bitfield_seen_ = false;
+}
+
+void PeerProtocol::drop_outstanding(PiecePicker& picker) {
+  for (const auto& r : outstanding_)
+    picker.on_request_dropped(config_.id, r);
+  outstanding_.clear();
+}
+
+}  // namespace shoal::swarm

@@ -1,0 +1,193 @@
+// One peer connection's BitTorrent protocol state after the handshake, with no I/O: what each side has told
+// the other (choke, interest, pieces, BEP 6 and BEP 10 support), our requests to the peer and its requests
+// to us, and the timers that decide snubbing, keep-alives and idle connections. Time is a parameter.
+//
+// The driver feeds it decoded messages and ticks, sends the messages it queues (outbox(), in order, then
+// clear_outbox()), and acts on the Event each message yields: close with a reason, serve a request, store a
+// block, hand an extension message on. Torrent-wide facts (our pieces, availability, which blocks to ask for)
+// live in the PiecePicker the driver passes in; this object keeps the picker's view of this peer in step.
+//
+// Invariants:
+//  - every request in outstanding() is also recorded as requested from this peer in the picker, and goes back
+//    to the picker (on_request_dropped) the moment it leaves outstanding() unanswered;
+//  - the peer's pieces are counted in the picker's availability once: as a seed or as a bitfield (after its
+//    first bitfield, have_all/have_none or have), and release() takes them out again;
+//  - queued_requests() is empty while we choke the peer, and never longer than kMaxQueuedRequests.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "swarm/bitfield.hpp"
+#include "swarm/pex_state.hpp"
+#include "swarm/piece_picker.hpp"
+#include "wire/message.hpp"
+
+namespace shoal::swarm {
+
+// Extension message ids we announce in our BEP 10 handshake: the peer sends its ut_pex and ut_metadata
+// messages to us under these.
+inline constexpr std::uint8_t kOurUtPexId = 1;
+inline constexpr std::uint8_t kOurUtMetadataId = 2;
+
+// What the two handshakes agreed on (both sides set the reserved bit).
+struct PeerFeatures {
+  bool fast = false;        // BEP 6
+  bool extensions = false;  // BEP 10
+};
+
+// The torrent as one connection sees it when a message or tick arrives.
+struct TorrentView {
+  PiecePicker& picker;
+  bool downloading = false;  // we want pieces: interest may be expressed and requests made
+  bool seeding = false;      // we have everything: a peer that is a seed too has nothing to exchange
+};
+
+class PeerProtocol {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Limits and timers.
+  static constexpr std::size_t kMaxQueuedRequests = 2000;  // its requests to us waiting for disk
+  static constexpr std::uint32_t kMaxUnrequestedBlocks = 64;
+  static constexpr std::uint32_t kDefaultReqq = 250;  // until its extension handshake says otherwise
+  static constexpr std::size_t kMinQueueDepth = 32;   // our requests in flight to one peer
+  static constexpr std::size_t kMaxQueueDepth = 1000;
+  static constexpr auto kSnubTimeout = std::chrono::seconds(30);
+  static constexpr auto kInactivityTimeout = std::chrono::seconds(120);
+  static constexpr auto kKeepAliveInterval = std::chrono::seconds(90);
+  // Peers with which neither side is interested hold a connection slot for nothing.
+  static constexpr auto kUselessTimeout = std::chrono::seconds(180);
+
+  struct Config {
+    PeerId id = kNoPeer;
+    std::int32_t num_pieces = 0;
+    PeerFeatures features;
+    bool pex_allowed = false;  // BEP 27: never for private torrents
+  };
+
+  // What a received message means for the driver.
+  struct Nothing {};
+  struct Close {  // a protocol violation, or nothing left to exchange: close with this reason
+    std::string_view reason;
+  };
+  struct PeerInterested {};  // give it an upload slot if one is free
+  struct BlockReceived {     // a block we asked for (and no longer wait for)
+    BlockRequest block;
+    std::span<const std::uint8_t> data;
+  };
+  struct ServeRequest {  // queued in queued_requests(): read the piece and send the block
+    BlockRequest block;
+  };
+  struct RequestCancelled {  // gone from queued_requests(); drop it from the send queue too if it is there
+    BlockRequest block;
+  };
+  struct ExtensionMessage {  // ut_pex, ut_metadata or another extension: the payload views the message
+    std::uint8_t id;
+    std::span<const std::uint8_t> payload;
+  };
+  using Event = std::variant<Nothing, Close, PeerInterested, BlockReceived, ServeRequest, RequestCancelled,
+                             ExtensionMessage>;
+
+  // A connection opened at `now`, still in its handshake: it knows no pieces and says nothing yet.
+  explicit PeerProtocol(Clock::time_point now) : last_receive_(now), last_send_(now), last_block_(now) {}
+  // The handshakes are done: the conversation starts.
+  void start(const Config& config);
+
+  // The peer's side.
+  Event on_message(const wire::Message& message, Clock::time_point now, TorrentView torrent);
+
+  // Our side.
+  void choke();  // its queued requests die: rejected under BEP 6, silently dropped otherwise
+  void unchoke(Clock::time_point now);
+  void update_interest(TorrentView torrent);
+  // Tops up our requests to a depth that covers about half a second at `download_rate` (bytes/s), within the
+  // limits above and the peer's reqq.
+  void request_blocks(TorrentView torrent, double download_rate);
+  // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
+  bool cancel_request(const BlockRequest& block);
+  // Moves its queued requests for `piece` to out (the piece is ready to send).
+  void take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out);
+  void on_bytes_sent(Clock::time_point now) { last_send_ = now; }
+  // Once a second: snubbing, keep-alive, and whether the connection should close (the reason if so).
+  std::optional<std::string_view> on_tick(Clock::time_point now, PiecePicker& picker);
+  // The connection closes: unanswered requests and its pieces leave the picker.
+  void release(PiecePicker& picker);
+
+  // Messages to send, in order. None holds a view into anything.
+  std::span<const wire::Message> outbox() const { return outbox_; }
+  void clear_outbox() { outbox_.clear(); }
+
+  PeerId id() const { return config_.id; }
+  const PeerFeatures& features() const { return config_.features; }
+  bool am_choking() const { return am_choking_; }
+  bool am_interested() const { return am_interested_; }
+  bool peer_choking() const { return peer_choking_; }
+  bool peer_interested() const { return peer_interested_; }
+  const Bitfield& has() const { return has_; }
+  bool is_seed() const { return is_seed_; }
+  bool snubbed() const { return snubbed_; }
+  const std::vector<BlockRequest>& outstanding() const { return outstanding_; }
+  const std::deque<BlockRequest>& queued_requests() const { return queued_; }
+  std::uint32_t unrequested_blocks() const { return unrequested_blocks_; }
+  std::optional<Clock::time_point> idle_since() const { return idle_since_; }
+  Clock::time_point unchoked_at() const { return unchoked_at_; }
+
+  // From its extension handshake.
+  std::optional<std::uint8_t> ut_metadata_id() const { return ut_metadata_id_; }
+  std::optional<std::uint8_t> ut_pex_id() const { return ut_pex_id_; }
+  std::optional<std::uint16_t> listen_port() const { return listen_port_; }
+  std::uint32_t reqq() const { return reqq_; }
+  const std::string& client() const { return client_; }
+  PexState* pex() { return pex_ ? &*pex_ : nullptr; }  // set when both sides speak ut_pex
+
+ private:
+  Event on_bitfield(Bitfield incoming, TorrentView torrent);
+  Event on_have(std::uint32_t piece, TorrentView torrent);
+  Event on_request(const wire::Request& request, TorrentView torrent);
+  Event on_piece(const wire::Piece& block, Clock::time_point now);
+  Event on_reject(const wire::Reject& reject, PiecePicker& picker);
+  void on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now);
+  void drop_outstanding(PiecePicker& picker);
+  void send(const wire::Message& message) { outbox_.push_back(message); }
+
+  Config config_;
+  bool am_choking_ = true;
+  bool am_interested_ = false;
+  bool peer_choking_ = true;
+  bool peer_interested_ = false;
+
+  Bitfield has_;
+  bool is_seed_ = false;
+  bool bitfield_seen_ = false;  // its pieces are counted in the picker's availability
+
+  std::vector<BlockRequest> outstanding_;  // our requests to it
+  std::deque<BlockRequest> queued_;        // its requests to us, waiting for disk
+  std::uint32_t unrequested_blocks_ = 0;   // blocks it sent that nobody asked for
+  bool snubbed_ = false;
+  std::vector<BlockRequest> picked_;  // scratch for the picker, reused
+
+  std::optional<std::uint8_t> ut_metadata_id_;
+  std::optional<std::uint8_t> ut_pex_id_;
+  std::optional<std::uint16_t> listen_port_;
+  std::uint32_t reqq_ = kDefaultReqq;
+  std::string client_;
+  std::optional<PexState> pex_;
+
+  Clock::time_point last_receive_{};
+  Clock::time_point last_send_{};
+  Clock::time_point last_block_{};
+  Clock::time_point unchoked_at_{};
+  std::optional<Clock::time_point> idle_since_;  // neither side interested since then
+
+  std::vector<wire::Message> outbox_;
+};
+
+}  // namespace shoal::swarm
