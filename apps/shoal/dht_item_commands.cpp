@@ -5,30 +5,19 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "bencode/decoder.hpp"
 #include "commands.hpp"
 #include "dht/item.hpp"
+#include "dht_one_shot.hpp"
 #include "net/dht_service.hpp"
 #include "runtime/file_io.hpp"
-#include "transfer.hpp"
 
 namespace shoal::cli {
 namespace {
 
 namespace asio = boost::asio;
-
-constexpr int kNotFound = 2;  // exit code: nothing found (get) or nobody stored it (put) in time
-
-struct ItemCommonOptions {
-  DhtCliOptions dht;
-  int timeout_seconds = 15;
-};
 
 // The key file holds the 32-byte Ed25519 seed, raw. Missing: a new random one, readable by its owner only.
 Expected<dht::KeySeed, std::string> load_or_create_seed(const std::string& path) {
@@ -48,54 +37,8 @@ Expected<dht::KeySeed, std::string> load_or_create_seed(const std::string& path)
   return seed;
 }
 
-// Runs `body` on a DHT node of our own; gives up with kNotFound after the timeout.
-int with_dht(const char* command, const ItemCommonOptions& opt,
-             const std::function<asio::awaitable<int>(net::DhtService&)>& body) {
-  asio::io_context io(1);
-  // BEP 43: a node that lives for one command stays out of others' routing tables, or their lookups would
-  // wait on it long after it is gone.
-  DhtCliOptions join = opt.dht;
-  join.read_only = true;
-  auto options = dht_service_options(join, {});
-  net::DhtService dht(io, options);
-  if (auto port = dht.start(); !port) {
-    fmt::print(stderr, "shoal {}: {}\n", command, port.error());
-    return 1;
-  }
-  int exit_code = kNotFound;
-  asio::steady_timer deadline(io, std::chrono::seconds(opt.timeout_seconds));
-  deadline.async_wait([&](boost::system::error_code ec) {
-    if (ec) return;
-    fmt::print(stderr, "shoal {}: timed out after {} s\n", command, opt.timeout_seconds);
-    dht.stop();
-    io.stop();
-  });
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        exit_code = co_await body(dht);
-        dht.stop();
-        io.stop();
-      },
-      asio::detached);
-  io.run();
-  return exit_code;
-}
-
-void add_common_options(CLI::App& cmd, ItemCommonOptions& opt) {
-  add_dht_join_options(cmd, opt.dht);
-  cmd.add_option("--timeout", opt.timeout_seconds, "Give up after this many seconds (default 15)")
-      ->check(CLI::PositiveNumber)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-}
-
-// What the wait for a first contact may take of the whole time.
-std::chrono::seconds join_wait(const ItemCommonOptions& opt) {
-  return std::chrono::seconds(std::max(1, opt.timeout_seconds / 2));
-}
-
 struct PutOptions {
-  ItemCommonOptions common;
+  OneShotDhtOptions common;
   bool is_mutable = false;
   std::string key_file;
   std::string salt;
@@ -131,7 +74,7 @@ int run_put(const PutOptions& opt) {
     fmt::print(stderr, "shoal dht-put: --salt, --seq and --key-file go with --mutable\n");
     return 1;
   }
-  return with_dht("dht-put", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
+  return run_on_one_shot_dht("dht-put", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
     dht::Item item;
     if (seed) {
       auto key = *dht::public_key_of(*seed);
@@ -141,7 +84,7 @@ int run_put(const PutOptions& opt) {
       } else {
         // One more than the newest version out there, so that nodes holding it take ours.
         auto current =
-            co_await dht.get_item(dht::mutable_target(key, opt.salt), key, opt.salt, join_wait(opt.common));
+            co_await dht.get_item(dht::mutable_target(key, opt.salt), key, opt.salt, opt.common.join_wait());
         if (current.item) seq = current.item->mutable_info->seq + 1;
       }
       auto made = dht::make_mutable_item(*seed, value, opt.salt, seq);
@@ -153,19 +96,19 @@ int run_put(const PutOptions& opt) {
     } else {
       item = *dht::make_immutable_item(value);
     }
-    auto result = co_await dht.put_item(item, join_wait(opt.common));
+    auto result = co_await dht.put_item(item, opt.common.join_wait());
     fmt::print("target: {}\n", item.target().to_hex());
     if (item.mutable_info) {
       fmt::print("public-key: {}\n", item.mutable_info->key.to_hex());
       fmt::print("seq: {}\n", item.mutable_info->seq);
     }
     fmt::print("stored on: {} of {} nodes ({} queries)\n", result.acknowledged, result.sent, result.queries);
-    co_return result.acknowledged > 0 ? 0 : kNotFound;
+    co_return result.acknowledged > 0 ? 0 : kDhtNothingFound;
   });
 }
 
 struct GetOptions {
-  ItemCommonOptions common;
+  OneShotDhtOptions common;
   std::string target;
   std::string key;
   std::string salt;
@@ -201,11 +144,11 @@ int run_get(const GetOptions& opt) {
     }
     target = *parsed;
   }
-  return with_dht("dht-get", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
-    auto result = co_await dht.get_item(target, key, opt.salt, join_wait(opt.common));
+  return run_on_one_shot_dht("dht-get", opt.common, [&](net::DhtService& dht) -> asio::awaitable<int> {
+    auto result = co_await dht.get_item(target, key, opt.salt, opt.common.join_wait());
     if (!result.item) {
       fmt::print(stderr, "shoal dht-get: not found ({} queries)\n", result.queries);
-      co_return kNotFound;
+      co_return kDhtNothingFound;
     }
     fmt::print("value: {}\n", printable(result.item->value));
     if (result.item->mutable_info) {
@@ -223,7 +166,7 @@ CommandRunner add_dht_put_command(CLI::App& app) {
   auto opt = std::make_shared<PutOptions>();
   auto* cmd =
       app.add_subcommand("dht-put", "Store a string in the DHT (BEP 44), immutable or signed and mutable");
-  add_common_options(*cmd, opt->common);
+  add_one_shot_dht_options(*cmd, opt->common);
   cmd->add_flag("--mutable", opt->is_mutable, "Store a mutable item signed with the key in --key-file");
   cmd->add_option("--key-file", opt->key_file,
                   "Ed25519 seed (32 raw bytes); created with mode 0600 if missing");
@@ -237,7 +180,7 @@ CommandRunner add_dht_put_command(CLI::App& app) {
 CommandRunner add_dht_get_command(CLI::App& app) {
   auto opt = std::make_shared<GetOptions>();
   auto* cmd = app.add_subcommand("dht-get", "Fetch an item from the DHT (BEP 44) by target or by public key");
-  add_common_options(*cmd, opt->common);
+  add_one_shot_dht_options(*cmd, opt->common);
   cmd->add_option("TARGET", opt->target, "Target of an immutable item (40 hex digits)");
   cmd->add_option("--key", opt->key, "Public key of a mutable item (64 hex digits)");
   cmd->add_option("--salt", opt->salt, "Salt the mutable item was stored under");

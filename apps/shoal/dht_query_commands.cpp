@@ -1,12 +1,8 @@
 // shoal dht-scrape and shoal dht-sample: one-shot questions to the DHT. A BEP 33 scrape estimates how many
 // seeds and downloaders announced a torrent; a BEP 51 walk collects info-hashes that nodes sample for us.
-// Both join read-only (BEP 43): a node that leaves in a minute should not enter anyone's routing table.
+// Both run on the one-shot node of dht_one_shot.hpp.
 #include <fmt/core.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <memory>
@@ -14,10 +10,10 @@
 #include <set>
 
 #include "commands.hpp"
+#include "dht_one_shot.hpp"
 #include "magnet/magnet_link.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "runtime/file_io.hpp"
-#include "transfer.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -25,30 +21,11 @@ namespace {
 namespace asio = boost::asio;
 
 struct DhtQueryOptions {
+  OneShotDhtOptions common;
   std::string subject;  // dht-scrape: a .torrent, a magnet link or a hex info-hash
-  std::vector<std::string> bootstrap;
-  bool allow_same_ip = false;
   int walks = 8;
-  int wait_seconds = 10;
   bool json = false;
 };
-
-void add_join_options(CLI::App& cmd, DhtQueryOptions& opt) {
-  cmd.add_option("--dht-bootstrap", opt.bootstrap,
-                 "Join the DHT through this node (HOST:PORT, repeatable) instead of the public routers");
-  cmd.add_flag("--dht-allow-same-ip", opt.allow_same_ip,
-               "Keep many DHT nodes of one address (private test networks on one host)");
-  cmd.add_option("--wait", opt.wait_seconds, "Seconds to wait for the first DHT nodes (default 10)")
-      ->check(CLI::Range(1, 600));
-}
-
-net::DhtServiceOptions service_options(const DhtQueryOptions& opt) {
-  DhtCliOptions dht;
-  dht.bootstrap = opt.bootstrap;
-  dht.allow_same_ip = opt.allow_same_ip;
-  dht.read_only = true;
-  return dht_service_options(dht, {});
-}
 
 std::optional<dht::NodeId> info_hash_of(const std::string& subject, std::string& error) {
   if (auto hex = dht::NodeId::from_hex(subject); hex && subject.size() == 40) return hex;
@@ -73,28 +50,6 @@ std::optional<dht::NodeId> info_hash_of(const std::string& subject, std::string&
   return info->info_hash;
 }
 
-// Runs `work` on a DHT node of our own and returns what it returns (exit code), or 1 if the node cannot
-// start.
-template <class Work>
-int with_dht(const char* command, const DhtQueryOptions& opt, Work work) {
-  asio::io_context io(1);
-  net::DhtService service(io, service_options(opt));
-  if (auto port = service.start(); !port) {
-    fmt::print(stderr, "shoal {}: {}\n", command, port.error());
-    return 1;
-  }
-  int exit_code = 1;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        exit_code = co_await work(service);
-        service.stop();
-      },
-      asio::detached);
-  io.run();
-  return exit_code;
-}
-
 int run_scrape(const DhtQueryOptions& opt) {
   std::string error;
   auto hash = info_hash_of(opt.subject, error);
@@ -102,12 +57,12 @@ int run_scrape(const DhtQueryOptions& opt) {
     fmt::print(stderr, "shoal dht-scrape: {}\n", error);
     return 1;
   }
-  return with_dht("dht-scrape", opt, [&](net::DhtService& service) -> asio::awaitable<int> {
-    auto r = co_await service.search(*hash, dht::PeerSearch{std::nullopt, false, true},
-                                     std::chrono::seconds(opt.wait_seconds));
+  return run_on_one_shot_dht("dht-scrape", opt.common, [&](net::DhtService& service) -> asio::awaitable<int> {
+    auto r =
+        co_await service.search(*hash, dht::PeerSearch{std::nullopt, false, true}, opt.common.join_wait());
     if (service.node().node_count() == 0) {
-      fmt::print(stderr, "shoal dht-scrape: no DHT node answered within {} s\n", opt.wait_seconds);
-      co_return 2;
+      fmt::print(stderr, "shoal dht-scrape: no DHT node answered\n");
+      co_return kDhtNothingFound;
     }
     auto seeds = std::lround(r.bloom_seeds.estimate());
     auto downloaders = std::lround(r.bloom_peers.estimate());
@@ -125,7 +80,7 @@ int run_scrape(const DhtQueryOptions& opt) {
 }
 
 int run_sample(const DhtQueryOptions& opt) {
-  return with_dht("dht-sample", opt, [&](net::DhtService& service) -> asio::awaitable<int> {
+  return run_on_one_shot_dht("dht-sample", opt.common, [&](net::DhtService& service) -> asio::awaitable<int> {
     std::set<std::string> seen;
     std::random_device rd;
     int queries = 0;
@@ -133,15 +88,15 @@ int run_sample(const DhtQueryOptions& opt) {
       dht::NodeId target;
       for (auto& b : target.bytes)
         b = static_cast<std::uint8_t>(rd());
-      auto r = co_await service.sample(target, std::chrono::seconds(opt.wait_seconds));
+      auto r = co_await service.sample(target, opt.common.join_wait());
       queries += r.queries;
       for (const auto& h : r.samples)
         if (seen.insert(h.to_hex()).second) fmt::print("{}\n", h.to_hex());
       std::fflush(stdout);
     }
     if (service.node().node_count() == 0) {
-      fmt::print(stderr, "shoal dht-sample: no DHT node answered within {} s\n", opt.wait_seconds);
-      co_return 2;
+      fmt::print(stderr, "shoal dht-sample: no DHT node answered\n");
+      co_return kDhtNothingFound;
     }
     fmt::print(stderr, "dht-sample: {} info-hashes from {} walks ({} queries)\n", seen.size(), opt.walks,
                queries);
@@ -158,7 +113,7 @@ CommandRunner add_dht_scrape_command(CLI::App& app) {
   cmd->add_option("torrent", opt->subject, "A .torrent file, a magnet link or a 40-digit hex info-hash")
       ->required();
   cmd->add_flag("--json", opt->json, "Print one JSON object");
-  add_join_options(*cmd, *opt);
+  add_one_shot_dht_options(*cmd, opt->common);
   return [opt] { return run_scrape(*opt); };
 }
 
@@ -166,7 +121,8 @@ CommandRunner add_dht_sample_command(CLI::App& app) {
   auto opt = std::make_shared<DhtQueryOptions>();
   auto* cmd = app.add_subcommand("dht-sample", "List info-hashes that DHT nodes store (BEP 51 sampling)");
   cmd->add_option("--walks", opt->walks, "Walks towards random ids (default 8)")->check(CLI::Range(1, 10000));
-  add_join_options(*cmd, *opt);
+  opt->common.timeout_seconds = 60;  // several walks
+  add_one_shot_dht_options(*cmd, opt->common);
   return [opt] { return run_sample(*opt); };
 }
 

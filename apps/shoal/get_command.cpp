@@ -61,6 +61,7 @@ Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string&
     boost::asio::io_context io(1);
     net::DhtService service(io, dht_service_options(dht, {}));
     if (auto port = service.start(); !port) return unexpected(port.error());
+    bool nobody_answered = false;
     boost::asio::co_spawn(
         io,
         [&]() -> boost::asio::awaitable<void> {
@@ -72,11 +73,20 @@ Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string&
               co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
             }
             peers = co_await service.lookup(*link->btih, std::nullopt, std::chrono::seconds(10));
+            if (service.node().node_count() == 0) {
+              nobody_answered = true;  // no network, or every bootstrap node is down: asking again won't help
+              break;
+            }
           }
           service.stop();
         },
         boost::asio::detached);
     io.run();
+    if (nobody_answered) {
+      return unexpected(std::string("no DHT node answered within 10 s (") +
+                        (dht.bootstrap.empty() ? "public routers" : "--dht-bootstrap nodes") +
+                        " unreachable?); give x.pe in the link or --peer");
+    }
   }
   if (peers.empty()) {
     return unexpected(std::string(

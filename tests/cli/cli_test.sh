@@ -58,6 +58,9 @@ expect_error "date" create "$WORK/tree" -o "$WORK/x.torrent" --date yesterday
 expect_error "missing" create "$WORK/missing" -o "$WORK/x.torrent"
 expect_error "no files" create "$WORK/emptydir" -o "$WORK/x.torrent"
 expect_error "x.pe" get --no-dht --no-lsd -o "$WORK/none" "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"
+# A DHT nobody answers in (a closed port on loopback): a clear error after the join wait, not a minute of retries.
+expect_error "no DHT node answered" get -q --no-lsd --dht-bootstrap 127.0.0.1:9 -o "$WORK/none" \
+  "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"
 
 # check: exit 0 when the data is complete, 2 when a piece is damaged, 1 with a message when there is no folder.
 "$SHOAL" check "$WORK/a.torrent" "$WORK" -q || fail "check of intact data did not exit 0"

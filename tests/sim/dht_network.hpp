@@ -44,6 +44,20 @@ class Network {
   Clock::time_point now() const { return now_; }
   std::uint64_t packets() const { return packets_; }
 
+  // A small network for unit tests: `count` nodes, each joining through node 0 one after another, then
+  // `settle` of virtual time for the tables to fill.
+  void grow_and_join(std::size_t count, Clock::duration settle) {
+    for (std::size_t i = 0; i < count; ++i)
+      add_node();
+    for (std::size_t i = 1; i < size(); ++i) {
+      act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
+        n.bootstrap(endpoint(0), now, out);
+      });
+      run_for(std::chrono::milliseconds(50));
+    }
+    run_for(settle);
+  }
+
   // Lets a node act: whatever it emits goes on the wire.
   template <class F>
   void act(std::size_t i, F&& f) {

@@ -83,15 +83,7 @@ TEST(DhtNodeScrape, AnswersWithBloomFiltersAndPrefersDownloadersOnNoseed) {
 
 TEST(DhtNodeScrape, ALookupCountsSeedsAndPeersAcrossTheNetwork) {
   sim::Network net(7, 0.0, 20ms);
-  for (int i = 0; i < 120; ++i)
-    net.add_node();
-  for (std::size_t i = 1; i < net.size(); ++i) {
-    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-      n.bootstrap(net.endpoint(0), now, out);
-    });
-    net.run_for(50ms);
-  }
-  net.run_for(10s);
+  net.grow_and_join(120, 10s);
   NodeId hash;
   hash.bytes.fill(0x5a);
   for (std::size_t i = 10; i < 30; ++i) {
@@ -114,15 +106,7 @@ TEST(DhtNodeScrape, ALookupCountsSeedsAndPeersAcrossTheNetwork) {
 
 TEST(DhtNodeSample, AWalkCollectsTheHashesStoredAlongIt) {
   sim::Network net(11, 0.0, 20ms);
-  for (int i = 0; i < 100; ++i)
-    net.add_node();
-  for (std::size_t i = 1; i < net.size(); ++i) {
-    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-      n.bootstrap(net.endpoint(0), now, out);
-    });
-    net.run_for(50ms);
-  }
-  net.run_for(10s);
+  net.grow_and_join(100, 10s);
   std::vector<NodeId> hashes;
   for (std::size_t i = 10; i < 20; ++i) {
     NodeId h;

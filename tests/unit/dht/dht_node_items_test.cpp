@@ -345,15 +345,7 @@ TEST(DhtNodeItems, PutRoundCountsOnlyAcknowledgements) {
 
 TEST(DhtNodeItems, PutThenGetAcrossANetwork) {
   sim::Network net(7, 0.0, 20ms);
-  for (int i = 0; i < 40; ++i)
-    net.add_node();
-  for (std::size_t i = 1; i < net.size(); ++i) {
-    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-      n.bootstrap(net.endpoint(0), now, out);
-    });
-    net.run_for(50ms);
-  }
-  net.run_for(10s);
+  net.grow_and_join(40, 10s);
 
   auto immutable = *make_immutable_item("d4:name5:shoale");
   auto mutable_v1 = *make_mutable_item(seed_of(9), "2:v1", "topic", 1);

@@ -80,15 +80,7 @@ TEST(DhtNode, FloodingAddressesAreIgnored) {
 
 TEST(DhtNode, SmallNetworkFindsAnnouncedPeers) {
   sim::Network net(42, 0.0, 20ms);
-  for (int i = 0; i < 150; ++i)
-    net.add_node();
-  for (std::size_t i = 1; i < net.size(); ++i) {
-    net.act(i, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
-      n.bootstrap(net.endpoint(0), now, out);
-    });
-    net.run_for(50ms);
-  }
-  net.run_for(10s);
+  net.grow_and_join(150, 10s);
   NodeId hash;
   hash.bytes.fill(0x77);
   net.act(5, [&](DhtNode& n, Clock::time_point now, std::vector<Outgoing>& out) {
