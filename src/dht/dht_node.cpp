@@ -195,8 +195,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
   emit(from, fit_reply(r, query_size), out);
 }
 
-void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now,
-                               Response& r) const {
+void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r) {
   r.token = token_for(from, now, 0);
   auto it = store_.find(q.target);
   if (it == store_.end()) return;
@@ -215,9 +214,10 @@ void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time
   }
   if (q.scrape) {
     ScrapeBloom seeds, peers;
-    for (const auto& p : it->second) {
+    for (auto& p : it->second) {
       if (p.expires <= now) continue;
-      (p.seed ? seeds : peers).insert(p.endpoint);
+      if (!p.bloom_bits) p.bloom_bits = ScrapeBloom::bits_of(p.endpoint);
+      (p.seed ? seeds : peers).insert(*p.bloom_bits);
     }
     r.bloom_seeds = seeds.bytes();
     r.bloom_peers = peers.bytes();
@@ -239,7 +239,7 @@ void DhtNode::store_peer(const Query& q, const Endpoint& from, Clock::time_point
   auto same = std::find_if(peers.begin(), peers.end(), [&](const StoredPeer& p) {
     return by_address ? p.endpoint.v6 == peer.v6 && p.endpoint.address == peer.address : p.endpoint == peer;
   });
-  StoredPeer entry{peer, now + config_.peer_ttl, q.seed};
+  StoredPeer entry{peer, now + config_.peer_ttl, q.seed, std::nullopt};
   if (same != peers.end()) {
     *same = entry;
   } else if (peers.size() < config_.max_peers_per_torrent) {

@@ -180,7 +180,7 @@ class DhtNode {
 
   void handle_query(const Query& q, std::size_t query_size, const Endpoint& from, Clock::time_point now,
                     std::vector<Outgoing>& out);
-  void answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r) const;
+  void answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r);
   void store_peer(const Query& q, const Endpoint& from, Clock::time_point now);
   std::string fit_reply(Response& r, std::size_t query_size);
   void handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
@@ -231,6 +231,8 @@ class DhtNode {
     Endpoint endpoint;
     Clock::time_point expires;
     bool seed = false;  // BEP 33
+    // Its address's bits in a scrape filter: hashed at the first scrape that counts it, then kept.
+    std::optional<ScrapeBloom::Bits> bloom_bits;
   };
   std::map<NodeId, std::vector<StoredPeer>> store_;
   bool joining_[2] = {false, false};    // a join walk is under way (IPv4, IPv6)

@@ -21,13 +21,18 @@ std::optional<ScrapeBloom> ScrapeBloom::from_bytes(std::string_view bytes) {
   return b;
 }
 
-void ScrapeBloom::insert(const Endpoint& peer) {
+ScrapeBloom::Bits ScrapeBloom::bits_of(const Endpoint& peer) {
   std::string_view ip(reinterpret_cast<const char*>(peer.address.data()), peer.v6 ? 16 : 4);
   auto hash = hash::sha1(ip);
-  std::size_t index1 = (hash.bytes[0] | (std::size_t{hash.bytes[1]} << 8)) % kBits;
-  std::size_t index2 = (hash.bytes[2] | (std::size_t{hash.bytes[3]} << 8)) % kBits;
-  bits_[index1 / 8] |= static_cast<std::uint8_t>(1u << (index1 % 8));
-  bits_[index2 / 8] |= static_cast<std::uint8_t>(1u << (index2 % 8));
+  auto index = [&](std::size_t i) {
+    return static_cast<std::uint16_t>((hash.bytes[i] | (std::size_t{hash.bytes[i + 1]} << 8)) % kBits);
+  };
+  return {index(0), index(2)};
+}
+
+void ScrapeBloom::insert(const Bits& bits) {
+  for (auto index : bits)
+    bits_[index / 8] |= static_cast<std::uint8_t>(1u << (index % 8));
 }
 
 void ScrapeBloom::merge(const ScrapeBloom& other) {

@@ -20,7 +20,12 @@ class ScrapeBloom {
   // A filter as received ("BFsd"/"BFpe"); nullopt unless exactly kScrapeBloomSize bytes.
   static std::optional<ScrapeBloom> from_bytes(std::string_view bytes);
 
-  void insert(const Endpoint& peer);  // the address only: the port is not part of it
+  // The two bits an address sets (SHA-1 of the bare address, the port not part of it). A node computes
+  // them once per announce, so that answering a scrape costs no hashing.
+  using Bits = std::array<std::uint16_t, 2>;
+  static Bits bits_of(const Endpoint& peer);
+  void insert(const Bits& bits);
+  void insert(const Endpoint& peer) { insert(bits_of(peer)); }
   void merge(const ScrapeBloom& other);
   // Estimated number of distinct addresses inserted (meaningful up to a few thousand).
   double estimate() const;
