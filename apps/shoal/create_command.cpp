@@ -37,7 +37,7 @@ struct CreateOptions {
   std::string source;
   std::string date = "now";
   unsigned threads = 0;
-  std::string read_method = "pread";
+  std::string read_method = "mmap";
   bool force = false;
   bool quiet = false;
 };
@@ -162,7 +162,8 @@ CommandRunner add_create_command(CLI::App& app) {
   cmd->add_option("--source", opt->source, "Source tag inside the info dictionary (changes the info-hash)");
   cmd->add_option("--date", opt->date, "Creation date: 'now' (default), 'none', or seconds since 1970");
   cmd->add_option("--threads", opt->threads, "Hashing threads (default: all cores)");
-  cmd->add_option("--read-method", opt->read_method, "How files are read for hashing (benchmarking aid)")
+  cmd->add_option("--read-method", opt->read_method,
+                  "How files are read for hashing: mmap (default) or pread (benchmarking aid)")
       ->check(CLI::IsMember({"pread", "mmap"}))
       ->group("");
   cmd->add_flag("-f,--force", opt->force, "Overwrite the output file if it exists");
