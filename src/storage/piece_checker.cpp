@@ -6,11 +6,6 @@
 #include "hash/sha.hpp"
 
 namespace shoal::storage {
-namespace {
-// Read and hash in chunks that stay in cache between the copy out of the page cache and SHA-1 (see
-// create/piece_hasher.cpp for the measurements behind reading over mapping).
-constexpr std::int64_t kChunk = 1 << 20;
-}  // namespace
 
 std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
                                const CheckOptions& options) {
@@ -21,20 +16,15 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
   std::atomic<std::int32_t> next{0};
   auto work = [&] {
     hash::Sha1Hasher hasher;
-    std::vector<std::uint8_t> buffer(
-        static_cast<std::size_t>(std::min<std::int64_t>(kChunk, layout.piece_length())));
     for (;;) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) return;
       std::int32_t piece = next.fetch_add(1, std::memory_order_relaxed);
       if (piece >= num_pieces) return;
       std::int64_t size = layout.piece_size(piece);
       if (!options.wanted || options.wanted(piece)) {
-        bool good = true;
-        for (std::int64_t off = 0; off < size && good; off += kChunk) {
-          auto n = static_cast<std::size_t>(std::min(kChunk, size - off));
-          good = !storage.read(piece, off, std::span(buffer.data(), n));
-          if (good) hasher.update(buffer.data(), n);
-        }
+        // Hashed in place in the page cache (see create/piece_hasher.cpp for the measurements).
+        bool good = !storage.visit_piece(
+            piece, [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); });
         auto digest = hasher.finish();
         ok[static_cast<std::size_t>(piece)] =
             good && digest.raw() == piece_hashes.substr(static_cast<std::size_t>(piece) * 20, 20);

@@ -1,12 +1,17 @@
 #include "storage/piece_storage.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older headers lack the name
+#endif
 
 namespace shoal::storage {
 namespace {
@@ -231,6 +236,52 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
   }
   if (produced != static_cast<std::int64_t>(out.size()))
     return std::make_error_code(std::errc::invalid_argument);
+  return {};
+}
+
+std::error_code PieceStorage::visit_piece(std::int32_t piece,
+                                          const std::function<void(std::span<const std::uint8_t>)>& consume) {
+  std::vector<FileSlice> slices;
+  layout_.map_range(piece, 0, layout_.piece_size(piece), slices);
+  std::vector<std::uint8_t> buffer;
+  const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  std::int64_t in_piece = 0;
+  for (const auto& s : slices) {
+    std::int64_t begin = in_piece;
+    in_piece += s.length;
+    if (s.length == 0) continue;
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    void* map = MAP_FAILED;
+    std::int64_t aligned = s.file_offset / page * page;
+    auto map_length = static_cast<std::size_t>(s.file_offset + s.length - aligned);
+    if (!spec.pad && file_wanted_[static_cast<std::size_t>(s.file)]) {
+      std::error_code ec;
+      int fd = open_file(s.file, false, ec);
+      if (fd < 0) return ec;
+      map = ::mmap(nullptr, map_length, PROT_READ, MAP_SHARED, fd, aligned);
+    }
+    if (map != MAP_FAILED) {
+      // Faulting the range in first turns a file shorter than the layout into EFAULT here (EINVAL: a kernel
+      // without MADV_POPULATE_READ, where reading the mapping is still right for files that did not shrink).
+      if (::madvise(map, map_length, MADV_POPULATE_READ) != 0 && errno != EINVAL) {
+        ::munmap(map, map_length);
+        return std::make_error_code(std::errc::no_message_available);  // file shorter than expected
+      }
+      consume(std::span(static_cast<const std::uint8_t*>(map) + (s.file_offset - aligned),
+                        static_cast<std::size_t>(s.length)));
+      ::munmap(map, map_length);
+      continue;
+    }
+    // Pad files, parts-file slices, or a mapping the kernel refused: through read().
+    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
+    for (std::int64_t off = 0; off < s.length;) {
+      auto n = std::min<std::int64_t>(s.length - off, static_cast<std::int64_t>(buffer.size()));
+      auto chunk = std::span(buffer.data(), static_cast<std::size_t>(n));
+      if (auto ec = read(piece, begin + off, chunk)) return ec;
+      consume(chunk);
+      off += n;
+    }
+  }
   return {};
 }
 

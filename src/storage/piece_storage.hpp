@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -35,6 +36,11 @@ class PieceStorage {
   std::error_code write_piece(std::int32_t piece, std::span<const std::uint8_t> data);
   // Reads [begin, begin + out.size()) of a piece; missing files or short files are errors.
   std::error_code read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out);
+  // Hands a whole piece to `consume` in order, in one or more spans, for hashing: slices of wanted files are
+  // read-only mappings of the page cache (no copy), each faulted in before it is handed over so a file
+  // shorter than expected is an error, not a SIGBUS; pad files and parts-file slices are read into a buffer.
+  std::error_code visit_piece(std::int32_t piece,
+                              const std::function<void(std::span<const std::uint8_t>)>& consume);
   // Creates the wanted zero-length files: no piece ever touches them, so writes never would.
   std::error_code create_empty_files();
   // Flushes written data to the device (before resume data that claims it is saved).

@@ -89,5 +89,35 @@ TEST_F(PieceCheckerTest, UnwantedPiecesAreSkippedAndCancelStops) {
   EXPECT_EQ(check_pieces(storage, hashes_, cancelled), std::vector<bool>(6, false));
 }
 
+// Pieces are hashed through mappings of wanted files; pad files and a skipped file's bytes in the parts file
+// take the buffered path. Both kinds of slice inside one piece must hash as one.
+TEST_F(PieceCheckerTest, PadFilesAndPartsFileSlicesHashWithMappedOnes) {
+  // a (2 pieces + 100 bytes), a pad to the piece boundary, then b: piece 2 is a's tail and the pad.
+  std::int64_t pad = kPiece - 100;
+  std::string zeros(static_cast<std::size_t>(pad), '\0');
+  std::string a = content_.substr(0, 2 * kPiece + 100);
+  std::string b = content_.substr(2 * kPiece + 100);
+  std::string whole = a + zeros + b;
+  std::string hashes;
+  for (std::size_t off = 0; off < whole.size(); off += kPiece)
+    hashes += hash::sha1(std::string_view(whole).substr(off, kPiece)).raw();
+  FileLayout padded({{"t/a", static_cast<std::int64_t>(a.size())},
+                     {".pad/x", pad, true},
+                     {"t/b", static_cast<std::int64_t>(b.size())}},
+                    kPiece);
+  PieceStorage storage(padded, root_);
+  auto have = check_pieces(storage, hashes, {});
+  EXPECT_EQ(have, std::vector<bool>(have.size(), true));
+
+  // b skipped: the edge piece that holds the end of a and the start of b keeps b's part in the parts file.
+  fs::remove(root_ / "t/b");
+  std::string edge = content_.substr(2 * kPiece, kPiece);
+  PieceStorage skipping(layout(), root_, {true, false}, root_ / "parts");
+  ASSERT_FALSE(
+      skipping.write_piece(2, std::span(reinterpret_cast<const std::uint8_t*>(edge.data()), edge.size())));
+  have = check_pieces(skipping, hashes_, {});
+  EXPECT_EQ(have, (std::vector<bool>{true, true, true, false, false, false}));
+}
+
 }  // namespace
 }  // namespace shoal::storage
