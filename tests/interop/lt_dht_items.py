@@ -17,6 +17,7 @@ import sys
 import time
 
 import libtorrent as lt
+from lt_private_dht import private_dht_settings
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -54,20 +55,8 @@ def text_of(item):
 class Node:
     def __init__(self, port, bootstrap, timeout, verbose):
         settings = lt.default_settings()
+        settings.update(private_dht_settings(port, bootstrap))
         settings.update({
-            "listen_interfaces": f"127.0.0.1:{port}",
-            "enable_dht": True,
-            "dht_bootstrap_nodes": bootstrap,
-            "enable_lsd": False,
-            "enable_upnp": False,
-            "enable_natpmp": False,
-            "dht_restrict_routing_ips": False,
-            "dht_restrict_search_ips": False,
-            "dht_enforce_node_id": False,
-            "dht_prefer_verified_node_ids": False,
-            "dht_ignore_dark_internet": False,
-            "dht_block_ratelimit": 100000,
-            "dht_upload_rate_limit": 1000000,
             "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.dht |
             (lt.alert_category.dht_log | lt.alert_category.dht_operation if verbose else 0),
         })

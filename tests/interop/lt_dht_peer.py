@@ -12,6 +12,7 @@ import sys
 import time
 
 import libtorrent as lt
+from lt_private_dht import private_dht_settings
 
 
 def main():
@@ -25,24 +26,12 @@ def main():
     args = ap.parse_args()
 
     settings = lt.default_settings()
+    settings.update(private_dht_settings(args.port, args.bootstrap))
     settings.update({
-        "listen_interfaces": f"127.0.0.1:{args.port}",
-        "enable_dht": True,
-        "dht_bootstrap_nodes": args.bootstrap,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
         "min_reconnect_time": 1,
-        "dht_restrict_routing_ips": False,
-        "dht_restrict_search_ips": False,
-        "dht_enforce_node_id": False,
-        "dht_prefer_verified_node_ids": False,
-        "dht_ignore_dark_internet": False,
-        "dht_block_ratelimit": 100000,
-        "dht_upload_rate_limit": 1000000,
         "dht_announce_interval": 5,
         "alert_mask": lt.alert_category.error | lt.alert_category.status | lt.alert_category.dht,
     })
