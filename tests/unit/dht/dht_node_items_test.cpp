@@ -216,21 +216,31 @@ TEST(DhtNodeItems, ReadOnlyNodesDoNotAnswer) {
   EXPECT_EQ(error_code(c.ask(q)), -1);
 }
 
-// A node whose only contact answers our get with whatever the test wants it to say.
-TEST(DhtNodeItems, ClientChecksWhatItGets) {
-  NodeId own;
-  own.bytes.fill(0x01);
-  DhtNode node(own, {}, 3);
+// A client node whose routing table holds one contact, which the test answers for, packet by packet.
+struct OneContact {
+  OneContact() : node(id_filled(0x01), {}, 3) {
+    node.bootstrap(peer, now, out);
+    Response hello;
+    hello.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
+    hello.sender = peer_id;
+    node.on_packet(encode(hello), peer, now, out);
+  }
+  static NodeId id_filled(std::uint8_t fill) {
+    NodeId id;
+    id.bytes.fill(fill);
+    return id;
+  }
+  DhtNode node;
   Clock::time_point now{std::chrono::hours(1)};
   Endpoint peer = *Endpoint::parse("10.0.0.2:6881");
-  NodeId peer_id;
-  peer_id.bytes.fill(0x02);
+  NodeId peer_id = id_filled(0x02);
   std::vector<Outgoing> out;
-  node.bootstrap(peer, now, out);
-  Response hello;
-  hello.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
-  hello.sender = peer_id;
-  node.on_packet(encode(hello), peer, now, out);
+};
+
+// A node whose only contact answers our get with whatever the test wants it to say.
+TEST(DhtNodeItems, ClientChecksWhatItGets) {
+  OneContact c;
+  auto& [node, now, peer, peer_id, out] = c;
   ASSERT_EQ(node.table().size(), 1u);
 
   auto real = *make_mutable_item(seed_of(5), "4:real", "s", 3);
@@ -275,19 +285,8 @@ TEST(DhtNodeItems, ClientChecksWhatItGets) {
 
 // The put round counts what the storing nodes say: an answer is an acknowledgement, an error or silence not.
 TEST(DhtNodeItems, PutRoundCountsOnlyAcknowledgements) {
-  NodeId own;
-  own.bytes.fill(0x01);
-  DhtNode node(own, {}, 3);
-  Clock::time_point now{std::chrono::hours(1)};
-  Endpoint peer = *Endpoint::parse("10.0.0.2:6881");
-  NodeId peer_id;
-  peer_id.bytes.fill(0x02);
-  std::vector<Outgoing> out;
-  node.bootstrap(peer, now, out);
-  Response hello;
-  hello.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
-  hello.sender = peer_id;
-  node.on_packet(encode(hello), peer, now, out);
+  OneContact c;
+  auto& [node, now, peer, peer_id, out] = c;
 
   auto item = *make_immutable_item("3:abc");
   // reply: the answer to the put, or nothing (the put times out).
