@@ -8,6 +8,22 @@
 #include <boost/asio/steady_timer.hpp>
 
 namespace shoal::cli {
+namespace {
+
+// What the join flags mean for a node of ours: the given bootstrap nodes, else the public routers.
+net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht) {
+  net::DhtServiceOptions options;
+  options.port = dht.port;
+  options.bootstrap = dht.bootstrap;
+  if (options.bootstrap.empty())
+    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
+  options.config.routing.one_node_per_ip = !dht.allow_same_ip;
+  options.config.read_only = dht.read_only;
+  return options;
+}
+
+}  // namespace
+
 
 namespace asio = boost::asio;
 
@@ -24,7 +40,7 @@ int run_on_one_shot_dht(const char* command, const OneShotDhtOptions& opt,
   asio::io_context io(1);
   DhtCliOptions join = opt.dht;
   join.read_only = true;
-  net::DhtService dht(io, dht_service_options(join, {}));
+  net::DhtService dht(io, dht_service_options(join));
   if (auto port = dht.start(); !port) {
     fmt::print(stderr, "shoal {}: {}\n", command, port.error());
     return 1;

@@ -9,7 +9,7 @@
 #include <functional>
 
 #include "net/dht_service.hpp"
-#include "transfer.hpp"
+#include "network_flags.hpp"
 
 namespace shoal::cli {
 

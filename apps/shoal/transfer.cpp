@@ -1,62 +1,99 @@
 #include "transfer.hpp"
 
 #include <fmt/core.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
 #include <cmath>
-#include <functional>
+#include <cstdlib>
 #include <map>
 
-#include "net/dht_service.hpp"
 #include "progress.hpp"
-#include "session/torrent_session.hpp"
+#include "shoal/endpoint.hpp"
+#include "shoal/session.hpp"
 
 namespace shoal::cli {
 namespace {
 
-namespace asio = boost::asio;
+constexpr int kBarWidth = 20;
+constexpr std::size_t kNameWidth = 28;
 
-const char* state_name(session::TorrentState s) {
-  switch (s) {
-    case session::TorrentState::checking:
-      return "checking";
-    case session::TorrentState::downloading:
-      return "downloading";
-    case session::TorrentState::seeding:
-      return "seeding";
-    case session::TorrentState::stopped:
-      return "stopped";
-    case session::TorrentState::error:
-      return "error";
-  }
-  return "";
+std::string bar(double fraction) {
+  auto filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * kBarWidth + 0.5);
+  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
+         std::string(static_cast<std::size_t>(kBarWidth - filled), '-') + "]";
 }
 
-std::string status_line(const session::TorrentStats& s, std::int64_t total_size) {
-  if (s.state == session::TorrentState::checking) {
-    double pct =
-        total_size > 0 ? 100.0 * static_cast<double>(s.checked) / static_cast<double>(total_size) : 0;
-    return fmt::format("checking {:5.1f}%", pct);
+std::string status_line(const TorrentStatus& s) {
+  if (s.state == TorrentState::checking) {
+    return fmt::format("checking {:5.1f}% {}", 100.0 * s.progress, bar(s.progress));
   }
-  double pct = s.total_wanted > 0
-                   ? 100.0 * static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted)
-                   : 100;
+  double pct = 100.0 * (s.total_wanted > 0 ? s.progress : 1.0);
   std::string eta = "--:--";
   if (s.download_rate > 1 && s.have_wanted < s.total_wanted) {
     eta = format_duration(static_cast<double>(s.total_wanted - s.have_wanted) / s.download_rate);
   }
-  return fmt::format("{} {:5.1f}%  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", state_name(s.state),
-                     pct, format_bytes(s.have_wanted), format_bytes(s.total_wanted),
+  return fmt::format("{} {:5.1f}% {}  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", to_string(s.state),
+                     pct, bar(pct / 100.0), format_bytes(s.have_wanted), format_bytes(s.total_wanted),
                      format_rate(s.download_rate), format_rate(s.upload_rate), s.peers, s.seeds, eta);
 }
+
+std::string short_name(const std::string& name) {
+  if (name.size() <= kNameWidth) return name + std::string(kNameWidth - name.size(), ' ');
+  return name.substr(0, kNameWidth - 3) + "...";
+}
+
+// The status block: one line per torrent, redrawn in place on a terminal, printed every few seconds otherwise.
+class StatusBlock {
+ public:
+  explicit StatusBlock(bool tty) : tty_(tty) {}
+
+  void draw(const std::vector<std::string>& lines, bool final_lines) {
+    if (!tty_) {
+      for (const auto& l : lines)
+        fmt::print(stderr, "{}\n", l);
+      std::fflush(stderr);
+      return;
+    }
+    erase();
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      fmt::print(stderr, "{}{}", lines[i], i + 1 < lines.size() || final_lines ? "\n" : "");
+    drawn_ = final_lines ? 0 : static_cast<int>(lines.size());
+    std::fflush(stderr);
+  }
+  // A message above the block: the block is erased first and drawn again at the next update.
+  void say(const std::string& text) {
+    erase();
+    fmt::print(stderr, "{}\n", text);
+    std::fflush(stderr);
+  }
+
+ private:
+  void erase() {
+    if (!tty_ || drawn_ == 0) return;
+    fmt::print(stderr, "\r");
+    for (int i = 1; i < drawn_; ++i)
+      fmt::print(stderr, "\033[F");
+    fmt::print(stderr, "\033[J");
+    drawn_ = 0;
+  }
+
+  bool tty_;
+  int drawn_ = 0;
+};
+
+struct Tracked {
+  TorrentHandle handle;
+  std::string name;
+  bool announced = false;  // the "listening" line was said
+  bool finished = false;
+  bool stopped = false;
+  std::string error;
+  std::map<std::string, std::string> tracker_reports;  // what was last said about each tracker
+};
 
 }  // namespace
 
@@ -78,173 +115,204 @@ std::optional<std::int64_t> parse_rate(const std::string& text) {
   return static_cast<std::int64_t>(std::llround(value * scale));
 }
 
-std::optional<std::string> parse_peers(const std::vector<std::string>& texts, std::vector<Endpoint>& out) {
-  for (const auto& t : texts) {
-    std::string text = t;
-    if (text.rfind("localhost:", 0) == 0) text = "127.0.0.1:" + text.substr(10);
-    auto e = Endpoint::parse(text);
-    if (!e) return "invalid --peer '" + t + "' (expected IP:PORT or [IPv6]:PORT)";
-    out.push_back(*e);
+std::filesystem::path default_state_dir() {
+  if (const char* dir = std::getenv("SHOAL_STATE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "shoal";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".local" / "state" / "shoal";
+  return std::filesystem::temp_directory_path() / "shoal-state";
+}
+
+void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt) {
+  cmd.add_option("--port", opt.port, "Listen port (default: any free port)");
+  cmd.add_option("--listen", opt.listen,
+                 "Listen address (default: :: = IPv6 and IPv4, or 0.0.0.0 where there is no IPv6)");
+  cmd.add_option("--peer", opt.peers, "Connect to this peer too (IP:PORT, repeatable)");
+  cmd.add_option("--max-up", opt.max_up, "Upload rate limit of all torrents together, e.g. 1M (bytes/s)");
+  cmd.add_flag("--no-trackers", opt.no_trackers, "Do not announce to the torrents' trackers");
+  add_dht_options(cmd, opt.dht);
+  add_lsd_options(cmd, opt.lsd);
+  cmd.add_flag("--announce-all-tiers", opt.all_tiers,
+               "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
+  cmd.add_option("--state-dir", opt.state_dir,
+                 "Resume data and DHT state (default: $SHOAL_STATE_DIR, $XDG_STATE_HOME/shoal or "
+                 "~/.local/state/shoal)");
+  cmd.add_flag("-q,--quiet", opt.quiet, "No progress output");
+  cmd.add_flag("-v,--verbose", opt.verbose, "Log connections and why they close");
+  cmd.add_option("--upload-slots", opt.upload_slots, "Peers unchoked at once per torrent (default 8)")
+      ->check(CLI::Range(1, 1000));
+  cmd.add_option("--max-connections", opt.max_connections, "Peer connections per torrent at most (default 80)")
+      ->check(CLI::Range(1, 10000));
+}
+
+std::optional<std::string> apply_common_options(const CommonTransferOptions& opt, TransferRequest& request,
+                                                AddTorrentParams& defaults) {
+  for (const auto& p : opt.peers) {
+    std::string text = p.rfind("localhost:", 0) == 0 ? "127.0.0.1:" + p.substr(10) : p;
+    if (!Endpoint::parse(text)) return "invalid --peer '" + p + "' (expected IP:PORT or [IPv6]:PORT)";
+    defaults.peers.push_back(text);
   }
+  auto up = parse_rate(opt.max_up);
+  if (!up) return "invalid --max-up '" + opt.max_up + "' (e.g. 10M, 512K)";
+  auto& s = request.settings;
+  s.max_upload_rate = *up;
+  s.listen_address = opt.listen;
+  s.listen_port = opt.port;
+  s.state_dir = opt.state_dir.empty() ? default_state_dir() : std::filesystem::path(opt.state_dir);
+  s.dht.enabled = !opt.dht.no_dht;
+  s.dht.bootstrap = opt.dht.bootstrap;
+  s.dht.port = opt.dht.port;
+  s.dht.read_only = opt.dht.read_only;
+  s.dht.allow_same_ip = opt.dht.allow_same_ip;
+  s.lsd.enabled = !opt.lsd.no_lsd;
+  s.lsd.interface_address = opt.lsd.interface_address;
+  s.log_events = opt.verbose;
+  defaults.use_trackers = !opt.no_trackers;
+  defaults.announce_to_all_tiers = opt.all_tiers;
+  defaults.upload_slots = opt.upload_slots;
+  defaults.max_connections = opt.max_connections;
+  request.quiet = opt.quiet;
+  request.verbose = opt.verbose;
   return std::nullopt;
 }
 
-void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht) {
-  cmd.add_option("--dht-bootstrap", dht.bootstrap,
-                 "Join the DHT through this node (HOST:PORT, repeatable) instead of the public routers");
-  cmd.add_option("--dht-port", dht.port, "UDP port for the DHT (default: any free port)");
-  cmd.add_flag("--dht-allow-same-ip", dht.allow_same_ip,
-               "Keep many DHT nodes of one address (private test networks on one host)");
-}
-
-void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
-  add_dht_join_options(cmd, dht);
-  cmd.add_flag("--dht-read-only", dht.read_only,
-               "Use the DHT without serving it (BEP 43), e.g. behind a metered or firewalled link");
-  cmd.add_flag("--no-dht", dht.no_dht, "Do not use the DHT");
-}
-
-net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht, std::filesystem::path state_file) {
-  net::DhtServiceOptions options;
-  options.port = dht.port;
-  options.bootstrap = dht.bootstrap;
-  if (options.bootstrap.empty())
-    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
-  options.config.routing.one_node_per_ip = !dht.allow_same_ip;
-  options.config.read_only = dht.read_only;
-  options.state_file = std::move(state_file);
-  return options;
-}
-
 int run_transfer(TransferRequest request) {
-  asio::io_context io(1);
-  session::TorrentSession torrent(io, std::move(request.info), std::move(request.options));
   const bool tty = ::isatty(STDERR_FILENO) == 1;
-  int exit_code = 1;
-  bool finished = false;
-  std::string error;
+  const bool many = request.torrents.size() > 1;
+  auto say_error = [&](const std::string& message) { fmt::print(stderr, "shoal {}: {}\n", request.command, message); };
 
-  asio::steady_timer status_timer(io);
-  std::map<std::string, std::string> tracker_reports;  // what was last said about each tracker
-  auto print_status = [&](bool final_line) {
-    if (request.quiet) return;
-    auto stats = torrent.stats();
-    // Tracker failures and warnings are said once each, when they change, above the status line.
-    for (const auto& t : stats.trackers) {
-      std::string report = !t.last_error.empty() ? t.last_error
-                           : t.warning.empty()   ? ""
-                                                 : "warning: " + t.warning;
-      auto& last = tracker_reports[t.url];
-      if (report != last && !report.empty()) {
-        fmt::print(stderr, "{}tracker {}: {}\n", tty ? "\r\033[K" : "", t.url, report);
-      }
-      last = report;
-    }
-    auto line = status_line(stats, torrent.info().total_size);
-    if (tty) {
-      fmt::print(stderr, "\r\033[K{}{}", line, final_line ? "\n" : "");
-    } else {
-      fmt::print(stderr, "{}\n", line);
-    }
-    std::fflush(stderr);
-  };
-  std::function<void()> schedule_status = [&] {
-    status_timer.expires_after(tty ? std::chrono::milliseconds(250) : std::chrono::seconds(2));
-    status_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec || finished) return;
-      print_status(false);
-      schedule_status();
-    });
-  };
+  // Ctrl-C and SIGTERM are taken synchronously by this thread (sigtimedwait below). Blocked before the
+  // session starts its thread, which inherits the mask, so no other thread receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto finish = [&](int code) {
-    if (finished) return;
-    finished = true;
-    exit_code = code;
-    status_timer.cancel();
-    torrent.stop([&] {
-      print_status(true);
-      io.stop();
-    });
-  };
-
-  torrent.on_complete = [&] {
-    if (!request.quiet) {
-      print_status(true);
-      fmt::print(stderr, "{}: all wanted data verified\n", request.command);
-    }
-    if (request.exit_when_complete) finish(0);
-  };
-  if (request.verbose) {
-    torrent.on_log = [&](const std::string& line) {
-      fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line);
-    };
-  }
-  torrent.on_error = [&](const std::string& message) {
-    error = message;
-    finish(1);
-  };
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec) return;
-    if (!request.quiet) fmt::print(stderr, "\n{}: stopping (resume data saved)\n", request.command);
-    // An interrupted download is not a success; an interrupted seeder stopped as asked.
-    finish(request.exit_when_complete ? 130 : 0);
-  });
-
+  std::optional<Session> session;
   try {
-    torrent.start();
+    session.emplace(request.settings);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "shoal {}: cannot listen: {}\n", request.command, e.what());
+    say_error(e.what());
     return 1;
   }
-  if (!request.quiet) {
-    fmt::print(stderr, "{}: {} ({}), listening on port {}\n", request.command, torrent.info().name,
-               torrent.info().info_hash.to_hex(), torrent.listen_port());
-  }
-  // DHT: find peers for the torrent and announce our port, now and every 15 minutes.
-  std::unique_ptr<net::DhtService> dht;
-  // Private torrents find peers through their trackers only (BEP 27).
-  if (!request.dht.no_dht && !torrent.info().is_private) {
-    dht = std::make_unique<net::DhtService>(
-        io, dht_service_options(request.dht, request.options.save_dir / ".shoal" / "dht.state"));
-    auto port = dht->start();
-    if (!port) {
-      fmt::print(stderr, "shoal {}: {}\n", request.command, port.error());
+  std::vector<Tracked> torrents;
+  for (auto& params : request.torrents) {
+    auto added = session->add_torrent(params);
+    if (!added) {
+      say_error(added.error());
       return 1;
     }
-    if (request.verbose) fmt::print(stderr, "dht: udp port {}\n", *port);
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          asio::steady_timer next(io);
-          while (!finished) {
-            // BEP 33: a seed says so, so that DHT scrapes count it as one.
-            bool seeding = torrent.stats().state == session::TorrentState::seeding;
-            auto found = co_await dht->search(torrent.info().info_hash,
-                                              dht::PeerSearch{torrent.listen_port(), seeding, false},
-                                              std::chrono::seconds(10));
-            auto& peers = found.peers;
-            if (finished) co_return;
-            if (request.verbose) fmt::print(stderr, "dht: {} peers for this torrent\n", peers.size());
-            for (const auto& p : peers)
-              torrent.add_peer(p);
-            // Quickly again while we have nobody, then at the usual re-announce interval.
-            next.expires_after(peers.empty() ? std::chrono::seconds(5) : std::chrono::minutes(15));
-            co_await next.async_wait(asio::as_tuple(asio::use_awaitable));
-          }
-        },
-        asio::detached);
+    torrents.push_back({*added, {}, false, false, false, {}, {}});
   }
-  // LSD: peers on the local network, announced now and every 5 minutes.
-  auto say = [&](const std::string& line) { fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line); };
-  auto lsd = start_local_discovery(io, request.lsd, torrent, say, request.verbose);
-  schedule_status();
-  io.run();
-  if (dht) dht->stop();
-  if (lsd) lsd->stop();
-  if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, error);
+  auto find = [&](const std::string& hex) -> Tracked* {
+    for (auto& t : torrents)
+      if (t.handle.info_hash() == hex) return &t;
+    return nullptr;
+  };
+  const auto port = session->stats().listen_port;
+  StatusBlock block(tty);
+  auto announce_torrent = [&](Tracked& t, const std::string& name) {
+    t.name = name;
+    if (t.announced || request.quiet) return;
+    t.announced = true;
+    block.say(fmt::format("{}: {} ({}), listening on port {}", request.command, name, t.handle.info_hash(), port));
+  };
+  auto status_lines = [&] {
+    std::vector<std::string> lines;
+    for (auto& t : torrents) {
+      if (t.name.empty()) continue;  // a magnet still fetching its metadata
+      auto st = t.handle.status();
+      // Tracker failures and warnings are said once each, when they change, above the status lines.
+      for (const auto& tr : st.trackers) {
+        std::string report = !tr.last_error.empty() ? tr.last_error
+                             : tr.warning.empty()   ? ""
+                                                    : "warning: " + tr.warning;
+        auto& last = t.tracker_reports[tr.url];
+        if (report != last && !report.empty()) block.say(fmt::format("tracker {}: {}", tr.url, report));
+        last = report;
+      }
+      lines.push_back((many ? short_name(t.name) + " " : "") + status_line(st));
+    }
+    return lines;
+  };
+  for (auto& t : torrents) {
+    auto st = t.handle.status();
+    if (!st.name.empty()) announce_torrent(t, st.name);
+  }
+
+  int exit_code = 0;
+  bool interrupted = false;
+  auto redraw_every = tty ? std::chrono::milliseconds(250) : std::chrono::milliseconds(2000);
+  auto next_draw = std::chrono::steady_clock::now() + redraw_every;
+  for (;;) {
+    timespec wait{0, 100'000'000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (!request.quiet) block.say(fmt::format("\n{}: stopping (resume data saved)", request.command));
+      interrupted = true;
+      break;
+    }
+    for (auto& event : session->pop_events()) {
+      std::visit(
+          [&](const auto& e) {
+            using E = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<E, LogLine>) {
+              if (request.verbose) block.say(e.text);
+            } else if constexpr (std::is_same_v<E, SessionWarning>) {
+              block.say(e.text);
+            } else if constexpr (std::is_same_v<E, MetadataReceived>) {
+              if (auto* t = find(e.info_hash)) announce_torrent(*t, e.name);
+            } else if constexpr (std::is_same_v<E, TorrentFinished>) {
+              auto* t = find(e.info_hash);
+              if (!t || t->finished) return;
+              t->finished = true;
+              if (!request.quiet) {
+                block.draw({(many ? short_name(t->name) + " " : "") + status_line(t->handle.status())}, true);
+                block.say(fmt::format("{}: {}all wanted data verified", request.command,
+                                      many ? t->name + ": " : ""));
+              }
+            } else if constexpr (std::is_same_v<E, TorrentError>) {
+              if (auto* t = find(e.info_hash)) t->error = e.message;
+            } else if constexpr (std::is_same_v<E, TorrentStopped>) {
+              if (auto* t = find(e.info_hash)) t->stopped = true;
+            }
+          },
+          event);
+    }
+    // Done when every torrent has finished (unless it keeps seeding), stopped, or failed.
+    bool all_done = true;
+    for (const auto& t : torrents) {
+      bool done = !t.error.empty() || t.stopped || (t.finished && request.exit_when_complete);
+      all_done = all_done && done;
+    }
+    // One torrent's error ends a single-torrent run at once, as it always has.
+    if (all_done) break;
+    if (!request.quiet && std::chrono::steady_clock::now() >= next_draw) {
+      block.draw(status_lines(), false);
+      next_draw = std::chrono::steady_clock::now() + redraw_every;
+    }
+  }
+  if (!request.quiet) {
+    auto lines = status_lines();
+    if (!lines.empty()) block.draw(lines, true);
+  }
+  session->shutdown();
+  bool any_error = false;
+  for (const auto& t : torrents) {
+    if (t.error.empty()) continue;
+    any_error = true;
+    say_error(many && !t.name.empty() ? t.name + ": " + t.error : t.error);
+  }
+  if (any_error) {
+    exit_code = 1;
+  } else if (interrupted) {
+    // An interrupted download is not a success; an interrupted seeder stopped as asked.
+    bool all_complete = true;
+    for (const auto& t : torrents)
+      all_complete = all_complete && t.finished;
+    exit_code = request.exit_when_complete && !all_complete ? 130 : 0;
+  }
   return exit_code;
 }
 

@@ -15,6 +15,7 @@ class RateLimiter {
   explicit RateLimiter(std::int64_t bytes_per_second = 0) : rate_(bytes_per_second) {}
 
   bool unlimited() const { return rate_ <= 0; }
+  void set_rate(std::int64_t bytes_per_second) { rate_ = bytes_per_second; }
 
   // Takes `bytes` from the bucket, sleeping first when it is in debt. Burst: one second's worth.
   boost::asio::awaitable<void> consume(std::int64_t bytes) {

@@ -14,9 +14,8 @@ namespace shoal::session {
 
 struct TorrentOptions {
   std::filesystem::path save_dir = ".";
-  std::filesystem::path resume_file;  // empty: <save_dir>/.shoal/<info-hash>.resume
-  std::string listen_address = "::";  // IPv6 and IPv4 (falls back to 0.0.0.0)
-  std::uint16_t listen_port = 0;      // 0: any free port
+  std::filesystem::path resume_file;  // empty: no resume data kept
+  std::filesystem::path parts_file;   // edge pieces of skipped files; empty: <save_dir>/.<info-hash>.parts
   std::vector<Endpoint> peers;        // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
   bool announce_to_all_tiers = false;  // BEP 12: by default stop at the first tier that answers
@@ -24,14 +23,18 @@ struct TorrentOptions {
   std::optional<double> seed_ratio;    // stop seeding once uploaded >= ratio * size
   bool sequential = false;
   std::vector<std::string> only;       // glob patterns of files to download; empty: all
+  std::vector<bool> file_mask;         // when not empty: exactly these files (in torrent order), after `only`
   std::int64_t max_download_rate = 0;  // bytes/s, 0 = unlimited
   std::int64_t max_upload_rate = 0;
   int upload_slots = 8;
   int max_connections = 80;
-  unsigned disk_threads = 2;
+  std::optional<std::int64_t> seed_time_seconds;  // stop seeding after this long
 };
 
 enum class TorrentState { checking, downloading, seeding, stopped, error };
+
+// Why a torrent failed, for the public ErrorCode.
+enum class FailureKind { none, file_error, file_deleted };
 
 struct TorrentStats {
   TorrentState state = TorrentState::checking;
@@ -49,6 +52,7 @@ struct TorrentStats {
   std::int32_t failed_pieces = 0;
   std::int32_t banned_peers = 0;
   std::string error;
+  FailureKind failure = FailureKind::none;
   std::vector<tracker::TrackerStatus> trackers;
 };
 

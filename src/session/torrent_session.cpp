@@ -47,7 +47,6 @@ constexpr int kTicksPerDeletedCheck = 2;
 constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
 constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
 constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
-constexpr int kMaxIncomingHandshakes = 32;
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;   // seconds
 constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
@@ -70,39 +69,65 @@ std::vector<storage::FileSpec> file_specs(const metainfo::TorrentInfo& info) {
 
 }  // namespace
 
-TorrentSession::TorrentSession(asio::io_context& io, metainfo::TorrentInfo info, TorrentOptions options)
-    : io_(io),
+TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo info, TorrentOptions options)
+    : context_(context),
+      io_(context.io),
       info_(std::move(info)),
       options_(std::move(options)),
-      peer_id_(make_peer_id()),
-      pool_(options_.disk_threads),
+      peer_id_(context.peer_id),
+      pool_(context.pool),
       picker_(info_.num_pieces(), info_.piece_length, info_.total_size, std::random_device{}()),
       choker_(std::random_device{}()),
-      acceptor_(io),
-      tick_timer_(io),
+      tick_timer_(context.io),
+      check_slot_(context.io),
+      listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),
       up_limit_(options_.max_upload_rate),
       trackers_(info_.trackers, std::random_device{}(), options_.announce_to_all_tiers) {
-  if (options_.resume_file.empty()) {
-    options_.resume_file = options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".resume");
+  if (options_.parts_file.empty()) {
+    options_.parts_file = options_.save_dir / ("." + info_.info_hash.to_hex() + ".parts");
   }
   apply_file_selection();
   storage_ = std::make_unique<storage::PieceStorage>(
       storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_,
-      options_.save_dir / ".shoal" / (info_.info_hash.to_hex() + ".parts"));
+      options_.parts_file);
   picker_.set_sequential(options_.sequential);
   tracker_key_ = std::random_device{}();
   for (const auto& p : options_.peers)
     known_.insert(p);
 }
 
-TorrentSession::~TorrentSession() {
-  pool_.stop();
+// The session destroys a torrent only once stop() has drained it: no coroutine or disk job refers to it.
+TorrentSession::~TorrentSession() = default;
+
+void TorrentSession::spawn(asio::awaitable<void> work) {
+  ++coroutines_;
+  asio::co_spawn(io_, std::move(work), [this](std::exception_ptr error) {
+    --coroutines_;
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        if (on_log) on_log(std::string("internal error: ") + e.what());
+      }
+    }
+    maybe_drained();
+  });
+}
+
+void TorrentSession::submit(std::function<void()> job) {
+  ++jobs_;
+  pool_.submit(std::move(job));
+}
+
+void TorrentSession::job_done() {
+  --jobs_;
+  maybe_drained();
 }
 
 void TorrentSession::apply_file_selection() {
   file_wanted_.assign(info_.files.size(), true);
-  if (options_.only.empty()) return;
+  if (options_.only.empty() && options_.file_mask.empty()) return;
   std::vector<bool> piece_wanted(static_cast<std::size_t>(info_.num_pieces()), false);
   for (std::size_t i = 0; i < info_.files.size(); ++i) {
     const auto& f = info_.files[i];
@@ -117,6 +142,8 @@ void TorrentSession::apply_file_selection() {
         match = true;
       }
     }
+    if (options_.only.empty()) match = true;
+    if (i < options_.file_mask.size() && !options_.file_mask[i]) match = false;
     file_wanted_[i] = match && !f.pad;
     if (file_wanted_[i] && f.length > 0) {
       auto first = f.offset / info_.piece_length;
@@ -131,29 +158,7 @@ void TorrentSession::apply_file_selection() {
 }
 
 void TorrentSession::start() {
-  auto address = asio::ip::make_address(options_.listen_address);
-  tcp::endpoint endpoint(address, options_.listen_port);
-  if (address.is_v6() && address.is_unspecified()) {
-    // "::" listens on IPv6 and IPv4 together (IPv4 peers appear as v4-mapped addresses, unmapped on accept).
-    // A host without IPv6 gets the IPv4 wildcard instead.
-    boost::system::error_code ec;
-    acceptor_.open(tcp::v6(), ec);
-    if (!ec) acceptor_.set_option(asio::ip::v6_only(false), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (ec) {
-      acceptor_.close(ec);
-      endpoint = tcp::endpoint(tcp::v4(), options_.listen_port);
-    }
-  }
-  if (!acceptor_.is_open()) {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(endpoint);
-  }
-  acceptor_.listen();
-  listen_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, check_then_run(), asio::detached);
+  spawn(check_then_run());
 }
 
 TorrentStats TorrentSession::stats() const {
@@ -179,7 +184,35 @@ TorrentStats TorrentSession::stats() const {
   s.failed_pieces = failed_pieces_;
   s.banned_peers = static_cast<std::int32_t>(banned_.size());
   s.trackers = trackers_.all();
+  s.failure = failure_;
   return s;
+}
+
+void TorrentSession::force_reannounce() {
+  if (stopping_ || state_ == TorrentState::checking) return;
+  next_announce_ = Clock::now();
+}
+
+void TorrentSession::set_rate_limits(std::int64_t download, std::int64_t upload) {
+  down_limit_.set_rate(download);
+  up_limit_.set_rate(upload);
+}
+
+std::vector<std::int64_t> TorrentSession::file_progress() const {
+  std::vector<std::int64_t> out(info_.files.size(), 0);
+  for (std::size_t i = 0; i < info_.files.size(); ++i) {
+    const auto& f = info_.files[i];
+    if (f.pad || f.length == 0) continue;
+    auto first = f.offset / info_.piece_length;
+    auto last = (f.offset + f.length - 1) / info_.piece_length;
+    for (auto p = first; p <= last; ++p) {
+      if (!picker_.has(static_cast<std::int32_t>(p))) continue;
+      auto begin = std::max(f.offset, p * info_.piece_length);
+      auto end = std::min(f.offset + f.length, (p + 1) * info_.piece_length);
+      out[i] += end - begin;
+    }
+  }
+  return out;
 }
 
 void TorrentSession::add_peer(const Endpoint& endpoint) {
@@ -191,19 +224,17 @@ void TorrentSession::add_peer(const Endpoint& endpoint) {
 // Start-up: resume data or a full recheck, then the network.
 
 asio::awaitable<void> TorrentSession::check_then_run() {
-  if (!load_resume()) co_await recheck();
+  if (options_.resume_file.empty() || !load_resume()) co_await recheck();
   if (stopping_) co_return;
   if (auto ec = storage_->create_empty_files()) {
     fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
     co_return;
   }
   state_ = picker_.is_complete() ? TorrentState::seeding : TorrentState::downloading;
+  if (on_check_finished) on_check_finished(picker_.num_have());
   if (state_ == TorrentState::seeding) check_complete();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  asio::co_spawn(io_, tick_loop(), asio::detached);
-  if (options_.use_trackers && !info_.trackers.empty()) {
-    asio::co_spawn(io_, announce(tracker::AnnounceEvent::started), asio::detached);
-  }
+  spawn(tick_loop());
+  if (options_.use_trackers && !info_.trackers.empty()) spawn(announce(tracker::AnnounceEvent::started));
   connect_more();
 }
 
@@ -245,20 +276,40 @@ asio::awaitable<void> TorrentSession::recheck() {
   }
   if (!any_file) co_return;  // nothing on disk yet: nothing to check
 
+  // One full check at a time per session (by default): the others wait their turn here.
+  check_slot_.expires_at(Clock::time_point::max());
+  bool granted = false;
+  check_ticket_ = context_.checks->acquire([this, &granted] {
+    granted = true;
+    holds_check_slot_ = true;
+    check_slot_.cancel();
+  });
+  if (!granted) co_await check_slot_.async_wait(kToken);
+  if (!granted || stopping_) {
+    context_.checks->cancel(check_ticket_);
+    if (granted && holds_check_slot_) {
+      holds_check_slot_ = false;
+      context_.checks->release();
+    }
+    co_return;
+  }
   // The check runs on its own threads (all cores) from one pool job; the result comes back by post.
   asio::steady_timer done(io_, Clock::time_point::max());
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
   std::vector<bool> result;
-  pool_.submit([this, checked, cancel, &result, &done] {
+  bool check_done = false;
+  submit([this, checked, cancel, &result, &done, &check_done] {
     storage::CheckOptions check;
     check.threads = std::max(2u, std::thread::hardware_concurrency());
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
     auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
-    asio::post(io_, [&result, &done, have = std::move(have)]() mutable {
+    asio::post(io_, [this, &result, &done, &check_done, have = std::move(have)]() mutable {
       result = std::move(have);
+      check_done = true;
       done.cancel();
+      job_done();
     });
   });
   // Progress for the status line while the check runs.
@@ -267,9 +318,13 @@ asio::awaitable<void> TorrentSession::recheck() {
     progress.expires_after(std::chrono::milliseconds(100));
     co_await progress.async_wait(kToken);
     checked_bytes_ = checked->load();
-    if (!result.empty() || stopping_) break;
+    if (check_done || stopping_) break;
   }
-  if (result.empty()) co_await done.async_wait(kToken);
+  // The job refers to this frame's locals: wait for it even when stopping (the cancel flag ends it early).
+  while (!check_done)
+    co_await done.async_wait(kToken);
+  holds_check_slot_ = false;
+  context_.checks->release();
   // A cancelled check knows only part of the answer: saving it as resume data would hide pieces that are
   // there.
   if (stopping_) co_return;
@@ -284,17 +339,6 @@ asio::awaitable<void> TorrentSession::recheck() {
 // ---------------------------------------------------------------------------------------------------------------
 // Connections.
 
-asio::awaitable<void> TorrentSession::accept_loop() {
-  while (!stopping_) {
-    auto [ec, socket] = co_await acceptor_.async_accept(kToken);
-    if (ec) {
-      if (stopping_ || ec == asio::error::operation_aborted) co_return;
-      continue;
-    }
-    asio::co_spawn(io_, accept_from(std::move(socket)), asio::detached);
-  }
-}
-
 void TorrentSession::connect_more() {
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
   auto now = Clock::now();
@@ -303,9 +347,11 @@ void TorrentSession::connect_more() {
     connected.insert(p->remote);
     if (auto e = listen_endpoint(*p)) connected.insert(*e);  // an incoming peer's own listen address
   }
+  int limit = std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
   for (const auto& e : known_) {
-    if (static_cast<int>(peers_.size() + connecting_.size()) >= options_.max_connections) break;
+    if (static_cast<int>(peers_.size() + connecting_.size()) >= limit) break;
     if (connecting_.size() >= kMaxHalfOpen || dials_this_tick_ >= kMaxDialsPerTick) break;
+    if (!context_.connections->may_dial()) break;
     if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e))
       continue;
     auto retry = retry_after_.find(e);
@@ -314,7 +360,8 @@ void TorrentSession::connect_more() {
     if (state_ == TorrentState::seeding && known_seeds_.count(e)) continue;
     connecting_.insert(e);
     ++dials_this_tick_;
-    asio::co_spawn(io_, connect_to(e), asio::detached);
+    context_.connections->dial_started();
+    spawn(connect_to(e));
   }
 }
 
@@ -322,6 +369,23 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   auto peer = std::make_shared<Peer>(tcp::socket(io_));
   peer->remote = endpoint;
   peer->outgoing = true;
+  dialling_.insert(peer);
+  // The frame may be destroyed without resuming when the session shuts down after this torrent is gone:
+  // the weak token says whether `self` still exists.
+  struct Undial {
+    TorrentSession* self;
+    std::weak_ptr<bool> alive;
+    std::shared_ptr<Peer> peer;
+    bool half_open = true;
+    void connected() {
+      if (half_open && !alive.expired()) self->context_.connections->dial_ended();
+      half_open = false;
+    }
+    ~Undial() {
+      connected();
+      if (!alive.expired()) self->dialling_.erase(peer);
+    }
+  } undial{this, alive_, peer};
   retry_after_[endpoint] = Clock::now() + kRetryDelay;
   asio::steady_timer timeout(io_);
   timeout.expires_after(kConnectTimeout);
@@ -330,13 +394,14 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   });
   auto [ec] = co_await peer->socket.async_connect(net::to_asio<tcp>(endpoint), kToken);
   timeout.cancel();
+  undial.connected();
   if (ec || stopping_) {
     connecting_.erase(endpoint);
     co_return;
   }
   peer->socket.set_option(tcp::no_delay(true));
   send_handshake(*peer);
-  asio::co_spawn(io_, write_loop(peer), asio::detached);
+  spawn(write_loop(peer));
   auto features = co_await read_handshake(*peer);
   connecting_.erase(endpoint);
   if (!features) {
@@ -346,27 +411,33 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   co_await run_peer(peer, *features);
 }
 
-asio::awaitable<void> TorrentSession::accept_from(tcp::socket socket) {
-  if (stopping_ || static_cast<int>(peers_.size()) >= options_.max_connections) co_return;
-  boost::system::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  if (ec) co_return;
-  auto peer = std::make_shared<Peer>(std::move(socket));
-  peer->remote = to_endpoint(remote);
-  if (banned_.count(peer->remote.address)) co_return;
-  peer->socket.set_option(tcp::no_delay(true));
-  // Connections that have not finished their handshake are bounded too: they cost a socket and a timer each.
-  if (incoming_handshakes_ >= kMaxIncomingHandshakes) co_return;
-  ++incoming_handshakes_;
-  auto features = co_await read_handshake(*peer);
-  --incoming_handshakes_;
-  if (!features) {
-    close_peer(*peer, "handshake failed");
-    co_return;
+void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::MessageReader reader,
+                                    const wire::Handshake& handshake) {
+  boost::system::error_code ignored;
+  int limit = std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
+  // Before the check has finished we have nothing to say (the bitfield is unknown yet).
+  if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error ||
+      static_cast<int>(peers_.size()) >= limit || !context_.connections->may_connect() ||
+      banned_.count(remote.address)) {
+    socket.close(ignored);
+    return;
   }
+  if (handshake.peer_id == peer_id_) {
+    // We dialled ourselves (our own address came back from a tracker): never again. The dialling side was us,
+    // at our listen address.
+    Endpoint self = remote;
+    self.port = listen_port_;
+    banned_self_.insert(self);
+    socket.close(ignored);
+    return;
+  }
+  auto peer = std::make_shared<Peer>(std::move(socket));
+  peer->remote = remote;
+  peer->reader = std::move(reader);
+  peer->socket.set_option(tcp::no_delay(true), ignored);
   send_handshake(*peer);
-  asio::co_spawn(io_, write_loop(peer), asio::detached);
-  co_await run_peer(peer, *features);
+  spawn(write_loop(peer));
+  spawn(run_peer(peer, swarm::PeerFeatures{handshake.supports_fast(), handshake.supports_extensions()}));
 }
 
 void TorrentSession::send_handshake(Peer& peer) {
@@ -436,9 +507,13 @@ void TorrentSession::send_greeting(Peer& peer) {
 }
 
 asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures features) {
-  if (stopping_) co_return;
+  if (stopping_) {
+    close_peer(*peer, "stopping");
+    co_return;
+  }
   peer->protocol.start({next_peer_id_++, info_.num_pieces(), features, !info_.is_private});
   peers_[peer->id()] = peer;
+  context_.connections->connection_opened();
   if (on_log)
     on_log(peer->remote.to_string() + (peer->outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(*peer);
@@ -468,6 +543,8 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures
     }
     peer->reader.commit(n);
     if (!down_limit_.unlimited()) co_await down_limit_.consume(static_cast<std::int64_t>(n));
+    if (!context_.global_download->unlimited())
+      co_await context_.global_download->consume(static_cast<std::int64_t>(n));
   }
   close_peer(*peer, "done");
 }
@@ -498,6 +575,7 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
       payload += s.length;
     }
     if (!up_limit_.unlimited() && payload > 0) co_await up_limit_.consume(payload);
+    if (!context_.global_upload->unlimited() && payload > 0) co_await context_.global_upload->consume(payload);
     auto [ec, n] = co_await asio::async_write(peer->socket, buffers, kToken);
     if (ec) {
       close_peer(*peer, "write failed: " + ec.message());
@@ -533,7 +611,7 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   }
   if (peer.id() == swarm::kNoPeer) return;
   peer.protocol.release(picker_);
-  peers_.erase(peer.id());
+  if (peers_.erase(peer.id())) context_.connections->connection_closed();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -758,13 +836,14 @@ void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
   if (node.empty()) return;
   auto expected = info_.piece_hash(PieceIndex(piece));
   ++writes_in_flight_;
-  pool_.submit([this, piece, expected, buffer = std::move(node.mapped())]() mutable {
+  submit([this, piece, expected, buffer = std::move(node.mapped())]() mutable {
     bool ok =
         hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
     std::error_code ec;
     if (ok) ec = storage_->write_piece(piece, buffer);
     asio::post(io_, [this, piece, ok, ec, buffer = std::move(buffer)]() mutable {
       on_piece_written(piece, ok, ec, std::move(buffer));
+      job_done();
     });
   });
 }
@@ -791,6 +870,7 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
       auto it = peers_.find(id);
       if (strikes >= kBanStrikes && it != peers_.end()) {
         banned_.insert(it->second->remote.address);
+        if (on_peer_banned) on_peer_banned(it->second->remote.address_string(), "sent data that failed the hash check");
         close_peer(*it->second, "sent data that failed the hash check");
       }
     }
@@ -798,6 +878,7 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
   }
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
+  if (on_piece_verified) on_piece_verified(piece);
   if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
     for (auto& [id, p] : peers_)
       request_more(*p);
@@ -826,7 +907,7 @@ void TorrentSession::check_complete() {
   for (auto* p : seeds)
     close_peer(*p, "both seeding");
   if (options_.use_trackers && !info_.trackers.empty() && downloaded_ > 0) {
-    asio::co_spawn(io_, announce(tracker::AnnounceEvent::completed), asio::detached);
+    spawn(announce(tracker::AnnounceEvent::completed));
   }
   if (on_complete) on_complete();
 }
@@ -834,12 +915,17 @@ void TorrentSession::check_complete() {
 void TorrentSession::read_piece(std::int32_t piece) {
   if (reads_in_flight_.count(piece)) return;
   reads_in_flight_.insert(piece);
-  pool_.submit([this, piece] {
+  submit([this, piece] {
     auto buffer = std::make_shared<std::vector<std::uint8_t>>(
         static_cast<std::size_t>(info_.piece_size(PieceIndex(piece))));
     auto ec = storage_->read(piece, 0, *buffer);
     asio::post(io_, [this, piece, ec, buffer] {
+      struct Done {
+        TorrentSession* self;
+        ~Done() { self->job_done(); }
+      } done{this};
       reads_in_flight_.erase(piece);
+      if (closing_) return;
       if (ec) {
         fail("cannot read " + info_.name + ": " + ec.message());
         return;
@@ -879,6 +965,7 @@ void TorrentSession::serve_requests(std::int32_t piece) {
 }
 
 void TorrentSession::save_resume(bool sync) {
+  if (options_.resume_file.empty()) return;
   storage::ResumeData data;
   data.info_hash = info_.info_hash;
   auto wire = picker_.have().wire();
@@ -898,6 +985,7 @@ void TorrentSession::fail(const std::string& message) {
   if (state_ == TorrentState::error) return;
   state_ = TorrentState::error;
   error_ = message;
+  if (failure_ == FailureKind::none) failure_ = FailureKind::file_error;
   // What is verified stays verified: record it before anything else can go wrong.
   save_resume(false);
   std::vector<Peer*> all;
@@ -941,6 +1029,7 @@ void TorrentSession::tick() {
     close_peer(*p, std::string(reason));
   if (ticks_ % kTicksPerDeletedCheck == 0) {
     if (auto gone = storage_->find_deleted_file()) {
+      failure_ = FailureKind::file_deleted;
       fail(gone->string() + " was deleted while the torrent was running");
       return;
     }
@@ -948,11 +1037,15 @@ void TorrentSession::tick() {
   if (ticks_ % kTicksPerRechoke == 0) rechoke();
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {
-    asio::co_spawn(io_, announce(tracker::AnnounceEvent::none), asio::detached);
+    spawn(announce(tracker::AnnounceEvent::none));
   }
-  if (state_ == TorrentState::seeding && options_.seed_ratio &&
-      static_cast<double>(uploaded_before_ + uploaded_) >=
-          *options_.seed_ratio * static_cast<double>(info_.total_size)) {
+  if (state_ == TorrentState::seeding && seeding_since_ == Clock::time_point::max()) seeding_since_ = now;
+  bool ratio_reached = options_.seed_ratio && static_cast<double>(uploaded_before_ + uploaded_) >=
+                                                  *options_.seed_ratio * static_cast<double>(info_.total_size);
+  bool time_reached = options_.seed_time_seconds &&
+                      now - seeding_since_ >= std::chrono::seconds(*options_.seed_time_seconds);
+  if (state_ == TorrentState::seeding && (ratio_reached || time_reached)) {
+    if (on_seeding_done) on_seeding_done();
     stop();
     return;
   }
@@ -986,6 +1079,7 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
     if (stopping_ && event != tracker::AnnounceEvent::stopped) break;
     if (!result) {
       if (on_log) on_log("tracker " + url + ": " + result.error());
+      if (on_tracker_error) on_tracker_error(url, result.error());
       trackers_.failed(target, result.error(), Clock::now());
       continue;
     }
@@ -996,6 +1090,8 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
     for (const auto& e : result->peers)
       add_peer(e);
     if (on_log) on_log("tracker " + url + ": " + std::to_string(result->peers.size()) + " peers");
+    if (on_tracker_reply)
+      on_tracker_reply(url, static_cast<std::int64_t>(result->peers.size()), result->warning_message.value_or(""));
     trackers_.succeeded(target, static_cast<std::int64_t>(result->peers.size()), result->complete,
                         result->incomplete, result->interval, result->warning_message.value_or(""),
                         Clock::now());
@@ -1059,43 +1155,63 @@ asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> TorrentSession
 // ---------------------------------------------------------------------------------------------------------------
 
 void TorrentSession::stop(std::function<void()> done) {
+  if (done) stop_done_.push_back(std::move(done));
   if (stopping_) {
-    if (done) asio::post(io_, std::move(done));
+    maybe_drained();  // already drained: the new waiter is told at once
     return;
   }
   stopping_ = true;
-  // Ctrl-C during a long check: the hashing threads stop now, so pool_.stop() below does not wait for them.
+  // Ctrl-C during a long check: the hashing threads stop now.
   check_cancel_->store(true);
-  bool was_error = state_ == TorrentState::error;
-  auto finish = [this, was_error, done = std::move(done)]() mutable {
-    // Writes still in flight finish first; their completions are queued ahead of the handler posted here
-    // (posting is FIFO), so the resume data covers every piece verified before the stop.
-    pool_.stop();
-    asio::post(io_, [this, was_error, done = std::move(done)] {
-      if (!was_error && state_ != TorrentState::checking) save_resume(true);
-      state_ = was_error ? TorrentState::error : TorrentState::stopped;
-      boost::system::error_code ignored;
-      acceptor_.close(ignored);
-      tick_timer_.cancel();
-      std::vector<Peer*> all;
-      for (auto& [id, p] : peers_)
-        all.push_back(p.get());
-      for (auto* p : all)
-        close_peer(*p, "stopping");
-      if (done) done();
-    });
-  };
-  if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking) {
-    asio::co_spawn(
-        io_,
-        [this, finish = std::move(finish)]() mutable -> asio::awaitable<void> {
-          co_await announce(tracker::AnnounceEvent::stopped);
-          finish();
-        },
-        asio::detached);
+  was_error_ = state_ == TorrentState::error;
+  // A torrent waiting for its turn to check gives up its place.
+  context_.checks->cancel(check_ticket_);
+  check_slot_.cancel();
+  if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking &&
+      state_ != TorrentState::error) {
+    spawn([this]() -> asio::awaitable<void> {
+      co_await announce(tracker::AnnounceEvent::stopped);
+      begin_close();
+    }());
   } else {
-    asio::post(io_, std::move(finish));
+    // Posted: stop() may be called while a caller up the stack walks the peers. The torrent cannot drain
+    // (nor be destroyed) before begin_close has run.
+    asio::post(io_, [this] { begin_close(); });
   }
+}
+
+// Trackers are told: close every connection and timer; what is still in flight finishes on its own.
+void TorrentSession::begin_close() {
+  if (closing_) return;
+  closing_ = true;
+  tick_timer_.cancel();
+  boost::system::error_code ignored;
+  for (const auto& p : dialling_)
+    p->socket.close(ignored);
+  std::vector<Peer*> all;
+  for (auto& [id, p] : peers_)
+    all.push_back(p.get());
+  for (auto* p : all)
+    close_peer(*p, "stopping");
+  maybe_drained();
+}
+
+// Nothing of this torrent is in flight any more: writes done (the resume data covers every piece verified
+// before the stop), so save, and tell whoever waits.
+void TorrentSession::maybe_drained() {
+  if (!closing_ || coroutines_ > 0 || jobs_ > 0) return;
+  if (!drained_) {
+    drained_ = true;
+    if (!was_error_ && state_ != TorrentState::checking && state_ != TorrentState::error &&
+        !options_.resume_file.empty()) {
+      save_resume(true);
+    }
+    state_ = was_error_ || state_ == TorrentState::error ? TorrentState::error : TorrentState::stopped;
+  }
+  auto waiters = std::move(stop_done_);
+  stop_done_.clear();
+  for (auto& w : waiters)
+    asio::post(io_, std::move(w));
 }
 
 }  // namespace shoal::session

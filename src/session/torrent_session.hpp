@@ -21,6 +21,7 @@
 #include "runtime/worker_pool.hpp"
 #include "session/peer.hpp"
 #include "session/rate_limiter.hpp"
+#include "session/torrent_context.hpp"
 #include "session/torrent_options.hpp"
 #include "storage/piece_storage.hpp"
 #include "swarm/choker.hpp"
@@ -34,20 +35,36 @@ namespace shoal::session {
 
 class TorrentSession {
  public:
-  TorrentSession(boost::asio::io_context& io, metainfo::TorrentInfo info, TorrentOptions options);
+  TorrentSession(TorrentContext& context, metainfo::TorrentInfo info, TorrentOptions options);
   ~TorrentSession();
   TorrentSession(const TorrentSession&) = delete;
   TorrentSession& operator=(const TorrentSession&) = delete;
 
-  // Binds the listen socket (throws on failure: a start-up error) and starts checking, then transferring.
+  // Starts checking, then transferring. Incoming connections come from the session's listener through
+  // adopt_incoming().
   void start();
-  // Graceful stop: tells trackers, saves resume data, closes connections; `done` runs when finished.
+  // Graceful stop: tells trackers, closes connections, lets every disk job and coroutine it started finish,
+  // then saves resume data; `done` runs (posted) once nothing of this torrent is in flight, after which the
+  // object may be destroyed.
   void stop(std::function<void()> done = {});
+  void force_reannounce();
+  void save_resume_now() {
+    if (!stopping_ && state_ != TorrentState::checking && state_ != TorrentState::error) save_resume(true);
+  }
+  // Bytes of verified pieces in each file, in the torrent's file order.
+  std::vector<std::int64_t> file_progress() const;
+  void set_rate_limits(std::int64_t download, std::int64_t upload);
 
   TorrentStats stats() const;
   std::uint16_t listen_port() const { return listen_port_; }
   const metainfo::TorrentInfo& info() const { return info_; }
   void add_peer(const Endpoint& endpoint);
+  bool stopping() const { return stopping_; }
+  bool drained() const { return drained_; }
+  // An incoming connection whose handshake named this torrent: the listener read the handshake (and any
+  // bytes after it, kept in `reader`); we answer and run the peer.
+  void adopt_incoming(boost::asio::ip::tcp::socket socket, Endpoint remote, wire::MessageReader reader,
+                      const wire::Handshake& handshake);
 
   // Called once when every wanted piece is verified on disk (and resume data saved).
   std::function<void()> on_complete;
@@ -55,6 +72,14 @@ class TorrentSession {
   std::function<void(const std::string&)> on_log;
   // Called when the torrent stops on an error (disk full, permission denied...).
   std::function<void(const std::string&)> on_error;
+  // Progress for the session's events (optional).
+  std::function<void(std::int32_t)> on_piece_verified;
+  std::function<void(std::int32_t)> on_check_finished;  // pieces found on disk
+  std::function<void(const std::string& url, std::int64_t peers, const std::string& warning)> on_tracker_reply;
+  std::function<void(const std::string& url, const std::string& error)> on_tracker_error;
+  std::function<void(const std::string& address, const std::string& reason)> on_peer_banned;
+  // Seeding reached its ratio or time: the torrent stopped itself.
+  std::function<void()> on_seeding_done;
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -66,10 +91,16 @@ class TorrentSession {
   boost::asio::awaitable<void> recheck();
   void apply_file_selection();
 
+  // Every coroutine and disk job of this torrent is counted, so stop() knows when nothing refers to it.
+  void spawn(boost::asio::awaitable<void> work);
+  void submit(std::function<void()> job);  // on the pool; its completion must call job_done()
+  void job_done();
+  void begin_close();
+  void maybe_drained();
+  void wait_for_check_slot_cancel();
+
   // Connections.
-  boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> connect_to(Endpoint endpoint);
-  boost::asio::awaitable<void> accept_from(tcp::socket socket);
   boost::asio::awaitable<std::optional<swarm::PeerFeatures>> read_handshake(Peer& peer);
   boost::asio::awaitable<void> run_peer(PeerPtr peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> write_loop(PeerPtr peer);
@@ -114,24 +145,37 @@ class TorrentSession {
   boost::asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> announce_to(
       const std::string& url, const tracker::AnnounceRequest& request);
 
+  TorrentContext& context_;
   boost::asio::io_context& io_;
   metainfo::TorrentInfo info_;
   TorrentOptions options_;
   std::array<std::uint8_t, 20> peer_id_;
   std::unique_ptr<storage::PieceStorage> storage_;
-  runtime::WorkerPool pool_;
+  runtime::WorkerPool& pool_;
   swarm::PiecePicker picker_;
   swarm::Choker choker_;
   std::vector<bool> file_wanted_;
-  tcp::acceptor acceptor_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer check_slot_;  // cancelled when the session's check queue lets us hash
+  std::uint64_t check_ticket_ = 0;
+  bool holds_check_slot_ = false;
   std::uint16_t listen_port_ = 0;
   RateLimiter down_limit_;
   RateLimiter up_limit_;
 
   TorrentState state_ = TorrentState::checking;
   std::string error_;
+  FailureKind failure_ = FailureKind::none;
   bool stopping_ = false;
+  bool closing_ = false;  // trackers told; peers closed; waiting for the last coroutine and disk job
+  bool drained_ = false;
+  bool was_error_ = false;
+  std::vector<std::function<void()>> stop_done_;
+  int coroutines_ = 0;
+  int jobs_ = 0;
+  Clock::time_point seeding_since_ = Clock::time_point::max();
+  std::set<std::shared_ptr<Peer>> dialling_;  // outgoing connections before their handshake
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Shared with the hashing threads of a start-up check, which may outlive a stop request by a few chunks.
   std::shared_ptr<std::atomic<bool>> check_cancel_ = std::make_shared<std::atomic<bool>>(false);
   bool complete_notified_ = false;

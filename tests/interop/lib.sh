@@ -9,6 +9,8 @@ LT_PYTHON=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shoal-test.XXXXXX")
 # Readable by others: opentracker drops root privileges before it reads its whitelist.
 chmod 755 "$WORK"
+# Each test keeps its Shoal state (resume data, DHT table) in its own folder, removed with it.
+export SHOAL_STATE_DIR="$WORK/state"
 cleanup() {
   local pids
   pids=$(jobs -p)

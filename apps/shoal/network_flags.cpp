@@ -1,0 +1,26 @@
+#include "network_flags.hpp"
+
+namespace shoal::cli {
+
+void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht) {
+  cmd.add_option("--dht-bootstrap", dht.bootstrap,
+                 "Join the DHT through this node (HOST:PORT, repeatable) instead of the public routers");
+  cmd.add_option("--dht-port", dht.port, "UDP port for the DHT (default: any free port)");
+  cmd.add_flag("--dht-allow-same-ip", dht.allow_same_ip,
+               "Keep many DHT nodes of one address (private test networks on one host)");
+}
+
+void add_dht_options(CLI::App& cmd, DhtCliOptions& dht) {
+  add_dht_join_options(cmd, dht);
+  cmd.add_flag("--dht-read-only", dht.read_only,
+               "Use the DHT without serving it (BEP 43), e.g. behind a metered or firewalled link");
+  cmd.add_flag("--no-dht", dht.no_dht, "Do not use the DHT");
+}
+
+void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd) {
+  cmd.add_flag("--no-lsd", lsd.no_lsd, "Do not look for peers on the local network (BEP 14 multicast)");
+  cmd.add_option("--lsd-interface", lsd.interface_address,
+                 "Discover local peers on the interface with this IPv4 address (IPv4 group only)");
+}
+
+}  // namespace shoal::cli

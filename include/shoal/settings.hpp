@@ -1,0 +1,54 @@
+// Settings of a whole shoal::Session: what every torrent in it shares (one listen port, one DHT node, one
+// LSD service, one disk pool, global rate limits and connection caps, queueing, the state directory).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace shoal {
+
+struct DhtSettings {
+  bool enabled = true;                 // private torrents never use it (BEP 27)
+  std::vector<std::string> bootstrap;  // HOST:PORT; empty: the public Mainline routers
+  std::uint16_t port = 0;              // UDP port; 0: any free port
+  bool read_only = false;              // BEP 43: ask without answering
+  bool allow_same_ip = false;          // keep many nodes of one address (private test networks)
+};
+
+struct LsdSettings {
+  bool enabled = true;            // Local Service Discovery (BEP 14); never for private torrents
+  std::string interface_address;  // IPv4 address of the interface; empty: as routing says (IPv4 and IPv6)
+};
+
+struct SessionSettings {
+  // Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
+  // state across restarts except what it writes into save paths (nothing).
+  std::filesystem::path state_dir;
+
+  std::string listen_address = "::";  // "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
+  std::uint16_t listen_port = 0;      // 0: any free port
+
+  // Global limits, split across torrents. Rates in bytes per second; 0 = unlimited.
+  std::int64_t max_download_rate = 0;
+  std::int64_t max_upload_rate = 0;
+  int max_connections = 500;  // peer connections of all torrents together
+  int max_half_open = 32;     // outgoing dials in progress at once
+  int max_dials_per_second = 20;
+  int max_incoming_handshakes = 64;
+
+  // Queueing: torrents beyond these wait (state `queued`). 0 = no limit.
+  int max_active_downloads = 0;
+  int max_active_seeds = 0;
+  int max_concurrent_checks = 1;  // full rechecks run one at a time by default
+
+  unsigned disk_threads = 2;  // the shared disk and hashing pool
+
+  DhtSettings dht;
+  LsdSettings lsd;
+  bool use_trackers = true;  // a torrent may still opt out in AddTorrentParams
+  bool log_events = false;   // LogLine events: connections and why they close, DHT and LSD details
+};
+
+}  // namespace shoal

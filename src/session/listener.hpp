@@ -1,0 +1,60 @@
+// The session's one TCP listener (IPv6 and IPv4 on "::", or one address): accepts, reads each incoming
+// handshake under a timeout and a cap on handshakes in progress, and hands the connection to the torrent its
+// info-hash names. Connections for unknown torrents are closed and counted. When the process runs out of
+// file descriptors (EMFILE/ENFILE) accepting pauses briefly instead of spinning.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "shoal/endpoint.hpp"
+#include "wire/handshake.hpp"
+#include "wire/message_reader.hpp"
+
+namespace shoal::session {
+
+class Listener {
+ public:
+  // Returns false when no torrent takes the connection (the listener then closes it).
+  using Route = std::function<bool(const wire::Handshake& handshake, boost::asio::ip::tcp::socket& socket,
+                                   const Endpoint& remote, wire::MessageReader& reader)>;
+
+  static constexpr int kDefaultMaxHandshakes = 64;
+  static constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+  static constexpr auto kDescriptorBackoff = std::chrono::milliseconds(250);
+
+  Listener(boost::asio::io_context& io, Route route);
+  // Binds and listens; throws std::runtime_error (a start-up error) when it cannot.
+  void open(const std::string& address, std::uint16_t port);
+  void start();
+  void stop();
+  std::uint16_t port() const { return port_; }
+  void set_max_handshakes(int n) { max_handshakes_ = n; }
+
+  std::int64_t unknown_torrent() const { return unknown_torrent_; }
+  std::int64_t refused_busy() const { return refused_busy_; }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> handshake(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  Route route_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;
+  std::uint16_t port_ = 0;
+  int max_handshakes_ = kDefaultMaxHandshakes;
+  // Shared with the handshake coroutines, whose frames may be destroyed after the listener at shutdown.
+  std::shared_ptr<int> handshakes_ = std::make_shared<int>(0);
+  bool stopped_ = false;
+  std::int64_t unknown_torrent_ = 0;
+  std::int64_t refused_busy_ = 0;
+};
+
+}  // namespace shoal::session

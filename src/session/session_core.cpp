@@ -1,0 +1,837 @@
+#include "session/session_core.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <stdexcept>
+
+#include "hash/sha.hpp"
+#include "magnet/magnet_link.hpp"
+#include "runtime/file_io.hpp"
+#include "session/metadata_fetch.hpp"
+#include "session/peer_id.hpp"
+
+namespace shoal::detail {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxTorrentFileSize = 64 * 1024 * 1024;
+constexpr auto kDhtReannounce = std::chrono::minutes(15);
+constexpr auto kDhtRetryWhileAlone = std::chrono::seconds(5);
+constexpr int kMaxConcurrentDhtSearches = 4;
+constexpr auto kMetadataTimeoutPerPeer = std::chrono::seconds(20);
+constexpr auto kDhtJoinWait = std::chrono::seconds(10);
+
+TorrentState public_state(session::TorrentState s) {
+  switch (s) {
+    case session::TorrentState::checking:
+      return TorrentState::checking;
+    case session::TorrentState::downloading:
+      return TorrentState::downloading;
+    case session::TorrentState::seeding:
+      return TorrentState::seeding;
+    case session::TorrentState::stopped:
+      return TorrentState::stopped;
+    case session::TorrentState::error:
+      return TorrentState::error;
+  }
+  return TorrentState::error;
+}
+
+net::DhtServiceOptions dht_options(const SessionSettings& s) {
+  net::DhtServiceOptions options;
+  options.port = s.dht.port;
+  options.bootstrap = s.dht.bootstrap;
+  if (options.bootstrap.empty())
+    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
+  options.config.routing.one_node_per_ip = !s.dht.allow_same_ip;
+  options.config.read_only = s.dht.read_only;
+  if (!s.state_dir.empty()) options.state_file = s.state_dir / "dht.state";
+  return options;
+}
+
+session::ConnectionBudget::Limits budget_limits(const SessionSettings& s) {
+  return {s.max_connections, s.max_half_open, s.max_dials_per_second};
+}
+
+}  // namespace
+
+SessionCore::SessionCore(SessionSettings settings)
+    : work_(io_.get_executor()),
+      settings_(std::move(settings)),
+      pool_(std::max(1u, settings_.disk_threads)),
+      global_down_(settings_.max_download_rate),
+      global_up_(settings_.max_upload_rate),
+      budget_(budget_limits(settings_)),
+      checks_(settings_.max_concurrent_checks),
+      context_{io_, pool_},
+      tick_timer_(io_) {
+  if (!settings_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(settings_.state_dir / "resume", ec);
+    if (ec) {
+      throw std::runtime_error("cannot create the state directory " + settings_.state_dir.string() + ": " +
+                               ec.message());
+    }
+  }
+  context_.peer_id = session::make_peer_id();
+  context_.global_download = &global_down_;
+  context_.global_upload = &global_up_;
+  context_.connections = &budget_;
+  context_.checks = &checks_;
+  context_.active_torrents = [this] { return active_cached_; };
+  listener_ = std::make_unique<session::Listener>(
+      io_, [this](const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
+                  wire::MessageReader& reader) { return route_incoming(h, socket, remote, reader); });
+  listener_->set_max_handshakes(settings_.max_incoming_handshakes);
+  listener_->open(settings_.listen_address, settings_.listen_port);  // throws: a start-up error
+  context_.listen_port = listener_->port();
+  listener_->start();
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+SessionCore::~SessionCore() {
+  shutdown(std::chrono::seconds(5));
+}
+
+void SessionCore::shutdown(std::chrono::milliseconds timeout) {
+  if (!thread_.joinable()) return;
+  // Every torrent stops as it would on removal (trackers told, resume data saved), all at once.
+  auto all_stopped = std::make_shared<std::promise<void>>();
+  auto stopped = all_stopped->get_future();
+  asio::post(io_, [this, all_stopped] {
+    shut_down_ = true;
+    auto remaining = std::make_shared<int>(1);
+    auto one_done = [remaining, all_stopped] {
+      if (--*remaining == 0) all_stopped->set_value();
+    };
+    for (auto& [hex, entry] : torrents_) {
+      if (!entry->torrent) continue;
+      ++*remaining;
+      deactivate(entry, one_done);
+    }
+    one_done();
+  });
+  stopped.wait_for(timeout);
+  auto closed = std::make_shared<std::promise<void>>();
+  auto closed_future = closed->get_future();
+  asio::post(io_, [this, closed] {
+    listener_->stop();
+    if (dht_) dht_->stop();  // saves the routing table
+    if (lsd_) lsd_->stop();
+    tick_timer_.cancel();
+    closed->set_value();
+  });
+  closed_future.wait_for(std::chrono::seconds(2));
+  work_.reset();
+  io_.stop();
+  thread_.join();
+  // Torrents that did not drain in time are destroyed with the rest; their coroutine frames go with io_,
+  // and check whether the torrent still exists before touching it.
+  torrents_.clear();
+  pool_.stop();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events.
+
+void SessionCore::push_event(Event event) {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(events_mutex_);
+    bool was_empty = events_.empty();
+    if (events_.size() >= kMaxQueuedEvents) events_.pop_front();
+    events_.push_back(std::move(event));
+    if (was_empty) wake = wakeup_;
+  }
+  events_cv_.notify_all();
+  if (wake) wake();
+}
+
+void SessionCore::log(const std::string& info_hash, const std::string& text) {
+  push_event(LogLine{info_hash, text});
+}
+
+std::vector<Event> SessionCore::pop_events() {
+  std::lock_guard lock(events_mutex_);
+  std::vector<Event> out(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+  events_.clear();
+  return out;
+}
+
+bool SessionCore::wait_for_events(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(events_mutex_);
+  return events_cv_.wait_for(lock, timeout, [this] { return !events_.empty(); });
+}
+
+void SessionCore::set_wakeup(std::function<void()> wakeup) {
+  std::lock_guard lock(events_mutex_);
+  wakeup_ = std::move(wakeup);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adding and removing.
+
+SessionCore::EntryPtr SessionCore::find(const std::string& info_hash) const {
+  auto it = torrents_.find(info_hash);
+  return it == torrents_.end() ? nullptr : it->second;
+}
+
+Expected<std::string, std::string> SessionCore::add(AddTorrentParams params) {
+  if (shut_down_) return unexpected(std::string("the session is shutting down"));
+  auto entry = std::make_shared<Entry>();
+  int sources = !params.torrent_bytes.empty() + !params.torrent_file.empty() + !params.magnet.empty();
+  if (sources != 1) return unexpected(std::string("give exactly one of torrent_bytes, torrent_file, magnet"));
+  for (const auto& p : params.peers) {
+    std::string text = p.rfind("localhost:", 0) == 0 ? "127.0.0.1:" + p.substr(10) : p;
+    auto e = Endpoint::parse(text);
+    if (!e) return unexpected("invalid peer '" + p + "' (expected IP:PORT or [IPv6]:PORT)");
+    entry->peers.push_back(*e);
+  }
+  std::vector<std::string> magnet_trackers;
+  if (!params.magnet.empty()) {
+    auto link = magnet::parse_magnet(params.magnet);
+    if (!link) return unexpected("invalid magnet link: " + link.error().message());
+    if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
+    entry->hex = link->btih->to_hex();
+    for (const auto& p : link->peers) {
+      if (auto e = Endpoint::parse(p)) entry->peers.push_back(*e);
+    }
+    entry->state = TorrentState::fetching_metadata;
+  } else {
+    std::string bytes = params.torrent_bytes;
+    if (bytes.empty()) {
+      auto file = runtime::read_file(params.torrent_file, kMaxTorrentFileSize);
+      if (!file) return unexpected(params.torrent_file.string() + ": " + file.error().message());
+      bytes.assign(file->begin(), file->end());
+    }
+    auto info = metainfo::parse_torrent(bytes);
+    if (!info) {
+      auto where = params.torrent_file.empty() ? std::string("torrent") : params.torrent_file.string();
+      return unexpected(where + ": " + info.error().message());
+    }
+    entry->hex = info->info_hash.to_hex();
+    entry->info = std::move(*info);
+  }
+  if (torrents_.count(entry->hex)) return unexpected("torrent " + entry->hex + " is in the session already");
+  entry->order = next_order_++;
+  entry->user_paused = params.paused;
+  entry->params = std::move(params);
+  torrents_[entry->hex] = entry;
+  push_event(TorrentAdded{entry->hex, entry->info ? entry->info->name : std::string()});
+  if (!entry->info) {
+    asio::co_spawn(io_, fetch_metadata(entry), asio::detached);
+  } else {
+    entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
+    schedule();
+  }
+  return entry->hex;
+}
+
+void SessionCore::remove(const std::string& info_hash, RemoveMode mode) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed) return;
+  entry->removed = true;
+  if (lsd_) lsd_->remove_torrent(*Sha1Digest::from_hex(info_hash));
+  auto finish = [this, entry, mode] {
+    if (mode == RemoveMode::delete_data && entry->info) {
+      std::error_code ec;
+      for (const auto& f : entry->info->files) {
+        if (f.pad) continue;
+        std::filesystem::remove(entry->params.save_path / f.path, ec);
+      }
+      if (entry->info->multi_file) {
+        // Folders the torrent made, deepest first, only when empty: nothing else of the user's goes.
+        std::vector<std::filesystem::path> dirs;
+        for (const auto& f : entry->info->files) {
+          for (auto p = std::filesystem::path(f.path).parent_path(); !p.empty(); p = p.parent_path())
+            dirs.push_back(entry->params.save_path / p);
+        }
+        std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) {
+          return a.string().size() > b.string().size();
+        });
+        for (const auto& d : dirs)
+          std::filesystem::remove(d, ec);  // fails (kept) when not empty
+      }
+      std::filesystem::remove(parts_path(*entry), ec);
+    }
+    std::error_code ec;
+    if (!settings_.state_dir.empty()) std::filesystem::remove(resume_path(*entry), ec);
+    torrents_.erase(entry->hex);
+    push_event(TorrentRemoved{entry->hex});
+    schedule();
+  };
+  if (entry->torrent) {
+    deactivate(entry, finish);
+  } else {
+    finish();
+  }
+}
+
+std::vector<std::string> SessionCore::list() const {
+  std::vector<const Entry*> sorted;
+  for (const auto& [hex, e] : torrents_)
+    sorted.push_back(e.get());
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->order < b->order; });
+  std::vector<std::string> out;
+  for (auto* e : sorted)
+    out.push_back(e->hex);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Magnet links: peers from the link, the caller and the DHT; the info dictionary over ut_metadata.
+
+asio::awaitable<void> SessionCore::fetch_metadata(EntryPtr entry) {
+  auto info_hash = *Sha1Digest::from_hex(entry->hex);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(entry->params.metadata_timeout_seconds);
+  if (entry->peers.empty() && settings_.dht.enabled) {
+    start_dht();
+    if (!dht_) {
+      fail_entry(entry, ErrorCode::no_dht_nodes, "the DHT could not start; give x.pe in the link or a peer");
+      co_return;
+    }
+    log(entry->hex, "looking up " + entry->hex + " in the DHT");
+    asio::steady_timer pause(io_);
+    for (int round = 0; entry->peers.empty() && !entry->removed; ++round) {
+      if (round > 0) {
+        pause.expires_after(std::chrono::seconds(2));
+        co_await pause.async_wait(kToken);
+      }
+      if (entry->removed || shut_down_) co_return;
+      auto found = co_await dht_->lookup(info_hash, std::nullopt, kDhtJoinWait);
+      if (entry->removed || shut_down_) co_return;
+      entry->peers = found;
+      if (dht_->node().node_count() == 0) {
+        fail_entry(entry, ErrorCode::no_dht_nodes,
+                   std::string("no DHT node answered within 10 s (") +
+                       (settings_.dht.bootstrap.empty() ? "public routers" : "DHT bootstrap nodes") +
+                       " unreachable?); give x.pe in the link or a peer");
+        co_return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+    }
+  }
+  if (entry->removed || shut_down_) co_return;
+  if (entry->peers.empty()) {
+    fail_entry(entry, ErrorCode::metadata_not_found,
+               settings_.dht.enabled
+                   ? "no peer found for this magnet link (DHT searched for a minute)"
+                   : "no peer to fetch metadata from: give x.pe in the link or a peer, or turn the DHT on");
+    co_return;
+  }
+  log(entry->hex, "fetching metadata from " + std::to_string(entry->peers.size()) + " peer(s)");
+  auto info = co_await session::fetch_metadata(info_hash, entry->peers, kMetadataTimeoutPerPeer);
+  if (entry->removed || shut_down_) co_return;
+  if (!info) {
+    fail_entry(entry, ErrorCode::metadata_not_found, info.error());
+    co_return;
+  }
+  if (auto link = magnet::parse_magnet(entry->params.magnet)) {
+    for (const auto& t : link->trackers)
+      info->trackers.push_back({t});
+  }
+  entry->info = std::move(*info);
+  push_event(MetadataReceived{entry->hex, entry->info->name});
+  entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
+  schedule();
+}
+
+void SessionCore::fail_entry(const EntryPtr& entry, ErrorCode code, std::string message) {
+  entry->state = TorrentState::error;
+  entry->error_code = code;
+  entry->error = message;
+  push_event(TorrentError{entry->hex, code, std::move(message)});
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Queue and torrent objects.
+
+bool SessionCore::is_active(const Entry& e) {
+  return e.torrent && !e.torrent->stopping();
+}
+
+int SessionCore::active_count() const {
+  int n = 0;
+  for (const auto& [hex, e] : torrents_)
+    n += is_active(*e) ? 1 : 0;
+  return n;
+}
+
+void SessionCore::schedule() {
+  if (shut_down_) return;
+  int downloads = 0;
+  int seeds = 0;
+  std::vector<EntryPtr> queued;
+  for (const auto& [hex, e] : torrents_) {
+    if (is_active(*e)) {
+      auto st = e->torrent->stats().state;
+      (st == session::TorrentState::seeding ? seeds : downloads) += 1;
+    } else if (!e->torrent && e->state == TorrentState::queued && e->info && !e->removed) {
+      queued.push_back(e);
+    }
+  }
+  std::sort(queued.begin(), queued.end(), [](const auto& a, const auto& b) { return a->order < b->order; });
+  for (const auto& e : queued) {
+    // Whether it will seed or download is known only after its check: it counts as a download until then.
+    if (settings_.max_active_downloads > 0 && downloads >= settings_.max_active_downloads) break;
+    ++downloads;
+    activate(e);
+  }
+  (void)seeds;
+  active_cached_ = std::max(1, active_count());
+}
+
+std::filesystem::path SessionCore::resume_path(const Entry& entry) const {
+  if (settings_.state_dir.empty()) return {};
+  // The save path is part of the name: the same torrent saved in two folders has two sets of resume data.
+  auto where = std::filesystem::absolute(entry.params.save_path).lexically_normal().string();
+  auto tag = hash::sha1(std::span(reinterpret_cast<const std::byte*>(where.data()), where.size())).to_hex();
+  return settings_.state_dir / "resume" / (entry.hex + "-" + tag.substr(0, 8) + ".resume");
+}
+
+std::filesystem::path SessionCore::parts_path(const Entry& entry) const {
+  if (settings_.state_dir.empty()) return entry.params.save_path / ("." + entry.hex + ".parts");
+  auto resume = resume_path(entry);
+  return resume.replace_extension(".parts");
+}
+
+void SessionCore::activate(const EntryPtr& entry) {
+  const auto& p = entry->params;
+  session::TorrentOptions options;
+  options.save_dir = p.save_path;
+  options.resume_file = resume_path(*entry);
+  options.parts_file = parts_path(*entry);
+  options.peers = entry->peers;
+  options.use_trackers = p.use_trackers && settings_.use_trackers;
+  options.announce_to_all_tiers = p.announce_to_all_tiers;
+  options.seed_when_complete = p.seed_when_complete;
+  options.seed_ratio = p.seed_ratio;
+  options.seed_time_seconds = p.seed_time_seconds;
+  options.sequential = p.sequential;
+  options.only = p.only;
+  options.file_mask = entry->file_mask;
+  options.max_download_rate = p.max_download_rate;
+  options.max_upload_rate = p.max_upload_rate;
+  options.upload_slots = p.upload_slots;
+  options.max_connections = p.max_connections;
+  entry->torrent = std::make_unique<session::TorrentSession>(context_, *entry->info, std::move(options));
+  entry->state = TorrentState::checking;
+  auto& t = *entry->torrent;
+  const std::string hex = entry->hex;
+  std::weak_ptr<Entry> weak = entry;
+  t.on_complete = [this, weak] {
+    auto e = weak.lock();
+    if (!e || e->finished_told) return;
+    e->finished_told = true;
+    push_event(TorrentFinished{e->hex});
+    schedule();
+  };
+  t.on_error = [this, weak](const std::string& message) {
+    auto e = weak.lock();
+    if (!e) return;
+    auto kind = e->torrent ? e->torrent->stats().failure : session::FailureKind::file_error;
+    auto code = kind == session::FailureKind::file_deleted ? ErrorCode::file_deleted : ErrorCode::file_error;
+    e->error_code = code;
+    e->error = message;
+    push_event(TorrentError{e->hex, code, message});
+    push_event(FileError{e->hex, e->params.save_path.string(), message});
+  };
+  t.on_piece_verified = [this, hex](std::int32_t piece) { push_event(PieceFinished{hex, piece}); };
+  t.on_check_finished = [this, hex](std::int32_t have) { push_event(CheckFinished{hex, have}); };
+  t.on_tracker_reply = [this, hex](const std::string& url, std::int64_t peers, const std::string& warning) {
+    push_event(TrackerReply{hex, url, peers, warning});
+  };
+  t.on_tracker_error = [this, hex](const std::string& url, const std::string& error) {
+    push_event(TrackerError{hex, url, error});
+  };
+  t.on_peer_banned = [this, hex](const std::string& address, const std::string& reason) {
+    push_event(PeerBanned{hex, address, reason});
+  };
+  t.on_seeding_done = [this, weak] {
+    auto e = weak.lock();
+    if (!e) return;
+    push_event(TorrentStopped{e->hex});
+    // The torrent stopped itself: once drained, the object goes and the entry stays, stopped.
+    asio::post(io_, [this, weak] {
+      if (auto en = weak.lock(); en && en->torrent) {
+        deactivate(en, [] {});
+        en->state = TorrentState::stopped;
+      }
+    });
+  };
+  if (settings_.log_events) t.on_log = [this, hex](const std::string& line) { log(hex, line); };
+  t.start();
+  bool is_public = !entry->info->is_private;
+  if (is_public && settings_.dht.enabled) {
+    start_dht();
+    entry->next_dht = {};
+  }
+  if (is_public && settings_.lsd.enabled) {
+    start_lsd();
+    if (lsd_) lsd_->add_torrent(entry->info->info_hash, context_.listen_port);
+  }
+}
+
+void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) {
+  if (!entry->torrent) {
+    if (then) then();
+    return;
+  }
+  if (then) entry->after_stop.push_back(std::move(then));
+  if (entry->torrent->stopping()) return;  // its stop is under way; `then` runs with the others
+  std::weak_ptr<Entry> weak = entry;
+  entry->torrent->stop([this, weak] {
+    auto e = weak.lock();
+    if (!e || !e->torrent) return;
+    auto last = e->torrent->stats();
+    e->downloaded_before += last.downloaded;
+    e->uploaded_before += last.uploaded;
+    if (last.state == session::TorrentState::error) e->state = TorrentState::error;
+    e->torrent.reset();
+    auto waiters = std::move(e->after_stop);
+    e->after_stop.clear();
+    for (auto& w : waiters)
+      w();
+  });
+}
+
+bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
+                                 wire::MessageReader& reader) {
+  auto entry = find(h.info_hash.to_hex());
+  if (!entry || !entry->torrent || entry->torrent->stopping()) return false;
+  entry->torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-torrent controls.
+
+TorrentStatus SessionCore::status(const std::string& info_hash) const {
+  TorrentStatus s;
+  auto entry = find(info_hash);
+  if (!entry) return s;
+  s.info_hash = entry->hex;
+  s.listen_port = context_.listen_port;
+  if (entry->info) {
+    s.name = entry->info->name;
+    s.total_size = entry->info->total_size;
+    s.num_pieces = entry->info->num_pieces();
+  }
+  s.state = entry->state;
+  s.error_code = entry->error_code;
+  s.error = entry->error;
+  s.downloaded = entry->downloaded_before;
+  s.uploaded = entry->uploaded_before;
+  if (entry->torrent) {
+    auto t = entry->torrent->stats();
+    s.state = public_state(t.state);
+    if (entry->torrent->stopping() && t.state != session::TorrentState::error)
+      s.state = entry->user_paused ? TorrentState::paused : s.state;
+    s.total_wanted = t.total_wanted;
+    s.have_wanted = t.have_wanted;
+    s.checked = t.checked;
+    s.downloaded += t.downloaded;
+    s.uploaded += t.uploaded;
+    s.download_rate = t.download_rate;
+    s.upload_rate = t.upload_rate;
+    s.peers = t.peers;
+    s.seeds = t.seeds;
+    s.pieces_have = t.pieces_have;
+    s.failed_pieces = t.failed_pieces;
+    s.banned_peers = t.banned_peers;
+    if (t.state == session::TorrentState::error) {
+      s.error = t.error;
+      s.error_code = entry->error_code == ErrorCode::none ? ErrorCode::file_error : entry->error_code;
+    }
+    for (const auto& tr : t.trackers) {
+      TrackerStatus ts;
+      ts.url = tr.url;
+      ts.tier = tr.tier;
+      ts.last_error = tr.last_error;
+      ts.warning = tr.warning;
+      ts.peers = tr.peers_returned;
+      ts.seeders = tr.seeders.value_or(-1);
+      ts.leechers = tr.leechers.value_or(-1);
+      ts.failures = tr.failures;
+      s.trackers.push_back(std::move(ts));
+    }
+  }
+  if (s.state == TorrentState::checking) {
+    s.progress = s.total_size > 0 ? static_cast<double>(s.checked) / static_cast<double>(s.total_size) : 0;
+  } else {
+    s.progress = s.total_wanted > 0 ? static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted)
+                 : entry->torrent  ? 1.0
+                                   : 0.0;
+  }
+  return s;
+}
+
+void SessionCore::pause(const std::string& info_hash) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed || entry->user_paused) return;
+  entry->user_paused = true;
+  if (entry->state != TorrentState::fetching_metadata) entry->state = TorrentState::paused;
+  std::weak_ptr<Entry> weak = entry;
+  deactivate(entry, [this, weak] {
+    auto e = weak.lock();
+    if (!e) return;
+    if (e->state != TorrentState::error) e->state = TorrentState::paused;
+    push_event(TorrentStopped{e->hex});
+    schedule();
+  });
+}
+
+void SessionCore::resume(const std::string& info_hash) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed || !entry->user_paused) return;
+  entry->user_paused = false;
+  if (!entry->info) return;  // still fetching metadata
+  std::weak_ptr<Entry> weak = entry;
+  deactivate(entry, [this, weak] {  // a pause still draining finishes first
+    auto e = weak.lock();
+    if (!e || e->user_paused) return;
+    e->state = TorrentState::queued;
+    e->error_code = ErrorCode::none;
+    e->error.clear();
+    schedule();
+  });
+}
+
+void SessionCore::force_recheck(const std::string& info_hash) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed || !entry->info) return;
+  std::weak_ptr<Entry> weak = entry;
+  deactivate(entry, [this, weak] {
+    auto e = weak.lock();
+    if (!e) return;
+    // Without resume data the next start hashes everything.
+    std::error_code ec;
+    if (auto path = resume_path(*e); !path.empty()) std::filesystem::remove(path, ec);
+    e->finished_told = false;
+    e->error_code = ErrorCode::none;
+    e->error.clear();
+    if (!e->user_paused) {
+      e->state = TorrentState::queued;
+      schedule();
+    }
+  });
+}
+
+void SessionCore::force_reannounce(const std::string& info_hash) {
+  auto entry = find(info_hash);
+  if (!entry) return;
+  if (entry->torrent) entry->torrent->force_reannounce();
+  entry->next_dht = {};
+}
+
+bool SessionCore::add_peer(const std::string& info_hash, const std::string& endpoint) {
+  auto e = Endpoint::parse(endpoint);
+  auto entry = find(info_hash);
+  if (!e || !entry) return false;
+  entry->peers.push_back(*e);
+  if (entry->torrent) entry->torrent->add_peer(*e);
+  return true;
+}
+
+void SessionCore::set_file_priority(const std::string& info_hash, int file, int priority) {
+  auto entry = find(info_hash);
+  if (!entry || !entry->info || file < 0 || static_cast<std::size_t>(file) >= entry->info->files.size()) return;
+  if (entry->file_mask.empty()) entry->file_mask.assign(entry->info->files.size(), true);
+  bool wanted = priority != 0;
+  if (entry->file_mask[static_cast<std::size_t>(file)] == wanted) return;
+  entry->file_mask[static_cast<std::size_t>(file)] = wanted;
+  if (!entry->torrent) return;
+  // The selection is fixed for a running torrent object: restart it (resume data keeps what is verified).
+  std::weak_ptr<Entry> weak = entry;
+  deactivate(entry, [this, weak] {
+    auto e = weak.lock();
+    if (!e || e->user_paused) return;
+    e->state = TorrentState::queued;
+    e->finished_told = false;
+    schedule();
+  });
+}
+
+std::vector<std::int64_t> SessionCore::file_progress(const std::string& info_hash) const {
+  auto entry = find(info_hash);
+  if (!entry || !entry->info) return {};
+  if (entry->torrent) return entry->torrent->file_progress();
+  return std::vector<std::int64_t>(entry->info->files.size(), 0);
+}
+
+Expected<void, std::string> SessionCore::move_storage(const std::string& info_hash,
+                                                     const std::filesystem::path& to) {
+  auto entry = find(info_hash);
+  if (!entry || !entry->info) return unexpected(std::string("no such torrent, or no metadata yet"));
+  if (entry->torrent) return unexpected(std::string("pause the torrent before moving its data"));
+  std::error_code ec;
+  std::filesystem::create_directories(to, ec);
+  if (ec) return unexpected("cannot create " + to.string() + ": " + ec.message());
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> moved;
+  for (const auto& f : entry->info->files) {
+    if (f.pad) continue;
+    auto from = entry->params.save_path / f.path;
+    if (!std::filesystem::exists(from)) continue;
+    auto dest = to / f.path;
+    std::filesystem::create_directories(dest.parent_path(), ec);
+    std::filesystem::rename(from, dest, ec);
+    if (ec) {  // another file system: copy, then remove
+      ec.clear();
+      std::filesystem::copy_file(from, dest, std::filesystem::copy_options::overwrite_existing, ec);
+      if (!ec) std::filesystem::remove(from, ec);
+    }
+    if (ec) {
+      for (auto& [a, b] : moved) {  // put back what moved: all or nothing
+        std::error_code ignored;
+        std::filesystem::rename(b, a, ignored);
+      }
+      return unexpected("cannot move " + from.string() + ": " + ec.message());
+    }
+    moved.emplace_back(from, dest);
+  }
+  auto old_resume = resume_path(*entry);
+  entry->params.save_path = to;
+  if (!old_resume.empty()) std::filesystem::rename(old_resume, resume_path(*entry), ec);
+  return {};
+}
+
+void SessionCore::apply_settings(const SessionSettings& s) {
+  settings_.max_download_rate = s.max_download_rate;
+  settings_.max_upload_rate = s.max_upload_rate;
+  global_down_.set_rate(s.max_download_rate);
+  global_up_.set_rate(s.max_upload_rate);
+  settings_.max_connections = s.max_connections;
+  settings_.max_half_open = s.max_half_open;
+  settings_.max_dials_per_second = s.max_dials_per_second;
+  budget_.set_limits(budget_limits(settings_));
+  settings_.max_active_downloads = s.max_active_downloads;
+  settings_.max_active_seeds = s.max_active_seeds;
+  settings_.log_events = s.log_events;
+  schedule();
+}
+
+void SessionCore::pause_all() {
+  for (const auto& hex : list())
+    pause(hex);
+}
+
+void SessionCore::resume_all() {
+  for (const auto& hex : list())
+    resume(hex);
+}
+
+void SessionCore::save_state() {
+  for (const auto& [hex, e] : torrents_) {
+    if (e->torrent) e->torrent->save_resume_now();
+  }
+}
+
+SessionStats SessionCore::stats() const {
+  SessionStats s;
+  s.listen_port = context_.listen_port;
+  s.torrents = static_cast<int>(torrents_.size());
+  for (const auto& [hex, e] : torrents_) {
+    if (!e->torrent) continue;
+    auto t = e->torrent->stats();
+    s.peers += t.peers;
+    s.download_rate += t.download_rate;
+    s.upload_rate += t.upload_rate;
+  }
+  s.unknown_handshakes = listener_->unknown_torrent();
+  if (dht_) {
+    s.dht_nodes = static_cast<std::int64_t>(dht_->node().node_count());
+    s.dht_port = dht_port_;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// DHT and LSD, one each for every torrent.
+
+void SessionCore::start_dht() {
+  if (dht_tried_) return;
+  dht_tried_ = true;
+  auto service = std::make_unique<net::DhtService>(io_, dht_options(settings_));
+  auto port = service->start();
+  if (!port) {
+    push_event(SessionWarning{"DHT: " + port.error()});
+    return;
+  }
+  dht_port_ = *port;
+  log("", "dht: udp port " + std::to_string(*port));
+  dht_ = std::move(service);
+}
+
+void SessionCore::start_lsd() {
+  if (lsd_tried_) return;
+  lsd_tried_ = true;
+  net::LsdServiceOptions options;
+  options.interface_address = settings_.lsd.interface_address;
+  // The interface is named by an IPv4 address; the IPv6 group would be joined wherever routing says, which
+  // is not what was asked for: IPv4 only then.
+  options.ipv6 = settings_.lsd.interface_address.empty();
+  auto service = std::make_unique<net::LsdService>(io_, options);
+  service->on_peer = [this](const lsd::LsdPeer& peer) {
+    auto entry = find(peer.info_hash.to_hex());
+    if (entry && entry->torrent && !entry->info->is_private) entry->torrent->add_peer(peer.endpoint);
+  };
+  service->on_warning = [this](const std::string& text) { push_event(SessionWarning{text}); };
+  if (settings_.log_events) service->on_log = [this](const std::string& text) { log("", text); };
+  if (auto started = service->start(); !started) {
+    push_event(SessionWarning{started.error() + " (going on without local peer discovery)"});
+    return;
+  }
+  log("", std::string("lsd: on ") + (service->ipv4_active() && service->ipv6_active() ? "IPv4 and IPv6"
+                                     : service->ipv4_active()                         ? "IPv4 only"
+                                                                                      : "IPv6 only"));
+  lsd_ = std::move(service);
+}
+
+asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
+  entry->dht_searching = true;
+  // BEP 33: a seed says so, so that DHT scrapes count it as one.
+  bool seeding = entry->torrent && entry->torrent->stats().state == session::TorrentState::seeding;
+  auto found = co_await dht_->search(*Sha1Digest::from_hex(entry->hex),
+                                     dht::PeerSearch{context_.listen_port, seeding, false}, kDhtJoinWait);
+  entry->dht_searching = false;
+  if (entry->removed || shut_down_) co_return;
+  log(entry->hex, "dht: " + std::to_string(found.peers.size()) + " peers for this torrent");
+  if (entry->torrent) {
+    for (const auto& p : found.peers)
+      entry->torrent->add_peer(p);
+  }
+  // Quickly again while we have nobody, then at the usual re-announce interval.
+  entry->next_dht = std::chrono::steady_clock::now() + (found.peers.empty() ? kDhtRetryWhileAlone : kDhtReannounce);
+}
+
+asio::awaitable<void> SessionCore::tick_loop() {
+  int ticks = 0;
+  while (!shut_down_) {
+    tick_timer_.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await tick_timer_.async_wait(kToken);
+    if (ec || shut_down_) co_return;
+    ++ticks;
+    budget_.on_second();
+    active_cached_ = std::max(1, active_count());
+    auto now = std::chrono::steady_clock::now();
+    int searching = 0;
+    for (const auto& [hex, e] : torrents_)
+      searching += e->dht_searching ? 1 : 0;
+    for (const auto& [hex, e] : torrents_) {
+      if (!is_active(*e) || e->info->is_private) continue;
+      if (dht_ && !e->dht_searching && searching < kMaxConcurrentDhtSearches && now >= e->next_dht) {
+        ++searching;
+        asio::co_spawn(io_, dht_search(e), asio::detached);
+      }
+      // While nobody is connected, LSD announces again as soon as its once-a-minute rule allows.
+      if (lsd_ && ticks % 15 == 0 && e->torrent->stats().peers == 0) lsd_->announce_soon(e->info->info_hash);
+    }
+  }
+}
+
+}  // namespace shoal::detail

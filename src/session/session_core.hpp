@@ -1,0 +1,149 @@
+// The engine behind shoal::Session: one network thread (an io_context run by a thread of its own) and what
+// every torrent shares: the listener, the DHT node, the LSD service, the disk pool, global limits, the check
+// queue and the state directory. Public calls arrive through call(), which runs them on the network thread.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "metainfo/torrent_info.hpp"
+#include "net/dht_service.hpp"
+#include "net/lsd_service.hpp"
+#include "runtime/worker_pool.hpp"
+#include "session/listener.hpp"
+#include "session/torrent_context.hpp"
+#include "session/torrent_session.hpp"
+#include "shoal/session.hpp"
+
+namespace shoal::detail {
+
+class SessionCore {
+ public:
+  explicit SessionCore(SessionSettings settings);
+  ~SessionCore();
+  SessionCore(const SessionCore&) = delete;
+  SessionCore& operator=(const SessionCore&) = delete;
+
+  // Runs `fn` on the network thread and returns its result (at once when already on it).
+  template <class F>
+  auto call(F&& fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    if (io_.get_executor().running_in_this_thread()) return fn();
+    std::packaged_task<R()> task(std::forward<F>(fn));
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
+  }
+
+  // Network thread only.
+  Expected<std::string, std::string> add(AddTorrentParams params);
+  void remove(const std::string& info_hash, RemoveMode mode);
+  std::vector<std::string> list() const;
+  bool has(const std::string& info_hash) const { return torrents_.count(info_hash) != 0; }
+  TorrentStatus status(const std::string& info_hash) const;
+  void pause(const std::string& info_hash);
+  void resume(const std::string& info_hash);
+  void force_recheck(const std::string& info_hash);
+  void force_reannounce(const std::string& info_hash);
+  bool add_peer(const std::string& info_hash, const std::string& endpoint);
+  void set_file_priority(const std::string& info_hash, int file, int priority);
+  std::vector<std::int64_t> file_progress(const std::string& info_hash) const;
+  Expected<void, std::string> move_storage(const std::string& info_hash, const std::filesystem::path& to);
+  void apply_settings(const SessionSettings& settings);
+  const SessionSettings& settings() const { return settings_; }
+  void pause_all();
+  void resume_all();
+  void save_state();
+  SessionStats stats() const;
+
+  // Any thread.
+  std::vector<Event> pop_events();
+  bool wait_for_events(std::chrono::milliseconds timeout);
+  void set_wakeup(std::function<void()> wakeup);
+  void shutdown(std::chrono::milliseconds timeout);
+
+ private:
+  struct Entry {
+    std::string hex;
+    std::uint64_t order = 0;  // when it was added: the queue goes by this
+    AddTorrentParams params;
+    std::vector<Endpoint> peers;
+    std::optional<metainfo::TorrentInfo> info;
+    std::unique_ptr<session::TorrentSession> torrent;
+    TorrentState state = TorrentState::queued;  // when no torrent object runs
+    ErrorCode error_code = ErrorCode::none;
+    std::string error;
+    std::vector<bool> file_mask;
+    bool user_paused = false;
+    bool removed = false;
+    bool finished_told = false;
+    bool restart_after_stop = false;
+    std::vector<std::function<void()>> after_stop;  // run once the torrent object is gone
+    std::chrono::steady_clock::time_point next_dht{};
+    bool dht_searching = false;
+    std::int64_t downloaded_before = 0;  // of torrent objects that ran before (restarts)
+    std::int64_t uploaded_before = 0;
+  };
+  using EntryPtr = std::shared_ptr<Entry>;
+
+  void push_event(Event event);
+  void log(const std::string& info_hash, const std::string& text);
+  EntryPtr find(const std::string& info_hash) const;
+
+  boost::asio::awaitable<void> fetch_metadata(EntryPtr entry);
+  void schedule();  // starts queued torrents as far as the active limits allow
+  void activate(const EntryPtr& entry);
+  // Stops the running torrent object; `then` runs on the network thread once it is drained and destroyed.
+  void deactivate(const EntryPtr& entry, std::function<void()> then);
+  void fail_entry(const EntryPtr& entry, ErrorCode code, std::string message);
+  bool route_incoming(const wire::Handshake& h, boost::asio::ip::tcp::socket& socket, const Endpoint& remote,
+                      wire::MessageReader& reader);
+  std::filesystem::path resume_path(const Entry& entry) const;
+  std::filesystem::path parts_path(const Entry& entry) const;
+  void start_dht();
+  void start_lsd();
+  boost::asio::awaitable<void> tick_loop();
+  boost::asio::awaitable<void> dht_search(EntryPtr entry);
+  int active_count() const;
+  static bool is_active(const Entry& e);
+
+  // Declared first: destroyed last, after every object that owns sockets or timers on it.
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  SessionSettings settings_;
+  runtime::WorkerPool pool_;
+  session::RateLimiter global_down_;
+  session::RateLimiter global_up_;
+  session::ConnectionBudget budget_;
+  session::CheckQueue checks_;
+  session::TorrentContext context_;
+  std::unique_ptr<session::Listener> listener_;
+  std::unique_ptr<net::DhtService> dht_;
+  std::unique_ptr<net::LsdService> lsd_;
+  std::uint16_t dht_port_ = 0;
+  int active_cached_ = 1;  // torrents running, refreshed each second and on every queue change
+  bool dht_tried_ = false;
+  bool lsd_tried_ = false;
+  std::map<std::string, EntryPtr> torrents_;
+  std::uint64_t next_order_ = 0;
+  boost::asio::steady_timer tick_timer_;
+  bool shut_down_ = false;
+
+  mutable std::mutex events_mutex_;
+  std::condition_variable events_cv_;
+  std::deque<Event> events_;
+  std::function<void()> wakeup_;
+  static constexpr std::size_t kMaxQueuedEvents = 100'000;  // an embedder that never pops loses the oldest
+
+  std::thread thread_;
+};
+
+}  // namespace shoal::detail
