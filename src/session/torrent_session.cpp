@@ -1169,15 +1169,18 @@ void TorrentSession::stop(std::function<void()> done) {
   check_slot_.cancel();
   if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking &&
       state_ != TorrentState::error) {
-    spawn([this]() -> asio::awaitable<void> {
-      co_await announce(tracker::AnnounceEvent::stopped);
-      begin_close();
-    }());
+    spawn(announce_stopped_then_close());
   } else {
     // Posted: stop() may be called while a caller up the stack walks the peers. The torrent cannot drain
     // (nor be destroyed) before begin_close has run.
     asio::post(io_, [this] { begin_close(); });
   }
+}
+
+// A member coroutine, not a lambda: a capturing lambda's closure would die before the frame that refers to it.
+asio::awaitable<void> TorrentSession::announce_stopped_then_close() {
+  co_await announce(tracker::AnnounceEvent::stopped);
+  begin_close();
 }
 
 // Trackers are told: close every connection and timer; what is still in flight finishes on its own.
