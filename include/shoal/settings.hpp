@@ -37,6 +37,7 @@ struct SessionSettings {
   int max_half_open = 32;     // outgoing dials in progress at once
   int max_dials_per_second = 20;
   int max_incoming_handshakes = 64;
+  int max_unchoked = 0;  // upload slots of all torrents together, split evenly; 0 = each torrent's own only
 
   // Queueing: torrents beyond these wait (state `queued`). 0 = no limit.
   int max_active_downloads = 0;

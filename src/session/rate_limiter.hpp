@@ -1,6 +1,8 @@
-// A token bucket shared by the connections of one torrent: callers await permission to move bytes.
+// The Asio side of a rate limit: a swarm::TokenBucket (pure, time as a parameter) and a wait on a timer when
+// the bucket is in debt. A torrent's transfers pass through its own limiter and the session's global one.
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -8,36 +10,28 @@
 #include <chrono>
 #include <cstdint>
 
+#include "swarm/token_bucket.hpp"
+
 namespace shoal::session {
 
 class RateLimiter {
  public:
-  explicit RateLimiter(std::int64_t bytes_per_second = 0) : rate_(bytes_per_second) {}
+  explicit RateLimiter(std::int64_t bytes_per_second = 0) : bucket_(bytes_per_second) {}
 
-  bool unlimited() const { return rate_ <= 0; }
-  void set_rate(std::int64_t bytes_per_second) { rate_ = bytes_per_second; }
+  bool unlimited() const { return bucket_.unlimited(); }
+  void set_rate(std::int64_t bytes_per_second) { bucket_.set_rate(bytes_per_second); }
 
-  // Takes `bytes` from the bucket, sleeping first when it is in debt. Burst: one second's worth.
+  // Takes `bytes` from the bucket, sleeping first when it is in debt.
   boost::asio::awaitable<void> consume(std::int64_t bytes) {
-    if (rate_ <= 0) co_return;
-    using clock = std::chrono::steady_clock;
-    auto now = clock::now();
-    double elapsed = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    tokens_ = std::min<double>(static_cast<double>(rate_), tokens_ + elapsed * static_cast<double>(rate_));
-    tokens_ -= static_cast<double>(bytes);
-    if (tokens_ < 0) {
-      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-      timer.expires_after(std::chrono::duration_cast<clock::duration>(
-          std::chrono::duration<double>(-tokens_ / static_cast<double>(rate_))));
-      co_await timer.async_wait(boost::asio::use_awaitable);
-    }
+    auto wait = bucket_.consume(bytes, std::chrono::steady_clock::now());
+    if (wait <= std::chrono::steady_clock::duration::zero()) co_return;
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    timer.expires_after(wait);
+    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   }
 
  private:
-  std::int64_t rate_;
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  swarm::TokenBucket bucket_;
 };
 
 }  // namespace shoal::session

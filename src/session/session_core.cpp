@@ -83,6 +83,9 @@ SessionCore::SessionCore(SessionSettings settings)
   context_.connections = &budget_;
   context_.checks = &checks_;
   context_.active_torrents = [this] { return active_cached_; };
+  context_.unchoke_share = [this] {
+    return settings_.max_unchoked > 0 ? std::max(1, settings_.max_unchoked / std::max(1, active_cached_)) : 1 << 20;
+  };
   listener_ = std::make_unique<session::Listener>(
       io_, [this](const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
                   wire::MessageReader& reader) { return route_incoming(h, socket, remote, reader); });
@@ -365,24 +368,42 @@ int SessionCore::active_count() const {
 void SessionCore::schedule() {
   if (shut_down_) return;
   int downloads = 0;
-  int seeds = 0;
+  std::vector<EntryPtr> seeding;
   std::vector<EntryPtr> queued;
   for (const auto& [hex, e] : torrents_) {
     if (is_active(*e)) {
-      auto st = e->torrent->stats().state;
-      (st == session::TorrentState::seeding ? seeds : downloads) += 1;
+      if (e->torrent->stats().state == session::TorrentState::seeding) {
+        seeding.push_back(e);
+      } else {
+        ++downloads;
+      }
     } else if (!e->torrent && e->state == TorrentState::queued && e->info && !e->removed) {
       queued.push_back(e);
     }
   }
-  std::sort(queued.begin(), queued.end(), [](const auto& a, const auto& b) { return a->order < b->order; });
+  auto by_order = [](const auto& a, const auto& b) { return a->order < b->order; };
+  std::sort(seeding.begin(), seeding.end(), by_order);
+  std::sort(queued.begin(), queued.end(), by_order);
+  int seeds = static_cast<int>(seeding.size());
+  // Too many seeds (a download just finished): the newest ones wait in the queue.
+  while (settings_.max_active_seeds > 0 && seeds > settings_.max_active_seeds) {
+    auto e = seeding.back();
+    seeding.pop_back();
+    --seeds;
+    e->state = TorrentState::queued;
+    deactivate(e, [] {});
+  }
   for (const auto& e : queued) {
-    // Whether it will seed or download is known only after its check: it counts as a download until then.
-    if (settings_.max_active_downloads > 0 && downloads >= settings_.max_active_downloads) break;
-    ++downloads;
+    // A torrent known to be complete needs a seed slot; any other counts as a download until its check says.
+    if (e->finished_told) {
+      if (settings_.max_active_seeds > 0 && seeds >= settings_.max_active_seeds) continue;
+      ++seeds;
+    } else {
+      if (settings_.max_active_downloads > 0 && downloads >= settings_.max_active_downloads) continue;
+      ++downloads;
+    }
     activate(e);
   }
-  (void)seeds;
   active_cached_ = std::max(1, active_count());
 }
 
@@ -709,6 +730,7 @@ void SessionCore::apply_settings(const SessionSettings& s) {
   settings_.max_half_open = s.max_half_open;
   settings_.max_dials_per_second = s.max_dials_per_second;
   budget_.set_limits(budget_limits(settings_));
+  settings_.max_unchoked = s.max_unchoked;
   settings_.max_active_downloads = s.max_active_downloads;
   settings_.max_active_seeds = s.max_active_seeds;
   settings_.log_events = s.log_events;

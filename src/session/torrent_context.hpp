@@ -109,6 +109,8 @@ struct TorrentContext {
   CheckQueue* checks = nullptr;
   // Torrents currently downloading or seeding, for the fair share of connections.
   std::function<int()> active_torrents = [] { return 1; };
+  // This torrent's share of the session's unchoke slots (large when the session sets no global cap).
+  std::function<int()> unchoke_share = [] { return 1 << 20; };
 };
 
 }  // namespace shoal::session

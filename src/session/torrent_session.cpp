@@ -188,6 +188,10 @@ TorrentStats TorrentSession::stats() const {
   return s;
 }
 
+int TorrentSession::upload_slots() const {
+  return std::min(options_.upload_slots, context_.unchoke_share());
+}
+
 void TorrentSession::force_reannounce() {
   if (stopping_ || state_ == TorrentState::checking) return;
   next_announce_ = Clock::now();
@@ -649,7 +653,7 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
           int unchoked = 0;
           for (const auto& [id, p] : peers_)
             unchoked += p->protocol.am_choking() ? 0 : 1;
-          if (peer.protocol.am_choking() && unchoked < options_.upload_slots) unchoke(peer);
+          if (peer.protocol.am_choking() && unchoked < upload_slots()) unchoke(peer);
         } else if constexpr (std::is_same_v<E, P::BlockReceived>) {
           on_block(peer, e.block, e.data);
         } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
@@ -808,7 +812,7 @@ void TorrentSession::rechoke() {
     candidates.push_back(
         {id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate});
   }
-  auto keep = choker_.unchoke_set(candidates, state_ == TorrentState::seeding, options_.upload_slots, ticks_);
+  auto keep = choker_.unchoke_set(candidates, state_ == TorrentState::seeding, upload_slots(), ticks_);
   for (auto& [id, p] : peers_) {
     if (keep.count(id)) {
       unchoke(*p);

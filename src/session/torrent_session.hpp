@@ -96,6 +96,8 @@ class TorrentSession {
   void submit(std::function<void()> job);  // on the pool; its completion must call job_done()
   void job_done();
   void begin_close();
+  // Our upload slots: the torrent's own number, within its share of the session's.
+  int upload_slots() const;
   boost::asio::awaitable<void> announce_stopped_then_close();
   void maybe_drained();
   void wait_for_check_slot_cancel();
