@@ -133,10 +133,13 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
   work_.reset();
   io_.stop();
   thread_.join();
+  thread_done_ = true;
+  // Disk jobs still queued refer to their torrents: they run (their completions, posted to the stopped
+  // io_context, never do) before any torrent object goes.
+  pool_.stop();
   // Torrents that did not drain in time are destroyed with the rest; their coroutine frames go with io_,
   // and check whether the torrent still exists before touching it.
   torrents_.clear();
-  pool_.stop();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -36,7 +37,8 @@ class SessionCore {
   template <class F>
   auto call(F&& fn) -> decltype(fn()) {
     using R = decltype(fn());
-    if (io_.get_executor().running_in_this_thread()) return fn();
+    // On the network thread, or after it has ended (nothing else touches the state then): run here.
+    if (io_.get_executor().running_in_this_thread() || thread_done_.load()) return fn();
     std::packaged_task<R()> task(std::forward<F>(fn));
     auto result = task.get_future();
     boost::asio::post(io_, [&task] { task(); });
@@ -144,6 +146,7 @@ class SessionCore {
   static constexpr std::size_t kMaxQueuedEvents = 100'000;  // an embedder that never pops loses the oldest
 
   std::thread thread_;
+  std::atomic<bool> thread_done_{false};
 };
 
 }  // namespace shoal::detail
