@@ -293,7 +293,10 @@ int run_transfer(TransferRequest request) {
       next_draw = std::chrono::steady_clock::now() + redraw_every;
     }
   }
-  if (!request.quiet) {
+  bool all_finished = true;
+  for (const auto& t : torrents)
+    all_finished = all_finished && t.finished;
+  if (!request.quiet && !all_finished) {  // finished torrents had their last line drawn when they finished
     auto lines = status_lines();
     if (!lines.empty()) block.draw(lines, true);
   }

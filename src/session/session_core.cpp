@@ -12,6 +12,7 @@
 #include "runtime/file_io.hpp"
 #include "session/metadata_fetch.hpp"
 #include "session/peer_id.hpp"
+#include "session/session_state.hpp"
 
 namespace shoal::detail {
 namespace {
@@ -93,6 +94,7 @@ SessionCore::SessionCore(SessionSettings settings)
   listener_->open(settings_.listen_address, settings_.listen_port);  // throws: a start-up error
   context_.listen_port = listener_->port();
   listener_->start();
+  if (settings_.remember_torrents && !settings_.state_dir.empty()) restore();
   asio::co_spawn(io_, tick_loop(), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -187,7 +189,7 @@ SessionCore::EntryPtr SessionCore::find(const std::string& info_hash) const {
   return it == torrents_.end() ? nullptr : it->second;
 }
 
-Expected<std::string, std::string> SessionCore::add(AddTorrentParams params) {
+Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std::vector<bool> file_mask) {
   if (shut_down_) return unexpected(std::string("the session is shutting down"));
   auto entry = std::make_shared<Entry>();
   int sources = !params.torrent_bytes.empty() + !params.torrent_file.empty() + !params.magnet.empty();
@@ -222,13 +224,16 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params) {
     }
     entry->hex = info->info_hash.to_hex();
     entry->info = std::move(*info);
+    if (!torrents_.count(entry->hex)) save_metainfo(*entry, bytes);
   }
   if (torrents_.count(entry->hex)) return unexpected("torrent " + entry->hex + " is in the session already");
   entry->order = next_order_++;
+  entry->file_mask = std::move(file_mask);
   entry->user_paused = params.paused;
   entry->params = std::move(params);
   torrents_[entry->hex] = entry;
   push_event(TorrentAdded{entry->hex, entry->info ? entry->info->name : std::string()});
+  persist();
   if (!entry->info) {
     asio::co_spawn(io_, fetch_metadata(entry), asio::detached);
   } else {
@@ -266,8 +271,12 @@ void SessionCore::remove(const std::string& info_hash, RemoveMode mode) {
       std::filesystem::remove(parts_path(*entry), ec);
     }
     std::error_code ec;
-    if (!settings_.state_dir.empty()) std::filesystem::remove(resume_path(*entry), ec);
+    if (!settings_.state_dir.empty()) {
+      std::filesystem::remove(resume_path(*entry), ec);
+      std::filesystem::remove(settings_.state_dir / "torrents" / (entry->hex + ".torrent"), ec);
+    }
     torrents_.erase(entry->hex);
+    persist();
     push_event(TorrentRemoved{entry->hex});
     schedule();
   };
@@ -287,6 +296,79 @@ std::vector<std::string> SessionCore::list() const {
   for (auto* e : sorted)
     out.push_back(e->hex);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Remembered torrents.
+
+void SessionCore::persist() {
+  if (!settings_.remember_torrents || settings_.state_dir.empty() || shut_down_) return;
+  std::vector<session::SavedTorrent> saved;
+  for (const auto& hex : list()) {
+    const auto& e = *torrents_.at(hex);
+    if (e.removed) continue;
+    session::SavedTorrent t;
+    t.info_hash = e.hex;
+    t.save_path = std::filesystem::absolute(e.params.save_path).string();
+    if (!e.info) t.magnet = e.params.magnet;
+    t.paused = e.user_paused;
+    t.sequential = e.params.sequential;
+    t.seed_when_complete = e.params.seed_when_complete;
+    t.seed_ratio = e.params.seed_ratio;
+    t.seed_time_seconds = e.params.seed_time_seconds;
+    t.only = e.params.only;
+    t.file_mask = e.file_mask;
+    t.max_download_rate = e.params.max_download_rate;
+    t.max_upload_rate = e.params.max_upload_rate;
+    saved.push_back(std::move(t));
+  }
+  if (auto ec = runtime::write_file_atomically(settings_.state_dir / "session.state",
+                                               session::encode_session_state(saved))) {
+    push_event(SessionWarning{"cannot save the session state: " + ec.message()});
+  }
+}
+
+void SessionCore::save_metainfo(const Entry& entry, const std::string& torrent_bytes) {
+  if (!settings_.remember_torrents || settings_.state_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(settings_.state_dir / "torrents", ec);
+  if (auto err = runtime::write_file_atomically(settings_.state_dir / "torrents" / (entry.hex + ".torrent"),
+                                                torrent_bytes)) {
+    push_event(SessionWarning{"cannot save the metainfo of " + entry.hex + ": " + err.message()});
+  }
+}
+
+void SessionCore::restore() {
+  auto bytes = runtime::read_file(settings_.state_dir / "session.state", kMaxTorrentFileSize);
+  if (!bytes) return;  // a first start
+  auto saved = session::decode_session_state(*bytes);
+  if (!saved) {
+    push_event(SessionWarning{saved.error() + " (starting with no torrents)"});
+    return;
+  }
+  for (const auto& t : *saved) {
+    AddTorrentParams p;
+    auto file = settings_.state_dir / "torrents" / (t.info_hash + ".torrent");
+    if (std::filesystem::exists(file)) {
+      p.torrent_file = file;
+    } else if (!t.magnet.empty()) {
+      p.magnet = t.magnet;
+    } else {
+      push_event(SessionWarning{"the metainfo of " + t.info_hash + " is missing; it is not added again"});
+      continue;
+    }
+    p.save_path = t.save_path;
+    p.paused = t.paused;
+    p.sequential = t.sequential;
+    p.seed_when_complete = t.seed_when_complete;
+    p.seed_ratio = t.seed_ratio;
+    p.seed_time_seconds = t.seed_time_seconds;
+    p.only = t.only;
+    p.max_download_rate = t.max_download_rate;
+    p.max_upload_rate = t.max_upload_rate;
+    auto added = add(std::move(p), t.file_mask);
+    if (!added) push_event(SessionWarning{"cannot add " + t.info_hash + " again: " + added.error()});
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -342,6 +424,8 @@ asio::awaitable<void> SessionCore::fetch_metadata(EntryPtr entry) {
       info->trackers.push_back({t});
   }
   entry->info = std::move(*info);
+  save_metainfo(*entry, session::torrent_file_from_info(*entry->info));
+  persist();
   push_event(MetadataReceived{entry->hex, entry->info->name});
   entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
   schedule();
@@ -600,6 +684,7 @@ void SessionCore::pause(const std::string& info_hash) {
   if (!entry || entry->removed || entry->user_paused) return;
   entry->user_paused = true;
   if (entry->state != TorrentState::fetching_metadata) entry->state = TorrentState::paused;
+  persist();
   std::weak_ptr<Entry> weak = entry;
   deactivate(entry, [this, weak] {
     auto e = weak.lock();
@@ -614,6 +699,7 @@ void SessionCore::resume(const std::string& info_hash) {
   auto entry = find(info_hash);
   if (!entry || entry->removed || !entry->user_paused) return;
   entry->user_paused = false;
+  persist();
   if (!entry->info) return;  // still fetching metadata
   std::weak_ptr<Entry> weak = entry;
   deactivate(entry, [this, weak] {  // a pause still draining finishes first
@@ -669,6 +755,7 @@ void SessionCore::set_file_priority(const std::string& info_hash, int file, int 
   bool wanted = priority != 0;
   if (entry->file_mask[static_cast<std::size_t>(file)] == wanted) return;
   entry->file_mask[static_cast<std::size_t>(file)] = wanted;
+  persist();
   if (!entry->torrent) return;
   // The selection is fixed for a running torrent object: restart it (resume data keeps what is verified).
   std::weak_ptr<Entry> weak = entry;
@@ -721,6 +808,7 @@ Expected<void, std::string> SessionCore::move_storage(const std::string& info_ha
   auto old_resume = resume_path(*entry);
   entry->params.save_path = to;
   if (!old_resume.empty()) std::filesystem::rename(old_resume, resume_path(*entry), ec);
+  persist();
   return {};
 }
 

@@ -46,7 +46,8 @@ class SessionCore {
   }
 
   // Network thread only.
-  Expected<std::string, std::string> add(AddTorrentParams params);
+  // file_mask: the files chosen earlier (a remembered torrent); empty: as params.only says.
+  Expected<std::string, std::string> add(AddTorrentParams params, std::vector<bool> file_mask = {});
   void remove(const std::string& info_hash, RemoveMode mode);
   std::vector<std::string> list() const;
   bool has(const std::string& info_hash) const { return torrents_.count(info_hash) != 0; }
@@ -97,6 +98,10 @@ class SessionCore {
   using EntryPtr = std::shared_ptr<Entry>;
 
   void push_event(Event event);
+  // remember_torrents: the torrent list and each torrent's metainfo in the state directory.
+  void persist();
+  void save_metainfo(const Entry& entry, const std::string& torrent_bytes);
+  void restore();
   void log(const std::string& info_hash, const std::string& text);
   EntryPtr find(const std::string& info_hash) const;
 

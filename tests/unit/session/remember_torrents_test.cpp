@@ -1,0 +1,134 @@
+// A session with remember_torrents comes back with the torrents it had: same save path, same selection, data
+// taken from resume data (no download), paused ones still paused.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "hash/sha.hpp"
+#include "metainfo/torrent_builder.hpp"
+#include "shoal/session.hpp"
+
+namespace shoal {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("shoal-remember-" + std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// A single-file torrent over `size` pseudo-random bytes written to dir/name.
+std::string make_torrent(const fs::path& dir, const std::string& name, std::size_t size, unsigned seed) {
+  std::string data(size, '\0');
+  std::mt19937 rng(seed);
+  for (auto& c : data)
+    c = static_cast<char>(rng());
+  std::ofstream(dir / name, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  metainfo::BuildInput in;
+  in.name = name;
+  in.files = {{name, static_cast<std::int64_t>(size)}};
+  in.piece_length = 16 * 1024;
+  for (std::size_t off = 0; off < size; off += 16 * 1024) {
+    auto len = std::min<std::size_t>(16 * 1024, size - off);
+    auto h = hash::sha1(std::span(reinterpret_cast<const std::byte*>(data.data() + off), len));
+    in.piece_hashes.append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
+  }
+  return metainfo::build_torrent(in);
+}
+
+SessionSettings quiet_settings(const fs::path& state) {
+  SessionSettings s;
+  s.state_dir = state;
+  s.remember_torrents = true;
+  s.listen_address = "127.0.0.1";
+  s.dht.enabled = false;
+  s.lsd.enabled = false;
+  return s;
+}
+
+// Waits for an event matching `pred`, up to `limit`.
+template <class Pred>
+bool wait_for(Session& session, Pred pred, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    session.wait_for_events(200ms);
+    for (const auto& e : session.pop_events()) {
+      if (pred(e)) return true;
+    }
+  }
+  return false;
+}
+
+TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
+  TempDir dir;
+  auto data = dir.path / "data";
+  fs::create_directories(data);
+  auto a = make_torrent(data, "a.bin", 100'000, 1);
+  auto b = make_torrent(data, "b.bin", 50'000, 2);
+  std::string hash_a;
+  std::string hash_b;
+  {
+    Session session(quiet_settings(dir.path / "state"));
+    AddTorrentParams pa;
+    pa.torrent_bytes = a;
+    pa.save_path = data;
+    auto ha = session.add_torrent(pa);
+    ASSERT_TRUE(ha) << ha.error();
+    hash_a = ha->info_hash();
+    AddTorrentParams pb;
+    pb.torrent_bytes = b;
+    pb.save_path = data;
+    pb.paused = true;
+    auto hb = session.add_torrent(pb);
+    ASSERT_TRUE(hb) << hb.error();
+    hash_b = hb->info_hash();
+    ASSERT_TRUE(wait_for(session, [&](const Event& e) {
+      auto* f = std::get_if<TorrentFinished>(&e);
+      return f && f->info_hash == hash_a;
+    }));
+  }
+  Session again(quiet_settings(dir.path / "state"));
+  auto torrents = again.torrents();
+  ASSERT_EQ(torrents.size(), 2u);
+  EXPECT_EQ(torrents[0].info_hash(), hash_a);
+  EXPECT_EQ(torrents[1].info_hash(), hash_b);
+  ASSERT_TRUE(wait_for(again, [&](const Event& e) {
+    auto* f = std::get_if<TorrentFinished>(&e);
+    return f && f->info_hash == hash_a;
+  }));
+  EXPECT_EQ(torrents[0].status().state, TorrentState::seeding);
+  EXPECT_EQ(torrents[1].status().state, TorrentState::paused);
+  // A removed torrent is forgotten.
+  again.remove_torrent(torrents[1]);
+  ASSERT_TRUE(wait_for(again, [&](const Event& e) { return std::holds_alternative<TorrentRemoved>(e); }));
+  again.shutdown();
+  Session third(quiet_settings(dir.path / "state"));
+  ASSERT_EQ(third.torrents().size(), 1u);
+}
+
+TEST(RememberTorrents, ADamagedStateFileStartsEmptyWithAWarning) {
+  TempDir dir;
+  fs::create_directories(dir.path / "state");
+  std::ofstream(dir.path / "state" / "session.state") << "d7:versioni1e8:torrentsl";
+  Session session(quiet_settings(dir.path / "state"));
+  EXPECT_TRUE(session.torrents().empty());
+  bool warned = false;
+  for (const auto& e : session.pop_events())
+    warned = warned || std::holds_alternative<SessionWarning>(e);
+  EXPECT_TRUE(warned);
+}
+
+}  // namespace
+}  // namespace shoal
