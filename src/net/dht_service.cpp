@@ -29,8 +29,12 @@ dht::NodeId random_id() {
 
 }  // namespace
 
-DhtService::DhtService(asio::io_context& io, DhtServiceOptions options)
-    : io_(io), options_(std::move(options)), socket_(io), socket6_(io), timer_(io) {}
+DhtService::DhtService(asio::io_context& io, DhtServiceOptions options, UdpMux* shared)
+    : io_(io),
+      options_(std::move(options)),
+      own_mux_(shared ? nullptr : std::make_unique<UdpMux>(io)),
+      mux_(shared ? shared : own_mux_.get()),
+      timer_(io) {}
 
 DhtService::~DhtService() {
   stop();
@@ -61,67 +65,27 @@ Expected<std::uint16_t, std::string> DhtService::start() {
       }
     }
   }
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options_.bind_address, ec);
-  if (ec) return unexpected("invalid DHT bind address " + options_.bind_address);
-  std::string v4 = address.is_v4() ? options_.bind_address : "";
-  std::string v6 = address.is_v6() ? options_.bind_address : options_.bind_address6;
-  std::uint16_t port = options_.port;
-  if (!v4.empty()) {
-    if (auto error = open(socket_, v4, port)) return unexpected(*error);
-    port = socket_.local_endpoint().port();
-  }
-  if (!v6.empty()) {
-    boost::system::error_code ignored;
-    auto error = open(socket6_, v6, port);
-    if (error && options_.port == 0 && port != 0) {
-      socket6_.close(ignored);  // the IPv4 socket's port is taken for IPv6: any other will do
-      error = open(socket6_, v6, 0);
-    }
-    if (error) {
-      socket6_.close(ignored);
-      // Where IPv4 is up, an IPv6 failure (no IPv6 on this host) only means no IPv6 DHT.
-      if (!socket_.is_open()) return unexpected(*error);
-    }
+  if (own_mux_) {
+    auto opened = own_mux_->open(options_.bind_address, options_.bind_address6, options_.port);
+    if (!opened) return unexpected("cannot listen for the DHT: " + opened.error());
   }
   auto config = options_.config;
-  config.dual_stack = socket_.is_open() && socket6_.is_open();
+  config.dual_stack = mux_->v4_open() && mux_->v6_open();
   std::random_device rd;
   node_ = std::make_unique<dht::DhtNode>(id, config, (std::uint64_t{rd()} << 32) | rd());
-  if (socket_.is_open()) asio::co_spawn(io_, receive_loop(socket_), asio::detached);
-  if (socket6_.is_open()) asio::co_spawn(io_, receive_loop(socket6_), asio::detached);
+  mux_->set_handler(UdpMux::Kind::krpc,
+                    [this](std::span<const std::uint8_t> packet, const Endpoint& from) { on_packet(packet, from); });
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, bootstrap_all(), asio::detached);
-  return socket_.is_open() ? socket_.local_endpoint().port() : socket6_.local_endpoint().port();
-}
-
-std::optional<std::string> DhtService::open(udp::socket& socket, const std::string& address_text,
-                                            std::uint16_t port) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(address_text, ec);
-  if (ec) return "invalid DHT bind address " + address_text;
-  udp::endpoint bind(address, port);
-  socket.open(bind.protocol(), ec);
-  if (!ec) {
-    boost::system::error_code ignored;
-    if (address.is_v6()) socket.set_option(asio::ip::v6_only(true), ignored);  // IPv4 has its own socket
-    // Bursts of queries must not overflow the default ~200 KiB receive buffer.
-    socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
-    socket.bind(bind, ec);
-  }
-  if (ec)
-    return "cannot listen for the DHT on udp " + address_text + ":" + std::to_string(port) + ": " +
-           ec.message();
-  return std::nullopt;
+  return mux_->port();
 }
 
 void DhtService::stop() {
   if (stopped_ || !node_) return;
   stopped_ = true;
   save_state();
-  boost::system::error_code ignored;
-  socket_.close(ignored);
-  socket6_.close(ignored);
+  mux_->set_handler(UdpMux::Kind::krpc, {});
+  if (own_mux_) own_mux_->close();
   timer_.cancel();
 }
 
@@ -153,25 +117,16 @@ void DhtService::save_state() const {
 
 void DhtService::flush(std::vector<dht::Outgoing>& out) {
   for (auto& o : out) {
-    auto& socket = o.to.v6 ? socket6_ : socket_;
-    if (!socket.is_open()) continue;  // a family we do not speak
-    boost::system::error_code ignored;
-    socket.send_to(asio::buffer(o.packet), to_asio<udp>(o.to), 0, ignored);  // UDP: best effort
+    mux_->send_to(o.to, std::span(reinterpret_cast<const std::uint8_t*>(o.packet.data()), o.packet.size()));
   }
   out.clear();
 }
 
-asio::awaitable<void> DhtService::receive_loop(udp::socket& socket) {
-  std::vector<char> buffer(4096);
-  std::vector<dht::Outgoing> out;
-  udp::endpoint from;
-  while (!stopped_) {
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, kToken);
-    if (stopped_) co_return;
-    if (ec) continue;
-    node_->on_packet(std::string_view(buffer.data(), n), to_endpoint(from), dht::Clock::now(), out);
-    flush(out);
-  }
+void DhtService::on_packet(std::span<const std::uint8_t> packet, const Endpoint& from) {
+  if (stopped_) return;
+  node_->on_packet(std::string_view(reinterpret_cast<const char*>(packet.data()), packet.size()), from,
+                   dht::Clock::now(), packet_out_);
+  flush(packet_out_);
 }
 
 asio::awaitable<void> DhtService::tick_loop() {
@@ -201,7 +156,7 @@ asio::awaitable<void> DhtService::bootstrap_all() {
     bool asked[2] = {false, false};
     for (const auto& r : results) {
       auto e = to_endpoint(r.endpoint());
-      if (asked[e.v6] || !(e.v6 ? socket6_ : socket_).is_open()) continue;
+      if (asked[e.v6] || !(e.v6 ? mux_->v6_open() : mux_->v4_open())) continue;
       asked[e.v6] = true;
       node_->bootstrap(e, dht::Clock::now(), out);
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dht/dht_node.hpp"
+#include "net/udp_mux.hpp"
 #include "shoal/expected.hpp"
 
 namespace shoal::net {
@@ -35,7 +36,9 @@ struct DhtServiceOptions {
 
 class DhtService {
  public:
-  DhtService(boost::asio::io_context& io, DhtServiceOptions options);
+  // With `shared`, KRPC goes through that (already open) socket pair, which the DHT shares with the other
+  // UDP protocols of the node; without, the service opens sockets of its own as options say.
+  DhtService(boost::asio::io_context& io, DhtServiceOptions options, UdpMux* shared = nullptr);
   ~DhtService();
 
   Expected<std::uint16_t, std::string> start();
@@ -54,7 +57,7 @@ class DhtService {
   // BEP 51: one sampling walk towards `target` (after waiting for nodes as search() does).
   boost::asio::awaitable<dht::DhtNode::LookupResult> sample(dht::NodeId target,
                                                             std::chrono::seconds wait_for_nodes);
-  bool ipv6() const { return socket6_.is_open(); }
+  bool ipv6() const { return mux_->v6_open(); }
   const dht::DhtNode& node() const { return *node_; }
 
   // BEP 44 (dht_service_items.cpp). Callback forms, then coroutines that first wait (up to wait_limit)
@@ -74,9 +77,7 @@ class DhtService {
   boost::asio::awaitable<dht::DhtNode::LookupResult> walk(
       std::function<void(dht::DhtNode::LookupDone, std::vector<dht::Outgoing>&)> start,
       std::chrono::seconds wait_for_nodes);
-  boost::asio::awaitable<void> receive_loop(boost::asio::ip::udp::socket& socket);
-  std::optional<std::string> open(boost::asio::ip::udp::socket& socket, const std::string& address,
-                                  std::uint16_t port);
+  void on_packet(std::span<const std::uint8_t> packet, const Endpoint& from);
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> bootstrap_all();
   void flush(std::vector<dht::Outgoing>& out);
@@ -85,8 +86,9 @@ class DhtService {
 
   boost::asio::io_context& io_;
   DhtServiceOptions options_;
-  boost::asio::ip::udp::socket socket_;   // IPv4
-  boost::asio::ip::udp::socket socket6_;  // IPv6
+  std::unique_ptr<UdpMux> own_mux_;  // when not shared
+  UdpMux* mux_;
+  std::vector<dht::Outgoing> packet_out_;  // scratch for replies to received packets
   boost::asio::steady_timer timer_;
   std::unique_ptr<dht::DhtNode> node_;
   std::vector<dht::NodeInfo> saved_nodes_;

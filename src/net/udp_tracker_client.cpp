@@ -8,6 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 
+#include "net/asio_endpoint.hpp"
+
 namespace shoal::net {
 namespace {
 
@@ -34,6 +36,13 @@ bool split_url(const std::string& url, std::string& host, std::string& port) {
     port = rest.substr(colon + 1);
   }
   return !host.empty() && !port.empty();
+}
+
+// BEP 15: requests carry their transaction id at bytes 12-15, replies at bytes 4-7.
+std::optional<std::uint32_t> read_u32(std::span<const std::uint8_t> packet, std::size_t offset) {
+  if (packet.size() < offset + 4) return std::nullopt;
+  return (std::uint32_t{packet[offset]} << 24) | (std::uint32_t{packet[offset + 1]} << 16) |
+         (std::uint32_t{packet[offset + 2]} << 8) | std::uint32_t{packet[offset + 3]};
 }
 
 }  // namespace
@@ -93,6 +102,101 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_reque
         step = std::move(*next);
         break;
       }
+    }
+  }
+}
+
+UdpTrackerClient::UdpTrackerClient(UdpMux& mux) : mux_(mux) {
+  mux_.set_handler(UdpMux::Kind::tracker,
+                   [this](std::span<const std::uint8_t> packet, const Endpoint& from) { on_packet(packet, from); });
+}
+
+UdpTrackerClient::~UdpTrackerClient() {
+  mux_.set_handler(UdpMux::Kind::tracker, {});
+}
+
+void UdpTrackerClient::on_packet(std::span<const std::uint8_t> packet, const Endpoint& from) {
+  auto tid = read_u32(packet, 4);
+  if (!tid) return;
+  auto it = waiters_.find({from, *tid});
+  if (it == waiters_.end()) return;  // late, duplicated or forged: nobody asked
+  it->second.packet->assign(packet.begin(), packet.end());
+  *it->second.arrived = true;
+  it->second.wake->cancel();
+  waiters_.erase(it);
+}
+
+asio::awaitable<Expected<tracker::udp::Response, std::string>> UdpTrackerClient::request(
+    std::string url, std::variant<tracker::udp::AnnounceRequest, std::vector<Sha1Digest>> request,
+    tracker::udp::ConnectionCache& cache, UdpTrackerOptions options) {
+  using tracker::udp::UdpExchange;
+  auto executor = co_await asio::this_coro::executor;
+  std::string host, port;
+  if (!split_url(url, host, port)) co_return unexpected("not a udp://host:port URL");
+  udp::resolver resolver(executor);
+  auto [rec, results] = co_await resolver.async_resolve(host, port, kToken);
+  if (rec || results.empty()) co_return unexpected("cannot resolve " + host + ": " + rec.message());
+  // The first address of a family we have a socket for.
+  std::optional<Endpoint> target;
+  for (const auto& r : results) {
+    auto e = to_endpoint(r.endpoint());
+    if (e.v6 ? mux_.v6_open() : mux_.v4_open()) {
+      target = e;
+      break;
+    }
+  }
+  if (!target) co_return unexpected("no UDP socket for " + host + "'s address family");
+  // Connection ids are bound to the port they were issued to: ours never changes.
+  if (cache.local_port != 0 && cache.local_port != mux_.port()) cache = {};
+
+  UdpExchange exchange(std::move(request), cache, target->v6, std::random_device{}(), options.max_attempts,
+                       options.base_timeout);
+  auto step = exchange.start(UdpExchange::Clock::now());
+  asio::steady_timer wake(executor);
+  std::vector<std::uint8_t> reply;
+  bool arrived = false;
+  std::optional<std::pair<Endpoint, std::uint32_t>> key;
+  // The waiter must not outlive this frame: whatever way the frame ends, it leaves the table.
+  // (At shutdown the frame may be destroyed after the client: the weak token says whether it still exists.)
+  struct Unregister {
+    UdpTrackerClient* self;
+    std::weak_ptr<bool> alive;
+    std::optional<std::pair<Endpoint, std::uint32_t>>& key;
+    ~Unregister() {
+      if (key && !alive.expired()) self->waiters_.erase(*key);
+    }
+  } unregister{this, alive_, key};
+  for (;;) {
+    if (auto* failed = std::get_if<UdpExchange::Failed>(&step)) co_return unexpected(failed->reason);
+    if (auto* done = std::get_if<UdpExchange::Done>(&step)) co_return std::move(done->response);
+    auto& send = std::get<UdpExchange::Send>(step);
+    auto tid = read_u32(send.packet, 12);
+    if (!tid) co_return unexpected(std::string("internal error: request without a transaction id"));
+    if (key) waiters_.erase(*key);
+    key = std::pair{*target, *tid};
+    arrived = false;
+    waiters_[*key] = Waiter{&wake, &reply, &arrived};
+    mux_.send_to(*target, send.packet);
+    wake.expires_at(send.deadline);
+    for (;;) {
+      co_await wake.async_wait(kToken);
+      if (!arrived) {  // the deadline, not a reply
+        waiters_.erase(*key);
+        key.reset();
+        step = exchange.on_timeout(UdpExchange::Clock::now());
+        break;
+      }
+      key.reset();  // on_packet took it out of the table
+      auto next = exchange.on_packet(reply, UdpExchange::Clock::now());
+      cache.local_port = mux_.port();
+      if (next) {
+        step = std::move(*next);
+        break;
+      }
+      // Not an answer to this step: keep listening until the deadline under the same id.
+      key = std::pair{*target, *tid};
+      arrived = false;
+      waiters_[*key] = Waiter{&wake, &reply, &arrived};
     }
   }
 }

@@ -3,11 +3,16 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "net/udp_mux.hpp"
+#include "shoal/endpoint.hpp"
 #include "shoal/expected.hpp"
 #include "tracker/udp_exchange.hpp"
 
@@ -22,5 +27,34 @@ struct UdpTrackerOptions {
 boost::asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_request(
     std::string url, std::variant<tracker::udp::AnnounceRequest, std::vector<Sha1Digest>> request,
     tracker::udp::ConnectionCache& cache, UdpTrackerOptions options);
+
+// The same exchange through a node's shared UDP sockets (UdpMux): every request leaves from the node's one
+// port, and replies come back to the request whose transaction id they carry. Network thread only.
+class UdpTrackerClient {
+ public:
+  explicit UdpTrackerClient(UdpMux& mux);
+  ~UdpTrackerClient();
+  UdpTrackerClient(const UdpTrackerClient&) = delete;
+  UdpTrackerClient& operator=(const UdpTrackerClient&) = delete;
+
+  boost::asio::awaitable<Expected<tracker::udp::Response, std::string>> request(
+      std::string url, std::variant<tracker::udp::AnnounceRequest, std::vector<Sha1Digest>> request,
+      tracker::udp::ConnectionCache& cache, UdpTrackerOptions options);
+
+  std::size_t pending() const { return waiters_.size(); }
+
+ private:
+  // A request waiting for its reply: woken by cancelling its timer.
+  struct Waiter {
+    boost::asio::steady_timer* wake;
+    std::vector<std::uint8_t>* packet;
+    bool* arrived;
+  };
+  void on_packet(std::span<const std::uint8_t> packet, const Endpoint& from);
+
+  UdpMux& mux_;
+  std::map<std::pair<Endpoint, std::uint32_t>, Waiter> waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
 
 }  // namespace shoal::net

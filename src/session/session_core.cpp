@@ -94,6 +94,15 @@ SessionCore::SessionCore(SessionSettings settings)
   listener_->open(settings_.listen_address, settings_.listen_port);  // throws: a start-up error
   context_.listen_port = listener_->port();
   listener_->start();
+  udp_ = std::make_unique<net::UdpMux>(io_);
+  if (auto port = udp_->open("0.0.0.0", "::", settings_.dht.port); port) {
+    udp_trackers_ = std::make_unique<net::UdpTrackerClient>(*udp_);
+    context_.udp_trackers = udp_trackers_.get();
+  } else {
+    // Trackers still work (a socket per announce); the DHT will say why it cannot start.
+    push_event(SessionWarning{"UDP: " + port.error()});
+    udp_.reset();
+  }
   if (settings_.remember_torrents && !settings_.state_dir.empty()) restore();
   asio::co_spawn(io_, tick_loop(), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
@@ -127,6 +136,7 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
   asio::post(io_, [this, closed] {
     listener_->stop();
     if (dht_) dht_->stop();  // saves the routing table
+    if (udp_) udp_->close();
     if (lsd_) lsd_->stop();
     tick_timer_.cancel();
     closed->set_value();
@@ -869,7 +879,7 @@ SessionStats SessionCore::stats() const {
 void SessionCore::start_dht() {
   if (dht_tried_) return;
   dht_tried_ = true;
-  auto service = std::make_unique<net::DhtService>(io_, dht_options(settings_));
+  auto service = std::make_unique<net::DhtService>(io_, dht_options(settings_), udp_.get());
   auto port = service->start();
   if (!port) {
     push_event(SessionWarning{"DHT: " + port.error()});

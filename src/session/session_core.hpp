@@ -132,6 +132,10 @@ class SessionCore {
   session::ConnectionBudget budget_;
   session::CheckQueue checks_;
   session::TorrentContext context_;
+  // One UDP socket per family for the DHT, the UDP tracker client (and later uTP); before their users, so
+  // destroyed after them.
+  std::unique_ptr<net::UdpMux> udp_;
+  std::unique_ptr<net::UdpTrackerClient> udp_trackers_;
   std::unique_ptr<session::Listener> listener_;
   std::unique_ptr<net::DhtService> dht_;
   std::unique_ptr<net::LsdService> lsd_;

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 
+#include "net/udp_tracker_client.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/rate_limiter.hpp"
 
@@ -107,6 +108,8 @@ struct TorrentContext {
   RateLimiter* global_upload = nullptr;
   ConnectionBudget* connections = nullptr;
   CheckQueue* checks = nullptr;
+  // udp:// announces leave from the session's one UDP port; null: each announce opens a socket of its own.
+  net::UdpTrackerClient* udp_trackers = nullptr;
   // Torrents currently downloading or seeding, for the fair share of connections.
   std::function<int()> active_torrents = [] { return 1; };
   // This torrent's share of the session's unchoke slots (large when the session sets no global cap).

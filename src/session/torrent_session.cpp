@@ -1134,7 +1134,9 @@ asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> TorrentSession
     net::UdpTrackerOptions options;
     options.max_attempts = stopping ? 1 : 2;
     if (stopping) options.base_timeout = std::chrono::seconds(2);
-    auto reply = co_await net::udp_tracker_request(url, u, udp_connections_[url], options);
+    auto reply = context_.udp_trackers
+                     ? co_await context_.udp_trackers->request(url, u, udp_connections_[url], options)
+                     : co_await net::udp_tracker_request(url, u, udp_connections_[url], options);
     if (!reply) co_return unexpected(reply.error());
     if (auto* error = std::get_if<tracker::udp::ErrorResponse>(&*reply))
       co_return unexpected("tracker error: " + error->message);
