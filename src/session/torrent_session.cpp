@@ -1134,9 +1134,13 @@ asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> TorrentSession
     net::UdpTrackerOptions options;
     options.max_attempts = stopping ? 1 : 2;
     if (stopping) options.base_timeout = std::chrono::seconds(2);
-    auto reply = context_.udp_trackers
-                     ? co_await context_.udp_trackers->request(url, u, udp_connections_[url], options)
-                     : co_await net::udp_tracker_request(url, u, udp_connections_[url], options);
+    // (Not a conditional expression: g++ 12 mishandles the temporaries of co_await inside one.)
+    Expected<tracker::udp::Response, std::string> reply = unexpected(std::string("no reply"));
+    if (context_.udp_trackers) {
+      reply = co_await context_.udp_trackers->request(url, u, udp_connections_[url], options);
+    } else {
+      reply = co_await net::udp_tracker_request(url, u, udp_connections_[url], options);
+    }
     if (!reply) co_return unexpected(reply.error());
     if (auto* error = std::get_if<tracker::udp::ErrorResponse>(&*reply))
       co_return unexpected("tracker error: " + error->message);
