@@ -1,12 +1,12 @@
 // shoal dht: a long-running Mainline DHT node (a bootstrap node for others), on the same core as the client.
 #include <fmt/core.h>
+#include <pthread.h>
+#include <signal.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <memory>
 
 #include "commands.hpp"
-#include "net/dht_service.hpp"
+#include "shoal/dht_node.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -24,38 +24,38 @@ struct DhtOptions {
 };
 
 int run_dht(const DhtOptions& opt) {
-  boost::asio::io_context io(1);
-  net::DhtServiceOptions options;
-  options.bind_address = opt.bind;
-  options.bind_address6 = opt.bind6 == "none" ? "" : opt.bind6;
-  options.port = opt.port;
-  options.bootstrap = opt.bootstrap;
-  if (options.bootstrap.empty() && !opt.no_default_routers)
-    options.bootstrap.assign(net::kPublicDhtRouters.begin(), net::kPublicDhtRouters.end());
-  options.state_file = opt.state;
-  options.config.max_queries_per_ip = opt.max_queries_per_ip;
-  options.config.routing.one_node_per_ip = !opt.allow_same_ip;
-  options.config.enforce_node_id = !opt.relax_node_ids;
-  net::DhtService dht(io, options);
-  auto port = dht.start();
-  if (!port) {
-    fmt::print(stderr, "shoal dht: {}\n", port.error());
+  DhtNodeSettings settings;
+  settings.bind_address = opt.bind;
+  settings.bind_address6 = opt.bind6 == "none" ? "" : opt.bind6;
+  settings.port = opt.port;
+  settings.bootstrap = opt.bootstrap;
+  settings.use_public_routers = !opt.no_default_routers;
+  settings.state_file = opt.state;
+  settings.max_queries_per_ip = opt.max_queries_per_ip;
+  settings.allow_same_ip = opt.allow_same_ip;
+  settings.enforce_node_ids = !opt.relax_node_ids;
+  // Signals are taken synchronously below; the node's thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  DhtNode dht(settings);
+  if (auto started = dht.start(); !started) {
+    fmt::print(stderr, "shoal dht: {}\n", started.error());
     return 1;
   }
-  fmt::print("dht: node {} listening on udp {}:{}{}\n", dht.node().id().to_hex(), opt.bind, *port,
-             dht.ipv6() ? " and [" + opt.bind6 + "] (IPv6)" : "");
+  auto s = dht.stats();
+  fmt::print("dht: node {} listening on udp {}:{}{}\n", s.node_id, opt.bind, s.port,
+             s.ipv6 ? " and [" + opt.bind6 + "] (IPv6)" : "");
   std::fflush(stdout);
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec) return;
-    const auto& s = dht.node().stats();
-    fmt::print("dht: stopping; {} nodes known, {} peers stored, {} items stored, {} queries answered\n",
-               dht.node().node_count(), dht.node().stored_peers(),
-               dht.node().items().immutable_count() + dht.node().items().mutable_count(), s.queries_in);
-    dht.stop();
-    io.stop();
-  });
-  io.run();
+  int sig = 0;
+  while (sig != SIGINT && sig != SIGTERM)
+    sig = sigwaitinfo(&signals, nullptr);
+  s = dht.stats();
+  fmt::print("dht: stopping; {} nodes known, {} peers stored, {} items stored, {} queries answered\n",
+             s.nodes, s.stored_peers, s.stored_items, s.queries_answered);
+  dht.stop();
   return 0;
 }
 

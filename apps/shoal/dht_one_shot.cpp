@@ -24,7 +24,6 @@ net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht) {
 
 }  // namespace
 
-
 namespace asio = boost::asio;
 
 void add_one_shot_dht_options(CLI::App& cmd, OneShotDhtOptions& opt) {

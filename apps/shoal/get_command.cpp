@@ -60,7 +60,8 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--seed-ratio", opt->seed_ratio, "Seed until uploaded = RATIO x size, then exit");
   cmd->add_flag("--sequential", opt->sequential, "Download pieces in order (for streaming)");
   cmd->add_option("--only", opt->only, "Download only files matching this glob (repeatable)");
-  cmd->add_option("--max-down", opt->max_down, "Download rate limit of all torrents together, e.g. 10M (bytes/s)");
+  cmd->add_option("--max-down", opt->max_down,
+                  "Download rate limit of all torrents together, e.g. 10M (bytes/s)");
   add_common_transfer_options(*cmd, opt->common);
   return [opt] { return run_get(*opt); };
 }

@@ -1,5 +1,5 @@
-// The DHT and LSD flags shared by several commands, registered once. Plain values: each command turns them into
-// what it runs (session settings for get and seed, a one-shot node for the DHT commands).
+// The DHT and LSD flags shared by several commands, registered once. Plain values: each command turns them
+// into what it runs (session settings for get and seed, a one-shot node for the DHT commands).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -9,10 +9,8 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "server/http_tracker_server.hpp"
-#include "server/tracker_state.hpp"
-#include "server/udp_tracker_server.hpp"
-#include "server/whitelist.hpp"
+#include "shoal/endpoint.hpp"
+#include "shoal/tracker_server.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -40,18 +38,18 @@ int run_tracker(const TrackerOptions& opt) {
     fmt::print(stderr, "shoal tracker: {}\n", message);
     return 1;
   };
-  tracker::SwarmLimits limits;
-  limits.interval = opt.interval;
-  server::TrackerState state(limits);
-
-  std::int64_t whitelist_mtime = -1;
-  if (!opt.whitelist.empty()) {
-    auto list = server::load_whitelist(opt.whitelist);
-    if (!list) return fail(list.error());
-    whitelist_mtime = mtime_of(opt.whitelist);
-    fmt::print("whitelist: {} info-hashes from {}\n", list->size(), opt.whitelist);
-    state.set_whitelist(std::make_shared<const server::Whitelist>(std::move(*list)));
-  }
+  TrackerServerSettings settings;
+  settings.http_bind = opt.http;
+  settings.udp_bind = opt.udp;
+  settings.serve_http = !opt.no_http;
+  settings.serve_udp = !opt.no_udp;
+  settings.whitelist = opt.whitelist;
+  settings.interval = opt.interval;
+  settings.udp_threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  settings.max_requests_per_ip = opt.max_requests_per_ip;
+  settings.log_drops = opt.verbose;
+  if (!settings.serve_http && !settings.serve_udp)
+    return fail("nothing to serve: both --no-http and --no-udp given");
 
   // Signals are taken synchronously below; every thread started from here on inherits the mask.
   sigset_t signals;
@@ -60,32 +58,24 @@ int run_tracker(const TrackerOptions& opt) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::unique_ptr<server::UdpTrackerServer> udp;
-  std::unique_ptr<server::HttpTrackerServer> http;
-  if (!opt.no_udp) {
-    auto bind = Endpoint::parse(opt.udp);
-    if (!bind) return fail("invalid --udp '" + opt.udp + "' (expected ADDR:PORT)");
-    server::UdpServerOptions u;
-    u.bind = *bind;
-    u.threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-    u.max_requests_per_ip = opt.max_requests_per_ip;
-    u.log_drops = opt.verbose;
-    udp = std::make_unique<server::UdpTrackerServer>(state, u);
-    auto port = udp->start();
-    if (!port) return fail(port.error());
-    bind->port = *port;
-    fmt::print("udp: udp://{}/announce ({} threads)\n", bind->to_string(), u.threads);
+  TrackerServer server(settings);
+  if (auto started = server.start(); !started) return fail(started.error());
+  std::int64_t whitelist_mtime = -1;
+  if (!opt.whitelist.empty()) {
+    whitelist_mtime = mtime_of(opt.whitelist);
+    fmt::print("whitelist: {} info-hashes from {}\n", server.whitelist_size(), opt.whitelist);
   }
-  if (!opt.no_http) {
-    auto bind = Endpoint::parse(opt.http);
-    if (!bind) return fail("invalid --http '" + opt.http + "' (expected ADDR:PORT)");
-    http = std::make_unique<server::HttpTrackerServer>(state, *bind, opt.max_requests_per_ip);
-    auto port = http->start();
-    if (!port) return fail(port.error());
-    bind->port = *port;
-    fmt::print("http: http://{}/announce\n", bind->to_string());
+  auto shown = [](const std::string& bind, std::uint16_t port) {
+    auto e = Endpoint::parse(bind);
+    if (!e) return bind;
+    e->port = port;
+    return e->to_string();
+  };
+  if (settings.serve_udp) {
+    fmt::print("udp: udp://{}/announce ({} threads)\n", shown(opt.udp, server.udp_port()),
+               settings.udp_threads);
   }
-  if (!udp && !http) return fail("nothing to serve: both --no-http and --no-udp given");
+  if (settings.serve_http) fmt::print("http: http://{}/announce\n", shown(opt.http, server.http_port()));
   std::fflush(stdout);
 
   // Housekeeping until SIGINT/SIGTERM: expire silent peers, reload the whitelist when its file changes.
@@ -97,28 +87,25 @@ int run_tracker(const TrackerOptions& opt) {
     if (sig == SIGINT || sig == SIGTERM) break;
     auto now = std::chrono::steady_clock::now();
     if (now - last_expire >= expire_every) {
-      state.expire();
+      server.expire();
       last_expire = now;
     }
     if (!opt.whitelist.empty()) {
       auto mtime = mtime_of(opt.whitelist);
       if (mtime != whitelist_mtime && mtime >= 0) {
         whitelist_mtime = mtime;
-        auto list = server::load_whitelist(opt.whitelist);
-        if (list) {
-          fmt::print("whitelist: reloaded, {} info-hashes\n", list->size());
-          state.set_whitelist(std::make_shared<const server::Whitelist>(std::move(*list)));
+        if (auto size = server.reload_whitelist()) {
+          fmt::print("whitelist: reloaded, {} info-hashes\n", *size);
         } else {
           // A half-written or broken file keeps the old list: better stale than open to everything.
-          fmt::print(stderr, "shoal tracker: whitelist not reloaded: {}\n", list.error());
+          fmt::print(stderr, "shoal tracker: whitelist not reloaded: {}\n", size.error());
         }
         std::fflush(stdout);
       }
     }
   }
   fmt::print("shutting down\n");
-  if (http) http->stop();
-  if (udp) udp->stop();
+  server.stop();
   return 0;
 }
 

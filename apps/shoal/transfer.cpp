@@ -36,9 +36,10 @@ std::string status_line(const TorrentStatus& s) {
   if (s.download_rate > 1 && s.have_wanted < s.total_wanted) {
     eta = format_duration(static_cast<double>(s.total_wanted - s.have_wanted) / s.download_rate);
   }
-  return fmt::format("{} {:5.1f}% {}  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}", to_string(s.state),
-                     pct, bar(pct / 100.0), format_bytes(s.have_wanted), format_bytes(s.total_wanted),
-                     format_rate(s.download_rate), format_rate(s.upload_rate), s.peers, s.seeds, eta);
+  return fmt::format("{} {:5.1f}% {}  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}",
+                     to_string(s.state), pct, bar(pct / 100.0), format_bytes(s.have_wanted),
+                     format_bytes(s.total_wanted), format_rate(s.download_rate), format_rate(s.upload_rate),
+                     s.peers, s.seeds, eta);
 }
 
 std::string short_name(const std::string& name) {
@@ -46,7 +47,8 @@ std::string short_name(const std::string& name) {
   return name.substr(0, kNameWidth - 3) + "...";
 }
 
-// The status block: one line per torrent, redrawn in place on a terminal, printed every few seconds otherwise.
+// The status block: one line per torrent, redrawn in place on a terminal, printed every few seconds
+// otherwise.
 class StatusBlock {
  public:
   explicit StatusBlock(bool tty) : tty_(tty) {}
@@ -117,7 +119,8 @@ std::optional<std::int64_t> parse_rate(const std::string& text) {
 
 std::filesystem::path default_state_dir() {
   if (const char* dir = std::getenv("SHOAL_STATE_DIR"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "shoal";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "shoal";
   if (const char* home = std::getenv("HOME"); home && *home)
     return std::filesystem::path(home) / ".local" / "state" / "shoal";
   return std::filesystem::temp_directory_path() / "shoal-state";
@@ -141,7 +144,8 @@ void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt) {
   cmd.add_flag("-v,--verbose", opt.verbose, "Log connections and why they close");
   cmd.add_option("--upload-slots", opt.upload_slots, "Peers unchoked at once per torrent (default 8)")
       ->check(CLI::Range(1, 1000));
-  cmd.add_option("--max-connections", opt.max_connections, "Peer connections per torrent at most (default 80)")
+  cmd.add_option("--max-connections", opt.max_connections,
+                 "Peer connections per torrent at most (default 80)")
       ->check(CLI::Range(1, 10000));
 }
 
@@ -179,7 +183,9 @@ std::optional<std::string> apply_common_options(const CommonTransferOptions& opt
 int run_transfer(TransferRequest request) {
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   const bool many = request.torrents.size() > 1;
-  auto say_error = [&](const std::string& message) { fmt::print(stderr, "shoal {}: {}\n", request.command, message); };
+  auto say_error = [&](const std::string& message) {
+    fmt::print(stderr, "shoal {}: {}\n", request.command, message);
+  };
 
   // Ctrl-C and SIGTERM are taken synchronously by this thread (sigtimedwait below). Blocked before the
   // session starts its thread, which inherits the mask, so no other thread receives them.
@@ -216,7 +222,8 @@ int run_transfer(TransferRequest request) {
     t.name = name;
     if (t.announced || request.quiet) return;
     t.announced = true;
-    block.say(fmt::format("{}: {} ({}), listening on port {}", request.command, name, t.handle.info_hash(), port));
+    block.say(
+        fmt::format("{}: {} ({}), listening on port {}", request.command, name, t.handle.info_hash(), port));
   };
   auto status_lines = [&] {
     std::vector<std::string> lines;

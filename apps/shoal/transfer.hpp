@@ -24,7 +24,8 @@ struct TransferRequest {
   std::string command = "get";
 };
 
-// The flags get and seed share (listen, peers, limits, trackers, DHT, LSD, state dir, output), registered once.
+// The flags get and seed share (listen, peers, limits, trackers, DHT, LSD, state dir, output), registered
+// once.
 struct CommonTransferOptions {
   std::uint16_t port = 0;
   std::string listen = "::";

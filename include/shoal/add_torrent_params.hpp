@@ -1,5 +1,5 @@
-// What to add to a session: one torrent (from .torrent bytes, a .torrent file or a magnet link), where its data
-// goes, and how it behaves.
+// What to add to a session: one torrent (from .torrent bytes, a .torrent file or a magnet link), where its
+// data goes, and how it behaves.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // What a session tells its user. Events queue inside the session and are taken with Session::pop_events();
-// the session calls the wake-up callback (SessionSettings-independent, see Session::set_wakeup) when the queue
-// goes from empty to non-empty, so an embedder with its own event loop needs no thread of its own.
+// the session calls the wake-up callback (SessionSettings-independent, see Session::set_wakeup) when the
+// queue goes from empty to non-empty, so an embedder with its own event loop needs no thread of its own.
 #pragma once
 
 #include <cstdint>
@@ -64,7 +64,7 @@ struct FileError {
   std::string path;
   std::string message;
 };
-struct LogLine {  // details for a verbose log (connections, DHT, LSD), only when SessionSettings asks
+struct LogLine {          // details for a verbose log (connections, DHT, LSD), only when SessionSettings asks
   std::string info_hash;  // empty for session-wide lines
   std::string text;
 };
@@ -73,7 +73,7 @@ struct SessionWarning {  // something degraded but did not stop (e.g. LSD cannot
 };
 
 using Event = std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished,
-                           TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError, PeerBanned,
-                           FileError, LogLine, SessionWarning>;
+                           TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError,
+                           PeerBanned, FileError, LogLine, SessionWarning>;
 
 }  // namespace shoal

@@ -2,8 +2,8 @@
 //
 // A session owns a network thread of its own and everything torrents share: one TCP listener (IPv4 and IPv6)
 // that routes incoming handshakes to their torrent by info-hash, one DHT node, one LSD service, one disk and
-// hashing pool, global rate limits and connection caps, queueing and a state directory. Torrents are added with
-// add_torrent() and driven entirely by the session; the embedder reads their status and takes events.
+// hashing pool, global rate limits and connection caps, queueing and a state directory. Torrents are added
+// with add_torrent() and driven entirely by the session; the embedder reads their status and takes events.
 //
 // Thread-safety: every member function may be called from any thread (each runs on the network thread and
 // waits for its result), except from inside the wake-up callback, which may only call pop_events().
@@ -62,7 +62,7 @@ class Session {
   // Rate limits and queue sizes take effect at once; listen and DHT settings only at the next start.
   void apply_settings(const SessionSettings& settings);
   SessionSettings settings() const;
-  void pause();   // every torrent
+  void pause();  // every torrent
   void resume();
   // Saves every torrent's resume data now (it is also saved periodically and on stop).
   void save_state();

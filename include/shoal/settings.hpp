@@ -26,8 +26,9 @@ struct SessionSettings {
   // Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
   // state across restarts except what it writes into save paths (nothing).
   std::filesystem::path state_dir;
-  // With a state_dir: keep the list of torrents (how each was added, and its metainfo) there, saved atomically
-  // on every change, and add them all again when a session starts on the same state_dir (an always-on node).
+  // With a state_dir: keep the list of torrents (how each was added, and its metainfo) there, saved
+  // atomically on every change, and add them all again when a session starts on the same state_dir (an
+  // always-on node).
   bool remember_torrents = false;
 
   std::string listen_address = "::";  // "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)

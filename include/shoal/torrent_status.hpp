@@ -17,8 +17,8 @@ enum class TorrentState {
   downloading,
   seeding,
   paused,
-  stopped,            // finished its job (seed ratio reached) or removed
-  error,              // see TorrentStatus::error
+  stopped,  // finished its job (seed ratio reached) or removed
+  error,    // see TorrentStatus::error
 };
 
 // "downloading", "seeding", ...
@@ -29,8 +29,8 @@ struct TrackerStatus {
   int tier = 0;
   std::string last_error;  // empty after a success
   std::string warning;
-  std::int64_t peers = 0;      // in the last reply
-  std::int64_t seeders = -1;   // -1: not said
+  std::int64_t peers = 0;     // in the last reply
+  std::int64_t seeders = -1;  // -1: not said
   std::int64_t leechers = -1;
   int failures = 0;  // in a row
 };

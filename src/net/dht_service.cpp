@@ -73,8 +73,9 @@ Expected<std::uint16_t, std::string> DhtService::start() {
   config.dual_stack = mux_->v4_open() && mux_->v6_open();
   std::random_device rd;
   node_ = std::make_unique<dht::DhtNode>(id, config, (std::uint64_t{rd()} << 32) | rd());
-  mux_->set_handler(UdpMux::Kind::krpc,
-                    [this](std::span<const std::uint8_t> packet, const Endpoint& from) { on_packet(packet, from); });
+  mux_->set_handler(UdpMux::Kind::krpc, [this](std::span<const std::uint8_t> packet, const Endpoint& from) {
+    on_packet(packet, from);
+  });
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, bootstrap_all(), asio::detached);
   return mux_->port();

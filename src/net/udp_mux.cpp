@@ -36,8 +36,8 @@ UdpMux::~UdpMux() {
   close();
 }
 
-Expected<std::uint16_t, std::string> UdpMux::open(const std::string& bind_address, const std::string& bind_address6,
-                                                  std::uint16_t port) {
+Expected<std::uint16_t, std::string> UdpMux::open(const std::string& bind_address,
+                                                  const std::string& bind_address6, std::uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(bind_address, ec);
   if (ec) return unexpected("invalid UDP bind address " + bind_address);

@@ -1,7 +1,7 @@
 // One UDP socket per address family, shared by everything of a node that speaks UDP on its port: the DHT
 // (KRPC, first byte 'd'), the UDP tracker client (BEP 15 replies: a 32-bit action below 256, so first byte 0)
-// and, later, uTP (BEP 29: first byte type << 4 | version 1). Each datagram goes to the handler its first byte
-// names; one with no handler is dropped.
+// and, later, uTP (BEP 29: first byte type << 4 | version 1). Each datagram goes to the handler its first
+// byte names; one with no handler is dropped.
 #pragma once
 
 #include <array>
@@ -37,7 +37,9 @@ class UdpMux {
   // family could be opened. An IPv6 failure where IPv4 works only means no IPv6.
   Expected<std::uint16_t, std::string> open(const std::string& bind_address, const std::string& bind_address6,
                                             std::uint16_t port);
-  void set_handler(Kind kind, Handler handler) { handlers_[static_cast<std::size_t>(kind)] = std::move(handler); }
+  void set_handler(Kind kind, Handler handler) {
+    handlers_[static_cast<std::size_t>(kind)] = std::move(handler);
+  }
   // Best effort, as UDP is: a family we have no socket for, or a full send buffer, drops the packet.
   void send_to(const Endpoint& to, std::span<const std::uint8_t> packet);
   void close();

@@ -107,8 +107,9 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_reque
 }
 
 UdpTrackerClient::UdpTrackerClient(UdpMux& mux) : mux_(mux) {
-  mux_.set_handler(UdpMux::Kind::tracker,
-                   [this](std::span<const std::uint8_t> packet, const Endpoint& from) { on_packet(packet, from); });
+  mux_.set_handler(UdpMux::Kind::tracker, [this](std::span<const std::uint8_t> packet, const Endpoint& from) {
+    on_packet(packet, from);
+  });
 }
 
 UdpTrackerClient::~UdpTrackerClient() {

@@ -51,7 +51,8 @@ const char* to_string(ErrorCode code) noexcept {
   return "unknown";
 }
 
-Session::Session(SessionSettings settings) : core_(std::make_shared<detail::SessionCore>(std::move(settings))) {}
+Session::Session(SessionSettings settings)
+    : core_(std::make_shared<detail::SessionCore>(std::move(settings))) {}
 
 Session::~Session() {
   core_->shutdown(std::chrono::seconds(5));
@@ -155,7 +156,8 @@ bool TorrentHandle::add_peer(const std::string& endpoint) {
 }
 
 void TorrentHandle::set_file_priority(int file_index, int priority) {
-  if (auto core = core_.lock()) core->call([&] { core->set_file_priority(info_hash_, file_index, priority); });
+  if (auto core = core_.lock())
+    core->call([&] { core->set_file_priority(info_hash_, file_index, priority); });
 }
 
 std::vector<std::int64_t> TorrentHandle::file_progress() const {

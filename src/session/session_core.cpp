@@ -85,7 +85,8 @@ SessionCore::SessionCore(SessionSettings settings)
   context_.checks = &checks_;
   context_.active_torrents = [this] { return active_cached_; };
   context_.unchoke_share = [this] {
-    return settings_.max_unchoked > 0 ? std::max(1, settings_.max_unchoked / std::max(1, active_cached_)) : 1 << 20;
+    return settings_.max_unchoked > 0 ? std::max(1, settings_.max_unchoked / std::max(1, active_cached_))
+                                      : 1 << 20;
   };
   listener_ = std::make_unique<session::Listener>(
       io_, [this](const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
@@ -272,9 +273,8 @@ void SessionCore::remove(const std::string& info_hash, RemoveMode mode) {
           for (auto p = std::filesystem::path(f.path).parent_path(); !p.empty(); p = p.parent_path())
             dirs.push_back(entry->params.save_path / p);
         }
-        std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) {
-          return a.string().size() > b.string().size();
-        });
+        std::sort(dirs.begin(), dirs.end(),
+                  [](const auto& a, const auto& b) { return a.string().size() > b.string().size(); });
         for (const auto& d : dirs)
           std::filesystem::remove(d, ec);  // fails (kept) when not empty
       }
@@ -386,7 +386,8 @@ void SessionCore::restore() {
 
 asio::awaitable<void> SessionCore::fetch_metadata(EntryPtr entry) {
   auto info_hash = *Sha1Digest::from_hex(entry->hex);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(entry->params.metadata_timeout_seconds);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(entry->params.metadata_timeout_seconds);
   if (entry->peers.empty() && settings_.dht.enabled) {
     start_dht();
     if (!dht_) {
@@ -618,8 +619,8 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
   });
 }
 
-bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
-                                 wire::MessageReader& reader) {
+bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket,
+                                 const Endpoint& remote, wire::MessageReader& reader) {
   auto entry = find(h.info_hash.to_hex());
   if (!entry || !entry->torrent || entry->torrent->stopping()) return false;
   entry->torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h);
@@ -683,8 +684,8 @@ TorrentStatus SessionCore::status(const std::string& info_hash) const {
     s.progress = s.total_size > 0 ? static_cast<double>(s.checked) / static_cast<double>(s.total_size) : 0;
   } else {
     s.progress = s.total_wanted > 0 ? static_cast<double>(s.have_wanted) / static_cast<double>(s.total_wanted)
-                 : entry->torrent  ? 1.0
-                                   : 0.0;
+                 : entry->torrent   ? 1.0
+                                    : 0.0;
   }
   return s;
 }
@@ -760,7 +761,8 @@ bool SessionCore::add_peer(const std::string& info_hash, const std::string& endp
 
 void SessionCore::set_file_priority(const std::string& info_hash, int file, int priority) {
   auto entry = find(info_hash);
-  if (!entry || !entry->info || file < 0 || static_cast<std::size_t>(file) >= entry->info->files.size()) return;
+  if (!entry || !entry->info || file < 0 || static_cast<std::size_t>(file) >= entry->info->files.size())
+    return;
   if (entry->file_mask.empty()) entry->file_mask.assign(entry->info->files.size(), true);
   bool wanted = priority != 0;
   if (entry->file_mask[static_cast<std::size_t>(file)] == wanted) return;
@@ -786,7 +788,7 @@ std::vector<std::int64_t> SessionCore::file_progress(const std::string& info_has
 }
 
 Expected<void, std::string> SessionCore::move_storage(const std::string& info_hash,
-                                                     const std::filesystem::path& to) {
+                                                      const std::filesystem::path& to) {
   auto entry = find(info_hash);
   if (!entry || !entry->info) return unexpected(std::string("no such torrent, or no metadata yet"));
   if (entry->torrent) return unexpected(std::string("pause the torrent before moving its data"));
@@ -929,7 +931,8 @@ asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
       entry->torrent->add_peer(p);
   }
   // Quickly again while we have nobody, then at the usual re-announce interval.
-  entry->next_dht = std::chrono::steady_clock::now() + (found.peers.empty() ? kDhtRetryWhileAlone : kDhtReannounce);
+  entry->next_dht =
+      std::chrono::steady_clock::now() + (found.peers.empty() ? kDhtRetryWhileAlone : kDhtReannounce);
 }
 
 asio::awaitable<void> SessionCore::tick_loop() {

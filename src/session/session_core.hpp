@@ -3,9 +3,9 @@
 // queue and the state directory. Public calls arrive through call(), which runs them on the network thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>

@@ -50,7 +50,8 @@ Expected<std::vector<SavedTorrent>, std::string> decode_session_state(std::strin
   auto doc = bencode::decode(bytes);
   if (!doc) return unexpected("session state: " + doc.error().message());
   auto root = doc->root();
-  if (root.find_int("version") != kFormatVersion) return unexpected(std::string("session state: unknown version"));
+  if (root.find_int("version") != kFormatVersion)
+    return unexpected(std::string("session state: unknown version"));
   auto list = root.find_list("torrents");
   if (!list) return unexpected(std::string("session state: no torrent list"));
   if (list->size() > kMaxTorrents) return unexpected(std::string("session state: too many torrents"));
@@ -68,7 +69,8 @@ Expected<std::vector<SavedTorrent>, std::string> decode_session_state(std::strin
     t.paused = node.find_int("paused").value_or(0) != 0;
     t.sequential = node.find_int("sequential").value_or(0) != 0;
     t.seed_when_complete = node.find_int("seed").value_or(1) != 0;
-    if (auto r = node.find_int("seed_ratio_e6"); r && *r >= 0) t.seed_ratio = static_cast<double>(*r) / kRatioScale;
+    if (auto r = node.find_int("seed_ratio_e6"); r && *r >= 0)
+      t.seed_ratio = static_cast<double>(*r) / kRatioScale;
     if (auto s = node.find_int("seed_time"); s && *s >= 0) t.seed_time_seconds = *s;
     if (auto only = node.find_list("only")) {
       for (auto o : only->children()) {

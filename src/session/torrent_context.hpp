@@ -38,7 +38,8 @@ class ConnectionBudget {
   }
   bool may_connect() const { return connections_ + half_open_ < limits_.max_connections; }
   bool may_dial() const {
-    return may_connect() && half_open_ < limits_.max_half_open && dials_this_second_ < limits_.max_dials_per_second;
+    return may_connect() && half_open_ < limits_.max_half_open &&
+           dials_this_second_ < limits_.max_dials_per_second;
   }
   void dial_started() {
     ++half_open_;

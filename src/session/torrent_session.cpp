@@ -88,9 +88,9 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
     options_.parts_file = options_.save_dir / ("." + info_.info_hash.to_hex() + ".parts");
   }
   apply_file_selection();
-  storage_ = std::make_unique<storage::PieceStorage>(
-      storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_,
-      options_.parts_file);
+  storage_ =
+      std::make_unique<storage::PieceStorage>(storage::FileLayout(file_specs(info_), info_.piece_length),
+                                              options_.save_dir, file_wanted_, options_.parts_file);
   picker_.set_sequential(options_.sequential);
   tracker_key_ = std::random_device{}();
   for (const auto& p : options_.peers)
@@ -109,6 +109,8 @@ void TorrentSession::spawn(asio::awaitable<void> work) {
         std::rethrow_exception(error);
       } catch (const std::exception& e) {
         if (on_log) on_log(std::string("internal error: ") + e.what());
+      } catch (...) {
+        if (on_log) on_log("internal error");
       }
     }
     maybe_drained();
@@ -351,7 +353,8 @@ void TorrentSession::connect_more() {
     connected.insert(p->remote);
     if (auto e = listen_endpoint(*p)) connected.insert(*e);  // an incoming peer's own listen address
   }
-  int limit = std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
+  int limit =
+      std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
   for (const auto& e : known_) {
     if (static_cast<int>(peers_.size() + connecting_.size()) >= limit) break;
     if (connecting_.size() >= kMaxHalfOpen || dials_this_tick_ >= kMaxDialsPerTick) break;
@@ -418,7 +421,8 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
 void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::MessageReader reader,
                                     const wire::Handshake& handshake) {
   boost::system::error_code ignored;
-  int limit = std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
+  int limit =
+      std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
   // Before the check has finished we have nothing to say (the bitfield is unknown yet).
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error ||
       static_cast<int>(peers_.size()) >= limit || !context_.connections->may_connect() ||
@@ -579,7 +583,8 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
       payload += s.length;
     }
     if (!up_limit_.unlimited() && payload > 0) co_await up_limit_.consume(payload);
-    if (!context_.global_upload->unlimited() && payload > 0) co_await context_.global_upload->consume(payload);
+    if (!context_.global_upload->unlimited() && payload > 0)
+      co_await context_.global_upload->consume(payload);
     auto [ec, n] = co_await asio::async_write(peer->socket, buffers, kToken);
     if (ec) {
       close_peer(*peer, "write failed: " + ec.message());
@@ -874,7 +879,8 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
       auto it = peers_.find(id);
       if (strikes >= kBanStrikes && it != peers_.end()) {
         banned_.insert(it->second->remote.address);
-        if (on_peer_banned) on_peer_banned(it->second->remote.address_string(), "sent data that failed the hash check");
+        if (on_peer_banned)
+          on_peer_banned(it->second->remote.address_string(), "sent data that failed the hash check");
         close_peer(*it->second, "sent data that failed the hash check");
       }
     }
@@ -1044,10 +1050,11 @@ void TorrentSession::tick() {
     spawn(announce(tracker::AnnounceEvent::none));
   }
   if (state_ == TorrentState::seeding && seeding_since_ == Clock::time_point::max()) seeding_since_ = now;
-  bool ratio_reached = options_.seed_ratio && static_cast<double>(uploaded_before_ + uploaded_) >=
-                                                  *options_.seed_ratio * static_cast<double>(info_.total_size);
-  bool time_reached = options_.seed_time_seconds &&
-                      now - seeding_since_ >= std::chrono::seconds(*options_.seed_time_seconds);
+  bool ratio_reached =
+      options_.seed_ratio && static_cast<double>(uploaded_before_ + uploaded_) >=
+                                 *options_.seed_ratio * static_cast<double>(info_.total_size);
+  bool time_reached =
+      options_.seed_time_seconds && now - seeding_since_ >= std::chrono::seconds(*options_.seed_time_seconds);
   if (state_ == TorrentState::seeding && (ratio_reached || time_reached)) {
     if (on_seeding_done) on_seeding_done();
     stop();
@@ -1095,7 +1102,8 @@ asio::awaitable<void> TorrentSession::announce(tracker::AnnounceEvent event) {
       add_peer(e);
     if (on_log) on_log("tracker " + url + ": " + std::to_string(result->peers.size()) + " peers");
     if (on_tracker_reply)
-      on_tracker_reply(url, static_cast<std::int64_t>(result->peers.size()), result->warning_message.value_or(""));
+      on_tracker_reply(url, static_cast<std::int64_t>(result->peers.size()),
+                       result->warning_message.value_or(""));
     trackers_.succeeded(target, static_cast<std::int64_t>(result->peers.size()), result->complete,
                         result->incomplete, result->interval, result->warning_message.value_or(""),
                         Clock::now());
@@ -1187,7 +1195,8 @@ void TorrentSession::stop(std::function<void()> done) {
   }
 }
 
-// A member coroutine, not a lambda: a capturing lambda's closure would die before the frame that refers to it.
+// A member coroutine, not a lambda: a capturing lambda's closure would die before the frame that refers to
+// it.
 asio::awaitable<void> TorrentSession::announce_stopped_then_close() {
   co_await announce(tracker::AnnounceEvent::stopped);
   begin_close();

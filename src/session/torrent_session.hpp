@@ -75,7 +75,8 @@ class TorrentSession {
   // Progress for the session's events (optional).
   std::function<void(std::int32_t)> on_piece_verified;
   std::function<void(std::int32_t)> on_check_finished;  // pieces found on disk
-  std::function<void(const std::string& url, std::int64_t peers, const std::string& warning)> on_tracker_reply;
+  std::function<void(const std::string& url, std::int64_t peers, const std::string& warning)>
+      on_tracker_reply;
   std::function<void(const std::string& url, const std::string& error)> on_tracker_error;
   std::function<void(const std::string& address, const std::string& reason)> on_peer_banned;
   // Seeding reached its ratio or time: the torrent stopped itself.

@@ -1,8 +1,8 @@
 // A token bucket for rate limits, with no clock of its own: time is a parameter, so limits are unit-tested on
 // virtual time and one bucket can be shared by a whole session (global limit) while each torrent has its own.
 //
-// Bytes are taken first and paid for after: consume() may put the bucket into debt and says how long the caller
-// must wait before moving more bytes. The bucket holds at most one second's worth (the burst).
+// Bytes are taken first and paid for after: consume() may put the bucket into debt and says how long the
+// caller must wait before moving more bytes. The bucket holds at most one second's worth (the burst).
 #pragma once
 
 #include <algorithm>

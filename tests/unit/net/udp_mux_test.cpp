@@ -34,8 +34,8 @@ TEST(UdpMux, ClassifiesByFirstByte) {
   EXPECT_EQ(UdpMux::classify(bytes({0, 0, 0, 1})), UdpMux::Kind::tracker);
   EXPECT_EQ(UdpMux::classify(bytes({0x41, 0})), UdpMux::Kind::utp);  // ST_SYN, version 1
   EXPECT_EQ(UdpMux::classify(bytes({0x01})), UdpMux::Kind::utp);     // ST_DATA
-  EXPECT_FALSE(UdpMux::classify(bytes({0x51})));                    // type 5 does not exist
-  EXPECT_FALSE(UdpMux::classify(bytes({0x42})));                    // version 2
+  EXPECT_FALSE(UdpMux::classify(bytes({0x51})));                     // type 5 does not exist
+  EXPECT_FALSE(UdpMux::classify(bytes({0x42})));                     // version 2
   EXPECT_FALSE(UdpMux::classify(bytes({'x'})));
   EXPECT_FALSE(UdpMux::classify({}));
 }
@@ -44,7 +44,8 @@ TEST(UdpMux, ClassifiesByFirstByte) {
 // leechers: the info-hash's first byte, so each request can tell its own reply.
 class FakeTracker {
  public:
-  explicit FakeTracker(asio::io_context& io) : socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  explicit FakeTracker(asio::io_context& io)
+      : socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     asio::co_spawn(io, serve(), asio::detached);
   }
   std::uint16_t port() const { return socket_.local_endpoint().port(); }

@@ -52,8 +52,8 @@ TEST(SessionState, RoundTripsEveryField) {
 TEST(SessionState, DamagedFilesAreRefusedWhole) {
   auto good = encode_session_state({sample()});
   EXPECT_FALSE(decode_session_state(good.substr(0, good.size() - 3)));  // truncated
-  EXPECT_FALSE(decode_session_state("d7:versioni9ee"));                // unknown version
-  EXPECT_FALSE(decode_session_state("d7:versioni1ee"));                // no list
+  EXPECT_FALSE(decode_session_state("d7:versioni9ee"));                 // unknown version
+  EXPECT_FALSE(decode_session_state("d7:versioni1ee"));                 // no list
   EXPECT_FALSE(decode_session_state("d8:torrentsli1ee7:versioni1ee"));  // entry not a dict
   // A bad info-hash in any entry refuses the whole file.
   auto bad = sample();
