@@ -24,6 +24,7 @@ struct TrackerOptions {
   std::int64_t interval = 1800;
   unsigned threads = 0;
   std::uint32_t max_requests_per_ip = 100;
+  std::size_t max_http_connections = server::HttpTrackerServer::kMaxConnections;
   bool no_http = false;
   bool no_udp = false;
   bool verbose = false;
@@ -42,11 +43,13 @@ int run_tracker(const TrackerOptions& opt) {
   };
   tracker::SwarmLimits limits;
   limits.interval = opt.interval;
-  server::TrackerState state(limits);
+  // One secret per run keys every table indexed by bytes a remote party chooses.
+  const hash::SipKey key = server::TrackerState::random_key();
+  server::TrackerState state(limits, key);
 
   std::int64_t whitelist_mtime = -1;
   if (!opt.whitelist.empty()) {
-    auto list = server::load_whitelist(opt.whitelist);
+    auto list = server::load_whitelist(opt.whitelist, key);
     if (!list) return fail(list.error());
     whitelist_mtime = mtime_of(opt.whitelist);
     fmt::print("whitelist: {} info-hashes from {}\n", list->size(), opt.whitelist);
@@ -79,7 +82,8 @@ int run_tracker(const TrackerOptions& opt) {
   if (!opt.no_http) {
     auto bind = Endpoint::parse(opt.http);
     if (!bind) return fail("invalid --http '" + opt.http + "' (expected ADDR:PORT)");
-    http = std::make_unique<server::HttpTrackerServer>(state, *bind, opt.max_requests_per_ip);
+    http = std::make_unique<server::HttpTrackerServer>(state, *bind, opt.max_requests_per_ip,
+                                                       opt.max_http_connections);
     auto port = http->start();
     if (!port) return fail(port.error());
     bind->port = *port;
@@ -104,7 +108,7 @@ int run_tracker(const TrackerOptions& opt) {
       auto mtime = mtime_of(opt.whitelist);
       if (mtime != whitelist_mtime && mtime >= 0) {
         whitelist_mtime = mtime;
-        auto list = server::load_whitelist(opt.whitelist);
+        auto list = server::load_whitelist(opt.whitelist, key);
         if (list) {
           fmt::print("whitelist: reloaded, {} info-hashes\n", list->size());
           state.set_whitelist(std::make_shared<const server::Whitelist>(std::move(*list)));
@@ -137,7 +141,11 @@ CommandRunner add_tracker_command(CLI::App& app) {
       ->check(CLI::Range(10, 86400));
   cmd->add_option("--threads", opt->threads, "UDP threads (default: one per core)");
   cmd->add_option("--max-requests-per-ip", opt->max_requests_per_ip,
-                  "Requests per second per address before it is ignored (default 100, 0 = no limit)");
+                  "Per address and second: HTTP requests, and UDP connects or requests without a valid "
+                  "connection id, before more are ignored (default 100, 0 = no limit)");
+  cmd->add_option("--max-http-connections", opt->max_http_connections,
+                  "Open HTTP connections at most; more are closed at once (default 512)")
+      ->check(CLI::Range(1, 1'000'000));
   cmd->add_flag("-v,--verbose", opt->verbose, "Say why UDP packets get no reply");
   return [opt] { return run_tracker(*opt); };
 }

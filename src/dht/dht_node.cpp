@@ -27,7 +27,8 @@ DhtNode::DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed)
       config_(config),
       table4_(id, config.routing),
       table6_(id, config.routing),
-      limiter_(config.max_queries_per_ip),
+      // Its own key (not the token secret): bucket choice must not reveal anything about tokens.
+      limiter_(config.max_queries_per_ip, {seed * 0xBF58476D1CE4E5B9ULL + 3, seed ^ 0x94D049BB133111EBULL}),
       secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL},
       random_state_(seed ^ 0x2545F4914F6CDD1DULL),
       items_(id, config.items) {}
