@@ -299,10 +299,8 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
   if (!config_.enforce_node_id || node_id_valid(r.sender, from))
     table_for(from.v6).heard_from({r.sender, from}, now, true);
-  if (r.your_ip && ip_votes_.size() < 64) {
-    Endpoint ip = *r.your_ip;
-    ip.port = 0;
-    ++ip_votes_[ip];
+  if (r.your_ip) {
+    ip_votes_.record(from, *r.your_ip, now);
     maybe_adopt_external_id(now, out);
   }
   if (pending.put >= 0) put_replied(pending.put, true);
@@ -605,6 +603,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   if (now - last_maintenance_ < kMaintenanceEvery) return;
   last_maintenance_ = now;
   items_.expire(now);
+  ip_votes_.expire(now);
   for (auto it = store_.begin(); it != store_.end();) {
     auto& peers = it->second;
     peers.erase(
@@ -630,15 +629,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
 }
 
 std::optional<Endpoint> DhtNode::external_ip() const {
-  std::optional<Endpoint> best;
-  int votes = 2;
-  for (const auto& [ip, n] : ip_votes_) {
-    if (n > votes) {
-      votes = n;
-      best = ip;
-    }
-  }
-  return best;
+  return ip_votes_.winner();
 }
 
 std::size_t DhtNode::stored_peers() const {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dht/external_ip_votes.hpp"
 #include "dht/item_store.hpp"
 #include "dht/krpc.hpp"
 #include "dht/routing_table.hpp"
@@ -34,8 +35,9 @@ struct DhtConfig {
   bool read_only = false;       // BEP 43
   bool enforce_node_id = true;  // BEP 42: nodes whose id does not fit their address stay out of the table
   std::string version = "SH01";
-  // BEP 42: once three responders agree on our external address, take an id derived from it (and tell the
-  // nodes around the new id about us) instead of waiting for the next start.
+  // BEP 42: once three responding networks agree on our external address (one vote per /24 or /64, votes
+  // expire: external_ip_votes.hpp), take an id derived from it (and tell the nodes around the new id about
+  // us) instead of waiting for the next start.
   bool adopt_external_id = true;
   bool dual_stack = false;  // we can reach IPv6 and IPv4 nodes: ask for both ("want": n4, n6; BEP 32)
   // A reply is never more than this many times the size of the query that asked for it: the node cannot be
@@ -115,7 +117,7 @@ class DhtNode {
 
   const RoutingTable& table(bool v6 = false) const { return v6 ? table6_ : table4_; }
   std::size_t node_count() const { return table4_.size() + table6_.size(); }
-  // Our address as most responders report it (BEP 42 "ip"), once three agree.
+  // Our address as most responding networks report it (BEP 42 "ip"), once three agree.
   std::optional<Endpoint> external_ip() const;
   const NodeId& id() const { return id_; }
   struct Stats {
@@ -238,7 +240,7 @@ class DhtNode {
   bool joining_[2] = {false, false};    // a join walk is under way (IPv4, IPv6)
   std::optional<Endpoint> id_address_;  // the external address our id was last checked against
   std::uint64_t random_state_;
-  std::map<Endpoint, int> ip_votes_;  // addresses only (port 0), bounded by the number of distinct answers
+  ExternalIpVotes ip_votes_;               // BEP 42: one vote per responding network, expiring, bounded
   std::vector<Endpoint> bootstrap_nodes_;  // asked again while the table is nearly empty
   Clock::time_point last_bootstrap_{};
   double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it
