@@ -169,6 +169,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
              out);
         return;
       }
+      verified_.add(from, now);  // it holds our token: the address is its own
       store_peer(q, from, now);
       break;
     case Method::get:
@@ -193,7 +194,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
       break;
     }
   }
-  emit(from, fit_reply(r, query_size), out);
+  emit(from, fit_reply(r, query_size, r.item.value && verified_.contains(from, now)), out);
 }
 
 void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r) {
@@ -254,12 +255,12 @@ void DhtNode::store_peer(const Query& q, const Endpoint& from, Clock::time_point
   }
 }
 
-std::string DhtNode::fit_reply(Response& r, std::size_t query_size) {
+std::string DhtNode::fit_reply(Response& r, std::size_t query_size, bool item_on_top) {
   std::string packet = encode(r, config_.version);
-  // A BEP 44 item is what was asked for: it (with its key, signature and seq, under 200 bytes) comes on top
-  // of the budget, so that the nodes still fit beside it.
+  // A BEP 44 item is what was asked for: to a verified asker it (with its key, signature and seq, under 200
+  // bytes) comes on top of the budget, so that the nodes still fit beside it; to anyone else it must fit.
   const std::size_t limit =
-      query_size * config_.max_reply_factor + (r.item.value ? r.item.value->size() + 200 : 0);
+      query_size * config_.max_reply_factor + (item_on_top && r.item.value ? r.item.value->size() + 200 : 0);
   if (packet.size() <= limit) return packet;
   ++stats_.replies_trimmed;
   auto drop_nodes = [&](bool v6) {
@@ -276,9 +277,15 @@ std::string DhtNode::fit_reply(Response& r, std::size_t query_size) {
       std::size_t n = std::min(r.values.size(), excess / 8 + 1);
       r.values.resize(r.values.size() - n);
     } else if (!drop_nodes(true) && !drop_nodes(false)) {
-      if (!r.bloom_seeds) break;  // nothing left to drop: a bare reply is always small
-      r.bloom_seeds.reset();
-      r.bloom_peers.reset();
+      if (r.bloom_seeds) {
+        r.bloom_seeds.reset();
+        r.bloom_peers.reset();
+      } else if (r.item.value || r.item.seq) {
+        r.item = {};  // an item too large for an unverified asker: token only (see max_reply_factor)
+        ++stats_.items_withheld;
+      } else {
+        break;  // nothing left to drop: a bare reply is always small
+      }
     }
     packet = encode(r, config_.version);
   }
@@ -294,6 +301,7 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   }
   Pending pending = it->second;
   pending_.erase(it);
+  verified_.add(from, now);  // it answered a transaction id only the address we asked has seen
   double sample =
       static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
