@@ -2,6 +2,7 @@
 //
 //   tracker_load --target 127.0.0.1:PORT [--seconds 5] [--inflight 256] [--mode pair|announce]
 //                [--hashes 1000] [--sources 64] [--write-hashes FILE] [--fill N]
+//                [--hash-set random|shared-prefix]
 //
 // Timed modes keep --inflight exchanges outstanding across --sources sockets and count answers:
 //   pair      connect + announce per exchange (latency from the connect sent to the announce answered);
@@ -10,6 +11,8 @@
 // can read the tracker's memory per peer. --write-hashes FILE writes the info-hash set (hex, one per line)
 // and exits. Prints one JSON line on stdout. Every reply is checked strictly; anything unexpected is counted
 // as an error. Only 127.0.0.0/8 is ever sent to.
+// --hash-set shared-prefix makes every info-hash share its first 16 bytes (only the last 4 differ): the
+// chosen-key workload an open tracker must survive without its tables degrading into one bucket.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -129,11 +132,19 @@ InfoHash info_hash(std::uint64_t i) {
   return hash;
 }
 
-std::vector<InfoHash> info_hashes(std::uint32_t count) {
+// Shared-prefix hash i: the 16 bytes of hash 0xC4053 (any fixed prefix would do), then i big-endian.
+InfoHash shared_prefix_hash(std::uint32_t i) {
+  InfoHash hash = info_hash(0xC4053);
+  for (int b = 0; b < 4; ++b)
+    hash[static_cast<std::size_t>(16 + b)] = static_cast<std::uint8_t>(i >> (24 - 8 * b));
+  return hash;
+}
+
+std::vector<InfoHash> info_hashes(std::uint32_t count, bool shared_prefix) {
   std::vector<InfoHash> hashes;
   hashes.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i)
-    hashes.push_back(info_hash(i));
+    hashes.push_back(shared_prefix ? shared_prefix_hash(i) : info_hash(i));
   return hashes;
 }
 
@@ -221,6 +232,7 @@ struct Options {
   std::uint32_t sources = 64;
   std::string write_hashes;
   std::uint64_t fill = 0;
+  bool shared_prefix = false;
 };
 
 template <typename T>
@@ -273,6 +285,10 @@ Options parse_options(int argc, char** argv) {
       o.sources = parse_number<std::uint32_t>(flag, value, 1, fill_first_address);
     } else if (flag == "--write-hashes") {
       o.write_hashes = std::string(value);
+    } else if (flag == "--hash-set") {
+      if (value != "random" && value != "shared-prefix")
+        throw UsageError("--hash-set: expected random or shared-prefix, got '" + std::string(value) + "'");
+      o.shared_prefix = value == "shared-prefix";
     } else if (flag == "--fill") {
       o.fill = parse_number<std::uint64_t>(flag, value, 1, 1'000'000'000'000);
     } else {
@@ -967,7 +983,7 @@ int write_hashes(const std::string& path, const std::vector<InfoHash>& hashes) {
 int main(int argc, char** argv) {
   try {
     const Options options = parse_options(argc, argv);
-    const std::vector<InfoHash> hashes = info_hashes(options.hashes);
+    const std::vector<InfoHash> hashes = info_hashes(options.hashes, options.shared_prefix);
     if (!options.write_hashes.empty()) return write_hashes(options.write_hashes, hashes);
     raise_fd_limit();
     Random random(std::random_device{}() ^
@@ -978,7 +994,8 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: tracker_load --target 127.0.0.1:PORT [--seconds 5] [--inflight 256] [--mode pair|announce]"
-        " [--hashes 1000] [--sources 64] [--write-hashes FILE] [--fill N]\n");
+        " [--hashes 1000] [--sources 64] [--write-hashes FILE] [--fill N]"
+        " [--hash-set random|shared-prefix]\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tracker_load: %s\n", e.what());

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const auto ours = *Sha1Digest::from_hex("0123456789abcdef0123456789abcdef01234567");
   lsd::LsdState state("fuzz");
   state.add_torrent(ours, 6881, lsd::TimePoint{});
-  auto peers = state.on_packet(input, *Endpoint::parse("192.168.1.2:6771"), lsd::TimePoint{});
+  auto peers = state.on_packet(input, *Endpoint::parse("192.168.1.2:6771"),
+                               *Endpoint::parse("239.192.152.143:6771"), lsd::TimePoint{});
   if (peers) {
     if (!announce || peers->size() != 1 || (*peers)[0].info_hash != ours ||
         (*peers)[0].endpoint.port != announce->port)

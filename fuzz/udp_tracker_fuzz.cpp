@@ -11,7 +11,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace shoal::tracker;
   std::span<const std::uint8_t> packet(data, size);
-  static thread_local SwarmTable table;
+  static thread_local SwarmTable table({}, shoal::hash::SipKey{1, 2});
   auto parsed = udp::parse_request(packet);
   if (parsed.request) {
     if (auto* a = std::get_if<udp::AnnounceRequest>(&*parsed.request)) {

@@ -25,6 +25,7 @@ struct TrackerOptions {
   bool no_http = false;
   bool no_udp = false;
   bool verbose = false;
+  std::size_t max_http_connections = TrackerServerSettings{}.max_http_connections;
 };
 
 std::int64_t mtime_of(const std::string& path) {
@@ -48,6 +49,7 @@ int run_tracker(const TrackerOptions& opt) {
   settings.udp_threads = opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   settings.max_requests_per_ip = opt.max_requests_per_ip;
   settings.log_drops = opt.verbose;
+  settings.max_http_connections = opt.max_http_connections;
   if (!settings.serve_http && !settings.serve_udp)
     return fail("nothing to serve: both --no-http and --no-udp given");
 
@@ -124,7 +126,11 @@ CommandRunner add_tracker_command(CLI::App& app) {
       ->check(CLI::Range(10, 86400));
   cmd->add_option("--threads", opt->threads, "UDP threads (default: one per core)");
   cmd->add_option("--max-requests-per-ip", opt->max_requests_per_ip,
-                  "Requests per second per address before it is ignored (default 100, 0 = no limit)");
+                  "Per address and second: HTTP requests, and UDP connects or requests without a valid "
+                  "connection id, before more are ignored (default 100, 0 = no limit)");
+  cmd->add_option("--max-http-connections", opt->max_http_connections,
+                  "Open HTTP connections at most; more are closed at once (default 512)")
+      ->check(CLI::Range(1, 1'000'000));
   cmd->add_flag("-v,--verbose", opt->verbose, "Say why UDP packets get no reply");
   return [opt] { return run_tracker(*opt); };
 }

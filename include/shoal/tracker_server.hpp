@@ -21,6 +21,7 @@ struct TrackerServerSettings {
   unsigned udp_threads = 0;                 // 0: one per core
   std::uint32_t max_requests_per_ip = 100;  // per second per address; 0 = no limit
   bool log_drops = false;                   // say on stderr why a UDP packet got no reply
+  std::size_t max_http_connections = 512;   // open HTTP connections at most; more are closed at once
 };
 
 struct TrackerServerStats {

@@ -27,7 +27,8 @@ DhtNode::DhtNode(const NodeId& id, DhtConfig config, std::uint64_t seed)
       config_(config),
       table4_(id, config.routing),
       table6_(id, config.routing),
-      limiter_(config.max_queries_per_ip),
+      // Its own key (not the token secret): bucket choice must not reveal anything about tokens.
+      limiter_(config.max_queries_per_ip, {seed * 0xBF58476D1CE4E5B9ULL + 3, seed ^ 0x94D049BB133111EBULL}),
       secret_{seed * 0x9E3779B97F4A7C15ULL + 1, seed ^ 0xD1B54A32D192ED03ULL},
       random_state_(seed ^ 0x2545F4914F6CDD1DULL),
       items_(id, config.items) {}
@@ -168,6 +169,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
              out);
         return;
       }
+      verified_.add(from, now);  // it holds our token: the address is its own
       store_peer(q, from, now);
       break;
     case Method::get:
@@ -192,7 +194,7 @@ void DhtNode::handle_query(const Query& q, std::size_t query_size, const Endpoin
       break;
     }
   }
-  emit(from, fit_reply(r, query_size), out);
+  emit(from, fit_reply(r, query_size, r.item.value && verified_.contains(from, now)), out);
 }
 
 void DhtNode::answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r) {
@@ -253,12 +255,12 @@ void DhtNode::store_peer(const Query& q, const Endpoint& from, Clock::time_point
   }
 }
 
-std::string DhtNode::fit_reply(Response& r, std::size_t query_size) {
+std::string DhtNode::fit_reply(Response& r, std::size_t query_size, bool item_on_top) {
   std::string packet = encode(r, config_.version);
-  // A BEP 44 item is what was asked for: it (with its key, signature and seq, under 200 bytes) comes on top
-  // of the budget, so that the nodes still fit beside it.
+  // A BEP 44 item is what was asked for: to a verified asker it (with its key, signature and seq, under 200
+  // bytes) comes on top of the budget, so that the nodes still fit beside it; to anyone else it must fit.
   const std::size_t limit =
-      query_size * config_.max_reply_factor + (r.item.value ? r.item.value->size() + 200 : 0);
+      query_size * config_.max_reply_factor + (item_on_top && r.item.value ? r.item.value->size() + 200 : 0);
   if (packet.size() <= limit) return packet;
   ++stats_.replies_trimmed;
   auto drop_nodes = [&](bool v6) {
@@ -275,9 +277,15 @@ std::string DhtNode::fit_reply(Response& r, std::size_t query_size) {
       std::size_t n = std::min(r.values.size(), excess / 8 + 1);
       r.values.resize(r.values.size() - n);
     } else if (!drop_nodes(true) && !drop_nodes(false)) {
-      if (!r.bloom_seeds) break;  // nothing left to drop: a bare reply is always small
-      r.bloom_seeds.reset();
-      r.bloom_peers.reset();
+      if (r.bloom_seeds) {
+        r.bloom_seeds.reset();
+        r.bloom_peers.reset();
+      } else if (r.item.value || r.item.seq) {
+        r.item = {};  // an item too large for an unverified asker: token only (see max_reply_factor)
+        ++stats_.items_withheld;
+      } else {
+        break;  // nothing left to drop: a bare reply is always small
+      }
     }
     packet = encode(r, config_.version);
   }
@@ -293,15 +301,14 @@ void DhtNode::handle_response(const Response& r, const Endpoint& from, Clock::ti
   }
   Pending pending = it->second;
   pending_.erase(it);
+  verified_.add(from, now);  // it answered a transaction id only the address we asked has seen
   double sample =
       static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - pending.sent).count());
   rtt_ms_ = rtt_ms_ * 0.875 + sample * 0.125;
   if (!config_.enforce_node_id || node_id_valid(r.sender, from))
     table_for(from.v6).heard_from({r.sender, from}, now, true);
-  if (r.your_ip && ip_votes_.size() < 64) {
-    Endpoint ip = *r.your_ip;
-    ip.port = 0;
-    ++ip_votes_[ip];
+  if (r.your_ip) {
+    ip_votes_.record(from, *r.your_ip, now);
     maybe_adopt_external_id(now, out);
   }
   if (pending.put >= 0) put_replied(pending.put, true);
@@ -604,6 +611,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   if (now - last_maintenance_ < kMaintenanceEvery) return;
   last_maintenance_ = now;
   items_.expire(now);
+  ip_votes_.expire(now);
   for (auto it = store_.begin(); it != store_.end();) {
     auto& peers = it->second;
     peers.erase(
@@ -629,15 +637,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
 }
 
 std::optional<Endpoint> DhtNode::external_ip() const {
-  std::optional<Endpoint> best;
-  int votes = 2;
-  for (const auto& [ip, n] : ip_votes_) {
-    if (n > votes) {
-      votes = n;
-      best = ip;
-    }
-  }
-  return best;
+  return ip_votes_.winner();
 }
 
 std::size_t DhtNode::stored_peers() const {

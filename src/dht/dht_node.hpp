@@ -15,10 +15,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dht/external_ip_votes.hpp"
 #include "dht/item_store.hpp"
 #include "dht/krpc.hpp"
 #include "dht/routing_table.hpp"
 #include "dht/scrape_bloom.hpp"
+#include "dht/verified_addresses.hpp"
 #include "hash/siphash.hpp"
 #include "tracker/ip_rate_limiter.hpp"
 
@@ -34,13 +36,20 @@ struct DhtConfig {
   bool read_only = false;       // BEP 43
   bool enforce_node_id = true;  // BEP 42: nodes whose id does not fit their address stay out of the table
   std::string version = "SH01";
-  // BEP 42: once three responders agree on our external address, take an id derived from it (and tell the
-  // nodes around the new id about us) instead of waiting for the next start.
+  // BEP 42: once three responding networks agree on our external address (one vote per /24 or /64, votes
+  // expire: external_ip_votes.hpp), take an id derived from it (and tell the nodes around the new id about
+  // us) instead of waiting for the next start.
   bool adopt_external_id = true;
   bool dual_stack = false;  // we can reach IPv6 and IPv4 nodes: ask for both ("want": n4, n6; BEP 32)
   // A reply is never more than this many times the size of the query that asked for it: the node cannot be
-  // used to amplify a spoofed flood. Values, then IPv6 nodes, then IPv4 nodes are dropped to fit. A BEP 44
-  // item is the answer itself: it comes on top of that budget (nodes are not dropped to make room for it).
+  // used to amplify a spoofed flood. Values, then IPv6 nodes, then IPv4 nodes are dropped to fit.
+  // A BEP 44 item is the answer itself. To an address that has proven it is not spoofed (it answered a query
+  // of ours, or presented a token of ours in a put or announce_peer, within ten minutes: see
+  // verified_addresses.hpp), the item comes on top of that budget. To any other address it must fit inside
+  // it (nodes are dropped first); an item too large even alone is withheld (no v, k, sig or seq: nodes and
+  // token only), so a stored item cannot amplify a spoofed get. Small items (most) are always returned; a
+  // genuine asker of a large one is verified as soon as it answers one of our queries (our table pings the
+  // nodes that query us) or puts, and its next get has the item.
   std::size_t max_reply_factor = 8;
   ItemStoreLimits items;  // BEP 44
 };
@@ -115,13 +124,14 @@ class DhtNode {
 
   const RoutingTable& table(bool v6 = false) const { return v6 ? table6_ : table4_; }
   std::size_t node_count() const { return table4_.size() + table6_.size(); }
-  // Our address as most responders report it (BEP 42 "ip"), once three agree.
+  // Our address as most responding networks report it (BEP 42 "ip"), once three agree.
   std::optional<Endpoint> external_ip() const;
   const NodeId& id() const { return id_; }
   struct Stats {
     std::uint64_t queries_in = 0, responses_in = 0, errors_sent = 0, dropped = 0, rate_limited = 0;
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::uint64_t replies_trimmed = 0;  // cut down to respect max_reply_factor
+    std::uint64_t items_withheld = 0;   // BEP 44 items too large for an unverified asker's budget
     std::uint64_t id_changes = 0;       // ids taken from the external address at run time
   };
   const Stats& stats() const { return stats_; }
@@ -182,7 +192,8 @@ class DhtNode {
                     std::vector<Outgoing>& out);
   void answer_get_peers(const Query& q, const Endpoint& from, Clock::time_point now, Response& r);
   void store_peer(const Query& q, const Endpoint& from, Clock::time_point now);
-  std::string fit_reply(Response& r, std::size_t query_size);
+  // item_on_top: the asker is verified, a BEP 44 item does not count against the budget.
+  std::string fit_reply(Response& r, std::size_t query_size, bool item_on_top);
   void handle_response(const Response& r, const Endpoint& from, Clock::time_point now,
                        std::vector<Outgoing>& out);
   // `put`: the put round (puts_) the query belongs to, -1 for none.
@@ -238,7 +249,8 @@ class DhtNode {
   bool joining_[2] = {false, false};    // a join walk is under way (IPv4, IPv6)
   std::optional<Endpoint> id_address_;  // the external address our id was last checked against
   std::uint64_t random_state_;
-  std::map<Endpoint, int> ip_votes_;  // addresses only (port 0), bounded by the number of distinct answers
+  ExternalIpVotes ip_votes_;               // BEP 42: one vote per responding network, expiring, bounded
+  VerifiedAddresses verified_;             // answered us or showed our token: may get replies past the budget
   std::vector<Endpoint> bootstrap_nodes_;  // asked again while the table is nearly empty
   Clock::time_point last_bootstrap_{};
   double rtt_ms_ = 500;  // smoothed round-trip time; timeouts follow it

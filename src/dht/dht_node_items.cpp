@@ -27,6 +27,7 @@ bool DhtNode::answer_put(const Query& q, const Endpoint& from, Clock::time_point
     return false;
   };
   if (!token_ok(q.token, from, now)) return refuse(ErrorCode::protocol, "bad token");
+  verified_.add(from, now);  // it holds our token: the address is its own
   if (auto refused = items_.put(q.item, now)) return refuse(refused->code, refused->message);
   return true;
 }

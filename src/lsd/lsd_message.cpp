@@ -75,6 +75,14 @@ struct LineReader {
 
 }  // namespace
 
+bool is_group_address(const Endpoint& e) {
+  static const Endpoint v4 = *Endpoint::parse(std::string(kGroupV4) + ":" + std::to_string(kGroupPort));
+  static const Endpoint v6 =
+      *Endpoint::parse("[" + std::string(kGroupV6) + "]:" + std::to_string(kGroupPort));
+  const Endpoint& group = e.v6 ? v6 : v4;
+  return e.address == group.address;
+}
+
 std::string host_header(Group group) {
   return group == Group::v4 ? std::string(kGroupV4) + ":" + std::to_string(kGroupPort)
                             : "[" + std::string(kGroupV6) + "]:" + std::to_string(kGroupPort);

@@ -21,6 +21,7 @@
 
 #include "lsd/lsd_error.hpp"
 #include "shoal/digest.hpp"
+#include "shoal/endpoint.hpp"
 #include "shoal/expected.hpp"
 
 namespace shoal::lsd {
@@ -35,6 +36,8 @@ inline constexpr std::string_view kGroupV4 = "239.192.152.143";
 inline constexpr std::string_view kGroupV6 = "ff15::efc0:988f";
 
 enum class Group { v4, v6 };
+// Whether `e`'s address (the port is ignored) is one of the two LSD groups.
+bool is_group_address(const Endpoint& e);
 
 struct Announce {
   Group group = Group::v4;              // from the Host header

@@ -29,6 +29,8 @@ std::string Rejection::message() const {
       return "announce for torrents we do not have";
     case Ignored::unusable_source:
       return "sender has no address we can connect to (0.0.0.0, :: or IPv6 link-local)";
+    case Ignored::not_to_group:
+      return "sent to our address, not to the LSD multicast group (a unicast announce is not from our link)";
   }
   return "ignored";
 }
@@ -90,7 +92,8 @@ std::optional<TimePoint> LsdState::next_due() const {
 }
 
 Expected<std::vector<LsdPeer>, Rejection> LsdState::on_packet(std::string_view packet, const Endpoint& source,
-                                                              TimePoint now) {
+                                                              const Endpoint& destination, TimePoint now) {
+  if (!is_group_address(destination)) return unexpected(Rejection{Ignored::not_to_group});
   auto announce = decode(packet);
   if (!announce) return unexpected(Rejection{Ignored::malformed, announce.error()});
   if (announce->cookie == cookie_) return unexpected(Rejection{Ignored::own_announce});

@@ -48,6 +48,7 @@ enum class Ignored {
   rate_limited,      // its source address sent too many announces for our torrents
   unknown_torrents,  // names none of our torrents
   unusable_source,   // sent from 0.0.0.0, :: or an IPv6 link-local address (an Endpoint has no scope id)
+  not_to_group,      // addressed to us (unicast), not to the LSD multicast group: not from our link
 };
 
 struct Rejection {
@@ -76,9 +77,14 @@ class LsdState {
   // When due() will next have something to send; nullopt without torrents.
   std::optional<TimePoint> next_due() const;
 
-  // A datagram from `source`: the peers it names for our torrents, or why it was ignored.
+  // A datagram from `source` to `destination` (the address in its IP header, as IP_PKTINFO/IPV6_PKTINFO
+  // report it; the port is ignored): the peers it names for our torrents, or why it was ignored.
+  // Only datagrams sent to the LSD group count: multicast to it does not cross routers (and we send with
+  // TTL 1), so it comes from our link, whereas anyone on the internet can send a unicast BT-SEARCH to port
+  // 6771 to make us dial an address of their choosing. A driver that cannot tell the destination passes
+  // an unspecified address, which is refused.
   Expected<std::vector<LsdPeer>, Rejection> on_packet(std::string_view packet, const Endpoint& source,
-                                                      TimePoint now);
+                                                      const Endpoint& destination, TimePoint now);
 
  private:
   struct Torrent {

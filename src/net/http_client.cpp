@@ -9,7 +9,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "net/asio_endpoint.hpp"
 #include "shoal/version.hpp"
+#include "tracker/redirect_policy.hpp"
 
 namespace shoal::net {
 namespace {
@@ -131,13 +137,24 @@ asio::awaitable<Expected<http::response<http::string_body>, HttpError>> exchange
   co_return parser.release();
 }
 
+HttpError refused(std::string why) {
+  return HttpError{std::make_error_code(std::errc::permission_denied), std::move(why)};
+}
+
+// Sees the addresses a host resolved to before anything connects; an error stops the request.
+using AddressVetting = std::function<std::optional<HttpError>(std::span<const Endpoint>)>;
+
 asio::awaitable<Expected<http::response<http::string_body>, HttpError>> get_once(
-    const ParsedUrl& url, std::chrono::milliseconds timeout) {
+    const ParsedUrl& url, std::chrono::milliseconds timeout, const AddressVetting& vet) {
   auto executor = co_await asio::this_coro::executor;
   auto token = asio::as_tuple(asio::use_awaitable);
   asio::ip::tcp::resolver resolver(executor);
   auto [resolve_ec, endpoints] = co_await resolver.async_resolve(url.host, url.port, token);
   if (resolve_ec) co_return unexpected(HttpError{resolve_ec, "cannot resolve " + url.host});
+  std::vector<Endpoint> addresses;
+  for (const auto& entry : endpoints)
+    addresses.push_back(to_endpoint(entry.endpoint()));
+  if (auto error = vet(addresses)) co_return unexpected(std::move(*error));
   if (!url.tls) {
     beast::tcp_stream stream(executor);
     stream.expires_after(timeout);
@@ -176,17 +193,34 @@ asio::awaitable<Expected<http::response<http::string_body>, HttpError>> get_once
 
 asio::awaitable<Expected<HttpResponse, HttpError>> http_get(std::string url,
                                                             std::chrono::milliseconds timeout) {
+  // Redirects follow tracker/redirect_policy: never https to http, never to a local address unless the
+  // tracker URL itself was on one.
+  bool origin_local = false;
+  bool from_https = false;
   for (int redirects = 0;; ++redirects) {
     auto parsed = parse_http_url(url);
     if (!parsed) co_return unexpected(parsed.error());
-    auto response = co_await get_once(*parsed, timeout);
+    AddressVetting vet = [&](std::span<const Endpoint> addresses) -> std::optional<HttpError> {
+      if (redirects == 0) {
+        for (const auto& a : addresses)
+          origin_local = origin_local || tracker::is_local_address(a);
+        return std::nullopt;
+      }
+      if (auto why = tracker::check_redirect({from_https, url, origin_local, addresses}))
+        return refused(*why);
+      return std::nullopt;
+    };
+    auto response = co_await get_once(*parsed, timeout, vet);
     if (!response) co_return unexpected(response.error());
     unsigned status = response->result_int();
     if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
       auto location = (*response)[http::field::location];
       if (location.empty()) co_return unexpected(url_error("redirect without a Location"));
       if (redirects >= kMaxRedirects) co_return unexpected(url_error("too many redirects"));
+      from_https = parsed->tls;
       url = resolve_location(*parsed, std::string_view(location.data(), location.size()));
+      if (auto why = tracker::check_redirect({from_https, url, origin_local, {}}))
+        co_return unexpected(refused(*why));
       continue;
     }
     HttpResponse out;

@@ -1,5 +1,7 @@
 // HTTP/1.1 GET with Beast for tracker announces and scrapes: http:// and https:// (certificate verified
-// against the host name, SNI), at most five redirects, gzip bodies inflated within the body cap.
+// against the host name, SNI), at most five redirects (never https to http, never to a loopback or private
+// address unless the first URL was on one: tracker/redirect_policy.hpp), gzip bodies inflated within the
+// body cap.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -5,9 +5,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 #include <random>
 
-#include "net/asio_endpoint.hpp"
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace shoal::net {
 namespace {
@@ -28,6 +30,78 @@ std::string random_cookie() {
 
 udp::endpoint group_endpoint(lsd::Group group) {
   return {asio::ip::make_address(group == lsd::Group::v4 ? lsd::kGroupV4 : lsd::kGroupV6), lsd::kGroupPort};
+}
+
+// Asks the kernel for each datagram's destination address (IP_PKTINFO / IPV6_PKTINFO), which LsdState needs
+// to tell announces to the group from ones sent to us directly.
+template <int Level, int Name>
+struct BoolOption {
+  explicit BoolOption(bool on) : value(on ? 1 : 0) {}
+  template <class Protocol>
+  int level(const Protocol&) const {
+    return Level;
+  }
+  template <class Protocol>
+  int name(const Protocol&) const {
+    return Name;
+  }
+  template <class Protocol>
+  const int* data(const Protocol&) const {
+    return &value;
+  }
+  template <class Protocol>
+  std::size_t size(const Protocol&) const {
+    return sizeof value;
+  }
+  int value;
+};
+
+struct Datagram {
+  std::size_t size = 0;
+  Endpoint source;
+  Endpoint destination;  // unspecified when the kernel did not say
+};
+
+// One datagram with its addresses, without blocking; nullopt when none is queued or on an error.
+std::optional<Datagram> receive_with_destination(udp::socket& socket, std::vector<char>& buffer) {
+  sockaddr_storage from{};
+  alignas(cmsghdr) char control[256];
+  iovec iov{buffer.data(), buffer.size()};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(socket.native_handle(), &msg, MSG_DONTWAIT);
+  if (n < 0) return std::nullopt;
+  Datagram d;
+  d.size = static_cast<std::size_t>(n);
+  if (msg.msg_flags & MSG_TRUNC) d.size = buffer.size();  // oversized: LsdState refuses it by its size
+  if (from.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&from);
+    std::memcpy(d.source.address.data(), &a->sin_addr, 4);
+    d.source.port = ntohs(a->sin_port);
+  } else if (from.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
+    std::memcpy(d.source.address.data(), &a->sin6_addr, 16);
+    d.source.v6 = true;
+    d.source.port = ntohs(a->sin6_port);
+  }
+  d.destination.v6 = d.source.v6;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      std::memcpy(d.destination.address.data(), &info.ipi_addr, 4);  // the header's destination
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      std::memcpy(d.destination.address.data(), &info.ipi6_addr, 16);
+    }
+  }
+  return d;
 }
 
 // Runs socket set-up steps in order until one fails; names the failed step.
@@ -85,6 +159,7 @@ std::optional<std::string> LsdService::open_v4(const asio::ip::address_v4& inter
   steps("enable multicast loop",
         [&](auto& e) { v4_.set_option(asio::ip::multicast::enable_loopback(true), e); });
   steps("set TTL 1", [&](auto& e) { v4_.set_option(asio::ip::multicast::hops(1), e); });
+  steps("set IP_PKTINFO", [&](auto& e) { v4_.set_option(BoolOption<IPPROTO_IP, IP_PKTINFO>(true), e); });
   auto failure = steps.failure();
   if (failure) v4_.close(ec);
   return failure;
@@ -102,6 +177,8 @@ std::optional<std::string> LsdService::open_v6() {
   steps("enable multicast loop",
         [&](auto& e) { v6_.set_option(asio::ip::multicast::enable_loopback(true), e); });
   steps("set hop limit 1", [&](auto& e) { v6_.set_option(asio::ip::multicast::hops(1), e); });
+  steps("set IPV6_RECVPKTINFO",
+        [&](auto& e) { v6_.set_option(BoolOption<IPPROTO_IPV6, IPV6_RECVPKTINFO>(true), e); });
   auto failure = steps.failure();
   boost::system::error_code ignored;
   if (failure) v6_.close(ignored);
@@ -196,13 +273,16 @@ asio::awaitable<void> LsdService::announce_loop() {
 asio::awaitable<void> LsdService::receive_loop(udp::socket& socket) {
   // One byte more than the largest packet we accept, so an oversized datagram shows as one.
   std::vector<char> buffer(lsd::kMaxPacketSize + 1);
-  udp::endpoint from;
   while (!stopped_) {
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, kToken);
+    // Asio's receive_from does not carry ancillary data: wait for readability, then recvmsg.
+    auto [ec] = co_await socket.async_wait(udp::socket::wait_read, kToken);
     if (stopped_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-    if (ec) continue;  // e.g. an ICMP error reported on the socket: the next datagram is fine
-    auto source = to_endpoint(from);
-    auto peers = state_.on_packet(std::string_view(buffer.data(), n), source, lsd::TimePoint::clock::now());
+    if (ec) continue;
+    auto datagram = receive_with_destination(socket, buffer);
+    if (!datagram) continue;  // e.g. an ICMP error reported on the socket: the next datagram is fine
+    const Endpoint& source = datagram->source;
+    auto peers = state_.on_packet(std::string_view(buffer.data(), datagram->size), source,
+                                  datagram->destination, lsd::TimePoint::clock::now());
     if (!peers) {
       if (peers.error().reason != lsd::Ignored::own_announce)
         log("lsd: ignored a packet from " + source.to_string() + ": " + peers.error().message());

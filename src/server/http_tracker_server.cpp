@@ -3,10 +3,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+
+#include <utility>
 
 #include "bencode/value.hpp"
 #include "net/asio_endpoint.hpp"
@@ -35,7 +38,31 @@ std::int64_t steady_ms() {
       .count();
 }
 
-asio::awaitable<void> serve(HttpTrackerServer& server, tcp::socket socket) {
+// Holds one of the server's connection slots for as long as a connection is served.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(HttpTrackerServer::ConnectionCount& count) : count_(&count) { ++count_->open; }
+  ConnectionSlot(ConnectionSlot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (count_) --count_->open;
+  }
+
+ private:
+  HttpTrackerServer::ConnectionCount* count_;
+};
+
+// Out of descriptors or kernel memory: the pending connection stays queued and the listen socket readable,
+// so retrying at once would spin.
+bool resource_exhausted(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+asio::awaitable<void> serve(HttpTrackerServer& server, tcp::socket socket, ConnectionSlot slot) {
+  (void)slot;
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
@@ -77,21 +104,38 @@ asio::awaitable<void> serve(HttpTrackerServer& server, tcp::socket socket) {
   }
 }
 
-asio::awaitable<void> accept_loop(HttpTrackerServer& server, tcp::acceptor& acceptor) {
+asio::awaitable<void> accept_loop(HttpTrackerServer& server, tcp::acceptor& acceptor,
+                                  HttpTrackerServer::ConnectionCount& connections) {
+  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kToken);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (resource_exhausted(ec)) {
+        backoff.expires_after(HttpTrackerServer::kAcceptBackoff);
+        co_await backoff.async_wait(kToken);
+      }
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), serve(server, std::move(socket)), asio::detached);
+    if (connections.open >= connections.max) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // full: hang up now rather than let it wait in the backlog
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve(server, std::move(socket), ConnectionSlot(connections)),
+                   asio::detached);
   }
 }
 
 }  // namespace
 
-HttpTrackerServer::HttpTrackerServer(TrackerState& state, Endpoint bind, std::uint32_t max_requests_per_ip)
-    : state_(state), bind_(bind), acceptor_(io_), limiter_(max_requests_per_ip) {}
+HttpTrackerServer::HttpTrackerServer(TrackerState& state, Endpoint bind, std::uint32_t max_requests_per_ip,
+                                     std::size_t max_connections)
+    : state_(state),
+      bind_(bind),
+      acceptor_(io_),
+      limiter_(max_requests_per_ip, TrackerState::random_key()),
+      connections_{0, std::max<std::size_t>(1, max_connections)} {}
 
 HttpTrackerServer::~HttpTrackerServer() {
   stop();
@@ -116,7 +160,7 @@ Expected<std::uint16_t, std::string> HttpTrackerServer::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return unexpected("cannot listen on http " + bind_.to_string() + ": " + ec.message());
   auto port = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(*this, acceptor_), asio::detached);
+  asio::co_spawn(io_, accept_loop(*this, acceptor_, connections_), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
   return port;
 }

@@ -4,15 +4,26 @@
 
 namespace shoal::server {
 
-TrackerState::TrackerState(tracker::SwarmLimits limits) : limits_(limits) {
-  // Each shard holds a share of the swarm budget; its own random stream picks peer subsets.
+hash::SipKey TrackerState::random_key() {
+  std::random_device rd;
+  return {(std::uint64_t{rd()} << 32) | rd(), (std::uint64_t{rd()} << 32) | rd()};
+}
+
+TrackerState::TrackerState(tracker::SwarmLimits limits, const hash::SipKey& key)
+    : limits_(limits), shard_key_{key[0], key[1] ^ 0x5368617264ULL} {
+  // Each shard holds a share of the swarm budget (a keyed shard choice spreads any set of hashes evenly);
+  // its own random stream picks peer subsets. Buckets use a key of their own, so a shard's hashes (which
+  // share the shard hash's low byte) still spread over its buckets.
   tracker::SwarmLimits per_shard = limits;
   per_shard.max_swarms = std::max<std::size_t>(1, limits.max_swarms / kShards);
+  hash::SipKey table_key{key[0] ^ 0x5461626c65ULL, key[1]};
   std::random_device rd;
-  for (auto& s : shards_) {
-    s = std::make_unique<Shard>();
-    s->table = tracker::SwarmTable(per_shard, (std::uint64_t{rd()} << 32) | rd());
-  }
+  for (auto& s : shards_)
+    s = std::make_unique<Shard>(per_shard, table_key, (std::uint64_t{rd()} << 32) | rd());
+}
+
+std::size_t TrackerState::shard_index(const Sha1Digest& h) const {
+  return static_cast<std::size_t>(hash::siphash24(shard_key_, h.bytes) % kShards);
 }
 
 tracker::AnnounceReply TrackerState::announce(const tracker::SwarmAnnounce& a, std::span<std::uint8_t> v4_out,

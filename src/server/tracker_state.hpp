@@ -1,6 +1,7 @@
-// What every tracker front end (UDP threads, the HTTP server) shares: the swarms, split into shards by the
-// info-hash's first byte with one lock each (no global lock on the announce path), the whitelist (swapped
-// whole when the file changes), and counters for /stats.
+// What every tracker front end (UDP threads, the HTTP server) shares: the swarms, split into shards by a
+// keyed hash of the info-hash with one lock each (no global lock on the announce path), the whitelist
+// (swapped whole when the file changes), and counters for /stats. Info-hashes come from remote parties, so
+// neither the shard nor the bucket inside it can be predicted without the start-up secret.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <mutex>
 
+#include "hash/siphash.hpp"
 #include "server/whitelist.hpp"
 #include "tracker/swarm_table.hpp"
 
@@ -29,7 +31,10 @@ class TrackerState {
  public:
   static constexpr std::size_t kShards = 256;
 
-  explicit TrackerState(tracker::SwarmLimits limits);
+  // `key`: a secret chosen at start-up; shards and each shard's buckets are picked with keys derived from it.
+  TrackerState(tracker::SwarmLimits limits, const hash::SipKey& key);
+  // A fresh random key (std::random_device), for servers.
+  static hash::SipKey random_key();
 
   tracker::AnnounceReply announce(const tracker::SwarmAnnounce& a, std::span<std::uint8_t> v4_out,
                                   std::span<std::uint8_t> v6_out);
@@ -45,16 +50,20 @@ class TrackerState {
   const tracker::SwarmLimits& limits() const { return limits_; }
   std::uint64_t swarms() const;
   std::uint64_t peers() const;
+  std::size_t shard_index(const Sha1Digest& h) const;  // public for tests
   TrackerCounters counters;
 
  private:
   struct alignas(64) Shard {
+    Shard(const tracker::SwarmLimits& limits, const hash::SipKey& key, std::uint64_t seed)
+        : table(limits, key, seed) {}
     std::mutex mutex;
     tracker::SwarmTable table;
   };
-  Shard& shard_of(const Sha1Digest& h) { return *shards_[h.bytes[0]]; }
+  Shard& shard_of(const Sha1Digest& h) { return *shards_[shard_index(h)]; }
 
   tracker::SwarmLimits limits_;
+  hash::SipKey shard_key_;
   std::array<std::unique_ptr<Shard>, kShards> shards_;
   std::atomic<std::shared_ptr<const Whitelist>> whitelist_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

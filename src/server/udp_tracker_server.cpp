@@ -12,8 +12,7 @@
 #include <cstring>
 #include <random>
 
-#include "tracker/connection_id.hpp"
-#include "tracker/ip_rate_limiter.hpp"
+#include "server/udp_request.hpp"
 #include "tracker/udp_protocol.hpp"
 
 namespace shoal::server {
@@ -67,87 +66,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-// Answers one packet into `out`; returns the reply size, 0 for no reply.
-std::size_t handle(TrackerState& state, const tracker::ConnectionIds& ids, tracker::IpRateLimiter& limiter,
-                   std::span<const std::uint8_t> packet, const Endpoint& source, std::span<std::uint8_t> out,
-                   bool log_drops) {
-  auto& counters = state.counters;
-  auto drop = [&](const char* why) -> std::size_t {
-    counters.dropped.fetch_add(1, std::memory_order_relaxed);
-    if (log_drops) std::fprintf(stderr, "udp %s: dropped (%s)\n", source.to_string().c_str(), why);
-    return 0;
-  };
-  if (limiter.enabled() && !limiter.allow(source, now_ms())) {
-    counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    return 0;
-  }
-  auto parsed = udp::parse_request(packet);
-  if (!parsed.request) {
-    if (*parsed.error == udp::ParseError::too_short) return drop("too short");
-    if (*parsed.error == udp::ParseError::bad_magic) return drop("connect without the protocol id");
-    counters.errors_sent.fetch_add(1, std::memory_order_relaxed);
-    return udp::write_error(out, parsed.transaction_id,
-                            *parsed.error == udp::ParseError::bad_event ? "invalid event" : "invalid action");
-  }
-  std::int64_t now = state.now();
-  if (const auto* c = std::get_if<udp::ConnectRequest>(&*parsed.request)) {
-    counters.connects.fetch_add(1, std::memory_order_relaxed);
-    return udp::write_connect_response(out, c->transaction_id, ids.issue(source, now));
-  }
-  if (const auto* a = std::get_if<udp::AnnounceRequest>(&*parsed.request)) {
-    // An id that is not ours for this address: a spoofed or stale source. Silence, so we amplify nothing.
-    if (!ids.verify(source, a->connection_id, now))
-      return drop("announce with an unknown or expired connection id");
-    if (a->port == 0) {
-      counters.errors_sent.fetch_add(1, std::memory_order_relaxed);
-      return udp::write_error(out, a->transaction_id, "invalid port");
-    }
-    if (!state.allowed(a->info_hash)) {
-      counters.not_whitelisted.fetch_add(1, std::memory_order_relaxed);
-      return udp::write_error(out, a->transaction_id, "torrent not on this tracker's whitelist");
-    }
-    counters.announces.fetch_add(1, std::memory_order_relaxed);
-    tracker::SwarmAnnounce sa;
-    sa.info_hash = a->info_hash;
-    sa.peer = source;
-    sa.peer.port = a->port;  // the source address, never a client-supplied IP; the port it listens on
-    sa.seed = a->left == 0;
-    sa.numwant = a->num_want;
-    switch (a->event) {
-      case udp::Event::started:
-        sa.kind = tracker::AnnounceKind::started;
-        break;
-      case udp::Event::completed:
-        sa.kind = tracker::AnnounceKind::completed;
-        break;
-      case udp::Event::stopped:
-        sa.kind = tracker::AnnounceKind::stopped;
-        break;
-      case udp::Event::none:
-        break;
-    }
-    auto body = out.subspan(udp::kAnnounceHeaderSize);
-    std::size_t max_peers = std::min<std::size_t>(udp::kMaxPeersPerReply, body.size() / (source.v6 ? 18 : 6));
-    auto room = body.first(max_peers * (source.v6 ? 18 : 6));
-    auto reply = source.v6 ? state.announce(sa, {}, room) : state.announce(sa, room, {});
-    std::size_t n = udp::write_announce_header(
-        out, {a->transaction_id, static_cast<std::uint32_t>(state.limits().interval), reply.counts.leechers,
-              reply.counts.seeders});
-    return n + reply.v4_bytes + reply.v6_bytes;
-  }
-  const auto& s = std::get<udp::ScrapeRequest>(*parsed.request);
-  if (!ids.verify(source, s.connection_id, now))
-    return drop("scrape with an unknown or expired connection id");
-  counters.scrapes.fetch_add(1, std::memory_order_relaxed);
-  std::size_t n = udp::write_scrape_header(out, s.transaction_id);
-  for (std::size_t i = 0; i < s.count() && n + 12 <= out.size(); ++i) {
-    auto hash = Sha1Digest::from_bytes(std::span<const std::uint8_t, 20>(s.hashes.data() + 20 * i, 20));
-    auto c = state.scrape(hash);
-    n += udp::write_scrape_entry(out.subspan(n), c.seeders, c.completed, c.leechers);
-  }
-  return n;
 }
 
 }  // namespace
@@ -208,7 +126,8 @@ void UdpTrackerServer::stop() {
 
 void UdpTrackerServer::run(int fd) {
   tracker::ConnectionIds ids(secret_);
-  tracker::IpRateLimiter limiter(options_.max_requests_per_ip);
+  tracker::IpRateLimiter limiter(options_.max_requests_per_ip, TrackerState::random_key());
+  UdpRequestContext context{state_, ids, limiter, options_.log_drops};
   // Buffers live for the thread: nothing is allocated per packet.
   std::vector<std::array<std::uint8_t, kReceiveSize>> in_bufs(kBatch);
   std::vector<std::array<std::uint8_t, udp::kMaxPacketSize>> out_bufs(kBatch);
@@ -233,8 +152,8 @@ void UdpTrackerServer::run(int fd) {
         continue;
       }
       Endpoint source = from_sockaddr(addrs[i]);
-      std::size_t len = handle(state_, ids, limiter, std::span(in_bufs[i].data(), in_msgs[i].msg_len), source,
-                               out_bufs[replies], options_.log_drops);
+      std::size_t len = answer_udp_request(context, std::span(in_bufs[i].data(), in_msgs[i].msg_len), source,
+                                           now_ms(), out_bufs[replies]);
       if (len == 0) continue;
       out_iov[replies] = {out_bufs[replies].data(), len};
       out_msgs[replies].msg_hdr = {};

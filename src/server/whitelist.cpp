@@ -4,10 +4,10 @@
 
 namespace shoal::server {
 
-Expected<Whitelist, std::string> load_whitelist(const std::filesystem::path& file) {
+Expected<Whitelist, std::string> load_whitelist(const std::filesystem::path& file, const hash::SipKey& key) {
   std::ifstream in(file);
   if (!in) return unexpected(file.string() + ": cannot open");
-  Whitelist list;
+  Whitelist list(0, DigestHash{key});
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {

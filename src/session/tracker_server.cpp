@@ -26,7 +26,9 @@ std::optional<Endpoint> parse_bind(const std::string& text) {
 }  // namespace
 
 struct TrackerServer::Impl {
-  explicit Impl(TrackerServerSettings s) : settings(std::move(s)), state(limits_of(settings)) {}
+  // One secret per server keys every table indexed by bytes a remote party chooses.
+  explicit Impl(TrackerServerSettings s)
+      : settings(std::move(s)), key(server::TrackerState::random_key()), state(limits_of(settings), key) {}
   static tracker::SwarmLimits limits_of(const TrackerServerSettings& s) {
     tracker::SwarmLimits limits;
     limits.interval = s.interval;
@@ -34,6 +36,7 @@ struct TrackerServer::Impl {
   }
 
   TrackerServerSettings settings;
+  hash::SipKey key;
   server::TrackerState state;
   std::unique_ptr<server::UdpTrackerServer> udp;
   std::unique_ptr<server::HttpTrackerServer> http;
@@ -78,7 +81,8 @@ Expected<void, std::string> TrackerServer::start() {
       stop();
       return unexpected("invalid HTTP address '" + s.http_bind + "' (expected ADDR:PORT)");
     }
-    impl_->http = std::make_unique<server::HttpTrackerServer>(impl_->state, *bind, s.max_requests_per_ip);
+    impl_->http = std::make_unique<server::HttpTrackerServer>(impl_->state, *bind, s.max_requests_per_ip,
+                                                              s.max_http_connections);
     auto port = impl_->http->start();
     if (!port) {
       impl_->http.reset();
@@ -107,7 +111,7 @@ void TrackerServer::expire() {
 }
 
 Expected<std::size_t, std::string> TrackerServer::reload_whitelist() {
-  auto list = server::load_whitelist(impl_->settings.whitelist);
+  auto list = server::load_whitelist(impl_->settings.whitelist, impl_->key);
   if (!list) return unexpected(list.error());
   impl_->whitelist_size = list->size();
   impl_->state.set_whitelist(std::make_shared<const server::Whitelist>(std::move(*list)));

@@ -4,6 +4,13 @@
 
 namespace shoal::tracker {
 
+std::size_t IpRateLimiter::largest_bucket() const {
+  std::size_t largest = 0;
+  for (std::size_t b = 0; b < buckets_.bucket_count(); ++b)
+    largest = std::max(largest, buckets_.bucket_size(b));
+  return largest;
+}
+
 bool IpRateLimiter::allow(const Endpoint& source, std::int64_t now_ms) {
   if (rate_ == 0) return true;
   Key key{source.address};

@@ -1,12 +1,15 @@
 // Per-source-address request limiting for the tracker server: a token bucket per IP (rate per second, burst
 // of twice that), time passed in. Memory is bounded: past kMaxTracked addresses the table starts over, which
 // at worst lets a flood from very many addresses through for a moment, never grows without bound.
+// Addresses are hashed with SipHash under a secret key: a sender owning many addresses (an IPv6 /64) cannot
+// pick ones that share a bucket.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <unordered_map>
 
+#include "hash/siphash.hpp"
 #include "shoal/endpoint.hpp"
 
 namespace shoal::tracker {
@@ -15,11 +18,14 @@ class IpRateLimiter {
  public:
   static constexpr std::size_t kMaxTracked = 100'000;
 
-  // per_second == 0 turns limiting off.
-  explicit IpRateLimiter(std::uint32_t per_second) : rate_(per_second) {}
+  // per_second == 0 turns limiting off. `key`: a secret chosen at start-up.
+  IpRateLimiter(std::uint32_t per_second, const hash::SipKey& key)
+      : rate_(per_second), buckets_(0, KeyHash{key}) {}
 
   bool allow(const Endpoint& source, std::int64_t now_ms);
   bool enabled() const { return rate_ != 0; }
+  // The most addresses sharing one hash bucket: for tests and diagnostics.
+  std::size_t largest_bucket() const;
 
  private:
   struct Key {
@@ -27,11 +33,9 @@ class IpRateLimiter {
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
+    hash::SipKey key;
     std::size_t operator()(const Key& k) const noexcept {
-      std::uint64_t a, b;
-      __builtin_memcpy(&a, k.address.data(), 8);
-      __builtin_memcpy(&b, k.address.data() + 8, 8);
-      return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ULL) ^ b);
+      return static_cast<std::size_t>(hash::siphash24(key, k.address));
     }
   };
   struct Bucket {

@@ -171,6 +171,13 @@ AnnounceReply SwarmTable::announce(const SwarmAnnounce& a, std::int64_t now, std
   return reply;
 }
 
+std::size_t SwarmTable::largest_bucket() const {
+  std::size_t largest = 0;
+  for (std::size_t b = 0; b < swarms_.bucket_count(); ++b)
+    largest = std::max(largest, swarms_.bucket_size(b));
+  return largest;
+}
+
 SwarmCounts SwarmTable::scrape(const Sha1Digest& info_hash) const {
   auto it = swarms_.find(info_hash);
   if (it == swarms_.end()) return {};

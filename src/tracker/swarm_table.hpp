@@ -1,6 +1,8 @@
 // The tracker server's memory: swarms keyed by info-hash, each a set of peers with their last announce time.
 // Sans-I/O and single-threaded: the server runs one table per shard (info-hashes are split across shards by
-// their first byte) with a lock per shard, so announces for different torrents never wait on each other.
+// a keyed hash) with a lock per shard, so announces for different torrents never wait on each other.
+// Info-hashes are chosen by remote parties (an open tracker takes any 20 bytes), so buckets are picked by
+// SipHash under a secret key: hashes crafted to share bytes cannot pile into one bucket.
 // The announce path allocates nothing once a swarm's vectors have grown: peers are 8 (IPv4) or 20 (IPv6)
 // bytes in vectors sorted by address (growing by a quarter, not doubling), with the announce time kept as a
 // one-byte stamp in units of an eighth of the interval, and replies are written as compact peers into the
@@ -13,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hash/siphash.hpp"
 #include "shoal/digest.hpp"
 #include "shoal/endpoint.hpp"
 
@@ -50,7 +53,9 @@ struct AnnounceReply {
 
 class SwarmTable {
  public:
-  explicit SwarmTable(SwarmLimits limits = {}, std::uint64_t seed = 1) : limits_(limits), rng_(seed | 1) {}
+  // `key` is a secret chosen at start-up (never derived from anything a remote party sees).
+  SwarmTable(SwarmLimits limits, const hash::SipKey& key, std::uint64_t seed = 1)
+      : limits_(limits), rng_(seed | 1), swarms_(0, HashOf{key}) {}
 
   // Records the announce at `now` (seconds) and writes a random subset of the swarm's other peers: IPv4 ones
   // into v4_out and IPv6 ones into v6_out (either may be empty to skip that family), never more than
@@ -67,6 +72,8 @@ class SwarmTable {
   std::size_t swarms() const { return swarms_.size(); }
   std::size_t peers() const { return peers_; }
   const SwarmLimits& limits() const { return limits_; }
+  // The most swarms sharing one hash bucket: for tests and diagnostics (it walks every bucket).
+  std::size_t largest_bucket() const;
   // Every info-hash with its counts, for a full scrape page (callers cap it).
   template <class F>
   void for_each(F&& f) const {
@@ -98,11 +105,9 @@ class SwarmTable {
     std::uint32_t last_announce = 0;
   };
   struct HashOf {
+    hash::SipKey key;
     std::size_t operator()(const Sha1Digest& d) const noexcept {
-      std::size_t h;
-      static_assert(sizeof h <= 20);
-      __builtin_memcpy(&h, d.bytes.data() + 4, sizeof h);  // byte 0 picked the shard: skip the first bytes
-      return h;
+      return static_cast<std::size_t>(hash::siphash24(key, d.bytes));
     }
   };
 

@@ -71,6 +71,15 @@ grep -q "lsd: peer 127.0.0.1:$lt_dl_port for $hash" "$WORK/shoal-seed.log" ||
   fail "Shoal did not log libtorrent's announce: $(grep -i lsd "$WORK/shoal-seed.log" | tail -n 5)"
 pass "Shoal -> libtorrent through LSD only (libtorrent's announce decoded), bytes right"
 
+# A BT-SEARCH sent straight to the seeder's port (unicast, as anyone on the internet could), naming its torrent
+# and a port that would be dialled: ignored, because it was not sent to the group.
+bait_port=$(free_port)
+printf 'BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: %s\r\nInfohash: %s\r\n\r\n\r\n' "$bait_port" "$hash" |
+  $LT_PYTHON -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.stdin.buffer.read(), ("127.0.0.1", 6771))'
+wait_log "$WORK/shoal-seed.log" "not to the LSD multicast group" 10
+if grep -q "lsd: peer 127.0.0.1:$bait_port" "$WORK/shoal-seed.log"; then fail "a unicast BT-SEARCH named a peer"; fi
+pass "a unicast BT-SEARCH to our port is ignored"
+
 # (c) Shoal -> Shoal: the same seeder; a second Shoal process on the same host hears it (multicast loop on,
 # cookies tell the two apart). This one names its LSD interface.
 timeout 120 "$SHOAL" get "$WORK/t.torrent" -o "$WORK/from-shoal" --listen 127.0.0.1 --no-dht -v --lsd-interface 127.0.0.1 \

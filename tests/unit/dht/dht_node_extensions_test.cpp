@@ -4,6 +4,7 @@
 
 #include "../../sim/dht_network.hpp"
 #include "dht/dht_node.hpp"
+#include "dht/external_ip_votes.hpp"
 #include "dht/node_id.hpp"
 
 namespace shoal::dht {
@@ -28,6 +29,13 @@ std::variant<std::monostate, Response, ErrorReply> ask(DhtNode& node, const Quer
   auto m = decode(out[0].packet);
   if (auto* r = std::get_if<Response>(&*m)) return *r;
   return std::get<ErrorReply>(*m);
+}
+
+// An address as a vote names it: port 0 (which Endpoint::parse refuses).
+Endpoint address_of(const std::string& text) {
+  auto e = *Endpoint::parse(text + ":1");
+  e.port = 0;
+  return e;
 }
 
 Query query(Method method, const NodeId& sender, const NodeId& target = {}) {
@@ -255,10 +263,10 @@ TEST(DhtNodeExternalId, AnIdThatDoesNotFitTheAddressIsReplacedOnceThreeAgree) {
   config.enforce_node_id = false;
   DhtNode node(id_of(0xAB), config, 9);
   Clock::time_point now{1h};
-  auto external = *Endpoint::parse("65.23.51.170:0");
+  auto external = address_of("65.23.51.170");
   ASSERT_FALSE(node_id_valid(node.id(), external));
   for (int i = 1; i <= 3; ++i) {
-    auto responder = *Endpoint::parse("93.184.216." + std::to_string(i) + ":6881");
+    auto responder = *Endpoint::parse("93.184." + std::to_string(i) + ".1:6881");  // three networks
     std::vector<Outgoing> out;
     node.bootstrap(responder, now, out);
     ASSERT_FALSE(out.empty());
@@ -277,6 +285,113 @@ TEST(DhtNodeExternalId, AnIdThatDoesNotFitTheAddressIsReplacedOnceThreeAgree) {
   std::vector<Outgoing> out;
   node.bootstrap(*Endpoint::parse("93.184.216.9:6881"), now, out);
   EXPECT_EQ(std::get<Query>(*decode(out[0].packet)).sender, node.id());
+}
+
+// One answer to a query of ours from `responder`, saying our address is `external`.
+void vote(DhtNode& node, const std::string& responder, const Endpoint& external, Clock::time_point now) {
+  auto from = *Endpoint::parse(responder);
+  std::vector<Outgoing> out;
+  node.bootstrap(from, now, out);
+  ASSERT_FALSE(out.empty());
+  Response r;
+  r.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
+  r.sender = id_of(0x10);
+  r.your_ip = external;
+  out.clear();
+  node.on_packet(encode(r), from, now, out);
+}
+
+DhtConfig lenient() {
+  DhtConfig config;
+  config.enforce_node_id = false;
+  return config;
+}
+
+TEST(DhtNodeExternalId, OneNetworkCannotChooseOurId) {
+  DhtNode node(id_of(0xAB), lenient(), 9);
+  Clock::time_point now{1h};
+  auto chosen = address_of("65.23.51.170");
+  for (int i = 0; i < 20; ++i)  // one address answering many times
+    vote(node, "6.6.6.6:6881", chosen, now);
+  for (int i = 1; i < 200; ++i)  // every address of one /24
+    vote(node, "6.6.6." + std::to_string(i) + ":" + std::to_string(1000 + i), chosen, now);
+  EXPECT_EQ(node.stats().id_changes, 0u);
+  EXPECT_FALSE(node.external_ip());
+  // Two more networks agreeing make three: now it is a majority of networks, not of packets.
+  vote(node, "7.7.7.7:6881", chosen, now);
+  EXPECT_EQ(node.stats().id_changes, 0u);
+  vote(node, "8.8.8.8:6881", chosen, now);
+  EXPECT_EQ(node.stats().id_changes, 1u);
+}
+
+TEST(DhtNodeExternalId, OneIpv6NetworkIsOneVoter) {
+  DhtNode node(id_of(0xAB), lenient(), 9);
+  Clock::time_point now{1h};
+  auto chosen = address_of("[2001:db8:1::5]");
+  for (int i = 1; i < 50; ++i)  // different addresses in one /64
+    vote(node, "[2001:db8:6::" + std::to_string(i) + "]:6881", chosen, now);
+  EXPECT_FALSE(node.external_ip());
+}
+
+TEST(DhtNodeExternalId, OneNetworkCannotFreezeTheVotes) {
+  DhtNode node(id_of(0xAB), lenient(), 9);
+  Clock::time_point now{1h};
+  // A flood of different claims from one /24: each replaces the last, the table keeps one vote for it.
+  for (int i = 1; i < 250; ++i)
+    vote(node, "6.6.6." + std::to_string(i) + ":6881", address_of("1.2.3." + std::to_string(i)), now);
+  auto external = address_of("65.23.51.170");
+  for (int i = 1; i <= 3; ++i)
+    vote(node, "93.184." + std::to_string(i) + ".1:6881", external, now);
+  EXPECT_EQ(node.external_ip(), external);
+  EXPECT_EQ(node.stats().id_changes, 1u);
+  EXPECT_TRUE(node_id_valid(node.id(), external));
+}
+
+TEST(DhtNodeExternalId, VotesExpire) {
+  DhtNode node(id_of(0xAB), lenient(), 9);
+  Clock::time_point start{1h};
+  auto external = address_of("65.23.51.170");
+  vote(node, "93.184.1.1:6881", external, start);
+  vote(node, "93.184.2.1:6881", external, start);
+  vote(node, "93.184.3.1:6881", external, start + 31min);  // the first two are gone by now
+  EXPECT_FALSE(node.external_ip());
+  EXPECT_EQ(node.stats().id_changes, 0u);
+  vote(node, "93.184.4.1:6881", external, start + 32min);
+  vote(node, "93.184.5.1:6881", external, start + 33min);
+  EXPECT_EQ(node.external_ip(), external);
+}
+
+TEST(ExternalIpVotes, TableIsBoundedAndEvictsTheOldest) {
+  ExternalIpVotes votes;
+  Clock::time_point now{1h};
+  auto a = address_of("65.23.51.170");
+  auto b = address_of("65.23.51.171");
+  auto voter = [](int i) {
+    return *Endpoint::parse("10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1:1");
+  };
+  for (int i = 0; i < 300; ++i)
+    votes.record(voter(i), a, now);
+  EXPECT_EQ(votes.voters(), ExternalIpVotes::kMaxVoters);
+  EXPECT_EQ(votes.winner(), a);
+  // Later voters push the oldest out: the table keeps learning.
+  for (int i = 1000; i < 1000 + static_cast<int>(ExternalIpVotes::kMaxVoters); ++i)
+    votes.record(voter(i), b, now + 1s);
+  EXPECT_EQ(votes.voters(), ExternalIpVotes::kMaxVoters);
+  EXPECT_EQ(votes.winner(), b);
+}
+
+TEST(ExternalIpVotes, ATieDecidesNothing) {
+  ExternalIpVotes votes;
+  Clock::time_point now{1h};
+  auto a = address_of("65.23.51.170");
+  auto b = address_of("65.23.51.171");
+  for (int i = 1; i <= 3; ++i) {
+    votes.record(*Endpoint::parse("20.0." + std::to_string(i) + ".1:1"), a, now);
+    votes.record(*Endpoint::parse("30.0." + std::to_string(i) + ".1:1"), b, now);
+  }
+  EXPECT_FALSE(votes.winner());
+  votes.record(*Endpoint::parse("40.0.0.1:1"), b, now);
+  EXPECT_EQ(votes.winner(), b);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "../../sim/dht_network.hpp"
 #include "dht/dht_node.hpp"
 #include "dht/item.hpp"
+#include "dht/verified_addresses.hpp"
 
 namespace shoal::dht {
 namespace {
@@ -204,6 +205,58 @@ TEST(DhtNodeItems, BigItemsTravelWithTheirNodes) {
   auto reply = std::get<Response>(c.ask(q));
   EXPECT_EQ(reply.item.value, big.value);
   EXPECT_EQ(reply.nodes.size(), 8u);
+}
+
+// A get spoofed from a victim's address (one that never answered us nor showed our token) must not be turned
+// into a reply of many times its size by a large stored item: the item is withheld, the reply stays within
+// max_reply_factor. Once the address has answered a query of ours, it gets the item.
+TEST(DhtNodeItems, LargeItemsGoOnlyToVerifiedAskers) {
+  Conversation c;
+  auto big = *make_immutable_item(bencoded_string(std::string(996, 'x')));
+  auto small = *make_immutable_item(bencoded_string(std::string(200, 's')));
+  ASSERT_TRUE(std::holds_alternative<Response>(c.put(to_fields(big))));
+  ASSERT_TRUE(std::holds_alternative<Response>(c.put(to_fields(small))));
+  auto victim = *Endpoint::parse("10.0.7.7:6881");
+  auto get = [&](const Item& item, std::size_t* query_size = nullptr) {
+    Query q;
+    q.transaction = "sp";
+    q.method = Method::get;
+    q.target = item.target();
+    q.sender.bytes.fill(0x21);
+    auto packet = encode(q);
+    if (query_size) *query_size = packet.size();
+    std::vector<Outgoing> out;
+    c.node.on_packet(packet, victim, c.now, out);
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? std::string() : out.back().packet;
+  };
+  std::size_t query_size = 0;
+  auto spoofed = get(big, &query_size);
+  EXPECT_LE(spoofed.size(), 8 * query_size);
+  auto reply = std::get<Response>(*decode(spoofed));
+  EXPECT_FALSE(reply.item.value);
+  EXPECT_FALSE(reply.item.signature);
+  EXPECT_FALSE(reply.item.seq);
+  EXPECT_TRUE(reply.token);  // the asker can still put
+  EXPECT_EQ(c.node.stats().items_withheld, 1u);
+  // An item that fits the budget is answered to anyone.
+  auto fits = get(small, &query_size);
+  EXPECT_LE(fits.size(), 8 * query_size);
+  EXPECT_EQ(std::get<Response>(*decode(fits)).item.value, small.value);
+
+  // The victim's address answers a query of ours: it is not spoofed, and gets the large item.
+  std::vector<Outgoing> out;
+  c.node.bootstrap(victim, c.now, out);
+  ASSERT_EQ(out.size(), 1u);
+  Response hello;
+  hello.transaction = std::get<Query>(*decode(out[0].packet)).transaction;
+  hello.sender.bytes.fill(0x21);
+  out.clear();
+  c.node.on_packet(encode(hello), victim, c.now, out);
+  EXPECT_EQ(std::get<Response>(*decode(get(big))).item.value, big.value);
+  // A proof lasts the token lifetime, no longer.
+  c.now += VerifiedAddresses::kLifetime;
+  EXPECT_FALSE(std::get<Response>(*decode(get(big))).item.value);
 }
 
 TEST(DhtNodeItems, ReadOnlyNodesDoNotAnswer) {

@@ -19,6 +19,11 @@ Endpoint source(const char* text) {
   return *Endpoint::parse(text);
 }
 
+// Where a multicast announce from `from` arrives: the LSD group of its family.
+Endpoint group_of(const char* from) {
+  return *Endpoint::parse(from[0] == '[' ? "[ff15::efc0:988f]:6771" : "239.192.152.143:6771");
+}
+
 std::string announce_packet(std::uint16_t port, std::vector<Sha1Digest> hashes,
                             std::optional<std::string> cookie = "theirs") {
   Announce a;
@@ -120,7 +125,8 @@ TEST(LsdState, RemovedTorrentIsNeitherAnnouncedNorMatched) {
   lsd.add_torrent(hash_of(1), 6881, t0);
   lsd.remove_torrent(hash_of(1));
   EXPECT_TRUE(lsd.due(t0).empty());
-  auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source("192.168.1.7:6771"), t0);
+  auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source("192.168.1.7:6771"),
+                         group_of("192.168.1.7:6771"), t0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Ignored::unknown_torrents);
 }
@@ -129,13 +135,15 @@ TEST(LsdState, IncomingAnnounceNamesSenderAddressWithAnnouncedPort) {
   LsdState lsd("ours");
   lsd.add_torrent(hash_of(1), 6881, t0);
   lsd.add_torrent(hash_of(2), 6881, t0);
-  auto r = lsd.on_packet(announce_packet(51413, {hash_of(2), hash_of(3)}), source("192.168.1.7:6771"), t0);
+  auto r = lsd.on_packet(announce_packet(51413, {hash_of(2), hash_of(3)}), source("192.168.1.7:6771"),
+                         group_of("192.168.1.7:6771"), t0);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), 1u);  // hash 3 is not ours
   EXPECT_EQ((*r)[0].info_hash, hash_of(2));
   EXPECT_EQ((*r)[0].endpoint.to_string(), "192.168.1.7:51413");
 
-  auto v6 = lsd.on_packet(announce_packet(7, {hash_of(1)}), source("[fd00::1]:6771"), t0);
+  auto v6 = lsd.on_packet(announce_packet(7, {hash_of(1)}), source("[fd00::1]:6771"),
+                          group_of("[fd00::1]:6771"), t0);
   ASSERT_TRUE(v6);
   EXPECT_EQ((*v6)[0].endpoint.to_string(), "[fd00::1]:7");
 }
@@ -145,32 +153,52 @@ TEST(LsdState, IgnoresOurOwnCookie) {
   lsd.add_torrent(hash_of(1), 6881, t0);
   auto own = lsd.due(t0);
   ASSERT_EQ(own.size(), 1u);
-  auto r = lsd.on_packet(encode(own[0]), source("127.0.0.1:6771"), t0);
+  auto r = lsd.on_packet(encode(own[0]), source("127.0.0.1:6771"), group_of("127.0.0.1:6771"), t0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Ignored::own_announce);
   // Another process on the same host (another cookie, or none) is a peer.
-  EXPECT_TRUE(lsd.on_packet(announce_packet(6882, {hash_of(1)}), source("127.0.0.1:6771"), t0));
-  EXPECT_TRUE(lsd.on_packet(announce_packet(6883, {hash_of(1)}, std::nullopt), source("127.0.0.1:6771"), t0));
+  EXPECT_TRUE(lsd.on_packet(announce_packet(6882, {hash_of(1)}), source("127.0.0.1:6771"),
+                            group_of("127.0.0.1:6771"), t0));
+  EXPECT_TRUE(lsd.on_packet(announce_packet(6883, {hash_of(1)}, std::nullopt), source("127.0.0.1:6771"),
+                            group_of("127.0.0.1:6771"), t0));
 }
 
 TEST(LsdState, MalformedPacketsAreIgnoredWithTheReason) {
   LsdState lsd("ours");
   lsd.add_torrent(hash_of(1), 6881, t0);
   auto r = lsd.on_packet("BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 0\r\n\r\n",
-                         source("10.0.0.2:6771"), t0);
+                         source("10.0.0.2:6771"), group_of("10.0.0.2:6771"), t0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Ignored::malformed);
   EXPECT_EQ(r.error().decode_error, Errc::bad_port);
   EXPECT_EQ(r.error().message(), describe(Errc::bad_port));
-  EXPECT_FALSE(lsd.on_packet(std::string(5000, '\xff'), source("10.0.0.2:6771"), t0));
-  EXPECT_FALSE(lsd.on_packet("", source("10.0.0.2:6771"), t0));
+  EXPECT_FALSE(
+      lsd.on_packet(std::string(5000, '\xff'), source("10.0.0.2:6771"), group_of("10.0.0.2:6771"), t0));
+  EXPECT_FALSE(lsd.on_packet("", source("10.0.0.2:6771"), group_of("10.0.0.2:6771"), t0));
+}
+
+// A BT-SEARCH sent straight to our port (from anywhere on the internet) must not make us dial anyone.
+TEST(LsdState, OnlyDatagramsToTheGroupCount) {
+  LsdState lsd("ours");
+  lsd.add_torrent(hash_of(1), 6881, t0);
+  auto packet = announce_packet(5000, {hash_of(1)});
+  for (const char* to : {"192.168.1.2:6771", "127.0.0.1:6771", "0.0.0.0:6771", "239.192.152.144:6771",
+                         "[fd00::2]:6771", "[::]:6771", "[ff02::1]:6771"}) {
+    const char* from = to[0] == '[' ? "[fd00::7]:6771" : "192.168.1.7:6771";
+    auto r = lsd.on_packet(packet, source(from), source(to), t0);
+    ASSERT_FALSE(r) << to;
+    EXPECT_EQ(r.error().reason, Ignored::not_to_group) << to;
+    EXPECT_NE(r.error().message().find("multicast group"), std::string::npos);
+  }
+  EXPECT_TRUE(lsd.on_packet(packet, source("192.168.1.7:6771"), source("239.192.152.143:6771"), t0));
+  EXPECT_TRUE(lsd.on_packet(packet, source("[fd00::7]:6771"), source("[ff15::efc0:988f]:6771"), t0));
 }
 
 TEST(LsdState, SenderWithoutAddressNamesNoPeer) {
   LsdState lsd("ours");
   lsd.add_torrent(hash_of(1), 6881, t0);
   for (const char* from : {"0.0.0.0:6771", "[::]:6771", "[fe80::1]:6771", "[febf::1]:6771"}) {
-    auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source(from), t0);
+    auto r = lsd.on_packet(announce_packet(5000, {hash_of(1)}), source(from), group_of(from), t0);
     ASSERT_FALSE(r) << from;
     EXPECT_EQ(r.error().reason, Ignored::unusable_source) << from;
   }
@@ -184,17 +212,20 @@ TEST(LsdState, RateLimitsEachSourceAddress) {
   lsd.add_torrent(hash_of(1), 6881, t0);
   auto packet = announce_packet(5000, {hash_of(1)});
   for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.2:1"), t0));
-  auto r = lsd.on_packet(packet, source("10.0.0.2:2"), t0);  // another port of the same address
+    EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.2:1"), group_of("10.0.0.2:1"), t0));
+  auto r = lsd.on_packet(packet, source("10.0.0.2:2"), group_of("10.0.0.2:2"),
+                         t0);  // another port of the same address
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Ignored::rate_limited);
-  EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.3:1"), t0));  // another address has its own budget
+  EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.3:1"), group_of("10.0.0.3:1"),
+                            t0));  // another address has its own budget
   // Announces of torrents we do not have cost nothing and say so rather than "rate-limited".
-  auto other = lsd.on_packet(announce_packet(5000, {hash_of(7)}), source("10.0.0.2:1"), t0);
+  auto other =
+      lsd.on_packet(announce_packet(5000, {hash_of(7)}), source("10.0.0.2:1"), group_of("10.0.0.2:1"), t0);
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().reason, Ignored::unknown_torrents);
-  EXPECT_FALSE(lsd.on_packet(packet, source("10.0.0.2:1"), t0 + 9s));
-  EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.2:1"), t0 + 20s));
+  EXPECT_FALSE(lsd.on_packet(packet, source("10.0.0.2:1"), group_of("10.0.0.2:1"), t0 + 9s));
+  EXPECT_TRUE(lsd.on_packet(packet, source("10.0.0.2:1"), group_of("10.0.0.2:1"), t0 + 20s));
 }
 
 TEST(SourceRateLimiter, TableStaysBounded) {

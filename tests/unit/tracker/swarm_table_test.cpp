@@ -22,6 +22,8 @@ SwarmAnnounce from(const std::string& peer, bool seed = false, AnnounceKind kind
   return a;
 }
 
+constexpr hash::SipKey kKey{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+
 std::set<std::string> peers_in(std::span<const std::uint8_t> bytes, std::size_t stride) {
   std::set<std::string> out;
   for (std::size_t i = 0; i + stride <= bytes.size(); i += stride)
@@ -30,7 +32,7 @@ std::set<std::string> peers_in(std::span<const std::uint8_t> bytes, std::size_t 
 }
 
 TEST(SwarmTable, AnnouncersSeeEachOtherButNotThemselves) {
-  SwarmTable t;
+  SwarmTable t({}, kKey);
   std::array<std::uint8_t, 1200> v4{};
   std::array<std::uint8_t, 1800> v6{};
   t.announce(from("10.0.0.1:1000", false, AnnounceKind::started), 0, v4, v6);
@@ -49,7 +51,7 @@ TEST(SwarmTable, AnnouncersSeeEachOtherButNotThemselves) {
 }
 
 TEST(SwarmTable, SeedsAreNotSentToSeedsAndCompletedIsCounted) {
-  SwarmTable t;
+  SwarmTable t({}, kKey);
   std::array<std::uint8_t, 1200> v4{};
   t.announce(from("10.0.0.1:1", true), 0, v4, {});
   t.announce(from("10.0.0.2:1", false), 0, v4, {});
@@ -69,7 +71,7 @@ TEST(SwarmTable, SeedsAreNotSentToSeedsAndCompletedIsCounted) {
 TEST(SwarmTable, StoppedRemovesAndExpiryDropsSilentPeers) {
   SwarmLimits limits;
   limits.interval = 100;
-  SwarmTable t(limits);
+  SwarmTable t(limits, kKey);
   std::array<std::uint8_t, 1200> v4{};
   t.announce(from("10.0.0.1:1"), 0, v4, {});
   t.announce(from("10.0.0.2:1"), 150, v4, {});
@@ -89,7 +91,7 @@ TEST(SwarmTable, StoppedRemovesAndExpiryDropsSilentPeers) {
 TEST(SwarmTable, NumwantIsCappedAndTheSubsetIsRandom) {
   SwarmLimits limits;
   limits.max_numwant = 30;
-  SwarmTable t(limits, 12345);
+  SwarmTable t(limits, kKey, 12345);
   std::array<std::uint8_t, 6 * 300> v4{};
   for (int i = 0; i < 300; ++i)
     t.announce(from("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":80"), 0, v4, {});
@@ -112,7 +114,7 @@ TEST(SwarmTable, MemoryIsBoundedBySwarmAndPeerCaps) {
   SwarmLimits limits;
   limits.max_swarms = 2;
   limits.max_peers_per_swarm = 3;
-  SwarmTable t(limits);
+  SwarmTable t(limits, kKey);
   std::array<std::uint8_t, 600> v4{};
   for (std::uint8_t h = 0; h < 5; ++h) {
     auto a = from("10.0.0.1:1");
@@ -134,7 +136,7 @@ namespace shoal::tracker {
 namespace {
 
 TEST(IpRateLimiter, BurstThenRateAndPerAddress) {
-  IpRateLimiter limiter(10);  // 10/s, burst 20
+  IpRateLimiter limiter(10, kKey);  // 10/s, burst 20
   auto a = *Endpoint::parse("10.0.0.1:1");
   auto b = *Endpoint::parse("10.0.0.2:1");
   int allowed = 0;
@@ -144,12 +146,12 @@ TEST(IpRateLimiter, BurstThenRateAndPerAddress) {
   EXPECT_TRUE(limiter.allow(b, 0));    // another address has its own bucket
   EXPECT_FALSE(limiter.allow(a, 50));  // half a token after 50 ms
   EXPECT_TRUE(limiter.allow(a, 150));  // 1.5 tokens after 150 ms
-  EXPECT_TRUE(IpRateLimiter(0).allow(a, 0));
-  EXPECT_FALSE(IpRateLimiter(0).enabled());
+  EXPECT_TRUE(IpRateLimiter(0, kKey).allow(a, 0));
+  EXPECT_FALSE(IpRateLimiter(0, kKey).enabled());
 }
 
 TEST(IpRateLimiter, TableIsBounded) {
-  IpRateLimiter limiter(1);
+  IpRateLimiter limiter(1, kKey);
   for (std::uint32_t i = 0; i < IpRateLimiter::kMaxTracked + 10; ++i) {
     Endpoint e;
     e.address[0] = static_cast<std::uint8_t>(i >> 24);
@@ -158,6 +160,36 @@ TEST(IpRateLimiter, TableIsBounded) {
     e.address[3] = static_cast<std::uint8_t>(i);
     EXPECT_TRUE(limiter.allow(e, 0));
   }
+}
+
+// Info-hashes a remote party crafted to share bytes 0-15 (so every unkeyed choice of bytes collides): the
+// keyed bucket hash still spreads them.
+TEST(SwarmTable, ChosenInfoHashesSpreadOverBuckets) {
+  SwarmTable t({}, kKey);
+  std::array<std::uint8_t, 1200> v4{};
+  constexpr std::uint32_t kHashes = 4096;
+  for (std::uint32_t i = 0; i < kHashes; ++i) {
+    SwarmAnnounce a = from("10.0.0.1:1000");
+    a.info_hash.bytes.fill(0x42);
+    for (int b = 0; b < 4; ++b)
+      a.info_hash.bytes[16 + b] = static_cast<std::uint8_t>(i >> (8 * b));
+    t.announce(a, 0, v4, {});
+  }
+  EXPECT_EQ(t.swarms(), kHashes);
+  EXPECT_LE(t.largest_bucket(), 12u);  // random placement: ~7 at most at load factor 1; unkeyed: 4096
+}
+
+TEST(IpRateLimiter, ChosenAddressesSpreadOverBuckets) {
+  // One /64 (the part of an IPv6 address any host controls), addresses stepped in the low bytes.
+  IpRateLimiter limiter(1, kKey);
+  constexpr std::uint32_t kAddresses = 4096;
+  for (std::uint32_t i = 0; i < kAddresses; ++i) {
+    auto e = *Endpoint::parse("[2001:db8::1]:1");
+    for (int b = 0; b < 4; ++b)
+      e.address[8 + b] = static_cast<std::uint8_t>(i >> (8 * b));
+    EXPECT_TRUE(limiter.allow(e, 0));
+  }
+  EXPECT_LE(limiter.largest_bucket(), 12u);
 }
 
 }  // namespace
