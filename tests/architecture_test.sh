@@ -23,5 +23,11 @@ if grep -rnE '#include "(session|net|storage|runtime|server|create|tracker|dht|l
   echo "FAIL: swarm depends on a module to its right" >&2
   bad=1
 fi
+# The public API is installed alone: its headers include only the standard library and each other (no Boost,
+# no src/), so an embedder compiles against include/shoal/ and nothing else.
+if grep -nE '#include' ../include/shoal/*.hpp | grep -vE '#include (<[a-z_]+>|"shoal/[a-z_]+\.hpp")'; then
+  echo "FAIL: a public header includes something outside the standard library and shoal/ (above)" >&2
+  bad=1
+fi
 [ $bad -eq 0 ] && echo "1 passed, 0 failed"
 exit $bad

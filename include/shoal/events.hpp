@@ -1,6 +1,10 @@
-// What a session tells its user. Events queue inside the session and are taken with Session::pop_events();
-// the session calls the wake-up callback (SessionSettings-independent, see Session::set_wakeup) when the
-// queue goes from empty to non-empty, so an embedder with its own event loop needs no thread of its own.
+/// @file
+/// What a session tells its user. Events queue inside the session and are taken with Session::pop_events();
+/// the session calls the wake-up callback (see Session::set_wakeup) when the queue goes from empty to
+/// non-empty, so an embedder with its own event loop needs no thread of its own.
+///
+/// Every event is a plain value, safe to keep and to move to another thread. Every torrent event names its
+/// torrent by info-hash (40 lower-case hex digits), the key of Session::find_torrent().
 #pragma once
 
 #include <cstdint>
@@ -12,66 +16,82 @@
 
 namespace shoal {
 
-// Every torrent event names its torrent by info-hash (40 hex digits), the key of Session::find_torrent.
+/// A torrent joined the session (Session::add_torrent()).
 struct TorrentAdded {
-  std::string info_hash;
-  std::string name;  // empty for a magnet until its metadata arrives
+  std::string info_hash;  ///< 40 hex digits
+  std::string name;       ///< empty for a magnet until its metadata arrives
 };
-struct MetadataReceived {  // a magnet link's info dictionary arrived and matched its hash
-  std::string info_hash;
-  std::string name;
+/// A magnet link's info dictionary arrived and matched its hash; the torrent now has a name and files.
+struct MetadataReceived {
+  std::string info_hash;  ///< 40 hex digits
+  std::string name;       ///< the torrent's name from the metadata
 };
-struct CheckFinished {  // data found on disk was hashed
-  std::string info_hash;
-  std::int32_t pieces_have = 0;
+/// Data found on disk was hashed (at start or after TorrentHandle::force_recheck()).
+struct CheckFinished {
+  std::string info_hash;         ///< 40 hex digits
+  std::int32_t pieces_have = 0;  ///< pieces that verified
 };
-struct PieceFinished {  // one piece verified and written
-  std::string info_hash;
-  std::int32_t piece = 0;
+/// One piece verified and written.
+struct PieceFinished {
+  std::string info_hash;   ///< 40 hex digits
+  std::int32_t piece = 0;  ///< zero-based piece index
 };
-struct TorrentFinished {  // every wanted piece is verified on disk (resume data saved)
-  std::string info_hash;
+/// Every wanted piece is verified on disk (resume data saved).
+struct TorrentFinished {
+  std::string info_hash;  ///< 40 hex digits
 };
-struct TorrentError {  // the torrent stopped: see code and message
-  std::string info_hash;
-  ErrorCode code = ErrorCode::none;
-  std::string message;
+/// The torrent stopped on an error: see code and message. It stays in the session (state `error`) until
+/// removed.
+struct TorrentError {
+  std::string info_hash;             ///< 40 hex digits
+  ErrorCode code = ErrorCode::none;  ///< for programs
+  std::string message;               ///< for people
 };
-struct TorrentStopped {  // its job is done (seed ratio reached) or it was paused
-  std::string info_hash;
+/// The torrent's job is done (seed ratio or time reached, or no seeding wanted) or it was paused.
+struct TorrentStopped {
+  std::string info_hash;  ///< 40 hex digits
 };
-struct TorrentRemoved {  // everything it started has finished or been cancelled; data kept or deleted
-  std::string info_hash;
+/// After Session::remove_torrent(): everything the torrent started has finished or been cancelled; its data
+/// was kept or deleted as asked.
+struct TorrentRemoved {
+  std::string info_hash;  ///< 40 hex digits
 };
+/// A tracker answered an announce.
 struct TrackerReply {
-  std::string info_hash;
-  std::string url;
-  std::int64_t peers = 0;
-  std::string warning;
+  std::string info_hash;   ///< 40 hex digits
+  std::string url;         ///< the tracker's announce URL
+  std::int64_t peers = 0;  ///< peers in the reply
+  std::string warning;     ///< the tracker's "warning message", empty if none
 };
+/// A tracker could not be reached or refused the announce; the torrent carries on with its other sources.
 struct TrackerError {
-  std::string info_hash;
-  std::string url;
-  std::string message;
+  std::string info_hash;  ///< 40 hex digits
+  std::string url;        ///< the tracker's announce URL
+  std::string message;    ///< why, for people
 };
+/// A peer was banned from the torrent (e.g. it sent data that failed the hash check).
 struct PeerBanned {
-  std::string info_hash;
-  std::string address;
-  std::string reason;
+  std::string info_hash;  ///< 40 hex digits
+  std::string address;    ///< "IP:PORT" or "[IPv6]:PORT"
+  std::string reason;     ///< why, for people
 };
+/// A file could not be created, read or written.
 struct FileError {
-  std::string info_hash;
-  std::string path;
-  std::string message;
+  std::string info_hash;  ///< 40 hex digits
+  std::string path;       ///< the file involved
+  std::string message;    ///< the system's reason
 };
-struct LogLine {          // details for a verbose log (connections, DHT, LSD), only when SessionSettings asks
-  std::string info_hash;  // empty for session-wide lines
-  std::string text;
+/// Details for a verbose log (connections, DHT, LSD), only when SessionSettings::log_events asks for them.
+struct LogLine {
+  std::string info_hash;  ///< empty for session-wide lines
+  std::string text;       ///< one line, no newline
 };
-struct SessionWarning {  // something degraded but did not stop (e.g. LSD cannot multicast)
-  std::string text;
+/// Something degraded but did not stop (e.g. LSD cannot multicast).
+struct SessionWarning {
+  std::string text;  ///< for people
 };
 
+/// Any of the events above; take them apart with std::visit or std::get_if.
 using Event = std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished,
                            TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError,
                            PeerBanned, FileError, LogLine, SessionWarning>;

@@ -1,5 +1,7 @@
-// Settings of a whole shoal::Session: what every torrent in it shares (one listen port, one DHT node, one
-// LSD service, one disk pool, global rate limits and connection caps, queueing, the state directory).
+/// @file
+/// Settings of a whole shoal::Session: what every torrent in it shares (one listen port, one DHT node, one
+/// LSD service, one disk pool, global rate limits and connection caps, queueing, the state directory).
+/// Plain values; see Session::apply_settings() for which ones take effect on a running session.
 #pragma once
 
 #include <cstdint>
@@ -9,51 +11,60 @@
 
 namespace shoal {
 
+/// The session's Mainline DHT node (BEP 5), shared by all its torrents.
 struct DhtSettings {
-  bool enabled = true;                 // private torrents never use it (BEP 27)
-  std::vector<std::string> bootstrap;  // HOST:PORT; empty: the public Mainline routers
-  std::uint16_t port = 0;              // UDP port; 0: any free port
-  bool read_only = false;              // BEP 43: ask without answering
-  bool allow_same_ip = false;          // keep many nodes of one address (private test networks)
+  bool enabled = true;                 ///< private torrents never use it (BEP 27)
+  std::vector<std::string> bootstrap;  ///< HOST:PORT; empty: the public Mainline routers
+  std::uint16_t port = 0;              ///< UDP port; 0: any free port
+  bool read_only = false;              ///< BEP 43: ask without answering
+  bool allow_same_ip = false;          ///< keep many nodes of one address (private test networks)
 };
 
+/// Local Service Discovery (BEP 14): finding peers on the local network by multicast.
 struct LsdSettings {
-  bool enabled = true;            // Local Service Discovery (BEP 14); never for private torrents
-  std::string interface_address;  // IPv4 address of the interface; empty: as routing says (IPv4 and IPv6)
+  bool enabled = true;            ///< never used for private torrents
+  std::string interface_address;  ///< IPv4 address of the interface; empty: as routing says (IPv4 and IPv6)
 };
 
+/// Everything a Session is configured with.
 struct SessionSettings {
-  // Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
-  // state across restarts except what it writes into save paths (nothing).
+  /// Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
+  /// state across restarts except what it writes into save paths (nothing).
   std::filesystem::path state_dir;
-  // With a state_dir: keep the list of torrents (how each was added, and its metainfo) there, saved
-  // atomically on every change, and add them all again when a session starts on the same state_dir (an
-  // always-on node).
+  /// With a state_dir: keep the list of torrents (how each was added, and its metainfo) there, saved
+  /// atomically on every change, and add them all again when a session starts on the same state_dir (an
+  /// always-on node). Off for one-shot users such as `shoal get`.
   bool remember_torrents = false;
 
-  std::string listen_address = "::";  // "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
-  std::uint16_t listen_port = 0;      // 0: any free port
+  std::string listen_address = "::";  ///< "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
+  std::uint16_t listen_port = 0;      ///< TCP port; 0: any free port (see SessionStats::listen_port)
 
-  // Global limits, split across torrents. Rates in bytes per second; 0 = unlimited.
+  /// @name Global limits
+  /// Split across torrents. Rates in bytes per second; 0 = unlimited.
+  /// @{
   std::int64_t max_download_rate = 0;
   std::int64_t max_upload_rate = 0;
-  int max_connections = 500;  // peer connections of all torrents together
-  int max_half_open = 32;     // outgoing dials in progress at once
-  int max_dials_per_second = 20;
-  int max_incoming_handshakes = 64;
-  int max_unchoked = 0;  // upload slots of all torrents together, split evenly; 0 = each torrent's own only
+  int max_connections = 500;         ///< peer connections of all torrents together
+  int max_half_open = 32;            ///< outgoing dials in progress at once
+  int max_dials_per_second = 20;     ///< new outgoing connections per second
+  int max_incoming_handshakes = 64;  ///< incoming connections not yet past the handshake
+  int max_unchoked = 0;  ///< upload slots of all torrents together, split evenly; 0 = each torrent's own only
+  /// @}
 
-  // Queueing: torrents beyond these wait (state `queued`). 0 = no limit.
+  /// @name Queueing
+  /// Torrents beyond these wait (state `queued`). 0 = no limit.
+  /// @{
   int max_active_downloads = 0;
   int max_active_seeds = 0;
-  int max_concurrent_checks = 1;  // full rechecks run one at a time by default
+  int max_concurrent_checks = 1;  ///< full rechecks run one at a time by default
+  /// @}
 
-  unsigned disk_threads = 2;  // the shared disk and hashing pool
+  unsigned disk_threads = 2;  ///< threads of the shared disk and hashing pool
 
-  DhtSettings dht;
-  LsdSettings lsd;
-  bool use_trackers = true;  // a torrent may still opt out in AddTorrentParams
-  bool log_events = false;   // LogLine events: connections and why they close, DHT and LSD details
+  DhtSettings dht;           ///< the DHT node
+  LsdSettings lsd;           ///< local peer discovery
+  bool use_trackers = true;  ///< a torrent may still opt out in AddTorrentParams
+  bool log_events = false;   ///< LogLine events: connections and why they close, DHT and LSD details
 };
 
 }  // namespace shoal

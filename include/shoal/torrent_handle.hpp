@@ -1,13 +1,12 @@
-// A handle to one torrent of a session. Cheap to copy; it stays valid (and harmless) after the torrent is
-// removed or the session is gone: calls then do nothing and status() reports an empty status with
-// valid() == false. Every call is thread-safe: it runs on the session's network thread and, where it
-// returns something, waits for it.
+/// @file
+/// A handle to one torrent of a session.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shoal/expected.hpp"
@@ -19,31 +18,47 @@ namespace detail {
 class SessionCore;
 }
 
+/// A handle to one torrent of a session, from Session::add_torrent(), torrents() or find_torrent().
+///
+/// Cheap to copy; it stays valid (and harmless) after the torrent is removed or the session is gone: calls
+/// then do nothing and status() reports an empty status with valid() == false.
+///
+/// Thread-safety: every call is thread-safe: it runs on the session's network thread and, where it returns
+/// something, waits for it. Do not call it from inside the session's wake-up callback.
 class TorrentHandle {
  public:
+  /// An invalid handle (valid() == false), e.g. what find_torrent() returns when nothing matches.
   TorrentHandle() = default;
+  /// Made by the session; embedders get handles from it rather than build them.
   TorrentHandle(std::weak_ptr<detail::SessionCore> core, std::string info_hash)
       : core_(std::move(core)), info_hash_(std::move(info_hash)) {}
 
-  // 40 hex digits; the torrent's key in the session.
+  /// 40 hex digits; the torrent's key in the session. Empty for a default-constructed handle.
   const std::string& info_hash() const { return info_hash_; }
-  // True while the torrent is in a live session.
+  /// True while the torrent is in a live session.
   bool valid() const;
 
+  /// A snapshot of the torrent's state, progress, rates, peers and trackers.
   TorrentStatus status() const;
+  /// Stops transferring (connections closed, state `paused`); TorrentStopped is queued.
   void pause();
+  /// Undoes pause() (the queue may still hold the torrent back).
   void resume();
-  void force_recheck();     // hashes the data again (queued behind other checks)
-  void force_reannounce();  // asks every tracker and the DHT now
-  // "IP:PORT" or "[IPv6]:PORT"; false if it does not parse.
+  /// Hashes the data again (queued behind other checks).
+  void force_recheck();
+  /// Asks every tracker and the DHT for peers now.
+  void force_reannounce();
+  /// Dials a peer: "IP:PORT" or "[IPv6]:PORT". @return false if it does not parse.
   bool add_peer(const std::string& endpoint);
-  // 0 = skip the file, anything else = download it. Index as in the torrent's file list.
+  /// 0 = skip the file, anything else = download it. Index as in the torrent's file list.
   void set_file_priority(int file_index, int priority);
-  // Bytes verified on disk per file, in the torrent's file order (pad files included, as 0).
+  /// Bytes verified on disk per file, in the torrent's file order (pad files included, as 0).
   std::vector<std::int64_t> file_progress() const;
-  // Moves the data to a new save path (the torrent pauses while the files move). Error text on failure.
+  /// Moves the data to a new save path (the torrent pauses while the files move).
+  /// @return nothing on success, or the error text.
   Expected<void, std::string> move_storage(const std::filesystem::path& new_save_path);
 
+  /// Handles are equal when they name the same info-hash.
   bool operator==(const TorrentHandle& other) const { return info_hash_ == other.info_hash_; }
 
  private:

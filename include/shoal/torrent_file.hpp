@@ -1,0 +1,105 @@
+/// @file
+/// Reading and writing torrents without a session: what a .torrent or a magnet link describes, and a new
+/// .torrent made from a file or folder. The same parsers the session uses, with limits on every size, so they
+/// are safe on untrusted bytes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shoal/expected.hpp"
+
+namespace shoal {
+
+/// One file of a torrent, in the torrent's file order.
+struct TorrentFileEntry {
+  /// Relative, '/'-separated, sanitized (no "..", no absolute path); starts with the torrent name for a
+  /// multi-file torrent.
+  std::string path;
+  std::int64_t size = 0;  ///< bytes
+  bool pad = false;       ///< a BEP 47 pad file: zeros aligning the next file, never written to disk
+};
+
+/// What a .torrent describes (BitTorrent v1 metainfo, BEP 3, with BEP 12, 19, 27 and 47 fields).
+struct TorrentFileInfo {
+  std::string info_hash;          ///< SHA-1 of the info dictionary, 40 lower-case hex digits
+  std::string name;               ///< sanitized suggested name of the file or folder
+  std::int64_t total_size = 0;    ///< bytes of all files, pad files included
+  std::int64_t piece_length = 0;  ///< bytes per piece (the last piece may be shorter)
+  std::int32_t num_pieces = 0;
+  std::vector<TorrentFileEntry> files;             ///< one entry even for a single-file torrent
+  std::vector<std::vector<std::string>> trackers;  ///< announce URLs by tier (BEP 12), first tier first
+  std::vector<std::string> web_seeds;              ///< BEP 19 url-list
+  bool is_private = false;                         ///< BEP 27: no DHT, PEX or LSD for it
+  std::string comment;
+  std::string created_by;
+  std::optional<std::int64_t> creation_date;  ///< seconds since 1970-01-01 UTC; absent if not in the file
+  std::string source;                         ///< "source" tag inside the info dictionary (part of the hash)
+  std::string magnet;  ///< a magnet URI for the torrent: info-hash, name, trackers and web seeds
+};
+
+/// Parses the bytes of a .torrent file.
+/// @return the summary, or an error message naming the first problem found (not bencode, missing or
+///         malformed field, a size beyond Shoal's limits...). Never throws on malformed input.
+/// Thread-safety: pure function, callable from any thread.
+Expected<TorrentFileInfo, std::string> parse_torrent(std::string_view bytes);
+
+/// What a magnet link (BEP 9) names.
+struct MagnetInfo {
+  std::string info_hash;     ///< v1 info-hash (urn:btih), 40 lower-case hex digits; empty for a v2-only link
+  std::string info_hash_v2;  ///< v2 info-hash (urn:btmh, SHA-256), 64 hex digits; empty if absent
+  std::string name;          ///< dn, the display name; may be empty
+  std::vector<std::string> trackers;   ///< tr, in order, without duplicates
+  std::vector<std::string> web_seeds;  ///< ws
+  std::vector<std::string> peers;      ///< x.pe: "host:port" or "[IPv6]:port"
+};
+
+/// Parses a magnet URI ("magnet:?xt=urn:btih:...").
+/// @return the summary, or an error message (not a magnet link, no or an invalid info-hash, bad percent
+///         encoding, too long...). Unknown parameters are ignored. Never throws on malformed input.
+/// Thread-safety: pure function, callable from any thread.
+Expected<MagnetInfo, std::string> parse_magnet(std::string_view uri);
+
+/// Smallest and largest piece size create_torrent() accepts, in bytes.
+inline constexpr std::int64_t kMinCreatePieceSize = 16 * 1024;
+inline constexpr std::int64_t kMaxCreatePieceSize = 256 * 1024 * 1024;
+
+/// What create_torrent() makes: a v1 .torrent of one file, or of every regular file below a folder.
+struct CreateTorrentParams {
+  /// The file or folder to share. Symbolic links below a folder are not followed; hidden files are included.
+  std::filesystem::path path;
+  /// Announce URLs by tier (BEP 12); the first URL becomes "announce". Empty: a trackerless torrent.
+  std::vector<std::vector<std::string>> trackers;
+  /// Bytes per piece: 0 picks one for about 1000-2000 pieces; otherwise a power of two from
+  /// kMinCreatePieceSize to kMaxCreatePieceSize.
+  std::int64_t piece_size = 0;
+  bool is_private = false;             ///< BEP 27
+  std::vector<std::string> web_seeds;  ///< BEP 19 url-list
+  std::string comment;
+  /// "source" tag in the info dictionary: the same data with another source has another info-hash.
+  std::string source;
+  /// Seconds since 1970-01-01 UTC. Absent (the default): no creation date, so the same input always gives
+  /// the same bytes.
+  std::optional<std::int64_t> creation_date;
+  unsigned threads = 0;  ///< hashing threads; 0 = one per core
+  /// Called on the calling thread, about ten times a second at most, with the bytes hashed so far and the
+  /// total. May be empty.
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
+  /// When set, hashing stops soon after *cancel becomes true (from any thread) and the error is "cancelled".
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Hashes the data and returns the bytes of the new .torrent (write them to a file yourself).
+/// @return the .torrent bytes, or an error message: the path does not exist or holds no file, a read
+///         failed, an invalid piece size, "cancelled".
+/// Blocking: runs for as long as hashing takes (reads every byte of the data).
+/// Thread-safety: independent calls may run on several threads at once.
+Expected<std::string, std::string> create_torrent(const CreateTorrentParams& params);
+
+}  // namespace shoal
