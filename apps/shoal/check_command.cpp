@@ -43,6 +43,10 @@ int run_check(const CheckCliOptions& opt) {
   for (const auto& f : info->files)
     specs.push_back({f.path, f.length, f.pad});
   storage::PieceStorage storage(storage::FileLayout(std::move(specs), info->piece_length), opt.data_dir);
+  if (auto refused = storage.check_paths()) {
+    fmt::print(stderr, "shoal check: {}\n", refused->message());
+    return 1;
+  }
 
   std::atomic<std::int64_t> checked{0};
   std::atomic<bool> finished{false};
@@ -58,11 +62,17 @@ int run_check(const CheckCliOptions& opt) {
   storage::CheckOptions options;
   options.threads = opt.threads;
   options.bytes_checked = &checked;
+  std::optional<storage::FileError> check_error;
+  options.error = &check_error;
   auto start = std::chrono::steady_clock::now();
   auto have = storage::check_pieces(storage, info->piece_hashes, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   finished.store(true);
   progress_thread.join();
+  if (check_error) {
+    fmt::print(stderr, "shoal check: {}\n", check_error->message());
+    return 1;
+  }
   auto good = std::count(have.begin(), have.end(), true);
   if (!opt.quiet) {
     fmt::print("{}: {} of {} pieces verified ({}), checked in {:.2f} s ({})\n", info->name, good, have.size(),

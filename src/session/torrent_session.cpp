@@ -153,7 +153,14 @@ void TorrentSession::start() {
   }
   acceptor_.listen();
   listen_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, check_then_run(), asio::detached);
+  // An exception out of the start-up (a file-system error) must stop the torrent, not leave it "checking".
+  asio::co_spawn(io_, check_then_run(), [this](std::exception_ptr e) {
+    try {
+      if (e) std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      fail(std::string("start-up failed: ") + x.what());
+    }
+  });
 }
 
 TorrentStats TorrentSession::stats() const {
@@ -191,8 +198,9 @@ void TorrentSession::add_peer(const Endpoint& endpoint) {
 // Start-up: resume data or a full recheck, then the network.
 
 asio::awaitable<void> TorrentSession::check_then_run() {
+  if (auto refused = storage_->check_paths()) co_return fail(refused->message());
   if (!load_resume()) co_await recheck();
-  if (stopping_) co_return;
+  if (stopping_ || state_ == TorrentState::error) co_return;
   if (auto ec = storage_->create_empty_files()) {
     fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
     co_return;
@@ -250,11 +258,13 @@ asio::awaitable<void> TorrentSession::recheck() {
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
   std::vector<bool> result;
-  pool_.submit([this, checked, cancel, &result, &done] {
+  std::optional<storage::FileError> check_error;
+  pool_.submit([this, checked, cancel, &result, &done, &check_error] {
     storage::CheckOptions check;
     check.threads = std::max(2u, std::thread::hardware_concurrency());
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
+    check.error = &check_error;
     auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
     asio::post(io_, [&result, &done, have = std::move(have)]() mutable {
       result = std::move(have);
@@ -273,6 +283,7 @@ asio::awaitable<void> TorrentSession::recheck() {
   // A cancelled check knows only part of the answer: saving it as resume data would hide pieces that are
   // there.
   if (stopping_) co_return;
+  if (check_error) co_return fail(check_error->message());
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
     if (result[static_cast<std::size_t>(p)]) picker_.mark_have(p);
   }
@@ -896,10 +907,12 @@ void TorrentSession::save_resume(bool sync) {
 
 void TorrentSession::fail(const std::string& message) {
   if (state_ == TorrentState::error) return;
+  bool checking = state_ == TorrentState::checking;
   state_ = TorrentState::error;
   error_ = message;
-  // What is verified stays verified: record it before anything else can go wrong.
-  save_resume(false);
+  // What is verified stays verified: record it before anything else can go wrong. A check that failed knows
+  // only part of the answer (like a cancelled one): saving it would hide pieces that are there.
+  if (!checking) save_resume(false);
   std::vector<Peer*> all;
   for (auto& [id, p] : peers_)
     all.push_back(p.get());
