@@ -11,6 +11,7 @@
 #include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
+#include "torrent_notes.hpp"
 #include "storage/piece_checker.hpp"
 
 namespace shoal::cli {
@@ -34,6 +35,7 @@ int run_check(const CheckCliOptions& opt) {
     fmt::print(stderr, "shoal check: {}: {}\n", opt.torrent, info.error().message());
     return 1;
   }
+  print_torrent_notes("shoal check", *info);
   std::error_code dir_error;
   if (!std::filesystem::is_directory(opt.data_dir, dir_error)) {
     fmt::print(stderr, "shoal check: {}: not a directory\n", opt.data_dir);

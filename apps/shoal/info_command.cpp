@@ -16,6 +16,7 @@
 #include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
+#include "torrent_notes.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -198,6 +199,7 @@ int run_info(const InfoOptions& opt) {
     fmt::print(stderr, "shoal info: {}: {}\n", opt.input, info.error().message());
     return 1;
   }
+  print_torrent_notes("shoal info", *info);
   if (!opt.scrape) return show_torrent(*info, opt.json, nullptr);
   auto results = scrape_trackers(*info);
   return show_torrent(*info, opt.json, &results);

@@ -17,6 +17,7 @@
 
 #include "net/dht_service.hpp"
 #include "progress.hpp"
+#include "torrent_notes.hpp"
 #include "session/torrent_session.hpp"
 
 namespace shoal::cli {
@@ -117,6 +118,7 @@ net::DhtServiceOptions dht_service_options(const DhtCliOptions& dht, std::filesy
 }
 
 int run_transfer(TransferRequest request) {
+  print_torrent_notes(request.command, request.info);
   asio::io_context io(1);
   session::TorrentSession torrent(io, std::move(request.info), std::move(request.options));
   const bool tty = ::isatty(STDERR_FILENO) == 1;

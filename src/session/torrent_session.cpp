@@ -258,13 +258,13 @@ asio::awaitable<void> TorrentSession::recheck() {
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
   std::vector<bool> result;
-  std::optional<storage::FileError> check_error;
-  pool_.submit([this, checked, cancel, &result, &done, &check_error] {
+  auto check_error = std::make_shared<std::optional<storage::FileError>>();
+  pool_.submit([this, checked, cancel, &result, &done, check_error] {
     storage::CheckOptions check;
     check.threads = std::max(2u, std::thread::hardware_concurrency());
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
-    check.error = &check_error;
+    check.error = check_error.get();
     auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
     asio::post(io_, [&result, &done, have = std::move(have)]() mutable {
       result = std::move(have);
@@ -283,7 +283,7 @@ asio::awaitable<void> TorrentSession::recheck() {
   // A cancelled check knows only part of the answer: saving it as resume data would hide pieces that are
   // there.
   if (stopping_) co_return;
-  if (check_error) co_return fail(check_error->message());
+  if (*check_error) co_return fail((*check_error)->message());
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
     if (result[static_cast<std::size_t>(p)]) picker_.mark_have(p);
   }
