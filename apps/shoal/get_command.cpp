@@ -15,6 +15,7 @@
 #include "net/dht_service.hpp"
 #include "runtime/file_io.hpp"
 #include "session/metadata_fetch.hpp"
+#include "shoal/terminal_text.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -111,7 +112,7 @@ Expected<metainfo::TorrentInfo, std::string> info_from_magnet(const std::string&
 
 int run_get(const GetOptions& opt) {
   auto fail = [](const std::string& message) {
-    fmt::print(stderr, "shoal get: {}\n", message);
+    fmt::print(stderr, "shoal get: {}\n", escape_for_terminal(message));
     return 1;
   };
   TransferRequest request;

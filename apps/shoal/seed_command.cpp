@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "runtime/file_io.hpp"
+#include "shoal/terminal_text.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -28,7 +29,7 @@ struct SeedOptions {
 
 int run_seed(const SeedOptions& opt) {
   auto fail = [](const std::string& message) {
-    fmt::print(stderr, "shoal seed: {}\n", message);
+    fmt::print(stderr, "shoal seed: {}\n", escape_for_terminal(message));
     return 1;
   };
   auto bytes = runtime::read_file(opt.torrent, 64 * 1024 * 1024);

@@ -26,14 +26,16 @@ std::string abbreviate_for_terminal(std::string_view text, std::size_t max_bytes
 void print_torrent_notes(std::string_view command, const metainfo::TorrentInfo& info) {
   const auto& names = info.shortened_names;
   if (names.empty()) return;
-  fmt::print(stderr,
-             "{}: note: {} name{} in this torrent {} longer than {} bytes, too long for a file name; shortened "
-             "(a hash of the original keeps them apart):\n",
-             command, names.size(), names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are",
-             metainfo::kMaxComponentBytes);
+  fmt::print(
+      stderr,
+      "{}: note: {} name{} in this torrent {} longer than {} bytes, too long for a file name; shortened "
+      "(a hash of the original keeps them apart):\n",
+      command, names.size(), names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are",
+      metainfo::kMaxComponentBytes);
   for (std::size_t i = 0; i < std::min(names.size(), kExamples); ++i) {
-    fmt::print(stderr, "  {} ({} bytes)\n    -> {}\n", abbreviate_for_terminal(names[i].original, kShownOriginalBytes),
-               names[i].original.size(), escape_for_terminal(names[i].used));
+    fmt::print(stderr, "  {} ({} bytes)\n    -> {}\n",
+               abbreviate_for_terminal(names[i].original, kShownOriginalBytes), names[i].original.size(),
+               escape_for_terminal(names[i].used));
   }
   if (names.size() > kExamples) fmt::print(stderr, "  and {} more\n", names.size() - kExamples);
 }

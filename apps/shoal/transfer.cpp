@@ -17,8 +17,9 @@
 
 #include "net/dht_service.hpp"
 #include "progress.hpp"
-#include "torrent_notes.hpp"
 #include "session/torrent_session.hpp"
+#include "shoal/terminal_text.hpp"
+#include "torrent_notes.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -138,7 +139,8 @@ int run_transfer(TransferRequest request) {
                                                  : "warning: " + t.warning;
       auto& last = tracker_reports[t.url];
       if (report != last && !report.empty()) {
-        fmt::print(stderr, "{}tracker {}: {}\n", tty ? "\r\033[K" : "", t.url, report);
+        fmt::print(stderr, "{}tracker {}: {}\n", tty ? "\r\033[K" : "", escape_for_terminal(t.url),
+                   escape_for_terminal(report));
       }
       last = report;
     }
@@ -179,7 +181,7 @@ int run_transfer(TransferRequest request) {
   };
   if (request.verbose) {
     torrent.on_log = [&](const std::string& line) {
-      fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line);
+      fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", escape_for_terminal(line));
     };
   }
   torrent.on_error = [&](const std::string& message) {
@@ -202,8 +204,9 @@ int run_transfer(TransferRequest request) {
     return 1;
   }
   if (!request.quiet) {
-    fmt::print(stderr, "{}: {} ({}), listening on port {}\n", request.command, torrent.info().name,
-               torrent.info().info_hash.to_hex(), torrent.listen_port());
+    fmt::print(stderr, "{}: {} ({}), listening on port {}\n", request.command,
+               escape_for_terminal(torrent.info().name), torrent.info().info_hash.to_hex(),
+               torrent.listen_port());
   }
   // DHT: find peers for the torrent and announce our port, now and every 15 minutes.
   std::unique_ptr<net::DhtService> dht;
@@ -240,13 +243,15 @@ int run_transfer(TransferRequest request) {
         asio::detached);
   }
   // LSD: peers on the local network, announced now and every 5 minutes.
-  auto say = [&](const std::string& line) { fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", line); };
+  auto say = [&](const std::string& line) {
+    fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", escape_for_terminal(line));
+  };
   auto lsd = start_local_discovery(io, request.lsd, torrent, say, request.verbose);
   schedule_status();
   io.run();
   if (dht) dht->stop();
   if (lsd) lsd->stop();
-  if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, error);
+  if (!error.empty()) fmt::print(stderr, "shoal {}: {}\n", request.command, escape_for_terminal(error));
   return exit_code;
 }
 

@@ -29,7 +29,7 @@ enum class ComponentVerdict { keep, drop, reject };
 
 struct SanitizedComponent {
   ComponentVerdict verdict = ComponentVerdict::keep;
-  std::string name;  // set when verdict == keep; never empty, ".", ".." or containing '/'
+  std::string name;        // set when verdict == keep; never empty, ".", ".." or containing '/'
   bool shortened = false;  // cut to kMaxComponentBytes (see above)
 };
 

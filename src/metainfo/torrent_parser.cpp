@@ -28,7 +28,8 @@ class ShortenedNames {
  public:
   explicit ShortenedNames(std::vector<ShortenedName>& out) : out_(out) {}
   void add(std::string_view original, const SanitizedComponent& clean) {
-    if (clean.shortened && seen_.insert(clean.name).second) out_.push_back({std::string(original), clean.name});
+    if (clean.shortened && seen_.insert(clean.name).second)
+      out_.push_back({std::string(original), clean.name});
   }
 
  private:

@@ -20,7 +20,8 @@ struct CheckOptions {
   std::function<bool(std::int32_t piece)> wanted;      // empty: every piece
   std::atomic<std::int64_t>* bytes_checked = nullptr;  // progress, updated as pieces finish
   const std::atomic<bool>* cancel = nullptr;
-  std::optional<FileError>* error = nullptr;  // set to the file that stopped the check, or reset when none did
+  std::optional<FileError>* error =
+      nullptr;  // set to the file that stopped the check, or reset when none did
 };
 
 // True for the errors that only mean "this data is not there (yet)": a missing or short file.

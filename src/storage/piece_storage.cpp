@@ -165,8 +165,8 @@ int PieceStorage::open_file(std::int32_t file, bool for_write, std::error_code& 
   if (dir < 0) return -1;
   std::string leaf = leaf_of(relative);
   // Only regular files are ever opened: a FIFO would block open() (and so a recheck) forever, and opening a
-  // device can have effects of its own. The type is checked before opening, and again on the descriptor, which
-  // O_NONBLOCK keeps from blocking if a FIFO is planted between the two.
+  // device can have effects of its own. The type is checked before opening, and again on the descriptor,
+  // which O_NONBLOCK keeps from blocking if a FIFO is planted between the two.
   struct stat st {};
   if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (auto refused = refusal_for_mode(st.st_mode)) {
@@ -351,7 +351,8 @@ std::optional<FileError> PieceStorage::check_paths() const {
     }
     if (parent < 0) {
       // A folder that does not exist yet holds nothing to refuse; anything else in the way is refused.
-      if (parent_error != std::errc::no_such_file_or_directory) problem = FileError{path_of(file), parent_error};
+      if (parent_error != std::errc::no_such_file_or_directory)
+        problem = FileError{path_of(file), parent_error};
       continue;
     }
     struct stat st {};

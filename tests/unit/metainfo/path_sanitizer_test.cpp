@@ -69,7 +69,8 @@ bool is_hex(std::string_view text) {
   return text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-// Over-long names: cut to NAME_MAX on a UTF-8 boundary, "~" + 8 hex digits of the original's SHA-1, extension.
+// Over-long names: cut to NAME_MAX on a UTF-8 boundary, "~" + 8 hex digits of the original's SHA-1,
+// extension.
 TEST(SanitizeComponent, LongNamesMapToNameMaxWithAHashOfTheOriginal) {
   struct Case {
     const char* what;
@@ -84,12 +85,14 @@ TEST(SanitizeComponent, LongNamesMapToNameMaxWithAHashOfTheOriginal) {
       {"no extension", std::string(300, 'b'), ""},
       {"extension too long to keep", std::string(300, 'c') + "." + std::string(20, 'e'), ""},
       {"3-byte characters", cjk + ".txt", ".txt"},
-      {"4-byte characters", [] {
+      {"4-byte characters",
+       [] {
          std::string t;
          for (int i = 0; i < 70; ++i)
            t += "\xf0\x9f\x98\x80";
          return t;
-       }(), ""},
+       }(),
+       ""},
       {"control bytes replaced first", std::string(300, '\x01') + ".bin", ".bin"},
   };
   for (const auto& c : cases) {
@@ -118,7 +121,8 @@ TEST(SanitizeComponent, LongNamesSharingTheirStartStayDistinct) {
 
 TEST(SanitizeComponent, NamesThatFitAreNotMarkedShortened) {
   EXPECT_FALSE(sanitize_component(std::string(kMaxComponentBytes, 'a')).shortened);
-  EXPECT_EQ(sanitize_component(std::string(kMaxComponentBytes, 'a')).name, std::string(kMaxComponentBytes, 'a'));
+  EXPECT_EQ(sanitize_component(std::string(kMaxComponentBytes, 'a')).name,
+            std::string(kMaxComponentBytes, 'a'));
   EXPECT_FALSE(sanitize_component("a\x01b").shortened);  // replaced characters are not a shortening
   EXPECT_TRUE(sanitize_component(std::string(kMaxComponentBytes + 1, 'a')).shortened);
 }

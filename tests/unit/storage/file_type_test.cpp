@@ -1,5 +1,5 @@
-// Hostile file types in a download folder: FIFOs, devices, sockets, directories and links where the torrent has
-// a file are refused with an error naming the type, and never opened (open() of a FIFO blocks forever).
+// Hostile file types in a download folder: FIFOs, devices, sockets, directories and links where the torrent
+// has a file are refused with an error naming the type, and never opened (open() of a FIFO blocks forever).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -58,9 +58,15 @@ TEST_F(FileTypeTest, FifoIsRefusedForReadingAndWritingWithoutBlocking) {
   std::vector<std::uint8_t> out(1000);
   EXPECT_EQ(bounded([&] { return storage.read(0, 0, out); }, root_ / "t/a"), make_error_code(Errc::fifo));
   std::vector<std::uint8_t> data(1000, 7);
-  EXPECT_EQ(bounded([&] { return storage.write_piece(0, data); }, root_ / "t/a"), make_error_code(Errc::fifo));
+  EXPECT_EQ(bounded([&] { return storage.write_piece(0, data); }, root_ / "t/a"),
+            make_error_code(Errc::fifo));
   std::int32_t failed = -1;
-  auto visited = bounded([&] { return storage.visit_piece(0, [](auto) {}, &failed); }, root_ / "t/a");
+  auto visited = bounded(
+      [&] {
+        return storage.visit_piece(
+            0, [](auto) {}, &failed);
+      },
+      root_ / "t/a");
   EXPECT_EQ(visited, make_error_code(Errc::fifo));
   EXPECT_EQ(failed, 0);
   EXPECT_TRUE(fs::is_fifo(root_ / "t/a"));  // left alone
@@ -149,7 +155,7 @@ TEST_F(FileTypeTest, CheckPathsRefusesFoldersThatAreNotFoldersAndSkipsUnwantedFi
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->code, make_error_code(Errc::not_a_directory));
   EXPECT_FALSE(PieceStorage(layout, root_, {false, true}).check_paths());  // never opened: not refused
-  EXPECT_FALSE(PieceStorage(layout, root_ / "not-yet").check_paths());    // no download folder yet: fine
+  EXPECT_FALSE(PieceStorage(layout, root_ / "not-yet").check_paths());     // no download folder yet: fine
 }
 
 TEST_F(FileTypeTest, PathsLongerThanPathMaxAreRefused) {
