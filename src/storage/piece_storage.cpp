@@ -1,5 +1,6 @@
 #include "storage/piece_storage.hpp"
 
+#include "runtime/mapped_read.hpp"
 #include "storage/storage_error.hpp"
 
 #include <fcntl.h>
@@ -10,10 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22  // Linux 5.14; older headers lack the name
-#endif
 
 namespace shoal::storage {
 namespace {
@@ -283,42 +280,52 @@ std::error_code PieceStorage::visit_piece(std::int32_t piece,
     in_piece += s.length;
     if (s.length == 0) continue;
     const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
-    void* map = MAP_FAILED;
-    std::int64_t aligned = s.file_offset / page * page;
-    auto map_length = static_cast<std::size_t>(s.file_offset + s.length - aligned);
-    if (!spec.pad && file_wanted_[static_cast<std::size_t>(s.file)]) {
-      std::error_code ec;
-      int fd = open_file(s.file, false, ec);
-      if (fd < 0) {
-        if (failed_file != nullptr) *failed_file = s.file;
-        return ec;
+    auto fail = [&](std::error_code ec) {
+      if (failed_file != nullptr) *failed_file = s.file;
+      return ec;
+    };
+    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file)]) {
+      // Pad files and parts-file slices: through read(), which knows where those bytes live.
+      buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
+      for (std::int64_t off = 0; off < s.length;) {
+        auto n = std::min<std::int64_t>(s.length - off, static_cast<std::int64_t>(buffer.size()));
+        auto chunk = std::span(buffer.data(), static_cast<std::size_t>(n));
+        if (auto ec = read(piece, begin + off, chunk)) return fail(ec);
+        consume(chunk);
+        off += n;
       }
-      map = ::mmap(nullptr, map_length, PROT_READ, MAP_SHARED, fd, aligned);
-    }
-    if (map != MAP_FAILED) {
-      // Faulting the range in first turns a file shorter than the layout into EFAULT here (EINVAL: a kernel
-      // without MADV_POPULATE_READ, where reading the mapping is still right for files that did not shrink).
-      if (::madvise(map, map_length, MADV_POPULATE_READ) != 0 && errno != EINVAL) {
-        ::munmap(map, map_length);
-        return std::make_error_code(std::errc::no_message_available);  // file shorter than expected
-      }
-      consume(std::span(static_cast<const std::uint8_t*>(map) + (s.file_offset - aligned),
-                        static_cast<std::size_t>(s.length)));
-      ::munmap(map, map_length);
       continue;
     }
-    // Pad files, parts-file slices, or a mapping the kernel refused: through read().
-    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
-    for (std::int64_t off = 0; off < s.length;) {
-      auto n = std::min<std::int64_t>(s.length - off, static_cast<std::int64_t>(buffer.size()));
-      auto chunk = std::span(buffer.data(), static_cast<std::size_t>(n));
-      if (auto ec = read(piece, begin + off, chunk)) {
-        if (failed_file != nullptr) *failed_file = s.file;
-        return ec;
+    std::error_code ec;
+    int fd = open_file(s.file, false, ec);
+    if (fd < 0) return fail(ec);
+    // A file shorter than the layout says is refused before it is mapped: reading a mapping past the end of
+    // its file is a SIGBUS (see runtime/mapped_read.hpp).
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return fail(last_error());
+    if (st.st_size < s.file_offset + s.length)
+      return fail(std::make_error_code(std::errc::no_message_available));
+    if (read_options_.map && !populate_missing_.load(std::memory_order_relaxed)) {
+      std::int64_t aligned = s.file_offset / page * page;
+      auto map_length = static_cast<std::size_t>(s.file_offset + s.length - aligned);
+      void* map = ::mmap(nullptr, map_length, PROT_READ, MAP_SHARED, fd, aligned);
+      if (map != MAP_FAILED) {
+        auto populated = runtime::populate_read(map, map_length, read_options_);
+        if (populated == runtime::Populate::done) {
+          consume(std::span(static_cast<const std::uint8_t*>(map) + (s.file_offset - aligned),
+                            static_cast<std::size_t>(s.length)));
+        }
+        ::munmap(map, map_length);
+        if (populated == runtime::Populate::done) continue;
+        if (populated == runtime::Populate::failed) {
+          return fail(std::make_error_code(std::errc::no_message_available));  // shrank since the fstat
+        }
+        populate_missing_.store(true, std::memory_order_relaxed);  // an old kernel: pread from now on
       }
-      consume(chunk);
-      off += n;
     }
+    // No mapping wanted, none to be had, or no way to fault one in safely: read().
+    if (auto read_error = runtime::pread_range(fd, s.file_offset, s.length, buffer, consume))
+      return fail(read_error);
   }
   return {};
 }
