@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "metainfo/path_sanitizer.hpp"
 #include "metainfo/torrent_info.hpp"
 
 namespace {
@@ -29,12 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto slash = f.path.find('/', start);
       auto part = std::string_view(f.path).substr(start, slash - start);
       check(!part.empty() && part != "." && part != "..");
+      check(part.size() <= shoal::metainfo::kMaxComponentBytes);  // fits NAME_MAX, shortened if need be
       if (slash == std::string::npos) break;
       start = slash + 1;
     }
     check(f.offset == offset && f.length >= 0);
     offset += f.length;
   }
+  for (const auto& n : t->shortened_names)
+    check(n.used.size() <= shoal::metainfo::kMaxComponentBytes && n.original.size() > n.used.size());
   check(offset == t->total_size && t->total_size > 0);
   check(t->piece_length > 0);
   check(t->num_pieces() == (t->total_size + t->piece_length - 1) / t->piece_length);

@@ -11,7 +11,9 @@
 #include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
+#include "shoal/terminal_text.hpp"
 #include "storage/piece_checker.hpp"
+#include "torrent_notes.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -26,23 +28,29 @@ struct CheckCliOptions {
 int run_check(const CheckCliOptions& opt) {
   auto bytes = runtime::read_file(opt.torrent, 64 * 1024 * 1024);
   if (!bytes) {
-    fmt::print(stderr, "shoal check: {}: {}\n", opt.torrent, bytes.error().message());
+    fmt::print(stderr, "shoal check: {}: {}\n", escape_for_terminal(opt.torrent), bytes.error().message());
     return 1;
   }
   auto info = metainfo::parse_torrent(*bytes);
   if (!info) {
-    fmt::print(stderr, "shoal check: {}: {}\n", opt.torrent, info.error().message());
+    fmt::print(stderr, "shoal check: {}: {}\n", escape_for_terminal(opt.torrent),
+               escape_for_terminal(info.error().message()));
     return 1;
   }
+  print_torrent_notes("shoal check", *info);
   std::error_code dir_error;
   if (!std::filesystem::is_directory(opt.data_dir, dir_error)) {
-    fmt::print(stderr, "shoal check: {}: not a directory\n", opt.data_dir);
+    fmt::print(stderr, "shoal check: {}: not a directory\n", escape_for_terminal(opt.data_dir));
     return 1;
   }
   std::vector<storage::FileSpec> specs;
   for (const auto& f : info->files)
     specs.push_back({f.path, f.length, f.pad});
   storage::PieceStorage storage(storage::FileLayout(std::move(specs), info->piece_length), opt.data_dir);
+  if (auto refused = storage.check_paths()) {
+    fmt::print(stderr, "shoal check: {}\n", escape_for_terminal(refused->message()));
+    return 1;
+  }
 
   std::atomic<std::int64_t> checked{0};
   std::atomic<bool> finished{false};
@@ -58,15 +66,21 @@ int run_check(const CheckCliOptions& opt) {
   storage::CheckOptions options;
   options.threads = opt.threads;
   options.bytes_checked = &checked;
+  std::optional<storage::FileError> check_error;
+  options.error = &check_error;
   auto start = std::chrono::steady_clock::now();
   auto have = storage::check_pieces(storage, info->piece_hashes, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   finished.store(true);
   progress_thread.join();
+  if (check_error) {
+    fmt::print(stderr, "shoal check: {}\n", escape_for_terminal(check_error->message()));
+    return 1;
+  }
   auto good = std::count(have.begin(), have.end(), true);
   if (!opt.quiet) {
-    fmt::print("{}: {} of {} pieces verified ({}), checked in {:.2f} s ({})\n", info->name, good, have.size(),
-               format_bytes(info->total_size), seconds,
+    fmt::print("{}: {} of {} pieces verified ({}), checked in {:.2f} s ({})\n",
+               escape_for_terminal(info->name), good, have.size(), format_bytes(info->total_size), seconds,
                format_rate(seconds > 0 ? static_cast<double>(checked.load()) / seconds : 0));
   }
   return good == static_cast<std::ptrdiff_t>(have.size()) ? 0 : 2;

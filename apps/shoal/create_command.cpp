@@ -18,6 +18,7 @@
 #include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
+#include "shoal/terminal_text.hpp"
 #include "shoal/version.hpp"
 
 namespace shoal::cli {
@@ -68,7 +69,7 @@ bool is_power_of_two(std::int64_t v) {
 
 int run_create(const CreateOptions& opt) {
   auto fail = [](const std::string& message) {
-    fmt::print(stderr, "shoal create: {}\n", message);
+    fmt::print(stderr, "shoal create: {}\n", escape_for_terminal(message));
     return 1;
   };
 
@@ -140,8 +141,9 @@ int run_create(const CreateOptions& opt) {
   if (!info) return fail("internal error: created torrent does not parse: " + info.error().message());
   if (!opt.quiet) {
     fmt::print("created {}\n  info-hash {}\n  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
-               output.string(), info->info_hash.to_hex(), format_bytes(input->total_size),
-               input->files.size(), info->num_pieces(), format_bytes(piece_length), seconds,
+               escape_for_terminal(output.string()), info->info_hash.to_hex(),
+               format_bytes(input->total_size), input->files.size(), info->num_pieces(),
+               format_bytes(piece_length), seconds,
                format_rate(seconds > 0 ? static_cast<double>(input->total_size) / seconds : 0));
   }
   return 0;

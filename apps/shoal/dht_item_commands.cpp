@@ -13,6 +13,7 @@
 #include "dht_one_shot.hpp"
 #include "net/dht_service.hpp"
 #include "runtime/file_io.hpp"
+#include "shoal/terminal_text.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -114,11 +115,12 @@ struct GetOptions {
   std::string salt;
 };
 
-// A value that is a bencoded string prints as that string; anything else as its bencoding.
+// A value that is a bencoded string prints as that string; anything else as its bencoding. Either way
+// escaped: whoever stored the item chose its bytes.
 std::string printable(const std::string& value) {
   auto doc = bencode::decode(value);
-  if (doc && doc->root().is_string()) return std::string(doc->root().as_string());
-  return value;
+  if (doc && doc->root().is_string()) return escape_for_terminal(doc->root().as_string());
+  return escape_for_terminal(value);
 }
 
 int run_get(const GetOptions& opt) {

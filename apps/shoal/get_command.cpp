@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "shoal/terminal_text.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -21,7 +22,7 @@ struct GetOptions {
 
 int run_get(const GetOptions& opt) {
   auto fail = [](const std::string& message) {
-    fmt::print(stderr, "shoal get: {}\n", message);
+    fmt::print(stderr, "shoal get: {}\n", escape_for_terminal(message));
     return 1;
   };
   TransferRequest request;

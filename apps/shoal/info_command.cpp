@@ -16,12 +16,18 @@
 #include "metainfo/torrent_info.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
+#include "shoal/terminal_text.hpp"
+#include "torrent_notes.hpp"
 
 namespace shoal::cli {
 namespace {
 
 // Torrent files are small; anything bigger is not a torrent we would load anyway.
 constexpr std::size_t kMaxTorrentFileSize = 64 * 1024 * 1024;
+// JSON escapes C0 controls but passes DEL and C1 controls (U+0080-U+009F) through; \uXXXX for everything
+// beyond ASCII keeps a hostile name from acting on a terminal that shows the JSON, and any JSON reader reads
+// the same strings.
+constexpr bool kAsciiJson = true;
 
 struct InfoOptions {
   std::string input;
@@ -91,10 +97,10 @@ void print_scrape(const ScrapeResults& results) {
   if (results.empty()) fmt::print("scrape:       no trackers\n");
   for (const auto& [url, r] : results) {
     if (r) {
-      fmt::print("scrape:       {}: {} seeders, {} leechers, {} completed\n", url, r->seeders, r->leechers,
-                 r->completed);
+      fmt::print("scrape:       {}: {} seeders, {} leechers, {} completed\n", escape_for_terminal(url),
+                 r->seeders, r->leechers, r->completed);
     } else {
-      fmt::print("scrape:       {}: {}\n", url, r.error());
+      fmt::print("scrape:       {}: {}\n", escape_for_terminal(url), escape_for_terminal(r.error()));
     }
   }
 }
@@ -122,32 +128,32 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json, const ScrapeResul
     j["created_by"] = info.created_by;
     j["source"] = info.source;
     j["magnet"] = magnet_uri;
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n", j.dump(2, ' ', kAsciiJson, nlohmann::json::error_handler_t::replace));
     return 0;
   }
-  fmt::print("name:         {}\n", info.name);
+  fmt::print("name:         {}\n", escape_for_terminal(info.name));
   fmt::print("info-hash:    {}\n", info.info_hash.to_hex());
   fmt::print("size:         {} ({} bytes)\n", format_bytes(info.total_size), info.total_size);
   fmt::print("pieces:       {} x {}\n", info.num_pieces(), format_bytes(info.piece_length));
   fmt::print("private:      {}\n", info.is_private ? "yes" : "no");
   if (info.creation_date) fmt::print("created:      {}\n", format_date(*info.creation_date));
-  if (!info.created_by.empty()) fmt::print("created by:   {}\n", info.created_by);
-  if (!info.comment.empty()) fmt::print("comment:      {}\n", info.comment);
-  if (!info.source.empty()) fmt::print("source:       {}\n", info.source);
+  if (!info.created_by.empty()) fmt::print("created by:   {}\n", escape_for_terminal(info.created_by));
+  if (!info.comment.empty()) fmt::print("comment:      {}\n", escape_for_terminal(info.comment));
+  if (!info.source.empty()) fmt::print("source:       {}\n", escape_for_terminal(info.source));
   fmt::print("files:        {}\n", info.files.size());
   for (const auto& f : info.files) {
     if (f.pad) continue;
-    fmt::print("  {:>12}  {}\n", format_bytes(f.length), f.path);
+    fmt::print("  {:>12}  {}\n", format_bytes(f.length), escape_for_terminal(f.path));
   }
   if (!info.trackers.empty()) {
     fmt::print("trackers:\n");
     for (std::size_t tier = 0; tier < info.trackers.size(); ++tier) {
       for (const auto& url : info.trackers[tier])
-        fmt::print("  tier {}  {}\n", tier, url);
+        fmt::print("  tier {}  {}\n", tier, escape_for_terminal(url));
     }
   }
   for (const auto& ws : info.web_seeds)
-    fmt::print("web seed:     {}\n", ws);
+    fmt::print("web seed:     {}\n", escape_for_terminal(ws));
   fmt::print("magnet:       {}\n", magnet_uri);
   if (scrape) print_scrape(*scrape);
   return 0;
@@ -163,18 +169,18 @@ int show_magnet(const magnet::MagnetLink& link, bool json) {
     j["web_seeds"] = link.web_seeds;
     j["peers"] = link.peers;
     j["magnet"] = magnet::to_uri(link);
-    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n", j.dump(2, ' ', kAsciiJson, nlohmann::json::error_handler_t::replace));
     return 0;
   }
-  if (!link.display_name.empty()) fmt::print("name:         {}\n", link.display_name);
+  if (!link.display_name.empty()) fmt::print("name:         {}\n", escape_for_terminal(link.display_name));
   if (link.btih) fmt::print("info-hash:    {}\n", link.btih->to_hex());
   if (link.btmh) fmt::print("info-hash v2: {}\n", link.btmh->to_hex());
   for (const auto& t : link.trackers)
-    fmt::print("tracker:      {}\n", t);
+    fmt::print("tracker:      {}\n", escape_for_terminal(t));
   for (const auto& ws : link.web_seeds)
-    fmt::print("web seed:     {}\n", ws);
+    fmt::print("web seed:     {}\n", escape_for_terminal(ws));
   for (const auto& p : link.peers)
-    fmt::print("peer:         {}\n", p);
+    fmt::print("peer:         {}\n", escape_for_terminal(p));
   fmt::print("magnet:       {}\n", magnet::to_uri(link));
   return 0;
 }
@@ -183,21 +189,24 @@ int run_info(const InfoOptions& opt) {
   if (opt.input.rfind("magnet:", 0) == 0) {
     auto link = magnet::parse_magnet(opt.input);
     if (!link) {
-      fmt::print(stderr, "shoal info: invalid magnet link: {}\n", link.error().message());
+      fmt::print(stderr, "shoal info: invalid magnet link: {}\n",
+                 escape_for_terminal(link.error().message()));
       return 1;
     }
     return show_magnet(*link, opt.json);
   }
   auto bytes = runtime::read_file(opt.input, kMaxTorrentFileSize);
   if (!bytes) {
-    fmt::print(stderr, "shoal info: {}: {}\n", opt.input, bytes.error().message());
+    fmt::print(stderr, "shoal info: {}: {}\n", escape_for_terminal(opt.input), bytes.error().message());
     return 1;
   }
   auto info = metainfo::parse_torrent(*bytes);
   if (!info) {
-    fmt::print(stderr, "shoal info: {}: {}\n", opt.input, info.error().message());
+    fmt::print(stderr, "shoal info: {}: {}\n", escape_for_terminal(opt.input),
+               escape_for_terminal(info.error().message()));
     return 1;
   }
+  print_torrent_notes("shoal info", *info);
   if (!opt.scrape) return show_torrent(*info, opt.json, nullptr);
   auto results = scrape_trackers(*info);
   return show_torrent(*info, opt.json, &results);

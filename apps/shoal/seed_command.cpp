@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "shoal/terminal_text.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -15,7 +16,7 @@ struct SeedOptions {
 
 int run_seed(const SeedOptions& opt) {
   auto fail = [](const std::string& message) {
-    fmt::print(stderr, "shoal seed: {}\n", message);
+    fmt::print(stderr, "shoal seed: {}\n", escape_for_terminal(message));
     return 1;
   };
   if (opt.pairs.size() % 2 != 0)

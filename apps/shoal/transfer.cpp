@@ -9,11 +9,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "progress.hpp"
 #include "shoal/endpoint.hpp"
 #include "shoal/session.hpp"
+#include "shoal/terminal_text.hpp"
+#include "shoal/torrent_file.hpp"
+#include "torrent_notes.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -184,7 +189,7 @@ int run_transfer(TransferRequest request) {
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   const bool many = request.torrents.size() > 1;
   auto say_error = [&](const std::string& message) {
-    fmt::print(stderr, "shoal {}: {}\n", request.command, message);
+    fmt::print(stderr, "shoal {}: {}\n", request.command, escape_for_terminal(message));
   };
 
   // Ctrl-C and SIGTERM are taken synchronously by this thread (sigtimedwait below). Blocked before the
@@ -194,6 +199,19 @@ int run_transfer(TransferRequest request) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Names too long for the file system are shortened: say so once, before any work starts.
+  for (const auto& params : request.torrents) {
+    constexpr std::uintmax_t kMaxTorrentFile = 64 * 1024 * 1024;
+    std::error_code ec;
+    // Only a regular file is read here (a FIFO would block); the session reads and checks it again anyway.
+    if (params.torrent_file.empty() || !std::filesystem::is_regular_file(params.torrent_file, ec) ||
+        std::filesystem::file_size(params.torrent_file, ec) > kMaxTorrentFile)
+      continue;
+    std::ifstream in(params.torrent_file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (auto parsed = parse_torrent(bytes)) print_torrent_notes(request.command, parsed->shortened_names);
+  }
 
   std::optional<Session> session;
   try {
@@ -219,7 +237,7 @@ int run_transfer(TransferRequest request) {
   const auto port = session->stats().listen_port;
   StatusBlock block(tty);
   auto announce_torrent = [&](Tracked& t, const std::string& name) {
-    t.name = name;
+    t.name = escape_for_terminal(name);
     if (t.announced || request.quiet) return;
     t.announced = true;
     block.say(
@@ -236,7 +254,8 @@ int run_transfer(TransferRequest request) {
                              : tr.warning.empty()   ? ""
                                                     : "warning: " + tr.warning;
         auto& last = t.tracker_reports[tr.url];
-        if (report != last && !report.empty()) block.say(fmt::format("tracker {}: {}", tr.url, report));
+        if (report != last && !report.empty())
+          block.say(fmt::format("tracker {}: {}", escape_for_terminal(tr.url), escape_for_terminal(report)));
         last = report;
       }
       lines.push_back((many ? short_name(t.name) + " " : "") + status_line(st));
@@ -265,9 +284,9 @@ int run_transfer(TransferRequest request) {
           [&](const auto& e) {
             using E = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<E, LogLine>) {
-              if (request.verbose) block.say(e.text);
+              if (request.verbose) block.say(escape_for_terminal(e.text));
             } else if constexpr (std::is_same_v<E, SessionWarning>) {
-              block.say(e.text);
+              block.say(escape_for_terminal(e.text));
             } else if constexpr (std::is_same_v<E, MetadataReceived>) {
               if (auto* t = find(e.info_hash)) announce_torrent(*t, e.name);
             } else if constexpr (std::is_same_v<E, TorrentFinished>) {

@@ -15,7 +15,7 @@ namespace shoal {
 struct DhtSettings {
   bool enabled = true;                 ///< private torrents never use it (BEP 27)
   std::vector<std::string> bootstrap;  ///< HOST:PORT; empty: the public Mainline routers
-  std::uint16_t port = 0;              ///< UDP port; 0: any free port
+  std::uint16_t port = 0;              ///< the session's UDP port (DHT and udp:// announces); 0: any free
   bool read_only = false;              ///< BEP 43: ask without answering
   bool allow_same_ip = false;          ///< keep many nodes of one address (private test networks)
 };

@@ -27,6 +27,12 @@ struct TorrentFileEntry {
 };
 
 /// What a .torrent describes (BitTorrent v1 metainfo, BEP 3, with BEP 12, 19, 27 and 47 fields).
+/// A file or folder name too long for a file system (over 255 bytes), as Shoal stores it instead.
+struct ShortenedName {
+  std::string original;  ///< as the torrent gives it: untrusted bytes, escape before printing
+  std::string used;      ///< the name on disk: a prefix, a hash of the original, the extension
+};
+
 struct TorrentFileInfo {
   std::string info_hash;          ///< SHA-1 of the info dictionary, 40 lower-case hex digits
   std::string name;               ///< sanitized suggested name of the file or folder
@@ -42,6 +48,7 @@ struct TorrentFileInfo {
   std::optional<std::int64_t> creation_date;  ///< seconds since 1970-01-01 UTC; absent if not in the file
   std::string source;                         ///< "source" tag inside the info dictionary (part of the hash)
   std::string magnet;  ///< a magnet URI for the torrent: info-hash, name, trackers and web seeds
+  std::vector<ShortenedName> shortened_names;  ///< names that were too long, each once, in order
 };
 
 /// Parses the bytes of a .torrent file.

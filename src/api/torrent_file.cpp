@@ -43,6 +43,8 @@ Expected<TorrentFileInfo, std::string> parse_torrent(std::string_view bytes) {
   out.files.reserve(info.files.size());
   for (const auto& f : info.files)
     out.files.push_back({f.path, f.length, f.pad});
+  for (const auto& n : info.shortened_names)
+    out.shortened_names.push_back({n.original, n.used});
   out.trackers = info.trackers;
   out.web_seeds = info.web_seeds;
   out.is_private = info.is_private;

@@ -9,7 +9,8 @@
 // kernel drop the pages behind the reader, so it is not used. An earlier measurement with it had found
 // mapping 1.8x slower than pread, which is why pread stays available (--read-method pread). Each piece is
 // faulted in with one MADV_POPULATE_READ call and the mapping is only read after that call succeeds, which
-// turns a file that shrank under us into an error instead of a SIGBUS.
+// turns a file that shrank under us into an error instead of a SIGBUS; a kernel without it (before 5.14)
+// gets pread instead (runtime/mapped_read.hpp).
 #include "create/piece_hasher.hpp"
 
 #include <fcntl.h>
@@ -28,15 +29,11 @@
 #include <vector>
 
 #include "hash/sha.hpp"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
+#include "runtime/mapped_read.hpp"
 
 namespace shoal::create {
 namespace {
 
-constexpr std::size_t kPreadChunk = 1 << 20;  // chunk sizes from 64 KiB to 4 MiB measured the same
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
 class OpenFile {
@@ -50,12 +47,15 @@ class OpenFile {
   }
 
   std::optional<CreateError> open(const InputFile& file, bool map) {
-    fd_ = ::open(file.absolute.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO swapped in since the input was collected must not block open().
+    fd_ = ::open(file.absolute.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) return CreateError{Errc::io_error, file.absolute.string() + ": " + std::strerror(errno)};
+    // The size is checked before anything is mapped: reading a mapping past the end of its file is a SIGBUS.
     struct stat st {};
-    if (::fstat(fd_, &st) != 0 || st.st_size < file.size) {
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < file.size) {
       return CreateError{Errc::file_changed, file.absolute.string()};
     }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     size_ = file.size;
     if (map && size_ > 0) {
       void* p = ::mmap(nullptr, static_cast<std::size_t>(size_), PROT_READ, MAP_SHARED, fd_, 0);
@@ -85,6 +85,8 @@ class Job {
  public:
   Job(const InputSet& input, std::int64_t piece_length, const HashOptions& options)
       : input_(input), piece_length_(piece_length), options_(options) {
+    read_options_.map = options.method == ReadMethod::mmap;
+    read_options_.madvise = options.madvise;
     num_pieces_ = (input.total_size + piece_length - 1) / piece_length;
     file_offsets_.reserve(input.files.size());
     std::int64_t offset = 0;
@@ -135,7 +137,6 @@ class Job {
   void work() {
     hash::Sha1Hasher hasher;
     std::vector<std::uint8_t> buffer;
-    if (options_.method == ReadMethod::pread) buffer.resize(kPreadChunk);
     std::vector<Segment> segments;
     while (!stop_.load(std::memory_order_relaxed)) {
       std::int64_t piece = next_piece_.fetch_add(1, std::memory_order_relaxed);
@@ -181,34 +182,32 @@ class Job {
   }
 
   std::optional<CreateError> hash_segment(const Segment& s, hash::Sha1Hasher& hasher,
-                                          std::vector<std::uint8_t>& buffer) const {
+                                          std::vector<std::uint8_t>& buffer) {
     const OpenFile& f = files_[s.file];
-    if (f.map() != nullptr) {
+    const auto& path = input_.files[s.file].absolute;
+    if (f.map() != nullptr && !populate_missing_.load(std::memory_order_relaxed)) {
       // Populate from the page-aligned start; fails cleanly (EFAULT) when the file shrank below this range.
       auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
       std::int64_t aligned = s.offset / page * page;
-      if (::madvise(const_cast<std::uint8_t*>(f.map()) + aligned,
-                    static_cast<std::size_t>(s.offset + s.length - aligned), MADV_POPULATE_READ) != 0 &&
-          errno != EINVAL) {
-        return CreateError{Errc::file_changed, input_.files[s.file].absolute.string()};
+      switch (runtime::populate_read(const_cast<std::uint8_t*>(f.map()) + aligned,
+                                     static_cast<std::size_t>(s.offset + s.length - aligned),
+                                     read_options_)) {
+        case runtime::Populate::done:
+          hasher.update(f.map() + s.offset, static_cast<std::size_t>(s.length));
+          return std::nullopt;
+        case runtime::Populate::failed:
+          return CreateError{Errc::file_changed, path.string()};
+        case runtime::Populate::unsupported:
+          // Linux before 5.14: a mapping read without it would SIGBUS if the file shrank. pread from now on.
+          populate_missing_.store(true, std::memory_order_relaxed);
+          break;
       }
-      hasher.update(f.map() + s.offset, static_cast<std::size_t>(s.length));
-      return std::nullopt;
     }
-    if (buffer.empty()) buffer.resize(kPreadChunk);
-    std::int64_t done = 0;
-    while (done < s.length) {
-      auto want = static_cast<std::size_t>(
-          std::min<std::int64_t>(s.length - done, static_cast<std::int64_t>(buffer.size())));
-      ssize_t n = ::pread(f.fd(), buffer.data(), want, s.offset + done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0)
-        return CreateError{Errc::io_error,
-                           input_.files[s.file].absolute.string() + ": " + std::strerror(errno)};
-      if (n == 0) return CreateError{Errc::file_changed, input_.files[s.file].absolute.string()};
-      hasher.update(buffer.data(), static_cast<std::size_t>(n));
-      done += n;
-    }
+    auto ec = runtime::pread_range(
+        f.fd(), s.offset, s.length, buffer,
+        [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); });
+    if (ec == std::errc::no_message_available) return CreateError{Errc::file_changed, path.string()};
+    if (ec) return CreateError{Errc::io_error, path.string() + ": " + ec.message()};
     return std::nullopt;
   }
 
@@ -228,6 +227,8 @@ class Job {
   std::atomic<std::int64_t> next_piece_{0};
   std::atomic<std::int64_t> bytes_done_{0};
   std::atomic<bool> stop_{false};
+  runtime::MappedReadOptions read_options_;
+  std::atomic<bool> populate_missing_{false};  // the kernel said it has no MADV_POPULATE_READ
   std::atomic<unsigned> finished_count_{0};
   unsigned finished_workers_ = 0;
   std::mutex mutex_;

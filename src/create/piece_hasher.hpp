@@ -8,6 +8,7 @@
 
 #include "create/create_error.hpp"
 #include "create/input_files.hpp"
+#include "runtime/mapped_read.hpp"
 #include "shoal/expected.hpp"
 
 namespace shoal::create {
@@ -26,6 +27,9 @@ struct HashOptions {
   // Called on the calling thread, at most about ten times a second, with bytes hashed so far.
   std::function<void(std::int64_t done, std::int64_t total)> progress;
   const std::atomic<bool>* cancel = nullptr;  // set to true from elsewhere to stop early
+  // madvise(2) for MADV_POPULATE_READ; empty: the real one. Tests stand in a kernel that lacks it (EINVAL),
+  // which must fall back to pread rather than read a mapping unguarded.
+  runtime::MadviseFn madvise;
 };
 
 // Returns the concatenated 20-byte SHA-1 hashes of every piece of the files concatenated in order.

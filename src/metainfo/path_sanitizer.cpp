@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "hash/sha.hpp"
+
 namespace shoal::metainfo {
 namespace {
 
@@ -60,14 +62,17 @@ std::string cut_utf8(std::string_view name, std::size_t limit) {
   return std::string(name.substr(0, end));
 }
 
-std::string shorten(const std::string& name) {
-  constexpr std::size_t kMaxKeptExtension = 16;
+// name: the sanitized component; original: the bytes the torrent gave, whose hash tells apart long names that
+// share their first bytes (and extension).
+std::string shorten(const std::string& name, std::string_view original) {
+  constexpr std::size_t kMaxKeptExtension = 16;  // with the dot: ".tar.gz", ".webm", not a whole tail
+  constexpr std::size_t kHashHexDigits = 8;
+  std::string tag = "~" + hash::sha1(original).to_hex().substr(0, kHashHexDigits);
+  std::string ext;
   auto dot = name.rfind('.');
-  if (dot != std::string::npos && dot > 0 && name.size() - dot <= kMaxKeptExtension) {
-    std::string ext = name.substr(dot);
-    return cut_utf8(name, kMaxComponentBytes - ext.size()) + ext;
-  }
-  return cut_utf8(name, kMaxComponentBytes);
+  if (dot != std::string::npos && dot > 0 && name.size() - dot <= kMaxKeptExtension) ext = name.substr(dot);
+  return cut_utf8(name.substr(0, name.size() - ext.size()), kMaxComponentBytes - tag.size() - ext.size()) +
+         tag + ext;
 }
 
 }  // namespace
@@ -106,8 +111,8 @@ SanitizedComponent sanitize_component(std::string_view component) {
     out.pop_back();
   if (out.empty()) out = "_";
   if (is_reserved_windows_name(out)) out.insert(out.begin(), '_');
-  if (out.size() > kMaxComponentBytes) out = shorten(out);
-  return {ComponentVerdict::keep, std::move(out)};
+  if (out.size() <= kMaxComponentBytes) return {ComponentVerdict::keep, std::move(out)};
+  return {ComponentVerdict::keep, shorten(out, component), true};
 }
 
 }  // namespace shoal::metainfo

@@ -8,7 +8,12 @@
 //  - trailing dots and spaces are trimmed (Windows strips them silently, which could merge two names);
 //  - names reserved on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension) get a '_'
 //  prefix;
-//  - components longer than kMaxComponentBytes are cut at a UTF-8 boundary, keeping a short extension.
+//  - components longer than kMaxComponentBytes (NAME_MAX: no file system takes more in one name) are cut at a
+//    UTF-8 boundary and end in "~" and 8 hex digits of the SHA-1 of the original component, then the
+//    extension (up to 16 bytes with its dot): "<first bytes>~1a2b3c4d.mkv". The hash keeps two long names
+//    that share their first 240 bytes apart; the caller is told (`shortened`) so the user can be.
+// A whole path can still be too long for the file system (PATH_MAX) once joined below a download folder: only
+// storage knows that folder, and refuses such a file by name (storage::Errc::path_too_long).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +29,8 @@ enum class ComponentVerdict { keep, drop, reject };
 
 struct SanitizedComponent {
   ComponentVerdict verdict = ComponentVerdict::keep;
-  std::string name;  // set when verdict == keep; never empty, ".", ".." or containing '/'
+  std::string name;        // set when verdict == keep; never empty, ".", ".." or containing '/'
+  bool shortened = false;  // cut to kMaxComponentBytes (see above)
 };
 
 SanitizedComponent sanitize_component(std::string_view component);

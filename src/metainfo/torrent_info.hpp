@@ -30,12 +30,20 @@ struct FileEntry {
   bool hidden = false;      // attr 'h'
 };
 
+// A path component (or the torrent's name) too long for a file name, and the name used for it instead (see
+// path_sanitizer.hpp): worth telling the user once, since the file on disk is not named as the torrent says.
+struct ShortenedName {
+  std::string original;  // as the torrent gives it: untrusted bytes, escape before printing
+  std::string used;
+};
+
 struct TorrentInfo {
   std::string name;  // sanitized
   std::int64_t piece_length = 0;
   std::int64_t total_size = 0;
   std::string piece_hashes;  // raw concatenated 20-byte SHA-1 hashes
   std::vector<FileEntry> files;
+  std::vector<ShortenedName> shortened_names;  // each distinct one once, in the order met
   bool multi_file = false;
   bool is_private = false;
   Sha1Digest info_hash;    // SHA-1 of the exact info bytes as found in the file

@@ -23,8 +23,23 @@ std::optional<std::string_view> find_text(const Node& dict, std::string_view key
   return dict.find_string(key);
 }
 
+// Records a component that sanitizing shortened, once per distinct result.
+class ShortenedNames {
+ public:
+  explicit ShortenedNames(std::vector<ShortenedName>& out) : out_(out) {}
+  void add(std::string_view original, const SanitizedComponent& clean) {
+    if (clean.shortened && seen_.insert(clean.name).second)
+      out_.push_back({std::string(original), clean.name});
+  }
+
+ private:
+  std::vector<ShortenedName>& out_;
+  std::set<std::string> seen_;
+};
+
 // Joins sanitized components with '/'. Fails on ".." or when nothing is left.
-Expected<std::string, MetainfoError> sanitize_path(const Node& components, std::string_view shown_as) {
+Expected<std::string, MetainfoError> sanitize_path(const Node& components, std::string_view shown_as,
+                                                   ShortenedNames& shortened) {
   if (components.size() > kMaxPathDepth) return error(Errc::path_too_deep, std::string(shown_as));
   std::string joined;
   for (Node part : components.children()) {
@@ -34,6 +49,7 @@ Expected<std::string, MetainfoError> sanitize_path(const Node& components, std::
       return error(Errc::invalid_path, "'..' in a path of " + std::string(shown_as));
     }
     if (clean.verdict == ComponentVerdict::drop) continue;
+    shortened.add(part.as_string(), clean);
     if (!joined.empty()) joined.push_back('/');
     joined += clean.name;
   }
@@ -87,6 +103,7 @@ Expected<void, MetainfoError> parse_files(const Node& info, TorrentInfo& t) {
   t.files.reserve(files->size());
   std::int64_t total = 0;
   std::size_t index = 0;
+  ShortenedNames shortened(t.shortened_names);
   for (Node entry : files->children()) {
     std::string shown = "info.files[" + std::to_string(index++) + "]";
     if (!entry.is_dict()) return error(Errc::wrong_type, shown);
@@ -106,7 +123,7 @@ Expected<void, MetainfoError> parse_files(const Node& info, TorrentInfo& t) {
       if (!plain->is_list()) return error(Errc::wrong_type, shown + ".path");
       path = plain;
     }
-    auto relative = sanitize_path(*path, shown);
+    auto relative = sanitize_path(*path, shown, shortened);
     if (!relative) return unexpected(relative.error());
     FileEntry f;
     f.path = t.name + "/" + *relative;
@@ -131,6 +148,7 @@ Expected<void, MetainfoError> parse_info(const Node& info, TorrentInfo& t) {
   if (clean_name.verdict != ComponentVerdict::keep) {
     return error(Errc::invalid_path, "torrent name '" + std::string(*name) + "'");
   }
+  if (clean_name.shortened) t.shortened_names.push_back({std::string(*name), clean_name.name});
   t.name = std::move(clean_name.name);
 
   auto piece_length = info.find("piece length");

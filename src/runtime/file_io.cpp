@@ -36,12 +36,14 @@ class Fd {
 }  // namespace
 
 Expected<std::string, std::error_code> read_file(const std::filesystem::path& path, std::size_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: open() of a FIFO would otherwise wait for a writer forever; the type is checked right after.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) return unexpected(last_error());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return unexpected(last_error());
   if (S_ISDIR(st.st_mode)) return unexpected(std::make_error_code(std::errc::is_a_directory));
   if (!S_ISREG(st.st_mode)) return unexpected(std::make_error_code(std::errc::invalid_argument));
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   if (static_cast<std::uint64_t>(st.st_size) > max_size) {
     return unexpected(std::make_error_code(std::errc::file_too_large));
   }

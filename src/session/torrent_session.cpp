@@ -100,17 +100,19 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
 // The session destroys a torrent only once stop() has drained it: no coroutine or disk job refers to it.
 TorrentSession::~TorrentSession() = default;
 
-void TorrentSession::spawn(asio::awaitable<void> work) {
+void TorrentSession::spawn(asio::awaitable<void> work, const char* failure) {
   ++coroutines_;
-  asio::co_spawn(io_, std::move(work), [this](std::exception_ptr error) {
+  asio::co_spawn(io_, std::move(work), [this, failure](std::exception_ptr error) {
     --coroutines_;
     if (error) {
+      // An exception (a file-system error, say) stops the torrent with an error: it must never leave it
+      // stuck, e.g. "checking" forever.
       try {
         std::rethrow_exception(error);
       } catch (const std::exception& e) {
-        if (on_log) on_log(std::string("internal error: ") + e.what());
+        fail(std::string(failure) + e.what());
       } catch (...) {
-        if (on_log) on_log("internal error");
+        fail(std::string(failure) + "unknown error");
       }
     }
     maybe_drained();
@@ -160,7 +162,7 @@ void TorrentSession::apply_file_selection() {
 }
 
 void TorrentSession::start() {
-  spawn(check_then_run());
+  spawn(check_then_run(), "start-up failed: ");
 }
 
 TorrentStats TorrentSession::stats() const {
@@ -230,8 +232,9 @@ void TorrentSession::add_peer(const Endpoint& endpoint) {
 // Start-up: resume data or a full recheck, then the network.
 
 asio::awaitable<void> TorrentSession::check_then_run() {
+  if (auto refused = storage_->check_paths()) co_return fail(refused->message());
   if (options_.resume_file.empty() || !load_resume()) co_await recheck();
-  if (stopping_) co_return;
+  if (stopping_ || state_ == TorrentState::error) co_return;
   if (auto ec = storage_->create_empty_files()) {
     fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
     co_return;
@@ -305,11 +308,13 @@ asio::awaitable<void> TorrentSession::recheck() {
   auto cancel = check_cancel_;
   std::vector<bool> result;
   bool check_done = false;
-  submit([this, checked, cancel, &result, &done, &check_done] {
+  auto check_error = std::make_shared<std::optional<storage::FileError>>();
+  submit([this, checked, cancel, &result, &done, &check_done, check_error] {
     storage::CheckOptions check;
     check.threads = std::max(2u, std::thread::hardware_concurrency());
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
+    check.error = check_error.get();
     auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
     asio::post(io_, [this, &result, &done, &check_done, have = std::move(have)]() mutable {
       result = std::move(have);
@@ -334,6 +339,7 @@ asio::awaitable<void> TorrentSession::recheck() {
   // A cancelled check knows only part of the answer: saving it as resume data would hide pieces that are
   // there.
   if (stopping_) co_return;
+  if (*check_error) co_return fail((*check_error)->message());
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
     if (result[static_cast<std::size_t>(p)]) picker_.mark_have(p);
   }
@@ -993,11 +999,13 @@ void TorrentSession::save_resume(bool sync) {
 
 void TorrentSession::fail(const std::string& message) {
   if (state_ == TorrentState::error) return;
+  bool checking = state_ == TorrentState::checking;
   state_ = TorrentState::error;
   error_ = message;
   if (failure_ == FailureKind::none) failure_ = FailureKind::file_error;
-  // What is verified stays verified: record it before anything else can go wrong.
-  save_resume(false);
+  // What is verified stays verified: record it before anything else can go wrong. A check that failed knows
+  // only part of the answer (like a cancelled one): saving it would hide pieces that are there.
+  if (!checking) save_resume(false);
   std::vector<Peer*> all;
   for (auto& [id, p] : peers_)
     all.push_back(p.get());

@@ -93,7 +93,7 @@ class TorrentSession {
   void apply_file_selection();
 
   // Every coroutine and disk job of this torrent is counted, so stop() knows when nothing refers to it.
-  void spawn(boost::asio::awaitable<void> work);
+  void spawn(boost::asio::awaitable<void> work, const char* failure = "internal error: ");
   void submit(std::function<void()> job);  // on the pool; its completion must call job_done()
   void job_done();
   void begin_close();

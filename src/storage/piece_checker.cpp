@@ -1,11 +1,16 @@
 #include "storage/piece_checker.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "hash/sha.hpp"
 
 namespace shoal::storage {
+
+bool is_missing_data(std::error_code ec) {
+  return ec == std::errc::no_such_file_or_directory || ec == std::errc::no_message_available;
+}
 
 std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
                                const CheckOptions& options) {
@@ -14,18 +19,30 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
   // One byte per piece while threads write, so neighbours never share a bit.
   std::vector<std::uint8_t> ok(static_cast<std::size_t>(num_pieces), 0);
   std::atomic<std::int32_t> next{0};
+  std::mutex error_mutex;
+  std::optional<FileError> first_error;
+  std::atomic<bool> failed{false};
   auto work = [&] {
     hash::Sha1Hasher hasher;
     for (;;) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) return;
+      if (failed.load(std::memory_order_relaxed)) return;
       std::int32_t piece = next.fetch_add(1, std::memory_order_relaxed);
       if (piece >= num_pieces) return;
       std::int64_t size = layout.piece_size(piece);
       if (!options.wanted || options.wanted(piece)) {
         // Hashed in place in the page cache (see create/piece_hasher.cpp for the measurements).
-        bool good = !storage.visit_piece(
-            piece, [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); });
+        std::int32_t failed_file = -1;
+        auto ec = storage.visit_piece(
+            piece, [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); },
+            &failed_file);
+        bool good = !ec;
         auto digest = hasher.finish();
+        if (ec && !is_missing_data(ec) && failed_file >= 0) {
+          std::lock_guard lock(error_mutex);
+          if (!first_error) first_error = FileError{storage.path_of(failed_file), ec};
+          failed.store(true, std::memory_order_relaxed);
+        }
         ok[static_cast<std::size_t>(piece)] =
             good && digest.raw() == piece_hashes.substr(static_cast<std::size_t>(piece) * 20, 20);
       }
@@ -41,6 +58,7 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
   work();
   for (auto& t : pool)
     t.join();
+  if (options.error != nullptr) *options.error = std::move(first_error);
   return std::vector<bool>(ok.begin(), ok.end());
 }
 

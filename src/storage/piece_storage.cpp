@@ -1,5 +1,8 @@
 #include "storage/piece_storage.hpp"
 
+#include "runtime/mapped_read.hpp"
+#include "storage/storage_error.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -8,10 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22  // Linux 5.14; older headers lack the name
-#endif
 
 namespace shoal::storage {
 namespace {
@@ -52,12 +51,18 @@ int open_parent(const std::filesystem::path& root, const std::string& relative, 
       return -1;
     }
     int next = ::openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    ::close(dir);
     if (next < 0) {
-      ec = errno == ELOOP || errno == ENOTDIR ? std::make_error_code(std::errc::operation_not_permitted)
-                                              : last_error();
+      ec = last_error();
+      if (errno == ELOOP || errno == ENOTDIR) {
+        // O_PATH | O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR: tell a link from a file for the message.
+        struct stat st {};
+        bool link = ::fstatat(dir, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        ec = link ? Errc::symlink : Errc::not_a_directory;
+      }
+      ::close(dir);
       return -1;
     }
+    ::close(dir);
     dir = next;
   }
   return dir;
@@ -78,6 +83,8 @@ PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::v
       parts_file_(std::move(parts_file)),
       read_fds_(layout_.files().size(), -1),
       write_fds_(layout_.files().size(), -1) {
+  std::error_code ignored;
+  root_length_ = std::filesystem::absolute(root_, ignored).native().size();
   if (file_wanted_.size() != layout_.files().size()) file_wanted_.assign(layout_.files().size(), true);
   // Edge pieces: those with bytes in both a wanted and a skipped (non-pad) file.
   std::vector<FileSlice> slices;
@@ -147,19 +154,40 @@ int PieceStorage::open_file(std::int32_t file, bool for_write, std::error_code& 
   if (write_fds_[i] >= 0) return write_fds_[i];
   if (!for_write && read_fds_[i] >= 0) return read_fds_[i];
   const std::string& relative = layout_.files()[i].path;
-  int dir = open_parent(root_, relative, for_write, ec);
-  if (dir < 0) return -1;
-  int flags = (for_write ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC;
-  int fd = ::openat(dir, leaf_of(relative).c_str(), flags, 0644);
-  ::close(dir);
-  if (fd < 0) {
-    ec = errno == ELOOP ? std::make_error_code(std::errc::operation_not_permitted) : last_error();
+  if (root_length_ + 1 + relative.size() >= kMaxPathBytes) {
+    ec = Errc::path_too_long;
     return -1;
   }
+  int dir = open_parent(root_, relative, for_write, ec);
+  if (dir < 0) return -1;
+  std::string leaf = leaf_of(relative);
+  // Only regular files are ever opened: a FIFO would block open() (and so a recheck) forever, and opening a
+  // device can have effects of its own. The type is checked before opening, and again on the descriptor,
+  // which O_NONBLOCK keeps from blocking if a FIFO is planted between the two.
+  struct stat st {};
+  if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (auto refused = refusal_for_mode(st.st_mode)) {
+      ::close(dir);
+      ec = refused;
+      return -1;
+    }
+  }
+  int flags = (for_write ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  int fd = ::openat(dir, leaf.c_str(), flags, 0644);
+  ::close(dir);
+  if (fd < 0) {
+    ec = errno == ELOOP ? make_error_code(Errc::symlink) : last_error();
+    return -1;
+  }
+  ec = ::fstat(fd, &st) != 0 ? last_error() : refusal_for_mode(st.st_mode);
+  if (ec) {
+    ::close(fd);
+    return -1;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // a regular file from here on: plain I/O
   if (for_write) {
     // Sparse pre-allocation: the file gets its final size at once, without writing zeros.
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_size < layout_.files()[i].length) {
+    if (st.st_size < layout_.files()[i].length) {
       if (::ftruncate(fd, layout_.files()[i].length) != 0) {
         ec = last_error();
         ::close(fd);
@@ -240,7 +268,8 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
 }
 
 std::error_code PieceStorage::visit_piece(std::int32_t piece,
-                                          const std::function<void(std::span<const std::uint8_t>)>& consume) {
+                                          const std::function<void(std::span<const std::uint8_t>)>& consume,
+                                          std::int32_t* failed_file) {
   std::vector<FileSlice> slices;
   layout_.map_range(piece, 0, layout_.piece_size(piece), slices);
   std::vector<std::uint8_t> buffer;
@@ -251,38 +280,97 @@ std::error_code PieceStorage::visit_piece(std::int32_t piece,
     in_piece += s.length;
     if (s.length == 0) continue;
     const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
-    void* map = MAP_FAILED;
-    std::int64_t aligned = s.file_offset / page * page;
-    auto map_length = static_cast<std::size_t>(s.file_offset + s.length - aligned);
-    if (!spec.pad && file_wanted_[static_cast<std::size_t>(s.file)]) {
-      std::error_code ec;
-      int fd = open_file(s.file, false, ec);
-      if (fd < 0) return ec;
-      map = ::mmap(nullptr, map_length, PROT_READ, MAP_SHARED, fd, aligned);
-    }
-    if (map != MAP_FAILED) {
-      // Faulting the range in first turns a file shorter than the layout into EFAULT here (EINVAL: a kernel
-      // without MADV_POPULATE_READ, where reading the mapping is still right for files that did not shrink).
-      if (::madvise(map, map_length, MADV_POPULATE_READ) != 0 && errno != EINVAL) {
-        ::munmap(map, map_length);
-        return std::make_error_code(std::errc::no_message_available);  // file shorter than expected
+    auto fail = [&](std::error_code ec) {
+      if (failed_file != nullptr) *failed_file = s.file;
+      return ec;
+    };
+    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file)]) {
+      // Pad files and parts-file slices: through read(), which knows where those bytes live.
+      buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
+      for (std::int64_t off = 0; off < s.length;) {
+        auto n = std::min<std::int64_t>(s.length - off, static_cast<std::int64_t>(buffer.size()));
+        auto chunk = std::span(buffer.data(), static_cast<std::size_t>(n));
+        if (auto ec = read(piece, begin + off, chunk)) return fail(ec);
+        consume(chunk);
+        off += n;
       }
-      consume(std::span(static_cast<const std::uint8_t*>(map) + (s.file_offset - aligned),
-                        static_cast<std::size_t>(s.length)));
-      ::munmap(map, map_length);
       continue;
     }
-    // Pad files, parts-file slices, or a mapping the kernel refused: through read().
-    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
-    for (std::int64_t off = 0; off < s.length;) {
-      auto n = std::min<std::int64_t>(s.length - off, static_cast<std::int64_t>(buffer.size()));
-      auto chunk = std::span(buffer.data(), static_cast<std::size_t>(n));
-      if (auto ec = read(piece, begin + off, chunk)) return ec;
-      consume(chunk);
-      off += n;
+    std::error_code ec;
+    int fd = open_file(s.file, false, ec);
+    if (fd < 0) return fail(ec);
+    // A file shorter than the layout says is refused before it is mapped: reading a mapping past the end of
+    // its file is a SIGBUS (see runtime/mapped_read.hpp).
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return fail(last_error());
+    if (st.st_size < s.file_offset + s.length)
+      return fail(std::make_error_code(std::errc::no_message_available));
+    if (read_options_.map && !populate_missing_.load(std::memory_order_relaxed)) {
+      std::int64_t aligned = s.file_offset / page * page;
+      auto map_length = static_cast<std::size_t>(s.file_offset + s.length - aligned);
+      void* map = ::mmap(nullptr, map_length, PROT_READ, MAP_SHARED, fd, aligned);
+      if (map != MAP_FAILED) {
+        auto populated = runtime::populate_read(map, map_length, read_options_);
+        if (populated == runtime::Populate::done) {
+          consume(std::span(static_cast<const std::uint8_t*>(map) + (s.file_offset - aligned),
+                            static_cast<std::size_t>(s.length)));
+        }
+        ::munmap(map, map_length);
+        if (populated == runtime::Populate::done) continue;
+        if (populated == runtime::Populate::failed) {
+          return fail(std::make_error_code(std::errc::no_message_available));  // shrank since the fstat
+        }
+        populate_missing_.store(true, std::memory_order_relaxed);  // an old kernel: pread from now on
+      }
     }
+    // No mapping wanted, none to be had, or no way to fault one in safely: read().
+    if (auto read_error = runtime::pread_range(fd, s.file_offset, s.length, buffer, consume))
+      return fail(read_error);
   }
   return {};
+}
+
+std::optional<FileError> PieceStorage::check_paths() const {
+  // Files of one folder are usually listed together: the parent of the previous file is kept open.
+  std::string parent_of_last;
+  int parent = -1;
+  std::error_code parent_error;
+  auto close_parent = [&] {
+    if (parent >= 0) ::close(parent);
+    parent = -1;
+  };
+  std::optional<FileError> problem;
+  for (std::size_t i = 0; i < layout_.files().size() && !problem; ++i) {
+    const auto& spec = layout_.files()[i];
+    if (spec.pad || !file_wanted_[i]) continue;
+    auto file = static_cast<std::int32_t>(i);
+    if (root_length_ + 1 + spec.path.size() >= kMaxPathBytes) {
+      problem = FileError{path_of(file), Errc::path_too_long};
+      break;
+    }
+    auto slash = spec.path.rfind('/');
+    std::string dir = slash == std::string::npos ? std::string() : spec.path.substr(0, slash + 1);
+    if (parent < 0 || dir != parent_of_last) {
+      close_parent();
+      parent_error.clear();
+      parent = open_parent(root_, dir, false, parent_error);
+      parent_of_last = dir;
+    }
+    if (parent < 0) {
+      // A folder that does not exist yet holds nothing to refuse; anything else in the way is refused.
+      if (parent_error != std::errc::no_such_file_or_directory)
+        problem = FileError{path_of(file), parent_error};
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(parent, leaf_of(spec.path).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) problem = FileError{path_of(file), last_error()};
+      continue;
+    }
+    if (auto refused = refusal_for_mode(st.st_mode)) problem = FileError{path_of(file), refused};
+  }
+  close_parent();
+  return problem;
 }
 
 std::error_code PieceStorage::create_empty_files() {

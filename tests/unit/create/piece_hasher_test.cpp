@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -155,6 +157,46 @@ TEST_F(CreateTest, FileTruncatedAfterCollectIsReportedNotCrashed) {
   auto gone = hash_pieces(*set, 16384);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, Errc::io_error);
+}
+
+// A kernel without MADV_POPULATE_READ (EINVAL before Linux 5.14): the mapping is never read unguarded; the
+// bytes come through pread and hash the same.
+TEST_F(CreateTest, KernelWithoutPopulateFallsBackToPread) {
+  std::string stream = write("d/a", 70000, 1) + write("d/b", 12345, 2);
+  auto set = collect_input(root_ / "d");
+  ASSERT_TRUE(set);
+  std::atomic<int> calls{0};
+  HashOptions opt;
+  opt.threads = 2;
+  opt.madvise = [&calls](void*, std::size_t, int) {
+    ++calls;
+    errno = EINVAL;
+    return -1;
+  };
+  auto r = hash_pieces(*set, 16384, opt);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, reference(stream, 16384));
+  EXPECT_GE(calls.load(), 1);
+  EXPECT_LE(calls.load(), 2) << "each thread asks at most once before the first answer is known";
+}
+
+// The file shrinks after its size was checked at open, on such a kernel: an error, not a SIGBUS from reading
+// the mapping past the end of the file.
+TEST_F(CreateTest, FileShrinkingWithoutPopulateIsAnErrorNotASigbus) {
+  write("t.bin", 200000, 9);
+  auto set = collect_input(root_ / "t.bin");
+  ASSERT_TRUE(set);
+  HashOptions opt;
+  opt.threads = 1;
+  auto path = root_ / "t.bin";
+  opt.madvise = [&path](void*, std::size_t, int) {
+    fs::resize_file(path, 1000);
+    errno = EINVAL;
+    return -1;
+  };
+  auto r = hash_pieces(*set, 16384, opt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::file_changed);
 }
 
 }  // namespace

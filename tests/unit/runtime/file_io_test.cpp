@@ -1,9 +1,13 @@
 #include "runtime/file_io.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 namespace shoal::runtime {
 namespace {
@@ -55,6 +59,23 @@ TEST_F(FileIoTest, ReadReportsMissingFileAndDirectory) {
   auto dir = read_file(dir_, 1024);
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error(), std::make_error_code(std::errc::is_a_directory));
+}
+
+// A FIFO given as a .torrent (or planted as resume data) would block open() until a writer came.
+TEST_F(FileIoTest, ReadRefusesAFifoWithoutBlocking) {
+  auto path = dir_ / "planted";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  auto result = std::async(std::launch::async, [&] { return read_file(path, 1024); });
+  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "read_file blocked on a FIFO";
+    int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK);  // release it so the test ends
+    result.wait();
+    ::close(fd);
+    return;
+  }
+  auto data = result.get();
+  ASSERT_FALSE(data);
+  EXPECT_EQ(data.error(), std::make_error_code(std::errc::invalid_argument));
 }
 
 TEST_F(FileIoTest, WriteIntoMissingDirectoryFails) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -117,6 +119,80 @@ TEST_F(PieceCheckerTest, PadFilesAndPartsFileSlicesHashWithMappedOnes) {
       skipping.write_piece(2, std::span(reinterpret_cast<const std::uint8_t*>(edge.data()), edge.size())));
   have = check_pieces(skipping, hashes_, {});
   EXPECT_EQ(have, (std::vector<bool>{true, true, true, false, false, false}));
+}
+
+runtime::MappedReadOptions without_populate(int& calls) {
+  runtime::MappedReadOptions options;
+  options.madvise = [&calls](void*, std::size_t, int) {
+    ++calls;
+    errno = EINVAL;  // what Linux before 5.14 says to MADV_POPULATE_READ
+    return -1;
+  };
+  return options;
+}
+
+// Every way visit_piece reads (mapped and faulted in, a kernel without MADV_POPULATE_READ, pread asked for)
+// hashes the same bytes.
+TEST_F(PieceCheckerTest, EveryReadPathVerifiesTheSamePieces) {
+  int calls = 0;
+  runtime::MappedReadOptions no_map;
+  no_map.map = false;
+  for (const auto& options : {runtime::MappedReadOptions{}, without_populate(calls), no_map}) {
+    PieceStorage storage(layout(), root_);
+    storage.set_read_options(options);
+    CheckOptions check;
+    check.threads = 2;
+    EXPECT_EQ(check_pieces(storage, hashes_, check), std::vector<bool>(6, true));
+  }
+  EXPECT_EQ(calls, 1) << "a kernel that lacks the advice is asked once, then pread serves";
+}
+
+// A torrent that says a file is longer than it is: unverified pieces, never a SIGBUS from reading a mapping
+// past the end of its file, whichever way the bytes are read.
+TEST_F(PieceCheckerTest, FileShorterThanTheTorrentSaysIsUnverifiedNotASigbus) {
+  // b is 4 pages short: its last pieces lie wholly beyond its end, on pages the mapping cannot have.
+  fs::resize_file(root_ / "t/b", fs::file_size(root_ / "t/b") - 4 * 4096 - 10);
+  int calls = 0;
+  runtime::MappedReadOptions no_map;
+  no_map.map = false;
+  for (const auto& options : {runtime::MappedReadOptions{}, without_populate(calls), no_map}) {
+    PieceStorage storage(layout(), root_);
+    storage.set_read_options(options);
+    std::optional<FileError> error;
+    CheckOptions check;
+    check.error = &error;
+    auto have = check_pieces(storage, hashes_, check);
+    EXPECT_EQ(have, (std::vector<bool>{true, true, true, true, false, false}));
+    EXPECT_FALSE(error) << "a short file is missing data, not a refused file";
+  }
+}
+
+// The file shrinks after its size was checked, on a kernel without MADV_POPULATE_READ: the pread fallback
+// sees a short read where reading the mapping would have been a SIGBUS.
+TEST_F(PieceCheckerTest, FileShrinkingBetweenTheSizeCheckAndTheReadIsAnError) {
+  PieceStorage storage(layout(), root_);
+  runtime::MappedReadOptions shrinking;
+  auto b = root_ / "t/b";
+  shrinking.madvise = [&](void*, std::size_t, int) {
+    fs::resize_file(b, 100);
+    errno = EINVAL;
+    return -1;
+  };
+  storage.set_read_options(shrinking);
+  std::int32_t failed = -1;
+  std::int64_t handed = 0;
+  unsigned sum = 0;
+  auto ec = storage.visit_piece(
+      4,
+      [&](std::span<const std::uint8_t> bytes) {
+        for (auto byte : bytes)
+          sum += byte;  // every byte read, as the hasher would
+        handed += static_cast<std::int64_t>(bytes.size());
+      },
+      &failed);
+  EXPECT_EQ(ec, std::errc::no_message_available);
+  EXPECT_EQ(failed, 1);
+  EXPECT_LT(handed, kPiece);
 }
 
 }  // namespace
