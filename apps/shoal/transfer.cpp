@@ -241,7 +241,7 @@ int run_transfer(TransferRequest request) {
     if (t.announced || request.quiet) return;
     t.announced = true;
     block.say(
-        fmt::format("{}: {} ({}), listening on port {}", request.command, name, t.handle.info_hash(), port));
+        fmt::format("{}: {} ({}), listening on port {}", request.command, t.name, t.handle.info_hash(), port));
   };
   auto status_lines = [&] {
     std::vector<std::string> lines;
