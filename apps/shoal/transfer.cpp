@@ -240,8 +240,8 @@ int run_transfer(TransferRequest request) {
     t.name = escape_for_terminal(name);
     if (t.announced || request.quiet) return;
     t.announced = true;
-    block.say(
-        fmt::format("{}: {} ({}), listening on port {}", request.command, t.name, t.handle.info_hash(), port));
+    block.say(fmt::format("{}: {} ({}), listening on port {}", request.command, t.name, t.handle.info_hash(),
+                          port));
   };
   auto status_lines = [&] {
     std::vector<std::string> lines;
@@ -327,6 +327,11 @@ int run_transfer(TransferRequest request) {
     if (!lines.empty()) block.draw(lines, true);
   }
   session->shutdown();
+  // What the shutdown said (connections closing, trackers told) is still news for a verbose log.
+  for (auto& event : session->pop_events()) {
+    if (auto* line = std::get_if<LogLine>(&event); line && request.verbose)
+      block.say(escape_for_terminal(line->text));
+  }
   bool any_error = false;
   for (const auto& t : torrents) {
     if (t.error.empty()) continue;
