@@ -1169,10 +1169,12 @@ void TorrentSession::stop(std::function<void()> done) {
   check_slot_.cancel();
   if (options_.use_trackers && !info_.trackers.empty() && state_ != TorrentState::checking &&
       state_ != TorrentState::error) {
-    spawn([this]() -> asio::awaitable<void> {
-      co_await announce(tracker::AnnounceEvent::stopped);
-      begin_close();
-    }());
+    // `self` is a parameter, not a capture: parameters live in the coroutine frame, while the lambda
+    // object (and whatever it captures) is gone once this statement ends.
+    spawn([](TorrentSession* self) -> asio::awaitable<void> {
+      co_await self->announce(tracker::AnnounceEvent::stopped);
+      self->begin_close();
+    }(this));
   } else {
     // Posted: stop() may be called while a caller up the stack walks the peers. The torrent cannot drain
     // (nor be destroyed) before begin_close has run.
