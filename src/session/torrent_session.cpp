@@ -295,26 +295,28 @@ asio::awaitable<void> TorrentSession::recheck() {
   }
   // The check runs on its own threads (all cores) from one pool job; the result comes back by post.
   asio::steady_timer done(io_, Clock::time_point::max());
+  // Progress for the status line while the check runs; the result wakes it at once (a small torrent's check
+  // must not take a whole progress period: with one check at a time, 10,000 of them would take 1,000 s).
+  asio::steady_timer progress(io_);
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
   std::vector<bool> result;
   bool check_done = false;
-  submit([this, checked, cancel, &result, &done, &check_done] {
+  submit([this, checked, cancel, &result, &done, &progress, &check_done] {
     storage::CheckOptions check;
     check.threads = std::max(2u, std::thread::hardware_concurrency());
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
     auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
-    asio::post(io_, [this, &result, &done, &check_done, have = std::move(have)]() mutable {
+    asio::post(io_, [this, &result, &done, &progress, &check_done, have = std::move(have)]() mutable {
       result = std::move(have);
       check_done = true;
       done.cancel();
+      progress.cancel();
       job_done();
     });
   });
-  // Progress for the status line while the check runs.
-  asio::steady_timer progress(io_);
-  for (;;) {
+  while (!check_done) {
     progress.expires_after(std::chrono::milliseconds(100));
     co_await progress.async_wait(kToken);
     checked_bytes_ = checked->load();
