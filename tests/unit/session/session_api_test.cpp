@@ -345,6 +345,36 @@ TEST_F(SessionApiTest, RemoveWithDeleteDataRemovesTheTorrentsFilesAndOnlyThem) {
   EXPECT_TRUE(session.torrents().empty());
 }
 
+// A torrent with a tracker tells it "stopped" when removed, then drains; under ASan this also checks that
+// the stop's coroutine outlives nothing it refers to. The tracker here refuses connections.
+TEST_F(SessionApiTest, RemovingATorrentWithATrackerAnnouncesStopAndDrains) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);  // nothing listens there now
+  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/announce";
+  auto tracked = make_torrent(root_ / "tracked", "t.bin", {{"", 40000}}, 16 * 1024, 9, url);
+  auto settings = loopback_settings(root_ / "state");
+  settings.use_trackers = true;
+  Session session(settings);
+  EventLog log(session);
+  auto p = params_for(tracked, root_ / "tracked");
+  auto added = session.add_torrent(p);
+  ASSERT_TRUE(added);
+  ASSERT_TRUE(log.wait_for<CheckFinished>(tracked.info_hash));
+  ASSERT_TRUE(log.wait_for<TrackerError>(tracked.info_hash)) << "the started announce fails";
+  session.remove_torrent(*added);
+  ASSERT_TRUE(log.wait_for<TorrentRemoved>(tracked.info_hash));
+  // Shutdown stops a second one the same way.
+  ASSERT_TRUE(session.add_torrent(p));
+  ASSERT_TRUE(log.wait_for<CheckFinished>(tracked.info_hash));
+  session.shutdown();
+}
+
 TEST_F(SessionApiTest, HandleOutlivesItsSession) {
   TorrentHandle h;
   {

@@ -34,13 +34,14 @@ struct TestTorrent {
 // Writes the files below `dir` (a folder `name` for several files) and builds their torrent.
 inline TestTorrent make_torrent(const fs::path& dir, const std::string& name,
                                 const std::vector<std::pair<std::string, std::size_t>>& files,
-                                std::int64_t piece_length, unsigned seed) {
+                                std::int64_t piece_length, unsigned seed, const std::string& tracker = {}) {
   TestTorrent t;
   t.name = name;
   metainfo::BuildInput in;
   in.name = name;
   in.single_file = files.size() == 1 && files[0].first.empty();
   in.piece_length = piece_length;
+  if (!tracker.empty()) in.trackers = {{tracker}};
   std::string stream;
   std::mt19937 rng(seed);
   for (const auto& [relative, size] : files) {
