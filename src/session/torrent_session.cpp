@@ -1010,7 +1010,11 @@ void TorrentSession::fail(const std::string& message) {
 
 asio::awaitable<void> TorrentSession::tick_loop() {
   while (!stopping_) {
-    tick_timer_.expires_after(std::chrono::seconds(1));
+    // On whole seconds of the steady clock, the same for every torrent: a session with 10,000 torrents
+    // wakes once a second for all their ticks, not 10,000 times at scattered instants.
+    auto since_epoch = Clock::now().time_since_epoch();
+    auto next = std::chrono::floor<std::chrono::seconds>(since_epoch) + std::chrono::seconds(1);
+    tick_timer_.expires_at(Clock::time_point(std::chrono::duration_cast<Clock::duration>(next)));
     auto [ec] = co_await tick_timer_.async_wait(kToken);
     if (ec || stopping_) co_return;
     tick();
