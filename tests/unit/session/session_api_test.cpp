@@ -20,8 +20,8 @@ class SessionApiTest : public SessionTestBase {
     seed_dir_ = root_ / "seed";
     // A single file whose last piece is short, and a tree whose pieces span file boundaries.
     one_ = make_torrent(seed_dir_, "one.bin", {{"", 300 * 1024 + 17}}, 16 * 1024, 1);
-    tree_ = make_torrent(seed_dir_, "tree", {{"a.bin", 70001}, {"sub/b.bin", 16384}, {"sub/deep/c.bin", 99999}},
-                         32 * 1024, 2);
+    tree_ = make_torrent(seed_dir_, "tree",
+                         {{"a.bin", 70001}, {"sub/b.bin", 16384}, {"sub/deep/c.bin", 99999}}, 32 * 1024, 2);
   }
 
   AddTorrentParams params_for(const TestTorrent& t, const fs::path& save) {
@@ -107,7 +107,8 @@ TEST_F(SessionApiTest, OneSessionSeedsTwoTorrentsToAnotherThatDownloadsBoth) {
   // The added event carries the torrent's name.
   bool named = false;
   for (const auto& e : log.seen()) {
-    if (const auto* a = std::get_if<TorrentAdded>(&e); a && a->info_hash == tree_.info_hash) named = a->name == "tree";
+    if (const auto* a = std::get_if<TorrentAdded>(&e); a && a->info_hash == tree_.info_hash)
+      named = a->name == "tree";
   }
   EXPECT_TRUE(named);
   EXPECT_EQ(leecher.torrents().size(), 2u);
@@ -202,7 +203,9 @@ class RawPeer {
   ~RawPeer() { ::close(fd_); }
   bool connected() const { return connected_; }
   void send_handshake(const std::string& info_hash_hex) {
-    std::string h = "\x13" "BitTorrent protocol";
+    std::string h =
+        "\x13"
+        "BitTorrent protocol";
     h += std::string(8, '\0');
     h += Sha1Digest::from_hex(info_hash_hex)->raw();
     h += "-XX0000-abcdefghijkl";
@@ -276,7 +279,8 @@ TEST_F(SessionApiTest, PauseStopsAndResumeSeedsAgain) {
   log.forget();
   h.resume();
   const auto n = one_.num_pieces;
-  ASSERT_TRUE(log.wait_for<CheckFinished>(one_.info_hash, [n](const CheckFinished& c) { return c.pieces_have == n; }));
+  ASSERT_TRUE(log.wait_for<CheckFinished>(one_.info_hash,
+                                          [n](const CheckFinished& c) { return c.pieces_have == n; }));
   EXPECT_EQ(h.status().state, TorrentState::seeding);
   EXPECT_EQ(h.status().pieces_have, n);
 

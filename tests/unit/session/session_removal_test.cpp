@@ -1,6 +1,6 @@
-// Safe removal: a torrent removed while reads, writes, dials and hashes are in flight finishes or cancels each
-// of them and frees everything. The debug build runs this under ASan with leak detection, which turns any
-// job or coroutine that outlives its torrent into a use-after-free or a leak report.
+// Safe removal: a torrent removed while reads, writes, dials and hashes are in flight finishes or cancels
+// each of them and frees everything. The debug build runs this under ASan with leak detection, which turns
+// any job or coroutine that outlives its torrent into a use-after-free or a leak report.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -56,7 +56,8 @@ inline TestTorrent make_torrent(const fs::path& dir, const std::string& name,
     stream += data;
   }
   for (std::size_t off = 0; off < stream.size(); off += static_cast<std::size_t>(piece_length)) {
-    in.piece_hashes += hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece_length))).raw();
+    in.piece_hashes +=
+        hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece_length))).raw();
     ++t.num_pieces;
   }
   t.bytes = metainfo::build_torrent(in);
@@ -109,7 +110,8 @@ class EventLog {
         seen_.push_back(std::move(e));
         if (match(seen_.back())) return true;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       session_.wait_for_events(left);
     }
