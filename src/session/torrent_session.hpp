@@ -135,6 +135,8 @@ class TorrentSession {
   void read_piece(std::int32_t piece);
   std::vector<std::uint8_t> take_buffer(std::size_t size);
   void save_resume(bool sync);
+  // Something changed since the resume data was loaded or saved, or there is none yet.
+  bool resume_needs_saving() const;
   void fail(const std::string& message);
   void check_complete();
   void on_pex(Peer& peer, std::string_view payload);
