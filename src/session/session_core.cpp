@@ -955,10 +955,18 @@ asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
 asio::awaitable<void> SessionCore::tick_loop() {
   int ticks = 0;
   while (!shut_down_) {
-    tick_timer_.expires_after(std::chrono::seconds(1));
+    // On whole seconds of the steady clock.
+    auto next =
+        std::chrono::floor<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()) +
+        std::chrono::seconds(1);
+    tick_timer_.expires_at(std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(next)));
     auto [ec] = co_await tick_timer_.async_wait(kToken);
     if (ec || shut_down_) co_return;
     ++ticks;
+    for (const auto& [hex, e] : torrents_) {
+      if (e->torrent) e->torrent->on_tick();
+    }
     budget_.on_second();
     active_cached_ = std::max(1, active_count());
     auto now = std::chrono::steady_clock::now();

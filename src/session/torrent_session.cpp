@@ -44,6 +44,7 @@ constexpr int kBanStrikes = 3;
 constexpr int kTicksPerRechoke = 10;
 constexpr int kTicksPerResumeSave = 30;
 constexpr int kTicksPerDeletedCheck = 2;
+constexpr int kTicksPerIdleDeletedCheck = 30;
 constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
 constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
 constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
@@ -78,7 +79,6 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       pool_(context.pool),
       picker_(info_.num_pieces(), info_.piece_length, info_.total_size, std::random_device{}()),
       choker_(std::random_device{}()),
-      tick_timer_(context.io),
       check_slot_(context.io),
       listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),
@@ -242,7 +242,7 @@ asio::awaitable<void> TorrentSession::check_then_run() {
   state_ = picker_.is_complete() ? TorrentState::seeding : TorrentState::downloading;
   if (on_check_finished) on_check_finished(picker_.num_have());
   if (state_ == TorrentState::seeding) check_complete();
-  spawn(tick_loop());
+  running_ = true;  // the session's ticks reach tick() from now on
   if (options_.use_trackers && !info_.trackers.empty()) spawn(announce(tracker::AnnounceEvent::started));
   connect_more();
 }
@@ -1026,17 +1026,11 @@ void TorrentSession::fail(const std::string& message) {
 // ---------------------------------------------------------------------------------------------------------------
 // Time.
 
-asio::awaitable<void> TorrentSession::tick_loop() {
-  while (!stopping_) {
-    // On whole seconds of the steady clock, the same for every torrent: a session with 10,000 torrents
-    // wakes once a second for all their ticks, not 10,000 times at scattered instants.
-    auto since_epoch = Clock::now().time_since_epoch();
-    auto next = std::chrono::floor<std::chrono::seconds>(since_epoch) + std::chrono::seconds(1);
-    tick_timer_.expires_at(Clock::time_point(std::chrono::duration_cast<Clock::duration>(next)));
-    auto [ec] = co_await tick_timer_.async_wait(kToken);
-    if (ec || stopping_) co_return;
-    tick();
-  }
+// The session's one-second timer drives every torrent: 10,000 torrents cost one timer, not 10,000 coroutines
+// and timers each waking up once a second.
+void TorrentSession::on_tick() {
+  if (!running_ || stopping_) return;
+  tick();
 }
 
 void TorrentSession::tick() {
@@ -1058,7 +1052,10 @@ void TorrentSession::tick() {
   }
   for (auto [p, reason] : to_close)
     close_peer(*p, std::string(reason));
-  if (ticks_ % kTicksPerDeletedCheck == 0) {
+  // A file deleted under us matters at once while data moves; an idle seed is looked at less often (one stat
+  // per file: 10,000 idle torrents must not cost 10,000 stats a second).
+  bool idle = peers_.empty() && state_ == TorrentState::seeding;
+  if (ticks_ % (idle ? kTicksPerIdleDeletedCheck : kTicksPerDeletedCheck) == 0) {
     if (auto gone = storage_->find_deleted_file()) {
       failure_ = FailureKind::file_deleted;
       fail(gone->string() + " was deleted while the torrent was running");
@@ -1227,7 +1224,6 @@ asio::awaitable<void> TorrentSession::announce_stopped_then_close() {
 void TorrentSession::begin_close() {
   if (closing_) return;
   closing_ = true;
-  tick_timer_.cancel();
   boost::system::error_code ignored;
   for (const auto& p : dialling_)
     p->socket.close(ignored);

@@ -48,6 +48,8 @@ class TorrentSession {
   // object may be destroyed.
   void stop(std::function<void()> done = {});
   void force_reannounce();
+  // Once a second, from the session's timer.
+  void on_tick();
   void save_resume_now() {
     if (!stopping_ && state_ != TorrentState::checking && state_ != TorrentState::error) save_resume(true);
   }
@@ -144,7 +146,6 @@ class TorrentSession {
   std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
 
   // Time.
-  boost::asio::awaitable<void> tick_loop();
   void tick();
   boost::asio::awaitable<void> announce(tracker::AnnounceEvent event);
   // One tracker, HTTP(S) or UDP by its URL's scheme; the error text is what users see.
@@ -161,7 +162,6 @@ class TorrentSession {
   swarm::PiecePicker picker_;
   swarm::Choker choker_;
   std::vector<bool> file_wanted_;
-  boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer check_slot_;  // cancelled when the session's check queue lets us hash
   std::uint64_t check_ticket_ = 0;
   bool holds_check_slot_ = false;
@@ -173,6 +173,7 @@ class TorrentSession {
   std::string error_;
   FailureKind failure_ = FailureKind::none;
   bool stopping_ = false;
+  bool running_ = false;  // checked and started: ticks do their work
   bool closing_ = false;  // trackers told; peers closed; waiting for the last coroutine and disk job
   bool drained_ = false;
   bool was_error_ = false;
