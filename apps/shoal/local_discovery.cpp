@@ -27,7 +27,9 @@ std::unique_ptr<net::LsdService> start_local_discovery(asio::io_context& io, con
   // is not what was asked for: IPv4 only then.
   service_options.ipv6 = options.interface_address.empty();
   auto lsd = std::make_unique<net::LsdService>(io, service_options);
-  lsd->on_peer = [&torrent](const lsd::LsdPeer& peer) { torrent.add_peer(peer.endpoint); };
+  lsd->on_peer = [&torrent](const lsd::LsdPeer& peer) {
+    torrent.add_peer(peer.endpoint, swarm::PeerSource::lsd);
+  };
   lsd->on_warning = say;
   if (verbose) lsd->on_log = say;
   if (auto started = lsd->start(); !started) {

@@ -229,7 +229,7 @@ int run_transfer(TransferRequest request) {
             if (finished) co_return;
             if (request.verbose) fmt::print(stderr, "dht: {} peers for this torrent\n", peers.size());
             for (const auto& p : peers)
-              torrent.add_peer(p);
+              torrent.add_peer(p, swarm::PeerSource::dht);
             // Quickly again while we have nobody, then at the usual re-announce interval.
             next.expires_after(peers.empty() ? std::chrono::seconds(5) : std::chrono::minutes(15));
             co_await next.async_wait(asio::as_tuple(asio::use_awaitable));
