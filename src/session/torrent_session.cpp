@@ -626,10 +626,7 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
           close_peer(peer, std::string(e.reason));
           return false;
         } else if constexpr (std::is_same_v<E, P::PeerInterested>) {
-          int unchoked = 0;
-          for (const auto& [id, p] : peers_)
-            unchoked += p->protocol.am_choking() ? 0 : 1;
-          if (peer.protocol.am_choking() && unchoked < options_.upload_slots) unchoke(peer);
+          on_interested(peer);
         } else if constexpr (std::is_same_v<E, P::BlockReceived>) {
           on_block(peer, e.block, e.data);
         } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
@@ -642,6 +639,27 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
         return true;
       },
       event);
+}
+
+// An interested peer gets a free slot at once, or the slot of a peer that wastes it (does not read what we
+// send, or asks for nothing).
+void TorrentSession::on_interested(Peer& peer) {
+  if (!peer.protocol.am_choking()) return;
+  auto now = Clock::now();
+  std::vector<swarm::ChokeCandidate> unchoked;
+  for (const auto& [id, p] : peers_) {
+    if (p->protocol.am_choking() || p->closed) continue;
+    unchoked.push_back({id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate,
+                        p->protocol.wastes_slot(now)});
+  }
+  if (static_cast<int>(unchoked.size()) < options_.upload_slots) {
+    unchoke(peer);
+    return;
+  }
+  auto stalled = peers_.find(swarm::Choker::slot_for_newcomer(unchoked));
+  if (stalled == peers_.end()) return;
+  choke(*stalled->second);
+  unchoke(peer);
 }
 
 void TorrentSession::update_interest(Peer& peer) {
@@ -786,12 +804,13 @@ void TorrentSession::unchoke(Peer& peer) {
 
 // Who holds an upload slot is the pure swarm::Choker's decision; this applies it.
 void TorrentSession::rechoke() {
+  auto now = Clock::now();
   std::vector<swarm::ChokeCandidate> candidates;
   candidates.reserve(peers_.size());
   for (const auto& [id, p] : peers_) {
     if (p->closed) continue;
-    candidates.push_back(
-        {id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate});
+    candidates.push_back({id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate,
+                          p->protocol.wastes_slot(now)});
   }
   auto keep = choker_.unchoke_set(candidates, state_ == TorrentState::seeding, options_.upload_slots, ticks_);
   for (auto& [id, p] : peers_) {
@@ -1056,6 +1075,8 @@ void TorrentSession::tick() {
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
   std::vector<std::pair<Peer*, std::string_view>> to_close;
+  bool slot_wasted =
+      false;  // an upload slot is held by a peer that does not read or asks nothing: rechoke now
   for (auto& [id, p] : peers_) {
     p->down_rate = ema(p->down_rate, p->down_this_tick);
     p->up_rate = ema(p->up_rate, p->up_this_tick);
@@ -1064,6 +1085,7 @@ void TorrentSession::tick() {
     // A message held up by our own back-pressure is not the peer's delay.
     bool partial = p->reader.partial() && !p->read_paused;
     if (auto reason = p->protocol.on_tick(now, picker_, partial)) to_close.emplace_back(p.get(), *reason);
+    slot_wasted |= !p->protocol.am_choking() && p->protocol.wastes_slot(now);
     flush(*p);
     request_more(*p);
     wake_reader(*p);  // it may owe us blocks now, or its rate (and so its queue's room) changed
@@ -1076,7 +1098,7 @@ void TorrentSession::tick() {
       return;
     }
   }
-  if (ticks_ % kTicksPerRechoke == 0) rechoke();
+  if (ticks_ % kTicksPerRechoke == 0 || slot_wasted) rechoke();
   if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {

@@ -89,6 +89,7 @@ class TorrentSession {
   bool handle_message(Peer& peer, const wire::Message& message);
   void on_block(Peer& peer, const swarm::BlockRequest& block, std::span<const std::uint8_t> data);
   void on_extended(Peer& peer, std::uint8_t id, std::span<const std::uint8_t> payload);
+  void on_interested(Peer& peer);
   void update_interest(Peer& peer);
   void request_more(Peer& peer);
   void send_message(Peer& peer, const wire::Message& message);

@@ -77,7 +77,7 @@ PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock
           if (!config_.features.fast) return Close{"have_none without the fast extension"};
           return on_bitfield(Bitfield(config_.num_pieces, false), torrent);
         } else if constexpr (std::is_same_v<M, wire::Request>) {
-          return on_request(m, torrent);
+          return on_request(m, now, torrent);
         } else if constexpr (std::is_same_v<M, wire::Piece>) {
           return on_piece(m, now, torrent.picker);
         } else if constexpr (std::is_same_v<M, wire::Cancel>) {
@@ -143,7 +143,8 @@ PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torre
   return Nothing{};
 }
 
-PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, TorrentView torrent) {
+PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, Clock::time_point now,
+                                             TorrentView torrent) {
   const auto& picker = torrent.picker;
   auto piece = static_cast<std::int32_t>(request.piece);
   bool valid = request.piece < static_cast<std::uint32_t>(config_.num_pieces) && request.length > 0 &&
@@ -155,6 +156,7 @@ PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, Torre
     return Nothing{};
   }
   auto r = block_of(request);
+  last_request_ = now;
   queued_.push_back(r);
   return ServeRequest{r};
 }
@@ -298,6 +300,7 @@ std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, Pie
   } else if (now - *partial_since_ > config_.message_timeout && !close) {
     close = "message too slow to arrive";
   }
+  if (write_stalled(now, config_.slot_stall)) stalled_at_ = now;
   if (writing_ && now - write_progress_ > config_.write_stall_timeout && !close)
     close = "not reading what we send";
   if (am_interested_ || peer_interested_) {

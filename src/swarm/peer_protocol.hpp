@@ -86,6 +86,11 @@ class PeerProtocol {
   // connection slot and memory for nothing.
   static constexpr auto kMessageTimeout = std::chrono::seconds(60);
   static constexpr auto kWriteStallTimeout = std::chrono::seconds(60);
+  // A write stuck this long marks the peer as stalled (it does not read); it stays marked for kStalledMemory,
+  // so that it does not win its upload slot back at the next rechoke only to stall again.
+  static constexpr auto kSlotStall = std::chrono::seconds(2);
+  static constexpr auto kStalledMemory = std::chrono::seconds(60);
+  static constexpr auto kIdleSlot = std::chrono::seconds(5);
   // ut_metadata requests one peer may make: a whole info dictionary of a few pieces at once, then a trickle.
   static constexpr double kMetadataRequestsPerSecond = 2;
   static constexpr double kMetadataRequestBurst = 8;
@@ -98,6 +103,7 @@ class PeerProtocol {
     bool metadata_allowed = false;  // BEP 27: ut_metadata is never served for private torrents
     Clock::duration message_timeout = kMessageTimeout;
     Clock::duration write_stall_timeout = kWriteStallTimeout;
+    Clock::duration slot_stall = kSlotStall;
   };
 
   // What a received message means for the driver.
@@ -150,10 +156,27 @@ class PeerProtocol {
   void on_write_started(Clock::time_point now);
   void on_bytes_sent(Clock::time_point now);
   void on_write_done() { writing_ = false; }
+  // A write has been on the socket for `threshold` without progress: the peer is not reading (yet to be
+  // closed at write_stall_timeout; meanwhile it should not hold an upload slot).
+  bool write_stalled(Clock::time_point now, Clock::duration threshold) const {
+    return writing_ && now - write_progress_ >= threshold;
+  }
   // A ut_metadata request from it: answer with the piece, reject it (no room in its send queue now), or
   // ignore it (private torrent, or faster than the rate limit).
   enum class MetadataAnswer { data, reject, ignore };
   MetadataAnswer on_metadata_request(Clock::time_point now, bool send_room);
+
+  // Stalled (see kSlotStall) at a tick within kStalledMemory of `now`, or stalled now.
+  bool stalled_recently(Clock::time_point now) const {
+    return write_stalled(now, config_.slot_stall) || (stalled_at_ && now - *stalled_at_ < kStalledMemory);
+  }
+
+  // Holds an upload slot for nothing: stalled recently, or unchoked for kIdleSlot without asking for a block.
+  bool wastes_slot(Clock::time_point now) const {
+    if (stalled_recently(now)) return true;
+    return !am_choking_ && peer_interested_ && now - unchoked_at_ >= kIdleSlot &&
+           last_request_ < unchoked_at_;
+  }
 
   // Back-pressure: with `queued_bytes` waiting to be sent to it and room for `capacity`, stop reading from it
   // (so it cannot ask for more) until the queue drains. Not while it owes us blocks: two peers that both
@@ -199,7 +222,7 @@ class PeerProtocol {
  private:
   Event on_bitfield(Bitfield incoming, TorrentView torrent);
   Event on_have(std::uint32_t piece, TorrentView torrent);
-  Event on_request(const wire::Request& request, TorrentView torrent);
+  Event on_request(const wire::Request& request, Clock::time_point now, TorrentView torrent);
   Event on_piece(const wire::Piece& block, Clock::time_point now, const PiecePicker& picker);
   Event on_reject(const wire::Reject& reject, PiecePicker& picker);
   void on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now);
@@ -237,7 +260,9 @@ class PeerProtocol {
   std::optional<Clock::time_point> idle_since_;     // neither side interested since then
   std::optional<Clock::time_point> partial_since_;  // a message has been arriving since then
   bool writing_ = false;                            // a write is on the socket
-  Clock::time_point write_progress_{};              // it started or last sent bytes then
+  std::optional<Clock::time_point> stalled_at_;
+  Clock::time_point last_request_{};    // its last request we accepted     // a tick saw a stalled write then
+  Clock::time_point write_progress_{};  // it started or last sent bytes then
 
   std::vector<wire::Message> outbox_;
 };

@@ -663,5 +663,41 @@ TEST(PeerProtocol, PrivateTorrentsOfferNeitherMetadataNorPex) {
   EXPECT_EQ(decoded->metadata_size, 1234);
 }
 
+TEST(PeerProtocol, AWriteWithoutProgressIsStalledAfterTheThreshold) {
+  PeerProtocol p(PeerProtocol::Clock::time_point{});
+  auto t0 = PeerProtocol::Clock::time_point{} + std::chrono::seconds(100);
+  EXPECT_FALSE(p.write_stalled(t0, std::chrono::seconds(2)));
+  p.on_write_started(t0);
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(1), std::chrono::seconds(2)));
+  EXPECT_TRUE(p.write_stalled(t0 + std::chrono::seconds(2), std::chrono::seconds(2)));
+  p.on_bytes_sent(t0 + std::chrono::seconds(2));
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(3), std::chrono::seconds(2)));
+  p.on_write_done();
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(30), std::chrono::seconds(2)));
+}
+
+TEST(PeerProtocol, AStalledPeerIsRememberedForAWhile) {
+  Conversation c;
+  c.receive(wire::Interested{});
+  c.peer.on_write_started(c.t0);
+  c.peer.on_tick(c.t0 + 3s, c.picker);  // the tick sees the stall
+  c.peer.on_bytes_sent(c.t0 + 4s);
+  c.peer.on_write_done();
+  EXPECT_TRUE(c.peer.stalled_recently(c.t0 + 4s));
+  EXPECT_TRUE(c.peer.stalled_recently(c.t0 + 62s));
+  EXPECT_FALSE(c.peer.stalled_recently(c.t0 + 3s + PeerProtocol::kStalledMemory));
+}
+
+TEST(PeerProtocol, AnUnchokedPeerThatAsksNothingWastesItsSlot) {
+  Conversation c;
+  c.we_have_everything();
+  c.receive(wire::Interested{});
+  c.peer.unchoke(c.t0);
+  EXPECT_FALSE(c.peer.wastes_slot(c.t0 + 4s));
+  EXPECT_TRUE(c.peer.wastes_slot(c.t0 + 5s));
+  c.receive(request(0, 0, kBlockSize), c.t0 + 6s);
+  EXPECT_FALSE(c.peer.wastes_slot(c.t0 + 20s));
+}
+
 }  // namespace
 }  // namespace shoal::swarm
