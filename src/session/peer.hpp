@@ -15,6 +15,7 @@
 #include "swarm/bitfield.hpp"
 #include "swarm/peer_protocol.hpp"
 #include "swarm/piece_picker.hpp"
+#include "swarm/send_queue.hpp"
 #include "wire/message.hpp"
 #include "wire/message_reader.hpp"
 
@@ -22,24 +23,17 @@ namespace shoal::session {
 
 using Clock = std::chrono::steady_clock;
 
-// A block on its way out: 13-byte header plus a view into a cached piece (no copy of the payload).
-struct PieceSend {
-  std::array<std::uint8_t, wire::kPieceHeaderSize> header;
-  std::shared_ptr<const std::vector<std::uint8_t>> piece;
-  std::uint32_t offset;
-  std::uint32_t length;
-  swarm::BlockRequest request;
-};
-
 // The runtime half of a connection: socket, framing, send queues and byte accounting. What the two sides have
 // told each other is the pure swarm::PeerProtocol it holds.
 struct Peer {
   explicit Peer(boost::asio::ip::tcp::socket s)
       : socket(std::move(s)),
         write_signal(socket.get_executor()),
+        read_signal(socket.get_executor()),
         connected_at(Clock::now()),
         protocol(connected_at) {
     write_signal.expires_at(Clock::time_point::max());
+    read_signal.expires_at(Clock::time_point::max());
   }
 
   // The torrent's id for this peer (in peers_ and the picker) once the handshake is done; kNoPeer before.
@@ -52,11 +46,20 @@ struct Peer {
   bool closed = false;
   std::string close_reason;
 
-  // Output: small messages accumulate in `out`; blocks queue as PieceSends. The writer sleeps on
-  // write_signal.
+  // Output: small messages accumulate in `out`; blocks queue in `sends`, each with its own copy of the
+  // payload. The writer sleeps on write_signal. What all of it holds is bounded (send_capacity()): past it
+  // the peer gets no more blocks and, while it owes us nothing, is not read (the reader sleeps on
+  // read_signal).
   std::vector<std::uint8_t> out;
-  std::deque<PieceSend> sends;
+  swarm::SendQueue sends;
+  std::size_t writing_bytes = 0;  // taken by the writer, on the socket now
   boost::asio::steady_timer write_signal;
+  boost::asio::steady_timer read_signal;
+  bool read_paused = false;
+
+  std::size_t queued_bytes() const { return out.size() + sends.bytes() + writing_bytes; }
+  std::size_t send_capacity() const { return swarm::send_queue_capacity(up_rate); }
+  bool has_send_room() const { return queued_bytes() < send_capacity(); }
 
   // Accounting.
   std::int64_t downloaded = 0;

@@ -772,7 +772,7 @@ bool SessionCore::add_peer(const std::string& info_hash, const std::string& endp
   auto entry = find(info_hash);
   if (!e || !entry) return false;
   entry->peers.push_back(*e);
-  if (entry->torrent) entry->torrent->add_peer(*e);
+  if (entry->torrent) entry->torrent->add_peer(*e, swarm::PeerSource::user);
   return true;
 }
 
@@ -920,7 +920,8 @@ void SessionCore::start_lsd() {
   auto service = std::make_unique<net::LsdService>(io_, options);
   service->on_peer = [this](const lsd::LsdPeer& peer) {
     auto entry = find(peer.info_hash.to_hex());
-    if (entry && entry->torrent && !entry->info->is_private) entry->torrent->add_peer(peer.endpoint);
+    if (entry && entry->torrent && !entry->info->is_private)
+      entry->torrent->add_peer(peer.endpoint, swarm::PeerSource::lsd);
   };
   service->on_warning = [this](const std::string& text) { push_event(SessionWarning{text}); };
   if (settings_.log_events) service->on_log = [this](const std::string& text) { log("", text); };
@@ -945,7 +946,7 @@ asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
   log(entry->hex, "dht: " + std::to_string(found.peers.size()) + " peers for this torrent");
   if (entry->torrent) {
     for (const auto& p : found.peers)
-      entry->torrent->add_peer(p);
+      entry->torrent->add_peer(p, swarm::PeerSource::dht);
   }
   // Quickly again while we have nobody, then at the usual re-announce interval.
   entry->next_dht =

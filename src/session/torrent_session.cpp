@@ -10,6 +10,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <random>
 #include <thread>
 
@@ -37,20 +38,22 @@ constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-constexpr auto kRetryDelay = std::chrono::seconds(2);
 constexpr std::uint32_t kOurReqq = 2000;
 constexpr std::int64_t kReadCacheBudget = 64 * 1024 * 1024;
-constexpr int kBanStrikes = 3;
 constexpr int kTicksPerRechoke = 10;
 constexpr int kTicksPerResumeSave = 30;
 constexpr int kTicksPerDeletedCheck = 2;
 constexpr int kTicksPerIdleDeletedCheck = 30;
-constexpr std::size_t kMaxKnownPeers = 2000;  // addresses kept from trackers and PEX
-constexpr int kMaxDialsPerTick = 10;          // outgoing connection attempts started per second
-constexpr std::size_t kMaxHalfOpen = 16;      // dials in progress at once
+constexpr int kMaxDialsPerTick = 10;      // outgoing connection attempts started per second
+constexpr std::size_t kMaxHalfOpen = 16;  // dials in progress at once
+constexpr int kTicksPerPeerListExpiry = 60;
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;   // seconds
 constexpr std::int32_t kMaxWritesInFlight = 4;  // pieces handed to the disk pool and not yet written
+// Pieces being read to serve peers at once: each holds a piece-sized buffer outside the read cache.
+constexpr std::size_t kMaxReadsInFlight = 4;
+// Distinct pieces among a peer's oldest queued requests that one serve_peer call looks at.
+constexpr std::size_t kServeLookahead = 8;
 
 asio::mutable_buffer as_buffer(std::span<std::uint8_t> s) {
   return {s.data(), s.size()};
@@ -94,7 +97,7 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
   picker_.set_sequential(options_.sequential);
   tracker_key_ = std::random_device{}();
   for (const auto& p : options_.peers)
-    known_.insert(p);
+    peer_list_.add(p, swarm::PeerSource::user, Clock::now());
 }
 
 // The session destroys a torrent only once stop() has drained it: no coroutine or disk job refers to it.
@@ -186,7 +189,7 @@ TorrentStats TorrentSession::stats() const {
   s.pieces_have = picker_.num_have();
   s.num_pieces = info_.num_pieces();
   s.failed_pieces = failed_pieces_;
-  s.banned_peers = static_cast<std::int32_t>(banned_.size());
+  s.banned_peers = static_cast<std::int32_t>(banned_.size() + banned_loopback_.size());
   s.trackers = trackers_.all();
   s.failure = failure_;
   return s;
@@ -223,9 +226,9 @@ std::vector<std::int64_t> TorrentSession::file_progress() const {
   return out;
 }
 
-void TorrentSession::add_peer(const Endpoint& endpoint) {
-  if (endpoint.port == 0 || banned_.count(endpoint.address) || known_.size() >= kMaxKnownPeers) return;
-  known_.insert(endpoint);
+void TorrentSession::add_peer(const Endpoint& endpoint, swarm::PeerSource source, swarm::PeerId via) {
+  if (is_banned(endpoint)) return;
+  peer_list_.add(endpoint, source, Clock::now(), via);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -357,24 +360,32 @@ void TorrentSession::connect_more() {
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
   auto now = Clock::now();
   std::set<Endpoint> connected;
+  std::map<std::array<std::uint8_t, 16>, int> per_address;
   for (const auto& [id, p] : peers_) {
     connected.insert(p->remote);
+    ++per_address[p->remote.address];
     if (auto e = listen_endpoint(*p)) connected.insert(*e);  // an incoming peer's own listen address
   }
+  for (const auto& e : connecting_)
+    ++per_address[e.address];
   int limit =
       std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
-  for (const auto& e : known_) {
-    if (static_cast<int>(peers_.size() + connecting_.size()) >= limit) break;
-    if (connecting_.size() >= kMaxHalfOpen || dials_this_tick_ >= kMaxDialsPerTick) break;
-    if (!context_.connections->may_dial()) break;
-    if (connected.count(e) || connecting_.count(e) || banned_.count(e.address) || banned_self_.count(e))
-      continue;
-    auto retry = retry_after_.find(e);
-    if (retry != retry_after_.end() && retry->second > now) continue;
-    // Two seeds have nothing to say to each other.
-    if (state_ == TorrentState::seeding && known_seeds_.count(e)) continue;
+  int free_slots = limit - static_cast<int>(peers_.size() + connecting_.size());
+  int dials = std::min({free_slots, kMaxDialsPerTick - dials_this_tick_,
+                        static_cast<int>(kMaxHalfOpen) - static_cast<int>(connecting_.size())});
+  if (dials <= 0) return;
+  auto candidates = peer_list_.dial_candidates(now, static_cast<std::size_t>(dials), [&](const Endpoint& e) {
+    return connected.count(e) || connecting_.count(e) || is_banned(e) || banned_self_.count(e) ||
+           // Two seeds have nothing to say to each other.
+           (state_ == TorrentState::seeding && known_seeds_.count(e)) ||
+           !swarm::PeerList::address_allowed(e, per_address[e.address]);
+  });
+  for (const auto& e : candidates) {
+    if (!context_.connections->may_dial()) break;  // the session's half-open and dial-rate caps
+    if (!swarm::PeerList::address_allowed(e, per_address[e.address]++)) continue;
     connecting_.insert(e);
     ++dials_this_tick_;
+    peer_list_.on_dial_started(e, now);
     context_.connections->dial_started();
     spawn(connect_to(e));
   }
@@ -401,7 +412,6 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       if (!alive.expired()) self->dialling_.erase(peer);
     }
   } undial{this, alive_, peer};
-  retry_after_[endpoint] = Clock::now() + kRetryDelay;
   asio::steady_timer timeout(io_);
   timeout.expires_after(kConnectTimeout);
   timeout.async_wait([peer](boost::system::error_code ec) {
@@ -412,6 +422,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   undial.connected();
   if (ec || stopping_) {
     connecting_.erase(endpoint);
+    peer_list_.on_dial_failed(endpoint, Clock::now());
     co_return;
   }
   peer->socket.set_option(tcp::no_delay(true));
@@ -420,9 +431,11 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   auto features = co_await read_handshake(*peer);
   connecting_.erase(endpoint);
   if (!features) {
+    peer_list_.on_dial_failed(endpoint, Clock::now());
     close_peer(*peer, "handshake failed");
     co_return;
   }
+  peer_list_.on_connected(endpoint, Clock::now());
   co_await run_peer(peer, *features);
 }
 
@@ -498,17 +511,15 @@ asio::awaitable<std::optional<swarm::PeerFeatures>> TorrentSession::read_handsha
 void TorrentSession::send_greeting(Peer& peer) {
   const auto& features = peer.protocol.features();
   if (features.extensions) {
-    wire::ExtensionHandshake ext;
-    ext.m = {{"ut_metadata", swarm::kOurUtMetadataId}};
-    // BEP 27: private torrents do not PEX.
-    if (!info_.is_private) ext.m.emplace_back("ut_pex", swarm::kOurUtPexId);
-    ext.client = "Shoal " + std::string(shoal::version());
-    ext.listen_port = listen_port_;
-    ext.reqq = kOurReqq;
-    ext.metadata_size = static_cast<std::int64_t>(info_.info_bytes.size());
+    swarm::OurExtensions ours;
+    ours.is_private = info_.is_private;  // BEP 27: no ut_metadata, no ut_pex
+    ours.metadata_size = static_cast<std::int64_t>(info_.info_bytes.size());
+    ours.client = "Shoal " + std::string(shoal::version());
+    ours.listen_port = listen_port_;
+    ours.reqq = kOurReqq;
     if (!peer.remote.v6)
-      ext.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
-    std::string payload = wire::encode_extension_handshake(ext);
+      ours.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
+    std::string payload = wire::encode_extension_handshake(swarm::our_extension_handshake(ours));
     send_message(peer,
                  wire::Extended{0, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}});
   }
@@ -527,7 +538,19 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures
     close_peer(*peer, "stopping");
     co_return;
   }
-  peer->protocol.start({next_peer_id_++, info_.num_pieces(), features, !info_.is_private});
+  if (is_banned(peer->remote)) {
+    close_peer(*peer, "banned");
+    co_return;
+  }
+  // A cap on connections from one address (loopback exempt, see PeerList), for incoming and outgoing alike.
+  int same_address = 0;
+  for (const auto& [id, p] : peers_)
+    same_address += p->remote.address == peer->remote.address ? 1 : 0;
+  if (!swarm::PeerList::address_allowed(peer->remote, same_address)) {
+    close_peer(*peer, "too many connections from one address");
+    co_return;
+  }
+  peer->protocol.start({next_peer_id_++, info_.num_pieces(), features, !info_.is_private, !info_.is_private});
   peers_[peer->id()] = peer;
   context_.connections->connection_opened();
   if (on_log)
@@ -551,7 +574,16 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures
       }
     }
     if (!ok || peer->closed) break;
+    serve_peer(*peer);
     request_more(*peer);
+    // Back-pressure: a peer whose queue is full is not read (it cannot ask for more) until the queue drains.
+    while (!peer->closed && peer->protocol.reading_paused(peer->queued_bytes(), peer->send_capacity())) {
+      peer->read_paused = true;
+      peer->read_signal.expires_at(Clock::time_point::max());
+      co_await peer->read_signal.async_wait(kToken);
+    }
+    peer->read_paused = false;
+    if (peer->closed) break;
     auto [ec, n] = co_await peer->socket.async_read_some(as_buffer(peer->reader.prepare(kReadChunk)), kToken);
     if (ec) {
       close_peer(*peer, ec == asio::error::eof ? "closed by peer" : ec.message());
@@ -568,7 +600,7 @@ asio::awaitable<void> TorrentSession::run_peer(PeerPtr peer, swarm::PeerFeatures
 asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
   std::vector<std::uint8_t> sending;
   std::vector<asio::const_buffer> buffers;
-  std::vector<PieceSend> batch;
+  std::vector<swarm::SendQueue::Block> batch;
   while (!peer->closed) {
     if (peer->out.empty() && peer->sends.empty()) {
       peer->write_signal.expires_at(Clock::time_point::max());
@@ -578,37 +610,60 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
     sending.clear();
     sending.swap(peer->out);
     batch.clear();
+    std::int64_t payload = 0;
     while (!peer->sends.empty() && batch.size() < kMaxSendBatch) {
-      batch.push_back(std::move(peer->sends.front()));
-      peer->sends.pop_front();
+      batch.push_back(peer->sends.pop_front());
+      payload += batch.back().request.length;
     }
     buffers.clear();
     if (!sending.empty()) buffers.emplace_back(asio::buffer(sending));
-    std::int64_t payload = 0;
+    peer->writing_bytes = sending.size();
     for (const auto& s : batch) {
-      buffers.emplace_back(asio::buffer(s.header));
-      buffers.emplace_back(asio::buffer(s.piece->data() + s.offset, s.length));
-      payload += s.length;
+      buffers.emplace_back(asio::buffer(s.message));
+      peer->writing_bytes += s.message.size();
     }
     if (!up_limit_.unlimited() && payload > 0) co_await up_limit_.consume(payload);
     if (!context_.global_upload->unlimited() && payload > 0)
       co_await context_.global_upload->consume(payload);
-    auto [ec, n] = co_await asio::async_write(peer->socket, buffers, kToken);
+    if (peer->closed) break;
+    // Written piecewise so that progress is seen: a peer that stops reading is noticed by the stall timeout
+    // (PeerProtocol::on_tick), however large the batch.
+    peer->protocol.on_write_started(Clock::now());
+    boost::beast::buffers_suffix<std::vector<asio::const_buffer>> rest(buffers);
+    boost::system::error_code ec;
+    while (asio::buffer_size(rest) > 0) {
+      auto [wec, n] = co_await peer->socket.async_write_some(rest, kToken);
+      if (wec) {
+        ec = wec;
+        break;
+      }
+      rest.consume(n);
+      peer->protocol.on_bytes_sent(Clock::now());
+    }
+    peer->protocol.on_write_done();
+    peer->writing_bytes = 0;
+    batch.clear();
     if (ec) {
       close_peer(*peer, "write failed: " + ec.message());
       break;
     }
-    peer->protocol.on_bytes_sent(Clock::now());
     peer->uploaded += payload;
     peer->up_this_tick += payload;
     uploaded_ += payload;
     up_tick_ += payload;
     if (payload > 0) resume_dirty_ = true;
+    // Room again: serve what it asked for meanwhile and read what it says next.
+    serve_peer(*peer);
+    wake_reader(*peer);
   }
 }
 
 void TorrentSession::signal_writer(Peer& peer) {
   peer.write_signal.cancel();
+}
+
+void TorrentSession::wake_reader(Peer& peer) {
+  if (peer.read_paused) peer.read_signal.cancel();
 }
 
 void TorrentSession::close_peer(Peer& peer, std::string reason) {
@@ -619,8 +674,10 @@ void TorrentSession::close_peer(Peer& peer, std::string reason) {
   peer.socket.shutdown(tcp::socket::shutdown_both, ignored);
   peer.socket.close(ignored);
   peer.write_signal.cancel();
+  peer.read_signal.cancel();
   const auto& client = peer.protocol.client();
   if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
+  if (peer.outgoing) peer_list_.on_disconnected(peer.remote, Clock::now());
   if (on_log) {
     on_log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") +
            " closed: " + peer.close_reason + "; got " + std::to_string(peer.downloaded) + " B, sent " +
@@ -654,6 +711,7 @@ void TorrentSession::flush(Peer& peer) {
 
 bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
   auto event = peer.protocol.on_message(message, Clock::now(), torrent_view());
+  drop_unsent(peer);  // a not-interested chokes it
   flush(peer);
   return std::visit(
       [&](const auto& e) -> bool {
@@ -663,28 +721,40 @@ bool TorrentSession::handle_message(Peer& peer, const wire::Message& message) {
           close_peer(peer, std::string(e.reason));
           return false;
         } else if constexpr (std::is_same_v<E, P::PeerInterested>) {
-          int unchoked = 0;
-          for (const auto& [id, p] : peers_)
-            unchoked += p->protocol.am_choking() ? 0 : 1;
-          if (peer.protocol.am_choking() && unchoked < upload_slots()) unchoke(peer);
+          on_interested(peer);
         } else if constexpr (std::is_same_v<E, P::BlockReceived>) {
           on_block(peer, e.block, e.data);
         } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
-          if (cache_.count(e.block.piece)) {
-            serve_requests(e.block.piece);
-          } else {
-            read_piece(e.block.piece);
-          }
+          // Served once the messages that arrived together are handled (run_peer): one pass for many.
         } else if constexpr (std::is_same_v<E, P::RequestCancelled>) {
-          auto it = std::find_if(peer.sends.begin(), peer.sends.end(),
-                                 [&](const PieceSend& s) { return s.request == e.block; });
-          if (it != peer.sends.end()) peer.sends.erase(it);
+          peer.sends.cancel(e.block);
         } else if constexpr (std::is_same_v<E, P::ExtensionMessage>) {
           on_extended(peer, e.id, e.payload);
         }
         return true;
       },
       event);
+}
+
+// An interested peer gets a free slot at once, or the slot of a peer that wastes it (does not read what we
+// send, or asks for nothing).
+void TorrentSession::on_interested(Peer& peer) {
+  if (!peer.protocol.am_choking()) return;
+  auto now = Clock::now();
+  std::vector<swarm::ChokeCandidate> unchoked;
+  for (const auto& [id, p] : peers_) {
+    if (p->protocol.am_choking() || p->closed) continue;
+    unchoked.push_back({id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate,
+                        p->protocol.wastes_slot(now)});
+  }
+  if (static_cast<int>(unchoked.size()) < upload_slots()) {
+    unchoke(peer);
+    return;
+  }
+  auto stalled = peers_.find(swarm::Choker::slot_for_newcomer(unchoked));
+  if (stalled == peers_.end()) return;
+  choke(*stalled->second);
+  unchoke(peer);
 }
 
 void TorrentSession::update_interest(Peer& peer) {
@@ -731,11 +801,13 @@ void TorrentSession::on_extended(Peer& peer, std::uint8_t id, std::span<const st
     auto m = wire::decode_metadata_message(payload);
     auto peer_metadata_id = peer.protocol.ut_metadata_id();
     if (!m || m->type != wire::MetadataMessage::Type::request || !peer_metadata_id) return;
+    auto answer = peer.protocol.on_metadata_request(Clock::now(), peer.has_send_room());
+    if (answer == swarm::PeerProtocol::MetadataAnswer::ignore) return;
     auto size = static_cast<std::int64_t>(info_.info_bytes.size());
     wire::MetadataMessage reply;
     reply.piece = m->piece;
     auto offset = static_cast<std::int64_t>(m->piece) * wire::kMetadataPieceSize;
-    if (offset >= size) {
+    if (offset >= size || answer == swarm::PeerProtocol::MetadataAnswer::reject) {
       reply.type = wire::MetadataMessage::Type::reject;
     } else {
       reply.type = wire::MetadataMessage::Type::data;
@@ -762,15 +834,15 @@ void TorrentSession::on_pex(Peer& peer, std::string_view payload) {
     if (on_log) on_log(peer.remote.to_string() + " pex: " + m.error().message());
     return;
   }
-  std::size_t before = known_.size();
+  std::size_t before = peer_list_.size();
   std::size_t taken = 0;
   for (const auto& p : m->added) {
     if (taken++ >= wire::kMaxPexPeersPerMessage) break;
-    add_peer(p.endpoint);
+    add_peer(p.endpoint, swarm::PeerSource::pex, peer.id());
   }
   if (on_log) {
     on_log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
-           std::to_string(m->dropped.size()) + " dropped, " + std::to_string(known_.size() - before) +
+           std::to_string(m->dropped.size()) + " dropped, " + std::to_string(peer_list_.size() - before) +
            " new");
   }
   connect_more();
@@ -808,7 +880,16 @@ void TorrentSession::send_pex(Peer& peer, Clock::time_point now) {
 
 void TorrentSession::choke(Peer& peer) {
   peer.protocol.choke();
+  drop_unsent(peer);
   flush(peer);
+}
+
+// Blocks queued for a peer we now choke are not sent; a fast-extension peer is told so (BEP 6).
+void TorrentSession::drop_unsent(Peer& peer) {
+  if (!peer.protocol.am_choking() || peer.sends.empty()) return;
+  std::vector<swarm::BlockRequest> dropped;
+  peer.sends.clear(dropped);
+  peer.protocol.reject_unsent(dropped);
 }
 
 void TorrentSession::unchoke(Peer& peer) {
@@ -818,12 +899,13 @@ void TorrentSession::unchoke(Peer& peer) {
 
 // Who holds an upload slot is the pure swarm::Choker's decision; this applies it.
 void TorrentSession::rechoke() {
+  auto now = Clock::now();
   std::vector<swarm::ChokeCandidate> candidates;
   candidates.reserve(peers_.size());
   for (const auto& [id, p] : peers_) {
     if (p->closed) continue;
-    candidates.push_back(
-        {id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate});
+    candidates.push_back({id, p->protocol.peer_interested(), p->protocol.snubbed(), p->down_rate, p->up_rate,
+                          p->protocol.wastes_slot(now)});
   }
   auto keep = choker_.unchoke_set(candidates, state_ == TorrentState::seeding, upload_slots(), ticks_);
   for (auto& [id, p] : peers_) {
@@ -852,21 +934,43 @@ void TorrentSession::piece_complete(std::int32_t piece, swarm::PeerId) {
   auto node = assembling_.extract(piece);
   if (node.empty()) return;
   auto expected = info_.piece_hash(PieceIndex(piece));
+  // Who sent each block, by address, taken now: they may be gone when the hash is known.
+  auto suppliers = picker_.block_suppliers(piece);
+  std::vector<swarm::SmartBan::Block> blocks(suppliers.size());
+  for (std::size_t i = 0; i < suppliers.size(); ++i) {
+    auto it = peers_.find(suppliers[i]);
+    if (it == peers_.end()) continue;
+    blocks[i].known = true;
+    blocks[i].from = swarm::ban_key(it->second->remote);
+  }
+  bool compare = smart_ban_.recorded(piece);  // it failed before: the good blocks are the evidence
   ++writes_in_flight_;
-  submit([this, piece, expected, buffer = std::move(node.mapped())]() mutable {
+  submit([this, piece, expected, compare, blocks = std::move(blocks),
+          buffer = std::move(node.mapped())]() mutable {
     bool ok =
         hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
+    if (!ok || compare) {
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        auto begin = i * static_cast<std::size_t>(swarm::kBlockSize);
+        auto length = std::min<std::size_t>(swarm::kBlockSize, buffer.size() - begin);
+        blocks[i].hash =
+            hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data() + begin), length)).bytes;
+      }
+    } else {
+      blocks.clear();
+    }
     std::error_code ec;
     if (ok) ec = storage_->write_piece(piece, buffer);
-    asio::post(io_, [this, piece, ok, ec, buffer = std::move(buffer)]() mutable {
-      on_piece_written(piece, ok, ec, std::move(buffer));
+    asio::post(io_, [this, piece, ok, ec, buffer = std::move(buffer), blocks = std::move(blocks)]() mutable {
+      on_piece_written(piece, ok, ec, std::move(buffer), std::move(blocks));
       job_done();
     });
   });
 }
 
 void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
-                                      std::vector<std::uint8_t> buffer) {
+                                      std::vector<std::uint8_t> buffer,
+                                      std::vector<swarm::SmartBan::Block> blocks) {
   --writes_in_flight_;
   if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight))
     free_buffers_.push_back(std::move(buffer));
@@ -878,21 +982,18 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
   }
   if (!hash_ok) {
     ++failed_pieces_;
-    // Smart ban, simplified: a piece from a single peer that fails convicts that peer at once; peers that
-    // were among several contributors collect strikes and are banned after kBanStrikes failed pieces.
-    auto culprits = picker_.contributors(piece);
+    // Smart ban (swarm::SmartBan): a sole supplier is convicted now; several are judged block by block when
+    // the piece passes from the fetch that follows.
     picker_.on_piece_failed(piece);
-    for (auto id : culprits) {
-      int strikes = culprits.size() == 1 ? kBanStrikes : ++strikes_[id];
-      auto it = peers_.find(id);
-      if (strikes >= kBanStrikes && it != peers_.end()) {
-        banned_.insert(it->second->remote.address);
-        if (on_peer_banned)
-          on_peer_banned(it->second->remote.address_string(), "sent data that failed the hash check");
-        close_peer(*it->second, "sent data that failed the hash check");
-      }
-    }
+    ban(smart_ban_.on_piece_failed(piece, blocks));
     return;
+  }
+  if (!blocks.empty()) {
+    std::vector<swarm::SmartBan::Digest> good;
+    good.reserve(blocks.size());
+    for (const auto& b : blocks)
+      good.push_back(b.hash);
+    ban(smart_ban_.on_piece_passed(piece, good));
   }
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
@@ -909,6 +1010,27 @@ void TorrentSession::on_piece_written(std::int32_t piece, bool hash_ok, std::err
     for (auto& [id, p] : peers_)
       update_interest(*p);
   }
+}
+
+void TorrentSession::ban(const std::vector<swarm::SmartBan::Address>& addresses) {
+  for (const auto& key : addresses) {
+    if (swarm::PeerList::is_loopback(key)) {
+      banned_loopback_.insert(key);
+    } else {
+      banned_.insert(key.address);
+    }
+    if (on_peer_banned) on_peer_banned(key.to_string(), "sent data that failed the hash check");
+    std::vector<Peer*> from;
+    for (auto& [id, p] : peers_) {
+      if (swarm::ban_key(p->remote) == key) from.push_back(p.get());
+    }
+    for (auto* p : from)
+      close_peer(*p, "sent data that failed the hash check");
+  }
+}
+
+bool TorrentSession::is_banned(const Endpoint& endpoint) const {
+  return banned_.count(endpoint.address) || banned_loopback_.count(endpoint);
 }
 
 void TorrentSession::check_complete() {
@@ -933,7 +1055,9 @@ void TorrentSession::check_complete() {
 }
 
 void TorrentSession::read_piece(std::int32_t piece) {
-  if (reads_in_flight_.count(piece)) return;
+  // A few reads at a time: each holds a whole piece until it lands in the cache; when one lands, the peers
+  // are served again and the next reads start.
+  if (reads_in_flight_.count(piece) || reads_in_flight_.size() >= kMaxReadsInFlight) return;
   reads_in_flight_.insert(piece);
   submit([this, piece] {
     auto buffer = std::make_shared<std::vector<std::uint8_t>>(
@@ -950,8 +1074,11 @@ void TorrentSession::read_piece(std::int32_t piece) {
         fail("cannot read " + info_.name + ": " + ec.message());
         return;
       }
-      cache_[piece] = buffer;
-      cache_lru_.push_back(piece);
+      if (!cache_.count(piece)) {
+        cache_[piece] = buffer;
+        cache_lru_.push_back(piece);
+      }
+      // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it.
       std::int64_t budget = std::max<std::int64_t>(kReadCacheBudget, 2 * info_.piece_length);
       while (static_cast<std::int64_t>(cache_lru_.size()) * info_.piece_length > budget) {
         cache_.erase(cache_lru_.front());
@@ -962,26 +1089,45 @@ void TorrentSession::read_piece(std::int32_t piece) {
   });
 }
 
-void TorrentSession::serve_requests(std::int32_t piece) {
-  auto cached = cache_.find(piece);
-  if (cached == cache_.end()) return;
-  for (auto& [id, p] : peers_) {
-    if (p->protocol.am_choking()) continue;
-    ready_.clear();
-    p->protocol.take_queued_requests(piece, ready_);
-    for (const auto& r : ready_) {
-      PieceSend s{
-          wire::encode_piece_header(static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
-                                    static_cast<std::uint32_t>(r.length)),
-          cached->second, static_cast<std::uint32_t>(r.begin), static_cast<std::uint32_t>(r.length), r};
-      p->sends.push_back(std::move(s));
+void TorrentSession::serve_requests(std::int32_t) {
+  for (auto& [id, p] : peers_)
+    serve_peer(*p);
+}
+
+// Moves the peer's queued requests whose pieces are cached into its send queue, oldest pieces first, while
+// the queue has room; starts reads for the pieces that are not cached.
+void TorrentSession::serve_peer(Peer& peer) {
+  if (peer.closed || peer.protocol.am_choking()) return;
+  const auto& queued = peer.protocol.queued_requests();
+  std::vector<std::int32_t> pieces;
+  for (const auto& r : queued) {
+    if (std::find(pieces.begin(), pieces.end(), r.piece) != pieces.end()) continue;
+    pieces.push_back(r.piece);
+    if (pieces.size() >= kServeLookahead) break;
+  }
+  bool queued_any = false;
+  for (auto piece : pieces) {
+    if (!peer.has_send_room()) break;
+    auto cached = cache_.find(piece);
+    if (cached == cache_.end()) {
+      read_piece(piece);
+      continue;
     }
-    if (!ready_.empty()) signal_writer(*p);
-    // Requests for pieces not in cache yet: start those reads.
-    for (const auto& r : p->protocol.queued_requests()) {
-      if (!cache_.count(r.piece)) read_piece(r.piece);
+    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / swarm::kBlockSize + 1;
+    ready_.clear();
+    peer.protocol.take_queued_requests(piece, ready_, room);
+    for (const auto& r : ready_) {
+      auto header =
+          wire::encode_piece_header(static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                    static_cast<std::uint32_t>(r.length));
+      std::vector<std::uint8_t> message(header.size() + static_cast<std::size_t>(r.length));
+      std::memcpy(message.data(), header.data(), header.size());
+      std::memcpy(message.data() + header.size(), cached->second->data() + r.begin,
+                  static_cast<std::size_t>(r.length));
+      queued_any |= peer.sends.push(r, std::move(message));
     }
   }
+  if (queued_any) signal_writer(peer);
 }
 
 bool TorrentSession::resume_needs_saving() const {
@@ -1041,14 +1187,20 @@ void TorrentSession::tick() {
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
   std::vector<std::pair<Peer*, std::string_view>> to_close;
+  bool slot_wasted =
+      false;  // an upload slot is held by a peer that does not read or asks nothing: rechoke now
   for (auto& [id, p] : peers_) {
     p->down_rate = ema(p->down_rate, p->down_this_tick);
     p->up_rate = ema(p->up_rate, p->up_this_tick);
     p->down_this_tick = p->up_this_tick = 0;
     send_pex(*p, now);
-    if (auto reason = p->protocol.on_tick(now, picker_)) to_close.emplace_back(p.get(), *reason);
+    // A message held up by our own back-pressure is not the peer's delay.
+    bool partial = p->reader.partial() && !p->read_paused;
+    if (auto reason = p->protocol.on_tick(now, picker_, partial)) to_close.emplace_back(p.get(), *reason);
+    slot_wasted |= !p->protocol.am_choking() && p->protocol.wastes_slot(now);
     flush(*p);
     request_more(*p);
+    wake_reader(*p);  // it may owe us blocks now, or its rate (and so its queue's room) changed
   }
   for (auto [p, reason] : to_close)
     close_peer(*p, std::string(reason));
@@ -1062,7 +1214,8 @@ void TorrentSession::tick() {
       return;
     }
   }
-  if (ticks_ % kTicksPerRechoke == 0) rechoke();
+  if (ticks_ % kTicksPerRechoke == 0 || slot_wasted) rechoke();
+  if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {
     spawn(announce(tracker::AnnounceEvent::none));

@@ -25,7 +25,9 @@
 #include "session/torrent_options.hpp"
 #include "storage/piece_storage.hpp"
 #include "swarm/choker.hpp"
+#include "swarm/peer_list.hpp"
 #include "swarm/piece_picker.hpp"
+#include "swarm/smart_ban.hpp"
 #include "tracker/announce.hpp"
 #include "tracker/tracker_list.hpp"
 #include "tracker/udp_exchange.hpp"
@@ -60,7 +62,9 @@ class TorrentSession {
   TorrentStats stats() const;
   std::uint16_t listen_port() const { return listen_port_; }
   const metainfo::TorrentInfo& info() const { return info_; }
-  void add_peer(const Endpoint& endpoint);
+  // An address to dial, from `source` (PEX: through connection `via`); each source has a quota (PeerList).
+  void add_peer(const Endpoint& endpoint, swarm::PeerSource source = swarm::PeerSource::tracker,
+                swarm::PeerId via = swarm::kNoPeer);
   bool stopping() const { return stopping_; }
   bool drained() const { return drained_; }
   // An incoming connection whose handshake named this torrent: the listener read the handshake (and any
@@ -115,25 +119,31 @@ class TorrentSession {
   void connect_more();
   void close_peer(Peer& peer, std::string reason);
   void signal_writer(Peer& peer);
+  void wake_reader(Peer& peer);  // its queue drained or its state changed: re-check back-pressure
 
   // Protocol.
   swarm::TorrentView torrent_view();
   bool handle_message(Peer& peer, const wire::Message& message);
   void on_block(Peer& peer, const swarm::BlockRequest& block, std::span<const std::uint8_t> data);
   void on_extended(Peer& peer, std::uint8_t id, std::span<const std::uint8_t> payload);
+  void on_interested(Peer& peer);
   void update_interest(Peer& peer);
   void request_more(Peer& peer);
   void send_message(Peer& peer, const wire::Message& message);
   void flush(Peer& peer);  // sends what the peer's protocol queued
   void choke(Peer& peer);
+  void drop_unsent(Peer& peer);
   void unchoke(Peer& peer);
   void rechoke();
 
   // Disk.
   void piece_complete(std::int32_t piece, swarm::PeerId last_peer);
   void on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
-                        std::vector<std::uint8_t> buffer);
+                        std::vector<std::uint8_t> buffer, std::vector<swarm::SmartBan::Block> blocks);
+  void ban(const std::vector<swarm::SmartBan::Address>& keys);  // and close their connections
+  bool is_banned(const Endpoint& endpoint) const;
   void serve_requests(std::int32_t piece);
+  void serve_peer(Peer& peer);
   void read_piece(std::int32_t piece);
   std::vector<std::uint8_t> take_buffer(std::size_t size);
   void save_resume(bool sync);
@@ -190,15 +200,15 @@ class TorrentSession {
 
   std::map<swarm::PeerId, PeerPtr> peers_;
   swarm::PeerId next_peer_id_ = 1;
-  std::set<Endpoint> known_;       // addresses we may dial
+  swarm::PeerList peer_list_;      // addresses we may dial
   std::set<Endpoint> connecting_;  // dials in progress
   int dials_this_tick_ = 0;
   int incoming_handshakes_ = 0;
-  std::map<Endpoint, Clock::time_point> retry_after_;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
-  std::set<std::array<std::uint8_t, 16>> banned_;
-  std::map<swarm::PeerId, int> strikes_;
+  std::set<std::array<std::uint8_t, 16>> banned_;  // IP addresses
+  std::set<Endpoint> banned_loopback_;             // loopback peers, by address and port (see ban_key)
+  swarm::SmartBan smart_ban_;
 
   // Pieces being assembled (received blocks land here, the one copy on the receive path).
   std::unordered_map<std::int32_t, std::vector<std::uint8_t>> assembling_;

@@ -13,7 +13,8 @@ std::set<PeerId> Choker::unchoke_set(std::span<const ChokeCandidate> peers, bool
   }
   // Stable: among equal rates, the driver's order (oldest connection first) decides.
   std::stable_sort(candidates.begin(), candidates.end(), [seeding](const auto* a, const auto* b) {
-    if (a->snubbed != b->snubbed) return !a->snubbed;
+    bool a_bad = a->snubbed || a->stalled, b_bad = b->snubbed || b->stalled;
+    if (a_bad != b_bad) return !a_bad;
     return seeding ? a->upload_rate > b->upload_rate : a->download_rate > b->download_rate;
   });
   auto regular = static_cast<std::size_t>(std::max(1, upload_slots - 1));
@@ -33,6 +34,13 @@ std::set<PeerId> Choker::unchoke_set(std::span<const ChokeCandidate> peers, bool
   }
   if (optimistic_ != kNoPeer) keep.insert(optimistic_);
   return keep;
+}
+
+PeerId Choker::slot_for_newcomer(std::span<const ChokeCandidate> unchoked) {
+  for (const auto& p : unchoked) {
+    if (p.stalled) return p.id;
+  }
+  return kNoPeer;
 }
 
 }  // namespace shoal::swarm

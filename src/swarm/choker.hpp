@@ -3,8 +3,9 @@
 //
 // Rules (BEP 3's choking algorithm as most clients run it):
 //  - the interested peers that give us most (that we give most to, when seeding) hold the regular slots;
-//  - snubbed peers (they stopped sending what we asked for) sort after every other peer, so they hold a
-//    regular slot only when nobody else wants one;
+//  - snubbed peers (they stopped sending what we asked for) and stalled peers (they stopped reading what we
+//    send) sort after every other peer, so they hold a regular slot only when nobody else wants one;
+//  - an interested newcomer may take the slot of a stalled peer at once, without waiting for the rechoke;
 //  - one more slot goes to a random interested peer outside the regular ones, so a newcomer can prove itself;
 //    it rotates every kTicksPerOptimistic ticks, or earlier when its holder leaves or earns a regular slot.
 #pragma once
@@ -25,6 +26,7 @@ struct ChokeCandidate {
   bool snubbed = false;
   double download_rate = 0;  // bytes/s we receive from it
   double upload_rate = 0;    // bytes/s we send to it
+  bool stalled = false;      // our writes to it have made no progress for a while: it does not read
 };
 
 class Choker {
@@ -37,6 +39,10 @@ class Choker {
   // (interested or not); `upload_slots` counts the optimistic slot; `tick` is the driver's tick counter.
   std::set<PeerId> unchoke_set(std::span<const ChokeCandidate> peers, bool seeding, int upload_slots,
                                int tick);
+
+  // A newcomer asks for a slot while all are taken: the unchoked peer to choke for it (the first stalled
+  // one), or kNoPeer. `unchoked` lists the peers holding a slot.
+  static PeerId slot_for_newcomer(std::span<const ChokeCandidate> unchoked);
 
   PeerId optimistic() const { return optimistic_; }
 

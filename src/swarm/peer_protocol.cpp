@@ -21,6 +21,25 @@ wire::BlockRef ref_of(const BlockRequest& r) {
 
 }  // namespace
 
+wire::ExtensionHandshake our_extension_handshake(const OurExtensions& ours) {
+  wire::ExtensionHandshake h;
+  if (!ours.is_private) {
+    h.m = {{"ut_metadata", kOurUtMetadataId}, {"ut_pex", kOurUtPexId}};
+    h.metadata_size = ours.metadata_size;
+  }
+  h.client = ours.client;
+  h.listen_port = ours.listen_port;
+  h.reqq = ours.reqq;
+  h.yourip = ours.yourip;
+  return h;
+}
+
+PeerProtocol::MetadataAnswer PeerProtocol::on_metadata_request(Clock::time_point now, bool send_room) {
+  if (!config_.metadata_allowed || !ut_metadata_id_) return MetadataAnswer::ignore;
+  if (!metadata_requests_.take(now)) return MetadataAnswer::ignore;
+  return send_room ? MetadataAnswer::data : MetadataAnswer::reject;
+}
+
 void PeerProtocol::start(const Config& config) {
   config_ = config;
   has_ = Bitfield(config.num_pieces);
@@ -29,6 +48,7 @@ void PeerProtocol::start(const Config& config) {
 PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock::time_point now,
                                              TorrentView torrent) {
   last_receive_ = now;
+  partial_since_.reset();  // whatever was arriving has arrived
   return std::visit(
       [&](const auto& m) -> Event {
         using M = std::decay_t<decltype(m)>;
@@ -57,9 +77,9 @@ PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock
           if (!config_.features.fast) return Close{"have_none without the fast extension"};
           return on_bitfield(Bitfield(config_.num_pieces, false), torrent);
         } else if constexpr (std::is_same_v<M, wire::Request>) {
-          return on_request(m, torrent);
+          return on_request(m, now, torrent);
         } else if constexpr (std::is_same_v<M, wire::Piece>) {
-          return on_piece(m, now);
+          return on_piece(m, now, torrent.picker);
         } else if constexpr (std::is_same_v<M, wire::Cancel>) {
           auto r = block_of(m);
           auto it = std::find(queued_.begin(), queued_.end(), r);
@@ -123,7 +143,8 @@ PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torre
   return Nothing{};
 }
 
-PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, TorrentView torrent) {
+PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, Clock::time_point now,
+                                             TorrentView torrent) {
   const auto& picker = torrent.picker;
   auto piece = static_cast<std::int32_t>(request.piece);
   bool valid = request.piece < static_cast<std::uint32_t>(config_.num_pieces) && request.length > 0 &&
@@ -135,11 +156,19 @@ PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, Torre
     return Nothing{};
   }
   auto r = block_of(request);
+  last_request_ = now;
   queued_.push_back(r);
   return ServeRequest{r};
 }
 
-PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time_point now) {
+PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time_point now,
+                                           const PiecePicker& picker) {
+  // Checked before anything else: the length comes from the frame and cannot be trusted either.
+  if (block.piece >= static_cast<std::uint32_t>(config_.num_pieces) || block.data.size() > wire::kBlockSize ||
+      static_cast<std::int64_t>(block.begin) + static_cast<std::int64_t>(block.data.size()) >
+          picker.piece_size(static_cast<std::int32_t>(block.piece))) {
+    return Close{"piece message outside the torrent"};
+  }
   BlockRequest r{static_cast<std::int32_t>(block.piece), static_cast<std::int32_t>(block.begin),
                  static_cast<std::int32_t>(block.data.size())};
   auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
@@ -231,20 +260,49 @@ bool PeerProtocol::cancel_request(const BlockRequest& block) {
   return true;
 }
 
-void PeerProtocol::take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out) {
-  for (auto it = queued_.begin(); it != queued_.end();) {
+void PeerProtocol::take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out, std::size_t max) {
+  std::size_t taken = 0;
+  for (auto it = queued_.begin(); it != queued_.end() && taken < max;) {
     if (it->piece != piece) {
       ++it;
       continue;
     }
     out.push_back(*it);
     it = queued_.erase(it);
+    ++taken;
   }
 }
 
-std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker) {
+void PeerProtocol::reject_unsent(std::span<const BlockRequest> blocks) {
+  if (!config_.features.fast) return;
+  for (const auto& r : blocks)
+    send(wire::Reject{ref_of(r)});
+}
+
+void PeerProtocol::on_write_started(Clock::time_point now) {
+  writing_ = true;
+  write_progress_ = now;
+}
+
+void PeerProtocol::on_bytes_sent(Clock::time_point now) {
+  last_send_ = now;
+  write_progress_ = now;
+}
+
+std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker,
+                                                      bool message_partial) {
   std::optional<std::string_view> close;
   if (now - last_receive_ > kInactivityTimeout) close = "inactive";
+  if (!message_partial) {
+    partial_since_.reset();
+  } else if (!partial_since_) {
+    partial_since_ = now;
+  } else if (now - *partial_since_ > config_.message_timeout && !close) {
+    close = "message too slow to arrive";
+  }
+  if (write_stalled(now, config_.slot_stall)) stalled_at_ = now;
+  if (writing_ && now - write_progress_ > config_.write_stall_timeout && !close)
+    close = "not reading what we send";
   if (am_interested_ || peer_interested_) {
     idle_since_.reset();
   } else if (!idle_since_) {

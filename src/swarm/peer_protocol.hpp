@@ -12,7 +12,10 @@
 //    to the picker (on_request_dropped) the moment it leaves outstanding() unanswered;
 //  - the peer's pieces are counted in the picker's availability once: as a seed or as a bitfield (after its
 //    first bitfield, have_all/have_none or have), and release() takes them out again;
-//  - queued_requests() is empty while we choke the peer, and never longer than kMaxQueuedRequests.
+//  - queued_requests() is empty while we choke the peer, and never longer than kMaxQueuedRequests;
+//  - a `piece` message outside the torrent (index, offset or length) closes the connection;
+//  - a message that has started arriving finishes within Config::message_timeout, and a write that has
+//    started makes progress within Config::write_stall_timeout, or the connection closes.
 #pragma once
 
 #include <chrono>
@@ -28,6 +31,8 @@
 #include "swarm/bitfield.hpp"
 #include "swarm/pex_state.hpp"
 #include "swarm/piece_picker.hpp"
+#include "swarm/token_bucket.hpp"
+#include "wire/extension_handshake.hpp"
 #include "wire/message.hpp"
 
 namespace shoal::swarm {
@@ -42,6 +47,18 @@ struct PeerFeatures {
   bool fast = false;        // BEP 6
   bool extensions = false;  // BEP 10
 };
+
+// What we say in our BEP 10 handshake. BEP 27: a private torrent neither offers ut_metadata (nor says its
+// metadata size) nor ut_pex.
+struct OurExtensions {
+  bool is_private = false;
+  std::int64_t metadata_size = 0;
+  std::string client;
+  std::uint16_t listen_port = 0;
+  std::uint32_t reqq = 0;
+  std::optional<std::string> yourip;
+};
+wire::ExtensionHandshake our_extension_handshake(const OurExtensions& ours);
 
 // The torrent as one connection sees it when a message or tick arrives.
 struct TorrentView {
@@ -65,12 +82,28 @@ class PeerProtocol {
   static constexpr auto kKeepAliveInterval = std::chrono::seconds(90);
   // Peers with which neither side is interested hold a connection slot for nothing.
   static constexpr auto kUselessTimeout = std::chrono::seconds(180);
+  // A peer that trickles a message (one byte every few seconds) or stops reading what we send holds a
+  // connection slot and memory for nothing.
+  static constexpr auto kMessageTimeout = std::chrono::seconds(60);
+  static constexpr auto kWriteStallTimeout = std::chrono::seconds(60);
+  // A write stuck this long marks the peer as stalled (it does not read); it stays marked for kStalledMemory,
+  // so that it does not win its upload slot back at the next rechoke only to stall again.
+  static constexpr auto kSlotStall = std::chrono::seconds(2);
+  static constexpr auto kStalledMemory = std::chrono::seconds(60);
+  static constexpr auto kIdleSlot = std::chrono::seconds(5);
+  // ut_metadata requests one peer may make: a whole info dictionary of a few pieces at once, then a trickle.
+  static constexpr double kMetadataRequestsPerSecond = 2;
+  static constexpr double kMetadataRequestBurst = 8;
 
   struct Config {
     PeerId id = kNoPeer;
     std::int32_t num_pieces = 0;
     PeerFeatures features;
-    bool pex_allowed = false;  // BEP 27: never for private torrents
+    bool pex_allowed = false;       // BEP 27: never for private torrents
+    bool metadata_allowed = false;  // BEP 27: ut_metadata is never served for private torrents
+    Clock::duration message_timeout = kMessageTimeout;
+    Clock::duration write_stall_timeout = kWriteStallTimeout;
+    Clock::duration slot_stall = kSlotStall;
   };
 
   // What a received message means for the driver.
@@ -113,11 +146,49 @@ class PeerProtocol {
   void request_blocks(TorrentView torrent, double download_rate);
   // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
   bool cancel_request(const BlockRequest& block);
-  // Moves its queued requests for `piece` to out (the piece is ready to send).
-  void take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out);
-  void on_bytes_sent(Clock::time_point now) { last_send_ = now; }
+  // Moves at most `max` of its queued requests for `piece` to out, oldest first (the piece is ready to send).
+  void take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out,
+                            std::size_t max = kMaxQueuedRequests);
+  // Blocks we had queued for it and will not send after all (dropped by a choke): BEP 6 rejects each.
+  void reject_unsent(std::span<const BlockRequest> blocks);
+
+  // Writes: a write to the socket starts, makes progress (bytes sent), and ends.
+  void on_write_started(Clock::time_point now);
+  void on_bytes_sent(Clock::time_point now);
+  void on_write_done() { writing_ = false; }
+  // A write has been on the socket for `threshold` without progress: the peer is not reading (yet to be
+  // closed at write_stall_timeout; meanwhile it should not hold an upload slot).
+  bool write_stalled(Clock::time_point now, Clock::duration threshold) const {
+    return writing_ && now - write_progress_ >= threshold;
+  }
+  // A ut_metadata request from it: answer with the piece, reject it (no room in its send queue now), or
+  // ignore it (private torrent, or faster than the rate limit).
+  enum class MetadataAnswer { data, reject, ignore };
+  MetadataAnswer on_metadata_request(Clock::time_point now, bool send_room);
+
+  // Stalled (see kSlotStall) at a tick within kStalledMemory of `now`, or stalled now.
+  bool stalled_recently(Clock::time_point now) const {
+    return write_stalled(now, config_.slot_stall) || (stalled_at_ && now - *stalled_at_ < kStalledMemory);
+  }
+
+  // Holds an upload slot for nothing: stalled recently, or unchoked for kIdleSlot without asking for a block.
+  bool wastes_slot(Clock::time_point now) const {
+    if (stalled_recently(now)) return true;
+    return !am_choking_ && peer_interested_ && now - unchoked_at_ >= kIdleSlot &&
+           last_request_ < unchoked_at_;
+  }
+
+  // Back-pressure: with `queued_bytes` waiting to be sent to it and room for `capacity`, stop reading from it
+  // (so it cannot ask for more) until the queue drains. Not while it owes us blocks: two peers that both
+  // stopped reading would wait for each other until the stall timeout.
+  bool reading_paused(std::size_t queued_bytes, std::size_t capacity) const {
+    return queued_bytes >= capacity && outstanding_.empty();
+  }
+
   // Once a second: snubbing, keep-alive, and whether the connection should close (the reason if so).
-  std::optional<std::string_view> on_tick(Clock::time_point now, PiecePicker& picker);
+  // `message_partial`: part of a message is buffered (wire::MessageReader::partial()).
+  std::optional<std::string_view> on_tick(Clock::time_point now, PiecePicker& picker,
+                                          bool message_partial = false);
   // The connection closes: unanswered requests and its pieces leave the picker.
   void release(PiecePicker& picker);
 
@@ -151,8 +222,8 @@ class PeerProtocol {
  private:
   Event on_bitfield(Bitfield incoming, TorrentView torrent);
   Event on_have(std::uint32_t piece, TorrentView torrent);
-  Event on_request(const wire::Request& request, TorrentView torrent);
-  Event on_piece(const wire::Piece& block, Clock::time_point now);
+  Event on_request(const wire::Request& request, Clock::time_point now, TorrentView torrent);
+  Event on_piece(const wire::Piece& block, Clock::time_point now, const PiecePicker& picker);
   Event on_reject(const wire::Reject& reject, PiecePicker& picker);
   void on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now);
   void drop_outstanding(PiecePicker& picker);
@@ -180,12 +251,18 @@ class PeerProtocol {
   std::uint32_t reqq_ = kDefaultReqq;
   std::string client_;
   std::optional<PexState> pex_;
+  TokenBucket metadata_requests_{kMetadataRequestsPerSecond, kMetadataRequestBurst};
 
   Clock::time_point last_receive_{};
   Clock::time_point last_send_{};
   Clock::time_point last_block_{};
   Clock::time_point unchoked_at_{};
-  std::optional<Clock::time_point> idle_since_;  // neither side interested since then
+  std::optional<Clock::time_point> idle_since_;     // neither side interested since then
+  std::optional<Clock::time_point> partial_since_;  // a message has been arriving since then
+  bool writing_ = false;                            // a write is on the socket
+  std::optional<Clock::time_point> stalled_at_;
+  Clock::time_point last_request_{};    // its last request we accepted     // a tick saw a stalled write then
+  Clock::time_point write_progress_{};  // it started or last sent bytes then
 
   std::vector<wire::Message> outbox_;
 };

@@ -259,4 +259,14 @@ std::vector<PeerId> PiecePicker::contributors(std::int32_t piece) const {
   return peers;
 }
 
+std::vector<PeerId> PiecePicker::block_suppliers(std::int32_t piece) const {
+  std::vector<PeerId> suppliers;
+  auto it = partial_.find(piece);
+  if (it == partial_.end()) return suppliers;
+  suppliers.reserve(it->second.blocks.size());
+  for (const auto& b : it->second.blocks)
+    suppliers.push_back(b.supplier);
+  return suppliers;
+}
+
 }  // namespace shoal::swarm

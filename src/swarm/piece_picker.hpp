@@ -79,6 +79,8 @@ class PiecePicker {
   void on_piece_failed(std::int32_t piece);
   // Peers that supplied blocks of a piece in progress (for smart ban when it fails).
   std::vector<PeerId> contributors(std::int32_t piece) const;
+  // Who supplied each block of a piece in progress, by block index (kNoPeer: not received).
+  std::vector<PeerId> block_suppliers(std::int32_t piece) const;
 
   std::int64_t piece_size(std::int32_t piece) const;
   std::int32_t blocks_in_piece(std::int32_t piece) const;

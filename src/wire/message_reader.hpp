@@ -43,6 +43,8 @@ class MessageReader {
   Expected<std::optional<Message>, WireError> next();
 
   std::size_t capacity() const { return buffer_.size(); }
+  // Part of a message is buffered (after next() said it needs more): a message has started and not finished.
+  bool partial() const { return write_ > read_; }
 
  private:
   std::uint32_t max_length_for(std::uint8_t id) const;

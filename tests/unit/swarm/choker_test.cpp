@@ -121,5 +121,25 @@ TEST(Choker, SameSeedSameRotation) {
   }
 }
 
+TEST(Choker, PeersThatDoNotReadSortAfterEveryoneElseWhenSeeding) {
+  Choker choker(1);
+  auto stalled = peer(1, 0, 5000);  // it took a lot before it stopped reading
+  stalled.stalled = true;
+  std::vector<ChokeCandidate> peers = {stalled, peer(2, 0, 1), peer(3, 0, 0)};
+  auto keep = choker.unchoke_set(peers, true, 3, kQuietTick);
+  EXPECT_TRUE(keep.count(2));
+  EXPECT_TRUE(keep.count(3));
+  EXPECT_EQ(choker.optimistic(), 1u);  // only the optimistic slot is left for it
+}
+
+TEST(Choker, ANewcomerTakesTheSlotOfAStalledPeer) {
+  auto stalled = peer(2, 0, 100);
+  stalled.stalled = true;
+  std::vector<ChokeCandidate> unchoked = {peer(1, 0, 1), stalled, peer(3, 0, 0)};
+  EXPECT_EQ(Choker::slot_for_newcomer(unchoked), 2u);
+  unchoked[1].stalled = false;
+  EXPECT_EQ(Choker::slot_for_newcomer(unchoked), kNoPeer);  // everyone reads: the newcomer waits
+}
+
 }  // namespace
 }  // namespace shoal::swarm

@@ -39,7 +39,7 @@ struct Conversation {
   bool seeding = false;
 
   explicit Conversation(bool fast = true, bool pex_allowed = true) {
-    peer.start({kId, kPieces, {fast, true}, pex_allowed});
+    peer.start({kId, kPieces, {fast, true}, pex_allowed, /*metadata_allowed=*/pex_allowed});
   }
   TorrentView view() { return {picker, !seeding, seeding}; }
   PeerProtocol::Event receive(const wire::Message& m, Clock::time_point at) {
@@ -493,6 +493,210 @@ TEST(PeerProtocol, ReleaseHandsOutstandingRequestsBack) {
   for (const auto& r : taken)
     EXPECT_NE(std::find(other.outstanding().begin(), other.outstanding().end(), r),
               other.outstanding().end());
+}
+
+// ---- Hostile peers: bounds on what one connection can cost.
+
+TEST(PeerProtocol, PieceMessagesOutsideTheTorrentClose) {
+  struct Case {
+    const char* what;
+    std::uint32_t piece;
+    std::uint32_t begin;
+    std::size_t length;
+  };
+  const Case cases[] = {
+      {"piece out of range", kPieces, 0, kBlockSize},
+      {"piece index far out of range", 0xffffffff, 0, kBlockSize},
+      {"offset past the end of the piece", 0, 2 * kBlockSize, 1},
+      {"length overrunning the piece", 0, kBlockSize + 1, kBlockSize},
+      {"overrunning the short last piece", kPieces - 1, 0, 101},
+      {"offset overflowing 32 bits", 0, 0xffffff00, kBlockSize},
+      {"longer than a block", 0, 0, kBlockSize + 1},
+  };
+  for (const auto& k : cases) {
+    Conversation c;
+    std::vector<std::uint8_t> data(k.length);
+    EXPECT_EQ(close_reason(c.receive(wire::Piece{k.piece, k.begin, data})),
+              "piece message outside the torrent")
+        << k.what;
+  }
+  Conversation c;
+  std::vector<std::uint8_t> last(100);
+  EXPECT_EQ(close_reason(c.receive(wire::Piece{kPieces - 1, 0, last})), "");  // exactly the last piece
+}
+
+TEST(PeerProtocol, ChokeRejectsBlocksQueuedButUnsentUnderFast) {
+  for (bool fast : {true, false}) {
+    Conversation c(fast);
+    const BlockRequest unsent[] = {{0, 0, kBlockSize}, {3, kBlockSize, kBlockSize}};
+    c.peer.reject_unsent(unsent);
+    EXPECT_EQ(count_of<wire::Reject>(c.peer.outbox()), fast ? 2u : 0u);
+    if (fast) {
+      EXPECT_EQ(std::get<wire::Reject>(c.peer.outbox()[1]).piece, 3u);
+    }
+  }
+}
+
+TEST(PeerProtocol, TakeQueuedRequestsStopsAtTheGivenCount) {
+  Conversation c;
+  c.we_have_everything();
+  c.peer.unchoke(c.t0);
+  c.receive(request(1, 0, kBlockSize));
+  c.receive(request(0, 0, kBlockSize));
+  c.receive(request(1, kBlockSize, kBlockSize));
+  std::vector<BlockRequest> out;
+  c.peer.take_queued_requests(1, out, 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], (BlockRequest{1, 0, kBlockSize}));  // oldest first
+  EXPECT_EQ(c.peer.queued_requests().size(), 2u);
+}
+
+TEST(PeerProtocol, AMessageThatTricklesInClosesAfterTheMessageTimeout) {
+  Conversation c;
+  // Part of a message stays buffered: a byte every 10 s keeps the connection "active" but never finishes.
+  std::optional<std::string_view> reason;
+  int closed_at = -1;
+  for (int s = 0; s <= 120 && !reason; s += 1) {
+    reason = c.peer.on_tick(c.t0 + std::chrono::seconds(s), c.picker, /*message_partial=*/true);
+    if (reason) closed_at = s;
+  }
+  EXPECT_EQ(reason, "message too slow to arrive");
+  EXPECT_GT(closed_at, 60);
+  EXPECT_LE(closed_at, 62);
+}
+
+TEST(PeerProtocol, MessagesThatKeepArrivingDoNotTimeOut) {
+  Conversation c;
+  // A fast peer always has a message half-read at the tick, but a different one each time.
+  c.receive(wire::Interested{});
+  for (int s = 0; s <= 300; ++s) {
+    auto t = c.t0 + std::chrono::seconds(s);
+    c.receive(wire::KeepAlive{}, t);
+    EXPECT_FALSE(c.peer.on_tick(t, c.picker, true)) << s;
+  }
+}
+
+TEST(PeerProtocol, TheMessageTimeoutIsConfigurable) {
+  PiecePicker picker(kPieces, kPieceLength, kTotal, 1);
+  Clock::time_point t0{};
+  PeerProtocol peer(t0);
+  PeerProtocol::Config config{kId, kPieces, {true, true}};
+  config.message_timeout = 5s;
+  peer.start(config);
+  EXPECT_FALSE(peer.on_tick(t0, picker, true));
+  EXPECT_FALSE(peer.on_tick(t0 + 5s, picker, true));
+  EXPECT_EQ(peer.on_tick(t0 + 6s, picker, true), "message too slow to arrive");
+}
+
+TEST(PeerProtocol, AWriteThatMakesNoProgressClosesAfterTheStallTimeout) {
+  Conversation c;
+  c.receive(wire::Interested{});
+  c.peer.on_write_started(c.t0);
+  c.peer.on_bytes_sent(c.t0 + 30s);  // some progress: the clock restarts
+  for (int s = 31; s <= 90; ++s) {
+    auto t = c.t0 + std::chrono::seconds(s);
+    c.receive(wire::KeepAlive{}, t);  // it talks, but does not read
+    EXPECT_FALSE(c.peer.on_tick(t, c.picker)) << s;
+  }
+  EXPECT_EQ(c.peer.on_tick(c.t0 + 91s, c.picker), "not reading what we send");
+  // A write that finished is not stuck, however long ago it was.
+  Conversation d;
+  d.receive(wire::Interested{});
+  d.peer.on_write_started(d.t0);
+  d.peer.on_write_done();
+  d.receive(wire::KeepAlive{}, d.t0 + 100s);
+  EXPECT_FALSE(d.peer.on_tick(d.t0 + 100s, d.picker));
+}
+
+TEST(PeerProtocol, ReadingPausesOnAFullQueueUnlessThePeerOwesUsBlocks) {
+  Conversation c;
+  EXPECT_FALSE(c.peer.reading_paused(100, 200));
+  EXPECT_TRUE(c.peer.reading_paused(200, 200));
+  c.requests_in_flight();  // now it owes us blocks: its data must be read
+  ASSERT_FALSE(c.peer.outstanding().empty());
+  EXPECT_FALSE(c.peer.reading_paused(200, 200));
+}
+
+TEST(PeerProtocol, MetadataRequestsAreRateLimited) {
+  Conversation c;
+  wire::ExtensionHandshake h;
+  h.m = {{"ut_metadata", 3}};
+  c.extension_handshake(h);
+  using A = PeerProtocol::MetadataAnswer;
+  int served = 0;
+  for (int i = 0; i < 100; ++i)
+    served += c.peer.on_metadata_request(c.t0, true) == A::data ? 1 : 0;
+  EXPECT_EQ(served, static_cast<int>(PeerProtocol::kMetadataRequestBurst));
+  // Tokens come back with time, at the configured rate.
+  EXPECT_EQ(c.peer.on_metadata_request(c.t0 + 1s, true), A::data);
+  EXPECT_EQ(c.peer.on_metadata_request(c.t0 + 1s, true), A::data);
+  EXPECT_EQ(c.peer.on_metadata_request(c.t0 + 1s, true), A::ignore);
+  // Without room in its send queue, a request within the rate is rejected.
+  EXPECT_EQ(c.peer.on_metadata_request(c.t0 + 2s, false), A::reject);
+}
+
+TEST(PeerProtocol, MetadataIsNeverServedForPrivateTorrents) {
+  Conversation c(true, /*pex_allowed (and metadata)=*/false);
+  wire::ExtensionHandshake h;
+  h.m = {{"ut_metadata", 3}};
+  c.extension_handshake(h);
+  EXPECT_EQ(c.peer.on_metadata_request(c.t0, true), PeerProtocol::MetadataAnswer::ignore);
+}
+
+TEST(PeerProtocol, PrivateTorrentsOfferNeitherMetadataNorPex) {
+  OurExtensions ours;
+  ours.metadata_size = 1234;
+  ours.reqq = 2000;
+  ours.is_private = true;
+  auto decoded =
+      wire::decode_extension_handshake(wire::encode_extension_handshake(our_extension_handshake(ours)));
+  ASSERT_TRUE(decoded);
+  EXPECT_FALSE(decoded->id_of("ut_metadata"));
+  EXPECT_FALSE(decoded->id_of("ut_pex"));
+  EXPECT_FALSE(decoded->metadata_size);
+  EXPECT_EQ(decoded->reqq, 2000u);
+  ours.is_private = false;
+  decoded = wire::decode_extension_handshake(wire::encode_extension_handshake(our_extension_handshake(ours)));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->id_of("ut_metadata"), kOurUtMetadataId);
+  EXPECT_EQ(decoded->id_of("ut_pex"), kOurUtPexId);
+  EXPECT_EQ(decoded->metadata_size, 1234);
+}
+
+TEST(PeerProtocol, AWriteWithoutProgressIsStalledAfterTheThreshold) {
+  PeerProtocol p(PeerProtocol::Clock::time_point{});
+  auto t0 = PeerProtocol::Clock::time_point{} + std::chrono::seconds(100);
+  EXPECT_FALSE(p.write_stalled(t0, std::chrono::seconds(2)));
+  p.on_write_started(t0);
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(1), std::chrono::seconds(2)));
+  EXPECT_TRUE(p.write_stalled(t0 + std::chrono::seconds(2), std::chrono::seconds(2)));
+  p.on_bytes_sent(t0 + std::chrono::seconds(2));
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(3), std::chrono::seconds(2)));
+  p.on_write_done();
+  EXPECT_FALSE(p.write_stalled(t0 + std::chrono::seconds(30), std::chrono::seconds(2)));
+}
+
+TEST(PeerProtocol, AStalledPeerIsRememberedForAWhile) {
+  Conversation c;
+  c.receive(wire::Interested{});
+  c.peer.on_write_started(c.t0);
+  c.peer.on_tick(c.t0 + 3s, c.picker);  // the tick sees the stall
+  c.peer.on_bytes_sent(c.t0 + 4s);
+  c.peer.on_write_done();
+  EXPECT_TRUE(c.peer.stalled_recently(c.t0 + 4s));
+  EXPECT_TRUE(c.peer.stalled_recently(c.t0 + 62s));
+  EXPECT_FALSE(c.peer.stalled_recently(c.t0 + 3s + PeerProtocol::kStalledMemory));
+}
+
+TEST(PeerProtocol, AnUnchokedPeerThatAsksNothingWastesItsSlot) {
+  Conversation c;
+  c.we_have_everything();
+  c.receive(wire::Interested{});
+  c.peer.unchoke(c.t0);
+  EXPECT_FALSE(c.peer.wastes_slot(c.t0 + 4s));
+  EXPECT_TRUE(c.peer.wastes_slot(c.t0 + 5s));
+  c.receive(request(0, 0, kBlockSize), c.t0 + 6s);
+  EXPECT_FALSE(c.peer.wastes_slot(c.t0 + 20s));
 }
 
 }  // namespace

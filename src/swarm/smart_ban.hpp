@@ -1,0 +1,67 @@
+// Who sent the bad data of a piece that failed its hash check, decided on evidence. Pure: hashes and
+// addresses in, addresses to ban out. An "address" is a peer's ban key (swarm::ban_key): its IP address, or
+// address and port on loopback, where tests and local swarms run many peers.
+//
+// When a piece fails, the driver records who supplied each block and the SHA-1 of what they sent. A piece
+// that came from one address alone convicts it at once. Otherwise the piece is fetched again; when it passes,
+// the good block hashes are compared with the recorded ones and exactly the addresses whose blocks differ are
+// convicted. An address that only ever sent good blocks is never convicted, however often it shared a piece
+// with a liar. Everything is kept per address, not per connection: reconnecting does not wipe the record.
+//
+// Invariants:
+//  - at most kMaxPiecesRecorded failed pieces are remembered (the oldest is forgotten first), and for each
+//    block at most kMaxVersionsPerBlock different (address, hash) pairs;
+//  - on_piece_passed forgets the piece.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "shoal/endpoint.hpp"
+
+namespace shoal::swarm {
+
+class SmartBan {
+ public:
+  using Address = Endpoint;  // a ban key
+  using Digest = std::array<std::uint8_t, 20>;
+  static constexpr std::size_t kMaxPiecesRecorded = 256;
+  static constexpr std::size_t kMaxVersionsPerBlock = 8;
+
+  // Block i of a failed piece: who sent it (nullopt-like: `known` false for a block with no supplier on
+  // record) and the SHA-1 of the bytes received.
+  struct Block {
+    bool known = false;
+    Address from{};
+    Digest hash{};
+  };
+
+  // A piece failed. Returns the addresses convicted now: the sole supplier of the piece, if there was one and
+  // every block's supplier is known.
+  std::vector<Address> on_piece_failed(std::int32_t piece, std::span<const Block> blocks);
+  // Whether the piece's failures are on record: the driver then hashes its blocks when it passes.
+  bool recorded(std::int32_t piece) const { return pieces_.count(piece) != 0; }
+  // The piece passed; `good[i]` is the SHA-1 of its block i. Returns the addresses whose recorded blocks
+  // differ from the good ones.
+  std::vector<Address> on_piece_passed(std::int32_t piece, std::span<const Digest> good);
+
+  // Failed pieces each address supplied blocks of (evidence or not), across its connections.
+  int strikes(const Address& address) const;
+
+ private:
+  struct Version {
+    Address from;
+    Digest hash;
+  };
+  using Record = std::vector<std::vector<Version>>;  // per block index
+
+  std::map<std::int32_t, Record> pieces_;
+  std::deque<std::int32_t> order_;  // recorded pieces, oldest first
+  std::map<Address, int> strikes_;
+};
+
+}  // namespace shoal::swarm
