@@ -44,8 +44,9 @@ constexpr int kTicksPerRechoke = 10;
 constexpr int kTicksPerResumeSave = 30;
 constexpr int kTicksPerDeletedCheck = 2;
 constexpr int kTicksPerIdleDeletedCheck = 30;
-constexpr int kMaxDialsPerTick = 10;      // outgoing connection attempts started per second
-constexpr std::size_t kMaxHalfOpen = 16;  // dials in progress at once
+constexpr std::size_t kMaxParkedIncoming = 16;  // incoming peers kept waiting while we check
+constexpr int kMaxDialsPerTick = 10;            // outgoing connection attempts started per second
+constexpr std::size_t kMaxHalfOpen = 16;        // dials in progress at once
 constexpr int kTicksPerPeerListExpiry = 60;
 constexpr std::size_t kMaxSendBatch = 64;
 constexpr std::int64_t kLonelyReannounce = 5;   // seconds
@@ -246,6 +247,10 @@ asio::awaitable<void> TorrentSession::check_then_run() {
   if (on_check_finished) on_check_finished(picker_.num_have());
   if (state_ == TorrentState::seeding) check_complete();
   running_ = true;  // the session's ticks reach tick() from now on
+  auto parked = std::move(parked_);
+  parked_.clear();
+  for (auto& p : parked)
+    adopt_incoming(std::move(p.socket), p.remote, std::move(p.reader), p.handshake);
   if (options_.use_trackers && !info_.trackers.empty()) spawn(announce(tracker::AnnounceEvent::started));
   connect_more();
 }
@@ -442,9 +447,14 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
 void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::MessageReader reader,
                                     const wire::Handshake& handshake) {
   boost::system::error_code ignored;
+  // Before the check has finished we have nothing to say (the bitfield is unknown yet): a few such peers wait
+  // for it, answered once it is over, as a listen backlog would have kept them.
+  if (state_ == TorrentState::checking && !stopping_ && parked_.size() < kMaxParkedIncoming) {
+    parked_.push_back({std::move(socket), remote, std::move(reader), handshake});
+    return;
+  }
   int limit =
       std::min(options_.max_connections, context_.connections->fair_share(context_.active_torrents()));
-  // Before the check has finished we have nothing to say (the bitfield is unknown yet).
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error ||
       static_cast<int>(peers_.size()) >= limit || !context_.connections->may_connect() ||
       banned_.count(remote.address)) {
@@ -1156,6 +1166,10 @@ void TorrentSession::fail(const std::string& message) {
   if (state_ == TorrentState::error) return;
   bool checking = state_ == TorrentState::checking;
   state_ = TorrentState::error;
+  boost::system::error_code ignored;
+  for (auto& p : parked_)
+    p.socket.close(ignored);
+  parked_.clear();
   error_ = message;
   if (failure_ == FailureKind::none) failure_ = FailureKind::file_error;
   // What is verified stays verified: record it before anything else can go wrong. A check that failed knows
@@ -1380,6 +1394,9 @@ void TorrentSession::begin_close() {
   boost::system::error_code ignored;
   for (const auto& p : dialling_)
     p->socket.close(ignored);
+  for (auto& p : parked_)
+    p.socket.close(ignored);
+  parked_.clear();
   std::vector<Peer*> all;
   for (auto& [id, p] : peers_)
     all.push_back(p.get());

@@ -193,6 +193,14 @@ class TorrentSession {
   Clock::time_point seeding_since_ = Clock::time_point::max();
   std::set<std::shared_ptr<Peer>> dialling_;  // outgoing connections before their handshake
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Incoming connections that arrived while the torrent was checking, answered once the check is over.
+  struct ParkedPeer {
+    boost::asio::ip::tcp::socket socket;
+    Endpoint remote;
+    wire::MessageReader reader;
+    wire::Handshake handshake;
+  };
+  std::vector<ParkedPeer> parked_;
   // Shared with the hashing threads of a start-up check, which may outlive a stop request by a few chunks.
   std::shared_ptr<std::atomic<bool>> check_cancel_ = std::make_shared<std::atomic<bool>>(false);
   bool complete_notified_ = false;
