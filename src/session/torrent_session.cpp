@@ -363,6 +363,7 @@ asio::awaitable<void> TorrentSession::recheck() {
 
 void TorrentSession::connect_more() {
   if (stopping_ || state_ == TorrentState::checking || state_ == TorrentState::error) return;
+  if (peer_list_.size() == 0) return;  // nobody to dial (most idle seeds): no work, no allocation
   auto now = Clock::now();
   std::set<Endpoint> connected;
   std::map<std::array<std::uint8_t, 16>, int> per_address;
@@ -1228,7 +1229,7 @@ void TorrentSession::tick() {
       return;
     }
   }
-  if (ticks_ % kTicksPerRechoke == 0 || slot_wasted) rechoke();
+  if ((ticks_ % kTicksPerRechoke == 0 || slot_wasted) && !peers_.empty()) rechoke();
   if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
   if (resume_dirty_ && ticks_ % kTicksPerResumeSave == 0 && state_ != TorrentState::error) save_resume(true);
   if (options_.use_trackers && !announcing_ && now >= next_announce_) {
