@@ -45,6 +45,16 @@ std::optional<std::uint32_t> read_u32(std::span<const std::uint8_t> packet, std:
          (std::uint32_t{packet[offset + 2]} << 8) | std::uint32_t{packet[offset + 3]};
 }
 
+// The addresses of a udp://host:port URL's host.
+asio::awaitable<Expected<udp::resolver::results_type, std::string>> resolve_tracker(const std::string& url) {
+  std::string host, port;
+  if (!split_url(url, host, port)) co_return unexpected(std::string("not a udp://host:port URL"));
+  udp::resolver resolver(co_await asio::this_coro::executor);
+  auto [ec, results] = co_await resolver.async_resolve(host, port, kToken);
+  if (ec || results.empty()) co_return unexpected("cannot resolve " + host + ": " + ec.message());
+  co_return results;
+}
+
 }  // namespace
 
 asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_request(
@@ -52,12 +62,9 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> udp_tracker_reque
     tracker::udp::ConnectionCache& cache, UdpTrackerOptions options) {
   using tracker::udp::UdpExchange;
   auto executor = co_await asio::this_coro::executor;
-  std::string host, port;
-  if (!split_url(url, host, port)) co_return unexpected("not a udp://host:port URL");
-  udp::resolver resolver(executor);
-  auto [rec, results] = co_await resolver.async_resolve(host, port, kToken);
-  if (rec || results.empty()) co_return unexpected("cannot resolve " + host + ": " + rec.message());
-  udp::endpoint target = results.begin()->endpoint();
+  auto results = co_await resolve_tracker(url);
+  if (!results) co_return unexpected(results.error());
+  udp::endpoint target = results->begin()->endpoint();
   udp::socket socket(executor);
   boost::system::error_code ec;
   socket.open(target.protocol(), ec);
@@ -132,21 +139,18 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> UdpTrackerClient:
     tracker::udp::ConnectionCache& cache, UdpTrackerOptions options) {
   using tracker::udp::UdpExchange;
   auto executor = co_await asio::this_coro::executor;
-  std::string host, port;
-  if (!split_url(url, host, port)) co_return unexpected("not a udp://host:port URL");
-  udp::resolver resolver(executor);
-  auto [rec, results] = co_await resolver.async_resolve(host, port, kToken);
-  if (rec || results.empty()) co_return unexpected("cannot resolve " + host + ": " + rec.message());
+  auto results = co_await resolve_tracker(url);
+  if (!results) co_return unexpected(results.error());
   // The first address of a family we have a socket for.
   std::optional<Endpoint> target;
-  for (const auto& r : results) {
+  for (const auto& r : *results) {
     auto e = to_endpoint(r.endpoint());
     if (e.v6 ? mux_.v6_open() : mux_.v4_open()) {
       target = e;
       break;
     }
   }
-  if (!target) co_return unexpected("no UDP socket for " + host + "'s address family");
+  if (!target) co_return unexpected("no UDP socket for the address family of " + url);
   // Connection ids are bound to the port they were issued to: ours never changes.
   if (cache.local_port != 0 && cache.local_port != mux_.port()) cache = {};
 
