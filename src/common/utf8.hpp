@@ -9,9 +9,9 @@
 
 namespace shoal {
 
-// Length and code point of the valid UTF-8 sequence at text[i], or length 0 when there is none. Overlong forms
-// (they could smuggle an ASCII control past a byte-wise check), surrogates and code points beyond U+10FFFF are
-// not valid.
+// Length and code point of the valid UTF-8 sequence at text[i], or length 0 when there is none. Overlong
+// forms (they could smuggle an ASCII control past a byte-wise check), surrogates and code points beyond
+// U+10FFFF are not valid.
 struct Utf8Sequence {
   std::size_t length = 0;
   std::uint32_t code_point = 0;

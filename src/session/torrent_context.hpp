@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <set>
+
+#include "shoal/endpoint.hpp"
 
 #include "net/udp_tracker_client.hpp"
 #include "runtime/worker_pool.hpp"
@@ -46,6 +49,12 @@ class ConnectionBudget {
     ++dials_this_second_;
   }
   void dial_ended() { --half_open_; }
+  // One handshake at a time to an address from this session: several torrents dialling one peer at the same
+  // tick would otherwise race, and clients such as Transmission close every incoming handshake from an
+  // address while one from it is in progress, so the same torrent could lose that race every time.
+  bool handshaking_with(const Endpoint& e) const { return handshaking_.count(e) != 0; }
+  void handshake_started(const Endpoint& e) { handshaking_.insert(e); }
+  void handshake_ended(const Endpoint& e) { handshaking_.erase(e); }
   void connection_opened() { ++connections_; }
   void connection_closed() { --connections_; }
   void on_second() { dials_this_second_ = 0; }
@@ -56,6 +65,7 @@ class ConnectionBudget {
   int connections_ = 0;
   int half_open_ = 0;
   int dials_this_second_ = 0;
+  std::set<Endpoint> handshaking_;
 };
 
 // Full rechecks take every core: at most `max_running` at once, the rest wait in order. Network thread only.

@@ -382,6 +382,7 @@ void TorrentSession::connect_more() {
   if (dials <= 0) return;
   auto candidates = peer_list_.dial_candidates(now, static_cast<std::size_t>(dials), [&](const Endpoint& e) {
     return connected.count(e) || connecting_.count(e) || is_banned(e) || banned_self_.count(e) ||
+           context_.connections->handshaking_with(e) ||
            // Two seeds have nothing to say to each other.
            (state_ == TorrentState::seeding && known_seeds_.count(e)) ||
            !swarm::PeerList::address_allowed(e, per_address[e.address]);
@@ -393,6 +394,7 @@ void TorrentSession::connect_more() {
     ++dials_this_tick_;
     peer_list_.on_dial_started(e, now);
     context_.connections->dial_started();
+    context_.connections->handshake_started(e);
     spawn(connect_to(e));
   }
 }
@@ -409,12 +411,18 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
     std::weak_ptr<bool> alive;
     std::shared_ptr<Peer> peer;
     bool half_open = true;
+    bool handshaking = true;
     void connected() {
       if (half_open && !alive.expired()) self->context_.connections->dial_ended();
       half_open = false;
     }
+    void handshake_done() {
+      if (handshaking && !alive.expired()) self->context_.connections->handshake_ended(peer->remote);
+      handshaking = false;
+    }
     ~Undial() {
       connected();
+      handshake_done();
       if (!alive.expired()) self->dialling_.erase(peer);
     }
   } undial{this, alive_, peer};
@@ -435,6 +443,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   send_handshake(*peer);
   spawn(write_loop(peer));
   auto features = co_await read_handshake(*peer);
+  undial.handshake_done();
   connecting_.erase(endpoint);
   if (!features) {
     peer_list_.on_dial_failed(endpoint, Clock::now());

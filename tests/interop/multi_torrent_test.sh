@@ -30,7 +30,7 @@ start_transmission "$WORK/to-tr"
 P=$(free_port)
 "$SHOAL" get "$WORK/one.torrent" "$WORK/two.torrent" "$WORK/three.torrent" "$WORK/four.torrent" -o "$DATA" \
   --seed --listen 127.0.0.1 --port "$P" --no-dht --no-lsd \
-  --peer "127.0.0.1:$LT_SEED_PORT" --peer "127.0.0.1:$TR_PEER_PORT" --max-up 768K >"$WORK/shoal.log" 2>&1 &
+  --peer "127.0.0.1:$LT_SEED_PORT" --peer "127.0.0.1:$TR_PEER_PORT" --max-up 768K -v >"$WORK/shoal.log" 2>&1 &
 SHOAL_PID=$!
 wait_port "$P"
 
