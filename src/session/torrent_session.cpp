@@ -1377,6 +1377,11 @@ void TorrentSession::stop(std::function<void()> done) {
   // Ctrl-C during a long check: the hashing threads stop now.
   check_cancel_->store(true);
   was_error_ = state_ == TorrentState::error;
+  // Saved now, before trackers are told and in-flight work winds down (which a dead tracker can stretch past
+  // the session's shutdown wait); the drain saves again only if more pieces were verified meanwhile.
+  if (!was_error_ && state_ != TorrentState::checking && !options_.resume_file.empty() &&
+      resume_needs_saving())
+    save_resume(true);
   // A torrent waiting for its turn to check gives up its place.
   context_.checks->cancel(check_ticket_);
   check_slot_.cancel();
