@@ -619,7 +619,8 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
     return;
   }
   if (then) entry->after_stop.push_back(std::move(then));
-  if (entry->torrent->stopping()) return;  // its stop is under way; `then` runs with the others
+  // Asked even when a stop is under way (the torrent may have stopped itself at its seed ratio): stop() then
+  // only adds this callback to the ones it runs when drained. The callback is idempotent.
   std::weak_ptr<Entry> weak = entry;
   entry->torrent->stop([this, weak] {
     auto e = weak.lock();
@@ -627,7 +628,11 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
     auto last = e->torrent->stats();
     e->downloaded_before += last.downloaded;
     e->uploaded_before += last.uploaded;
-    if (last.state == session::TorrentState::error) e->state = TorrentState::error;
+    if (last.state == session::TorrentState::error) {
+      e->state = TorrentState::error;
+    } else if (e->state == TorrentState::checking) {
+      e->state = TorrentState::stopped;  // nobody said what comes next (queued, paused): it has stopped
+    }
     e->torrent.reset();
     auto waiters = std::move(e->after_stop);
     e->after_stop.clear();

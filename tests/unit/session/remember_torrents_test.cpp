@@ -118,6 +118,34 @@ TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
   ASSERT_EQ(third.torrents().size(), 1u);
 }
 
+// A torrent that stops itself (its seed time is up) is drained and let go like any other: the session's
+// shutdown does not wait out its timeout for it, and its status says stopped.
+TEST(SeedLimits, ATorrentThatStopsItselfIsDrained) {
+  TempDir dir;
+  auto data = dir.path / "data";
+  fs::create_directories(data);
+  auto bytes = make_torrent(data, "a.bin", 40'000, 3);
+  auto settings = quiet_settings(dir.path / "state");
+  settings.remember_torrents = false;
+  Session session(settings);
+  AddTorrentParams p;
+  p.torrent_bytes = bytes;
+  p.save_path = data;
+  p.seed_time_seconds = 0;
+  auto handle = session.add_torrent(p);
+  ASSERT_TRUE(handle) << handle.error();
+  ASSERT_TRUE(wait_for(session, [](const Event& e) { return std::holds_alternative<TorrentStopped>(e); }));
+  // Its stop drains in the background (there is no event for that): the state says when.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (handle->status().state != TorrentState::stopped && std::chrono::steady_clock::now() < deadline)
+    session.wait_for_events(50ms);
+  EXPECT_EQ(handle->status().state, TorrentState::stopped);
+  EXPECT_TRUE(handle->valid());  // stopped, still in the session
+  auto start = std::chrono::steady_clock::now();
+  session.shutdown(std::chrono::seconds(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
 TEST(RememberTorrents, ADamagedStateFileStartsEmptyWithAWarning) {
   TempDir dir;
   fs::create_directories(dir.path / "state");
