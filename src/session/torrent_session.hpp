@@ -66,7 +66,6 @@ class TorrentSession {
   void add_peer(const Endpoint& endpoint, swarm::PeerSource source = swarm::PeerSource::tracker,
                 swarm::PeerId via = swarm::kNoPeer);
   bool stopping() const { return stopping_; }
-  bool drained() const { return drained_; }
   // An incoming connection whose handshake named this torrent: the listener read the handshake (and any
   // bytes after it, kept in `reader`); we answer and run the peer.
   void adopt_incoming(boost::asio::ip::tcp::socket socket, Endpoint remote, wire::MessageReader reader,
@@ -211,7 +210,6 @@ class TorrentSession {
   swarm::PeerList peer_list_;      // addresses we may dial
   std::set<Endpoint> connecting_;  // dials in progress
   int dials_this_tick_ = 0;
-  int incoming_handshakes_ = 0;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
   std::set<std::array<std::uint8_t, 16>> banned_;  // IP addresses
@@ -227,7 +225,6 @@ class TorrentSession {
   std::unordered_map<std::int32_t, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
   std::list<std::int32_t> cache_lru_;
   std::set<std::int32_t> reads_in_flight_;
-  std::unordered_map<std::int32_t, std::vector<std::pair<std::weak_ptr<Peer>, swarm::BlockRequest>>> waiting_;
 
   // Accounting.
   std::int64_t downloaded_ = 0;
