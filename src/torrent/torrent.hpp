@@ -1,0 +1,407 @@
+// One torrent's swarm logic with no I/O and no clock: the peers it talks to and what it says to them, which
+// blocks to ask whom for, piece assembly, end-game, choking, smart ban, ut_metadata and PEX policy, which
+// addresses to dial, the read cache it serves from, and the tracker tier walk. Time is a parameter.
+//
+// A driver feeds it events (a peer connected, a message, bytes written, a piece hashed and written, a piece
+// read, a tracker's answer, a tick) and performs the actions it queues (take_actions(): dial, disconnect, wake a
+// peer's writer, verify and write a piece, read a piece, announce to one tracker, and reports). The Asio session
+// (session/torrent_session) is the production driver; tests/sim/swarm_network.hpp runs hundreds of these on
+// virtual time.
+//
+// Bytes to a peer are pulled: after a Writable action the driver calls take_output() for the small messages
+// (encoded) and the block messages queued for it, writes them, and reports on_write_done(). What waits for one
+// peer is bounded (swarm::send_queue_capacity); past it the peer is not served and, while it owes us nothing,
+// reading_paused() says to stop reading it.
+//
+// Invariants:
+//  - every PeerId the torrent returned from on_peer_connected stays known until it queues Disconnect for it or
+//    the driver reports on_peer_closed; after that the id is never reused, and events naming it are ignored;
+//  - pieces in assembly plus VerifyPiece actions not yet answered never exceed kMaxWritesInFlight pieces
+//    beyond the pieces in progress in the picker (requests stop while the disk is behind);
+//  - the read cache holds at most max(read_cache_bytes, 2 pieces); blocks queued for peers are copies.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "shoal/digest.hpp"
+#include "shoal/endpoint.hpp"
+#include "shoal/expected.hpp"
+#include "shoal/strong_index.hpp"
+#include "swarm/choker.hpp"
+#include "swarm/peer_list.hpp"
+#include "swarm/peer_protocol.hpp"
+#include "swarm/piece_picker.hpp"
+#include "swarm/send_queue.hpp"
+#include "swarm/smart_ban.hpp"
+#include "tracker/announce.hpp"
+#include "tracker/tracker_list.hpp"
+#include "wire/message.hpp"
+
+namespace shoal::torrent {
+
+using Clock = std::chrono::steady_clock;
+using swarm::PeerId;
+
+// Pieces handed to the disk (VerifyPiece) and not yet answered: past this, no new requests.
+inline constexpr std::int32_t kMaxWritesInFlight = 4;
+// ReadPiece actions not yet answered: each holds a whole piece outside the read cache.
+inline constexpr std::size_t kMaxReadsInFlight = 4;
+inline constexpr int kMaxDialsPerTick = 10;
+inline constexpr std::size_t kMaxHalfOpen = 16;
+inline constexpr int kTicksPerRechoke = 10;
+inline constexpr int kTicksPerPeerListExpiry = 60;
+inline constexpr std::int64_t kLonelyReannounceSeconds = 5;
+inline constexpr std::int64_t kDefaultReadCacheBytes = 64 * 1024 * 1024;
+
+// What a torrent needs from its session: its shares of the session-wide budgets. The session implements it;
+// a simulation can grant everything.
+class Mediator {
+ public:
+  virtual ~Mediator() = default;
+  // Connections this torrent may hold now (its fair share of the session's).
+  virtual int connection_limit() const = 0;
+  // Upload slots this torrent may use now (its share of the session's unchoke slots).
+  virtual int upload_slots() const = 0;
+  // The session has room for one more established connection.
+  virtual bool may_accept() const = 0;
+  // Another torrent of the session is in a handshake with this address (one at a time per address).
+  virtual bool handshaking_with(const Endpoint& endpoint) const = 0;
+  // Reserves a dial to `endpoint` within the session's caps (half-open, dials per second, one handshake per
+  // address); false: not now. A granted dial is released by the driver when it ends.
+  virtual bool try_dial(const Endpoint& endpoint) = 0;
+};
+
+// The facts of the torrent and the user's policy for it.
+struct Params {
+  Sha1Digest info_hash;
+  std::array<std::uint8_t, 20> peer_id{};  // ours, sent to trackers
+  std::int32_t num_pieces = 0;
+  std::int64_t piece_length = 0;
+  std::int64_t total_size = 0;
+  std::string info_bytes;  // the info dictionary, served over ut_metadata (never for a private torrent)
+  bool is_private = false;
+  std::vector<std::vector<std::string>> trackers;  // BEP 12 tiers
+  bool use_trackers = true;
+  bool announce_to_all_tiers = false;
+  std::string client;  // our name in the extension handshake
+  std::uint16_t listen_port = 0;
+  std::uint32_t reqq = 2000;  // requests we accept queued from one peer
+  int upload_slots = 8;
+  int max_connections = 80;
+  std::optional<double> seed_ratio;          // stop seeding once uploaded >= ratio * total_size
+  std::optional<Clock::duration> seed_time;  // stop seeding after this long
+  bool sequential = false;
+  std::int64_t read_cache_bytes = kDefaultReadCacheBytes;
+  std::int64_t downloaded_before = 0;  // totals from resume data
+  std::int64_t uploaded_before = 0;
+  std::uint64_t seed = 0;  // randomness: picker, choker, tracker order, tracker key
+  bool log = false;        // queue Log actions (connects, closes, bans, PEX, trackers)
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Actions, in the order they were decided.
+
+struct Dial {  // connect to it; report on_peer_connected (outgoing) or on_dial_failed
+  Endpoint endpoint;
+};
+struct Disconnect {  // close the connection; the torrent has already forgotten the peer
+  PeerId peer;
+  std::string reason;
+};
+struct Writable {  // output waits for this peer: wake its writer (take_output)
+  PeerId peer;
+};
+struct VerifyPiece {  // SHA-1 `data` against the piece's hash; write it if good; report on_piece_written
+  PieceIndex piece;
+  std::vector<std::uint8_t> data;
+  // Who sent each block (by ban key), for smart ban. When `block_hashes` is set, or the piece fails, the
+  // driver fills in each block's SHA-1 before reporting.
+  std::vector<swarm::SmartBan::Block> blocks;
+  bool block_hashes = false;
+};
+struct ReadPiece {  // read the whole piece; report on_piece_read
+  PieceIndex piece;
+};
+struct Announce {  // one tracker of the tier walk; report on_announce_done with the same url
+  std::string url;
+  tracker::AnnounceRequest request;
+};
+struct PieceVerified {
+  PieceIndex piece;
+};
+struct Completed {};    // every wanted piece is verified (once per torrent)
+struct SeedingDone {};  // the seed ratio or time is reached: the driver stops the torrent
+struct StopAnnounced {};  // stop(): every tracker was told (or failed); nothing more will be announced
+struct PeerBanned {
+  Endpoint address;  // its ban key
+  std::string reason;
+};
+struct TrackerReply {
+  std::string url;
+  std::int64_t peers = 0;
+  std::string warning;
+};
+struct TrackerFailed {
+  std::string url;
+  std::string error;
+};
+struct Log {
+  std::string text;
+};
+using Action = std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified,
+                            Completed, SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log>;
+
+enum class Phase {
+  checking,     // before start(): the driver checks existing data; nothing is said to anyone
+  downloading,  // started, wanted pieces missing
+  seeding,      // started, every wanted piece verified
+  stopping,     // stop(): peers closed, trackers being told
+  halted,       // halt() or every tracker told after stop(): inert
+};
+
+struct Stats {
+  Phase phase = Phase::checking;
+  std::int64_t total_wanted = 0;  // bytes of wanted pieces
+  std::int64_t have_wanted = 0;   // bytes of wanted pieces verified
+  std::int64_t downloaded = 0;    // payload bytes received since construction
+  std::int64_t uploaded = 0;      // payload bytes sent since construction
+  double download_rate = 0;       // bytes/s
+  double upload_rate = 0;
+  int peers = 0;
+  int seeds = 0;
+  std::int32_t pieces_have = 0;
+  std::int32_t failed_pieces = 0;
+  std::int32_t banned_peers = 0;
+};
+
+class Torrent {
+ public:
+  Torrent(Params params, Mediator& mediator, Clock::time_point now);
+  Torrent(const Torrent&) = delete;
+  Torrent& operator=(const Torrent&) = delete;
+
+  // --- Before start(): what the check found, and what the user wants.
+  void mark_have(PieceIndex piece);
+  void set_piece_priority(PieceIndex piece, std::uint8_t priority);  // 0: not wanted
+  // Checked: connect, serve and (if anything is missing) download; announce `started`.
+  void start(Clock::time_point now);
+
+  // --- Lifetime.
+  // Graceful: closes every connection, tells trackers `stopped` (StopAnnounced when done; at once without
+  // trackers), then halts.
+  void stop(Clock::time_point now);
+  // At once and silently (a disk error): every connection closed, nothing more announced or dialled.
+  void halt(const std::string& reason);
+
+  // --- Peers.
+  // An address to dial, from `source` (PEX: through connection `via`).
+  void add_peer(const Endpoint& endpoint, swarm::PeerSource source, Clock::time_point now,
+                PeerId via = swarm::kNoPeer);
+  // Whether an incoming connection from `remote` would be taken now (asked before answering its handshake).
+  bool accepts_incoming(const Endpoint& remote) const;
+  // Our own address came back (a handshake carried our peer id): never dial it again.
+  void on_self_connection(const Endpoint& listen_endpoint);
+  // Both handshakes are done. Returns the new peer's id, or why it is refused (the driver closes it).
+  Expected<PeerId, std::string> on_peer_connected(const Endpoint& remote, bool outgoing,
+                                                  swarm::PeerFeatures features, Clock::time_point now);
+  // A Dial that did not reach a handshake (refused, timed out, handshake failed).
+  void on_dial_failed(const Endpoint& endpoint, Clock::time_point now);
+  // The connection ended from the driver's side (EOF, socket error, write failure).
+  void on_peer_closed(PeerId peer, const std::string& reason, Clock::time_point now);
+  // One decoded message. False when the torrent closed the peer (a Disconnect is queued).
+  bool on_message(PeerId peer, const wire::Message& message, Clock::time_point now);
+  // The messages that arrived together are handled: serve what it asked for, ask it for more.
+  void on_messages_done(PeerId peer);
+  // Back-pressure: do not read this peer now (see the file comment).
+  bool reading_paused(PeerId peer) const;
+
+  // --- Writing to a peer.
+  // Moves what waits for the peer into `bytes` (encoded small messages) and `blocks` (at most max_blocks
+  // piece messages, oldest first); false when nothing waits. The peer counts as writing until
+  // on_write_done.
+  bool take_output(PeerId peer, std::vector<std::uint8_t>& bytes, std::vector<swarm::SendQueue::Block>& blocks,
+                   std::size_t max_blocks, Clock::time_point now);
+  void on_bytes_sent(PeerId peer, Clock::time_point now);  // progress within a write
+  // The write finished; `payload` bytes of blocks went out.
+  void on_write_done(PeerId peer, std::int64_t payload, Clock::time_point now);
+
+  // --- Disk.
+  // A VerifyPiece answered: hash_ok false (blocks carry their hashes), or the write's error (if any).
+  void on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed,
+                        std::vector<swarm::SmartBan::Block> blocks, std::vector<std::uint8_t> buffer);
+  // A ReadPiece answered; null data: the read failed (the driver reports the error its own way).
+  void on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data);
+
+  // --- Trackers.
+  void on_announce_done(const std::string& url, const Expected<tracker::AnnounceResponse, std::string>& result,
+                        Clock::time_point now);
+  void force_reannounce(Clock::time_point now);
+
+  // --- Time. Once a second. `message_partial(peer)`: part of a message from it is buffered (its trickle timer).
+  void on_tick(Clock::time_point now, const std::function<bool(PeerId)>& message_partial = {});
+
+  // --- Output.
+  std::vector<Action> take_actions() { return std::exchange(actions_, {}); }
+  bool has_actions() const { return !actions_.empty(); }
+
+  // --- State.
+  Phase phase() const { return phase_; }
+  Stats stats() const;
+  const swarm::PiecePicker& picker() const { return picker_; }
+  const swarm::Bitfield& have() const { return picker_.have(); }
+  bool is_complete() const { return picker_.is_complete(); }
+  // Something changed since mark_resume_saved(): verified pieces or transfer totals.
+  bool resume_dirty() const { return resume_dirty_; }
+  void mark_resume_saved() { resume_dirty_ = false; }
+  std::int64_t total_downloaded() const { return params_.downloaded_before + downloaded_; }
+  std::int64_t total_uploaded() const { return params_.uploaded_before + uploaded_; }
+  std::vector<tracker::TrackerStatus> trackers() const { return trackers_.all(); }
+  std::size_t num_peers() const { return peers_.size(); }
+  std::size_t half_open() const { return connecting_.size(); }
+  bool is_banned(const Endpoint& endpoint) const;
+  void set_rates_for_test(PeerId peer, double down, double up);
+  // For the driver's logs and the simulation: the peer's address, or nullptr.
+  const Endpoint* remote(PeerId peer) const;
+  const swarm::PeerProtocol* protocol(PeerId peer) const;
+
+ private:
+  struct Peer {
+    explicit Peer(Clock::time_point now) : protocol(now) {}
+    swarm::PeerProtocol protocol;
+    Endpoint remote;
+    bool outgoing = false;
+    std::vector<std::uint8_t> out;  // encoded small messages
+    swarm::SendQueue sends;         // block messages, each its own copy
+    std::size_t writing_bytes = 0;  // taken by the driver, on the socket now
+    bool wake_queued = false;       // a Writable is queued and not yet answered by take_output
+    std::int64_t downloaded = 0;
+    std::int64_t uploaded = 0;
+    std::int64_t down_this_tick = 0;
+    std::int64_t up_this_tick = 0;
+    double down_rate = 0;
+    double up_rate = 0;
+
+    std::size_t queued_bytes() const { return out.size() + sends.bytes() + writing_bytes; }
+    std::size_t send_capacity() const { return swarm::send_queue_capacity(up_rate); }
+    bool has_send_room() const { return queued_bytes() < send_capacity(); }
+  };
+
+  void emit(Action action) { actions_.push_back(std::move(action)); }
+  void log(std::string text) {
+    if (params_.log) emit(Log{std::move(text)});
+  }
+  Peer* find(PeerId id);
+  const Peer* find(PeerId id) const;
+  swarm::TorrentView view();
+  bool active() const { return phase_ == Phase::downloading || phase_ == Phase::seeding; }
+  int upload_slots() const;
+
+  // Peers.
+  void close(PeerId id, std::string reason, bool tell_driver);
+  void send(Peer& peer, const wire::Message& message);
+  void flush(Peer& peer);  // moves the protocol's outbox into `out`
+  void wake(PeerId id, Peer& peer);
+  void send_greeting(Peer& peer);
+  bool handle_event(PeerId id, Peer& peer, const swarm::PeerProtocol::Event& event, Clock::time_point now);
+  void on_block(PeerId id, Peer& peer, const swarm::BlockRequest& block, std::span<const std::uint8_t> data);
+  void on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<const std::uint8_t> payload,
+                   Clock::time_point now);
+  void on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::time_point now);
+  void send_pex(PeerId id, Peer& peer, Clock::time_point now);
+  std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
+  void on_interested(PeerId id, Peer& peer, Clock::time_point now);
+  void request_more(PeerId id, Peer& peer);
+  void choke(PeerId id, Peer& peer);
+  void unchoke(PeerId id, Peer& peer, Clock::time_point now);
+  void drop_unsent(Peer& peer);
+  void rechoke(Clock::time_point now);
+  void connect_more(Clock::time_point now);
+  void ban(const std::vector<swarm::SmartBan::Address>& addresses);
+
+  // Pieces.
+  std::vector<std::uint8_t> take_buffer(std::size_t size);
+  void piece_complete(std::int32_t piece);
+  void check_complete(Clock::time_point now);
+  void serve_peer(PeerId id, Peer& peer);
+  void serve_all();
+  void read_piece(std::int32_t piece);
+
+  // Trackers.
+  void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
+  void announce_next(Clock::time_point now);
+  void finish_announce(Clock::time_point now);
+
+  Params params_;
+  Mediator& mediator_;
+  Phase phase_ = Phase::checking;
+  std::vector<Action> actions_;
+  swarm::PiecePicker picker_;
+  swarm::Choker choker_;
+  int ticks_ = 0;
+  Clock::time_point seeding_since_ = Clock::time_point::max();
+  bool complete_notified_ = false;
+  bool resume_dirty_ = false;
+
+  std::map<PeerId, Peer> peers_;
+  PeerId next_peer_id_ = 1;
+  swarm::PeerList peer_list_;
+  std::set<Endpoint> connecting_;  // dials in progress
+  int dials_this_tick_ = 0;
+  std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
+  std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
+  std::set<std::array<std::uint8_t, 16>> banned_;  // IP addresses
+  std::set<Endpoint> banned_loopback_;             // loopback peers, by address and port (see ban_key)
+  swarm::SmartBan smart_ban_;
+
+  // Pieces being assembled (received blocks land here, the one copy on the receive path).
+  std::unordered_map<std::int32_t, std::vector<std::uint8_t>> assembling_;
+  std::vector<std::vector<std::uint8_t>> free_buffers_;
+  std::int32_t writes_in_flight_ = 0;
+
+  // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.
+  std::unordered_map<std::int32_t, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
+  std::list<std::int32_t> cache_lru_;
+  std::set<std::int32_t> reads_in_flight_;
+  std::vector<swarm::BlockRequest> ready_;  // serve_peer scratch
+
+  // Accounting.
+  std::int64_t downloaded_ = 0;
+  std::int64_t uploaded_ = 0;
+  double down_rate_ = 0;
+  double up_rate_ = 0;
+  std::int64_t down_tick_ = 0;
+  std::int64_t up_tick_ = 0;
+  std::int32_t failed_pieces_ = 0;
+
+  // Trackers: one announce walk at a time, tier by tier (BEP 12).
+  tracker::TrackerList trackers_;
+  std::uint32_t tracker_key_ = 0;
+  std::optional<std::string> tracker_id_;
+  Clock::time_point next_announce_ = Clock::time_point::max();
+  struct Walk {
+    tracker::AnnounceEvent event = tracker::AnnounceEvent::none;
+    std::vector<tracker::TrackerList::Target> order;
+    std::size_t next = 0;  // into order
+    std::optional<tracker::TrackerList::Target> waiting;  // the Announce in flight
+    std::string waiting_url;
+    std::set<int> answered_tiers;
+    bool any_ok = false;
+    std::int64_t interval = tracker::kDefaultInterval;
+  };
+  std::optional<Walk> walk_;
+  bool completed_pending_ = false;  // a `completed` announce waits for the walk in flight
+  bool sent_completed_ = false;
+};
+
+}  // namespace shoal::torrent
