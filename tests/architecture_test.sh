@@ -3,7 +3,7 @@
 # and no module includes one to its right in the dependency order.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
-core_modules="bencode hash metainfo magnet wire swarm tracker dht lsd utp"
+core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd utp"
 forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
 bad=0
 for m in $core_modules; do
@@ -21,6 +21,12 @@ fi
 # swarm holds the peer protocol and choker state machines: only modules to its left (and shoal/) below it.
 if grep -rnE '#include "(session|net|storage|runtime|server|create|tracker|dht|lsd|utp|rpc)/' swarm; then
   echo "FAIL: swarm depends on a module to its right" >&2
+  bad=1
+fi
+# torrent is one torrent's whole swarm logic (peers, pieces, trackers): built on swarm, wire and tracker, below
+# storage and every driver.
+if grep -rnE '#include "(session|net|storage|runtime|server|create|dht|lsd|utp|rpc|api)/' torrent; then
+  echo "FAIL: torrent depends on a module to its right" >&2
   bad=1
 fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,

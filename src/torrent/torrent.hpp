@@ -3,18 +3,19 @@
 // addresses to dial, the read cache it serves from, and the tracker tier walk. Time is a parameter.
 //
 // A driver feeds it events (a peer connected, a message, bytes written, a piece hashed and written, a piece
-// read, a tracker's answer, a tick) and performs the actions it queues (take_actions(): dial, disconnect, wake a
-// peer's writer, verify and write a piece, read a piece, announce to one tracker, and reports). The Asio session
-// (session/torrent_session) is the production driver; tests/sim/swarm_network.hpp runs hundreds of these on
-// virtual time.
+// read, a tracker's answer, a tick) and performs the actions it queues (take_actions(): dial, disconnect,
+// wake a peer's writer, verify and write a piece, read a piece, announce to one tracker, and reports). The
+// Asio session (session/torrent_session) is the production driver; tests/sim/swarm_network.hpp runs hundreds
+// of these on virtual time.
 //
 // Bytes to a peer are pulled: after a Writable action the driver calls take_output() for the small messages
-// (encoded) and the block messages queued for it, writes them, and reports on_write_done(). What waits for one
-// peer is bounded (swarm::send_queue_capacity); past it the peer is not served and, while it owes us nothing,
-// reading_paused() says to stop reading it.
+// (encoded) and the block messages queued for it, writes them, and reports on_write_done(). What waits for
+// one peer is bounded (swarm::send_queue_capacity); past it the peer is not served and, while it owes us
+// nothing, reading_paused() says to stop reading it.
 //
 // Invariants:
-//  - every PeerId the torrent returned from on_peer_connected stays known until it queues Disconnect for it or
+//  - every PeerId the torrent returned from on_peer_connected stays known until it queues Disconnect for it
+//  or
 //    the driver reports on_peer_closed; after that the id is never reused, and events naming it are ignored;
 //  - pieces in assembly plus VerifyPiece actions not yet answered never exceed kMaxWritesInFlight pieces
 //    beyond the pieces in progress in the picker (requests stop while the disk is behind);
@@ -133,15 +134,16 @@ struct VerifyPiece {  // SHA-1 `data` against the piece's hash; write it if good
 struct ReadPiece {  // read the whole piece; report on_piece_read
   PieceIndex piece;
 };
-struct Announce {  // one tracker of the tier walk; report on_announce_done with the same url
+struct Announce {  // one tracker of the tier walk; report on_announce_done with the same id
+  std::uint64_t id = 0;
   std::string url;
   tracker::AnnounceRequest request;
 };
 struct PieceVerified {
   PieceIndex piece;
 };
-struct Completed {};    // every wanted piece is verified (once per torrent)
-struct SeedingDone {};  // the seed ratio or time is reached: the driver stops the torrent
+struct Completed {};      // every wanted piece is verified (once per torrent)
+struct SeedingDone {};    // the seed ratio or time is reached: the driver stops the torrent
 struct StopAnnounced {};  // stop(): every tracker was told (or failed); nothing more will be announced
 struct PeerBanned {
   Endpoint address;  // its ban key
@@ -159,8 +161,9 @@ struct TrackerFailed {
 struct Log {
   std::string text;
 };
-using Action = std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified,
-                            Completed, SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log>;
+using Action =
+    std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified, Completed,
+                 SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log>;
 
 enum class Phase {
   checking,     // before start(): the driver checks existing data; nothing is said to anyone
@@ -230,8 +233,9 @@ class Torrent {
   // Moves what waits for the peer into `bytes` (encoded small messages) and `blocks` (at most max_blocks
   // piece messages, oldest first); false when nothing waits. The peer counts as writing until
   // on_write_done.
-  bool take_output(PeerId peer, std::vector<std::uint8_t>& bytes, std::vector<swarm::SendQueue::Block>& blocks,
-                   std::size_t max_blocks, Clock::time_point now);
+  bool take_output(PeerId peer, std::vector<std::uint8_t>& bytes,
+                   std::vector<swarm::SendQueue::Block>& blocks, std::size_t max_blocks,
+                   Clock::time_point now);
   void on_bytes_sent(PeerId peer, Clock::time_point now);  // progress within a write
   // The write finished; `payload` bytes of blocks went out.
   void on_write_done(PeerId peer, std::int64_t payload, Clock::time_point now);
@@ -244,11 +248,13 @@ class Torrent {
   void on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data);
 
   // --- Trackers.
-  void on_announce_done(const std::string& url, const Expected<tracker::AnnounceResponse, std::string>& result,
+  // The answer to Announce `id` (an answer to an abandoned walk is ignored).
+  void on_announce_done(std::uint64_t id, const Expected<tracker::AnnounceResponse, std::string>& result,
                         Clock::time_point now);
   void force_reannounce(Clock::time_point now);
 
-  // --- Time. Once a second. `message_partial(peer)`: part of a message from it is buffered (its trickle timer).
+  // --- Time. Once a second. `message_partial(peer)`: part of a message from it is buffered (its trickle
+  // timer).
   void on_tick(Clock::time_point now, const std::function<bool(PeerId)>& message_partial = {});
 
   // --- Output.
@@ -392,8 +398,9 @@ class Torrent {
   struct Walk {
     tracker::AnnounceEvent event = tracker::AnnounceEvent::none;
     std::vector<tracker::TrackerList::Target> order;
-    std::size_t next = 0;  // into order
+    std::size_t next = 0;                                 // into order
     std::optional<tracker::TrackerList::Target> waiting;  // the Announce in flight
+    std::uint64_t waiting_id = 0;
     std::string waiting_url;
     std::set<int> answered_tiers;
     bool any_ok = false;
@@ -402,6 +409,10 @@ class Torrent {
   std::optional<Walk> walk_;
   bool completed_pending_ = false;  // a `completed` announce waits for the walk in flight
   bool sent_completed_ = false;
+  std::uint64_t next_announce_id_ = 1;
+  // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
+  // while handling another's block, say).
+  Clock::time_point now_{};
 };
 
 }  // namespace shoal::torrent

@@ -1,0 +1,909 @@
+#include "torrent/torrent.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/extension_handshake.hpp"
+#include "wire/ut_metadata.hpp"
+#include "wire/ut_pex.hpp"
+
+namespace shoal::torrent {
+namespace {
+
+// Distinct pieces among a peer's oldest queued requests that one serve pass looks at.
+constexpr std::size_t kServeLookahead = 8;
+
+double ema(double old_rate, std::int64_t bytes_this_second) {
+  return old_rate * 0.6 + static_cast<double>(bytes_this_second) * 0.4;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
+    : params_(std::move(params)),
+      mediator_(mediator),
+      picker_(params_.num_pieces, params_.piece_length, params_.total_size, params_.seed),
+      choker_(params_.seed ^ 0x9e3779b97f4a7c15ULL),
+      trackers_(params_.trackers, params_.seed ^ 0x2545f4914f6cdd1dULL, params_.announce_to_all_tiers),
+      tracker_key_(static_cast<std::uint32_t>(params_.seed >> 17)) {
+  picker_.set_sequential(params_.sequential);
+  now_ = now;
+}
+
+Torrent::Peer* Torrent::find(PeerId id) {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+const Torrent::Peer* Torrent::find(PeerId id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+const Endpoint* Torrent::remote(PeerId id) const {
+  const auto* p = find(id);
+  return p ? &p->remote : nullptr;
+}
+
+const swarm::PeerProtocol* Torrent::protocol(PeerId id) const {
+  const auto* p = find(id);
+  return p ? &p->protocol : nullptr;
+}
+
+void Torrent::set_rates_for_test(PeerId id, double down, double up) {
+  if (auto* p = find(id)) {
+    p->down_rate = down;
+    p->up_rate = up;
+  }
+}
+
+swarm::TorrentView Torrent::view() {
+  return {picker_, phase_ == Phase::downloading, phase_ == Phase::seeding};
+}
+
+int Torrent::upload_slots() const {
+  return std::min(params_.upload_slots, mediator_.upload_slots());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Before start, and lifetime.
+
+void Torrent::mark_have(PieceIndex piece) {
+  picker_.mark_have(piece.get());
+}
+
+void Torrent::set_piece_priority(PieceIndex piece, std::uint8_t priority) {
+  picker_.set_piece_priority(piece.get(), priority);
+}
+
+void Torrent::start(Clock::time_point now) {
+  now_ = std::max(now_, now);
+  if (phase_ != Phase::checking) return;
+  phase_ = picker_.is_complete() ? Phase::seeding : Phase::downloading;
+  if (phase_ == Phase::seeding) check_complete(now);
+  if (params_.use_trackers && !trackers_.empty()) begin_announce(tracker::AnnounceEvent::started, now);
+  connect_more(now);
+}
+
+void Torrent::stop(Clock::time_point now) {
+  now_ = std::max(now_, now);
+  if (phase_ == Phase::stopping || phase_ == Phase::halted) return;
+  bool announce = params_.use_trackers && !trackers_.empty() && phase_ != Phase::checking;
+  phase_ = Phase::stopping;
+  std::vector<PeerId> all;
+  for (const auto& [id, p] : peers_)
+    all.push_back(id);
+  for (auto id : all)
+    close(id, "stopping", true);
+  if (!announce) {
+    phase_ = Phase::halted;
+    emit(StopAnnounced{});
+    return;
+  }
+  // A walk in flight is abandoned: its answer, if it comes, is ignored (on_announce_done checks the url).
+  walk_.reset();
+  begin_announce(tracker::AnnounceEvent::stopped, now);
+}
+
+void Torrent::halt(const std::string& reason) {
+  if (phase_ == Phase::halted) return;
+  phase_ = Phase::halted;
+  walk_.reset();
+  std::vector<PeerId> all;
+  for (const auto& [id, p] : peers_)
+    all.push_back(id);
+  for (auto id : all)
+    close(id, "torrent stopped: " + reason, true);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Peers.
+
+bool Torrent::is_banned(const Endpoint& endpoint) const {
+  return banned_.count(endpoint.address) || banned_loopback_.count(endpoint);
+}
+
+void Torrent::add_peer(const Endpoint& endpoint, swarm::PeerSource source, Clock::time_point now,
+                       PeerId via) {
+  now_ = std::max(now_, now);
+  if (is_banned(endpoint) || banned_self_.count(endpoint)) return;
+  peer_list_.add(endpoint, source, now, via);
+}
+
+bool Torrent::accepts_incoming(const Endpoint& remote) const {
+  if (!active()) return false;
+  int limit = std::min(params_.max_connections, mediator_.connection_limit());
+  return static_cast<int>(peers_.size()) < limit && mediator_.may_accept() && !is_banned(remote);
+}
+
+void Torrent::on_self_connection(const Endpoint& listen_endpoint) {
+  banned_self_.insert(listen_endpoint);
+  peer_list_.remove(listen_endpoint);
+}
+
+Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote, bool outgoing,
+                                                         swarm::PeerFeatures features,
+                                                         Clock::time_point now) {
+  now_ = std::max(now_, now);
+  if (outgoing) {
+    connecting_.erase(remote);
+    peer_list_.on_connected(remote, now);
+  }
+  auto refuse = [&](std::string reason) -> Expected<PeerId, std::string> {
+    if (outgoing) peer_list_.on_disconnected(remote, now);
+    return unexpected(std::move(reason));
+  };
+  if (!active()) return refuse("stopping");
+  if (is_banned(remote)) return refuse("banned");
+  // A cap on connections from one address (loopback exempt, see PeerList), for incoming and outgoing alike.
+  int same_address = 0;
+  for (const auto& [id, p] : peers_)
+    same_address += p.remote.address == remote.address ? 1 : 0;
+  if (!swarm::PeerList::address_allowed(remote, same_address))
+    return refuse("too many connections from one address");
+  PeerId id = next_peer_id_++;
+  auto [it, inserted] = peers_.try_emplace(id, now);
+  auto& peer = it->second;
+  peer.remote = remote;
+  peer.outgoing = outgoing;
+  peer.protocol.start({id, params_.num_pieces, features, !params_.is_private, !params_.is_private});
+  log(remote.to_string() + (outgoing ? " connected (outgoing)" : " connected (incoming)"));
+  send_greeting(peer);
+  wake(id, peer);
+  return id;
+}
+
+void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now) {
+  now_ = std::max(now_, now);
+  connecting_.erase(endpoint);
+  peer_list_.on_dial_failed(endpoint, now);
+}
+
+void Torrent::on_peer_closed(PeerId id, const std::string& reason, Clock::time_point now) {
+  now_ = std::max(now_, now);
+  close(id, reason, false);
+}
+
+void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  auto& peer = it->second;
+  const auto& client = peer.protocol.client();
+  if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
+  if (peer.outgoing) peer_list_.on_disconnected(peer.remote, now_);
+  log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") + " closed: " + reason +
+      "; got " + std::to_string(peer.downloaded) + " B, sent " + std::to_string(peer.uploaded) + " B");
+  peer.protocol.release(picker_);
+  peers_.erase(it);
+  if (tell_driver) emit(Disconnect{id, std::move(reason)});
+}
+
+void Torrent::send(Peer& peer, const wire::Message& message) {
+  wire::encode(message, peer.out);
+}
+
+void Torrent::flush(Peer& peer) {
+  auto messages = peer.protocol.outbox();
+  if (messages.empty()) return;
+  for (const auto& m : messages)
+    wire::encode(m, peer.out);
+  peer.protocol.clear_outbox();
+}
+
+void Torrent::wake(PeerId id, Peer& peer) {
+  if (peer.wake_queued || (peer.out.empty() && peer.sends.empty())) return;
+  peer.wake_queued = true;
+  emit(Writable{id});
+}
+
+void Torrent::send_greeting(Peer& peer) {
+  const auto& features = peer.protocol.features();
+  if (features.extensions) {
+    swarm::OurExtensions ours;
+    ours.is_private = params_.is_private;  // BEP 27: no ut_metadata, no ut_pex
+    ours.metadata_size = static_cast<std::int64_t>(params_.info_bytes.size());
+    ours.client = params_.client;
+    ours.listen_port = params_.listen_port;
+    ours.reqq = params_.reqq;
+    if (!peer.remote.v6)
+      ours.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
+    std::string payload = wire::encode_extension_handshake(swarm::our_extension_handshake(ours));
+    send(peer, wire::Extended{0, bytes_of(payload)});
+  }
+  const auto& have = picker_.have();
+  if (features.fast && have.all()) {
+    send(peer, wire::HaveAll{});
+  } else if (features.fast && have.none()) {
+    send(peer, wire::HaveNone{});
+  } else if (!have.none()) {
+    send(peer, wire::Bitfield{have.wire()});
+  }
+}
+
+bool Torrent::on_message(PeerId id, const wire::Message& message, Clock::time_point now) {
+  now_ = std::max(now_, now);
+  auto* peer = find(id);
+  if (!peer) return false;
+  auto event = peer->protocol.on_message(message, now, view());
+  drop_unsent(*peer);  // a not-interested chokes it
+  flush(*peer);
+  bool open = handle_event(id, *peer, event, now);
+  if (open) {
+    if (auto* p = find(id)) wake(id, *p);
+  }
+  return open && find(id) != nullptr;
+}
+
+bool Torrent::handle_event(PeerId id, Peer& peer, const swarm::PeerProtocol::Event& event,
+                           Clock::time_point now) {
+  return std::visit(
+      [&](const auto& e) -> bool {
+        using E = std::decay_t<decltype(e)>;
+        using P = swarm::PeerProtocol;
+        if constexpr (std::is_same_v<E, P::Close>) {
+          close(id, std::string(e.reason), true);
+          return false;
+        } else if constexpr (std::is_same_v<E, P::PeerInterested>) {
+          on_interested(id, peer, now);
+        } else if constexpr (std::is_same_v<E, P::BlockReceived>) {
+          on_block(id, peer, e.block, e.data);
+        } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
+          // Served once the messages that arrived together are handled (on_messages_done): one pass for many.
+        } else if constexpr (std::is_same_v<E, P::RequestCancelled>) {
+          peer.sends.cancel(e.block);
+        } else if constexpr (std::is_same_v<E, P::ExtensionMessage>) {
+          on_extended(id, peer, e.id, e.payload, now);
+        }
+        return true;
+      },
+      event);
+}
+
+void Torrent::on_messages_done(PeerId id) {
+  auto* peer = find(id);
+  if (!peer) return;
+  serve_peer(id, *peer);
+  request_more(id, *peer);
+  wake(id, *peer);
+}
+
+bool Torrent::reading_paused(PeerId id) const {
+  const auto* peer = find(id);
+  return peer && peer->protocol.reading_paused(peer->queued_bytes(), peer->send_capacity());
+}
+
+// An interested peer gets a free slot at once, or the slot of a peer that wastes it (does not read what we
+// send, or asks for nothing).
+void Torrent::on_interested(PeerId id, Peer& peer, Clock::time_point now) {
+  if (!peer.protocol.am_choking()) return;
+  std::vector<swarm::ChokeCandidate> unchoked;
+  for (const auto& [other, p] : peers_) {
+    if (p.protocol.am_choking()) continue;
+    unchoked.push_back({other, p.protocol.peer_interested(), p.protocol.snubbed(), p.down_rate, p.up_rate,
+                        p.protocol.wastes_slot(now)});
+  }
+  if (static_cast<int>(unchoked.size()) < upload_slots()) {
+    unchoke(id, peer, now);
+    return;
+  }
+  auto stalled = swarm::Choker::slot_for_newcomer(unchoked);
+  auto* holder = find(stalled);
+  if (!holder) return;
+  choke(stalled, *holder);
+  unchoke(id, peer, now);
+}
+
+void Torrent::request_more(PeerId id, Peer& peer) {
+  // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
+  // flight.
+  if (writes_in_flight_ >= kMaxWritesInFlight || phase_ != Phase::downloading) return;
+  peer.protocol.request_blocks(view(), peer.down_rate);
+  flush(peer);
+  wake(id, peer);
+}
+
+// A block we asked for: account for it, copy it into its piece, cancel it elsewhere in end-game.
+void Torrent::on_block(PeerId id, Peer& peer, const swarm::BlockRequest& r,
+                       std::span<const std::uint8_t> data) {
+  auto bytes = static_cast<std::int64_t>(data.size());
+  peer.downloaded += bytes;
+  peer.down_this_tick += bytes;
+  downloaded_ += bytes;
+  down_tick_ += bytes;
+  resume_dirty_ = true;
+
+  auto result = picker_.on_block_received(id, r);
+  if (!result.accepted) return;
+  auto& buffer = assembling_[r.piece];
+  if (buffer.empty()) buffer = take_buffer(static_cast<std::size_t>(picker_.piece_size(r.piece)));
+  std::memcpy(buffer.data() + r.begin, data.data(), data.size());
+  for (auto other : result.cancel_from) {
+    auto* op = find(other);
+    if (op && op->protocol.cancel_request(r)) {
+      flush(*op);
+      wake(other, *op);
+    }
+  }
+  if (result.piece_complete) piece_complete(r.piece);
+}
+
+void Torrent::on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<const std::uint8_t> payload,
+                          Clock::time_point now) {
+  if (ext == swarm::kOurUtPexId) {
+    on_pex(id, peer, {reinterpret_cast<const char*>(payload.data()), payload.size()}, now);
+    return;
+  }
+  if (ext != swarm::kOurUtMetadataId) return;
+  auto m = wire::decode_metadata_message(payload);
+  auto peer_metadata_id = peer.protocol.ut_metadata_id();
+  if (!m || m->type != wire::MetadataMessage::Type::request || !peer_metadata_id) return;
+  auto answer = peer.protocol.on_metadata_request(now, peer.has_send_room());
+  if (answer == swarm::PeerProtocol::MetadataAnswer::ignore) return;
+  auto size = static_cast<std::int64_t>(params_.info_bytes.size());
+  wire::MetadataMessage reply;
+  reply.piece = m->piece;
+  auto offset = static_cast<std::int64_t>(m->piece) * wire::kMetadataPieceSize;
+  if (offset >= size || answer == swarm::PeerProtocol::MetadataAnswer::reject) {
+    reply.type = wire::MetadataMessage::Type::reject;
+  } else {
+    reply.type = wire::MetadataMessage::Type::data;
+    reply.total_size = size;
+    auto len = std::min<std::int64_t>(wire::kMetadataPieceSize, size - offset);
+    reply.data = {reinterpret_cast<const std::uint8_t*>(params_.info_bytes.data()) + offset,
+                  static_cast<std::size_t>(len)};
+  }
+  std::string bytes = wire::encode_metadata_message(reply);
+  send(peer, wire::Extended{*peer_metadata_id, bytes_of(bytes)});
+}
+
+void Torrent::on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::time_point now) {
+  auto* pex = peer.protocol.pex();
+  if (params_.is_private || !pex) return;
+  if (!pex->accept_incoming(now)) {
+    log(peer.remote.to_string() + " pex: ignored, faster than the rate limit");
+    return;
+  }
+  auto m = wire::decode_pex(payload);
+  if (!m) {
+    log(peer.remote.to_string() + " pex: " + m.error().message());
+    return;
+  }
+  std::size_t before = peer_list_.size();
+  std::size_t taken = 0;
+  for (const auto& p : m->added) {
+    if (taken++ >= wire::kMaxPexPeersPerMessage) break;
+    add_peer(p.endpoint, swarm::PeerSource::pex, now, id);
+  }
+  log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
+      std::to_string(m->dropped.size()) + " dropped, " + std::to_string(peer_list_.size() - before) + " new");
+  connect_more(now);
+}
+
+std::optional<Endpoint> Torrent::listen_endpoint(const Peer& peer) const {
+  if (peer.outgoing) return peer.remote;
+  auto port = peer.protocol.listen_port();
+  if (!port) return std::nullopt;  // it dialled us from an ephemeral port: not dialable
+  Endpoint e = peer.remote;
+  e.port = *port;
+  return e;
+}
+
+void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
+  auto* pex = peer.protocol.pex();
+  auto pex_id = peer.protocol.ut_pex_id();
+  if (!pex || !pex_id) return;
+  std::vector<wire::PexPeer> current;
+  for (const auto& [other_id, other] : peers_) {
+    if (other_id == id) continue;
+    auto e = listen_endpoint(other);
+    if (!e) continue;
+    std::uint8_t flags = 0;
+    if (other.protocol.is_seed()) flags |= wire::PexFlags::seed;
+    if (other.outgoing) flags |= wire::PexFlags::reachable;
+    current.push_back({*e, flags});
+  }
+  auto message = pex->next_message(now, current);
+  if (!message) return;
+  std::string bytes = wire::encode_pex(*message);
+  send(peer, wire::Extended{*pex_id, bytes_of(bytes)});
+}
+
+void Torrent::choke(PeerId id, Peer& peer) {
+  peer.protocol.choke();
+  drop_unsent(peer);
+  flush(peer);
+  wake(id, peer);
+}
+
+// Blocks queued for a peer we now choke are not sent; a fast-extension peer is told so (BEP 6).
+void Torrent::drop_unsent(Peer& peer) {
+  if (!peer.protocol.am_choking() || peer.sends.empty()) return;
+  std::vector<swarm::BlockRequest> dropped;
+  peer.sends.clear(dropped);
+  peer.protocol.reject_unsent(dropped);
+}
+
+void Torrent::unchoke(PeerId id, Peer& peer, Clock::time_point now) {
+  peer.protocol.unchoke(now);
+  flush(peer);
+  wake(id, peer);
+}
+
+// Who holds an upload slot is the pure swarm::Choker's decision; this applies it.
+void Torrent::rechoke(Clock::time_point now) {
+  std::vector<swarm::ChokeCandidate> candidates;
+  candidates.reserve(peers_.size());
+  for (const auto& [id, p] : peers_) {
+    candidates.push_back({id, p.protocol.peer_interested(), p.protocol.snubbed(), p.down_rate, p.up_rate,
+                          p.protocol.wastes_slot(now)});
+  }
+  auto keep = choker_.unchoke_set(candidates, phase_ == Phase::seeding, upload_slots(), ticks_);
+  for (auto& [id, p] : peers_) {
+    if (keep.count(id)) {
+      unchoke(id, p, now);
+    } else {
+      choke(id, p);
+    }
+  }
+}
+
+void Torrent::connect_more(Clock::time_point now) {
+  if (!active()) return;
+  if (peer_list_.size() == 0) return;  // nobody to dial (most idle seeds): no work, no allocation
+  std::set<Endpoint> connected;
+  std::map<std::array<std::uint8_t, 16>, int> per_address;
+  for (const auto& [id, p] : peers_) {
+    connected.insert(p.remote);
+    ++per_address[p.remote.address];
+    if (auto e = listen_endpoint(p)) connected.insert(*e);  // an incoming peer's own listen address
+  }
+  for (const auto& e : connecting_)
+    ++per_address[e.address];
+  int limit = std::min(params_.max_connections, mediator_.connection_limit());
+  int free_slots = limit - static_cast<int>(peers_.size() + connecting_.size());
+  int dials = std::min({free_slots, kMaxDialsPerTick - dials_this_tick_,
+                        static_cast<int>(kMaxHalfOpen) - static_cast<int>(connecting_.size())});
+  if (dials <= 0) return;
+  auto candidates = peer_list_.dial_candidates(now, static_cast<std::size_t>(dials), [&](const Endpoint& e) {
+    return connected.count(e) || connecting_.count(e) || is_banned(e) || banned_self_.count(e) ||
+           mediator_.handshaking_with(e) ||
+           // Two seeds have nothing to say to each other.
+           (phase_ == Phase::seeding && known_seeds_.count(e)) ||
+           !swarm::PeerList::address_allowed(e, per_address[e.address]);
+  });
+  for (const auto& e : candidates) {
+    if (!swarm::PeerList::address_allowed(e, per_address[e.address])) continue;
+    if (!mediator_.try_dial(e)) break;  // the session's half-open and dial-rate caps
+    ++per_address[e.address];
+    connecting_.insert(e);
+    ++dials_this_tick_;
+    peer_list_.on_dial_started(e, now);
+    emit(Dial{e});
+  }
+}
+
+void Torrent::ban(const std::vector<swarm::SmartBan::Address>& addresses) {
+  for (const auto& key : addresses) {
+    if (swarm::PeerList::is_loopback(key)) {
+      banned_loopback_.insert(key);
+    } else {
+      banned_.insert(key.address);
+    }
+    emit(PeerBanned{key, "sent data that failed the hash check"});
+    log(key.to_string() + " banned: sent data that failed the hash check");
+    std::vector<PeerId> from;
+    for (const auto& [id, p] : peers_) {
+      if (swarm::ban_key(p.remote) == key) from.push_back(id);
+    }
+    for (auto id : from)
+      close(id, "sent data that failed the hash check", true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing.
+
+bool Torrent::take_output(PeerId id, std::vector<std::uint8_t>& bytes,
+                          std::vector<swarm::SendQueue::Block>& blocks, std::size_t max_blocks,
+                          Clock::time_point now) {
+  now_ = std::max(now_, now);
+  auto* peer = find(id);
+  if (!peer) return false;
+  peer->wake_queued = false;
+  if (peer->out.empty() && peer->sends.empty()) return false;
+  bytes.clear();
+  bytes.swap(peer->out);
+  blocks.clear();
+  while (!peer->sends.empty() && blocks.size() < max_blocks)
+    blocks.push_back(peer->sends.pop_front());
+  peer->writing_bytes = bytes.size();
+  for (const auto& b : blocks)
+    peer->writing_bytes += b.message.size();
+  peer->protocol.on_write_started(now);
+  return true;
+}
+
+void Torrent::on_bytes_sent(PeerId id, Clock::time_point now) {
+  if (auto* peer = find(id)) peer->protocol.on_bytes_sent(now);
+}
+
+void Torrent::on_write_done(PeerId id, std::int64_t payload, Clock::time_point now) {
+  now_ = std::max(now_, now);
+  auto* peer = find(id);
+  if (!peer) return;
+  peer->protocol.on_write_done();
+  peer->writing_bytes = 0;
+  peer->uploaded += payload;
+  peer->up_this_tick += payload;
+  uploaded_ += payload;
+  up_tick_ += payload;
+  if (payload > 0) resume_dirty_ = true;
+  // Room again: serve what it asked for meanwhile.
+  serve_peer(id, *peer);
+  wake(id, *peer);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pieces.
+
+std::vector<std::uint8_t> Torrent::take_buffer(std::size_t size) {
+  if (!free_buffers_.empty()) {
+    auto buffer = std::move(free_buffers_.back());
+    free_buffers_.pop_back();
+    buffer.resize(size);
+    return buffer;
+  }
+  return std::vector<std::uint8_t>(size);
+}
+
+void Torrent::piece_complete(std::int32_t piece) {
+  auto node = assembling_.extract(piece);
+  if (node.empty()) return;
+  // Who sent each block, by address, taken now: they may be gone when the hash is known.
+  auto suppliers = picker_.block_suppliers(piece);
+  std::vector<swarm::SmartBan::Block> blocks(suppliers.size());
+  for (std::size_t i = 0; i < suppliers.size(); ++i) {
+    const auto* p = find(suppliers[i]);
+    if (!p) continue;
+    blocks[i].known = true;
+    blocks[i].from = swarm::ban_key(p->remote);
+  }
+  ++writes_in_flight_;
+  // It failed before: the good blocks are the evidence.
+  emit(VerifyPiece{PieceIndex(piece), std::move(node.mapped()), std::move(blocks),
+                   smart_ban_.recorded(piece)});
+}
+
+void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed,
+                               std::vector<swarm::SmartBan::Block> blocks, std::vector<std::uint8_t> buffer) {
+  auto piece = index.get();
+  --writes_in_flight_;
+  if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight))
+    free_buffers_.push_back(std::move(buffer));
+  if (phase_ == Phase::halted) return;
+  if (write_failed) {
+    picker_.on_piece_failed(piece);
+    return;  // the driver halts the torrent with the error
+  }
+  if (!hash_ok) {
+    ++failed_pieces_;
+    // Smart ban (swarm::SmartBan): a sole supplier is convicted now; several are judged block by block when
+    // the piece passes from the fetch that follows.
+    picker_.on_piece_failed(piece);
+    ban(smart_ban_.on_piece_failed(piece, blocks));
+    return;
+  }
+  if (smart_ban_.recorded(piece) && !blocks.empty()) {
+    std::vector<swarm::SmartBan::Digest> good;
+    good.reserve(blocks.size());
+    for (const auto& b : blocks)
+      good.push_back(b.hash);
+    ban(smart_ban_.on_piece_passed(piece, good));
+  }
+  picker_.on_piece_verified(piece);
+  resume_dirty_ = true;
+  emit(PieceVerified{index});
+  if (phase_ == Phase::stopping) return;
+  if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
+    for (auto& [id, p] : peers_)
+      request_more(id, p);
+  }
+  for (auto& [id, p] : peers_) {
+    if (!p.protocol.has().test(piece)) {
+      send(p, wire::Have{static_cast<std::uint32_t>(piece)});
+      wake(id, p);
+    }
+  }
+  check_complete(now_);
+  if (phase_ == Phase::seeding) {
+    for (auto& [id, p] : peers_) {
+      p.protocol.update_interest(view());
+      flush(p);
+      wake(id, p);
+    }
+  }
+}
+
+void Torrent::check_complete(Clock::time_point now) {
+  if (!picker_.is_complete() || complete_notified_) return;
+  if (phase_ == Phase::downloading) phase_ = Phase::seeding;
+  if (phase_ != Phase::seeding) return;
+  complete_notified_ = true;
+  // Seeds among our peers have nothing more for us.
+  std::vector<PeerId> seeds;
+  for (const auto& [id, p] : peers_) {
+    if (p.protocol.is_seed()) seeds.push_back(id);
+  }
+  for (auto id : seeds)
+    close(id, "both seeding", true);
+  emit(Completed{});
+  if (params_.use_trackers && !trackers_.empty() && downloaded_ > 0 && !sent_completed_) {
+    if (walk_) {
+      completed_pending_ = true;
+    } else {
+      begin_announce(tracker::AnnounceEvent::completed, now);
+    }
+  }
+}
+
+void Torrent::read_piece(std::int32_t piece) {
+  // A few reads at a time: each holds a whole piece until it lands in the cache; when one lands, the peers
+  // are served again and the next reads start.
+  if (reads_in_flight_.count(piece) || reads_in_flight_.size() >= kMaxReadsInFlight) return;
+  reads_in_flight_.insert(piece);
+  emit(ReadPiece{PieceIndex(piece)});
+}
+
+void Torrent::on_piece_read(PieceIndex index, std::shared_ptr<const std::vector<std::uint8_t>> data) {
+  auto piece = index.get();
+  reads_in_flight_.erase(piece);
+  if (!data || !active()) return;
+  if (!cache_.count(piece)) {
+    cache_[piece] = std::move(data);
+    cache_lru_.push_back(piece);
+  }
+  // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it.
+  std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
+  while (static_cast<std::int64_t>(cache_lru_.size()) * params_.piece_length > budget) {
+    cache_.erase(cache_lru_.front());
+    cache_lru_.pop_front();
+  }
+  serve_all();
+}
+
+void Torrent::serve_all() {
+  for (auto& [id, p] : peers_)
+    serve_peer(id, p);
+}
+
+// Moves the peer's queued requests whose pieces are cached into its send queue, oldest pieces first, while
+// the queue has room; asks for reads of the pieces that are not cached.
+void Torrent::serve_peer(PeerId id, Peer& peer) {
+  if (peer.protocol.am_choking()) return;
+  const auto& queued = peer.protocol.queued_requests();
+  std::int32_t pieces[kServeLookahead];
+  std::size_t n = 0;
+  for (const auto& r : queued) {
+    if (std::find(pieces, pieces + n, r.piece) != pieces + n) continue;
+    pieces[n++] = r.piece;
+    if (n >= kServeLookahead) break;
+  }
+  bool queued_any = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto piece = pieces[i];
+    if (!peer.has_send_room()) break;
+    auto cached = cache_.find(piece);
+    if (cached == cache_.end()) {
+      read_piece(piece);
+      continue;
+    }
+    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / swarm::kBlockSize + 1;
+    ready_.clear();
+    peer.protocol.take_queued_requests(piece, ready_, room);
+    for (const auto& r : ready_) {
+      auto header =
+          wire::encode_piece_header(static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                                    static_cast<std::uint32_t>(r.length));
+      std::vector<std::uint8_t> message(header.size() + static_cast<std::size_t>(r.length));
+      std::memcpy(message.data(), header.data(), header.size());
+      std::memcpy(message.data() + header.size(), cached->second->data() + r.begin,
+                  static_cast<std::size_t>(r.length));
+      queued_any |= peer.sends.push(r, std::move(message));
+    }
+  }
+  if (queued_any) wake(id, peer);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time.
+
+void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& message_partial) {
+  now_ = std::max(now_, now);
+  if (!active()) return;
+  ++ticks_;
+  down_rate_ = ema(down_rate_, down_tick_);
+  up_rate_ = ema(up_rate_, up_tick_);
+  down_tick_ = up_tick_ = 0;
+  dials_this_tick_ = 0;
+  std::vector<std::pair<PeerId, std::string_view>> to_close;
+  // An upload slot is held by a peer that does not read or asks nothing: rechoke now.
+  bool slot_wasted = false;
+  for (auto& [id, p] : peers_) {
+    p.down_rate = ema(p.down_rate, p.down_this_tick);
+    p.up_rate = ema(p.up_rate, p.up_this_tick);
+    p.down_this_tick = p.up_this_tick = 0;
+    send_pex(id, p, now);
+    bool partial = message_partial && message_partial(id);
+    if (auto reason = p.protocol.on_tick(now, picker_, partial)) to_close.emplace_back(id, *reason);
+    slot_wasted |= !p.protocol.am_choking() && p.protocol.wastes_slot(now);
+    flush(p);
+    request_more(id, p);
+    wake(id, p);
+  }
+  for (auto [id, reason] : to_close)
+    close(id, std::string(reason), true);
+  if ((ticks_ % kTicksPerRechoke == 0 || slot_wasted) && !peers_.empty()) rechoke(now);
+  if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
+  if (params_.use_trackers && !walk_ && now >= next_announce_)
+    begin_announce(tracker::AnnounceEvent::none, now);
+  if (phase_ == Phase::seeding && seeding_since_ == Clock::time_point::max()) seeding_since_ = now;
+  bool ratio_reached =
+      params_.seed_ratio &&
+      static_cast<double>(total_uploaded()) >= *params_.seed_ratio * static_cast<double>(params_.total_size);
+  bool time_reached = params_.seed_time && now - seeding_since_ >= *params_.seed_time;
+  if (phase_ == Phase::seeding && (ratio_reached || time_reached)) {
+    emit(SeedingDone{});
+    return;
+  }
+  connect_more(now);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Trackers: BEP 12, tier by tier in each tier's current order; a tier is done at its first answer.
+
+void Torrent::force_reannounce(Clock::time_point now) {
+  now_ = std::max(now_, now);
+  if (!active()) return;
+  next_announce_ = now;
+}
+
+void Torrent::begin_announce(tracker::AnnounceEvent event, Clock::time_point now) {
+  if (trackers_.empty()) {
+    if (event == tracker::AnnounceEvent::stopped) emit(StopAnnounced{});
+    return;
+  }
+  Walk walk;
+  walk.event = event;
+  walk.order = trackers_.order();
+  walk_ = std::move(walk);
+  if (event == tracker::AnnounceEvent::completed) sent_completed_ = true;
+  announce_next(now);
+}
+
+void Torrent::announce_next(Clock::time_point now) {
+  auto& walk = *walk_;
+  while (walk.next < walk.order.size()) {
+    auto target = walk.order[walk.next++];
+    if (walk.answered_tiers.count(target.tier)) continue;
+    if (!walk.answered_tiers.empty() && !trackers_.announce_to_all_tiers()) break;
+    tracker::AnnounceRequest request;
+    request.info_hash = params_.info_hash;
+    request.peer_id = params_.peer_id;
+    request.port = params_.listen_port;
+    request.uploaded = total_uploaded();
+    request.downloaded = total_downloaded();
+    request.left = picker_.bytes_wanted_left();
+    request.event = walk.event;
+    request.key = tracker_key_;
+    request.tracker_id = tracker_id_;
+    request.numwant = walk.event == tracker::AnnounceEvent::stopped ? 0 : 80;
+    walk.waiting = target;
+    walk.waiting_id = next_announce_id_++;
+    walk.waiting_url = trackers_.tiers()[static_cast<std::size_t>(target.tier)][target.index].url;
+    emit(Announce{walk.waiting_id, walk.waiting_url, std::move(request)});
+    return;
+  }
+  finish_announce(now);
+}
+
+void Torrent::on_announce_done(std::uint64_t id,
+                               const Expected<tracker::AnnounceResponse, std::string>& result,
+                               Clock::time_point now) {
+  now_ = std::max(now_, now);
+  if (!walk_ || !walk_->waiting || walk_->waiting_id != id) return;  // from an abandoned walk
+  auto target = *walk_->waiting;
+  auto url = walk_->waiting_url;
+  walk_->waiting.reset();
+  if (!result) {
+    log("tracker " + url + ": " + result.error());
+    emit(TrackerFailed{url, result.error()});
+    trackers_.failed(target, result.error(), now);
+  } else {
+    walk_->any_ok = true;
+    walk_->interval = result->interval;
+    if (result->tracker_id) tracker_id_ = result->tracker_id;
+    if (result->warning_message) log("tracker " + url + " warns: " + *result->warning_message);
+    if (walk_->event != tracker::AnnounceEvent::stopped) {
+      for (const auto& e : result->peers)
+        add_peer(e, swarm::PeerSource::tracker, now);
+    }
+    log("tracker " + url + ": " + std::to_string(result->peers.size()) + " peers");
+    emit(TrackerReply{url, static_cast<std::int64_t>(result->peers.size()),
+                      result->warning_message.value_or("")});
+    trackers_.succeeded(target, static_cast<std::int64_t>(result->peers.size()), result->complete,
+                        result->incomplete, result->interval, result->warning_message.value_or(""), now);
+    walk_->answered_tiers.insert(target.tier);
+  }
+  announce_next(now);
+}
+
+void Torrent::finish_announce(Clock::time_point now) {
+  auto walk = std::move(*walk_);
+  walk_.reset();
+  if (walk.event == tracker::AnnounceEvent::stopped) {
+    phase_ = Phase::halted;
+    emit(StopAnnounced{});
+    return;
+  }
+  if (!active()) return;
+  // A downloader with nobody to talk to asks again soon: the swarm may just be forming.
+  bool lonely = phase_ == Phase::downloading && peers_.empty() && connecting_.empty();
+  auto wait = !walk.any_ok ? std::chrono::seconds(30)
+              : lonely ? std::chrono::seconds(std::min<std::int64_t>(walk.interval, kLonelyReannounceSeconds))
+                       : std::chrono::seconds(walk.interval);
+  next_announce_ = now + wait;
+  if (completed_pending_) {
+    completed_pending_ = false;
+    begin_announce(tracker::AnnounceEvent::completed, now);
+    return;
+  }
+  connect_more(now);
+}
+
+Stats Torrent::stats() const {
+  Stats s;
+  s.phase = phase_;
+  for (std::int32_t p = 0; p < params_.num_pieces; ++p) {
+    if (picker_.priority(p) == 0) continue;
+    s.total_wanted += picker_.piece_size(p);
+    if (picker_.has(p)) s.have_wanted += picker_.piece_size(p);
+  }
+  s.downloaded = downloaded_;
+  s.uploaded = uploaded_;
+  s.download_rate = down_rate_;
+  s.upload_rate = up_rate_;
+  for (const auto& [id, peer] : peers_) {
+    ++s.peers;
+    if (peer.protocol.is_seed()) ++s.seeds;
+  }
+  s.pieces_have = picker_.num_have();
+  s.failed_pieces = failed_pieces_;
+  s.banned_peers = static_cast<std::int32_t>(banned_.size() + banned_loopback_.size());
+  return s;
+}
+
+}  // namespace shoal::torrent
