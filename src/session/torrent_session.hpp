@@ -1,8 +1,9 @@
 // One torrent on the network thread: checks existing data, finds peers (trackers and given addresses),
 // exchanges pieces with them, verifies every piece before it is written, and seeds.
 //
-// Everything here runs on one io_context thread; disk reads, writes and hashing run on a WorkerPool and post
-// their results back. Swarm policy (which blocks to request) is the pure swarm::PiecePicker.
+// The Asio driver of one torrent::Torrent (the pure core that decides everything said to peers and trackers):
+// sockets, the disk and hash pool, tracker requests, the start-up check and resume data. Everything here runs
+// on one io_context thread; disk reads, writes and hashing run on a WorkerPool and post their results back.
 #pragma once
 
 #include <atomic>
@@ -24,12 +25,9 @@
 #include "session/torrent_context.hpp"
 #include "session/torrent_options.hpp"
 #include "storage/piece_storage.hpp"
-#include "swarm/choker.hpp"
 #include "swarm/peer_list.hpp"
-#include "swarm/piece_picker.hpp"
-#include "swarm/smart_ban.hpp"
+#include "torrent/torrent.hpp"
 #include "tracker/announce.hpp"
-#include "tracker/tracker_list.hpp"
 #include "tracker/udp_exchange.hpp"
 #include "wire/handshake.hpp"
 
@@ -53,14 +51,13 @@ class TorrentSession {
   // Once a second, from the session's timer.
   void on_tick();
   void save_resume_now() {
-    if (!stopping_ && state_ != TorrentState::checking && state_ != TorrentState::error) save_resume(true);
+    if (!stopping_ && running_ && state_ != TorrentState::error) save_resume(true);
   }
   // Bytes of verified pieces in each file, in the torrent's file order.
   std::vector<std::int64_t> file_progress() const;
   void set_rate_limits(std::int64_t download, std::int64_t upload);
 
   TorrentStats stats() const;
-  std::uint16_t listen_port() const { return listen_port_; }
   const metainfo::TorrentInfo& info() const { return info_; }
   // An address to dial, from `source` (PEX: through connection `via`); each source has a quota (PeerList).
   void add_peer(const Endpoint& endpoint, swarm::PeerSource source = swarm::PeerSource::tracker,
@@ -90,6 +87,7 @@ class TorrentSession {
  private:
   using tcp = boost::asio::ip::tcp;
   using PeerPtr = std::shared_ptr<Peer>;
+  class Budget;  // the session's budgets, as the core's Mediator
 
   // Start-up.
   boost::asio::awaitable<void> check_then_run();
@@ -101,65 +99,40 @@ class TorrentSession {
   void spawn(boost::asio::awaitable<void> work, const char* failure = "internal error: ");
   void submit(std::function<void()> job);  // on the pool; its completion must call job_done()
   void job_done();
+  void stop_core();
   void begin_close();
-  // Our upload slots: the torrent's own number, within its share of the session's.
-  int upload_slots() const;
-  boost::asio::awaitable<void> announce_stopped_then_close();
   void maybe_drained();
-  void wait_for_check_slot_cancel();
+
+  // The core's actions, performed.
+  void perform_actions();
+  void verify_piece(torrent::VerifyPiece action);
+  void read_piece(PieceIndex piece);
+  boost::asio::awaitable<void> announce(torrent::Announce action);
+  // One tracker, HTTP(S) or UDP by its URL's scheme; the error text is what users see.
+  boost::asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> announce_to(
+      const std::string& url, const tracker::AnnounceRequest& request);
 
   // Connections.
   boost::asio::awaitable<void> connect_to(Endpoint endpoint);
+  boost::asio::awaitable<void> answer_incoming(PeerPtr peer, swarm::PeerFeatures features);
   boost::asio::awaitable<std::optional<swarm::PeerFeatures>> read_handshake(Peer& peer);
-  boost::asio::awaitable<void> run_peer(PeerPtr peer, swarm::PeerFeatures features);
+  boost::asio::awaitable<bool> write_handshake(Peer& peer);
+  // Hands the connection to the core; false (and closed) when the core refuses it.
+  bool join(const PeerPtr& peer, swarm::PeerFeatures features);
+  boost::asio::awaitable<void> read_loop(PeerPtr peer);
   boost::asio::awaitable<void> write_loop(PeerPtr peer);
-  void send_handshake(Peer& peer);
-  void send_greeting(Peer& peer);
-  void connect_more();
-  void close_peer(Peer& peer, std::string reason);
-  void signal_writer(Peer& peer);
-  void wake_reader(Peer& peer);  // its queue drained or its state changed: re-check back-pressure
+  // The connection ends from our side of the socket (EOF, error): the core is told.
+  void drop(Peer& peer, const std::string& reason);
+  // The socket closes and the connection is forgotten (the core already forgot it, or is told by drop()).
+  void close_socket(Peer& peer);
+  void wake_reader(Peer& peer);
 
-  // Protocol.
-  swarm::TorrentView torrent_view();
-  bool handle_message(Peer& peer, const wire::Message& message);
-  void on_block(Peer& peer, const swarm::BlockRequest& block, std::span<const std::uint8_t> data);
-  void on_extended(Peer& peer, std::uint8_t id, std::span<const std::uint8_t> payload);
-  void on_interested(Peer& peer);
-  void update_interest(Peer& peer);
-  void request_more(Peer& peer);
-  void send_message(Peer& peer, const wire::Message& message);
-  void flush(Peer& peer);  // sends what the peer's protocol queued
-  void choke(Peer& peer);
-  void drop_unsent(Peer& peer);
-  void unchoke(Peer& peer);
-  void rechoke();
-
-  // Disk.
-  void piece_complete(std::int32_t piece, swarm::PeerId last_peer);
-  void on_piece_written(std::int32_t piece, bool hash_ok, std::error_code ec,
-                        std::vector<std::uint8_t> buffer, std::vector<swarm::SmartBan::Block> blocks);
-  void ban(const std::vector<swarm::SmartBan::Address>& keys);  // and close their connections
-  bool is_banned(const Endpoint& endpoint) const;
-  void serve_requests(std::int32_t piece);
-  void serve_peer(Peer& peer);
-  void read_piece(std::int32_t piece);
-  std::vector<std::uint8_t> take_buffer(std::size_t size);
+  // Disk and time.
   void save_resume(bool sync);
   // Something changed since the resume data was loaded or saved, or there is none yet.
   bool resume_needs_saving() const;
   void fail(const std::string& message);
-  void check_complete();
-  void on_pex(Peer& peer, std::string_view payload);
-  void send_pex(Peer& peer, Clock::time_point now);
-  std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
-
-  // Time.
   void tick();
-  boost::asio::awaitable<void> announce(tracker::AnnounceEvent event);
-  // One tracker, HTTP(S) or UDP by its URL's scheme; the error text is what users see.
-  boost::asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> announce_to(
-      const std::string& url, const tracker::AnnounceRequest& request);
 
   TorrentContext& context_;
   boost::asio::io_context& io_;
@@ -168,8 +141,8 @@ class TorrentSession {
   std::array<std::uint8_t, 20> peer_id_;
   std::unique_ptr<storage::PieceStorage> storage_;
   runtime::WorkerPool& pool_;
-  swarm::PiecePicker picker_;
-  swarm::Choker choker_;
+  std::unique_ptr<Budget> budget_;
+  std::unique_ptr<torrent::Torrent> core_;
   std::vector<bool> file_wanted_;
   boost::asio::steady_timer check_slot_;  // cancelled when the session's check queue lets us hash
   std::uint64_t check_ticket_ = 0;
@@ -178,7 +151,7 @@ class TorrentSession {
   RateLimiter down_limit_;
   RateLimiter up_limit_;
 
-  TorrentState state_ = TorrentState::checking;
+  TorrentState state_ = TorrentState::checking;  // checking, then the core's phase, or stopped / error
   std::string error_;
   FailureKind failure_ = FailureKind::none;
   bool stopping_ = false;
@@ -186,10 +159,12 @@ class TorrentSession {
   bool closing_ = false;  // trackers told; peers closed; waiting for the last coroutine and disk job
   bool drained_ = false;
   bool was_error_ = false;
+  bool rechecked_ = false;  // the check's result is not in any resume data yet
+  bool performing_ = false;
   std::vector<std::function<void()>> stop_done_;
   int coroutines_ = 0;
   int jobs_ = 0;
-  Clock::time_point seeding_since_ = Clock::time_point::max();
+  int ticks_ = 0;
   std::set<std::shared_ptr<Peer>> dialling_;  // outgoing connections before their handshake
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Incoming connections that arrived while the torrent was checking, answered once the check is over.
@@ -202,52 +177,10 @@ class TorrentSession {
   std::vector<ParkedPeer> parked_;
   // Shared with the hashing threads of a start-up check, which may outlive a stop request by a few chunks.
   std::shared_ptr<std::atomic<bool>> check_cancel_ = std::make_shared<std::atomic<bool>>(false);
-  bool complete_notified_ = false;
   std::int64_t checked_bytes_ = 0;
 
-  std::map<swarm::PeerId, PeerPtr> peers_;
-  swarm::PeerId next_peer_id_ = 1;
-  swarm::PeerList peer_list_;      // addresses we may dial
-  std::set<Endpoint> connecting_;  // dials in progress
-  int dials_this_tick_ = 0;
-  std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
-  std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
-  std::set<std::array<std::uint8_t, 16>> banned_;  // IP addresses
-  std::set<Endpoint> banned_loopback_;             // loopback peers, by address and port (see ban_key)
-  swarm::SmartBan smart_ban_;
-
-  // Pieces being assembled (received blocks land here, the one copy on the receive path).
-  std::unordered_map<std::int32_t, std::vector<std::uint8_t>> assembling_;
-  std::vector<std::vector<std::uint8_t>> free_buffers_;
-  std::int32_t writes_in_flight_ = 0;
-
-  // Read cache for seeding: whole pieces, least recently used evicted beyond the budget.
-  std::unordered_map<std::int32_t, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
-  std::list<std::int32_t> cache_lru_;
-  std::set<std::int32_t> reads_in_flight_;
-
-  // Accounting.
-  std::int64_t downloaded_ = 0;
-  std::int64_t uploaded_ = 0;
-  std::int64_t downloaded_before_ = 0;  // from resume data
-  std::int64_t uploaded_before_ = 0;
-  double down_rate_ = 0;
-  double up_rate_ = 0;
-  std::int64_t down_tick_ = 0;
-  std::int64_t up_tick_ = 0;
-  std::int32_t failed_pieces_ = 0;
-  bool resume_dirty_ = false;
-  int ticks_ = 0;
-
-  // Trackers.
-  Clock::time_point next_announce_ = Clock::time_point::max();
-  std::optional<std::string> tracker_id_;
-  tracker::TrackerList trackers_;
+  std::map<swarm::PeerId, PeerPtr> peers_;                                // connections the core knows
   std::map<std::string, tracker::udp::ConnectionCache> udp_connections_;  // per udp:// URL
-  bool announcing_ = false;
-  bool sent_completed_ = false;
-  std::uint32_t tracker_key_ = 0;
-  std::vector<swarm::BlockRequest> ready_;  // serve_requests scratch
 };
 
 }  // namespace shoal::session

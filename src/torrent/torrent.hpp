@@ -197,6 +197,12 @@ class Torrent {
   // --- Before start(): what the check found, and what the user wants.
   void mark_have(PieceIndex piece);
   void set_piece_priority(PieceIndex piece, std::uint8_t priority);  // 0: not wanted
+  // Transfer totals from resume data (reported to trackers and kept in resume data).
+  void restore_totals(std::int64_t downloaded, std::int64_t uploaded) {
+    params_.downloaded_before = downloaded;
+    params_.uploaded_before = uploaded;
+  }
+  void set_logging(bool on) { params_.log = on; }
   // Checked: connect, serve and (if anything is missing) download; announce `started`.
   void start(Clock::time_point now);
 
