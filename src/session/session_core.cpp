@@ -10,7 +10,6 @@
 #include "hash/sha.hpp"
 #include "magnet/magnet_link.hpp"
 #include "runtime/file_io.hpp"
-#include "session/metadata_fetch.hpp"
 #include "session/peer_id.hpp"
 #include "session/session_state.hpp"
 
@@ -23,7 +22,8 @@ constexpr std::size_t kMaxTorrentFileSize = 64 * 1024 * 1024;
 constexpr auto kDhtReannounce = std::chrono::minutes(15);
 constexpr auto kDhtRetryWhileAlone = std::chrono::seconds(5);
 constexpr int kMaxConcurrentDhtSearches = 4;
-constexpr auto kMetadataTimeoutPerPeer = std::chrono::seconds(20);
+// A magnet whose peers were found late still gets this long to fetch the metadata.
+constexpr auto kMetadataFetchMinimum = std::chrono::seconds(20);
 constexpr auto kDhtJoinWait = std::chrono::seconds(10);
 
 TorrentState public_state(session::TorrentState s) {
@@ -125,6 +125,10 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
       if (--*remaining == 0) all_stopped->set_value();
     };
     for (auto& [hex, entry] : torrents_) {
+      if (entry->fetcher) {
+        ++*remaining;
+        stop_fetcher(entry, one_done);
+      }
       if (!entry->torrent) continue;
       ++*remaining;
       deactivate(entry, one_done);
@@ -153,6 +157,7 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
   // Torrents that did not drain in time are destroyed with the rest; their coroutine frames go with io_,
   // and check whether the torrent still exists before touching it.
   torrents_.clear();
+  draining_.clear();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -298,6 +303,10 @@ void SessionCore::remove(const std::string& info_hash, RemoveMode mode) {
     push_event(TorrentRemoved{entry->hex});
     schedule();
   };
+  if (entry->fetcher) {
+    // A magnet still fetching its metadata: the fetch ends now.
+    stop_fetcher(entry, {});
+  }
   if (entry->torrent) {
     deactivate(entry, finish);
   } else {
@@ -424,30 +433,88 @@ asio::awaitable<void> SessionCore::fetch_metadata(EntryPtr entry) {
     }
   }
   if (entry->removed || shut_down_) co_return;
-  if (entry->peers.empty()) {
+  auto link = magnet::parse_magnet(entry->params.magnet);
+  bool trackers = link && !link->trackers.empty() && entry->params.use_trackers && settings_.use_trackers;
+  if (entry->peers.empty() && !trackers) {
     fail_entry(entry, ErrorCode::metadata_not_found,
                settings_.dht.enabled
                    ? "no peer found for this magnet link (DHT searched for a minute)"
                    : "no peer to fetch metadata from: give x.pe in the link or a peer, or turn the DHT on");
     co_return;
   }
-  log(entry->hex, "fetching metadata from " + std::to_string(entry->peers.size()) + " peer(s)");
-  auto info = co_await session::fetch_metadata(info_hash, entry->peers, kMetadataTimeoutPerPeer);
-  if (entry->removed || shut_down_) co_return;
+  entry->metadata_deadline = std::max(deadline, std::chrono::steady_clock::now() + kMetadataFetchMinimum);
+  start_fetcher(entry);
+}
+
+// The info dictionary comes over the same peer connections as any torrent's data: a torrent object in
+// fetch_metadata mode asks every peer that offers it, in parallel, and is stopped once it has it.
+void SessionCore::start_fetcher(const EntryPtr& entry) {
+  auto info_hash = *Sha1Digest::from_hex(entry->hex);
+  metainfo::TorrentInfo stub;
+  stub.info_hash = info_hash;
+  stub.name = entry->hex;
+  stub.piece_length = 16 * 1024;
+  if (auto link = magnet::parse_magnet(entry->params.magnet)) {
+    for (const auto& t : link->trackers)
+      stub.trackers.push_back({t});
+  }
+  session::TorrentOptions options;
+  options.save_dir = entry->params.save_path;
+  options.peers = entry->peers;
+  options.use_trackers = entry->params.use_trackers && settings_.use_trackers;
+  options.max_connections = entry->params.max_connections;
+  options.fetch_metadata = true;
+  log(entry->hex, "fetching metadata from " + std::to_string(entry->peers.size()) + " peer(s)" +
+                      (stub.trackers.empty() ? "" : " and the link's trackers"));
+  entry->fetcher = std::make_unique<session::TorrentSession>(context_, std::move(stub), std::move(options));
+  std::weak_ptr<Entry> weak = entry;
+  entry->fetcher->on_metadata = [this, weak](const std::string& bytes) {
+    // Posted: the fetcher is stopped (and destroyed) from here, not from inside its own call stack.
+    asio::post(io_, [this, weak, bytes] {
+      if (auto e = weak.lock(); e && e->fetcher && !e->info) on_metadata(e, bytes);
+    });
+  };
+  if (settings_.log_events) {
+    entry->fetcher->on_log = [this, hex = entry->hex](const std::string& line) { log(hex, line); };
+  }
+  entry->fetcher->start();
+}
+
+void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_bytes) {
+  auto info = metainfo::parse_info_dict(info_bytes);
   if (!info) {
-    fail_entry(entry, ErrorCode::metadata_not_found, info.error());
-    co_return;
+    // It hashed to the info-hash, so this is the torrent as published: unusable for us, and for good.
+    stop_fetcher(entry, {});
+    fail_entry(entry, ErrorCode::metadata_not_found, "the metadata is invalid: " + info.error().message());
+    return;
   }
   if (auto link = magnet::parse_magnet(entry->params.magnet)) {
     for (const auto& t : link->trackers)
       info->trackers.push_back({t});
   }
+  stop_fetcher(entry, {});
   entry->info = std::move(*info);
   save_metainfo(*entry, session::torrent_file_from_info(*entry->info));
   persist();
   push_event(MetadataReceived{entry->hex, entry->info->name});
   entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
   schedule();
+}
+
+void SessionCore::stop_fetcher(const EntryPtr& entry, std::function<void()> then) {
+  if (!entry->fetcher) {
+    if (then) then();
+    return;
+  }
+  // Kept until drained (its coroutines refer to it), then destroyed from the posted stop callback, when
+  // nothing of it is on the stack.
+  auto* raw = entry->fetcher.get();
+  raw->on_metadata = nullptr;
+  draining_[raw] = std::move(entry->fetcher);
+  raw->stop([this, raw, then = std::move(then)] {
+    if (then) then();
+    draining_.erase(raw);
+  });
 }
 
 void SessionCore::fail_entry(const EntryPtr& entry, ErrorCode code, std::string message) {
@@ -644,8 +711,10 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
 bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket,
                                  const Endpoint& remote, wire::MessageReader& reader) {
   auto entry = find(h.info_hash.to_hex());
-  if (!entry || !entry->torrent || entry->torrent->stopping()) return false;
-  entry->torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h);
+  if (!entry) return false;
+  auto* torrent = entry->torrent ? entry->torrent.get() : entry->fetcher.get();
+  if (!torrent || torrent->stopping()) return false;
+  torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h);
   return true;
 }
 
@@ -778,6 +847,7 @@ bool SessionCore::add_peer(const std::string& info_hash, const std::string& endp
   if (!e || !entry) return false;
   entry->peers.push_back(*e);
   if (entry->torrent) entry->torrent->add_peer(*e, swarm::PeerSource::user);
+  if (entry->fetcher) entry->fetcher->add_peer(*e, swarm::PeerSource::user);
   return true;
 }
 
@@ -970,8 +1040,21 @@ asio::awaitable<void> SessionCore::tick_loop() {
     auto [ec] = co_await tick_timer_.async_wait(kToken);
     if (ec || shut_down_) co_return;
     ++ticks;
+    auto now_tick = std::chrono::steady_clock::now();
+    std::vector<EntryPtr> timed_out;
     for (const auto& [hex, e] : torrents_) {
       if (e->torrent) e->torrent->on_tick();
+      if (e->fetcher) {
+        e->fetcher->on_tick();
+        if (now_tick >= e->metadata_deadline) timed_out.push_back(e);
+      }
+    }
+    for (const auto& e : timed_out) {
+      auto peers = e->fetcher->stats().peers;
+      stop_fetcher(e, {});
+      fail_entry(e, ErrorCode::metadata_not_found,
+                 peers == 0 ? "no peer with the metadata could be reached"
+                            : "no peer sent the metadata (" + std::to_string(peers) + " connected)");
     }
     budget_.on_second();
     active_cached_ = std::max(1, active_count());

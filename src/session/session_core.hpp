@@ -81,6 +81,9 @@ class SessionCore {
     std::vector<Endpoint> peers;
     std::optional<metainfo::TorrentInfo> info;
     std::unique_ptr<session::TorrentSession> torrent;
+    // A magnet link's metadata fetch: a torrent object that only fetches the info dictionary from its peers.
+    std::unique_ptr<session::TorrentSession> fetcher;
+    std::chrono::steady_clock::time_point metadata_deadline{};
     TorrentState state = TorrentState::queued;  // when no torrent object runs
     ErrorCode error_code = ErrorCode::none;
     std::string error;
@@ -106,6 +109,12 @@ class SessionCore {
   EntryPtr find(const std::string& info_hash) const;
 
   boost::asio::awaitable<void> fetch_metadata(EntryPtr entry);
+  void start_fetcher(const EntryPtr& entry);
+  void on_metadata(const EntryPtr& entry, const std::string& info_bytes);
+  // Stops the fetcher; `then` runs once it is drained and destroyed.
+  void stop_fetcher(const EntryPtr& entry, std::function<void()> then);
+  // Metadata fetchers stopped and not yet drained.
+  std::map<session::TorrentSession*, std::unique_ptr<session::TorrentSession>> draining_;
   void schedule();  // starts queued torrents as far as the active limits allow
   void activate(const EntryPtr& entry);
   // Stops the running torrent object; `then` runs on the network thread once it is drained and destroyed.

@@ -29,6 +29,9 @@ struct TorrentOptions {
   int upload_slots = 8;
   int max_connections = 80;
   std::optional<std::int64_t> seed_time_seconds;  // stop seeding after this long
+  // A magnet link: `info` names only the info-hash and trackers. The torrent connects as usual and fetches
+  // the info dictionary from its peers (on_metadata); it transfers nothing else and keeps no resume data.
+  bool fetch_metadata = false;
 };
 
 enum class TorrentState { checking, downloading, seeding, stopped, error };

@@ -106,6 +106,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.seed_ratio = options.seed_ratio;
   if (options.seed_time_seconds) p.seed_time = std::chrono::seconds(*options.seed_time_seconds);
   p.sequential = options.sequential;
+  p.fetch_metadata = options.fetch_metadata;
   p.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   return p;
 }
@@ -202,6 +203,16 @@ void TorrentSession::apply_file_selection() {
 }
 
 void TorrentSession::start() {
+  if (options_.fetch_metadata) {
+    // Nothing on disk to check: straight to the peers.
+    options_.resume_file.clear();
+    state_ = TorrentState::downloading;
+    running_ = true;
+    core_->set_logging(static_cast<bool>(on_log));
+    core_->start(Clock::now());
+    perform_actions();
+    return;
+  }
   spawn(check_then_run(), "start-up failed: ");
 }
 
@@ -436,6 +447,8 @@ void TorrentSession::perform_actions() {
               if (on_tracker_error) on_tracker_error(a.url, a.error);
             } else if constexpr (std::is_same_v<A, torrent::Log>) {
               if (on_log) on_log(a.text);
+            } else if constexpr (std::is_same_v<A, torrent::MetadataReceived>) {
+              if (on_metadata) on_metadata(a.info_bytes);
             }
           },
           action);

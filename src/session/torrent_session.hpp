@@ -83,6 +83,8 @@ class TorrentSession {
   std::function<void(const std::string& address, const std::string& reason)> on_peer_banned;
   // Seeding reached its ratio or time: the torrent stopped itself.
   std::function<void()> on_seeding_done;
+  // TorrentOptions::fetch_metadata: the info dictionary, verified against the info-hash.
+  std::function<void(const std::string& info_bytes)> on_metadata;
 
  private:
   using tcp = boost::asio::ip::tcp;

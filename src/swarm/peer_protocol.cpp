@@ -25,7 +25,7 @@ wire::ExtensionHandshake our_extension_handshake(const OurExtensions& ours) {
   wire::ExtensionHandshake h;
   if (!ours.is_private) {
     h.m = {{"ut_metadata", kOurUtMetadataId}, {"ut_pex", kOurUtPexId}};
-    h.metadata_size = ours.metadata_size;
+    if (ours.metadata_size > 0) h.metadata_size = ours.metadata_size;  // a magnet still fetching says none
   }
   h.client = ours.client;
   h.listen_port = ours.listen_port;
@@ -198,6 +198,7 @@ void PeerProtocol::on_extension_handshake(std::span<const std::uint8_t> payload,
   auto h = wire::decode_extension_handshake({reinterpret_cast<const char*>(payload.data()), payload.size()});
   if (!h) return;  // a broken extension handshake only costs the peer its extensions
   ut_metadata_id_ = h->id_of("ut_metadata");
+  metadata_size_ = h->metadata_size;
   listen_port_ = h->listen_port;
   ut_pex_id_ = h->id_of("ut_pex");
   if (ut_pex_id_ && config_.pex_allowed && !pex_) pex_.emplace(now);

@@ -214,6 +214,7 @@ class PeerProtocol {
   // From its extension handshake.
   std::optional<std::uint8_t> ut_metadata_id() const { return ut_metadata_id_; }
   std::optional<std::uint8_t> ut_pex_id() const { return ut_pex_id_; }
+  std::optional<std::int64_t> metadata_size() const { return metadata_size_; }  // BEP 9, as it declared
   std::optional<std::uint16_t> listen_port() const { return listen_port_; }
   std::uint32_t reqq() const { return reqq_; }
   const std::string& client() const { return client_; }
@@ -247,6 +248,7 @@ class PeerProtocol {
 
   std::optional<std::uint8_t> ut_metadata_id_;
   std::optional<std::uint8_t> ut_pex_id_;
+  std::optional<std::int64_t> metadata_size_;
   std::optional<std::uint16_t> listen_port_;
   std::uint32_t reqq_ = kDefaultReqq;
   std::string client_;

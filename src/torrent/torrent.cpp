@@ -32,6 +32,7 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
       tracker_key_(static_cast<std::uint32_t>(params_.seed >> 17)) {
   picker_.set_sequential(params_.sequential);
   now_ = now;
+  if (params_.fetch_metadata) metadata_fetch_.emplace(params_.info_hash);
 }
 
 Torrent::Peer* Torrent::find(PeerId id) {
@@ -83,7 +84,7 @@ void Torrent::set_piece_priority(PieceIndex piece, std::uint8_t priority) {
 void Torrent::start(Clock::time_point now) {
   now_ = std::max(now_, now);
   if (phase_ != Phase::checking) return;
-  phase_ = picker_.is_complete() ? Phase::seeding : Phase::downloading;
+  phase_ = picker_.is_complete() && !metadata_fetch_ ? Phase::seeding : Phase::downloading;
   if (phase_ == Phase::seeding) check_complete(now);
   if (params_.use_trackers && !trackers_.empty()) begin_announce(tracker::AnnounceEvent::started, now);
   connect_more(now);
@@ -192,6 +193,7 @@ void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   auto& peer = it->second;
+  if (metadata_fetch_) metadata_fetch_->on_peer_gone(id);
   const auto& client = peer.protocol.client();
   if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
   if (peer.outgoing) peer_list_.on_disconnected(peer.remote, now_);
@@ -235,7 +237,10 @@ void Torrent::send_greeting(Peer& peer) {
     send(peer, wire::Extended{0, bytes_of(payload)});
   }
   const auto& have = picker_.have();
-  if (features.fast && have.all()) {
+  if (metadata_fetch_) {
+    // Nothing yet (and an empty bitfield would read as "all of nothing": a seed).
+    if (features.fast) send(peer, wire::HaveNone{});
+  } else if (features.fast && have.all()) {
     send(peer, wire::HaveAll{});
   } else if (features.fast && have.none()) {
     send(peer, wire::HaveNone{});
@@ -248,6 +253,11 @@ bool Torrent::on_message(PeerId id, const wire::Message& message, Clock::time_po
   now_ = std::max(now_, now);
   auto* peer = find(id);
   if (!peer) return false;
+  if (metadata_fetch_ &&
+      (std::holds_alternative<wire::Bitfield>(message) || std::holds_alternative<wire::Have>(message) ||
+       std::holds_alternative<wire::HaveAll>(message) || std::holds_alternative<wire::HaveNone>(message))) {
+    return true;  // its pieces mean nothing before we know how many there are
+  }
   auto event = peer->protocol.on_message(message, now, view());
   drop_unsent(*peer);  // a not-interested chokes it
   flush(*peer);
@@ -286,6 +296,7 @@ bool Torrent::handle_event(PeerId id, Peer& peer, const swarm::PeerProtocol::Eve
 void Torrent::on_messages_done(PeerId id) {
   auto* peer = find(id);
   if (!peer) return;
+  if (metadata_fetch_) request_metadata(id, *peer, now_);
   serve_peer(id, *peer);
   request_more(id, *peer);
   wake(id, *peer);
@@ -360,7 +371,12 @@ void Torrent::on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<con
   if (ext != swarm::kOurUtMetadataId) return;
   auto m = wire::decode_metadata_message(payload);
   auto peer_metadata_id = peer.protocol.ut_metadata_id();
-  if (!m || m->type != wire::MetadataMessage::Type::request || !peer_metadata_id) return;
+  if (!m || !peer_metadata_id) return;
+  if (metadata_fetch_) {
+    on_metadata_message(id, peer, *m, now);
+    return;
+  }
+  if (m->type != wire::MetadataMessage::Type::request) return;
   auto answer = peer.protocol.on_metadata_request(now, peer.has_send_room());
   if (answer == swarm::PeerProtocol::MetadataAnswer::ignore) return;
   auto size = static_cast<std::int64_t>(params_.info_bytes.size());
@@ -401,6 +417,47 @@ void Torrent::on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::tim
   log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
       std::to_string(m->dropped.size()) + " dropped, " + std::to_string(peer_list_.size() - before) + " new");
   connect_more(now);
+}
+
+// Magnet: the info dictionary's pieces from this peer, or its answer to ours.
+void Torrent::on_metadata_message(PeerId id, Peer& peer, const wire::MetadataMessage& m,
+                                  Clock::time_point now) {
+  using Type = wire::MetadataMessage::Type;
+  if (m.type == Type::request) {
+    // We have nothing to give yet.
+    wire::MetadataMessage reply;
+    reply.type = Type::reject;
+    reply.piece = m.piece;
+    std::string bytes = wire::encode_metadata_message(reply);
+    send(peer, wire::Extended{*peer.protocol.ut_metadata_id(), bytes_of(bytes)});
+    return;
+  }
+  if (m.type == Type::reject) {
+    metadata_fetch_->on_reject(id, m.piece, now);
+    return;
+  }
+  auto outcome = metadata_fetch_->on_data(id, m.piece, m.total_size, m.data);
+  if (!outcome.problem.empty()) log(peer.remote.to_string() + " ut_metadata: " + outcome.problem);
+  for (auto liar : outcome.liars)
+    close(liar, "sent metadata that does not match the info-hash", true);
+  if (outcome.complete) {
+    log("metadata received: " + std::to_string(metadata_fetch_->metadata().size()) + " bytes");
+    emit(MetadataReceived{metadata_fetch_->metadata()});
+  }
+}
+
+void Torrent::request_metadata(PeerId id, Peer& peer, Clock::time_point now) {
+  auto their_id = peer.protocol.ut_metadata_id();
+  auto size = peer.protocol.metadata_size();
+  if (!their_id || !size) return;
+  for (auto piece : metadata_fetch_->requests_for(id, *size, now)) {
+    wire::MetadataMessage request;
+    request.type = wire::MetadataMessage::Type::request;
+    request.piece = piece;
+    std::string bytes = wire::encode_metadata_message(request);
+    send(peer, wire::Extended{*their_id, bytes_of(bytes)});
+  }
+  wake(id, peer);
 }
 
 std::optional<Endpoint> Torrent::listen_endpoint(const Peer& peer) const {
@@ -766,6 +823,11 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   }
   for (auto [id, reason] : to_close)
     close(id, std::string(reason), true);
+  if (metadata_fetch_) {
+    metadata_fetch_->on_tick(now);
+    for (auto& [id, p] : peers_)
+      request_metadata(id, p, now);
+  }
   if ((ticks_ % kTicksPerRechoke == 0 || slot_wasted) && !peers_.empty()) rechoke(now);
   if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
   if (params_.use_trackers && !walk_ && now >= next_announce_)
@@ -816,7 +878,9 @@ void Torrent::announce_next(Clock::time_point now) {
     request.port = params_.listen_port;
     request.uploaded = total_uploaded();
     request.downloaded = total_downloaded();
-    request.left = picker_.bytes_wanted_left();
+    // A magnet still fetching its metadata does not know what is left; it is no seed (what other clients
+    // say).
+    request.left = metadata_fetch_ ? 16 * 1024 : picker_.bytes_wanted_left();
     request.event = walk.event;
     request.key = tracker_key_;
     request.tracker_id = tracker_id_;

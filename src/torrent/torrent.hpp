@@ -45,6 +45,7 @@
 #include "swarm/piece_picker.hpp"
 #include "swarm/send_queue.hpp"
 #include "swarm/smart_ban.hpp"
+#include "torrent/metadata_fetch.hpp"
 #include "tracker/announce.hpp"
 #include "tracker/tracker_list.hpp"
 #include "wire/message.hpp"
@@ -108,6 +109,9 @@ struct Params {
   std::int64_t uploaded_before = 0;
   std::uint64_t seed = 0;  // randomness: picker, choker, tracker order, tracker key
   bool log = false;        // queue Log actions (connects, closes, bans, PEX, trackers)
+  // A magnet link: no info dictionary yet (num_pieces 0). The torrent connects as usual, fetches the info
+  // dictionary from every peer that offers it (MetadataReceived), and transfers nothing else.
+  bool fetch_metadata = false;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -161,9 +165,12 @@ struct TrackerFailed {
 struct Log {
   std::string text;
 };
+struct MetadataReceived {  // Params::fetch_metadata: the info dictionary, verified against the info-hash
+  std::string info_bytes;
+};
 using Action =
     std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified, Completed,
-                 SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log>;
+                 SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log, MetadataReceived>;
 
 enum class Phase {
   checking,     // before start(): the driver checks existing data; nothing is said to anyone
@@ -272,7 +279,7 @@ class Torrent {
   Stats stats() const;
   const swarm::PiecePicker& picker() const { return picker_; }
   const swarm::Bitfield& have() const { return picker_.have(); }
-  bool is_complete() const { return picker_.is_complete(); }
+  bool is_complete() const { return !metadata_fetch_ && picker_.is_complete(); }
   // Something changed since mark_resume_saved(): verified pieces or transfer totals.
   bool resume_dirty() const { return resume_dirty_; }
   void mark_resume_saved() { resume_dirty_ = false; }
@@ -330,6 +337,9 @@ class Torrent {
   void on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<const std::uint8_t> payload,
                    Clock::time_point now);
   void on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::time_point now);
+  void on_metadata_message(PeerId id, Peer& peer, const wire::MetadataMessage& message,
+                           Clock::time_point now);
+  void request_metadata(PeerId id, Peer& peer, Clock::time_point now);
   void send_pex(PeerId id, Peer& peer, Clock::time_point now);
   std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
   void on_interested(PeerId id, Peer& peer, Clock::time_point now);
@@ -416,6 +426,7 @@ class Torrent {
   bool completed_pending_ = false;  // a `completed` announce waits for the walk in flight
   bool sent_completed_ = false;
   std::uint64_t next_announce_id_ = 1;
+  std::optional<MetadataFetch> metadata_fetch_;  // Params::fetch_metadata
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).
   Clock::time_point now_{};
