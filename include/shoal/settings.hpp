@@ -49,6 +49,9 @@ struct SessionSettings {
   int max_dials_per_second = 20;     ///< new outgoing connections per second
   int max_incoming_handshakes = 64;  ///< incoming connections not yet past the handshake
   int max_unchoked = 0;  ///< upload slots of all torrents together, split evenly; 0 = each torrent's own only
+  /// Bytes of pieces cached for serving, all torrents together (each torrent keeps at least the two pieces it
+  /// serves from, and at most 64 MiB).
+  std::int64_t read_cache_bytes = 256 * 1024 * 1024;
   /// @}
 
   /// @name Queueing

@@ -84,6 +84,8 @@ SessionCore::SessionCore(SessionSettings settings)
   context_.connections = &budget_;
   context_.checks = &checks_;
   context_.active_torrents = [this] { return active_cached_; };
+  context_.cached_bytes = &cached_bytes_;
+  context_.cache_budget = settings_.read_cache_bytes;
   context_.unchoke_share = [this] {
     return settings_.max_unchoked > 0 ? std::max(1, settings_.max_unchoked / std::max(1, active_cached_))
                                       : 1 << 20;
@@ -926,6 +928,8 @@ void SessionCore::apply_settings(const SessionSettings& s) {
   settings_.max_dials_per_second = s.max_dials_per_second;
   budget_.set_limits(budget_limits(settings_));
   settings_.max_unchoked = s.max_unchoked;
+  settings_.read_cache_bytes = s.read_cache_bytes;
+  context_.cache_budget = s.read_cache_bytes;
   settings_.max_active_downloads = s.max_active_downloads;
   settings_.max_active_seeds = s.max_active_seeds;
   settings_.log_events = s.log_events;

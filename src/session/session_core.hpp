@@ -113,8 +113,6 @@ class SessionCore {
   void on_metadata(const EntryPtr& entry, const std::string& info_bytes);
   // Stops the fetcher; `then` runs once it is drained and destroyed.
   void stop_fetcher(const EntryPtr& entry, std::function<void()> then);
-  // Metadata fetchers stopped and not yet drained.
-  std::map<session::TorrentSession*, std::unique_ptr<session::TorrentSession>> draining_;
   void schedule();  // starts queued torrents as far as the active limits allow
   void activate(const EntryPtr& entry);
   // Stops the running torrent object; `then` runs on the network thread once it is drained and destroyed.
@@ -140,6 +138,7 @@ class SessionCore {
   session::RateLimiter global_up_;
   session::ConnectionBudget budget_;
   session::CheckQueue checks_;
+  std::int64_t cached_bytes_ = 0;  // the read caches of all torrents (TorrentContext::cached_bytes)
   session::TorrentContext context_;
   // One UDP socket per family for the DHT, the UDP tracker client (and later uTP); before their users, so
   // destroyed after them.
@@ -153,6 +152,8 @@ class SessionCore {
   bool dht_tried_ = false;
   bool lsd_tried_ = false;
   std::map<std::string, EntryPtr> torrents_;
+  // Metadata fetchers stopped and not yet drained.
+  std::map<session::TorrentSession*, std::unique_ptr<session::TorrentSession>> draining_;
   std::uint64_t next_order_ = 0;
   boost::asio::steady_timer tick_timer_;
   bool shut_down_ = false;

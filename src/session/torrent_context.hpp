@@ -125,6 +125,9 @@ struct TorrentContext {
   std::function<int()> active_torrents = [] { return 1; };
   // This torrent's share of the session's unchoke slots (large when the session sets no global cap).
   std::function<int()> unchoke_share = [] { return 1 << 20; };
+  // The read cache of all torrents together: bytes held now, and the budget (0: none).
+  std::int64_t* cached_bytes = nullptr;
+  std::int64_t cache_budget = 0;
 };
 
 }  // namespace shoal::session

@@ -78,6 +78,13 @@ class TorrentSession::Budget : public torrent::Mediator {
     context_.connections->handshake_started(e);
     return true;
   }
+  void cache_changed(std::int64_t delta) override {
+    if (context_.cached_bytes) *context_.cached_bytes += delta;
+  }
+  bool cache_over_budget() const override {
+    return context_.cached_bytes && context_.cache_budget > 0 &&
+           *context_.cached_bytes > context_.cache_budget;
+  }
 
  private:
   TorrentContext& context_;

@@ -1,6 +1,6 @@
-// Fetching a magnet link's info dictionary (BEP 9) from every connected peer that offers it, in parallel, with
-// no I/O: which piece to ask whom for, what to do with answers, rejects and silence, and when the whole is here
-// and hashes to the info-hash. The torrent core runs it over its ordinary peer connections.
+// Fetching a magnet link's info dictionary (BEP 9) from every connected peer that offers it, in parallel,
+// with no I/O: which piece to ask whom for, what to do with answers, rejects and silence, and when the whole
+// is here and hashes to the info-hash. The torrent core runs it over its ordinary peer connections.
 //
 // Invariants:
 //  - a metadata piece is asked of one peer at a time, and of at most kRequestsPerPeer pieces per peer;
@@ -35,12 +35,13 @@ class MetadataFetch {
 
   // Metadata pieces to ask `peer` for now; it declared `declared_size` (BEP 9 metadata_size) in its extension
   // handshake.
-  std::vector<std::uint32_t> requests_for(swarm::PeerId peer, std::int64_t declared_size, Clock::time_point now);
+  std::vector<std::uint32_t> requests_for(swarm::PeerId peer, std::int64_t declared_size,
+                                          Clock::time_point now);
 
   struct Outcome {
-    bool complete = false;                // metadata() holds the verified info dictionary
-    std::vector<swarm::PeerId> liars;     // supplied bytes of an assembly that failed its hash: close them
-    std::string problem;                  // why this data was not taken (for the log), empty when it was
+    bool complete = false;             // metadata() holds the verified info dictionary
+    std::vector<swarm::PeerId> liars;  // supplied bytes of an assembly that failed its hash: close them
+    std::string problem;               // why this data was not taken (for the log), empty when it was
   };
   Outcome on_data(swarm::PeerId peer, std::uint32_t piece, std::optional<std::int64_t> total_size,
                   std::span<const std::uint8_t> data);
@@ -63,9 +64,9 @@ class MetadataFetch {
   Sha1Digest info_hash_;
   std::optional<wire::MetadataAssembler> assembler_;
   std::int64_t size_ = 0;
-  std::map<std::uint32_t, Asked> asked_;        // piece -> who has it now
-  std::set<swarm::PeerId> suppliers_;           // of the assembly in progress
-  std::set<swarm::PeerId> excluded_;            // liars: never asked again
+  std::map<std::uint32_t, Asked> asked_;  // piece -> who has it now
+  std::set<swarm::PeerId> suppliers_;     // of the assembly in progress
+  std::set<swarm::PeerId> excluded_;      // liars: never asked again
   std::map<swarm::PeerId, Clock::time_point> rejected_until_;
   bool complete_ = false;
   std::string metadata_;

@@ -35,6 +35,10 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
   if (params_.fetch_metadata) metadata_fetch_.emplace(params_.info_hash);
 }
 
+Torrent::~Torrent() {
+  drop_cache();
+}
+
 Torrent::Peer* Torrent::find(PeerId id) {
   auto it = peers_.find(id);
   return it == peers_.end() ? nullptr : &it->second;
@@ -113,6 +117,7 @@ void Torrent::stop(Clock::time_point now) {
 void Torrent::halt(const std::string& reason) {
   if (phase_ == Phase::halted) return;
   phase_ = Phase::halted;
+  drop_cache();
   walk_.reset();
   std::vector<PeerId> all;
   for (const auto& [id, p] : peers_)
@@ -740,16 +745,33 @@ void Torrent::on_piece_read(PieceIndex index, std::shared_ptr<const std::vector<
   reads_in_flight_.erase(piece);
   if (!data || !active()) return;
   if (!cache_.count(piece)) {
+    auto size = static_cast<std::int64_t>(data->size());
     cache_[piece] = std::move(data);
     cache_lru_.push_back(piece);
+    cache_bytes_ += size;
+    mediator_.cache_changed(size);
   }
-  // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it.
+  // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it. Two pieces are
+  // always kept (one being served, one being read), whatever the session's budget says.
   std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
-  while (static_cast<std::int64_t>(cache_lru_.size()) * params_.piece_length > budget) {
-    cache_.erase(cache_lru_.front());
-    cache_lru_.pop_front();
-  }
+  while (cache_lru_.size() > 2 && (cache_bytes_ > budget || mediator_.cache_over_budget()))
+    evict_oldest();
   serve_all();
+}
+
+void Torrent::evict_oldest() {
+  auto piece = cache_lru_.front();
+  cache_lru_.pop_front();
+  auto it = cache_.find(piece);
+  auto size = static_cast<std::int64_t>(it->second->size());
+  cache_.erase(it);
+  cache_bytes_ -= size;
+  mediator_.cache_changed(-size);
+}
+
+void Torrent::drop_cache() {
+  while (!cache_lru_.empty())
+    evict_oldest();
 }
 
 void Torrent::serve_all() {
@@ -829,6 +851,10 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
       request_metadata(id, p, now);
   }
   if ((ticks_ % kTicksPerRechoke == 0 || slot_wasted) && !peers_.empty()) rechoke(now);
+  // Nobody to serve: the cached pieces go back to the session's budget (others may be serving).
+  if (!cache_lru_.empty() &&
+      std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second.protocol.am_choking(); }))
+    drop_cache();
   if (ticks_ % kTicksPerPeerListExpiry == 0) peer_list_.expire(now);
   if (params_.use_trackers && !walk_ && now >= next_announce_)
     begin_announce(tracker::AnnounceEvent::none, now);

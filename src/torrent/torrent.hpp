@@ -82,6 +82,11 @@ class Mediator {
   // Reserves a dial to `endpoint` within the session's caps (half-open, dials per second, one handshake per
   // address); false: not now. A granted dial is released by the driver when it ends.
   virtual bool try_dial(const Endpoint& endpoint) = 0;
+  // The session's read cache, shared by its torrents: bytes a torrent's cache gained (or, negative, lost),
+  // and whether the caches of all torrents together are over the session's budget (a torrent then keeps no
+  // more than the two pieces it serves from). By default: no session-wide budget.
+  virtual void cache_changed(std::int64_t /*delta*/) {}
+  virtual bool cache_over_budget() const { return false; }
 };
 
 // The facts of the torrent and the user's policy for it.
@@ -198,6 +203,7 @@ struct Stats {
 class Torrent {
  public:
   Torrent(Params params, Mediator& mediator, Clock::time_point now);
+  ~Torrent();
   Torrent(const Torrent&) = delete;
   Torrent& operator=(const Torrent&) = delete;
 
@@ -358,6 +364,8 @@ class Torrent {
   void serve_peer(PeerId id, Peer& peer);
   void serve_all();
   void read_piece(std::int32_t piece);
+  void evict_oldest();
+  void drop_cache();
 
   // Trackers.
   void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
@@ -394,6 +402,7 @@ class Torrent {
   // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.
   std::unordered_map<std::int32_t, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
   std::list<std::int32_t> cache_lru_;
+  std::int64_t cache_bytes_ = 0;
   std::set<std::int32_t> reads_in_flight_;
   std::vector<swarm::BlockRequest> ready_;  // serve_peer scratch
 

@@ -83,8 +83,8 @@ TEST(MetadataFetch, AWrongSizedPieceNamesOnlyItsSender) {
   ASSERT_EQ(a.size(), 2u);
   fetch.on_data(1, a[0], size, piece_of(metadata, a[0]));
   std::string shorter(100, 'x');
-  auto outcome = fetch.on_data(1, a[1], size,
-                               {reinterpret_cast<const std::uint8_t*>(shorter.data()), shorter.size()});
+  auto outcome =
+      fetch.on_data(1, a[1], size, {reinterpret_cast<const std::uint8_t*>(shorter.data()), shorter.size()});
   EXPECT_EQ(outcome.liars, std::vector<swarm::PeerId>{1});
   auto b = fetch.requests_for(2, size, t0);
   ASSERT_EQ(b, std::vector<std::uint32_t>{a[1]}) << "only the bad piece is asked again";
@@ -101,7 +101,8 @@ TEST(MetadataFetch, RejectsSilenceAndDeparturesFreeTheirPieces) {
   ASSERT_EQ(a.size(), 2u);
   ASSERT_EQ(b.size(), 1u);
   fetch.on_reject(1, a[0], t0);
-  EXPECT_TRUE(fetch.requests_for(1, size, t0 + std::chrono::seconds(1)).empty()) << "backs off after a reject";
+  EXPECT_TRUE(fetch.requests_for(1, size, t0 + std::chrono::seconds(1)).empty())
+      << "backs off after a reject";
   auto later = t0 + std::chrono::seconds(5);
   EXPECT_EQ(fetch.requests_for(3, size, later), std::vector<std::uint32_t>{a[0]});
   fetch.on_peer_gone(2);
@@ -109,7 +110,8 @@ TEST(MetadataFetch, RejectsSilenceAndDeparturesFreeTheirPieces) {
   // Peer 1 never answers piece a[1]: after the timeout it goes to someone else.
   EXPECT_TRUE(fetch.requests_for(5, size, t0).empty());
   fetch.on_tick(t0 + MetadataFetch::kRequestTimeout);
-  EXPECT_EQ(fetch.requests_for(5, size, t0 + MetadataFetch::kRequestTimeout), std::vector<std::uint32_t>{a[1]});
+  EXPECT_EQ(fetch.requests_for(5, size, t0 + MetadataFetch::kRequestTimeout),
+            std::vector<std::uint32_t>{a[1]});
   // An answer from the peer that was no longer asked is not taken.
   auto late = fetch.on_data(1, a[1], size, piece_of(metadata, a[1]));
   EXPECT_FALSE(late.problem.empty());
