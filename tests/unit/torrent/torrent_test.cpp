@@ -1,0 +1,673 @@
+// torrent::Torrent as a leecher and as a seeder: what it dials, what it says to peers, the pieces it
+// assembles and serves. Driven by the harness (fake Mediator, virtual time); what it writes is decoded back
+// into messages.
+#include "torrent/torrent.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "torrent_harness.hpp"
+
+namespace shoal::torrent::testing {
+namespace {
+
+// Four pieces of two blocks; the last piece is shorter (a full block and a 3,616-byte one).
+constexpr std::int32_t kPieces = 4;
+constexpr std::int64_t kPieceLength = 2 * swarm::kBlockSize;
+constexpr std::int64_t kTotal = 3 * kPieceLength + 20000;
+const std::vector<std::uint8_t> kAllFour = {0xf0};  // a bitfield: all four pieces
+
+Params leecher_params() {
+  return Harness::make_params(kPieces, kPieceLength, kTotal);
+}
+
+Params with_trackers(Params p, std::vector<std::vector<std::string>> tiers) {
+  p.trackers = std::move(tiers);
+  return p;
+}
+
+tracker::AnnounceResponse answer(std::vector<Endpoint> peers = {}, std::int64_t interval = 1800) {
+  tracker::AnnounceResponse r;
+  r.interval = interval;
+  r.peers = std::move(peers);
+  return r;
+}
+
+std::vector<Endpoint> addresses(int n) {
+  std::vector<Endpoint> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(ip(1, static_cast<std::uint8_t>(i + 1)));
+  return out;
+}
+
+// A seed we dialled: greeting read, it has everything and unchokes us; returns the requests we sent it.
+std::vector<wire::Request> seed_unchokes(Harness& h, PeerId seed) {
+  h.flush(seed);
+  EXPECT_TRUE(h.receive_all(seed, {wire::Bitfield{kAllFour}, wire::Unchoke{}}));
+  return h.flush(seed).all<wire::Request>();
+}
+
+std::vector<wire::Request> of_piece(const std::vector<wire::Request>& requests, std::uint32_t piece) {
+  std::vector<wire::Request> out;
+  for (const auto& r : requests) {
+    if (r.piece == piece) out.push_back(r);
+  }
+  return out;
+}
+
+// ---- Leecher: trackers and dialling.
+
+TEST(TorrentLeecher, StartAnnouncesStartedToTheFirstTrackerOfTierZero) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}, {"http://b.example/announce"}}));
+  h.start();
+  EXPECT_EQ(h.torrent.phase(), Phase::downloading);
+  auto actions = h.actions();
+  auto announces = actions_of<Announce>(actions);
+  ASSERT_EQ(announces.size(), 1u);
+  const auto& a = announces[0];
+  EXPECT_EQ(a.url, "http://a.example/announce");
+  EXPECT_EQ(a.request.event, tracker::AnnounceEvent::started);
+  EXPECT_EQ(a.request.left, kTotal);
+  EXPECT_EQ(a.request.downloaded, 0);
+  EXPECT_EQ(a.request.uploaded, 0);
+  EXPECT_EQ(a.request.port, 6881);
+  EXPECT_EQ(a.request.info_hash, h.params.info_hash);
+  EXPECT_EQ(a.request.peer_id, h.params.peer_id);
+  EXPECT_EQ(count_actions<Dial>(actions), 0u);  // nobody to dial yet
+}
+
+TEST(TorrentLeecher, NothingIsSaidBeforeStart) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.tick();
+  h.torrent.add_peer(ip(1, 1), swarm::PeerSource::tracker, h.now);
+  h.tick();
+  EXPECT_TRUE(h.actions().empty());
+  EXPECT_EQ(h.torrent.phase(), Phase::checking);
+  EXPECT_FALSE(h.torrent.accepts_incoming(ip(2, 2)));
+}
+
+TEST(TorrentLeecher, PeersFromTheTrackerAreDialled) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.start();
+  auto id = actions_of<Announce>(h.actions()).at(0).id;
+  h.torrent.on_announce_done(id, answer(addresses(3)), h.now);
+  auto actions = h.actions();
+  ASSERT_EQ(actions_of<TrackerReply>(actions).size(), 1u);
+  EXPECT_EQ(actions_of<TrackerReply>(actions)[0].peers, 3);
+  EXPECT_EQ(dialled(actions), (std::set<Endpoint>{ip(1, 1), ip(1, 2), ip(1, 3)}));
+  EXPECT_EQ(h.torrent.half_open(), 3u);
+  EXPECT_EQ(h.mediator.dial_asks.size(), 3u);
+}
+
+TEST(TorrentLeecher, DialsStayWithinEveryCap) {
+  struct Case {
+    const char* what;
+    int peers;
+    int grants;            // the Mediator's try_dial says yes this often
+    int connection_limit;  // the Mediator's share for this torrent
+    int max_connections;   // the torrent's own setting
+    std::size_t first;     // dials when the tracker answers
+    std::size_t after_tick;
+  };
+  const Case cases[] = {
+      {"ten dials a tick, then the half-open cap", 30, 1000, 500, 80, kMaxDialsPerTick, kMaxHalfOpen},
+      {"the mediator refuses: no dial, retried later", 30, 4, 500, 80, 4, 4},
+      {"the mediator's connection share", 30, 1000, 5, 80, 5, 5},
+      {"the torrent's own connection limit", 30, 1000, 500, 3, 3, 3},
+      {"fewer addresses than caps", 2, 1000, 500, 80, 2, 2},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto p = with_trackers(leecher_params(), {{"http://a.example/announce"}});
+    p.max_connections = c.max_connections;
+    Harness h(p);
+    h.mediator.dial_grants = c.grants;
+    h.mediator.connections = c.connection_limit;
+    h.start();
+    auto id = actions_of<Announce>(h.actions()).at(0).id;
+    h.torrent.on_announce_done(id, answer(addresses(c.peers)), h.now);
+    EXPECT_EQ(count_actions<Dial>(h.actions()), c.first);
+    h.tick();
+    h.actions();
+    EXPECT_EQ(h.torrent.half_open(), c.after_tick);
+    EXPECT_EQ(actions_of<Dial>(h.history).size(), c.after_tick);
+    h.tick();
+    EXPECT_EQ(count_actions<Dial>(h.actions()), 0u);
+  }
+}
+
+TEST(TorrentLeecher, ARefusedDialIsTriedAgainWhenTheMediatorHasRoom) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.mediator.dial_grants = 0;
+  h.start();
+  auto id = actions_of<Announce>(h.actions()).at(0).id;
+  h.torrent.on_announce_done(id, answer(addresses(2)), h.now);
+  EXPECT_EQ(count_actions<Dial>(h.actions()), 0u);
+  EXPECT_EQ(h.mediator.dial_asks.size(), 1u);  // the first refusal ends the round
+  h.mediator.dial_grants = 10;
+  h.tick();
+  EXPECT_EQ(dialled(h.actions()), (std::set<Endpoint>{ip(1, 1), ip(1, 2)}));
+}
+
+TEST(TorrentLeecher, AFailedDialFreesItsHalfOpenSlot) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.start();
+  auto id = actions_of<Announce>(h.actions()).at(0).id;
+  h.torrent.on_announce_done(id, answer(addresses(20)), h.now);
+  h.tick();
+  auto dials = actions_of<Dial>(h.actions());
+  ASSERT_EQ(h.torrent.half_open(), kMaxHalfOpen);
+  h.torrent.on_dial_failed(dials[0].endpoint, h.now);
+  h.torrent.on_dial_failed(dials[1].endpoint, h.now);
+  EXPECT_EQ(h.torrent.half_open(), kMaxHalfOpen - 2);
+  h.tick();
+  EXPECT_EQ(count_actions<Dial>(h.actions()), 2u);
+  EXPECT_EQ(h.torrent.half_open(), kMaxHalfOpen);
+}
+
+TEST(TorrentLeecher, AddressesInAHandshakeElsewhereOrConnectedAreNotDialled) {
+  Harness h(leecher_params());
+  h.start();
+  h.mediator.handshaking.insert(ip(1, 1));
+  h.connect(ip(1, 2), /*outgoing=*/true);
+  for (auto e : addresses(3))
+    h.torrent.add_peer(e, swarm::PeerSource::tracker, h.now);
+  h.tick();
+  EXPECT_EQ(dialled(h.actions()), std::set<Endpoint>{ip(1, 3)});
+}
+
+// ---- Leecher: the conversation with a seed.
+
+TEST(TorrentLeecher, TheGreetingFitsTheFeaturesAndOurPieces) {
+  enum class Have { none, some, all };
+  struct Case {
+    const char* what;
+    swarm::PeerFeatures features;
+    Have have;
+    std::vector<std::size_t> expected;  // message kinds (variant indexes), in order
+  };
+  const auto kExt = wire::Message(wire::Extended{}).index();
+  const auto kHaveNone = wire::Message(wire::HaveNone{}).index();
+  const auto kHaveAll = wire::Message(wire::HaveAll{}).index();
+  const auto kBitfield = wire::Message(wire::Bitfield{}).index();
+  const Case cases[] = {
+      {"fast and extensions, nothing yet", {true, true}, Have::none, {kExt, kHaveNone}},
+      {"fast and extensions, some pieces", {true, true}, Have::some, {kExt, kBitfield}},
+      {"fast and extensions, a seed", {true, true}, Have::all, {kExt, kHaveAll}},
+      {"no fast extension, nothing yet: silence", {false, true}, Have::none, {kExt}},
+      {"no fast extension, a seed: a full bitfield", {false, true}, Have::all, {kExt, kBitfield}},
+      {"fast only, nothing yet", {true, false}, Have::none, {kHaveNone}},
+      {"neither, some pieces", {false, false}, Have::some, {kBitfield}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Harness h(leecher_params());
+    if (c.have == Have::all) h.have_all();
+    if (c.have == Have::some) h.torrent.mark_have(PieceIndex(2));
+    h.start();
+    h.actions();
+    auto id = h.connect(ip(2, 1), false, c.features);
+    auto actions = h.actions();
+    EXPECT_EQ(count_actions<Writable>(actions), 1u);
+    auto out = h.flush(id);
+    std::vector<std::size_t> kinds;
+    for (const auto& m : out.messages)
+      kinds.push_back(m.index());
+    EXPECT_EQ(kinds, c.expected);
+    for (const auto& b : out.all<wire::Bitfield>()) {
+      auto bits = swarm::Bitfield::from_wire(b.bits, kPieces);
+      ASSERT_TRUE(bits);
+      EXPECT_EQ(*bits, h.torrent.have());
+    }
+  }
+}
+
+TEST(TorrentLeecher, NothingToSayMeansNoWakeUp) {
+  Harness h(leecher_params());
+  h.start();
+  auto id = h.connect(ip(2, 1), false, {false, false});  // no extensions, no pieces, no fast: silence
+  EXPECT_EQ(count_actions<Writable>(h.actions()), 0u);
+  EXPECT_FALSE(h.take(id).taken);
+}
+
+TEST(TorrentLeecher, ABitfieldAndAnUnchokeBringInterestAndRequests) {
+  Harness h(leecher_params());
+  h.start();
+  auto seed = h.connect(ip(2, 1), true);
+  h.flush(seed);
+  ASSERT_TRUE(h.receive(seed, wire::Bitfield{kAllFour}));
+  auto out = h.flush(seed);
+  EXPECT_EQ(out.count<wire::Interested>(), 1u);
+  EXPECT_EQ(out.count<wire::Request>(), 0u);  // it still chokes us
+
+  ASSERT_TRUE(h.receive_all(seed, {wire::Unchoke{}}));
+  auto requests = h.flush(seed).all<wire::Request>();
+  // Eight blocks in all, each asked for once, each inside its piece.
+  ASSERT_EQ(requests.size(), 8u);
+  std::set<std::pair<std::uint32_t, std::uint32_t>> blocks;
+  for (const auto& r : requests) {
+    EXPECT_LT(r.piece, static_cast<std::uint32_t>(kPieces));
+    EXPECT_EQ(r.begin % swarm::kBlockSize, 0u);
+    auto piece_size = h.torrent.picker().piece_size(static_cast<std::int32_t>(r.piece));
+    EXPECT_EQ(r.length, std::min<std::int64_t>(swarm::kBlockSize, piece_size - r.begin));
+    blocks.insert({r.piece, r.begin});
+  }
+  EXPECT_EQ(blocks.size(), 8u);
+}
+
+TEST(TorrentLeecher, TheBlocksOfAPieceAreVerifiedAsOneBuffer) {
+  Harness h(leecher_params());
+  h.start();
+  auto seed = h.connect(ip(2, 1), true);
+  auto requests = seed_unchokes(h, seed);
+  ASSERT_EQ(requests.size(), 8u);
+  auto piece = requests[0].piece;
+  auto blocks = of_piece(requests, piece);
+  ASSERT_EQ(blocks.size(), 2u);
+  // The second block first: nothing to verify until both are in.
+  ASSERT_TRUE(h.receive(seed, h.block(blocks[1])));
+  EXPECT_EQ(count_actions<VerifyPiece>(h.actions()), 0u);
+  ASSERT_TRUE(h.receive(seed, h.block(blocks[0])));
+  auto verifies = actions_of<VerifyPiece>(h.actions());
+  ASSERT_EQ(verifies.size(), 1u);
+  const auto& v = verifies[0];
+  EXPECT_EQ(v.piece, PieceIndex(static_cast<std::int32_t>(piece)));
+  auto expected = h.piece_bytes(static_cast<std::int32_t>(piece));
+  EXPECT_TRUE(std::equal(v.data.begin(), v.data.end(), expected.begin(), expected.end()));
+  ASSERT_EQ(v.blocks.size(), 2u);
+  for (const auto& b : v.blocks) {
+    EXPECT_TRUE(b.known);
+    EXPECT_EQ(b.from, swarm::ban_key(ip(2, 1)));
+  }
+  EXPECT_FALSE(v.block_hashes);
+  EXPECT_EQ(h.torrent.stats().downloaded, static_cast<std::int64_t>(expected.size()));
+}
+
+TEST(TorrentLeecher, AVerifiedPieceIsAnnouncedToPeersThatLackIt) {
+  Harness h(leecher_params());
+  h.start();
+  auto seed = h.connect(ip(2, 1), true);
+  auto leecher = h.connect(ip(2, 2), false);
+  h.flush(leecher);
+  ASSERT_TRUE(h.receive_all(leecher, {wire::HaveNone{}}));
+  auto requests = seed_unchokes(h, seed);
+  auto piece = requests[0].piece;
+  for (const auto& r : of_piece(requests, piece))
+    ASSERT_TRUE(h.receive(seed, h.block(r)));
+  auto verify = h.actions();
+  h.torrent.mark_resume_saved();
+  h.answer_verifies(verify);
+  auto actions = h.actions();
+  auto verified = actions_of<PieceVerified>(actions);
+  ASSERT_EQ(verified.size(), 1u);
+  EXPECT_EQ(verified[0].piece, PieceIndex(static_cast<std::int32_t>(piece)));
+  EXPECT_TRUE(h.torrent.have().test(static_cast<std::int32_t>(piece)));
+  EXPECT_TRUE(h.torrent.resume_dirty());
+  EXPECT_EQ(h.torrent.stats().pieces_have, 1);
+
+  auto haves = h.flush(leecher).all<wire::Have>();
+  ASSERT_EQ(haves.size(), 1u);
+  EXPECT_EQ(haves[0].piece, piece);
+  EXPECT_EQ(h.flush(seed).count<wire::Have>(), 0u);  // it has the piece
+}
+
+TEST(TorrentLeecher, TheLastPieceCompletesAnnouncesAndDropsSeeds) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.start();
+  auto started = actions_of<Announce>(h.actions()).at(0).id;
+  auto other = h.connect(ip(2, 9), false);  // keeps the downloader from being lonely
+  h.torrent.on_announce_done(started, answer(), h.now);
+  auto seed = h.connect(ip(2, 1), true);
+  auto leecher = h.connect(ip(2, 2), false);
+  h.receive_all(leecher, {wire::HaveNone{}});
+  h.receive_all(other, {wire::HaveNone{}});
+  h.actions();
+
+  auto requests = seed_unchokes(h, seed);
+  ASSERT_EQ(requests.size(), 8u);
+  for (const auto& r : requests)
+    ASSERT_TRUE(h.receive(seed, h.block(r)));
+  auto verifies = h.actions();
+  EXPECT_EQ(count_actions<VerifyPiece>(verifies), 4u);
+  h.answer_verifies(verifies);
+  auto actions = h.actions();
+
+  EXPECT_EQ(count_actions<PieceVerified>(actions), 4u);
+  EXPECT_EQ(count_actions<Completed>(actions), 1u);
+  EXPECT_EQ(disconnect_reasons(actions, seed), std::vector<std::string>{"both seeding"});
+  EXPECT_TRUE(disconnect_reasons(actions, leecher).empty());
+  EXPECT_EQ(h.torrent.num_peers(), 2u);
+  EXPECT_EQ(h.torrent.phase(), Phase::seeding);
+  EXPECT_TRUE(h.torrent.is_complete());
+  auto announces = actions_of<Announce>(actions);
+  ASSERT_EQ(announces.size(), 1u);
+  EXPECT_EQ(announces[0].request.event, tracker::AnnounceEvent::completed);
+  EXPECT_EQ(announces[0].request.left, 0);
+  EXPECT_EQ(announces[0].request.downloaded, kTotal);
+  auto stats = h.torrent.stats();
+  EXPECT_EQ(stats.have_wanted, kTotal);
+  EXPECT_EQ(stats.total_wanted, kTotal);
+  EXPECT_EQ(stats.downloaded, kTotal);
+}
+
+TEST(TorrentLeecher, CompletedWaitsForTheAnnounceInFlight) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.start();
+  auto started = actions_of<Announce>(h.actions()).at(0).id;
+  auto seed = h.connect(ip(2, 1), true);
+  for (const auto& r : seed_unchokes(h, seed))
+    ASSERT_TRUE(h.receive(seed, h.block(r)));
+  h.answer_verifies(h.actions());
+  auto actions = h.actions();
+  EXPECT_EQ(count_actions<Completed>(actions), 1u);
+  EXPECT_EQ(count_actions<Announce>(actions), 0u);  // `started` is still out
+  h.torrent.on_announce_done(started, answer(), h.now);
+  auto announces = actions_of<Announce>(h.actions());
+  ASSERT_EQ(announces.size(), 1u);
+  EXPECT_EQ(announces[0].request.event, tracker::AnnounceEvent::completed);
+}
+
+TEST(TorrentLeecher, ASeedAtStartIsCompleteButNeverAnnouncesCompleted) {
+  Harness h(with_trackers(leecher_params(), {{"http://a.example/announce"}}));
+  h.have_all();
+  h.start();
+  auto actions = h.actions();
+  EXPECT_EQ(h.torrent.phase(), Phase::seeding);
+  EXPECT_EQ(count_actions<Completed>(actions), 1u);
+  auto announces = actions_of<Announce>(actions);
+  ASSERT_EQ(announces.size(), 1u);
+  EXPECT_EQ(announces[0].request.event, tracker::AnnounceEvent::started);
+  EXPECT_EQ(announces[0].request.left, 0);
+  h.torrent.on_announce_done(announces[0].id, answer(), h.now);
+  for (int i = 0; i < 5; ++i)
+    h.tick();
+  EXPECT_EQ(count_actions<Announce>(h.actions()), 0u);
+}
+
+TEST(TorrentLeecher, ASeedThatConnectsWhileWeSeedIsClosed) {
+  Harness h(leecher_params());
+  h.have_all();
+  h.start();
+  auto peer = h.connect(ip(2, 1), true);
+  h.actions();
+  EXPECT_FALSE(h.receive(peer, wire::HaveAll{}));
+  EXPECT_EQ(disconnect_reasons(h.actions(), peer), std::vector<std::string>{"both seeding"});
+  // Dialled seeds are not dialled again while we seed.
+  h.torrent.add_peer(ip(2, 1), swarm::PeerSource::tracker, h.now);
+  h.tick(10s);
+  EXPECT_EQ(count_actions<Dial>(h.actions()), 0u);
+}
+
+// ---- Seeder.
+
+// A started torrent with every piece.
+struct Seeder : Harness {
+  explicit Seeder(Params p = leecher_params()) : Harness(std::move(p)) {
+    have_all();
+    start();
+    actions();
+  }
+};
+
+// An incoming fast peer that has nothing and wants everything; its greeting is read.
+PeerId interested_peer(Harness& h, const Endpoint& remote) {
+  auto id = h.connect(remote, false);
+  h.flush(id);
+  EXPECT_TRUE(h.receive_all(id, {wire::HaveNone{}, wire::Interested{}}));
+  return id;
+}
+
+wire::Request req(std::uint32_t piece, std::uint32_t begin, std::uint32_t length = swarm::kBlockSize) {
+  return wire::Request{{piece, begin, length}};
+}
+
+TEST(TorrentSeeder, AnInterestedPeerGetsAFreeUploadSlot) {
+  Harness h(leecher_params());
+  h.have_all();
+  h.start();
+  EXPECT_EQ(h.torrent.phase(), Phase::seeding);
+  auto id = h.connect(ip(3, 1));
+  auto greeting = h.flush(id);
+  EXPECT_EQ(greeting.count<wire::HaveAll>(), 1u);
+  ASSERT_TRUE(h.receive_all(id, {wire::HaveNone{}, wire::Interested{}}));
+  EXPECT_EQ(h.flush(id).count<wire::Unchoke>(), 1u);
+  EXPECT_FALSE(h.torrent.protocol(id)->am_choking());
+}
+
+TEST(TorrentSeeder, ANewcomerTakesOnlyAFreeOrWastedSlot) {
+  struct Case {
+    const char* what;
+    Clock::duration holder_idle;  // how long the holder had its slot before the newcomer asks
+    bool holder_write_stuck;      // a write to the holder is on the socket all that time
+    bool newcomer_unchoked;
+  };
+  const Case cases[] = {
+      {"the holder uses its slot", 1s, false, false},
+      {"the holder asked for nothing for a while", 6s, false, true},
+      {"the holder does not read what we send", 3s, true, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Seeder h;
+    h.mediator.slots = 1;
+    auto holder = interested_peer(h, ip(3, 1));
+    ASSERT_EQ(h.flush(holder).count<wire::Unchoke>(), 1u);
+    if (c.holder_write_stuck) {
+      ASSERT_TRUE(h.receive_all(holder, {req(0, 0)}));
+      h.torrent.on_piece_read(PieceIndex(0), h.piece_copy(0));
+      ASSERT_EQ(h.take(holder).blocks, 1u);  // on the socket, never finished
+    }
+    h.now += c.holder_idle;
+    auto newcomer = interested_peer(h, ip(3, 2));
+    auto out = h.flush(newcomer);
+    EXPECT_EQ(out.count<wire::Unchoke>(), c.newcomer_unchoked ? 1u : 0u);
+    EXPECT_EQ(h.torrent.protocol(holder)->am_choking(), c.newcomer_unchoked);
+  }
+}
+
+TEST(TorrentSeeder, RequestsForAnUncachedPieceAskForOneRead) {
+  Seeder h;
+  auto id = interested_peer(h, ip(3, 1));
+  h.flush(id);
+  ASSERT_TRUE(h.receive_all(id, {req(1, 0), req(1, swarm::kBlockSize), req(2, 0)}));
+  auto reads = actions_of<ReadPiece>(h.actions());
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_EQ(reads[0].piece, PieceIndex(1));
+  EXPECT_EQ(reads[1].piece, PieceIndex(2));
+  // Asked again before the read lands: no second read.
+  ASSERT_TRUE(h.receive_all(id, {wire::Cancel{{1, 0, swarm::kBlockSize}}, req(1, 0)}));
+  EXPECT_EQ(count_actions<ReadPiece>(h.actions()), 0u);
+}
+
+TEST(TorrentSeeder, ServedBlocksCarryTheBytesOfThePiece) {
+  Seeder h;
+  auto id = interested_peer(h, ip(3, 1));
+  h.flush(id);
+  // The last piece: a full block and a short one.
+  ASSERT_TRUE(h.receive_all(id, {req(3, 0), req(3, swarm::kBlockSize, 20000 - swarm::kBlockSize)}));
+  ASSERT_EQ(count_actions<ReadPiece>(h.actions()), 1u);
+  h.torrent.on_piece_read(PieceIndex(3), h.piece_copy(3));
+  EXPECT_EQ(actions_of<Writable>(h.actions()).size(), 1u);
+  auto out = h.take(id);
+  auto pieces = out.all<wire::Piece>();
+  ASSERT_EQ(pieces.size(), 2u);
+  auto expected = h.piece_bytes(3);
+  for (const auto& p : pieces) {
+    EXPECT_EQ(p.piece, 3u);
+    auto want =
+        expected.subspan(p.begin, std::min<std::size_t>(swarm::kBlockSize, expected.size() - p.begin));
+    EXPECT_TRUE(std::equal(p.data.begin(), p.data.end(), want.begin(), want.end())) << "block at " << p.begin;
+  }
+  EXPECT_EQ(out.payload, 20000);
+  h.torrent.mark_resume_saved();
+  h.written(id, out);
+  EXPECT_EQ(h.torrent.stats().uploaded, 20000);
+  EXPECT_EQ(h.torrent.total_uploaded(), 20000);
+  EXPECT_TRUE(h.torrent.resume_dirty());
+}
+
+TEST(TorrentSeeder, NoMoreThanFourReadsAreInFlight) {
+  auto p = Harness::make_params(8, kPieceLength, 8 * kPieceLength);
+  Seeder h(p);
+  auto id = interested_peer(h, ip(3, 1));
+  h.flush(id);
+  ASSERT_TRUE(h.receive_all(id, {req(0, 0), req(1, 0), req(2, 0), req(3, 0), req(4, 0), req(5, 0)}));
+  auto reads = actions_of<ReadPiece>(h.actions());
+  ASSERT_EQ(reads.size(), kMaxReadsInFlight);
+  h.torrent.on_piece_read(reads[0].piece, h.piece_copy(reads[0].piece.get()));
+  auto next = actions_of<ReadPiece>(h.actions());
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].piece, PieceIndex(4));
+}
+
+TEST(TorrentSeeder, AChokeDropsTheBlocksNotYetSent) {
+  struct Case {
+    const char* what;
+    bool fast;
+    std::size_t rejects;  // BEP 6: each dropped request is rejected
+  };
+  const Case cases[] = {
+      {"a fast peer is told which requests died", true, 1},
+      {"a peer without the fast extension just loses them", false, 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Seeder h;
+    auto id = h.connect(ip(3, 1), false, {c.fast, true});
+    h.flush(id);
+    ASSERT_TRUE(h.receive_all(id, {wire::Interested{}}));
+    ASSERT_EQ(h.flush(id).count<wire::Unchoke>(), 1u);
+    ASSERT_TRUE(h.receive_all(id, {req(0, 0), req(0, swarm::kBlockSize)}));
+    h.torrent.on_piece_read(PieceIndex(0), h.piece_copy(0));
+    auto first = h.take(id, 1);  // one block goes on the socket, one waits
+    ASSERT_EQ(first.blocks, 1u);
+    h.written(id, first);
+
+    ASSERT_TRUE(h.receive_all(id, {wire::NotInterested{}}));
+    auto out = h.flush(id);
+    EXPECT_EQ(out.count<wire::Choke>(), 1u);
+    EXPECT_EQ(out.count<wire::Piece>(), 0u);
+    auto rejects = out.all<wire::Reject>();
+    ASSERT_EQ(rejects.size(), c.rejects);
+    for (const auto& r : rejects)
+      EXPECT_EQ(r, (wire::BlockRef{0, swarm::kBlockSize, swarm::kBlockSize}));
+    EXPECT_EQ(h.torrent.stats().uploaded, swarm::kBlockSize);
+  }
+}
+
+TEST(TorrentSeeder, ReadingPausesOnlyWhileTheQueueIsFullAndThePeerOwesNothing) {
+  // Ten pieces of sixteen blocks: five pieces asked for are 80 blocks, past the 1 MiB floor of a send queue.
+  constexpr std::int64_t kBig = 16 * swarm::kBlockSize;
+  struct Case {
+    const char* what;
+    bool we_download_from_it;
+    bool paused;
+  };
+  const Case cases[] = {
+      {"a peer that owes us nothing is not read", false, true},
+      {"a peer we wait for blocks from is still read", true, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Harness h(Harness::make_params(10, kBig, 10 * kBig));
+    for (std::int32_t p = 0; p < (c.we_download_from_it ? 5 : 10); ++p)
+      h.torrent.mark_have(PieceIndex(p));
+    h.start();
+    auto id = h.connect(ip(3, 1), false);
+    h.flush(id);
+    if (c.we_download_from_it) {
+      const std::vector<std::uint8_t> last_five = {0x07, 0xc0};
+      ASSERT_TRUE(h.receive_all(id, {wire::Bitfield{last_five}, wire::Unchoke{}}));
+      EXPECT_FALSE(h.torrent.protocol(id)->outstanding().empty());
+    } else {
+      ASSERT_TRUE(h.receive_all(id, {wire::HaveNone{}}));
+    }
+    ASSERT_TRUE(h.receive_all(id, {wire::Interested{}}));
+    h.flush(id);
+    std::vector<wire::Request> asked;
+    for (std::uint32_t piece = 0; piece < 5; ++piece) {
+      for (std::uint32_t b = 0; b < 16; ++b) {
+        asked.push_back(req(piece, b * swarm::kBlockSize));
+        ASSERT_TRUE(h.receive(id, asked.back()));
+      }
+    }
+    h.torrent.on_messages_done(id);
+    // Answer reads until the torrent asks for no more.
+    for (auto reads = actions_of<ReadPiece>(h.actions()); !reads.empty();
+         reads = actions_of<ReadPiece>(h.actions())) {
+      for (const auto& r : reads)
+        h.torrent.on_piece_read(r.piece, h.piece_copy(r.piece.get()));
+    }
+    EXPECT_EQ(h.torrent.reading_paused(id), c.paused);
+
+    // The queue holds what its capacity allows and no more (a block may cross the line).
+    auto out = h.take(id);
+    EXPECT_GE(static_cast<std::size_t>(out.payload), swarm::kMinSendQueueBytes - swarm::kBlockSize);
+    EXPECT_LE(static_cast<std::size_t>(out.payload), swarm::kMinSendQueueBytes + swarm::kBlockSize);
+    h.written(id, out);
+    EXPECT_FALSE(h.torrent.reading_paused(id));
+
+    // Drained, the rest is served: every block once, with its bytes.
+    std::size_t served = out.count<wire::Piece>();
+    for (int round = 0; round < 10 && served < asked.size(); ++round) {
+      for (const auto& r : actions_of<ReadPiece>(h.actions()))
+        h.torrent.on_piece_read(r.piece, h.piece_copy(r.piece.get()));
+      auto more = h.flush(id);
+      for (const auto& p : more.all<wire::Piece>()) {
+        auto want = h.piece_bytes(static_cast<std::int32_t>(p.piece)).subspan(p.begin, p.data.size());
+        EXPECT_TRUE(std::equal(p.data.begin(), p.data.end(), want.begin(), want.end()));
+      }
+      served += more.count<wire::Piece>();
+    }
+    EXPECT_EQ(served, asked.size());
+  }
+}
+
+TEST(TorrentSeeder, TheReadCacheKeepsWithinItsBudget) {
+  struct Case {
+    const char* what;
+    std::int64_t read_cache_bytes;
+    bool reread_first;  // the first piece read was evicted
+  };
+  const Case cases[] = {
+      {"a budget below two pieces still keeps two, oldest out", 0, true},
+      {"a budget of four pieces keeps all three", 4 * kPieceLength, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto p = leecher_params();
+    p.read_cache_bytes = c.read_cache_bytes;
+    Seeder h(p);
+    auto id = interested_peer(h, ip(3, 1));
+    h.flush(id);
+    ASSERT_TRUE(h.receive_all(id, {req(0, 0), req(1, 0), req(2, 0)}));
+    ASSERT_EQ(count_actions<ReadPiece>(h.actions()), 3u);
+    for (std::int32_t piece = 0; piece < 3; ++piece)
+      h.torrent.on_piece_read(PieceIndex(piece), h.piece_copy(piece));
+    EXPECT_EQ(h.flush(id).count<wire::Piece>(), 3u);
+
+    // The newest piece is served from the cache...
+    ASSERT_TRUE(h.receive_all(id, {req(2, swarm::kBlockSize)}));
+    EXPECT_EQ(count_actions<ReadPiece>(h.actions()), 0u);
+    EXPECT_EQ(h.flush(id).count<wire::Piece>(), 1u);
+    // ...the oldest only if the budget kept it.
+    ASSERT_TRUE(h.receive_all(id, {req(0, swarm::kBlockSize)}));
+    EXPECT_EQ(count_actions<ReadPiece>(h.actions()), c.reread_first ? 1u : 0u);
+  }
+}
+
+TEST(TorrentSeeder, AFailedReadServesNothing) {
+  Seeder h;
+  auto id = interested_peer(h, ip(3, 1));
+  h.flush(id);
+  ASSERT_TRUE(h.receive_all(id, {req(1, 0)}));
+  ASSERT_EQ(count_actions<ReadPiece>(h.actions()), 1u);
+  h.torrent.on_piece_read(PieceIndex(1), nullptr);
+  EXPECT_TRUE(h.actions().empty());
+  EXPECT_FALSE(h.take(id).taken);
+}
+
+}  // namespace
+}  // namespace shoal::torrent::testing
