@@ -400,6 +400,100 @@ TEST(TorrentLeecher, ASeedThatConnectsWhileWeSeedIsClosed) {
   EXPECT_EQ(count_actions<Dial>(h.actions()), 0u);
 }
 
+TEST(TorrentLeecher, EndGameAsksTwoPeersAndCancelsWhereTheBlockDidNotComeFrom) {
+  Harness h(Harness::make_params(1, kPieceLength, kPieceLength));  // one piece of two blocks
+  h.start();
+  const std::vector<std::uint8_t> one = {0x80};
+  auto a = h.connect(ip(2, 1), true);
+  auto b = h.connect(ip(2, 2), true);
+  h.flush(a);
+  h.flush(b);
+  h.receive_all(a, {wire::Bitfield{one}, wire::Unchoke{}});
+  auto to_a = h.flush(a).all<wire::Request>();
+  ASSERT_EQ(to_a.size(), 2u);
+  h.receive_all(b, {wire::Bitfield{one}, wire::Unchoke{}});
+  auto to_b = h.flush(b).all<wire::Request>();
+  ASSERT_EQ(to_b.size(), 2u);  // nothing left but what A has: end-game doubles it
+  EXPECT_TRUE(h.torrent.picker().in_end_game());
+
+  ASSERT_TRUE(h.receive(a, h.block(to_a[0])));
+  auto cancels = h.flush(b).all<wire::Cancel>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(static_cast<wire::BlockRef>(cancels[0]), static_cast<wire::BlockRef>(to_a[0]));
+  auto second = to_a[1];
+  ASSERT_TRUE(h.receive(b, h.block(second)));
+  EXPECT_EQ(h.flush(a).count<wire::Cancel>(), 1u);
+  auto verifies = actions_of<VerifyPiece>(h.actions());
+  ASSERT_EQ(verifies.size(), 1u);
+  EXPECT_EQ(verifies[0].blocks[0].from, swarm::ban_key(ip(2, 1)));
+  EXPECT_EQ(verifies[0].blocks[1].from, swarm::ban_key(ip(2, 2)));
+  // A's copy of the second block arrives after the cancel: ignored, the piece is not assembled twice.
+  EXPECT_TRUE(h.receive(a, h.block(second)));
+  EXPECT_EQ(count_actions<VerifyPiece>(h.actions()), 0u);
+}
+
+TEST(TorrentLeecher, RequestsWaitWhileTheDiskIsBehind) {
+  // One block per piece: every block delivered is a piece for the disk.
+  Harness h(Harness::make_params(64, swarm::kBlockSize, 64 * swarm::kBlockSize));
+  h.start();
+  const std::vector<std::uint8_t> all64(8, 0xff);
+  auto seed = h.connect(ip(2, 1), true);
+  h.flush(seed);
+  h.receive_all(seed, {wire::Bitfield{all64}, wire::Unchoke{}});
+  auto requests = h.flush(seed).all<wire::Request>();
+  ASSERT_EQ(requests.size(), swarm::PeerProtocol::kMinQueueDepth);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(kMaxWritesInFlight); ++i)
+    ASSERT_TRUE(h.receive(seed, h.block(requests[i])));
+  h.torrent.on_messages_done(seed);
+  auto verifies = h.actions();
+  ASSERT_EQ(count_actions<VerifyPiece>(verifies), static_cast<std::size_t>(kMaxWritesInFlight));
+  EXPECT_EQ(h.flush(seed).count<wire::Request>(), 0u) << "asked for more while four pieces wait for the disk";
+  h.tick();
+  EXPECT_EQ(h.flush(seed).count<wire::Request>(), 0u);
+
+  // One write done: the queue is topped up again.
+  std::vector<Action> first = {actions_of<VerifyPiece>(verifies).at(0)};
+  h.answer_verifies(first);
+  EXPECT_EQ(h.flush(seed).count<wire::Request>(), static_cast<std::size_t>(kMaxWritesInFlight));
+}
+
+TEST(TorrentLeecher, ASilentPeerIsClosedAsInactive) {
+  Harness h(leecher_params());
+  h.start();
+  auto peer = h.connect(ip(2, 1), true);
+  h.receive_all(peer, {wire::Bitfield{kAllFour}});
+  h.actions();
+  for (int i = 0; i < 120; ++i)
+    h.tick();
+  EXPECT_TRUE(disconnect_reasons(h.actions(), peer).empty());
+  h.tick();
+  EXPECT_EQ(disconnect_reasons(h.actions(), peer), std::vector<std::string>{"inactive"});
+  EXPECT_EQ(h.torrent.num_peers(), 0u);
+}
+
+TEST(TorrentLeecher, ASupplierThatLeftIsUnknownInTheVerify) {
+  Harness h(leecher_params());
+  h.start();
+  auto a = h.connect(ip(2, 1), true);
+  auto b = h.connect(ip(2, 2), true);
+  h.flush(a);
+  h.flush(b);
+  h.receive_all(a, {wire::Bitfield{kAllFour}, wire::Unchoke{}});
+  auto to_a = h.flush(a).all<wire::Request>();
+  auto piece = to_a[0].piece;
+  ASSERT_TRUE(h.receive(a, h.block(to_a[0])));
+  h.torrent.on_peer_closed(a, "connection reset", h.now);
+  h.receive_all(b, {wire::Bitfield{kAllFour}, wire::Unchoke{}});
+  for (const auto& r : of_piece(h.flush(b).all<wire::Request>(), piece))
+    ASSERT_TRUE(h.receive(b, h.block(r)));
+  auto verifies = actions_of<VerifyPiece>(h.actions());
+  ASSERT_EQ(verifies.size(), 1u);
+  auto first_block = to_a[0].begin / swarm::kBlockSize;
+  EXPECT_FALSE(verifies[0].blocks[first_block].known);
+  EXPECT_TRUE(verifies[0].blocks[1 - first_block].known);
+  EXPECT_EQ(verifies[0].blocks[1 - first_block].from, swarm::ban_key(ip(2, 2)));
+}
+
 // ---- Seeder.
 
 // A started torrent with every piece.
