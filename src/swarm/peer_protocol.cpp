@@ -243,6 +243,8 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
   std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(download_rate * 0.5 / kBlockSize),
                                               kMinQueueDepth, kMaxQueueDepth);
   depth = std::min<std::size_t>(depth, reqq_);
+  // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
+  if (snubbed_) depth = 1;
   if (outstanding_.size() >= depth) return;
   picked_.clear();
   torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_);
@@ -312,10 +314,15 @@ std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, Pie
     close = "nothing to exchange";
   }
   // A peer that has sent none of the blocks we asked for in a while is snubbed: its requests go back to the
-  // picker for other peers, and it loses its regular upload slot.
-  if (!outstanding_.empty() && now - last_block_ > kSnubTimeout) {
+  // picker for other peers, it keeps one (request_blocks), and it loses its regular upload slot. The clock
+  // runs only while we wait for it (a peer that unchoked us late is not judged by the time it choked us), and
+  // starts again at each verdict, so the one request it keeps is not dropped and asked again every tick.
+  if (outstanding_.empty()) {
+    last_block_ = now;
+  } else if (now - last_block_ > kSnubTimeout) {
     snubbed_ = true;
     drop_outstanding(picker);
+    last_block_ = now;
   }
   if (now - last_send_ > kKeepAliveInterval) send(wire::KeepAlive{});
   return close;

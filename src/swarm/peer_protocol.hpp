@@ -257,7 +257,7 @@ class PeerProtocol {
 
   Clock::time_point last_receive_{};
   Clock::time_point last_send_{};
-  Clock::time_point last_block_{};
+  Clock::time_point last_block_{};  // a block we asked for came, or the snub clock (re)started
   Clock::time_point unchoked_at_{};
   std::optional<Clock::time_point> idle_since_;     // neither side interested since then
   std::optional<Clock::time_point> partial_since_;  // a message has been arriving since then

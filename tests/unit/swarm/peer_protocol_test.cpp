@@ -386,6 +386,32 @@ TEST(PeerProtocol, SilenceOnOurRequestsSnubsThePeer) {
   EXPECT_FALSE(c.peer.snubbed());
 }
 
+TEST(PeerProtocol, ASnubbedPeerKeepsOneRequestAndIsJudgedAgainOnlyAfterTheTimeout) {
+  Conversation c;
+  c.requests_in_flight();
+  c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 1s, c.picker);
+  ASSERT_TRUE(c.peer.snubbed());
+  c.peer.request_blocks(c.view(), 0);
+  EXPECT_EQ(c.peer.outstanding().size(), 1u);
+  c.peer.clear_outbox();
+  c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 2s, c.picker);
+  EXPECT_EQ(c.peer.outstanding().size(), 1u);  // not dropped (and asked again) at every tick
+  c.peer.on_tick(c.t0 + 2 * PeerProtocol::kSnubTimeout + 2s, c.picker);
+  EXPECT_TRUE(c.peer.outstanding().empty());
+}
+
+TEST(PeerProtocol, TheSnubClockRunsOnlyWhileWeWaitForBlocks) {
+  Conversation c;
+  c.receive(wire::HaveAll{});
+  c.peer.on_tick(c.t0 + 60s, c.picker);  // choked for a minute: nothing asked, nothing owed
+  c.receive(wire::Unchoke{}, c.t0 + 60s);
+  c.peer.request_blocks(c.view(), 0);
+  ASSERT_FALSE(c.peer.outstanding().empty());
+  c.peer.on_tick(c.t0 + 61s, c.picker);
+  EXPECT_FALSE(c.peer.snubbed());
+  EXPECT_FALSE(c.peer.outstanding().empty());
+}
+
 TEST(PeerProtocol, NoSnubWithoutOutstandingRequests) {
   Conversation c;
   c.peer.on_tick(c.t0 + 100s, c.picker);

@@ -400,6 +400,65 @@ TEST(TorrentLeecher, ASeedThatConnectsWhileWeSeedIsClosed) {
   EXPECT_EQ(count_actions<Dial>(h.actions()), 0u);
 }
 
+TEST(TorrentLeecher, ASnubbedPeerIsNotAskedAgainAndAgainForWhatItSitsOn) {
+  // Sixteen pieces of eight blocks: room for a slow and a fast peer before end-game.
+  constexpr std::int64_t kLength = 8 * swarm::kBlockSize;
+  Harness h(Harness::make_params(16, kLength, 16 * kLength));
+  h.start();
+  const std::vector<std::uint8_t> all16 = {0xff, 0xff};
+  auto slow = h.connect(ip(2, 1), true);
+  auto fast = h.connect(ip(2, 2), true);
+  h.receive_all(slow, {wire::Bitfield{all16}, wire::Unchoke{}});
+  h.receive_all(fast, {wire::Bitfield{all16}, wire::Unchoke{}});
+  h.flush(fast);
+  ASSERT_EQ(h.flush(slow).count<wire::Request>(), swarm::PeerProtocol::kMinQueueDepth);
+
+  // The slow peer stays alive but sends no block; the fast one sends a block a second.
+  std::size_t asked_after_snub = 0;
+  bool snubbed = false;
+  for (int second = 1; second <= 60; ++second) {
+    h.receive(slow, wire::KeepAlive{});
+    auto to_fast = h.torrent.protocol(fast)->outstanding();
+    if (!to_fast.empty()) {
+      const auto& r = to_fast.front();
+      wire::Request request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                             static_cast<std::uint32_t>(r.length)}};
+      ASSERT_TRUE(h.receive(fast, h.block(request)));
+      h.torrent.on_messages_done(fast);
+    }
+    h.tick();
+    h.answer_verifies(h.actions());
+    h.flush(fast);
+    auto to_slow = h.flush(slow).count<wire::Request>();
+    if (snubbed) asked_after_snub += to_slow;
+    snubbed = snubbed || h.torrent.protocol(slow)->snubbed();
+  }
+  ASSERT_TRUE(snubbed);
+  EXPECT_FALSE(h.torrent.picker().in_end_game());
+  // Its requests went back to the picker for others; it keeps one at most, a chance to redeem itself, and is
+  // not sent the same requests again every second.
+  EXPECT_LE(h.torrent.protocol(slow)->outstanding().size(), 1u);
+  EXPECT_LE(asked_after_snub, 2u);
+}
+
+TEST(TorrentLeecher, APeerThatUnchokesUsLateIsNotSnubbedAtOnce) {
+  Harness h(leecher_params());
+  h.start();
+  auto seed = h.connect(ip(2, 1), true);
+  h.receive_all(seed, {wire::Bitfield{kAllFour}});
+  for (int second = 0; second < 60; ++second) {  // it chokes us for a minute
+    h.receive(seed, wire::KeepAlive{});
+    h.tick();
+  }
+  h.flush(seed);
+  h.receive_all(seed, {wire::Unchoke{}});
+  ASSERT_EQ(h.flush(seed).count<wire::Request>(), 8u);
+  h.tick();
+  EXPECT_FALSE(h.torrent.protocol(seed)->snubbed());
+  EXPECT_EQ(h.torrent.protocol(seed)->outstanding().size(), 8u);
+  EXPECT_EQ(h.flush(seed).count<wire::Request>(), 0u);
+}
+
 TEST(TorrentLeecher, EndGameAsksTwoPeersAndCancelsWhereTheBlockDidNotComeFrom) {
   Harness h(Harness::make_params(1, kPieceLength, kPieceLength));  // one piece of two blocks
   h.start();
