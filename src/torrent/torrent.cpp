@@ -863,7 +863,10 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
       params_.seed_ratio &&
       static_cast<double>(total_uploaded()) >= *params_.seed_ratio * static_cast<double>(params_.total_size);
   bool time_reached = params_.seed_time && now - seeding_since_ >= *params_.seed_time;
-  if (phase_ == Phase::seeding && (ratio_reached || time_reached)) {
+  // Once: the driver may stop the torrent some ticks later (it posts the stop), and each SeedingDone is a
+  // "torrent stopped" to the user.
+  if (phase_ == Phase::seeding && !seeding_done_ && (ratio_reached || time_reached)) {
+    seeding_done_ = true;
     emit(SeedingDone{});
     return;
   }

@@ -152,7 +152,7 @@ struct PieceVerified {
   PieceIndex piece;
 };
 struct Completed {};      // every wanted piece is verified (once per torrent)
-struct SeedingDone {};    // the seed ratio or time is reached: the driver stops the torrent
+struct SeedingDone {};    // the seed ratio or time is reached (once): the driver stops the torrent
 struct StopAnnounced {};  // stop(): every tracker was told (or failed); nothing more will be announced
 struct PeerBanned {
   Endpoint address;  // its ban key
@@ -381,6 +381,7 @@ class Torrent {
   int ticks_ = 0;
   Clock::time_point seeding_since_ = Clock::time_point::max();
   bool complete_notified_ = false;
+  bool seeding_done_ = false;  // SeedingDone queued
   bool resume_dirty_ = false;
 
   std::map<PeerId, Peer> peers_;

@@ -59,6 +59,18 @@ TEST(TorrentPolicy, SeedingEndsAtTheRatioOrTime) {
   }
 }
 
+TEST(TorrentPolicy, SeedingDoneIsQueuedOnce) {
+  auto p = base_params();
+  p.seed_ratio = 0.0;
+  Harness h(p);
+  h.have_all();
+  h.start();
+  for (int i = 0; i < 5; ++i)
+    h.tick();  // the driver has not stopped the torrent yet
+  h.actions();
+  EXPECT_EQ(count_actions<SeedingDone>(h.history), 1u);
+}
+
 TEST(TorrentPolicy, UploadsOfThisSessionCountTowardsTheRatio) {
   auto p = base_params();
   p.seed_ratio = 0.25;  // one piece of four
