@@ -115,6 +115,7 @@ void Torrent::stop(Clock::time_point now) {
 }
 
 void Torrent::halt(const std::string& reason) {
+  disk_results_dropped_ = true;
   if (phase_ == Phase::halted) return;
   phase_ = Phase::halted;
   drop_cache();
@@ -666,7 +667,9 @@ void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed
   --writes_in_flight_;
   if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight))
     free_buffers_.push_back(std::move(buffer));
-  if (phase_ == Phase::halted) return;
+  // After halt() (a disk error) nothing more is recorded. After stop() a piece that lands is: it is on disk
+  // and good, and the resume data saved when the torrent drains must say so.
+  if (disk_results_dropped_) return;
   if (write_failed) {
     picker_.on_piece_failed(piece);
     return;  // the driver halts the torrent with the error
@@ -689,7 +692,7 @@ void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
   emit(PieceVerified{index});
-  if (phase_ == Phase::stopping) return;
+  if (!active()) return;  // stopping or stopped: nobody to tell, nothing to ask for
   if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
     for (auto& [id, p] : peers_)
       request_more(id, p);

@@ -223,7 +223,8 @@ class Torrent {
   // Graceful: closes every connection, tells trackers `stopped` (StopAnnounced when done; at once without
   // trackers), then halts.
   void stop(Clock::time_point now);
-  // At once and silently (a disk error): every connection closed, nothing more announced or dialled.
+  // At once and silently (a disk error): every connection closed, nothing more announced or dialled, and
+  // pieces the disk reports afterwards are not recorded. (After stop(), they are: PieceVerified still comes.)
   void halt(const std::string& reason);
 
   // --- Peers.
@@ -381,7 +382,8 @@ class Torrent {
   int ticks_ = 0;
   Clock::time_point seeding_since_ = Clock::time_point::max();
   bool complete_notified_ = false;
-  bool seeding_done_ = false;  // SeedingDone queued
+  bool seeding_done_ = false;          // SeedingDone queued
+  bool disk_results_dropped_ = false;  // halt(): answers from the disk are ignored
   bool resume_dirty_ = false;
 
   std::map<PeerId, Peer> peers_;

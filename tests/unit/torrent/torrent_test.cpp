@@ -553,6 +553,48 @@ TEST(TorrentLeecher, ASupplierThatLeftIsUnknownInTheVerify) {
   EXPECT_EQ(verifies[0].blocks[1 - first_block].from, swarm::ban_key(ip(2, 2)));
 }
 
+TEST(TorrentLeecher, APieceWrittenAfterStopIsStillRecorded) {
+  struct Case {
+    const char* what;
+    bool trackers;
+    bool stop_announced;  // the trackers were told before the write landed
+  };
+  const Case cases[] = {
+      {"no trackers: halted at once", false, false},
+      {"while trackers are told", true, false},
+      {"after the trackers were told", true, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto p = leecher_params();
+    if (c.trackers) p.trackers = {{"http://a.example/announce"}};
+    Harness h(p);
+    h.start();
+    auto seed = h.connect(ip(2, 1), true);
+    auto requests = seed_unchokes(h, seed);
+    auto piece = requests[0].piece;
+    for (const auto& r : of_piece(requests, piece))
+      ASSERT_TRUE(h.receive(seed, h.block(r)));
+    auto verify = h.actions();
+    ASSERT_EQ(count_actions<VerifyPiece>(verify), 1u);
+
+    h.torrent.stop(h.now);
+    auto stopping = h.actions();
+    if (c.stop_announced)
+      h.torrent.on_announce_done(actions_of<Announce>(stopping).back().id, tracker::AnnounceResponse{},
+                                 h.now);
+    h.actions();
+    h.torrent.mark_resume_saved();
+    // The disk answers: the piece is on disk and good, so the resume data must say so.
+    h.answer_verifies(verify);
+    auto actions = h.actions();
+    ASSERT_EQ(count_actions<PieceVerified>(actions), 1u);
+    EXPECT_EQ(actions.size(), 1u);  // nobody is told, nothing is asked
+    EXPECT_TRUE(h.torrent.have().test(static_cast<std::int32_t>(piece)));
+    EXPECT_TRUE(h.torrent.resume_dirty());
+  }
+}
+
 // ---- Seeder.
 
 // A started torrent with every piece.
