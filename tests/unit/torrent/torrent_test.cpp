@@ -86,6 +86,9 @@ TEST(TorrentLeecher, NothingIsSaidBeforeStart) {
   EXPECT_TRUE(h.actions().empty());
   EXPECT_EQ(h.torrent.phase(), Phase::checking);
   EXPECT_FALSE(h.torrent.accepts_incoming(ip(2, 2)));
+  // What was learnt meanwhile is used once started.
+  h.start();
+  EXPECT_EQ(dialled(h.actions()), std::set<Endpoint>{ip(1, 1)});
 }
 
 TEST(TorrentLeecher, PeersFromTheTrackerAreDialled) {
@@ -595,6 +598,58 @@ TEST(TorrentLeecher, APieceWrittenAfterStopIsStillRecorded) {
   }
 }
 
+TEST(TorrentLeecher, ConnectionsThatHangAreClosed) {
+  struct Case {
+    const char* what;
+    bool partial_message;  // part of a message has been buffered all along
+    bool write_stuck;      // a write to it has made no progress all along
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"a message trickles in", true, false, "message too slow to arrive"},
+      {"it does not read what we send", false, true, "not reading what we send"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Harness h(leecher_params());
+    h.start();
+    auto peer = h.connect(ip(2, 1), true);
+    if (c.write_stuck) {
+      ASSERT_TRUE(h.take(peer).taken);  // the greeting, never finished
+    }
+    h.actions();
+    auto partial = [&](PeerId) { return c.partial_message; };
+    std::vector<std::string> reasons;
+    for (int second = 1; second <= 62 && reasons.empty(); ++second) {
+      // A whole message ends a partial one; a peer that does not read us may still write to us.
+      if (!c.partial_message) h.receive(peer, wire::KeepAlive{});
+      h.now += 1s;
+      h.torrent.on_tick(h.now, partial);
+      reasons = disconnect_reasons(h.actions(), peer);
+    }
+    EXPECT_EQ(reasons, std::vector<std::string>{c.reason});
+  }
+}
+
+TEST(TorrentLeecher, CompletionEndsOurInterestInTheRest) {
+  Harness h(leecher_params());
+  h.start();
+  auto partial = h.connect(ip(2, 2), true);
+  const std::vector<std::uint8_t> first_two = {0xc0};
+  h.receive_all(partial, {wire::Bitfield{first_two}});
+  auto seed = h.connect(ip(2, 1), true);
+  EXPECT_EQ(h.flush(partial).count<wire::Interested>(), 1u);
+  auto requests = seed_unchokes(h, seed);
+  for (const auto& r : requests)
+    ASSERT_TRUE(h.receive(seed, h.block(r)));
+  h.answer_verifies(h.actions());
+  ASSERT_TRUE(h.torrent.is_complete());
+  auto out = h.flush(partial);
+  EXPECT_EQ(out.count<wire::NotInterested>(), 1u);
+  EXPECT_EQ(out.count<wire::Have>(), 2u);  // the pieces it lacks
+  EXPECT_FALSE(h.torrent.protocol(partial)->am_interested());
+}
+
 // ---- Seeder.
 
 // A started torrent with every piece.
@@ -660,6 +715,27 @@ TEST(TorrentSeeder, ANewcomerTakesOnlyAFreeOrWastedSlot) {
     EXPECT_EQ(out.count<wire::Unchoke>(), c.newcomer_unchoked ? 1u : 0u);
     EXPECT_EQ(h.torrent.protocol(holder)->am_choking(), c.newcomer_unchoked);
   }
+}
+
+TEST(TorrentSeeder, AWaitingPeerGetsTheSlotAPeerGaveUpAtTheNextRechoke) {
+  Seeder h;
+  h.mediator.slots = 2;
+  auto a = interested_peer(h, ip(3, 1));
+  auto b = interested_peer(h, ip(3, 2));
+  auto c = interested_peer(h, ip(3, 3));
+  EXPECT_FALSE(h.torrent.protocol(a)->am_choking());
+  EXPECT_FALSE(h.torrent.protocol(b)->am_choking());
+  EXPECT_TRUE(h.torrent.protocol(c)->am_choking());  // no free slot, nobody wastes one yet
+  ASSERT_TRUE(h.receive_all(a, {wire::NotInterested{}}));
+  EXPECT_TRUE(h.torrent.protocol(a)->am_choking());
+  for (int i = 0; i < kTicksPerRechoke; ++i) {
+    h.receive(b, wire::KeepAlive{});
+    h.receive(c, wire::KeepAlive{});
+    h.tick();
+  }
+  EXPECT_FALSE(h.torrent.protocol(c)->am_choking());
+  EXPECT_TRUE(h.torrent.protocol(a)->am_choking());
+  EXPECT_EQ(h.flush(c).count<wire::Unchoke>(), 1u);
 }
 
 TEST(TorrentSeeder, RequestsForAnUncachedPieceAskForOneRead) {
