@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 
 #include "torrent_harness.hpp"
 
@@ -648,6 +649,56 @@ TEST(TorrentLeecher, CompletionEndsOurInterestInTheRest) {
   EXPECT_EQ(out.count<wire::NotInterested>(), 1u);
   EXPECT_EQ(out.count<wire::Have>(), 2u);  // the pieces it lacks
   EXPECT_FALSE(h.torrent.protocol(partial)->am_interested());
+}
+
+TEST(TorrentLeecher, ADownloadFromSeveralSeedsAssemblesEveryPieceIntact) {
+  // 24 pieces of four blocks, the last one short; three seeds answer in a shuffled order, one of them
+  // chokes us for a while, and the disk answers late: buffers are reused, end-game runs, nothing is mixed up.
+  constexpr std::int32_t kMany = 24;
+  constexpr std::int64_t kLength = 4 * swarm::kBlockSize;
+  Harness h(Harness::make_params(kMany, kLength, (kMany - 1) * kLength + 5000));
+  h.start();
+  const std::vector<std::uint8_t> all24 = {0xff, 0xff, 0xff};
+  std::vector<PeerId> seeds;
+  for (std::uint8_t i = 1; i <= 3; ++i) {
+    seeds.push_back(h.connect(ip(8, i), true, {i != 2, true}));
+    h.flush(seeds.back());
+    h.receive_all(seeds.back(), {wire::Bitfield{all24}, wire::Unchoke{}});
+  }
+  std::mt19937 rng(7);
+  std::vector<Action> pending;  // VerifyPiece actions the disk has not answered yet
+  for (int round = 0; round < 200 && !h.torrent.is_complete(); ++round) {
+    for (std::size_t s = 0; s < seeds.size(); ++s) {
+      auto id = seeds[s];
+      h.flush(id);
+      if (s == 1 && round == 3) h.receive_all(id, {wire::Choke{}});
+      if (s == 1 && round == 8) h.receive_all(id, {wire::Unchoke{}});
+      auto outstanding = h.torrent.protocol(id)->outstanding();
+      std::shuffle(outstanding.begin(), outstanding.end(), rng);
+      if (h.torrent.protocol(id)->peer_choking()) outstanding.clear();
+      outstanding.resize(std::min<std::size_t>(outstanding.size(), 5));  // a few blocks a round
+      for (const auto& r : outstanding) {
+        wire::Request request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+                               static_cast<std::uint32_t>(r.length)}};
+        ASSERT_TRUE(h.receive(id, h.block(request)));
+      }
+      h.torrent.on_messages_done(id);
+    }
+    auto actions = h.actions();
+    // The disk answers what it was given a round ago.
+    h.answer_verifies(pending);
+    pending = actions;
+    h.tick();
+    auto more = h.actions();
+    pending.insert(pending.end(), more.begin(), more.end());
+  }
+  h.answer_verifies(pending);
+  h.actions();
+  EXPECT_TRUE(h.torrent.is_complete());
+  EXPECT_EQ(h.torrent.stats().failed_pieces, 0);
+  EXPECT_EQ(count_actions<PieceVerified>(h.history), static_cast<std::size_t>(kMany));
+  EXPECT_EQ(count_actions<Completed>(h.history), 1u);
+  EXPECT_GE(h.torrent.stats().downloaded, h.params.total_size);
 }
 
 }  // namespace
