@@ -571,6 +571,9 @@ void Torrent::connect_more(Clock::time_point now) {
 
 void Torrent::ban(const std::vector<swarm::SmartBan::Address>& addresses) {
   for (const auto& key : addresses) {
+    // Already banned (its other pieces were on their way to the disk when the first failed): its connections
+    // are closed and new ones refused; say it once.
+    if (is_banned(key)) continue;
     if (swarm::PeerList::is_loopback(key)) {
       banned_loopback_.insert(key);
     } else {

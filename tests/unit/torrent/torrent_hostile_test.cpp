@@ -208,6 +208,25 @@ TEST(TorrentHostile, TheSoleSupplierOfABadPieceIsBanned) {
   EXPECT_EQ(dialled(h.actions()), std::set<Endpoint>{ip(4, 3)});
 }
 
+TEST(TorrentHostile, ABanIsReportedOnceHoweverManyOfItsPiecesFail) {
+  Harness h(leecher_params());
+  h.start();
+  auto liar = h.connect(ip(4, 1), true);
+  h.flush(liar);
+  h.receive_all(liar, {wire::Bitfield{kAllFour}, wire::Unchoke{}});
+  std::vector<std::uint8_t> storage;
+  for (const auto& r : h.flush(liar).all<wire::Request>())
+    ASSERT_TRUE(h.receive(liar, corrupt(h, r, storage)));
+  auto verify = h.actions();
+  ASSERT_EQ(count_actions<VerifyPiece>(verify), 4u);  // all four were in flight when the first failed
+  h.answer_verifies(verify);
+  auto actions = h.actions();
+  EXPECT_EQ(count_actions<PeerBanned>(actions), 1u);
+  EXPECT_EQ(disconnect_reasons(actions, liar).size(), 1u);
+  EXPECT_EQ(h.torrent.stats().failed_pieces, 4);
+  EXPECT_EQ(h.torrent.stats().banned_peers, 1);
+}
+
 TEST(TorrentHostile, SeveralSuppliersAreJudgedBlockByBlockWhenThePiecePasses) {
   Harness h(leecher_params());
   h.start();
