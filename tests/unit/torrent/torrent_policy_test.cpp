@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "torrent_harness.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
@@ -319,6 +321,70 @@ TEST(TorrentPolicy, OurOwnAddressIsNeverDialled) {
   h.torrent.add_peer(ip(6, 8), swarm::PeerSource::tracker, h.now);
   h.tick();
   EXPECT_EQ(dialled(h.actions()), std::set<Endpoint>{ip(6, 8)});
+}
+
+// ---- Logging and determinism.
+
+// A short life: trackers, a download with a lying seed among honest ones, a ban, a stop. Returns every
+// action.
+std::vector<Action> short_life(bool log) {
+  auto p = base_params();
+  p.trackers = {{"http://a.example/announce"}};
+  p.log = log;
+  Harness h(p);
+  h.start();
+  auto started = actions_of<Announce>(h.actions()).at(0);
+  h.torrent.on_announce_done(started.id, tracker::AnnounceResponse{}, h.now);
+  const std::vector<std::uint8_t> all = {0xf0};
+  auto liar = h.connect(ip(6, 1), true);
+  h.receive_all(liar, {wire::Bitfield{all}, wire::Unchoke{}});
+  for (const auto& r : h.flush(liar).all<wire::Request>()) {
+    auto good = h.block(r);
+    std::vector<std::uint8_t> bad(good.data.begin(), good.data.end());
+    bad[0] ^= 1;
+    h.receive(liar, wire::Piece{r.piece, r.begin, bad});
+  }
+  h.answer_verifies(h.actions());
+  auto honest = h.connect(ip(6, 2), true);
+  h.receive_all(honest, {wire::Bitfield{all}, wire::Unchoke{}});
+  for (const auto& r : h.flush(honest).all<wire::Request>())
+    h.receive(honest, h.block(r));
+  h.answer_verifies(h.actions());
+  h.tick();
+  h.torrent.stop(h.now);
+  h.actions();
+  return h.history;
+}
+
+TEST(TorrentPolicy, LoggingAddsLinesAndChangesNothingElse) {
+  auto quiet = short_life(false);
+  auto logged = short_life(true);
+  EXPECT_EQ(count_actions<Log>(quiet), 0u);
+  auto lines = actions_of<Log>(logged);
+  EXPECT_FALSE(lines.empty());
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
+                          [](const Log& l) { return l.text.find("banned") != std::string::npos; }));
+  std::vector<std::size_t> kinds_quiet, kinds_logged;
+  for (const auto& a : quiet)
+    kinds_quiet.push_back(a.index());
+  for (const auto& a : logged) {
+    if (!std::holds_alternative<Log>(a)) kinds_logged.push_back(a.index());
+  }
+  EXPECT_EQ(kinds_quiet, kinds_logged);
+  EXPECT_EQ(count_actions<PeerBanned>(quiet), 1u);
+  EXPECT_EQ(count_actions<Completed>(quiet), 1u);
+}
+
+TEST(TorrentPolicy, TheSameSeedGivesTheSameLife) {
+  auto a = short_life(false);
+  auto b = short_life(false);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].index(), b[i].index()) << i;
+    if (const auto* v = std::get_if<VerifyPiece>(&a[i])) {
+      EXPECT_EQ(v->piece, std::get<VerifyPiece>(b[i]).piece);
+    }
+  }
 }
 
 }  // namespace
