@@ -83,7 +83,11 @@ PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock
         } else if constexpr (std::is_same_v<M, wire::Cancel>) {
           auto r = block_of(m);
           auto it = std::find(queued_.begin(), queued_.end(), r);
-          if (it != queued_.end()) queued_.erase(it);
+          if (it != queued_.end()) {
+            queued_.erase(it);
+            // BEP 6: every request gets exactly one answer, a piece or a reject, a cancelled one too.
+            if (config_.features.fast) send(wire::Reject{m});
+          }
           return RequestCancelled{r};
         } else if constexpr (std::is_same_v<M, wire::Reject>) {
           return on_reject(m, torrent.picker);

@@ -119,7 +119,9 @@ class PeerProtocol {
   struct ServeRequest {  // queued in queued_requests(): read the piece and send the block
     BlockRequest block;
   };
-  struct RequestCancelled {  // gone from queued_requests(); drop it from the send queue too if it is there
+  // Gone from queued_requests() (and rejected if it was there, under BEP 6); drop it from the send queue too
+  // if it is there, and reject it then (reject_unsent).
+  struct RequestCancelled {
     BlockRequest block;
   };
   struct ExtensionMessage {  // ut_pex, ut_metadata or another extension: the payload views the message

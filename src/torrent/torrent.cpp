@@ -290,7 +290,11 @@ bool Torrent::handle_event(PeerId id, Peer& peer, const swarm::PeerProtocol::Eve
         } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
           // Served once the messages that arrived together are handled (on_messages_done): one pass for many.
         } else if constexpr (std::is_same_v<E, P::RequestCancelled>) {
-          peer.sends.cancel(e.block);
+          // Not sent after all: BEP 6 wants a reject for it (a block already on the wire is its own answer).
+          if (peer.sends.cancel(e.block)) {
+            peer.protocol.reject_unsent({&e.block, 1});
+            flush(peer);
+          }
         } else if constexpr (std::is_same_v<E, P::ExtensionMessage>) {
           on_extended(id, peer, e.id, e.payload, now);
         }

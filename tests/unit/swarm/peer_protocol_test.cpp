@@ -239,6 +239,22 @@ TEST(PeerProtocol, CancelRemovesAQueuedRequest) {
   EXPECT_TRUE(c.peer.queued_requests().empty());
 }
 
+TEST(PeerProtocol, ACancelledQueuedRequestIsRejectedOnlyUnderBep6) {
+  for (bool fast : {true, false}) {
+    Conversation c(fast);
+    c.we_have_everything();
+    c.peer.unchoke(c.t0);
+    c.peer.clear_outbox();
+    c.receive(request(0, 0, kBlockSize));
+    c.receive(wire::Cancel{{0, 0, kBlockSize}});
+    EXPECT_EQ(count_of<wire::Reject>(c.peer.outbox()), fast ? 1u : 0u) << fast;
+    // A cancel for a request it never made (or that is already served) is not answered.
+    c.peer.clear_outbox();
+    c.receive(wire::Cancel{{1, 0, kBlockSize}});
+    EXPECT_TRUE(c.peer.outbox().empty());
+  }
+}
+
 TEST(PeerProtocol, QueuedRequestsAreTakenPieceByPiece) {
   Conversation c;
   c.we_have_everything();

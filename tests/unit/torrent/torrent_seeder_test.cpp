@@ -196,6 +196,47 @@ TEST(TorrentSeeder, AChokeDropsTheBlocksNotYetSent) {
   }
 }
 
+TEST(TorrentSeeder, ACancelledRequestIsAnsweredOnceUnderBep6) {
+  // BEP 6: every request gets exactly one answer, the piece or a reject, even one the peer cancels.
+  enum class Where { waiting_for_the_disk, queued_to_send, on_the_wire };
+  struct Case {
+    const char* what;
+    bool fast;
+    Where where;
+    std::size_t rejects;
+    std::size_t pieces;  // the cancelled block, sent after all
+  };
+  const Case cases[] = {
+      {"fast, still waiting for the disk: rejected", true, Where::waiting_for_the_disk, 1, 0},
+      {"fast, queued to send: rejected", true, Where::queued_to_send, 1, 0},
+      {"fast, already on the wire: the piece is the answer", true, Where::on_the_wire, 0, 1},
+      {"no fast extension, waiting for the disk: dropped", false, Where::waiting_for_the_disk, 0, 0},
+      {"no fast extension, queued to send: dropped", false, Where::queued_to_send, 0, 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Seeder h;
+    auto id = h.connect(ip(3, 1), false, {c.fast, true});
+    h.flush(id);
+    ASSERT_TRUE(h.receive_all(id, {wire::Interested{}}));
+    h.flush(id);
+    ASSERT_TRUE(h.receive_all(id, {req(0, 0)}));
+    Output on_the_wire;
+    if (c.where != Where::waiting_for_the_disk) {
+      h.torrent.on_piece_read(PieceIndex(0), h.piece_copy(0));
+      if (c.where == Where::on_the_wire) on_the_wire = h.take(id);
+    }
+    ASSERT_TRUE(h.receive_all(id, {wire::Cancel{{0, 0, swarm::kBlockSize}}}));
+    if (c.where == Where::waiting_for_the_disk) h.torrent.on_piece_read(PieceIndex(0), h.piece_copy(0));
+    if (on_the_wire.taken) h.written(id, on_the_wire);
+    auto out = h.flush(id);
+    EXPECT_EQ(out.count<wire::Reject>(), c.rejects);
+    EXPECT_EQ(out.count<wire::Piece>() + on_the_wire.count<wire::Piece>(), c.pieces);
+    for (const auto& r : out.all<wire::Reject>())
+      EXPECT_EQ(r, (wire::BlockRef{0, 0, swarm::kBlockSize}));
+  }
+}
+
 TEST(TorrentSeeder, ReadingPausesOnlyWhileTheQueueIsFullAndThePeerOwesNothing) {
   // Ten pieces of sixteen blocks: five pieces asked for are 80 blocks, past the 1 MiB floor of a send queue.
   constexpr std::int64_t kBig = 16 * swarm::kBlockSize;
