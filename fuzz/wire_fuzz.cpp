@@ -26,7 +26,7 @@
 
 namespace {
 constexpr std::int32_t kPieces = 1000;  // the torrent this conversation is about
-constexpr std::int64_t kPieceLength = 2 * shoal::swarm::kBlockSize;
+constexpr std::int64_t kPieceLength = 2 * shoal::wire::kBlockSize;
 constexpr shoal::swarm::PeerId kPeerId = 1;
 // What one step may queue at most: a choke with every queued request rejected, or a full top-up of requests.
 constexpr std::size_t kMaxOutboxPerStep = 1 + shoal::swarm::PeerProtocol::kMaxQueuedRequests;

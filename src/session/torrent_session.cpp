@@ -24,6 +24,7 @@
 #include "storage/piece_checker.hpp"
 #include "storage/resume_data.hpp"
 #include "wire/extension_handshake.hpp"
+#include "wire/message.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
 
@@ -473,8 +474,8 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
         hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
     if (!ok || a.block_hashes) {
       for (std::size_t i = 0; i < a.blocks.size(); ++i) {
-        auto begin = i * static_cast<std::size_t>(swarm::kBlockSize);
-        auto length = std::min<std::size_t>(swarm::kBlockSize, buffer.size() - begin);
+        auto begin = i * static_cast<std::size_t>(wire::kBlockSize);
+        auto length = std::min<std::size_t>(wire::kBlockSize, buffer.size() - begin);
         a.blocks[i].hash =
             hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data() + begin), length)).bytes;
       }

@@ -240,8 +240,8 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
   if (peer_choking_ || !am_interested_ || !torrent.downloading) return;
   // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
   // the measured rate, within what the peer says it queues.
-  std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(download_rate * 0.5 / kBlockSize),
-                                              kMinQueueDepth, kMaxQueueDepth);
+  std::size_t depth = std::clamp<std::size_t>(
+      static_cast<std::size_t>(download_rate * 0.5 / wire::kBlockSize), kMinQueueDepth, kMaxQueueDepth);
   depth = std::min<std::size_t>(depth, reqq_);
   if (outstanding_.size() >= depth) return;
   picked_.clear();

@@ -17,10 +17,11 @@
 
 #include "shoal/strong_index.hpp"
 #include "swarm/bitfield.hpp"
+#include "wire/message.hpp"
 
 namespace shoal::swarm {
 
-inline constexpr std::int32_t kBlockSize = 16 * 1024;
+using wire::kBlockSize;  // the one block size, named here too for the picker's users
 inline constexpr std::int32_t kRandomStartPieces = 4;  // pieces picked at random before rarest-first
 inline constexpr std::size_t kMaxRequestersPerBlock = 2;
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "wire/extension_handshake.hpp"
+#include "wire/message.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
 
@@ -800,7 +801,7 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
       read_piece(piece);
       continue;
     }
-    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / swarm::kBlockSize + 1;
+    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / wire::kBlockSize + 1;
     ready_.clear();
     peer.protocol.take_queued_requests(piece, ready_, room);
     for (const auto& r : ready_) {
