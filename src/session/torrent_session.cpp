@@ -322,11 +322,11 @@ bool TorrentSession::load_resume() {
       continue;
     auto [first, last] = storage_->layout().file_pieces(static_cast<std::int32_t>(i));
     for (std::int32_t p = first; p <= last; ++p) {
-      if (have->test(p)) return false;
+      if (have->test(PieceIndex{p})) return false;
     }
   }
   for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (have->test(p)) core_->mark_have(PieceIndex(p));
+    if (have->test(PieceIndex{p})) core_->mark_have(PieceIndex(p));
   }
   core_->restore_totals(data->downloaded, data->uploaded);
   return true;

@@ -104,7 +104,7 @@ PeerProtocol::Event PeerProtocol::on_bitfield(Bitfield bits, TorrentView torrent
   auto& picker = torrent.picker;
   if (bitfield_seen_) {
     for (std::int32_t i = 0; i < config_.num_pieces; ++i) {
-      if (has_.test(i)) bits.set(i);
+      if (has_.test(PieceIndex{i})) bits.set(PieceIndex{i});
     }
     if (is_seed_) {
       picker.remove_seed();
@@ -129,9 +129,9 @@ PeerProtocol::Event PeerProtocol::on_bitfield(Bitfield bits, TorrentView torrent
 PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torrent) {
   if (piece >= static_cast<std::uint32_t>(config_.num_pieces)) return Close{"have for a piece out of range"};
   auto p = static_cast<std::int32_t>(piece);
-  if (has_.test(p)) return Nothing{};
+  if (has_.test(PieceIndex{p})) return Nothing{};
   bitfield_seen_ = true;  // a have without a bitfield: it had nothing before
-  has_.set(p);
+  has_.set(PieceIndex{p});
   if (!is_seed_) torrent.picker.add_have(p);
   if (has_.all() && !is_seed_) {
     torrent.picker.remove_peer(has_);

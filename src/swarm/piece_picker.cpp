@@ -32,14 +32,14 @@ BlockRequest PiecePicker::block_request(std::int32_t piece, std::int32_t index) 
 
 void PiecePicker::add_peer(const Bitfield& has) {
   for (std::int32_t i = 0; i < num_pieces_; ++i) {
-    if (has.test(i)) ++availability_[static_cast<std::size_t>(i)];
+    if (has.test(PieceIndex{i})) ++availability_[static_cast<std::size_t>(i)];
   }
 }
 
 void PiecePicker::remove_peer(const Bitfield& has) {
   for (std::int32_t i = 0; i < num_pieces_; ++i) {
     auto& a = availability_[static_cast<std::size_t>(i)];
-    if (has.test(i) && a > 0) --a;
+    if (has.test(PieceIndex{i}) && a > 0) --a;
   }
 }
 
@@ -49,7 +49,7 @@ void PiecePicker::add_have(std::int32_t piece) {
 }
 
 void PiecePicker::mark_have(std::int32_t piece) {
-  have_.set(piece);
+  have_.set(PieceIndex{piece});
   if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
 }
 
@@ -58,7 +58,7 @@ void PiecePicker::set_piece_priority(std::int32_t piece, std::uint8_t priority) 
 }
 
 bool PiecePicker::wanted(std::int32_t piece) const {
-  return !have_.test(piece) && priority_[static_cast<std::size_t>(piece)] != 0;
+  return !have_.test(PieceIndex{piece}) && priority_[static_cast<std::size_t>(piece)] != 0;
 }
 
 bool PiecePicker::is_complete() const {
@@ -82,7 +82,7 @@ bool PiecePicker::interesting_piece(std::int32_t piece) const {
 
 bool PiecePicker::interesting(const Bitfield& has) const {
   for (std::int32_t i = 0; i < num_pieces_; ++i) {
-    if (has.test(i) && wanted(i)) return true;
+    if (has.test(PieceIndex{i}) && wanted(i)) return true;
   }
   return false;
 }
@@ -101,7 +101,7 @@ std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
   std::int32_t best = -1;
   if (sequential_) {
     for (std::int32_t i = 0; i < num_pieces_; ++i) {
-      if (peer_has.test(i) && wanted(i) && !partial_.count(i)) return i;
+      if (peer_has.test(PieceIndex{i}) && wanted(i) && !partial_.count(i)) return i;
     }
     return -1;
   }
@@ -112,7 +112,7 @@ std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
   std::uint32_t best_key = std::numeric_limits<std::uint32_t>::max();
   for (std::int32_t k = 0; k < num_pieces_; ++k) {
     std::int32_t i = (start + k) % num_pieces_;
-    if (!peer_has.test(i) || !wanted(i) || partial_.count(i)) continue;
+    if (!peer_has.test(PieceIndex{i}) || !wanted(i) || partial_.count(i)) continue;
     if (random_phase) return i;
     // Higher priority first, then rarer.
     std::uint32_t key = static_cast<std::uint32_t>(255 - priority_[static_cast<std::size_t>(i)]) << 16 |
@@ -159,7 +159,7 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
   auto take_partials = [&](bool only_mine) {
     for (std::int32_t piece : partial_order_) {
       if (added >= max_blocks) break;
-      if (!peer_has.test(piece)) continue;
+      if (!peer_has.test(PieceIndex{piece})) continue;
       Partial& p = partial_[piece];
       if (p.unrequested == 0) continue;
       bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
@@ -188,7 +188,7 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
     if (end_game_) {
       for (std::int32_t piece : partial_order_) {
         if (added >= max_blocks) break;
-        if (!peer_has.test(piece)) continue;
+        if (!peer_has.test(PieceIndex{piece})) continue;
         added += take_from(partial_[piece], piece, peer, max_blocks - added, out, true);
       }
     }

@@ -55,7 +55,7 @@ class PiecePicker {
 
   // Our state.
   void mark_have(std::int32_t piece);  // verified (e.g. at start from resume or recheck)
-  bool has(std::int32_t piece) const { return have_.test(piece); }
+  bool has(std::int32_t piece) const { return have_.test(PieceIndex{piece}); }
   const Bitfield& have() const { return have_; }
   std::int32_t num_have() const { return have_.count(); }
   std::int32_t num_pieces() const { return num_pieces_; }

@@ -696,7 +696,7 @@ void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed
       request_more(id, p);
   }
   for (auto& [id, p] : peers_) {
-    if (!p.protocol.has().test(piece)) {
+    if (!p.protocol.has().test(PieceIndex{piece})) {
       send(p, wire::Have{static_cast<std::uint32_t>(piece)});
       wake(id, p);
     }

@@ -11,8 +11,8 @@ namespace {
 
 TEST(Bitfield, WireFormatAndValidation) {
   Bitfield b(10);
-  b.set(0);
-  b.set(9);
+  b.set(PieceIndex{0});
+  b.set(PieceIndex{9});
   EXPECT_EQ(b.count(), 2);
   EXPECT_EQ(b.wire()[0], 0x80);
   EXPECT_EQ(b.wire()[1], 0x40);
@@ -54,10 +54,10 @@ TEST(PiecePicker, RarestFirstAfterRandomStart) {
   for (int i = 0; i < 5; ++i)
     picker.add_peer(common);
   Bitfield rare(10);
-  rare.set(7);
+  rare.set(PieceIndex{7});
   picker.add_peer(rare);  // piece 7 is now the most common... make 8 the rarest instead
   Bitfield partial(10, true);
-  partial.reset(8);
+  partial.reset(PieceIndex{8});
   picker.add_peer(partial);
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, common, 4, out);
@@ -171,7 +171,7 @@ TEST(PiecePicker, NoBlockIsHandedOutTwiceOutsideEndGame) {
   for (PeerId id = 1; id <= 8; ++id) {
     Bitfield b(pieces);
     for (std::int32_t p = 0; p < pieces; ++p) {
-      if (rng() % 3 != 0) b.set(p);
+      if (rng() % 3 != 0) b.set(PieceIndex{p});
     }
     peers[id] = b;
     picker.add_peer(b);
