@@ -268,7 +268,7 @@ std::vector<std::int64_t> TorrentSession::file_progress() const {
     auto first = f.offset / info_.piece_length;
     auto last = (f.offset + f.length - 1) / info_.piece_length;
     for (auto p = first; p <= last; ++p) {
-      if (!core_->picker().has(static_cast<std::int32_t>(p))) continue;
+      if (!core_->picker().has(PieceIndex{static_cast<std::int32_t>(p)})) continue;
       auto begin = std::max(f.offset, p * info_.piece_length);
       auto end = std::min(f.offset + f.length, (p + 1) * info_.piece_length);
       out[i] += end - begin;

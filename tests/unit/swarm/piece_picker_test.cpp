@@ -48,7 +48,7 @@ TEST(PiecePicker, LastPieceAndBlockSizesAreExact) {
 
 TEST(PiecePicker, RarestFirstAfterRandomStart) {
   PiecePicker picker(10, kPiece, 10 * kPiece, 7);
-  for (int p = 0; p < kRandomStartPieces; ++p)
+  for (PieceIndex p{0}; p.get() < kRandomStartPieces; ++p)
     picker.mark_have(p);
   Bitfield common(10, true);
   for (int i = 0; i < 5; ++i)
@@ -62,14 +62,14 @@ TEST(PiecePicker, RarestFirstAfterRandomStart) {
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, common, 4, out);
   ASSERT_EQ(out.size(), 4u);
-  EXPECT_EQ(out[0].piece, 8);
+  EXPECT_EQ(out[0].piece, PieceIndex{8});
 }
 
 TEST(PiecePicker, TieBreakIsRandomNotLowestIndex) {
-  std::set<std::int32_t> first_picks;
+  std::set<PieceIndex> first_picks;
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     PiecePicker picker(50, kPiece, 50 * kPiece, seed);
-    for (int p = 0; p < kRandomStartPieces; ++p)
+    for (PieceIndex p{0}; p.get() < kRandomStartPieces; ++p)
       picker.mark_have(p);
     Bitfield all(50, true);
     picker.add_peer(all);
@@ -97,17 +97,17 @@ TEST(PiecePicker, AffinityKeepsAPeerOnItsPiece) {
 TEST(PiecePicker, SkippedPiecesAreNeverPickedAndSequentialIsInOrder) {
   PiecePicker picker(6, kPiece, 6 * kPiece, 3);
   picker.set_sequential(true);
-  picker.set_piece_priority(0, 0);
-  picker.set_piece_priority(2, 0);
+  picker.set_piece_priority(PieceIndex{0}, 0);
+  picker.set_piece_priority(PieceIndex{2}, 0);
   Bitfield all(6, true);
   picker.add_peer(all);
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, all, 100, out);
-  std::vector<std::int32_t> order;
+  std::vector<PieceIndex> order;
   for (const auto& r : out) {
     if (order.empty() || order.back() != r.piece) order.push_back(r.piece);
   }
-  EXPECT_EQ(order, (std::vector<std::int32_t>{1, 3, 4, 5}));
+  EXPECT_EQ(order, (std::vector<PieceIndex>{PieceIndex{1}, PieceIndex{3}, PieceIndex{4}, PieceIndex{5}}));
   EXPECT_EQ(picker.bytes_wanted_left(), 4 * kPiece);
 }
 
@@ -176,7 +176,7 @@ TEST(PiecePicker, NoBlockIsHandedOutTwiceOutsideEndGame) {
     peers[id] = b;
     picker.add_peer(b);
   }
-  std::map<std::pair<std::int32_t, std::int32_t>, PeerId> in_flight;
+  std::map<std::pair<PieceIndex, std::int32_t>, PeerId> in_flight;
   for (int round = 0; round < 400 && !picker.is_complete(); ++round) {
     PeerId id = static_cast<PeerId>(rng() % 8 + 1);
     std::vector<BlockRequest> out;
