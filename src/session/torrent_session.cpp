@@ -320,13 +320,13 @@ bool TorrentSession::load_resume() {
   for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
     if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length)
       continue;
-    auto [first, last] = storage_->layout().file_pieces(static_cast<std::int32_t>(i));
-    for (std::int32_t p = first; p <= last; ++p) {
-      if (have->test(PieceIndex{p})) return false;
+    auto [first, last] = storage_->layout().file_pieces(FileIndex{static_cast<std::int32_t>(i)});
+    for (PieceIndex p = first; p <= last; ++p) {
+      if (have->test(p)) return false;
     }
   }
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (have->test(PieceIndex{p})) core_->mark_have(PieceIndex(p));
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (have->test(p)) core_->mark_have(p);
   }
   core_->restore_totals(data->downloaded, data->uploaded);
   return true;
@@ -336,7 +336,8 @@ asio::awaitable<void> TorrentSession::recheck() {
   state_ = TorrentState::checking;
   bool any_file = false;
   for (std::size_t i = 0; i < info_.files.size(); ++i) {
-    if (!info_.files[i].pad && std::filesystem::exists(storage_->path_of(static_cast<std::int32_t>(i)))) {
+    if (!info_.files[i].pad &&
+        std::filesystem::exists(storage_->path_of(FileIndex{static_cast<std::int32_t>(i)}))) {
       any_file = true;
     }
   }
@@ -366,7 +367,7 @@ asio::awaitable<void> TorrentSession::recheck() {
   asio::steady_timer progress(io_);
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
-  std::vector<bool> result;
+  swarm::Bitfield result;
   bool check_done = false;
   auto check_error = std::make_shared<std::optional<storage::FileError>>();
   submit([this, checked, cancel, &result, &done, &progress, &check_done, check_error] {
@@ -399,8 +400,8 @@ asio::awaitable<void> TorrentSession::recheck() {
   // there.
   if (stopping_) co_return;
   if (*check_error) co_return fail((*check_error)->message());
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (result[static_cast<std::size_t>(p)]) core_->mark_have(PieceIndex(p));
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (result.test(p)) core_->mark_have(p);
   }
   checked_bytes_ = checked->load();
   storage_->close_all();  // reopen for writing later; read-only descriptors are not enough
@@ -483,7 +484,7 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
       a.blocks.clear();
     }
     std::error_code ec;
-    if (ok) ec = storage_->write_piece(a.piece.get(), buffer);
+    if (ok) ec = storage_->write_piece(a.piece, buffer);
     asio::post(io_, [this, ok, ec, a = std::move(a)]() mutable {
       core_->on_piece_written(a.piece, ok, static_cast<bool>(ec), std::move(a.blocks), std::move(a.data));
       if (ec) fail("cannot write " + info_.name + ": " + ec.message());
@@ -497,7 +498,7 @@ void TorrentSession::read_piece(PieceIndex piece) {
   submit([this, piece] {
     auto buffer =
         std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(info_.piece_size(piece)));
-    auto ec = storage_->read(piece.get(), 0, *buffer);
+    auto ec = storage_->read(piece, 0, *buffer);
     asio::post(io_, [this, piece, ec, buffer] {
       struct Done {
         TorrentSession* self;
