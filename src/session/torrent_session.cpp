@@ -312,8 +312,7 @@ bool TorrentSession::load_resume() {
   if (!data) return false;
   auto stamps = storage::collect_file_stamps(options_.save_dir, storage_->layout());
   if (data->files != stamps) return false;
-  auto have = swarm::Bitfield::from_wire(data->have, info_.num_pieces());
-  if (!have) return false;
+  const swarm::Bitfield& have = data->have;  // its size and spare bits were checked by decode_resume
   // Matching stamps are not enough: a file that is missing or short now (it may have been deleted before the
   // save) cannot hold the pieces the bitfield claims for it.
   const auto& files = storage_->layout().files();
@@ -322,11 +321,11 @@ bool TorrentSession::load_resume() {
       continue;
     auto [first, last] = storage_->layout().file_pieces(FileIndex{static_cast<std::int32_t>(i)});
     for (PieceIndex p = first; p <= last; ++p) {
-      if (have->test(p)) return false;
+      if (have.test(p)) return false;
     }
   }
   for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
-    if (have->test(p)) core_->mark_have(p);
+    if (have.test(p)) core_->mark_have(p);
   }
   core_->restore_totals(data->downloaded, data->uploaded);
   return true;
@@ -794,8 +793,7 @@ void TorrentSession::save_resume(bool sync) {
   if (options_.resume_file.empty()) return;
   storage::ResumeData data;
   data.info_hash = info_.info_hash;
-  auto wire = core_->have().wire();
-  data.have.assign(wire.begin(), wire.end());
+  data.have = core_->have();
   data.downloaded = core_->total_downloaded();
   data.uploaded = core_->total_uploaded();
   // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims.

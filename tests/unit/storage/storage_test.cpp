@@ -180,7 +180,8 @@ TEST_F(StorageTest, DiskFullIsReported) {
 TEST(ResumeData, RoundTripAndEveryCorruptionIsDetected) {
   ResumeData data;
   data.info_hash.bytes.fill(4);
-  data.have = {0xf0, 0x80};
+  const std::uint8_t have_bits[] = {0xf0, 0x80};
+  data.have = *swarm::Bitfield::from_wire(have_bits, 9);
   data.files = {{100, 123456789}, {-1, 0}};
   data.uploaded = 7;
   data.downloaded = 9;
