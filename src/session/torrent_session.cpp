@@ -181,7 +181,7 @@ void TorrentSession::job_done() {
 void TorrentSession::apply_file_selection() {
   file_wanted_.assign(info_.files.size(), true);
   if (options_.only.empty() && options_.file_mask.empty()) return;
-  std::vector<bool> piece_wanted(static_cast<std::size_t>(info_.num_pieces()), false);
+  swarm::Bitfield piece_wanted(info_.num_pieces());
   for (std::size_t i = 0; i < info_.files.size(); ++i) {
     const auto& f = info_.files[i];
     bool match = false;
@@ -202,11 +202,11 @@ void TorrentSession::apply_file_selection() {
       auto first = f.offset / info_.piece_length;
       auto last = (f.offset + f.length - 1) / info_.piece_length;
       for (auto p = first; p <= last; ++p)
-        piece_wanted[static_cast<std::size_t>(p)] = true;
+        piece_wanted.set(PieceIndex{static_cast<std::int32_t>(p)});
     }
   }
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (!piece_wanted[static_cast<std::size_t>(p)]) core_->set_piece_priority(PieceIndex(p), 0);
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (!piece_wanted.test(p)) core_->set_piece_priority(p, 0);
   }
 }
 
