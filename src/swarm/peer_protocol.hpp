@@ -149,7 +149,7 @@ class PeerProtocol {
   // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
   bool cancel_request(const BlockRequest& block);
   // Moves at most `max` of its queued requests for `piece` to out, oldest first (the piece is ready to send).
-  void take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out,
+  void take_queued_requests(PieceIndex piece, std::vector<BlockRequest>& out,
                             std::size_t max = kMaxQueuedRequests);
   // Blocks we had queued for it and will not send after all (dropped by a choke): BEP 6 rejects each.
   void reject_unsent(std::span<const BlockRequest> blocks);

@@ -191,7 +191,7 @@ TEST(TorrentHostile, TheSoleSupplierOfABadPieceIsBanned) {
   auto stats = h.torrent.stats();
   EXPECT_EQ(stats.failed_pieces, 1);
   EXPECT_EQ(stats.banned_peers, 1);
-  EXPECT_FALSE(h.torrent.have().test(static_cast<std::int32_t>(piece)));
+  EXPECT_FALSE(h.torrent.have().test(PieceIndex(static_cast<std::int32_t>(piece))));
 
   // The whole address is banned, on any port, for dialling and for incoming connections.
   const auto same_ip = ip(4, 1, 7000);

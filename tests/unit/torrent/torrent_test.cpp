@@ -254,7 +254,7 @@ TEST(TorrentLeecher, ABitfieldAndAnUnchokeBringInterestAndRequests) {
   for (const auto& r : requests) {
     EXPECT_LT(r.piece, static_cast<std::uint32_t>(kPieces));
     EXPECT_EQ(r.begin % swarm::kBlockSize, 0u);
-    auto piece_size = h.torrent.picker().piece_size(static_cast<std::int32_t>(r.piece));
+    auto piece_size = h.torrent.picker().piece_size(PieceIndex(static_cast<std::int32_t>(r.piece)));
     EXPECT_EQ(r.length, std::min<std::int64_t>(swarm::kBlockSize, piece_size - r.begin));
     blocks.insert({r.piece, r.begin});
   }
@@ -307,7 +307,7 @@ TEST(TorrentLeecher, AVerifiedPieceIsAnnouncedToPeersThatLackIt) {
   auto verified = actions_of<PieceVerified>(actions);
   ASSERT_EQ(verified.size(), 1u);
   EXPECT_EQ(verified[0].piece, PieceIndex(static_cast<std::int32_t>(piece)));
-  EXPECT_TRUE(h.torrent.have().test(static_cast<std::int32_t>(piece)));
+  EXPECT_TRUE(h.torrent.have().test(PieceIndex(static_cast<std::int32_t>(piece))));
   EXPECT_TRUE(h.torrent.resume_dirty());
   EXPECT_EQ(h.torrent.stats().pieces_have, 1);
 
@@ -425,7 +425,7 @@ TEST(TorrentLeecher, ASnubbedPeerIsNotAskedAgainAndAgainForWhatItSitsOn) {
     auto to_fast = h.torrent.protocol(fast)->outstanding();
     if (!to_fast.empty()) {
       const auto& r = to_fast.front();
-      wire::Request request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+      wire::Request request{{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin),
                              static_cast<std::uint32_t>(r.length)}};
       ASSERT_TRUE(h.receive(fast, h.block(request)));
       h.torrent.on_messages_done(fast);
@@ -594,7 +594,7 @@ TEST(TorrentLeecher, APieceWrittenAfterStopIsStillRecorded) {
     auto actions = h.actions();
     ASSERT_EQ(count_actions<PieceVerified>(actions), 1u);
     EXPECT_EQ(actions.size(), 1u);  // nobody is told, nothing is asked
-    EXPECT_TRUE(h.torrent.have().test(static_cast<std::int32_t>(piece)));
+    EXPECT_TRUE(h.torrent.have().test(PieceIndex(static_cast<std::int32_t>(piece))));
     EXPECT_TRUE(h.torrent.resume_dirty());
   }
 }
@@ -678,7 +678,7 @@ TEST(TorrentLeecher, ADownloadFromSeveralSeedsAssemblesEveryPieceIntact) {
       if (h.torrent.protocol(id)->peer_choking()) outstanding.clear();
       outstanding.resize(std::min<std::size_t>(outstanding.size(), 5));  // a few blocks a round
       for (const auto& r : outstanding) {
-        wire::Request request{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+        wire::Request request{{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin),
                                static_cast<std::uint32_t>(r.length)}};
         ASSERT_TRUE(h.receive(id, h.block(request)));
       }
