@@ -26,7 +26,7 @@
 
 namespace {
 constexpr std::int32_t kPieces = 1000;  // the torrent this conversation is about
-constexpr std::int64_t kPieceLength = 2 * shoal::swarm::kBlockSize;
+constexpr std::int64_t kPieceLength = 2 * shoal::wire::kBlockSize;
 constexpr shoal::swarm::PeerId kPeerId = 1;
 // What one step may queue at most: a choke with every queued request rejected, or a full top-up of requests.
 constexpr std::size_t kMaxOutboxPerStep = 1 + shoal::swarm::PeerProtocol::kMaxQueuedRequests;
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // We have every third piece and download the rest (the last piece is short).
   swarm::PiecePicker picker(kPieces, kPieceLength, (kPieces - 1) * kPieceLength + 1234, 1);
   for (std::int32_t p = 0; p < kPieces; p += 3)
-    picker.mark_have(p);
+    picker.mark_have(PieceIndex{p});
   swarm::PeerProtocol peer(now);
   peer.start({kPeerId, kPieces, {fast, true}, true});
   swarm::TorrentView view{picker, true, false};
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto result = picker.on_block_received(kPeerId, block->block);
         if (result.piece_complete) {
           // Alternate verified and failed pieces so both paths run.
-          if (block->block.piece % 2 == 0) {
+          if (block->block.piece.get() % 2 == 0) {
             picker.on_piece_verified(block->block.piece);
           } else {
             picker.on_piece_failed(block->block.piece);
@@ -94,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       } else if (auto* serve = std::get_if<swarm::PeerProtocol::ServeRequest>(&event)) {
         // Some pieces are "in cache" and served at once; the rest wait, so the queue can reach its cap.
-        if (serve->block.piece % 4 == 0) {
+        if (serve->block.piece.get() % 4 == 0) {
           ready.clear();
           peer.take_queued_requests(serve->block.piece, ready);
         }

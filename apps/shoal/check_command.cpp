@@ -77,13 +77,13 @@ int run_check(const CheckCliOptions& opt) {
     fmt::print(stderr, "shoal check: {}\n", escape_for_terminal(check_error->message()));
     return 1;
   }
-  auto good = std::count(have.begin(), have.end(), true);
+  auto good = have.count();
   if (!opt.quiet) {
     fmt::print("{}: {} of {} pieces verified ({}), checked in {:.2f} s ({})\n",
                escape_for_terminal(info->name), good, have.size(), format_bytes(info->total_size), seconds,
                format_rate(seconds > 0 ? static_cast<double>(checked.load()) / seconds : 0));
   }
-  return good == static_cast<std::ptrdiff_t>(have.size()) ? 0 : 2;
+  return have.all() ? 0 : 2;
 }
 
 }  // namespace

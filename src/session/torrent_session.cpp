@@ -24,6 +24,7 @@
 #include "storage/piece_checker.hpp"
 #include "storage/resume_data.hpp"
 #include "wire/extension_handshake.hpp"
+#include "wire/message.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
 
@@ -180,7 +181,7 @@ void TorrentSession::job_done() {
 void TorrentSession::apply_file_selection() {
   file_wanted_.assign(info_.files.size(), true);
   if (options_.only.empty() && options_.file_mask.empty()) return;
-  std::vector<bool> piece_wanted(static_cast<std::size_t>(info_.num_pieces()), false);
+  swarm::Bitfield piece_wanted(info_.num_pieces());
   for (std::size_t i = 0; i < info_.files.size(); ++i) {
     const auto& f = info_.files[i];
     bool match = false;
@@ -201,11 +202,11 @@ void TorrentSession::apply_file_selection() {
       auto first = f.offset / info_.piece_length;
       auto last = (f.offset + f.length - 1) / info_.piece_length;
       for (auto p = first; p <= last; ++p)
-        piece_wanted[static_cast<std::size_t>(p)] = true;
+        piece_wanted.set(PieceIndex{static_cast<std::int32_t>(p)});
     }
   }
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (!piece_wanted[static_cast<std::size_t>(p)]) core_->set_piece_priority(PieceIndex(p), 0);
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (!piece_wanted.test(p)) core_->set_piece_priority(p, 0);
   }
 }
 
@@ -267,7 +268,7 @@ std::vector<std::int64_t> TorrentSession::file_progress() const {
     auto first = f.offset / info_.piece_length;
     auto last = (f.offset + f.length - 1) / info_.piece_length;
     for (auto p = first; p <= last; ++p) {
-      if (!core_->picker().has(static_cast<std::int32_t>(p))) continue;
+      if (!core_->picker().has(PieceIndex{static_cast<std::int32_t>(p)})) continue;
       auto begin = std::max(f.offset, p * info_.piece_length);
       auto end = std::min(f.offset + f.length, (p + 1) * info_.piece_length);
       out[i] += end - begin;
@@ -311,21 +312,20 @@ bool TorrentSession::load_resume() {
   if (!data) return false;
   auto stamps = storage::collect_file_stamps(options_.save_dir, storage_->layout());
   if (data->files != stamps) return false;
-  auto have = swarm::Bitfield::from_wire(data->have, info_.num_pieces());
-  if (!have) return false;
+  const swarm::Bitfield& have = data->have;  // its size and spare bits were checked by decode_resume
   // Matching stamps are not enough: a file that is missing or short now (it may have been deleted before the
   // save) cannot hold the pieces the bitfield claims for it.
   const auto& files = storage_->layout().files();
   for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
     if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length)
       continue;
-    auto [first, last] = storage_->layout().file_pieces(static_cast<std::int32_t>(i));
-    for (std::int32_t p = first; p <= last; ++p) {
-      if (have->test(p)) return false;
+    auto [first, last] = storage_->layout().file_pieces(FileIndex{static_cast<std::int32_t>(i)});
+    for (PieceIndex p = first; p <= last; ++p) {
+      if (have.test(p)) return false;
     }
   }
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (have->test(p)) core_->mark_have(PieceIndex(p));
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (have.test(p)) core_->mark_have(p);
   }
   core_->restore_totals(data->downloaded, data->uploaded);
   return true;
@@ -335,7 +335,8 @@ asio::awaitable<void> TorrentSession::recheck() {
   state_ = TorrentState::checking;
   bool any_file = false;
   for (std::size_t i = 0; i < info_.files.size(); ++i) {
-    if (!info_.files[i].pad && std::filesystem::exists(storage_->path_of(static_cast<std::int32_t>(i)))) {
+    if (!info_.files[i].pad &&
+        std::filesystem::exists(storage_->path_of(FileIndex{static_cast<std::int32_t>(i)}))) {
       any_file = true;
     }
   }
@@ -365,7 +366,7 @@ asio::awaitable<void> TorrentSession::recheck() {
   asio::steady_timer progress(io_);
   auto checked = std::make_shared<std::atomic<std::int64_t>>(0);
   auto cancel = check_cancel_;
-  std::vector<bool> result;
+  swarm::Bitfield result;
   bool check_done = false;
   auto check_error = std::make_shared<std::optional<storage::FileError>>();
   submit([this, checked, cancel, &result, &done, &progress, &check_done, check_error] {
@@ -398,8 +399,8 @@ asio::awaitable<void> TorrentSession::recheck() {
   // there.
   if (stopping_) co_return;
   if (*check_error) co_return fail((*check_error)->message());
-  for (std::int32_t p = 0; p < info_.num_pieces(); ++p) {
-    if (result[static_cast<std::size_t>(p)]) core_->mark_have(PieceIndex(p));
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    if (result.test(p)) core_->mark_have(p);
   }
   checked_bytes_ = checked->load();
   storage_->close_all();  // reopen for writing later; read-only descriptors are not enough
@@ -473,8 +474,8 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
         hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
     if (!ok || a.block_hashes) {
       for (std::size_t i = 0; i < a.blocks.size(); ++i) {
-        auto begin = i * static_cast<std::size_t>(swarm::kBlockSize);
-        auto length = std::min<std::size_t>(swarm::kBlockSize, buffer.size() - begin);
+        auto begin = i * static_cast<std::size_t>(wire::kBlockSize);
+        auto length = std::min<std::size_t>(wire::kBlockSize, buffer.size() - begin);
         a.blocks[i].hash =
             hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data() + begin), length)).bytes;
       }
@@ -482,7 +483,7 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
       a.blocks.clear();
     }
     std::error_code ec;
-    if (ok) ec = storage_->write_piece(a.piece.get(), buffer);
+    if (ok) ec = storage_->write_piece(a.piece, buffer);
     asio::post(io_, [this, ok, ec, a = std::move(a)]() mutable {
       core_->on_piece_written(a.piece, ok, static_cast<bool>(ec), std::move(a.blocks), std::move(a.data));
       if (ec) fail("cannot write " + info_.name + ": " + ec.message());
@@ -496,7 +497,7 @@ void TorrentSession::read_piece(PieceIndex piece) {
   submit([this, piece] {
     auto buffer =
         std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(info_.piece_size(piece)));
-    auto ec = storage_->read(piece.get(), 0, *buffer);
+    auto ec = storage_->read(piece, 0, *buffer);
     asio::post(io_, [this, piece, ec, buffer] {
       struct Done {
         TorrentSession* self;
@@ -792,8 +793,7 @@ void TorrentSession::save_resume(bool sync) {
   if (options_.resume_file.empty()) return;
   storage::ResumeData data;
   data.info_hash = info_.info_hash;
-  auto wire = core_->have().wire();
-  data.have.assign(wire.begin(), wire.end());
+  data.have = core_->have();
   data.downloaded = core_->total_downloaded();
   data.uploaded = core_->total_uploaded();
   // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims.

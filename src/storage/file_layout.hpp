@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "shoal/strong_index.hpp"
 
 namespace shoal::storage {
 
@@ -15,7 +18,7 @@ struct FileSpec {
 };
 
 struct FileSlice {
-  std::int32_t file = 0;
+  FileIndex file{};
   std::int64_t file_offset = 0;
   std::int64_t length = 0;
 };
@@ -28,14 +31,14 @@ class FileLayout {
   std::int64_t piece_length() const { return piece_length_; }
   std::int64_t total_size() const { return total_size_; }
   std::int32_t num_pieces() const { return num_pieces_; }
-  std::int64_t piece_size(std::int32_t piece) const;
-  std::int64_t file_offset(std::int32_t file) const { return offsets_[static_cast<std::size_t>(file)]; }
+  std::int64_t piece_size(PieceIndex piece) const;
+  std::int64_t file_offset(FileIndex file) const { return offsets_[static_cast<std::size_t>(file.get())]; }
 
   // Appends the slices covering [begin, begin + length) of a piece; zero-length files never appear.
-  void map_range(std::int32_t piece, std::int64_t begin, std::int64_t length,
+  void map_range(PieceIndex piece, std::int64_t begin, std::int64_t length,
                  std::vector<FileSlice>& out) const;
   // First and last piece that touch a file (for file priorities). Precondition: the file is not empty.
-  std::pair<std::int32_t, std::int32_t> file_pieces(std::int32_t file) const;
+  std::pair<PieceIndex, PieceIndex> file_pieces(FileIndex file) const;
 
  private:
   std::vector<FileSpec> files_;

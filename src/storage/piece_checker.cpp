@@ -12,8 +12,8 @@ bool is_missing_data(std::error_code ec) {
   return ec == std::errc::no_such_file_or_directory || ec == std::errc::no_message_available;
 }
 
-std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
-                               const CheckOptions& options) {
+swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashes,
+                             const CheckOptions& options) {
   const FileLayout& layout = storage.layout();
   std::int32_t num_pieces = layout.num_pieces();
   // One byte per piece while threads write, so neighbours never share a bit.
@@ -27,24 +27,24 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
     for (;;) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) return;
       if (failed.load(std::memory_order_relaxed)) return;
-      std::int32_t piece = next.fetch_add(1, std::memory_order_relaxed);
-      if (piece >= num_pieces) return;
+      PieceIndex piece{next.fetch_add(1, std::memory_order_relaxed)};
+      if (piece.get() >= num_pieces) return;
       std::int64_t size = layout.piece_size(piece);
       if (!options.wanted || options.wanted(piece)) {
         // Hashed in place in the page cache (see create/piece_hasher.cpp for the measurements).
-        std::int32_t failed_file = -1;
+        FileIndex failed_file{-1};
         auto ec = storage.visit_piece(
             piece, [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); },
             &failed_file);
         bool good = !ec;
         auto digest = hasher.finish();
-        if (ec && !is_missing_data(ec) && failed_file >= 0) {
+        if (ec && !is_missing_data(ec) && failed_file.get() >= 0) {
           std::lock_guard lock(error_mutex);
           if (!first_error) first_error = FileError{storage.path_of(failed_file), ec};
           failed.store(true, std::memory_order_relaxed);
         }
-        ok[static_cast<std::size_t>(piece)] =
-            good && digest.raw() == piece_hashes.substr(static_cast<std::size_t>(piece) * 20, 20);
+        ok[static_cast<std::size_t>(piece.get())] =
+            good && digest.raw() == piece_hashes.substr(static_cast<std::size_t>(piece.get()) * 20, 20);
       }
       if (options.bytes_checked != nullptr) options.bytes_checked->fetch_add(size, std::memory_order_relaxed);
     }
@@ -59,7 +59,11 @@ std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_has
   for (auto& t : pool)
     t.join();
   if (options.error != nullptr) *options.error = std::move(first_error);
-  return std::vector<bool>(ok.begin(), ok.end());
+  swarm::Bitfield have(num_pieces);
+  for (PieceIndex p{0}; p.get() < num_pieces; ++p) {
+    if (ok[static_cast<std::size_t>(p.get())] != 0) have.set(p);
+  }
+  return have;
 }
 
 }  // namespace shoal::storage

@@ -11,13 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "shoal/strong_index.hpp"
 #include "storage/piece_storage.hpp"
+#include "swarm/bitfield.hpp"
 
 namespace shoal::storage {
 
 struct CheckOptions {
   unsigned threads = 0;                                // 0 = one per core
-  std::function<bool(std::int32_t piece)> wanted;      // empty: every piece
+  std::function<bool(PieceIndex piece)> wanted;        // empty: every piece
   std::atomic<std::int64_t>* bytes_checked = nullptr;  // progress, updated as pieces finish
   const std::atomic<bool>* cancel = nullptr;
   std::optional<FileError>* error =
@@ -27,8 +29,8 @@ struct CheckOptions {
 // True for the errors that only mean "this data is not there (yet)": a missing or short file.
 bool is_missing_data(std::error_code ec);
 
-// Returns one flag per piece: true when the data on disk hashes to piece_hashes (20 bytes per piece).
-std::vector<bool> check_pieces(PieceStorage& storage, std::string_view piece_hashes,
-                               const CheckOptions& options);
+// Returns the pieces whose data on disk hashes to piece_hashes (20 bytes per piece).
+swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashes,
+                             const CheckOptions& options);
 
 }  // namespace shoal::storage

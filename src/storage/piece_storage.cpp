@@ -88,20 +88,20 @@ PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::v
   if (file_wanted_.size() != layout_.files().size()) file_wanted_.assign(layout_.files().size(), true);
   // Edge pieces: those with bytes in both a wanted and a skipped (non-pad) file.
   std::vector<FileSlice> slices;
-  for (std::int32_t p = 0; p < layout_.num_pieces(); ++p) {
+  for (PieceIndex p{0}; p.get() < layout_.num_pieces(); ++p) {
     slices.clear();
     layout_.map_range(p, 0, layout_.piece_size(p), slices);
     bool wanted = false, skipped = false;
     for (const auto& sl : slices) {
-      const auto& spec = layout_.files()[static_cast<std::size_t>(sl.file)];
+      const auto& spec = layout_.files()[static_cast<std::size_t>(sl.file.get())];
       if (spec.pad) continue;
-      (file_wanted_[static_cast<std::size_t>(sl.file)] ? wanted : skipped) = true;
+      (file_wanted_[static_cast<std::size_t>(sl.file.get())] ? wanted : skipped) = true;
     }
     if (wanted && skipped) edge_pieces_.push_back(p);
   }
 }
 
-std::int64_t PieceStorage::parts_offset(std::int32_t piece, std::int64_t offset_in_piece) const {
+std::int64_t PieceStorage::parts_offset(PieceIndex piece, std::int64_t offset_in_piece) const {
   if (parts_file_.empty()) return -1;
   auto it = std::lower_bound(edge_pieces_.begin(), edge_pieces_.end(), piece);
   if (it == edge_pieces_.end() || *it != piece) return -1;
@@ -130,8 +130,8 @@ PieceStorage::~PieceStorage() {
   close_all();
 }
 
-std::filesystem::path PieceStorage::path_of(std::int32_t file) const {
-  return root_ / layout_.files()[static_cast<std::size_t>(file)].path;
+std::filesystem::path PieceStorage::path_of(FileIndex file) const {
+  return root_ / layout_.files()[static_cast<std::size_t>(file.get())].path;
 }
 
 void PieceStorage::close_all() {
@@ -148,9 +148,9 @@ void PieceStorage::close_all() {
   }
 }
 
-int PieceStorage::open_file(std::int32_t file, bool for_write, std::error_code& ec) {
+int PieceStorage::open_file(FileIndex file, bool for_write, std::error_code& ec) {
   std::lock_guard lock(mutex_);
-  auto i = static_cast<std::size_t>(file);
+  auto i = static_cast<std::size_t>(file.get());
   if (write_fds_[i] >= 0) return write_fds_[i];
   if (!for_write && read_fds_[i] >= 0) return read_fds_[i];
   const std::string& relative = layout_.files()[i].path;
@@ -199,12 +199,12 @@ int PieceStorage::open_file(std::int32_t file, bool for_write, std::error_code& 
   return fd;
 }
 
-std::error_code PieceStorage::write_piece(std::int32_t piece, std::span<const std::uint8_t> data) {
+std::error_code PieceStorage::write_piece(PieceIndex piece, std::span<const std::uint8_t> data) {
   std::vector<FileSlice> slices;
   layout_.map_range(piece, 0, static_cast<std::int64_t>(data.size()), slices);
   std::int64_t consumed = 0;
   for (const auto& s : slices) {
-    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file.get())];
     const std::uint8_t* src = data.data() + consumed;
     std::int64_t in_piece = consumed;
     consumed += s.length;
@@ -212,7 +212,7 @@ std::error_code PieceStorage::write_piece(std::int32_t piece, std::span<const st
     std::error_code ec;
     int fd = -1;
     std::int64_t offset = s.file_offset;
-    if (!file_wanted_[static_cast<std::size_t>(s.file)]) {
+    if (!file_wanted_[static_cast<std::size_t>(s.file.get())]) {
       offset = parts_offset(piece, in_piece);
       if (offset < 0) continue;  // a piece wholly inside skipped files: nothing to keep
       fd = open_parts(true, ec);
@@ -231,14 +231,14 @@ std::error_code PieceStorage::write_piece(std::int32_t piece, std::span<const st
   return {};
 }
 
-std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out) {
+std::error_code PieceStorage::read(PieceIndex piece, std::int64_t begin, std::span<std::uint8_t> out) {
   std::vector<FileSlice> slices;
   layout_.map_range(piece, begin, static_cast<std::int64_t>(out.size()), slices);
   std::int64_t produced = 0;
   for (const auto& s : slices) {
     std::uint8_t* dst = out.data() + produced;
     produced += s.length;
-    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file.get())];
     if (spec.pad) {
       std::memset(dst, 0, static_cast<std::size_t>(s.length));
       continue;
@@ -246,7 +246,7 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
     std::error_code ec;
     int fd = -1;
     std::int64_t offset = s.file_offset;
-    if (!file_wanted_[static_cast<std::size_t>(s.file)] && parts_offset(piece, 0) >= 0) {
+    if (!file_wanted_[static_cast<std::size_t>(s.file.get())] && parts_offset(piece, 0) >= 0) {
       offset = parts_offset(piece, begin + (produced - s.length));
       fd = open_parts(false, ec);
     } else {
@@ -267,9 +267,9 @@ std::error_code PieceStorage::read(std::int32_t piece, std::int64_t begin, std::
   return {};
 }
 
-std::error_code PieceStorage::visit_piece(std::int32_t piece,
+std::error_code PieceStorage::visit_piece(PieceIndex piece,
                                           const std::function<void(std::span<const std::uint8_t>)>& consume,
-                                          std::int32_t* failed_file) {
+                                          FileIndex* failed_file) {
   std::vector<FileSlice> slices;
   layout_.map_range(piece, 0, layout_.piece_size(piece), slices);
   std::vector<std::uint8_t> buffer;
@@ -279,12 +279,12 @@ std::error_code PieceStorage::visit_piece(std::int32_t piece,
     std::int64_t begin = in_piece;
     in_piece += s.length;
     if (s.length == 0) continue;
-    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file)];
+    const auto& spec = layout_.files()[static_cast<std::size_t>(s.file.get())];
     auto fail = [&](std::error_code ec) {
       if (failed_file != nullptr) *failed_file = s.file;
       return ec;
     };
-    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file)]) {
+    if (spec.pad || !file_wanted_[static_cast<std::size_t>(s.file.get())]) {
       // Pad files and parts-file slices: through read(), which knows where those bytes live.
       buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(s.length, 1 << 20)));
       for (std::int64_t off = 0; off < s.length;) {
@@ -343,7 +343,7 @@ std::optional<FileError> PieceStorage::check_paths() const {
   for (std::size_t i = 0; i < layout_.files().size() && !problem; ++i) {
     const auto& spec = layout_.files()[i];
     if (spec.pad || !file_wanted_[i]) continue;
-    auto file = static_cast<std::int32_t>(i);
+    FileIndex file{static_cast<std::int32_t>(i)};
     if (root_length_ + 1 + spec.path.size() >= kMaxPathBytes) {
       problem = FileError{path_of(file), Errc::path_too_long};
       break;
@@ -378,7 +378,7 @@ std::error_code PieceStorage::create_empty_files() {
     const auto& spec = layout_.files()[i];
     if (spec.length != 0 || spec.pad || !file_wanted_[i]) continue;
     std::error_code ec;
-    if (open_file(static_cast<std::int32_t>(i), true, ec) < 0) return ec;
+    if (open_file(FileIndex{static_cast<std::int32_t>(i)}, true, ec) < 0) return ec;
   }
   return {};
 }
@@ -389,7 +389,8 @@ std::optional<std::filesystem::path> PieceStorage::find_deleted_file() {
     for (int fd : {write_fds_[i], read_fds_[i]}) {
       struct stat st {};
       // An open descriptor keeps a deleted file's inode alive with no links left.
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_nlink == 0) return path_of(static_cast<std::int32_t>(i));
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_nlink == 0)
+        return path_of(FileIndex{static_cast<std::int32_t>(i)});
     }
   }
   return std::nullopt;

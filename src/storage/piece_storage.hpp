@@ -46,21 +46,21 @@ class PieceStorage {
 
   const FileLayout& layout() const { return layout_; }
   const std::filesystem::path& root() const { return root_; }
-  std::filesystem::path path_of(std::int32_t file) const;
+  std::filesystem::path path_of(FileIndex file) const;
 
   // Writes a whole verified piece.
-  std::error_code write_piece(std::int32_t piece, std::span<const std::uint8_t> data);
+  std::error_code write_piece(PieceIndex piece, std::span<const std::uint8_t> data);
   // Reads [begin, begin + out.size()) of a piece; missing files or short files are errors.
-  std::error_code read(std::int32_t piece, std::int64_t begin, std::span<std::uint8_t> out);
+  std::error_code read(PieceIndex piece, std::int64_t begin, std::span<std::uint8_t> out);
   // Hands a whole piece to `consume` in order, in one or more spans, for hashing: slices of wanted files are
   // read-only mappings of the page cache (no copy), each checked against the file's size and faulted in
   // before it is handed over so a file shorter than expected is an error (errc::no_message_available), not a
   // SIGBUS; without MADV_POPULATE_READ (Linux before 5.14), or with read_options.map off, they are pread()
   // into a buffer, as pad files and parts-file slices always are.
   // On an error, *failed_file (when given) is the file whose slice could not be read.
-  std::error_code visit_piece(std::int32_t piece,
+  std::error_code visit_piece(PieceIndex piece,
                               const std::function<void(std::span<const std::uint8_t>)>& consume,
-                              std::int32_t* failed_file = nullptr);
+                              FileIndex* failed_file = nullptr);
   // The first wanted file that could never be used, before any I/O: its path is too long, or something other
   // than a regular file (or a real folder on its way) already stands there. Missing files are fine.
   std::optional<FileError> check_paths() const;
@@ -77,10 +77,10 @@ class PieceStorage {
   void close_all();
 
  private:
-  int open_file(std::int32_t file, bool for_write, std::error_code& ec);
+  int open_file(FileIndex file, bool for_write, std::error_code& ec);
   int open_parts(bool for_write, std::error_code& ec);
   // Where a skipped file's slice of an edge piece lives in the parts file, or -1 when the piece has no slot.
-  std::int64_t parts_offset(std::int32_t piece, std::int64_t offset_in_piece) const;
+  std::int64_t parts_offset(PieceIndex piece, std::int64_t offset_in_piece) const;
 
   FileLayout layout_;
   std::filesystem::path root_;
@@ -89,7 +89,7 @@ class PieceStorage {
   std::filesystem::path parts_file_;
   runtime::MappedReadOptions read_options_;
   std::atomic<bool> populate_missing_{false};  // the kernel said it has no MADV_POPULATE_READ
-  std::vector<std::int32_t> edge_pieces_;      // sorted; a piece's slot is its index here
+  std::vector<PieceIndex> edge_pieces_;        // sorted; a piece's slot is its index here
   int parts_read_fd_ = -1;  // like the file descriptors below: opened once, closed by close_all()
   int parts_write_fd_ = -1;
   // Descriptors are opened once and only closed by close_all() (when no I/O is in flight), so a worker never

@@ -16,7 +16,8 @@ std::string encode_resume(const ResumeData& data) {
   Value::Dict content;
   content["version"] = kResumeVersion;
   content["info-hash"] = std::string(data.info_hash.raw());
-  content["pieces"] = std::string(data.have.begin(), data.have.end());
+  auto pieces = data.have.wire();
+  content["pieces"] = std::string(pieces.begin(), pieces.end());
   Value::List files;
   for (const auto& f : data.files)
     files.emplace_back(Value::List{f.size, f.mtime_ns});
@@ -49,9 +50,12 @@ Expected<ResumeData, std::string> decode_resume(std::string_view bytes, const Sh
   if (!pieces || pieces->size() != static_cast<std::size_t>((num_pieces + 7) / 8)) {
     return unexpected(std::string("wrong piece count"));
   }
+  auto have = swarm::Bitfield::from_wire(
+      std::span(reinterpret_cast<const std::uint8_t*>(pieces->data()), pieces->size()), num_pieces);
+  if (!have) return unexpected(std::string("spare bits set in the piece bitfield"));
   ResumeData data;
   data.info_hash = expected_info_hash;
-  data.have.assign(pieces->begin(), pieces->end());
+  data.have = std::move(*have);
   auto files = root.find_list("files");
   if (!files) return unexpected(std::string("no file list"));
   for (auto entry : files->children()) {

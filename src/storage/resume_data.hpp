@@ -12,6 +12,7 @@
 #include "shoal/digest.hpp"
 #include "shoal/expected.hpp"
 #include "storage/file_layout.hpp"
+#include "swarm/bitfield.hpp"
 
 namespace shoal::storage {
 
@@ -23,14 +24,15 @@ struct FileStamp {
 
 struct ResumeData {
   Sha1Digest info_hash;
-  std::vector<std::uint8_t> have;  // wire-format bitfield of verified pieces
+  swarm::Bitfield have;  // verified pieces (saved in the BEP 3 wire layout)
   std::vector<FileStamp> files;
   std::int64_t uploaded = 0;
   std::int64_t downloaded = 0;
 };
 
 std::string encode_resume(const ResumeData& data);
-// Errors are human-readable reasons ("checksum mismatch", "for another torrent", ...).
+// Errors are human-readable reasons ("checksum mismatch", "for another torrent", ...). A bitfield of the
+// wrong size or with spare bits set is refused.
 Expected<ResumeData, std::string> decode_resume(std::string_view bytes, const Sha1Digest& expected_info_hash,
                                                 std::int32_t num_pieces);
 

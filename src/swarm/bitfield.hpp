@@ -1,4 +1,5 @@
-// A set of piece indexes stored in the BEP 3 wire layout (first piece in the high bit of the first byte).
+// A set of piece indexes stored in the BEP 3 wire layout (first piece in the high bit of the first byte). The
+// one piece-set type: our pieces, a peer's pieces, the pieces a recheck or resume data found verified.
 #pragma once
 
 #include <bit>
@@ -6,6 +7,8 @@
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "shoal/strong_index.hpp"
 
 namespace shoal::swarm {
 
@@ -36,10 +39,13 @@ class Bitfield {
   std::int32_t count() const { return count_; }
   bool all() const { return count_ == size_; }
   bool none() const { return count_ == 0; }
-  bool test(std::int32_t i) const {
+  // Precondition for test, set and reset: 0 <= piece < size().
+  bool test(PieceIndex piece) const {
+    auto i = piece.get();
     return (bytes_[static_cast<std::size_t>(i) / 8] & (0x80 >> (i % 8))) != 0;
   }
-  void set(std::int32_t i) {
+  void set(PieceIndex piece) {
+    auto i = piece.get();
     auto& byte = bytes_[static_cast<std::size_t>(i) / 8];
     auto mask = static_cast<std::uint8_t>(0x80 >> (i % 8));
     if ((byte & mask) == 0) {
@@ -47,7 +53,8 @@ class Bitfield {
       ++count_;
     }
   }
-  void reset(std::int32_t i) {
+  void reset(PieceIndex piece) {
+    auto i = piece.get();
     auto& byte = bytes_[static_cast<std::size_t>(i) / 8];
     auto mask = static_cast<std::uint8_t>(0x80 >> (i % 8));
     if ((byte & mask) != 0) {

@@ -9,13 +9,15 @@
 namespace shoal::swarm {
 namespace {
 
+// Wire indexes become typed here, at the boundary. Requests are validated before; a cancel or reject that is
+// out of range converts to a block no request matches.
 BlockRequest block_of(const wire::BlockRef& ref) {
-  return {static_cast<std::int32_t>(ref.piece), static_cast<std::int32_t>(ref.begin),
+  return {PieceIndex{static_cast<std::int32_t>(ref.piece)}, static_cast<std::int32_t>(ref.begin),
           static_cast<std::int32_t>(ref.length)};
 }
 
 wire::BlockRef ref_of(const BlockRequest& r) {
-  return {static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+  return {static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin),
           static_cast<std::uint32_t>(r.length)};
 }
 
@@ -83,7 +85,11 @@ PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock
         } else if constexpr (std::is_same_v<M, wire::Cancel>) {
           auto r = block_of(m);
           auto it = std::find(queued_.begin(), queued_.end(), r);
-          if (it != queued_.end()) queued_.erase(it);
+          if (it != queued_.end()) {
+            queued_.erase(it);
+            // BEP 6: every request gets exactly one answer, a piece or a reject, a cancelled one too.
+            if (config_.features.fast) send(wire::Reject{m});
+          }
           return RequestCancelled{r};
         } else if constexpr (std::is_same_v<M, wire::Reject>) {
           return on_reject(m, torrent.picker);
@@ -103,7 +109,7 @@ PeerProtocol::Event PeerProtocol::on_message(const wire::Message& message, Clock
 PeerProtocol::Event PeerProtocol::on_bitfield(Bitfield bits, TorrentView torrent) {
   auto& picker = torrent.picker;
   if (bitfield_seen_) {
-    for (std::int32_t i = 0; i < config_.num_pieces; ++i) {
+    for (PieceIndex i{0}; i.get() < config_.num_pieces; ++i) {
       if (has_.test(i)) bits.set(i);
     }
     if (is_seed_) {
@@ -128,7 +134,7 @@ PeerProtocol::Event PeerProtocol::on_bitfield(Bitfield bits, TorrentView torrent
 
 PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torrent) {
   if (piece >= static_cast<std::uint32_t>(config_.num_pieces)) return Close{"have for a piece out of range"};
-  auto p = static_cast<std::int32_t>(piece);
+  PieceIndex p{static_cast<std::int32_t>(piece)};
   if (has_.test(p)) return Nothing{};
   bitfield_seen_ = true;  // a have without a bitfield: it had nothing before
   has_.set(p);
@@ -146,7 +152,7 @@ PeerProtocol::Event PeerProtocol::on_have(std::uint32_t piece, TorrentView torre
 PeerProtocol::Event PeerProtocol::on_request(const wire::Request& request, Clock::time_point now,
                                              TorrentView torrent) {
   const auto& picker = torrent.picker;
-  auto piece = static_cast<std::int32_t>(request.piece);
+  PieceIndex piece{static_cast<std::int32_t>(request.piece)};  // used once the range check passed
   bool valid = request.piece < static_cast<std::uint32_t>(config_.num_pieces) && request.length > 0 &&
                request.length <= wire::kBlockSize &&
                static_cast<std::int64_t>(request.begin) + request.length <= picker.piece_size(piece);
@@ -166,10 +172,10 @@ PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time
   // Checked before anything else: the length comes from the frame and cannot be trusted either.
   if (block.piece >= static_cast<std::uint32_t>(config_.num_pieces) || block.data.size() > wire::kBlockSize ||
       static_cast<std::int64_t>(block.begin) + static_cast<std::int64_t>(block.data.size()) >
-          picker.piece_size(static_cast<std::int32_t>(block.piece))) {
+          picker.piece_size(PieceIndex{static_cast<std::int32_t>(block.piece)})) {
     return Close{"piece message outside the torrent"};
   }
-  BlockRequest r{static_cast<std::int32_t>(block.piece), static_cast<std::int32_t>(block.begin),
+  BlockRequest r{PieceIndex{static_cast<std::int32_t>(block.piece)}, static_cast<std::int32_t>(block.begin),
                  static_cast<std::int32_t>(block.data.size())};
   auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
   if (it == outstanding_.end()) {
@@ -240,9 +246,11 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
   if (peer_choking_ || !am_interested_ || !torrent.downloading) return;
   // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
   // the measured rate, within what the peer says it queues.
-  std::size_t depth = std::clamp<std::size_t>(static_cast<std::size_t>(download_rate * 0.5 / kBlockSize),
-                                              kMinQueueDepth, kMaxQueueDepth);
+  std::size_t depth = std::clamp<std::size_t>(
+      static_cast<std::size_t>(download_rate * 0.5 / wire::kBlockSize), kMinQueueDepth, kMaxQueueDepth);
   depth = std::min<std::size_t>(depth, reqq_);
+  // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
+  if (snubbed_) depth = 1;
   if (outstanding_.size() >= depth) return;
   picked_.clear();
   torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_);
@@ -261,7 +269,7 @@ bool PeerProtocol::cancel_request(const BlockRequest& block) {
   return true;
 }
 
-void PeerProtocol::take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out, std::size_t max) {
+void PeerProtocol::take_queued_requests(PieceIndex piece, std::vector<BlockRequest>& out, std::size_t max) {
   std::size_t taken = 0;
   for (auto it = queued_.begin(); it != queued_.end() && taken < max;) {
     if (it->piece != piece) {
@@ -312,10 +320,15 @@ std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, Pie
     close = "nothing to exchange";
   }
   // A peer that has sent none of the blocks we asked for in a while is snubbed: its requests go back to the
-  // picker for other peers, and it loses its regular upload slot.
-  if (!outstanding_.empty() && now - last_block_ > kSnubTimeout) {
+  // picker for other peers, it keeps one (request_blocks), and it loses its regular upload slot. The clock
+  // runs only while we wait for it (a peer that unchoked us late is not judged by the time it choked us), and
+  // starts again at each verdict, so the one request it keeps is not dropped and asked again every tick.
+  if (outstanding_.empty()) {
+    last_block_ = now;
+  } else if (now - last_block_ > kSnubTimeout) {
     snubbed_ = true;
     drop_outstanding(picker);
+    last_block_ = now;
   }
   if (now - last_send_ > kKeepAliveInterval) send(wire::KeepAlive{});
   return close;

@@ -119,7 +119,9 @@ class PeerProtocol {
   struct ServeRequest {  // queued in queued_requests(): read the piece and send the block
     BlockRequest block;
   };
-  struct RequestCancelled {  // gone from queued_requests(); drop it from the send queue too if it is there
+  // Gone from queued_requests() (and rejected if it was there, under BEP 6); drop it from the send queue too
+  // if it is there, and reject it then (reject_unsent).
+  struct RequestCancelled {
     BlockRequest block;
   };
   struct ExtensionMessage {  // ut_pex, ut_metadata or another extension: the payload views the message
@@ -147,7 +149,7 @@ class PeerProtocol {
   // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
   bool cancel_request(const BlockRequest& block);
   // Moves at most `max` of its queued requests for `piece` to out, oldest first (the piece is ready to send).
-  void take_queued_requests(std::int32_t piece, std::vector<BlockRequest>& out,
+  void take_queued_requests(PieceIndex piece, std::vector<BlockRequest>& out,
                             std::size_t max = kMaxQueuedRequests);
   // Blocks we had queued for it and will not send after all (dropped by a choke): BEP 6 rejects each.
   void reject_unsent(std::span<const BlockRequest> blocks);
@@ -257,7 +259,7 @@ class PeerProtocol {
 
   Clock::time_point last_receive_{};
   Clock::time_point last_send_{};
-  Clock::time_point last_block_{};
+  Clock::time_point last_block_{};  // a block we asked for came, or the snub clock (re)started
   Clock::time_point unchoked_at_{};
   std::optional<Clock::time_point> idle_since_;     // neither side interested since then
   std::optional<Clock::time_point> partial_since_;  // a message has been arriving since then

@@ -15,54 +15,54 @@ PiecePicker::PiecePicker(std::int32_t num_pieces, std::int64_t piece_length, std
       priority_(static_cast<std::size_t>(num_pieces), 1),
       rng_(seed) {}
 
-std::int64_t PiecePicker::piece_size(std::int32_t piece) const {
-  if (piece + 1 < num_pieces_) return piece_length_;
+std::int64_t PiecePicker::piece_size(PieceIndex piece) const {
+  if (piece.get() + 1 < num_pieces_) return piece_length_;
   return total_size_ - piece_length_ * (num_pieces_ - 1);
 }
 
-std::int32_t PiecePicker::blocks_in_piece(std::int32_t piece) const {
+std::int32_t PiecePicker::blocks_in_piece(PieceIndex piece) const {
   return static_cast<std::int32_t>((piece_size(piece) + kBlockSize - 1) / kBlockSize);
 }
 
-BlockRequest PiecePicker::block_request(std::int32_t piece, std::int32_t index) const {
+BlockRequest PiecePicker::block_request(PieceIndex piece, std::int32_t index) const {
   std::int32_t begin = index * kBlockSize;
   auto length = static_cast<std::int32_t>(std::min<std::int64_t>(kBlockSize, piece_size(piece) - begin));
   return {piece, begin, length};
 }
 
 void PiecePicker::add_peer(const Bitfield& has) {
-  for (std::int32_t i = 0; i < num_pieces_; ++i) {
-    if (has.test(i)) ++availability_[static_cast<std::size_t>(i)];
+  for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
+    if (has.test(i)) ++availability_[slot(i)];
   }
 }
 
 void PiecePicker::remove_peer(const Bitfield& has) {
-  for (std::int32_t i = 0; i < num_pieces_; ++i) {
-    auto& a = availability_[static_cast<std::size_t>(i)];
+  for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
+    auto& a = availability_[slot(i)];
     if (has.test(i) && a > 0) --a;
   }
 }
 
-void PiecePicker::add_have(std::int32_t piece) {
-  auto& a = availability_[static_cast<std::size_t>(piece)];
+void PiecePicker::add_have(PieceIndex piece) {
+  auto& a = availability_[slot(piece)];
   if (a < std::numeric_limits<std::uint16_t>::max()) ++a;
 }
 
-void PiecePicker::mark_have(std::int32_t piece) {
+void PiecePicker::mark_have(PieceIndex piece) {
   have_.set(piece);
   if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
 }
 
-void PiecePicker::set_piece_priority(std::int32_t piece, std::uint8_t priority) {
-  priority_[static_cast<std::size_t>(piece)] = priority;
+void PiecePicker::set_piece_priority(PieceIndex piece, std::uint8_t priority) {
+  priority_[slot(piece)] = priority;
 }
 
-bool PiecePicker::wanted(std::int32_t piece) const {
-  return !have_.test(piece) && priority_[static_cast<std::size_t>(piece)] != 0;
+bool PiecePicker::wanted(PieceIndex piece) const {
+  return !have_.test(piece) && priority_[slot(piece)] != 0;
 }
 
 bool PiecePicker::is_complete() const {
-  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+  for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
     if (wanted(i)) return false;
   }
   return true;
@@ -70,24 +70,24 @@ bool PiecePicker::is_complete() const {
 
 std::int64_t PiecePicker::bytes_wanted_left() const {
   std::int64_t left = 0;
-  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+  for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
     if (wanted(i)) left += piece_size(i);
   }
   return left;
 }
 
-bool PiecePicker::interesting_piece(std::int32_t piece) const {
+bool PiecePicker::interesting_piece(PieceIndex piece) const {
   return wanted(piece);
 }
 
 bool PiecePicker::interesting(const Bitfield& has) const {
-  for (std::int32_t i = 0; i < num_pieces_; ++i) {
+  for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
     if (has.test(i) && wanted(i)) return true;
   }
   return false;
 }
 
-PiecePicker::Partial& PiecePicker::start_piece(std::int32_t piece) {
+PiecePicker::Partial& PiecePicker::start_piece(PieceIndex piece) {
   Partial& p = partial_[piece];
   p.blocks.assign(static_cast<std::size_t>(blocks_in_piece(piece)), Block{});
   p.received = 0;
@@ -96,14 +96,14 @@ PiecePicker::Partial& PiecePicker::start_piece(std::int32_t piece) {
   return p;
 }
 
-std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
-  if (num_pieces_ == 0) return -1;
-  std::int32_t best = -1;
+std::optional<PieceIndex> PiecePicker::choose_new_piece(const Bitfield& peer_has) {
+  if (num_pieces_ == 0) return std::nullopt;
+  std::optional<PieceIndex> best;
   if (sequential_) {
-    for (std::int32_t i = 0; i < num_pieces_; ++i) {
+    for (PieceIndex i{0}; i.get() < num_pieces_; ++i) {
       if (peer_has.test(i) && wanted(i) && !partial_.count(i)) return i;
     }
-    return -1;
+    return std::nullopt;
   }
   // Start the scan at a random index: among pieces of equal rarity (and, at first, among all), the first one
   // met is then a random one, with no bias towards low indexes.
@@ -111,12 +111,11 @@ std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
   bool random_phase = have_.count() < kRandomStartPieces;
   std::uint32_t best_key = std::numeric_limits<std::uint32_t>::max();
   for (std::int32_t k = 0; k < num_pieces_; ++k) {
-    std::int32_t i = (start + k) % num_pieces_;
+    PieceIndex i{(start + k) % num_pieces_};
     if (!peer_has.test(i) || !wanted(i) || partial_.count(i)) continue;
     if (random_phase) return i;
     // Higher priority first, then rarer.
-    std::uint32_t key = static_cast<std::uint32_t>(255 - priority_[static_cast<std::size_t>(i)]) << 16 |
-                        availability_[static_cast<std::size_t>(i)];
+    std::uint32_t key = static_cast<std::uint32_t>(255 - priority_[slot(i)]) << 16 | availability_[slot(i)];
     if (key < best_key) {
       best_key = key;
       best = i;
@@ -125,7 +124,7 @@ std::int32_t PiecePicker::choose_new_piece(const Bitfield& peer_has) {
   return best;
 }
 
-std::size_t PiecePicker::take_from(Partial& partial, std::int32_t piece, PeerId peer, std::size_t max,
+std::size_t PiecePicker::take_from(Partial& partial, PieceIndex piece, PeerId peer, std::size_t max,
                                    std::vector<BlockRequest>& out, bool duplicates) {
   std::size_t added = 0;
   for (std::size_t b = 0; b < partial.blocks.size() && added < max; ++b) {
@@ -157,7 +156,7 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
   // is
   //    what lets a failed piece convict its supplier), 2. new pieces, 3. pieces others started.
   auto take_partials = [&](bool only_mine) {
-    for (std::int32_t piece : partial_order_) {
+    for (PieceIndex piece : partial_order_) {
       if (added >= max_blocks) break;
       if (!peer_has.test(piece)) continue;
       Partial& p = partial_[piece];
@@ -171,22 +170,22 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
   };
   take_partials(true);
   while (added < max_blocks) {
-    std::int32_t piece = choose_new_piece(peer_has);
-    if (piece < 0) break;
-    added += take_from(start_piece(piece), piece, peer, max_blocks - added, out, false);
+    auto piece = choose_new_piece(peer_has);
+    if (!piece) break;
+    added += take_from(start_piece(*piece), *piece, peer, max_blocks - added, out, false);
   }
   if (added < max_blocks) take_partials(false);
   // 3. End-game: nothing left to hand out but blocks already requested from others.
   if (added < max_blocks) {
     bool anything_unrequested = false;
-    for (std::int32_t i = 0; i < num_pieces_ && !anything_unrequested; ++i) {
+    for (PieceIndex i{0}; i.get() < num_pieces_ && !anything_unrequested; ++i) {
       if (!wanted(i)) continue;
       auto it = partial_.find(i);
       anything_unrequested = it == partial_.end() || it->second.unrequested > 0;
     }
     end_game_ = !anything_unrequested;
     if (end_game_) {
-      for (std::int32_t piece : partial_order_) {
+      for (PieceIndex piece : partial_order_) {
         if (added >= max_blocks) break;
         if (!peer_has.test(piece)) continue;
         added += take_from(partial_[piece], piece, peer, max_blocks - added, out, true);
@@ -239,15 +238,15 @@ void PiecePicker::on_request_dropped(PeerId peer, const BlockRequest& request) {
   }
 }
 
-void PiecePicker::on_piece_verified(std::int32_t piece) {
+void PiecePicker::on_piece_verified(PieceIndex piece) {
   mark_have(piece);
 }
 
-void PiecePicker::on_piece_failed(std::int32_t piece) {
+void PiecePicker::on_piece_failed(PieceIndex piece) {
   if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
 }
 
-std::vector<PeerId> PiecePicker::contributors(std::int32_t piece) const {
+std::vector<PeerId> PiecePicker::contributors(PieceIndex piece) const {
   std::vector<PeerId> peers;
   auto it = partial_.find(piece);
   if (it == partial_.end()) return peers;
@@ -259,7 +258,7 @@ std::vector<PeerId> PiecePicker::contributors(std::int32_t piece) const {
   return peers;
 }
 
-std::vector<PeerId> PiecePicker::block_suppliers(std::int32_t piece) const {
+std::vector<PeerId> PiecePicker::block_suppliers(PieceIndex piece) const {
   std::vector<PeerId> suppliers;
   auto it = partial_.find(piece);
   if (it == partial_.end()) return suppliers;

@@ -11,16 +11,18 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <vector>
 
 #include "shoal/strong_index.hpp"
 #include "swarm/bitfield.hpp"
+#include "wire/message.hpp"
 
 namespace shoal::swarm {
 
-inline constexpr std::int32_t kBlockSize = 16 * 1024;
+using wire::kBlockSize;  // the one block size, named here too for the picker's users
 inline constexpr std::int32_t kRandomStartPieces = 4;  // pieces picked at random before rarest-first
 inline constexpr std::size_t kMaxRequestersPerBlock = 2;
 
@@ -28,7 +30,7 @@ using PeerId = std::uint32_t;
 inline constexpr PeerId kNoPeer = 0;  // callers number their peers from 1
 
 struct BlockRequest {
-  std::int32_t piece = 0;
+  PieceIndex piece{};
   std::int32_t begin = 0;
   std::int32_t length = 0;
   bool operator==(const BlockRequest&) const = default;
@@ -48,25 +50,25 @@ class PiecePicker {
   // Availability.
   void add_peer(const Bitfield& has);
   void remove_peer(const Bitfield& has);
-  void add_have(std::int32_t piece);
+  void add_have(PieceIndex piece);
   void add_seed() { ++seeds_; }
   void remove_seed() { --seeds_; }
 
   // Our state.
-  void mark_have(std::int32_t piece);  // verified (e.g. at start from resume or recheck)
-  bool has(std::int32_t piece) const { return have_.test(piece); }
+  void mark_have(PieceIndex piece);  // verified (e.g. at start from resume or recheck)
+  bool has(PieceIndex piece) const { return have_.test(piece); }
   const Bitfield& have() const { return have_; }
   std::int32_t num_have() const { return have_.count(); }
   std::int32_t num_pieces() const { return num_pieces_; }
-  void set_piece_priority(std::int32_t piece, std::uint8_t priority);  // 0 = do not download
-  std::uint8_t priority(std::int32_t piece) const { return priority_[static_cast<std::size_t>(piece)]; }
+  void set_piece_priority(PieceIndex piece, std::uint8_t priority);  // 0 = do not download
+  std::uint8_t priority(PieceIndex piece) const { return priority_[slot(piece)]; }
   void set_sequential(bool on) { sequential_ = on; }
   bool is_complete() const;  // every wanted piece is verified
   std::int64_t bytes_wanted_left() const;
   bool in_end_game() const { return end_game_; }
   // Whether `has` offers anything we still want (drives the interested message).
   bool interesting(const Bitfield& has) const;
-  bool interesting_piece(std::int32_t piece) const;
+  bool interesting_piece(PieceIndex piece) const;
 
   // Appends up to max_blocks requests for `peer` to out; returns how many were added.
   std::size_t pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
@@ -75,15 +77,15 @@ class PiecePicker {
   BlockResult on_block_received(PeerId peer, const BlockRequest& block);
   // A request that will not be answered (choked, rejected, timed out, cancelled): back to the pool.
   void on_request_dropped(PeerId peer, const BlockRequest& block);
-  void on_piece_verified(std::int32_t piece);
-  void on_piece_failed(std::int32_t piece);
+  void on_piece_verified(PieceIndex piece);
+  void on_piece_failed(PieceIndex piece);
   // Peers that supplied blocks of a piece in progress (for smart ban when it fails).
-  std::vector<PeerId> contributors(std::int32_t piece) const;
+  std::vector<PeerId> contributors(PieceIndex piece) const;
   // Who supplied each block of a piece in progress, by block index (kNoPeer: not received).
-  std::vector<PeerId> block_suppliers(std::int32_t piece) const;
+  std::vector<PeerId> block_suppliers(PieceIndex piece) const;
 
-  std::int64_t piece_size(std::int32_t piece) const;
-  std::int32_t blocks_in_piece(std::int32_t piece) const;
+  std::int64_t piece_size(PieceIndex piece) const;
+  std::int32_t blocks_in_piece(PieceIndex piece) const;
 
  private:
   enum class BlockState : std::uint8_t { missing, requested, received };
@@ -98,12 +100,13 @@ class PiecePicker {
     std::int32_t unrequested = 0;
   };
 
-  bool wanted(std::int32_t piece) const;
-  Partial& start_piece(std::int32_t piece);
-  std::int32_t choose_new_piece(const Bitfield& peer_has);
-  std::size_t take_from(Partial& partial, std::int32_t piece, PeerId peer, std::size_t max,
+  static std::size_t slot(PieceIndex piece) { return static_cast<std::size_t>(piece.get()); }  // vector slot
+  bool wanted(PieceIndex piece) const;
+  Partial& start_piece(PieceIndex piece);
+  std::optional<PieceIndex> choose_new_piece(const Bitfield& peer_has);
+  std::size_t take_from(Partial& partial, PieceIndex piece, PeerId peer, std::size_t max,
                         std::vector<BlockRequest>& out, bool duplicates);
-  BlockRequest block_request(std::int32_t piece, std::int32_t index) const;
+  BlockRequest block_request(PieceIndex piece, std::int32_t index) const;
 
   std::int32_t num_pieces_;
   std::int64_t piece_length_;
@@ -112,8 +115,8 @@ class PiecePicker {
   std::vector<std::uint16_t> availability_;
   std::vector<std::uint8_t> priority_;
   std::int32_t seeds_ = 0;
-  std::unordered_map<std::int32_t, Partial> partial_;
-  std::vector<std::int32_t> partial_order_;  // pieces in progress, oldest first (finish what we started)
+  std::unordered_map<PieceIndex, Partial> partial_;
+  std::vector<PieceIndex> partial_order_;  // pieces in progress, oldest first (finish what we started)
   bool sequential_ = false;
   bool end_game_ = false;
   std::mt19937_64 rng_;

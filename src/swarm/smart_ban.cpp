@@ -11,7 +11,7 @@ void add_unique(std::vector<SmartBan::Address>& out, const SmartBan::Address& a)
 
 }  // namespace
 
-std::vector<SmartBan::Address> SmartBan::on_piece_failed(std::int32_t piece, std::span<const Block> blocks) {
+std::vector<SmartBan::Address> SmartBan::on_piece_failed(PieceIndex piece, std::span<const Block> blocks) {
   std::vector<Address> suppliers;
   bool all_known = true;
   for (const auto& b : blocks) {
@@ -46,7 +46,7 @@ std::vector<SmartBan::Address> SmartBan::on_piece_failed(std::int32_t piece, std
   return {};
 }
 
-std::vector<SmartBan::Address> SmartBan::on_piece_passed(std::int32_t piece, std::span<const Digest> good) {
+std::vector<SmartBan::Address> SmartBan::on_piece_passed(PieceIndex piece, std::span<const Digest> good) {
   std::vector<Address> convicted;
   auto it = pieces_.find(piece);
   if (it == pieces_.end()) return convicted;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "shoal/endpoint.hpp"
+#include "shoal/strong_index.hpp"
 
 namespace shoal::swarm {
 
@@ -42,12 +43,12 @@ class SmartBan {
 
   // A piece failed. Returns the addresses convicted now: the sole supplier of the piece, if there was one and
   // every block's supplier is known.
-  std::vector<Address> on_piece_failed(std::int32_t piece, std::span<const Block> blocks);
+  std::vector<Address> on_piece_failed(PieceIndex piece, std::span<const Block> blocks);
   // Whether the piece's failures are on record: the driver then hashes its blocks when it passes.
-  bool recorded(std::int32_t piece) const { return pieces_.count(piece) != 0; }
+  bool recorded(PieceIndex piece) const { return pieces_.count(piece) != 0; }
   // The piece passed; `good[i]` is the SHA-1 of its block i. Returns the addresses whose recorded blocks
   // differ from the good ones.
-  std::vector<Address> on_piece_passed(std::int32_t piece, std::span<const Digest> good);
+  std::vector<Address> on_piece_passed(PieceIndex piece, std::span<const Digest> good);
 
   // Failed pieces each address supplied blocks of (evidence or not), across its connections.
   int strikes(const Address& address) const;
@@ -59,8 +60,8 @@ class SmartBan {
   };
   using Record = std::vector<std::vector<Version>>;  // per block index
 
-  std::map<std::int32_t, Record> pieces_;
-  std::deque<std::int32_t> order_;  // recorded pieces, oldest first
+  std::map<PieceIndex, Record> pieces_;
+  std::deque<PieceIndex> order_;  // recorded pieces, oldest first
   std::map<Address, int> strikes_;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "wire/extension_handshake.hpp"
+#include "wire/message.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
 
@@ -78,11 +79,11 @@ int Torrent::upload_slots() const {
 // Before start, and lifetime.
 
 void Torrent::mark_have(PieceIndex piece) {
-  picker_.mark_have(piece.get());
+  picker_.mark_have(piece);
 }
 
 void Torrent::set_piece_priority(PieceIndex piece, std::uint8_t priority) {
-  picker_.set_piece_priority(piece.get(), priority);
+  picker_.set_piece_priority(piece, priority);
 }
 
 void Torrent::start(Clock::time_point now) {
@@ -115,6 +116,7 @@ void Torrent::stop(Clock::time_point now) {
 }
 
 void Torrent::halt(const std::string& reason) {
+  disk_results_dropped_ = true;
   if (phase_ == Phase::halted) return;
   phase_ = Phase::halted;
   drop_cache();
@@ -289,7 +291,11 @@ bool Torrent::handle_event(PeerId id, Peer& peer, const swarm::PeerProtocol::Eve
         } else if constexpr (std::is_same_v<E, P::ServeRequest>) {
           // Served once the messages that arrived together are handled (on_messages_done): one pass for many.
         } else if constexpr (std::is_same_v<E, P::RequestCancelled>) {
-          peer.sends.cancel(e.block);
+          // Not sent after all: BEP 6 wants a reject for it (a block already on the wire is its own answer).
+          if (peer.sends.cancel(e.block)) {
+            peer.protocol.reject_unsent({&e.block, 1});
+            flush(peer);
+          }
         } else if constexpr (std::is_same_v<E, P::ExtensionMessage>) {
           on_extended(id, peer, e.id, e.payload, now);
         }
@@ -570,6 +576,9 @@ void Torrent::connect_more(Clock::time_point now) {
 
 void Torrent::ban(const std::vector<swarm::SmartBan::Address>& addresses) {
   for (const auto& key : addresses) {
+    // Already banned (its other pieces were on their way to the disk when the first failed): its connections
+    // are closed and new ones refused; say it once.
+    if (is_banned(key)) continue;
     if (swarm::PeerList::is_loopback(key)) {
       banned_loopback_.insert(key);
     } else {
@@ -642,7 +651,7 @@ std::vector<std::uint8_t> Torrent::take_buffer(std::size_t size) {
   return std::vector<std::uint8_t>(size);
 }
 
-void Torrent::piece_complete(std::int32_t piece) {
+void Torrent::piece_complete(PieceIndex piece) {
   auto node = assembling_.extract(piece);
   if (node.empty()) return;
   // Who sent each block, by address, taken now: they may be gone when the hash is known.
@@ -656,17 +665,17 @@ void Torrent::piece_complete(std::int32_t piece) {
   }
   ++writes_in_flight_;
   // It failed before: the good blocks are the evidence.
-  emit(VerifyPiece{PieceIndex(piece), std::move(node.mapped()), std::move(blocks),
-                   smart_ban_.recorded(piece)});
+  emit(VerifyPiece{piece, std::move(node.mapped()), std::move(blocks), smart_ban_.recorded(piece)});
 }
 
-void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed,
+void Torrent::on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed,
                                std::vector<swarm::SmartBan::Block> blocks, std::vector<std::uint8_t> buffer) {
-  auto piece = index.get();
   --writes_in_flight_;
   if (free_buffers_.size() < static_cast<std::size_t>(kMaxWritesInFlight))
     free_buffers_.push_back(std::move(buffer));
-  if (phase_ == Phase::halted) return;
+  // After halt() (a disk error) nothing more is recorded. After stop() a piece that lands is: it is on disk
+  // and good, and the resume data saved when the torrent drains must say so.
+  if (disk_results_dropped_) return;
   if (write_failed) {
     picker_.on_piece_failed(piece);
     return;  // the driver halts the torrent with the error
@@ -688,15 +697,15 @@ void Torrent::on_piece_written(PieceIndex index, bool hash_ok, bool write_failed
   }
   picker_.on_piece_verified(piece);
   resume_dirty_ = true;
-  emit(PieceVerified{index});
-  if (phase_ == Phase::stopping) return;
+  emit(PieceVerified{piece});
+  if (!active()) return;  // stopping or stopped: nobody to tell, nothing to ask for
   if (writes_in_flight_ + 1 == kMaxWritesInFlight) {
     for (auto& [id, p] : peers_)
       request_more(id, p);
   }
   for (auto& [id, p] : peers_) {
     if (!p.protocol.has().test(piece)) {
-      send(p, wire::Have{static_cast<std::uint32_t>(piece)});
+      send(p, wire::Have{static_cast<std::uint32_t>(piece.get())});
       wake(id, p);
     }
   }
@@ -732,16 +741,15 @@ void Torrent::check_complete(Clock::time_point now) {
   }
 }
 
-void Torrent::read_piece(std::int32_t piece) {
+void Torrent::read_piece(PieceIndex piece) {
   // A few reads at a time: each holds a whole piece until it lands in the cache; when one lands, the peers
   // are served again and the next reads start.
   if (reads_in_flight_.count(piece) || reads_in_flight_.size() >= kMaxReadsInFlight) return;
   reads_in_flight_.insert(piece);
-  emit(ReadPiece{PieceIndex(piece)});
+  emit(ReadPiece{piece});
 }
 
-void Torrent::on_piece_read(PieceIndex index, std::shared_ptr<const std::vector<std::uint8_t>> data) {
-  auto piece = index.get();
+void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data) {
   reads_in_flight_.erase(piece);
   if (!data || !active()) return;
   if (!cache_.count(piece)) {
@@ -784,7 +792,7 @@ void Torrent::serve_all() {
 void Torrent::serve_peer(PeerId id, Peer& peer) {
   if (peer.protocol.am_choking()) return;
   const auto& queued = peer.protocol.queued_requests();
-  std::int32_t pieces[kServeLookahead];
+  PieceIndex pieces[kServeLookahead];
   std::size_t n = 0;
   for (const auto& r : queued) {
     if (std::find(pieces, pieces + n, r.piece) != pieces + n) continue;
@@ -800,13 +808,13 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
       read_piece(piece);
       continue;
     }
-    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / swarm::kBlockSize + 1;
+    std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / wire::kBlockSize + 1;
     ready_.clear();
     peer.protocol.take_queued_requests(piece, ready_, room);
     for (const auto& r : ready_) {
-      auto header =
-          wire::encode_piece_header(static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
-                                    static_cast<std::uint32_t>(r.length));
+      auto header = wire::encode_piece_header(static_cast<std::uint32_t>(r.piece.get()),
+                                              static_cast<std::uint32_t>(r.begin),
+                                              static_cast<std::uint32_t>(r.length));
       std::vector<std::uint8_t> message(header.size() + static_cast<std::size_t>(r.length));
       std::memcpy(message.data(), header.data(), header.size());
       std::memcpy(message.data() + header.size(), cached->second->data() + r.begin,
@@ -863,7 +871,10 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
       params_.seed_ratio &&
       static_cast<double>(total_uploaded()) >= *params_.seed_ratio * static_cast<double>(params_.total_size);
   bool time_reached = params_.seed_time && now - seeding_since_ >= *params_.seed_time;
-  if (phase_ == Phase::seeding && (ratio_reached || time_reached)) {
+  // Once: the driver may stop the torrent some ticks later (it posts the stop), and each SeedingDone is a
+  // "torrent stopped" to the user.
+  if (phase_ == Phase::seeding && !seeding_done_ && (ratio_reached || time_reached)) {
+    seeding_done_ = true;
     emit(SeedingDone{});
     return;
   }
@@ -977,7 +988,7 @@ void Torrent::finish_announce(Clock::time_point now) {
 Stats Torrent::stats() const {
   Stats s;
   s.phase = phase_;
-  for (std::int32_t p = 0; p < params_.num_pieces; ++p) {
+  for (PieceIndex p{0}; p.get() < params_.num_pieces; ++p) {
     if (picker_.priority(p) == 0) continue;
     s.total_wanted += picker_.piece_size(p);
     if (picker_.has(p)) s.have_wanted += picker_.piece_size(p);

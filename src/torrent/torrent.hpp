@@ -152,7 +152,7 @@ struct PieceVerified {
   PieceIndex piece;
 };
 struct Completed {};      // every wanted piece is verified (once per torrent)
-struct SeedingDone {};    // the seed ratio or time is reached: the driver stops the torrent
+struct SeedingDone {};    // the seed ratio or time is reached (once): the driver stops the torrent
 struct StopAnnounced {};  // stop(): every tracker was told (or failed); nothing more will be announced
 struct PeerBanned {
   Endpoint address;  // its ban key
@@ -223,7 +223,8 @@ class Torrent {
   // Graceful: closes every connection, tells trackers `stopped` (StopAnnounced when done; at once without
   // trackers), then halts.
   void stop(Clock::time_point now);
-  // At once and silently (a disk error): every connection closed, nothing more announced or dialled.
+  // At once and silently (a disk error): every connection closed, nothing more announced or dialled, and
+  // pieces the disk reports afterwards are not recorded. (After stop(), they are: PieceVerified still comes.)
   void halt(const std::string& reason);
 
   // --- Peers.
@@ -359,11 +360,11 @@ class Torrent {
 
   // Pieces.
   std::vector<std::uint8_t> take_buffer(std::size_t size);
-  void piece_complete(std::int32_t piece);
+  void piece_complete(PieceIndex piece);
   void check_complete(Clock::time_point now);
   void serve_peer(PeerId id, Peer& peer);
   void serve_all();
-  void read_piece(std::int32_t piece);
+  void read_piece(PieceIndex piece);
   void evict_oldest();
   void drop_cache();
 
@@ -381,6 +382,8 @@ class Torrent {
   int ticks_ = 0;
   Clock::time_point seeding_since_ = Clock::time_point::max();
   bool complete_notified_ = false;
+  bool seeding_done_ = false;          // SeedingDone queued
+  bool disk_results_dropped_ = false;  // halt(): answers from the disk are ignored
   bool resume_dirty_ = false;
 
   std::map<PeerId, Peer> peers_;
@@ -395,15 +398,15 @@ class Torrent {
   swarm::SmartBan smart_ban_;
 
   // Pieces being assembled (received blocks land here, the one copy on the receive path).
-  std::unordered_map<std::int32_t, std::vector<std::uint8_t>> assembling_;
+  std::unordered_map<PieceIndex, std::vector<std::uint8_t>> assembling_;
   std::vector<std::vector<std::uint8_t>> free_buffers_;
   std::int32_t writes_in_flight_ = 0;
 
   // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.
-  std::unordered_map<std::int32_t, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
-  std::list<std::int32_t> cache_lru_;
+  std::unordered_map<PieceIndex, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
+  std::list<PieceIndex> cache_lru_;
   std::int64_t cache_bytes_ = 0;
-  std::set<std::int32_t> reads_in_flight_;
+  std::set<PieceIndex> reads_in_flight_;
   std::vector<swarm::BlockRequest> ready_;  // serve_peer scratch
 
   // Accounting.

@@ -11,7 +11,9 @@
 
 namespace shoal::wire {
 
-inline constexpr std::uint32_t kBlockSize = 16 * 1024;  // the largest block any client requests or sends
+// The block size: what we request, and the largest block any client requests or sends. The one constant for
+// it; the swarm and torrent cores use this one.
+inline constexpr std::int32_t kBlockSize = 16 * 1024;
 
 enum class MessageId : std::uint8_t {
   choke = 0,

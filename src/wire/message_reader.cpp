@@ -69,7 +69,7 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     return std::optional<Message>(KeepAlive{});
   }
   std::uint32_t absolute_max =
-      1 + std::max({limits_.max_bitfield_bytes, limits_.max_extended_size, kBlockSize + 8});
+      1 + std::max<std::uint32_t>({limits_.max_bitfield_bytes, limits_.max_extended_size, kBlockSize + 8});
   if (length > absolute_max) return unexpected(WireError{Errc::message_too_large, "length prefix"});
   if (available < 5) return std::optional<Message>();
   std::uint8_t id = p[4];

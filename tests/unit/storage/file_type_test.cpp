@@ -20,6 +20,14 @@
 namespace shoal::storage {
 namespace {
 
+// The pieces a check found, one flag per piece, as the expectations are written.
+std::vector<bool> flags(const swarm::Bitfield& have) {
+  std::vector<bool> out(static_cast<std::size_t>(have.size()));
+  for (PieceIndex p{0}; p.get() < have.size(); ++p)
+    out[static_cast<std::size_t>(p.get())] = have.test(p);
+  return out;
+}
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -56,19 +64,20 @@ TEST_F(FileTypeTest, FifoIsRefusedForReadingAndWritingWithoutBlocking) {
   FileLayout layout({{"t/a", 1000}}, 16384);
   PieceStorage storage(layout, root_);
   std::vector<std::uint8_t> out(1000);
-  EXPECT_EQ(bounded([&] { return storage.read(0, 0, out); }, root_ / "t/a"), make_error_code(Errc::fifo));
-  std::vector<std::uint8_t> data(1000, 7);
-  EXPECT_EQ(bounded([&] { return storage.write_piece(0, data); }, root_ / "t/a"),
+  EXPECT_EQ(bounded([&] { return storage.read(PieceIndex{0}, 0, out); }, root_ / "t/a"),
             make_error_code(Errc::fifo));
-  std::int32_t failed = -1;
+  std::vector<std::uint8_t> data(1000, 7);
+  EXPECT_EQ(bounded([&] { return storage.write_piece(PieceIndex{0}, data); }, root_ / "t/a"),
+            make_error_code(Errc::fifo));
+  FileIndex failed{-1};
   auto visited = bounded(
       [&] {
         return storage.visit_piece(
-            0, [](auto) {}, &failed);
+            PieceIndex{0}, [](auto) {}, &failed);
       },
       root_ / "t/a");
   EXPECT_EQ(visited, make_error_code(Errc::fifo));
-  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(failed, FileIndex{0});
   EXPECT_TRUE(fs::is_fifo(root_ / "t/a"));  // left alone
 }
 
@@ -77,9 +86,9 @@ TEST_F(FileTypeTest, DirectoryWhereAFileBelongsIsRefused) {
   FileLayout layout({{"t/a", 1000}}, 16384);
   PieceStorage storage(layout, root_);
   std::vector<std::uint8_t> out(1000);
-  EXPECT_EQ(storage.read(0, 0, out), make_error_code(Errc::directory));
+  EXPECT_EQ(storage.read(PieceIndex{0}, 0, out), make_error_code(Errc::directory));
   std::vector<std::uint8_t> data(1000, 7);
-  EXPECT_EQ(storage.write_piece(0, data), make_error_code(Errc::directory));
+  EXPECT_EQ(storage.write_piece(PieceIndex{0}, data), make_error_code(Errc::directory));
 }
 
 TEST_F(FileTypeTest, SymlinkedFileAndFolderNameTheirKind) {
@@ -90,9 +99,9 @@ TEST_F(FileTypeTest, SymlinkedFileAndFolderNameTheirKind) {
   FileLayout layout({{"t/link", 10}, {"t/dirlink/x", 10}, {"t/plain/y", 10}}, 16384);
   PieceStorage storage(layout, root_);
   std::vector<std::uint8_t> out(10);
-  EXPECT_EQ(storage.read(0, 0, out), make_error_code(Errc::symlink));
-  EXPECT_EQ(storage.read(0, 10, out), make_error_code(Errc::symlink));
-  EXPECT_EQ(storage.read(0, 20, out), make_error_code(Errc::not_a_directory));
+  EXPECT_EQ(storage.read(PieceIndex{0}, 0, out), make_error_code(Errc::symlink));
+  EXPECT_EQ(storage.read(PieceIndex{0}, 10, out), make_error_code(Errc::symlink));
+  EXPECT_EQ(storage.read(PieceIndex{0}, 20, out), make_error_code(Errc::not_a_directory));
 }
 
 // check_paths() is the up-front form: the first file that could never be used, named, before any I/O.
@@ -170,7 +179,7 @@ TEST_F(FileTypeTest, PathsLongerThanPathMaxAreRefused) {
   EXPECT_EQ(problem->code, make_error_code(Errc::path_too_long));
   EXPECT_EQ(problem->path, root_ / deep);
   std::vector<std::uint8_t> data(20, 1);
-  EXPECT_EQ(storage.write_piece(0, data), make_error_code(Errc::path_too_long));
+  EXPECT_EQ(storage.write_piece(PieceIndex{0}, data), make_error_code(Errc::path_too_long));
 }
 
 // The recheck stops at a file that can never be read and names it; missing data is no such file.
@@ -191,13 +200,13 @@ TEST_F(FileTypeTest, CheckPiecesReportsARefusedFileAndNotMissingOnes) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->path, root_ / "t/b");
   EXPECT_EQ(error->code, make_error_code(Errc::fifo));
-  EXPECT_FALSE(have[2]);
+  EXPECT_FALSE(have.test(PieceIndex{2}));
 
   fs::remove(root_ / "t/b");
   PieceStorage missing(layout, root_);
   have = check_pieces(missing, hashes, options);
   EXPECT_FALSE(error) << error->message();
-  EXPECT_EQ(have, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(flags(have), (std::vector<bool>{true, false, false}));
 }
 
 }  // namespace

@@ -14,6 +14,14 @@
 namespace shoal::storage {
 namespace {
 
+// The pieces a check found, one flag per piece, as the expectations are written.
+std::vector<bool> flags(const swarm::Bitfield& have) {
+  std::vector<bool> out(static_cast<std::size_t>(have.size()));
+  for (PieceIndex p{0}; p.get() < have.size(); ++p)
+    out[static_cast<std::size_t>(p.get())] = have.test(p);
+  return out;
+}
+
 namespace fs = std::filesystem;
 
 class PieceCheckerTest : public ::testing::Test {
@@ -59,7 +67,7 @@ TEST_F(PieceCheckerTest, IntactDataVerifiesEveryPieceOnSeveralThreads) {
   options.threads = 3;
   options.bytes_checked = &progress;
   auto have = check_pieces(storage, hashes_, options);
-  EXPECT_EQ(have, std::vector<bool>(6, true));
+  EXPECT_EQ(flags(have), std::vector<bool>(6, true));
   EXPECT_EQ(progress.load(), static_cast<std::int64_t>(content_.size()));
 }
 
@@ -70,25 +78,25 @@ TEST_F(PieceCheckerTest, CorruptShortAndMissingDataLeavePiecesUnverified) {
   fs::resize_file(root_ / "t/b", fs::file_size(root_ / "t/b") - 10);  // last piece short
   PieceStorage storage(layout(), root_);
   auto have = check_pieces(storage, hashes_, {});
-  EXPECT_EQ(have, (std::vector<bool>{false, true, true, true, true, false}));
+  EXPECT_EQ(flags(have), (std::vector<bool>{false, true, true, true, true, false}));
 
   fs::remove(root_ / "t/b");  // pieces 2..5 touch b
   PieceStorage storage2(layout(), root_);
   have = check_pieces(storage2, hashes_, {});
-  EXPECT_EQ(have, (std::vector<bool>{false, true, false, false, false, false}));
+  EXPECT_EQ(flags(have), (std::vector<bool>{false, true, false, false, false, false}));
 }
 
 TEST_F(PieceCheckerTest, UnwantedPiecesAreSkippedAndCancelStops) {
   PieceStorage storage(layout(), root_);
   CheckOptions options;
-  options.wanted = [](std::int32_t piece) { return piece % 2 == 0; };
+  options.wanted = [](PieceIndex piece) { return piece.get() % 2 == 0; };
   auto have = check_pieces(storage, hashes_, options);
-  EXPECT_EQ(have, (std::vector<bool>{true, false, true, false, true, false}));
+  EXPECT_EQ(flags(have), (std::vector<bool>{true, false, true, false, true, false}));
 
   std::atomic<bool> cancel{true};
   CheckOptions cancelled;
   cancelled.cancel = &cancel;
-  EXPECT_EQ(check_pieces(storage, hashes_, cancelled), std::vector<bool>(6, false));
+  EXPECT_EQ(flags(check_pieces(storage, hashes_, cancelled)), std::vector<bool>(6, false));
 }
 
 // Pieces are hashed through mappings of wanted files; pad files and a skipped file's bytes in the parts file
@@ -109,16 +117,16 @@ TEST_F(PieceCheckerTest, PadFilesAndPartsFileSlicesHashWithMappedOnes) {
                     kPiece);
   PieceStorage storage(padded, root_);
   auto have = check_pieces(storage, hashes, {});
-  EXPECT_EQ(have, std::vector<bool>(have.size(), true));
+  EXPECT_EQ(flags(have), std::vector<bool>(static_cast<std::size_t>(have.size()), true));
 
   // b skipped: the edge piece that holds the end of a and the start of b keeps b's part in the parts file.
   fs::remove(root_ / "t/b");
   std::string edge = content_.substr(2 * kPiece, kPiece);
   PieceStorage skipping(layout(), root_, {true, false}, root_ / "parts");
-  ASSERT_FALSE(
-      skipping.write_piece(2, std::span(reinterpret_cast<const std::uint8_t*>(edge.data()), edge.size())));
+  ASSERT_FALSE(skipping.write_piece(
+      PieceIndex{2}, std::span(reinterpret_cast<const std::uint8_t*>(edge.data()), edge.size())));
   have = check_pieces(skipping, hashes_, {});
-  EXPECT_EQ(have, (std::vector<bool>{true, true, true, false, false, false}));
+  EXPECT_EQ(flags(have), (std::vector<bool>{true, true, true, false, false, false}));
 }
 
 runtime::MappedReadOptions without_populate(int& calls) {
@@ -142,7 +150,7 @@ TEST_F(PieceCheckerTest, EveryReadPathVerifiesTheSamePieces) {
     storage.set_read_options(options);
     CheckOptions check;
     check.threads = 2;
-    EXPECT_EQ(check_pieces(storage, hashes_, check), std::vector<bool>(6, true));
+    EXPECT_EQ(flags(check_pieces(storage, hashes_, check)), std::vector<bool>(6, true));
   }
   EXPECT_EQ(calls, 1) << "a kernel that lacks the advice is asked once, then pread serves";
 }
@@ -162,7 +170,7 @@ TEST_F(PieceCheckerTest, FileShorterThanTheTorrentSaysIsUnverifiedNotASigbus) {
     CheckOptions check;
     check.error = &error;
     auto have = check_pieces(storage, hashes_, check);
-    EXPECT_EQ(have, (std::vector<bool>{true, true, true, true, false, false}));
+    EXPECT_EQ(flags(have), (std::vector<bool>{true, true, true, true, false, false}));
     EXPECT_FALSE(error) << "a short file is missing data, not a refused file";
   }
 }
@@ -179,11 +187,11 @@ TEST_F(PieceCheckerTest, FileShrinkingBetweenTheSizeCheckAndTheReadIsAnError) {
     return -1;
   };
   storage.set_read_options(shrinking);
-  std::int32_t failed = -1;
+  FileIndex failed{-1};
   std::int64_t handed = 0;
   unsigned sum = 0;
   auto ec = storage.visit_piece(
-      4,
+      PieceIndex{4},
       [&](std::span<const std::uint8_t> bytes) {
         for (auto byte : bytes)
           sum += byte;  // every byte read, as the hasher would
@@ -191,7 +199,7 @@ TEST_F(PieceCheckerTest, FileShrinkingBetweenTheSizeCheckAndTheReadIsAnError) {
       },
       &failed);
   EXPECT_EQ(ec, std::errc::no_message_available);
-  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(failed, FileIndex{1});
   EXPECT_LT(handed, kPiece);
 }
 

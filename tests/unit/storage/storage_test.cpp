@@ -19,7 +19,7 @@ TEST(FileLayout, MapsPiecesAcrossFilesLikeABruteForceReference) {
   FileLayout layout(files, 16384);
   EXPECT_EQ(layout.total_size(), 45103);
   EXPECT_EQ(layout.num_pieces(), 3);
-  EXPECT_EQ(layout.piece_size(2), 45103 - 2 * 16384);
+  EXPECT_EQ(layout.piece_size(PieceIndex{2}), 45103 - 2 * 16384);
   // Reference: byte by byte.
   std::vector<std::pair<std::int32_t, std::int64_t>> owner;
   for (std::size_t f = 0; f < files.size(); ++f) {
@@ -28,17 +28,17 @@ TEST(FileLayout, MapsPiecesAcrossFilesLikeABruteForceReference) {
   }
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
     std::vector<FileSlice> slices;
-    layout.map_range(p, 0, layout.piece_size(p), slices);
+    layout.map_range(PieceIndex{p}, 0, layout.piece_size(PieceIndex{p}), slices);
     std::int64_t pos = p * 16384;
     for (const auto& s : slices) {
       EXPECT_GT(s.length, 0);
-      EXPECT_EQ(owner[static_cast<std::size_t>(pos)].first, s.file);
+      EXPECT_EQ(owner[static_cast<std::size_t>(pos)].first, s.file.get());
       EXPECT_EQ(owner[static_cast<std::size_t>(pos)].second, s.file_offset);
       pos += s.length;
     }
-    EXPECT_EQ(pos, p * 16384 + layout.piece_size(p));
+    EXPECT_EQ(pos, p * 16384 + layout.piece_size(PieceIndex{p}));
   }
-  EXPECT_EQ(layout.file_pieces(4), (std::pair<std::int32_t, std::int32_t>{0, 2}));
+  EXPECT_EQ(layout.file_pieces(FileIndex{4}), (std::pair{PieceIndex{0}, PieceIndex{2}}));
 }
 
 class StorageTest : public ::testing::Test {
@@ -59,16 +59,16 @@ TEST_F(StorageTest, WriteThenReadAcrossFiles) {
   std::mt19937 rng(1);
   std::vector<std::vector<std::uint8_t>> pieces;
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
-    std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(p)));
+    std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(PieceIndex{p})));
     for (auto& b : data)
       b = static_cast<std::uint8_t>(rng());
     if (p == 3) std::fill(data.end() - 15, data.end() - 5, 0);  // the pad file's bytes are zeros
-    ASSERT_FALSE(storage.write_piece(p, data));
+    ASSERT_FALSE(storage.write_piece(PieceIndex{p}, data));
     pieces.push_back(data);
   }
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
     std::vector<std::uint8_t> back(pieces[static_cast<std::size_t>(p)].size());
-    ASSERT_FALSE(storage.read(p, 0, back));
+    ASSERT_FALSE(storage.read(PieceIndex{p}, 0, back));
     EXPECT_EQ(back, pieces[static_cast<std::size_t>(p)]);
   }
   EXPECT_EQ(fs::file_size(root_ / "dl/t/sub/b"), 30000u);
@@ -79,7 +79,7 @@ TEST_F(StorageTest, MissingFileIsAnErrorNotACrash) {
   FileLayout layout({{"x", 1000}}, 16384);
   PieceStorage storage(layout, root_);
   std::vector<std::uint8_t> out(1000);
-  EXPECT_TRUE(storage.read(0, 0, out));
+  EXPECT_TRUE(storage.read(PieceIndex{0}, 0, out));
 }
 
 TEST_F(StorageTest, SymlinkPlantedInsideTheFolderIsRefused) {
@@ -91,7 +91,7 @@ TEST_F(StorageTest, SymlinkPlantedInsideTheFolderIsRefused) {
   FileLayout layout({{"t/sub/evil", 10}, {"t/file", 10}}, 16384);
   PieceStorage storage(layout, root_ / "dl");
   std::vector<std::uint8_t> data(20, 1);
-  EXPECT_TRUE(storage.write_piece(0, data));
+  EXPECT_TRUE(storage.write_piece(PieceIndex{0}, data));
   EXPECT_FALSE(fs::exists(root_ / "outside/evil"));
   std::ifstream in(root_ / "outside/target");
   std::string content;
@@ -103,7 +103,7 @@ TEST_F(StorageTest, UnwantedFilesAreNotCreated) {
   FileLayout layout({{"t/a", 100}, {"t/b", 100}, {"t/empty", 0}}, 16384);
   PieceStorage storage(layout, root_, {true, false, true});
   std::vector<std::uint8_t> data(200, 3);
-  ASSERT_FALSE(storage.write_piece(0, data));
+  ASSERT_FALSE(storage.write_piece(PieceIndex{0}, data));
   ASSERT_FALSE(storage.create_empty_files());
   EXPECT_TRUE(fs::exists(root_ / "t/a"));
   EXPECT_FALSE(fs::exists(root_ / "t/b"));
@@ -118,34 +118,34 @@ TEST_F(StorageTest, EdgePiecesOfSkippedFilesKeepTheirPartsInTheSideFile) {
   std::mt19937 rng(3);
   std::vector<std::vector<std::uint8_t>> pieces;
   for (std::int32_t p = 0; p < layout.num_pieces(); ++p) {
-    std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(p)));
+    std::vector<std::uint8_t> data(static_cast<std::size_t>(layout.piece_size(PieceIndex{p})));
     for (auto& b : data)
       b = static_cast<std::uint8_t>(rng());
     pieces.push_back(data);
   }
   for (std::int32_t p : {0, 1, 3, 4})
-    ASSERT_FALSE(storage.write_piece(p, pieces[static_cast<std::size_t>(p)]));
+    ASSERT_FALSE(storage.write_piece(PieceIndex{p}, pieces[static_cast<std::size_t>(p)]));
   EXPECT_FALSE(fs::exists(root_ / "dl/t/b"));
   EXPECT_TRUE(fs::exists(parts));
   EXPECT_LE(fs::file_size(parts), 2u * 16384u);  // two slots at most, not b's 40000 bytes
   for (std::int32_t p : {0, 1, 3, 4}) {
     std::vector<std::uint8_t> back(pieces[static_cast<std::size_t>(p)].size());
-    ASSERT_FALSE(storage.read(p, 0, back)) << p;
+    ASSERT_FALSE(storage.read(PieceIndex{p}, 0, back)) << p;
     EXPECT_EQ(back, pieces[static_cast<std::size_t>(p)]) << p;
     // A block from the middle of an edge piece, across the boundary.
     std::vector<std::uint8_t> block(4000);
-    ASSERT_FALSE(
-        storage.read(p, 1000, std::span(block).first(std::min<std::size_t>(4000, back.size() - 1000))));
+    ASSERT_FALSE(storage.read(PieceIndex{p}, 1000,
+                              std::span(block).first(std::min<std::size_t>(4000, back.size() - 1000))));
   }
   // A piece wholly inside the skipped file has nowhere to come from.
   std::vector<std::uint8_t> inside(16384);
-  EXPECT_TRUE(storage.read(2, 0, inside));
+  EXPECT_TRUE(storage.read(PieceIndex{2}, 0, inside));
 
   // Reopened later (a restart), the edge pieces read back the same.
   storage.close_all();
   PieceStorage again(layout, root_ / "dl", {true, false, true}, parts);
   std::vector<std::uint8_t> back(16384);
-  ASSERT_FALSE(again.read(3, 0, back));
+  ASSERT_FALSE(again.read(PieceIndex{3}, 0, back));
   EXPECT_EQ(back, pieces[3]);
 }
 
@@ -164,13 +164,14 @@ TEST_F(StorageTest, DiskFullIsReported) {
     std::error_code last;
     std::int32_t written = 0;
     for (std::int32_t p = 0; p < layout.num_pieces() && !last; ++p) {
-      last = storage.write_piece(p, data);
+      last = storage.write_piece(PieceIndex{p}, data);
       if (!last) ++written;
     }
     EXPECT_EQ(last, std::make_error_code(std::errc::no_space_on_device));
     ASSERT_GT(written, 0);
     std::vector<std::uint8_t> back(65536);
-    EXPECT_FALSE(storage.read(0, 0, back));  // what was written before the disk filled still reads back
+    EXPECT_FALSE(
+        storage.read(PieceIndex{0}, 0, back));  // what was written before the disk filled still reads back
     EXPECT_EQ(back, data);
   }
   EXPECT_EQ(std::system(("umount " + (root_ / "small").string()).c_str()), 0);
@@ -179,7 +180,8 @@ TEST_F(StorageTest, DiskFullIsReported) {
 TEST(ResumeData, RoundTripAndEveryCorruptionIsDetected) {
   ResumeData data;
   data.info_hash.bytes.fill(4);
-  data.have = {0xf0, 0x80};
+  const std::uint8_t have_bits[] = {0xf0, 0x80};
+  data.have = *swarm::Bitfield::from_wire(have_bits, 9);
   data.files = {{100, 123456789}, {-1, 0}};
   data.uploaded = 7;
   data.downloaded = 9;

@@ -47,7 +47,7 @@ struct Conversation {
   }
   PeerProtocol::Event receive(const wire::Message& m) { return receive(m, t0); }
   void we_have_everything() {
-    for (std::int32_t p = 0; p < kPieces; ++p)
+    for (PieceIndex p{0}; p.get() < kPieces; ++p)
       picker.mark_have(p);
     seeding = true;
   }
@@ -181,7 +181,7 @@ TEST(PeerProtocol, AcceptedRequestsQueueUpToTheCap) {
   auto first = c.receive(request(1, kBlockSize, kBlockSize));
   auto* serve = std::get_if<PeerProtocol::ServeRequest>(&first);
   ASSERT_TRUE(serve);
-  EXPECT_EQ(serve->block, (BlockRequest{1, kBlockSize, kBlockSize}));
+  EXPECT_EQ(serve->block, (BlockRequest{PieceIndex{1}, kBlockSize, kBlockSize}));
   for (std::size_t i = 1; i < PeerProtocol::kMaxQueuedRequests; ++i)
     c.receive(request(0, 0, kBlockSize));
   EXPECT_EQ(c.peer.queued_requests().size(), PeerProtocol::kMaxQueuedRequests);
@@ -235,8 +235,24 @@ TEST(PeerProtocol, CancelRemovesAQueuedRequest) {
   auto e = c.receive(wire::Cancel{{0, 0, kBlockSize}});
   auto* cancelled = std::get_if<PeerProtocol::RequestCancelled>(&e);
   ASSERT_TRUE(cancelled);
-  EXPECT_EQ(cancelled->block, (BlockRequest{0, 0, kBlockSize}));
+  EXPECT_EQ(cancelled->block, (BlockRequest{PieceIndex{0}, 0, kBlockSize}));
   EXPECT_TRUE(c.peer.queued_requests().empty());
+}
+
+TEST(PeerProtocol, ACancelledQueuedRequestIsRejectedOnlyUnderBep6) {
+  for (bool fast : {true, false}) {
+    Conversation c(fast);
+    c.we_have_everything();
+    c.peer.unchoke(c.t0);
+    c.peer.clear_outbox();
+    c.receive(request(0, 0, kBlockSize));
+    c.receive(wire::Cancel{{0, 0, kBlockSize}});
+    EXPECT_EQ(count_of<wire::Reject>(c.peer.outbox()), fast ? 1u : 0u) << fast;
+    // A cancel for a request it never made (or that is already served) is not answered.
+    c.peer.clear_outbox();
+    c.receive(wire::Cancel{{1, 0, kBlockSize}});
+    EXPECT_TRUE(c.peer.outbox().empty());
+  }
 }
 
 TEST(PeerProtocol, QueuedRequestsAreTakenPieceByPiece) {
@@ -247,10 +263,11 @@ TEST(PeerProtocol, QueuedRequestsAreTakenPieceByPiece) {
   c.receive(request(1, 0, kBlockSize));
   c.receive(request(0, kBlockSize, kBlockSize));
   std::vector<BlockRequest> ready;
-  c.peer.take_queued_requests(0, ready);
-  EXPECT_EQ(ready, (std::vector<BlockRequest>{{0, 0, kBlockSize}, {0, kBlockSize, kBlockSize}}));
+  c.peer.take_queued_requests(PieceIndex{0}, ready);
+  EXPECT_EQ(ready, (std::vector<BlockRequest>{{PieceIndex{0}, 0, kBlockSize},
+                                              {PieceIndex{0}, kBlockSize, kBlockSize}}));
   ASSERT_EQ(c.peer.queued_requests().size(), 1u);
-  EXPECT_EQ(c.peer.queued_requests()[0].piece, 1);
+  EXPECT_EQ(c.peer.queued_requests()[0].piece, PieceIndex{1});
 }
 
 // ---- Our requests to the peer.
@@ -266,7 +283,7 @@ TEST(PeerProtocol, InterestFollowsWhatThePeerHas) {
   EXPECT_TRUE(std::holds_alternative<wire::Interested>(c.peer.outbox()[0]));
   c.peer.clear_outbox();
   // Once we have that piece there is nothing left to want from it.
-  c.picker.mark_have(3);
+  c.picker.mark_have(PieceIndex{3});
   c.peer.update_interest(c.view());
   EXPECT_FALSE(c.peer.am_interested());
   ASSERT_EQ(c.peer.outbox().size(), 1u);
@@ -301,15 +318,15 @@ TEST(PeerProtocol, ARequestedBlockIsReceivedOnce) {
   c.requests_in_flight();
   auto r = c.peer.outstanding().front();
   std::vector<std::uint8_t> data(static_cast<std::size_t>(r.length));
-  auto e =
-      c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin), data});
+  auto e = c.receive(
+      wire::Piece{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin), data});
   auto* block = std::get_if<PeerProtocol::BlockReceived>(&e);
   ASSERT_TRUE(block);
   EXPECT_EQ(block->block, r);
   EXPECT_EQ(block->data.size(), data.size());
   // The same block again is one nobody asked for.
-  auto again =
-      c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin), data});
+  auto again = c.receive(
+      wire::Piece{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin), data});
   EXPECT_TRUE(std::holds_alternative<PeerProtocol::Nothing>(again));
   EXPECT_EQ(c.peer.unrequested_blocks(), 1u);
 }
@@ -319,7 +336,8 @@ TEST(PeerProtocol, ABlockOfTheWrongLengthIsNotTheOneRequested) {
   c.requests_in_flight();
   auto r = c.peer.outstanding().front();
   std::vector<std::uint8_t> data(static_cast<std::size_t>(r.length) - 1);
-  c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin), data});
+  c.receive(
+      wire::Piece{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin), data});
   EXPECT_EQ(c.peer.unrequested_blocks(), 1u);
 }
 
@@ -328,7 +346,7 @@ TEST(PeerProtocol, RejectOfOurRequestHandsItBack) {
   c.requests_in_flight();
   auto before = c.peer.outstanding().size();
   auto r = c.peer.outstanding().front();
-  c.receive(wire::Reject{{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin),
+  c.receive(wire::Reject{{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin),
                           static_cast<std::uint32_t>(r.length)}});
   EXPECT_EQ(c.peer.outstanding().size(), before - 1);
   // Back in the picker: the next top-up asks for it again.
@@ -381,9 +399,35 @@ TEST(PeerProtocol, SilenceOnOurRequestsSnubsThePeer) {
   c.peer.request_blocks(c.view(), 0);
   auto r = c.peer.outstanding().front();
   std::vector<std::uint8_t> data(static_cast<std::size_t>(r.length));
-  c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece), static_cast<std::uint32_t>(r.begin), data},
+  c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin), data},
             c.t0 + 40s);
   EXPECT_FALSE(c.peer.snubbed());
+}
+
+TEST(PeerProtocol, ASnubbedPeerKeepsOneRequestAndIsJudgedAgainOnlyAfterTheTimeout) {
+  Conversation c;
+  c.requests_in_flight();
+  c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 1s, c.picker);
+  ASSERT_TRUE(c.peer.snubbed());
+  c.peer.request_blocks(c.view(), 0);
+  EXPECT_EQ(c.peer.outstanding().size(), 1u);
+  c.peer.clear_outbox();
+  c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 2s, c.picker);
+  EXPECT_EQ(c.peer.outstanding().size(), 1u);  // not dropped (and asked again) at every tick
+  c.peer.on_tick(c.t0 + 2 * PeerProtocol::kSnubTimeout + 2s, c.picker);
+  EXPECT_TRUE(c.peer.outstanding().empty());
+}
+
+TEST(PeerProtocol, TheSnubClockRunsOnlyWhileWeWaitForBlocks) {
+  Conversation c;
+  c.receive(wire::HaveAll{});
+  c.peer.on_tick(c.t0 + 60s, c.picker);  // choked for a minute: nothing asked, nothing owed
+  c.receive(wire::Unchoke{}, c.t0 + 60s);
+  c.peer.request_blocks(c.view(), 0);
+  ASSERT_FALSE(c.peer.outstanding().empty());
+  c.peer.on_tick(c.t0 + 61s, c.picker);
+  EXPECT_FALSE(c.peer.snubbed());
+  EXPECT_FALSE(c.peer.outstanding().empty());
 }
 
 TEST(PeerProtocol, NoSnubWithoutOutstandingRequests) {
@@ -528,7 +572,7 @@ TEST(PeerProtocol, PieceMessagesOutsideTheTorrentClose) {
 TEST(PeerProtocol, ChokeRejectsBlocksQueuedButUnsentUnderFast) {
   for (bool fast : {true, false}) {
     Conversation c(fast);
-    const BlockRequest unsent[] = {{0, 0, kBlockSize}, {3, kBlockSize, kBlockSize}};
+    const BlockRequest unsent[] = {{PieceIndex{0}, 0, kBlockSize}, {PieceIndex{3}, kBlockSize, kBlockSize}};
     c.peer.reject_unsent(unsent);
     EXPECT_EQ(count_of<wire::Reject>(c.peer.outbox()), fast ? 2u : 0u);
     if (fast) {
@@ -545,9 +589,9 @@ TEST(PeerProtocol, TakeQueuedRequestsStopsAtTheGivenCount) {
   c.receive(request(0, 0, kBlockSize));
   c.receive(request(1, kBlockSize, kBlockSize));
   std::vector<BlockRequest> out;
-  c.peer.take_queued_requests(1, out, 1);
+  c.peer.take_queued_requests(PieceIndex{1}, out, 1);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0], (BlockRequest{1, 0, kBlockSize}));  // oldest first
+  EXPECT_EQ(out[0], (BlockRequest{PieceIndex{1}, 0, kBlockSize}));  // oldest first
   EXPECT_EQ(c.peer.queued_requests().size(), 2u);
 }
 

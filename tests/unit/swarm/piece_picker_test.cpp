@@ -11,8 +11,8 @@ namespace {
 
 TEST(Bitfield, WireFormatAndValidation) {
   Bitfield b(10);
-  b.set(0);
-  b.set(9);
+  b.set(PieceIndex{0});
+  b.set(PieceIndex{9});
   EXPECT_EQ(b.count(), 2);
   EXPECT_EQ(b.wire()[0], 0x80);
   EXPECT_EQ(b.wire()[1], 0x40);
@@ -48,28 +48,28 @@ TEST(PiecePicker, LastPieceAndBlockSizesAreExact) {
 
 TEST(PiecePicker, RarestFirstAfterRandomStart) {
   PiecePicker picker(10, kPiece, 10 * kPiece, 7);
-  for (int p = 0; p < kRandomStartPieces; ++p)
+  for (PieceIndex p{0}; p.get() < kRandomStartPieces; ++p)
     picker.mark_have(p);
   Bitfield common(10, true);
   for (int i = 0; i < 5; ++i)
     picker.add_peer(common);
   Bitfield rare(10);
-  rare.set(7);
+  rare.set(PieceIndex{7});
   picker.add_peer(rare);  // piece 7 is now the most common... make 8 the rarest instead
   Bitfield partial(10, true);
-  partial.reset(8);
+  partial.reset(PieceIndex{8});
   picker.add_peer(partial);
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, common, 4, out);
   ASSERT_EQ(out.size(), 4u);
-  EXPECT_EQ(out[0].piece, 8);
+  EXPECT_EQ(out[0].piece, PieceIndex{8});
 }
 
 TEST(PiecePicker, TieBreakIsRandomNotLowestIndex) {
-  std::set<std::int32_t> first_picks;
+  std::set<PieceIndex> first_picks;
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     PiecePicker picker(50, kPiece, 50 * kPiece, seed);
-    for (int p = 0; p < kRandomStartPieces; ++p)
+    for (PieceIndex p{0}; p.get() < kRandomStartPieces; ++p)
       picker.mark_have(p);
     Bitfield all(50, true);
     picker.add_peer(all);
@@ -97,17 +97,17 @@ TEST(PiecePicker, AffinityKeepsAPeerOnItsPiece) {
 TEST(PiecePicker, SkippedPiecesAreNeverPickedAndSequentialIsInOrder) {
   PiecePicker picker(6, kPiece, 6 * kPiece, 3);
   picker.set_sequential(true);
-  picker.set_piece_priority(0, 0);
-  picker.set_piece_priority(2, 0);
+  picker.set_piece_priority(PieceIndex{0}, 0);
+  picker.set_piece_priority(PieceIndex{2}, 0);
   Bitfield all(6, true);
   picker.add_peer(all);
   std::vector<BlockRequest> out;
   picker.pick_blocks(1, all, 100, out);
-  std::vector<std::int32_t> order;
+  std::vector<PieceIndex> order;
   for (const auto& r : out) {
     if (order.empty() || order.back() != r.piece) order.push_back(r.piece);
   }
-  EXPECT_EQ(order, (std::vector<std::int32_t>{1, 3, 4, 5}));
+  EXPECT_EQ(order, (std::vector<PieceIndex>{PieceIndex{1}, PieceIndex{3}, PieceIndex{4}, PieceIndex{5}}));
   EXPECT_EQ(picker.bytes_wanted_left(), 4 * kPiece);
 }
 
@@ -171,12 +171,12 @@ TEST(PiecePicker, NoBlockIsHandedOutTwiceOutsideEndGame) {
   for (PeerId id = 1; id <= 8; ++id) {
     Bitfield b(pieces);
     for (std::int32_t p = 0; p < pieces; ++p) {
-      if (rng() % 3 != 0) b.set(p);
+      if (rng() % 3 != 0) b.set(PieceIndex{p});
     }
     peers[id] = b;
     picker.add_peer(b);
   }
-  std::map<std::pair<std::int32_t, std::int32_t>, PeerId> in_flight;
+  std::map<std::pair<PieceIndex, std::int32_t>, PeerId> in_flight;
   for (int round = 0; round < 400 && !picker.is_complete(); ++round) {
     PeerId id = static_cast<PeerId>(rng() % 8 + 1);
     std::vector<BlockRequest> out;

@@ -14,21 +14,21 @@ std::vector<std::uint8_t> message_of(std::size_t size) {
 
 TEST(SendQueue, CountsTheBytesItHolds) {
   SendQueue q;
-  EXPECT_TRUE(q.push({0, 0, kBlockSize}, message_of(13 + kBlockSize)));
-  EXPECT_TRUE(q.push({0, kBlockSize, kBlockSize}, message_of(13 + kBlockSize)));
+  EXPECT_TRUE(q.push({PieceIndex{0}, 0, kBlockSize}, message_of(13 + kBlockSize)));
+  EXPECT_TRUE(q.push({PieceIndex{0}, kBlockSize, kBlockSize}, message_of(13 + kBlockSize)));
   EXPECT_EQ(q.bytes(), 2u * (13 + kBlockSize));
   EXPECT_TRUE(q.has_room(3 * (13 + kBlockSize)));
   EXPECT_FALSE(q.has_room(2 * (13 + kBlockSize)));
   EXPECT_FALSE(q.has_room(3 * (13 + kBlockSize), 13 + kBlockSize));  // other bytes held for the peer count
   auto b = q.pop_front();
-  EXPECT_EQ(b.request, (BlockRequest{0, 0, kBlockSize}));
+  EXPECT_EQ(b.request, (BlockRequest{PieceIndex{0}, 0, kBlockSize}));
   EXPECT_EQ(q.bytes(), 13u + kBlockSize);
 }
 
 TEST(SendQueue, ARequestIsQueuedOnce) {
   SendQueue q;
-  EXPECT_TRUE(q.push({1, 0, 100}, message_of(113)));
-  EXPECT_FALSE(q.push({1, 0, 100}, message_of(113)));
+  EXPECT_TRUE(q.push({PieceIndex{1}, 0, 100}, message_of(113)));
+  EXPECT_FALSE(q.push({PieceIndex{1}, 0, 100}, message_of(113)));
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.bytes(), 113u);
 }
@@ -36,14 +36,14 @@ TEST(SendQueue, ARequestIsQueuedOnce) {
 TEST(SendQueue, CancelRemovesOneBlockAndKeepsTheOrder) {
   SendQueue q;
   for (std::int32_t p = 0; p < 5; ++p)
-    q.push({p, 0, kBlockSize}, message_of(10));
-  EXPECT_TRUE(q.cancel({2, 0, kBlockSize}));
-  EXPECT_FALSE(q.cancel({2, 0, kBlockSize}));
-  EXPECT_FALSE(q.cancel({7, 0, kBlockSize}));
+    q.push({PieceIndex{p}, 0, kBlockSize}, message_of(10));
+  EXPECT_TRUE(q.cancel({PieceIndex{2}, 0, kBlockSize}));
+  EXPECT_FALSE(q.cancel({PieceIndex{2}, 0, kBlockSize}));
+  EXPECT_FALSE(q.cancel({PieceIndex{7}, 0, kBlockSize}));
   EXPECT_EQ(q.bytes(), 40u);
   std::vector<std::int32_t> order;
   while (!q.empty())
-    order.push_back(q.pop_front().request.piece);
+    order.push_back(q.pop_front().request.piece.get());
   EXPECT_EQ(order, (std::vector<std::int32_t>{0, 1, 3, 4}));
   EXPECT_EQ(q.bytes(), 0u);
 }
@@ -53,22 +53,22 @@ TEST(SendQueue, CancelIsNotALinearScan) {
   SendQueue q;
   constexpr std::int32_t kN = 100000;
   for (std::int32_t i = 0; i < kN; ++i)
-    q.push({i, 0, 1}, message_of(1));
+    q.push({PieceIndex{i}, 0, 1}, message_of(1));
   for (std::int32_t i = kN - 1; i >= 0; --i)
-    ASSERT_TRUE(q.cancel({i, 0, 1}));
+    ASSERT_TRUE(q.cancel({PieceIndex{i}, 0, 1}));
   EXPECT_TRUE(q.empty());
 }
 
 TEST(SendQueue, ClearHandsBackEveryRequestInOrder) {
   SendQueue q;
-  q.push({4, 0, 10}, message_of(20));
-  q.push({2, 10, 10}, message_of(20));
+  q.push({PieceIndex{4}, 0, 10}, message_of(20));
+  q.push({PieceIndex{2}, 10, 10}, message_of(20));
   std::vector<BlockRequest> dropped;
   q.clear(dropped);
-  EXPECT_EQ(dropped, (std::vector<BlockRequest>{{4, 0, 10}, {2, 10, 10}}));
+  EXPECT_EQ(dropped, (std::vector<BlockRequest>{{PieceIndex{4}, 0, 10}, {PieceIndex{2}, 10, 10}}));
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
-  EXPECT_TRUE(q.push({4, 0, 10}, message_of(20)));  // the index forgot them too
+  EXPECT_TRUE(q.push({PieceIndex{4}, 0, 10}, message_of(20)));  // the index forgot them too
 }
 
 TEST(SendQueue, CapacityFollowsTheRateWithinAFloorAndACeiling) {
