@@ -373,7 +373,7 @@ struct SwarmNetwork::Impl {
                        },
                        [&](PieceVerified& a) {
                          ++node.report.verified;
-                         if (!node.report.written.test(a.piece.get())) ++node.report.false_verified;
+                         if (!node.report.written.test(a.piece)) ++node.report.false_verified;
                        },
                        [&](Completed&) {
                          if (!node.report.completed) node.report.completed = now;
@@ -824,7 +824,7 @@ struct SwarmNetwork::Impl {
     if (node.gone) return;
     if (!job.verify) {
       auto piece = job.read.get();
-      if (!node.report.written.test(piece)) {
+      if (!node.report.written.test(job.read)) {
         ++node.report.bad_reads;
         node.torrent->on_piece_read(job.read, nullptr);
       } else {
@@ -847,7 +847,7 @@ struct SwarmNetwork::Impl {
       }
     }
     if (ok) {
-      node.report.written.set(piece);
+      node.report.written.set(v.piece);
     } else {
       ++node.report.hash_failures;
     }
@@ -1055,7 +1055,7 @@ bool SwarmNetwork::pieces_available_without(std::size_t except) const {
     const auto& node = *impl_->nodes[i];
     if (i == except || !node.present) continue;
     for (std::int32_t p = 0; p < all.size(); ++p) {
-      if (node.report.written.test(p)) all.set(p);
+      if (node.report.written.test(PieceIndex(p))) all.set(PieceIndex(p));
     }
   }
   return all.all();
