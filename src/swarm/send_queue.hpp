@@ -24,7 +24,7 @@ namespace shoal::swarm {
 
 // Bytes one peer may have waiting to be sent: a few seconds at its upload rate, within a floor (a peer that
 // reads nothing gets this much and no more) and a ceiling.
-inline constexpr std::size_t kMinSendQueueBytes = 1024 * 1024;
+inline constexpr std::size_t kMinSendQueueBytes = 64 * 1024;  // four blocks: a slow uplink is not buried
 inline constexpr std::size_t kMaxSendQueueBytes = 8 * 1024 * 1024;
 inline constexpr double kSendQueueSeconds = 4.0;
 std::size_t send_queue_capacity(double upload_rate);

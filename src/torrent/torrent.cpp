@@ -609,6 +609,12 @@ bool Torrent::take_output(PeerId id, std::vector<std::uint8_t>& bytes,
   bytes.clear();
   bytes.swap(peer->out);
   blocks.clear();
+  // About half a second of the peer's rate per write (at least a few blocks): what is handed to the socket
+  // cannot be taken back, and a choke, a reject or a request queued behind it waits until it has gone out.
+  auto per_write = std::max<std::size_t>(
+      kMinBlocksPerWrite,
+      static_cast<std::size_t>(peer->up_rate * 0.5 / static_cast<double>(swarm::kBlockSize)));
+  max_blocks = std::min(max_blocks, per_write);
   while (!peer->sends.empty() && blocks.size() < max_blocks)
     blocks.push_back(peer->sends.pop_front());
   peer->writing_bytes = bytes.size();

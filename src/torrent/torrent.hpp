@@ -60,6 +60,7 @@ inline constexpr std::int32_t kMaxWritesInFlight = 4;
 // ReadPiece actions not yet answered: each holds a whole piece outside the read cache.
 inline constexpr std::size_t kMaxReadsInFlight = 4;
 inline constexpr int kMaxDialsPerTick = 10;
+inline constexpr std::size_t kMinBlocksPerWrite = 4;  // take_output: blocks per write however slow the peer
 inline constexpr std::size_t kMaxHalfOpen = 16;
 inline constexpr int kTicksPerRechoke = 10;
 inline constexpr int kTicksPerPeerListExpiry = 60;

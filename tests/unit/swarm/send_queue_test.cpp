@@ -75,7 +75,8 @@ TEST(SendQueue, CapacityFollowsTheRateWithinAFloorAndACeiling) {
   EXPECT_EQ(send_queue_capacity(0), kMinSendQueueBytes);
   EXPECT_EQ(send_queue_capacity(-5), kMinSendQueueBytes);
   EXPECT_EQ(send_queue_capacity(1e6), 4'000'000u);
-  EXPECT_EQ(send_queue_capacity(100'000), kMinSendQueueBytes);
+  EXPECT_EQ(send_queue_capacity(100'000), 400'000u);
+  EXPECT_EQ(send_queue_capacity(10'000), kMinSendQueueBytes);
   EXPECT_EQ(send_queue_capacity(1e12), kMaxSendQueueBytes);
 }
 
