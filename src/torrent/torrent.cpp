@@ -179,7 +179,7 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
   peer.remote = remote;
   peer.outgoing = outgoing;
   peer.protocol.start({id, params_.num_pieces, features, !params_.is_private, !params_.is_private});
-  log(remote.to_string() + (outgoing ? " connected (outgoing)" : " connected (incoming)"));
+  if (params_.log) log(remote.to_string() + (outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(peer);
   wake(id, peer);
   return id;
@@ -204,8 +204,10 @@ void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
   const auto& client = peer.protocol.client();
   if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
   if (peer.outgoing) peer_list_.on_disconnected(peer.remote, now_);
-  log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") + " closed: " + reason +
-      "; got " + std::to_string(peer.downloaded) + " B, sent " + std::to_string(peer.uploaded) + " B");
+  if (params_.log) {
+    log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") + " closed: " + reason +
+        "; got " + std::to_string(peer.downloaded) + " B, sent " + std::to_string(peer.uploaded) + " B");
+  }
   peer.protocol.release(picker_);
   peers_.erase(it);
   if (tell_driver) emit(Disconnect{id, std::move(reason)});
@@ -213,6 +215,10 @@ void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
 
 void Torrent::send(Peer& peer, const wire::Message& message) {
   wire::encode(message, peer.out);
+}
+
+void Torrent::send_extended(Peer& peer, std::uint8_t id, const std::string& payload) {
+  send(peer, wire::Extended{id, bytes_of(payload)});
 }
 
 void Torrent::flush(Peer& peer) {
@@ -241,7 +247,7 @@ void Torrent::send_greeting(Peer& peer) {
     if (!peer.remote.v6)
       ours.yourip = std::string(reinterpret_cast<const char*>(peer.remote.address.data()), 4);
     std::string payload = wire::encode_extension_handshake(swarm::our_extension_handshake(ours));
-    send(peer, wire::Extended{0, bytes_of(payload)});
+    send_extended(peer, 0, payload);
   }
   const auto& have = picker_.have();
   if (metadata_fetch_) {
@@ -318,6 +324,11 @@ bool Torrent::reading_paused(PeerId id) const {
   return peer && peer->protocol.reading_paused(peer->queued_bytes(), peer->send_capacity());
 }
 
+swarm::ChokeCandidate Torrent::choke_candidate(PeerId id, const Peer& p, Clock::time_point now) {
+  return {id,        p.protocol.peer_interested(), p.protocol.snubbed(), p.down_rate,
+          p.up_rate, p.protocol.wastes_slot(now)};
+}
+
 // An interested peer gets a free slot at once, or the slot of a peer that wastes it (does not read what we
 // send, or asks for nothing).
 void Torrent::on_interested(PeerId id, Peer& peer, Clock::time_point now) {
@@ -325,8 +336,7 @@ void Torrent::on_interested(PeerId id, Peer& peer, Clock::time_point now) {
   std::vector<swarm::ChokeCandidate> unchoked;
   for (const auto& [other, p] : peers_) {
     if (p.protocol.am_choking()) continue;
-    unchoked.push_back({other, p.protocol.peer_interested(), p.protocol.snubbed(), p.down_rate, p.up_rate,
-                        p.protocol.wastes_slot(now)});
+    unchoked.push_back(choke_candidate(other, p, now));
   }
   if (static_cast<int>(unchoked.size()) < upload_slots()) {
     unchoke(id, peer, now);
@@ -404,19 +414,19 @@ void Torrent::on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<con
                   static_cast<std::size_t>(len)};
   }
   std::string bytes = wire::encode_metadata_message(reply);
-  send(peer, wire::Extended{*peer_metadata_id, bytes_of(bytes)});
+  send_extended(peer, *peer_metadata_id, bytes);
 }
 
 void Torrent::on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::time_point now) {
   auto* pex = peer.protocol.pex();
   if (params_.is_private || !pex) return;
   if (!pex->accept_incoming(now)) {
-    log(peer.remote.to_string() + " pex: ignored, faster than the rate limit");
+    if (params_.log) log(peer.remote.to_string() + " pex: ignored, faster than the rate limit");
     return;
   }
   auto m = wire::decode_pex(payload);
   if (!m) {
-    log(peer.remote.to_string() + " pex: " + m.error().message());
+    if (params_.log) log(peer.remote.to_string() + " pex: " + m.error().message());
     return;
   }
   std::size_t before = peer_list_.size();
@@ -425,8 +435,11 @@ void Torrent::on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::tim
     if (taken++ >= wire::kMaxPexPeersPerMessage) break;
     add_peer(p.endpoint, swarm::PeerSource::pex, now, id);
   }
-  log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
-      std::to_string(m->dropped.size()) + " dropped, " + std::to_string(peer_list_.size() - before) + " new");
+  if (params_.log) {
+    log(peer.remote.to_string() + " pex: " + std::to_string(m->added.size()) + " added, " +
+        std::to_string(m->dropped.size()) + " dropped, " + std::to_string(peer_list_.size() - before) +
+        " new");
+  }
   connect_more(now);
 }
 
@@ -440,7 +453,7 @@ void Torrent::on_metadata_message(PeerId id, Peer& peer, const wire::MetadataMes
     reply.type = Type::reject;
     reply.piece = m.piece;
     std::string bytes = wire::encode_metadata_message(reply);
-    send(peer, wire::Extended{*peer.protocol.ut_metadata_id(), bytes_of(bytes)});
+    send_extended(peer, *peer.protocol.ut_metadata_id(), bytes);
     return;
   }
   if (m.type == Type::reject) {
@@ -466,7 +479,7 @@ void Torrent::request_metadata(PeerId id, Peer& peer, Clock::time_point now) {
     request.type = wire::MetadataMessage::Type::request;
     request.piece = piece;
     std::string bytes = wire::encode_metadata_message(request);
-    send(peer, wire::Extended{*their_id, bytes_of(bytes)});
+    send_extended(peer, *their_id, bytes);
   }
   wake(id, peer);
 }
@@ -497,7 +510,7 @@ void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
   auto message = pex->next_message(now, current);
   if (!message) return;
   std::string bytes = wire::encode_pex(*message);
-  send(peer, wire::Extended{*pex_id, bytes_of(bytes)});
+  send_extended(peer, *pex_id, bytes);
 }
 
 void Torrent::choke(PeerId id, Peer& peer) {
@@ -526,8 +539,7 @@ void Torrent::rechoke(Clock::time_point now) {
   std::vector<swarm::ChokeCandidate> candidates;
   candidates.reserve(peers_.size());
   for (const auto& [id, p] : peers_) {
-    candidates.push_back({id, p.protocol.peer_interested(), p.protocol.snubbed(), p.down_rate, p.up_rate,
-                          p.protocol.wastes_slot(now)});
+    candidates.push_back(choke_candidate(id, p, now));
   }
   auto keep = choker_.unchoke_set(candidates, phase_ == Phase::seeding, upload_slots(), ticks_);
   for (auto& [id, p] : peers_) {

@@ -337,6 +337,8 @@ class Torrent {
   // Peers.
   void close(PeerId id, std::string reason, bool tell_driver);
   void send(Peer& peer, const wire::Message& message);
+  void send_extended(Peer& peer, std::uint8_t id, const std::string& payload);  // BEP 10, under the peer's id
+  static swarm::ChokeCandidate choke_candidate(PeerId id, const Peer& peer, Clock::time_point now);
   void flush(Peer& peer);  // moves the protocol's outbox into `out`
   void wake(PeerId id, Peer& peer);
   void send_greeting(Peer& peer);
