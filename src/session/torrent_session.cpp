@@ -495,8 +495,7 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
 
 void TorrentSession::read_piece(PieceIndex piece) {
   submit([this, piece] {
-    auto buffer =
-        std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(info_.piece_size(piece)));
+    auto buffer = read_buffers_->take(static_cast<std::size_t>(info_.piece_size(piece)));
     auto ec = storage_->read(piece, 0, *buffer);
     asio::post(io_, [this, piece, ec, buffer] {
       struct Done {

@@ -21,6 +21,7 @@
 #include "metainfo/torrent_info.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/peer.hpp"
+#include "session/piece_buffer_pool.hpp"
 #include "session/rate_limiter.hpp"
 #include "session/torrent_context.hpp"
 #include "session/torrent_options.hpp"
@@ -142,6 +143,8 @@ class TorrentSession {
   TorrentOptions options_;
   std::array<std::uint8_t, 20> peer_id_;
   std::unique_ptr<storage::PieceStorage> storage_;
+  // Read buffers come back here when the core's read cache drops them (a few are kept for the next reads).
+  std::shared_ptr<PieceBufferPool> read_buffers_ = std::make_shared<PieceBufferPool>(4);
   runtime::WorkerPool& pool_;
   std::unique_ptr<Budget> budget_;
   std::unique_ptr<torrent::Torrent> core_;

@@ -833,10 +833,13 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
       auto header = wire::encode_piece_header(static_cast<std::uint32_t>(r.piece.get()),
                                               static_cast<std::uint32_t>(r.begin),
                                               static_cast<std::uint32_t>(r.length));
-      std::vector<std::uint8_t> message(header.size() + static_cast<std::size_t>(r.length));
-      std::memcpy(message.data(), header.data(), header.size());
-      std::memcpy(message.data() + header.size(), cached->second->data() + r.begin,
-                  static_cast<std::size_t>(r.length));
+      // Built by appending, not sized then overwritten: a zero fill of every block sent was a tenth of a
+      // seeder's CPU time.
+      const auto* payload = cached->second->data() + r.begin;
+      std::vector<std::uint8_t> message;
+      message.reserve(header.size() + static_cast<std::size_t>(r.length));
+      message.insert(message.end(), header.begin(), header.end());
+      message.insert(message.end(), payload, payload + r.length);
       queued_any |= peer.sends.push(r, std::move(message));
     }
   }
