@@ -4,7 +4,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
 #include <vector>
+
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "net/asio_endpoint.hpp"
 
@@ -77,6 +83,13 @@ std::optional<std::string> UdpMux::open_one(udp::socket& socket, const std::stri
     boost::system::error_code ignored;
     if (address.is_v6()) socket.set_option(asio::ip::v6_only(true), ignored);  // IPv4 has its own socket
     socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ignored);
+    // ICMP errors onto the error queue (see the file comment); without it they are dropped.
+    int on = 1;
+    if (address.is_v6()) {
+      ::setsockopt(socket.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+    } else {
+      ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+    }
     socket.bind(bind, ec);
   }
   if (ec) return "cannot listen on udp " + address_text + ":" + std::to_string(port) + ": " + ec.message();
@@ -103,12 +116,54 @@ asio::awaitable<void> UdpMux::receive_loop(udp::socket& socket) {
   while (!closed_) {
     auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, kToken);
     if (closed_) co_return;
-    if (ec) continue;
+    if (ec) {
+      // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like); the details, and the
+      // address it is about, wait on the error queue.
+      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+      drain_errors(socket);
+      continue;
+    }
     std::span<const std::uint8_t> packet(buffer.data(), n);
     auto kind = classify(packet);
     if (!kind) continue;
     const auto& handler = handlers_[static_cast<std::size_t>(*kind)];
     if (handler) handler(packet, to_endpoint(from));
+  }
+}
+
+void UdpMux::drain_errors(udp::socket& socket) {
+  if (!socket.is_open()) return;
+  for (int i = 0; i < 64; ++i) {  // bounded: a flood of errors cannot hold the network thread
+    sockaddr_storage to{};
+    alignas(cmsghdr) char control[512];
+    char data[1];
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof to;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(socket.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      bool ip_error = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
+      if (!ip_error) continue;
+      sock_extended_err err;
+      std::memcpy(&err, CMSG_DATA(c), sizeof err);
+      if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      // msg_name is the destination of the datagram that caused the error.
+      udp::endpoint dest;
+      if (msg.msg_namelen > dest.capacity()) continue;
+      std::memcpy(dest.data(), &to, msg.msg_namelen);
+      dest.resize(msg.msg_namelen);
+      auto endpoint = to_endpoint(dest);
+      std::error_code error(static_cast<int>(err.ee_errno), std::generic_category());
+      for (const auto& handler : unreachable_) {
+        if (handler) handler(endpoint, error);
+      }
+    }
   }
 }
 

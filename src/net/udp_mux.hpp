@@ -2,6 +2,10 @@
 // (KRPC, first byte 'd'), the UDP tracker client (BEP 15 replies: a 32-bit action below 256, so first byte 0)
 // and, later, uTP (BEP 29: first byte type << 4 | version 1). Each datagram goes to the handler its first
 // byte names; one with no handler is dropped.
+//
+// ICMP errors for what we sent (port or host unreachable) are read off the sockets' error queues
+// (IP_RECVERR): an unconnected UDP socket hears of them no other way, and without them a request to a closed
+// port waits out every retransmission (a UDP tracker: 15 s and more) instead of failing at once.
 #pragma once
 
 #include <array>
@@ -13,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 
 #include "shoal/endpoint.hpp"
 #include "shoal/expected.hpp"
@@ -23,6 +28,8 @@ class UdpMux {
  public:
   enum class Kind : std::uint8_t { krpc, tracker, utp };
   using Handler = std::function<void(std::span<const std::uint8_t> packet, const Endpoint& from)>;
+  // `to` cannot be reached: `error` is ECONNREFUSED (port unreachable), EHOSTUNREACH or ENETUNREACH.
+  using UnreachableHandler = std::function<void(const Endpoint& to, std::error_code error)>;
 
   // Which protocol a datagram speaks, by its first byte; nullopt: none of ours.
   static std::optional<Kind> classify(std::span<const std::uint8_t> packet);
@@ -40,6 +47,10 @@ class UdpMux {
   void set_handler(Kind kind, Handler handler) {
     handlers_[static_cast<std::size_t>(kind)] = std::move(handler);
   }
+  // Told of every ICMP error for a datagram sent to `to`, whatever protocol sent it.
+  void set_unreachable_handler(Kind kind, UnreachableHandler handler) {
+    unreachable_[static_cast<std::size_t>(kind)] = std::move(handler);
+  }
   // Best effort, as UDP is: a family we have no socket for, or a full send buffer, drops the packet.
   void send_to(const Endpoint& to, std::span<const std::uint8_t> packet);
   void close();
@@ -52,11 +63,13 @@ class UdpMux {
   std::optional<std::string> open_one(boost::asio::ip::udp::socket& socket, const std::string& address,
                                       std::uint16_t port);
   boost::asio::awaitable<void> receive_loop(boost::asio::ip::udp::socket& socket);
+  void drain_errors(boost::asio::ip::udp::socket& socket);
 
   boost::asio::io_context& io_;
   boost::asio::ip::udp::socket v4_;
   boost::asio::ip::udp::socket v6_;
   std::array<Handler, 3> handlers_;
+  std::array<UnreachableHandler, 3> unreachable_;
   std::uint16_t port_ = 0;
   bool closed_ = false;
 };

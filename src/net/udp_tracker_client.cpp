@@ -117,10 +117,24 @@ UdpTrackerClient::UdpTrackerClient(UdpMux& mux) : mux_(mux) {
   mux_.set_handler(UdpMux::Kind::tracker, [this](std::span<const std::uint8_t> packet, const Endpoint& from) {
     on_packet(packet, from);
   });
+  mux_.set_unreachable_handler(UdpMux::Kind::tracker, [this](const Endpoint& to, std::error_code error) {
+    on_unreachable(to, error);
+  });
 }
 
 UdpTrackerClient::~UdpTrackerClient() {
   mux_.set_handler(UdpMux::Kind::tracker, {});
+  mux_.set_unreachable_handler(UdpMux::Kind::tracker, {});
+}
+
+// The tracker's host said no (a closed port, or no route): a definite answer, unlike silence, so the request
+// fails now rather than after every retransmission.
+void UdpTrackerClient::on_unreachable(const Endpoint& to, std::error_code error) {
+  for (auto it = waiters_.lower_bound({to, 0}); it != waiters_.end() && it->first.first == to;) {
+    *it->second.unreachable = error;
+    it->second.wake->cancel();
+    it = waiters_.erase(it);
+  }
 }
 
 void UdpTrackerClient::on_packet(std::span<const std::uint8_t> packet, const Endpoint& from) {
@@ -160,6 +174,7 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> UdpTrackerClient:
   asio::steady_timer wake(executor);
   std::vector<std::uint8_t> reply;
   bool arrived = false;
+  std::error_code unreachable;
   std::optional<std::pair<Endpoint, std::uint32_t>> key;
   // The waiter must not outlive this frame: whatever way the frame ends, it leaves the table.
   // (At shutdown the frame may be destroyed after the client: the weak token says whether it still exists.)
@@ -180,11 +195,16 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> UdpTrackerClient:
     if (key) waiters_.erase(*key);
     key = std::pair{*target, *tid};
     arrived = false;
-    waiters_[*key] = Waiter{&wake, &reply, &arrived};
+    waiters_[*key] = Waiter{&wake, &reply, &arrived, &unreachable};
     mux_.send_to(*target, send.packet);
     wake.expires_at(send.deadline);
     for (;;) {
       co_await wake.async_wait(kToken);
+      if (unreachable) {
+        key.reset();  // on_unreachable took it out of the table
+        co_return unexpected(url + ": " + target->to_string() + " unreachable (" + unreachable.message() +
+                             ")");
+      }
       if (!arrived) {  // the deadline, not a reply
         waiters_.erase(*key);
         key.reset();
@@ -201,7 +221,7 @@ asio::awaitable<Expected<tracker::udp::Response, std::string>> UdpTrackerClient:
       // Not an answer to this step: keep listening until the deadline under the same id.
       key = std::pair{*target, *tid};
       arrived = false;
-      waiters_[*key] = Waiter{&wake, &reply, &arrived};
+      waiters_[*key] = Waiter{&wake, &reply, &arrived, &unreachable};
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <variant>
 #include <vector>
 
@@ -49,8 +50,10 @@ class UdpTrackerClient {
     boost::asio::steady_timer* wake;
     std::vector<std::uint8_t>* packet;
     bool* arrived;
+    std::error_code* unreachable;  // set (and woken) when ICMP says the tracker cannot be reached
   };
   void on_packet(std::span<const std::uint8_t> packet, const Endpoint& from);
+  void on_unreachable(const Endpoint& to, std::error_code error);
 
   UdpMux& mux_;
   std::map<std::pair<Endpoint, std::uint32_t>, Waiter> waiters_;

@@ -119,5 +119,58 @@ TEST(UdpTrackerClient, ConcurrentRequestsThroughOnePortGetTheirOwnReplies) {
   EXPECT_EQ(caches[0].local_port, mux.port());
 }
 
+// Nothing listens on the port: the ICMP port-unreachable ends the request at once, not after 15 s and its
+// retransmissions.
+TEST(UdpTrackerClient, AClosedPortFailsAtOnceWithAClearError) {
+  asio::io_context io;
+  UdpMux mux(io);
+  ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
+  UdpTrackerClient client(mux);
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto closed_port = probe.local_endpoint().port();
+  probe.close();  // the port is free again: nobody listens there
+  std::string url = "udp://127.0.0.1:" + std::to_string(closed_port) + "/announce";
+  std::optional<Expected<tracker::udp::Response, std::string>> result;
+  tracker::udp::ConnectionCache cache;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        tracker::udp::AnnounceRequest r;
+        r.port = 6881;
+        result = co_await client.request(url, r, cache,
+                                         {.max_attempts = 8, .base_timeout = std::chrono::seconds(15)});
+        io.stop();
+      },
+      asio::detached);
+  auto started = std::chrono::steady_clock::now();
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(result.has_value()) << "still waiting after 10 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  ASSERT_FALSE(*result);
+  EXPECT_NE(result->error().find("unreachable"), std::string::npos) << result->error();
+  EXPECT_EQ(client.pending(), 0u);
+}
+
+// The mux hands every ICMP error to each protocol that asked, with the address the datagram went to.
+TEST(UdpMux, ReportsTheAddressAnIcmpErrorIsAbout) {
+  asio::io_context io;
+  UdpMux mux(io);
+  ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto closed_port = probe.local_endpoint().port();
+  probe.close();
+  std::optional<std::pair<Endpoint, std::error_code>> seen;
+  mux.set_unreachable_handler(UdpMux::Kind::krpc, [&](const Endpoint& to, std::error_code error) {
+    seen = {to, error};
+    io.stop();
+  });
+  Endpoint target = to_endpoint(udp::endpoint(asio::ip::make_address("127.0.0.1"), closed_port));
+  mux.send_to(target, bytes({'d', 'e'}));
+  io.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->first, target);
+  EXPECT_EQ(seen->second, std::errc::connection_refused);
+}
+
 }  // namespace
 }  // namespace shoal::net
