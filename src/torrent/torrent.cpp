@@ -772,8 +772,8 @@ void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<
   if (!data || !active()) return;
   if (!cache_.count(piece)) {
     auto size = static_cast<std::int64_t>(data->size());
-    cache_[piece] = std::move(data);
     cache_lru_.push_back(piece);
+    cache_[piece] = CachedPiece{std::move(data), std::prev(cache_lru_.end())};
     cache_bytes_ += size;
     mediator_.cache_changed(size);
   }
@@ -789,7 +789,7 @@ void Torrent::evict_oldest() {
   auto piece = cache_lru_.front();
   cache_lru_.pop_front();
   auto it = cache_.find(piece);
-  auto size = static_cast<std::int64_t>(it->second->size());
+  auto size = static_cast<std::int64_t>(it->second.data->size());
   cache_.erase(it);
   cache_bytes_ -= size;
   mediator_.cache_changed(-size);
@@ -826,6 +826,8 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
       read_piece(piece);
       continue;
     }
+    // Least recently used goes first: a piece several peers are still being served from stays.
+    cache_lru_.splice(cache_lru_.end(), cache_lru_, cached->second.lru);
     std::size_t room = (peer.send_capacity() - peer.queued_bytes()) / wire::kBlockSize + 1;
     ready_.clear();
     peer.protocol.take_queued_requests(piece, ready_, room);
@@ -835,7 +837,7 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
                                               static_cast<std::uint32_t>(r.length));
       // Built by appending, not sized then overwritten: a zero fill of every block sent was a tenth of a
       // seeder's CPU time.
-      const auto* payload = cached->second->data() + r.begin;
+      const auto* payload = cached->second.data->data() + r.begin;
       std::vector<std::uint8_t> message;
       message.reserve(header.size() + static_cast<std::size_t>(r.length));
       message.insert(message.end(), header.begin(), header.end());

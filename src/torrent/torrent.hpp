@@ -406,7 +406,11 @@ class Torrent {
   std::int32_t writes_in_flight_ = 0;
 
   // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.
-  std::unordered_map<PieceIndex, std::shared_ptr<const std::vector<std::uint8_t>>> cache_;
+  struct CachedPiece {
+    std::shared_ptr<const std::vector<std::uint8_t>> data;
+    std::list<PieceIndex>::iterator lru;  // its place in cache_lru_
+  };
+  std::unordered_map<PieceIndex, CachedPiece> cache_;
   std::list<PieceIndex> cache_lru_;
   std::int64_t cache_bytes_ = 0;
   std::set<PieceIndex> reads_in_flight_;

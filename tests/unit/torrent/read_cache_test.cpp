@@ -94,5 +94,51 @@ TEST(ReadCache, AnIdleTorrentGivesItsCacheBack) {
   EXPECT_EQ(mediator.cached, 0) << "a destroyed torrent returns what it held";
 }
 
+// A seed with one unchoked peer; ask() has the peer request the first block of `piece`, answers the reads the
+// torrent asks for, lets the peer read what was queued, and says whether the piece had to be read.
+struct ServingSeed {
+  CacheMediator mediator;
+  Clock::time_point now{};
+  Torrent t;
+  PeerId id{};
+  explicit ServingSeed(std::int64_t budget) : t((mediator.budget = budget, seed_params()), mediator, now) {
+    for (std::int32_t p = 0; p < kPieces; ++p)
+      t.mark_have(PieceIndex(p));
+    t.start(now);
+    id = *t.on_peer_connected(*Endpoint::parse("10.0.0.1:6881"), false, {true, false}, now);
+    t.on_message(id, wire::HaveNone{}, now);
+    t.on_message(id, wire::Interested{}, now);
+    t.on_messages_done(id);
+    t.take_actions();
+  }
+  bool ask(std::uint32_t piece) {
+    t.on_message(id, wire::Request{piece, 0, 16 * 1024}, now);
+    t.on_messages_done(id);
+    bool read = false;
+    for (auto& a : t.take_actions()) {
+      if (auto* r = std::get_if<ReadPiece>(&a)) {
+        read |= r->piece == PieceIndex(static_cast<std::int32_t>(piece));
+        t.on_piece_read(r->piece, std::make_shared<const std::vector<std::uint8_t>>(kPiece, 0x5a));
+      }
+    }
+    std::vector<std::uint8_t> bytes;
+    std::vector<swarm::SendQueue::Block> blocks;
+    while (t.take_output(id, bytes, blocks, 64, now))
+      t.on_write_done(id, static_cast<std::int64_t>(blocks.size()) * 16 * 1024, now);
+    return read;
+  }
+};
+
+TEST(ReadCache, EvictsTheLeastRecentlyServedPieceNotTheOldestRead) {
+  ServingSeed seed(3 * kPiece);
+  EXPECT_TRUE(seed.ask(0));
+  EXPECT_TRUE(seed.ask(1));
+  EXPECT_TRUE(seed.ask(2));
+  EXPECT_FALSE(seed.ask(0)) << "cached";
+  EXPECT_TRUE(seed.ask(3));  // over budget: piece 1 (served longest ago) goes, not piece 0 (read first)
+  EXPECT_FALSE(seed.ask(0)) << "piece 0 was served recently: it stayed";
+  EXPECT_TRUE(seed.ask(1)) << "piece 1 was evicted";
+}
+
 }  // namespace
 }  // namespace shoal::torrent
