@@ -17,14 +17,21 @@ std::set<PeerId> Choker::unchoke_set(std::span<const ChokeCandidate> peers, bool
     if (a_bad != b_bad) return !a_bad;
     return seeding ? a->upload_rate > b->upload_rate : a->download_rate > b->download_rate;
   });
-  auto regular = static_cast<std::size_t>(std::max(1, upload_slots - 1));
   std::set<PeerId> keep;
+  if (upload_slots <= 0) {
+    optimistic_ = kNoPeer;
+    return keep;
+  }
+  // The optimistic slot is one of the `upload_slots`: with a single slot it is the only one, so that every
+  // interested peer gets its turn (a regular slot alone would stay with whoever holds it).
+  auto regular = static_cast<std::size_t>(upload_slots - 1);
   for (std::size_t i = 0; i < candidates.size() && i < regular; ++i)
     keep.insert(candidates[i]->id);
 
-  bool optimistic_connected =
-      std::any_of(peers.begin(), peers.end(), [this](const auto& p) { return p.id == optimistic_; });
-  if (tick % kTicksPerOptimistic == 0 || !optimistic_connected || keep.count(optimistic_)) {
+  // A peer no longer interested (or gone) gives the optimistic slot up at once.
+  bool optimistic_interested = std::any_of(candidates.begin(), candidates.end(),
+                                           [this](const auto* p) { return p->id == optimistic_; });
+  if (tick % kTicksPerOptimistic == 0 || !optimistic_interested || keep.count(optimistic_)) {
     std::vector<PeerId> rest;
     for (const auto* p : candidates) {
       if (!keep.count(p->id)) rest.push_back(p->id);

@@ -7,7 +7,8 @@
 //    send) sort after every other peer, so they hold a regular slot only when nobody else wants one;
 //  - an interested newcomer may take the slot of a stalled peer at once, without waiting for the rechoke;
 //  - one more slot goes to a random interested peer outside the regular ones, so a newcomer can prove itself;
-//    it rotates every kTicksPerOptimistic ticks, or earlier when its holder leaves or earns a regular slot.
+//    it rotates every kTicksPerOptimistic ticks, or earlier when its holder leaves, loses interest or earns a
+//    regular slot. With one upload slot, that slot is the optimistic one.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 namespace shoal::swarm {
@@ -24,6 +25,42 @@ TEST(Choker, RegularSlotsGoToTheFastestUploadersToUsWhileDownloading) {
   EXPECT_TRUE(keep.count(3));
   EXPECT_TRUE(keep.count(choker.optimistic()));
   EXPECT_TRUE(choker.optimistic() == 1 || choker.optimistic() == 4);
+}
+
+TEST(Choker, NeverUnchokesMoreThanItsSlots) {
+  std::vector<ChokeCandidate> peers = {peer(1, 10), peer(2, 50), peer(3, 30), peer(4, 20)};
+  for (int slots = 0; slots <= 5; ++slots) {
+    Choker choker(1);
+    for (int tick = 0; tick < 100; ++tick) {
+      auto keep = choker.unchoke_set(peers, false, slots, tick);
+      ASSERT_LE(keep.size(), static_cast<std::size_t>(slots)) << slots << " slot(s), tick " << tick;
+      if (slots > 0) ASSERT_EQ(keep.size(), std::min<std::size_t>(peers.size(), slots));
+    }
+  }
+}
+
+TEST(Choker, OneSlotRotatesAmongTheInterested) {
+  Choker choker(1);
+  std::vector<ChokeCandidate> peers = {peer(1, 10), peer(2, 50), peer(3, 30)};
+  std::set<PeerId> had_the_slot;
+  for (int tick = 0; tick < 100 * Choker::kTicksPerOptimistic; tick += Choker::kTicksPerOptimistic) {
+    auto keep = choker.unchoke_set(peers, false, 1, tick);
+    ASSERT_EQ(keep.size(), 1u);
+    had_the_slot.insert(*keep.begin());
+  }
+  EXPECT_EQ(had_the_slot.size(), 3u) << "the fastest does not keep the only slot forever";
+}
+
+TEST(Choker, AnOptimisticPeerThatLosesInterestGivesTheSlotUp) {
+  Choker choker(1);
+  std::vector<ChokeCandidate> peers = {peer(1, 50), peer(2, 0)};
+  choker.unchoke_set(peers, false, 2, 0);
+  ASSERT_EQ(choker.optimistic(), 2);
+  peers[1].interested = false;
+  peers.push_back(peer(3, 0));
+  auto keep = choker.unchoke_set(peers, false, 2, kQuietTick);
+  EXPECT_EQ(choker.optimistic(), 3);
+  EXPECT_FALSE(keep.count(2));
 }
 
 TEST(Choker, SeedingRanksByUploadRate) {
