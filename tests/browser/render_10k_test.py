@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_rpc import HOSTILE, FakeTransmission, serve
-from webui_lib import SHOAL_WEB, no_dialogs_opened, run_main, save_screenshot, start_browser, temp_work, wait_until
+from webui_lib import (SHOAL_WEB, console_errors, no_dialogs_opened, run_main, save_screenshot, start_browser,
+                       temp_work, wait_until)
 from webui_pages import ShoalUi
 
 # Long tasks (over 50 ms) on the main thread, as the browser reports them: a frozen page shows up here.
@@ -101,6 +102,8 @@ def scenario(checks, count):
         checks.expect(made == 0, "no element made from any server string", f"{made} elements")
         checks.expect(no_dialogs_opened(driver), "no alert fired", str(driver.execute_script("return window.__dialogs")))
         save_screenshot(driver, work, "render-10k-details")
+        errors = console_errors(driver)
+        checks.expect(not errors, "no error in the page's console", "; ".join(errors))
 
         page.stop(HOSTILE["name"])
         wait_until("the stopped state shown", lambda: page.state(HOSTILE["name"]) == "error" and

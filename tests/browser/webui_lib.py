@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -89,8 +90,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=30.0):
+def wait_port(port, timeout=30.0, process=None):
+    """Waits until 127.0.0.1:port accepts; fails at once if `process` (a Popen) has exited meanwhile."""
     def accepts():
+        if process is not None and process.poll() is not None:
+            raise Failure(f"{process.args[0]} exited with {process.returncode} before listening on {port}")
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
 
@@ -206,10 +210,10 @@ class TransmissionServer(Server):
         with open(os.path.join(conf, "settings.json"), "w") as f:
             json.dump(settings, f)
         env = dict(os.environ, TRANSMISSION_WEB_HOME=web_root)
-        procs.start("transmission", ["transmission-daemon", "-f", "-g", conf, "-T", "-O", "-Y", "-M", "--no-utp",
+        daemon = procs.start("transmission", ["transmission-daemon", "-f", "-g", conf, "-T", "-O", "-Y", "-M", "--no-utp",
                                      "-r", "127.0.0.1", "-i", "127.0.0.1", "-p", str(rpc_port),
                                      "-P", str(peer_port), "-w", self.download_dir], env=env)
-        wait_port(rpc_port)
+        wait_port(rpc_port, process=daemon)
         self.base = f"http://127.0.0.1:{rpc_port}"
         self.rpc = Rpc(f"{self.base}/transmission/rpc")
         wait_until("transmission RPC", lambda: self.rpc.call("session-get"), 30)
@@ -225,8 +229,9 @@ class ShoalServer(Server):
         shoal = os.environ.get("SHOAL", "")
         if not shoal or not os.access(shoal, os.X_OK):
             raise Skip("no shoal binary (set SHOAL)")
-        probe = subprocess.run([shoal, "daemon", "--help"], capture_output=True)
-        if probe.returncode != 0:
+        # `shoal daemon --help` would print the top-level help and succeed; the subcommand list is the truth.
+        listing = subprocess.run([shoal, "--help"], capture_output=True, text=True).stdout
+        if not re.search(r"^\s+daemon\s", listing, re.MULTILINE):
             raise Skip(f"{shoal} has no daemon command yet")
         conf = os.path.join(work, "shoal-config")
         self.download_dir = os.path.join(work, "downloads")
@@ -234,10 +239,10 @@ class ShoalServer(Server):
         os.makedirs(self.download_dir)
         rpc_port = free_port()
         extra = os.environ.get("SHOAL_DAEMON_ARGS", "").split()
-        procs.start("shoal-daemon", [shoal, "daemon", "--config-dir", conf, "--download-dir", self.download_dir,
+        daemon = procs.start("shoal-daemon", [shoal, "daemon", "--config-dir", conf, "--download-dir", self.download_dir,
                                      "--rpc", f"127.0.0.1:{rpc_port}", "--web-root", web_root, "--foreground",
                                      *extra])
-        wait_port(rpc_port)
+        wait_port(rpc_port, process=daemon)
         self.base = f"http://127.0.0.1:{rpc_port}"
         self.rpc = Rpc(f"{self.base}/transmission/rpc")
         wait_until("shoal RPC", lambda: self.rpc.call("session-get"), 30)
@@ -246,6 +251,14 @@ class ShoalServer(Server):
                                         "utp-enabled": False, "port-forwarding-enabled": False})
 
     def page_url(self):
+        # Transmission's web client posts to '../rpc', which from / is /rpc: where the daemon also serves the
+        # web root under /transmission/web/ (as transmission-daemon does) that path reaches /transmission/rpc.
+        try:
+            with urllib.request.urlopen(f"{self.base}/transmission/web/", timeout=5) as response:
+                if response.status == 200:
+                    return f"{self.base}/transmission/web/"
+        except (urllib.error.URLError, OSError):
+            pass
         return f"{self.base}/"
 
 
@@ -276,7 +289,7 @@ def start_seeder(procs, shoal, pairs, peer):
         argv += [torrent, data]
     argv += ["--peer", peer]  # last: it takes every value that follows
     child = procs.start("seeder", argv)
-    wait_port(port)
+    wait_port(port, process=child)
     return child
 
 
@@ -327,6 +340,13 @@ def no_dialogs_opened(driver):
     except NoAlertPresentException:
         pass
     return driver.execute_script("return window.__dialogs.length") == 0
+
+
+def console_errors(driver):
+    """The page's console errors and failed loads since the last call (Chromium's browser log), less the
+    409 that starts every RPC session: Chromium logs it, and the page answers it by design."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and "status of 409" not in entry["message"]]
 
 
 def save_screenshot(driver, work, name):

@@ -20,7 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webui_lib import (SHOAL_WEB, TRANSMISSION_WEB, Failure, Processes, make_bytes, run_main, save_screenshot,
                        shoal_binary, start_browser, start_seeder, start_server, temp_work, wait_until,
-                       no_dialogs_opened)
+                       no_dialogs_opened, console_errors)
 from webui_pages import make_page
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -140,6 +140,9 @@ def scenario(checks, server_kind, ui_kind):
         checks.ok("its data deleted")
         checks.expect(no_dialogs_opened(driver), "no alert or error dialog during the session",
                       str(driver.execute_script("return window.__dialogs")))
+        if ui_kind == "shoal":
+            errors = console_errors(driver)
+            checks.expect(not errors, "no error in the page's console", "; ".join(errors))
         save_screenshot(driver, work, f"{ui_kind}-on-{server_kind}-end")
     except Failure:
         if driver is not None:
