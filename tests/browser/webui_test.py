@@ -191,12 +191,15 @@ def details_and_phone(checks, driver, page, server, work):
     save_screenshot(driver, work, "shoal-details")
     page.by_id("details-close").click()
 
-    driver.set_window_size(390, 844)
+    # A phone's screen as Chromium's device emulation makes it (a headless window has a minimum width).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
+    wait_until("the page laid out 390 px wide", lambda: driver.execute_script("return window.innerWidth") == 390, 10)
     wait_until("a row on the phone-sized page", lambda: page.row("tree") and page.row("tree").is_displayed(), 10)
     overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     checks.expect(overflow <= 0, "no sideways scrolling on a 390 px wide screen", f"{overflow}px too wide")
     save_screenshot(driver, work, "shoal-phone")
-    driver.set_window_size(1280, 900)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def main():
