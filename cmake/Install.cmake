@@ -47,4 +47,6 @@ install(FILES ${PROJECT_BINARY_DIR}/shoal.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}
 
 if(SHOAL_BUILD_APPS)
   install(TARGETS shoal RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # The web UI that `shoal daemon` serves: static files, no build step.
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/shoal/web PATTERN README.md EXCLUDE)
 endif()
