@@ -49,12 +49,16 @@ class Statement {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void bind(int i, std::optional<double> v) {
-    if (v) sqlite3_bind_double(stmt_, i, *v);
-    else sqlite3_bind_null(stmt_, i);
+    if (v)
+      sqlite3_bind_double(stmt_, i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
   }
   void bind(int i, std::optional<std::int64_t> v) {
-    if (v) sqlite3_bind_int64(stmt_, i, *v);
-    else sqlite3_bind_null(stmt_, i);
+    if (v)
+      sqlite3_bind_int64(stmt_, i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }
@@ -139,18 +143,22 @@ std::vector<int> decode_priorities(const std::string& text) {
   std::vector<int> out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == 'l') out.push_back(-1);
-    else if (c == 'n') out.push_back(0);
-    else if (c == 'h') out.push_back(1);
-    else return {};
+    if (c == 'l')
+      out.push_back(-1);
+    else if (c == 'n')
+      out.push_back(0);
+    else if (c == 'h')
+      out.push_back(1);
+    else
+      return {};
   }
   return out;
 }
 
 Expected<std::unique_ptr<StateStore>, std::string> StateStore::open(const std::filesystem::path& file) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(file.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -160,7 +168,8 @@ Expected<std::unique_ptr<StateStore>, std::string> StateStore::open(const std::f
   // WAL: readers never block the writer and a crash leaves the last committed state. synchronous=FULL: a
   // commit is on disk before the RPC answer that reports it.
   sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", kSchema}) {
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", kSchema}) {
     if (auto r = store->exec(sql); !r) return unexpected(file.string() + ": " + r.error());
   }
   return store;
@@ -221,10 +230,11 @@ Expected<std::int64_t, std::string> StateStore::add(StoredTorrent t) {
     if (!q.ok() || q.step() != SQLITE_ROW) return unexpected(q.error());
     position = q.integer(0);
   }
-  Statement s(db_,
-              "INSERT INTO torrents (info_hash, torrent_bytes, magnet, save_path, paused, queue_position, "
-              "added_date, done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, "
-              "wanted, priorities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  Statement s(
+      db_,
+      "INSERT INTO torrents (info_hash, torrent_bytes, magnet, save_path, paused, queue_position, "
+      "added_date, done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, "
+      "wanted, priorities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   s.bind(1, t.info_hash);
   s.bind_blob(2, t.torrent_bytes);
   s.bind(3, t.magnet);
@@ -343,8 +353,9 @@ Expected<void, std::string> StateStore::set_settings(const std::map<std::string,
   Transaction tx(db_);
   if (!tx.ok()) return unexpected(std::string("begin: ") + sqlite3_errmsg(db_));
   for (const auto& [name, value] : values) {
-    Statement s(db_, "INSERT INTO settings (name, value) VALUES (?1, ?2) "
-                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    Statement s(db_,
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     s.bind(1, name);
     s.bind(2, value);
     if (auto r = run(s); !r) return r;

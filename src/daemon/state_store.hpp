@@ -37,8 +37,8 @@ struct TorrentOptions {
 };
 
 struct StoredTorrent {
-  std::int64_t id = 0;    // stable, assigned by the store, never reused
-  std::string info_hash;  // 40 hex digits
+  std::int64_t id = 0;        // stable, assigned by the store, never reused
+  std::string info_hash;      // 40 hex digits
   std::string torrent_bytes;  // the .torrent (also filled in for a magnet once its metadata arrived)
   std::string magnet;         // the link it was added with, if any
   std::string save_path;

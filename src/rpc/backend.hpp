@@ -58,7 +58,7 @@ struct TorrentQuery {
 struct AddRequest {
   std::string metainfo;  // .torrent bytes (already base64-decoded)
   std::string magnet;
-  std::string file;  // a local .torrent file (already confined to the allowed roots)
+  std::string file;          // a local .torrent file (already confined to the allowed roots)
   std::string download_dir;  // already confined; empty: the session's
   bool paused = false;
   int peer_limit = 0;
@@ -166,10 +166,11 @@ class Backend {
   virtual void verify(const std::vector<TorrentId>& ids) = 0;
   virtual void reannounce(const std::vector<TorrentId>& ids) = 0;
   virtual void remove(const std::vector<TorrentId>& ids, bool delete_data) = 0;
-  virtual Expected<void, std::string> set(const std::vector<TorrentId>& ids, const TorrentChanges& changes) = 0;
+  virtual Expected<void, std::string> set(const std::vector<TorrentId>& ids,
+                                          const TorrentChanges& changes) = 0;
   // move = false: the data is already at `location` (or will be fetched there).
-  virtual Expected<void, std::string> set_location(const std::vector<TorrentId>& ids, const std::string& location,
-                                                   bool move) = 0;
+  virtual Expected<void, std::string> set_location(const std::vector<TorrentId>& ids,
+                                                   const std::string& location, bool move) = 0;
   virtual void queue_move(const std::vector<TorrentId>& ids, QueueMove move) = 0;
 
   virtual SessionValues session() = 0;

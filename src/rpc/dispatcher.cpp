@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 bool is_hash(const std::string& s) {
-  return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  return s.size() == 40 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // A list of file indexes (torrent-set, torrent-add); an empty list means "all files" to the caller.
@@ -136,9 +137,12 @@ Expected<std::vector<TorrentId>, std::string> Dispatcher::resolve_ids(const json
   std::set<TorrentId> seen;
   for (const auto& v : ids) {
     std::optional<TorrentId> id;
-    if (v.is_number_integer()) id = v.get<TorrentId>();
-    else if (v.is_string() && is_hash(v.get<std::string>())) id = backend_.find_hash(v.get<std::string>());
-    else return unexpected(std::string("invalid ids: each must be a torrent id or a 40-digit info-hash"));
+    if (v.is_number_integer())
+      id = v.get<TorrentId>();
+    else if (v.is_string() && is_hash(v.get<std::string>()))
+      id = backend_.find_hash(v.get<std::string>());
+    else
+      return unexpected(std::string("invalid ids: each must be a torrent id or a 40-digit info-hash"));
     if (id && seen.insert(*id).second) out.push_back(*id);
   }
   return out;
@@ -146,7 +150,8 @@ Expected<std::vector<TorrentId>, std::string> Dispatcher::resolve_ids(const json
 
 Expected<json, std::string> Dispatcher::torrent_get(const json& args, std::int64_t now) {
   auto fields_it = args.find("fields");
-  if (fields_it == args.end() || !fields_it->is_array()) return unexpected(std::string("no fields specified"));
+  if (fields_it == args.end() || !fields_it->is_array())
+    return unexpected(std::string("no fields specified"));
   std::vector<std::string> fields;
   TorrentQuery query;
   for (const auto& f : *fields_it) {
@@ -221,9 +226,12 @@ Expected<json, std::string> Dispatcher::torrent_add(const json& args) {
     req.download_dir = confined->string();
   }
   if (auto it = args.find("paused"); it != args.end()) {
-    if (it->is_boolean()) req.paused = it->get<bool>();
-    else if (it->is_number_integer()) req.paused = it->get<std::int64_t>() != 0;
-    else return unexpected(std::string("paused must be a boolean"));
+    if (it->is_boolean())
+      req.paused = it->get<bool>();
+    else if (it->is_number_integer())
+      req.paused = it->get<std::int64_t>() != 0;
+    else
+      return unexpected(std::string("paused must be a boolean"));
   } else {
     req.paused = !backend_.session().start_added_torrents;
   }
@@ -244,7 +252,7 @@ Expected<json, std::string> Dispatcher::torrent_set(const json& args) {
   if (!ids) return unexpected(ids.error());
   TorrentChanges c;
   auto speed_limit = [&](const char* value_key, const char* flag_key,
-                   std::optional<std::int64_t>& out) -> Expected<void, std::string> {
+                         std::optional<std::int64_t>& out) -> Expected<void, std::string> {
     std::optional<bool> limited;
     if (auto it = args.find(flag_key); it != args.end()) {
       if (!it->is_boolean()) return unexpected(std::string(flag_key) + " must be a boolean");
@@ -258,7 +266,8 @@ Expected<json, std::string> Dispatcher::torrent_set(const json& args) {
     if (limited == false) out = 0;
     return {};
   };
-  if (auto r = speed_limit("downloadLimit", "downloadLimited", c.download_limit); !r) return unexpected(r.error());
+  if (auto r = speed_limit("downloadLimit", "downloadLimited", c.download_limit); !r)
+    return unexpected(r.error());
   if (auto r = speed_limit("uploadLimit", "uploadLimited", c.upload_limit); !r) return unexpected(r.error());
   // tr_ratiolimit / tr_idlelimit modes: 0 the session's, 1 this torrent's own, 2 unlimited (stored as -1).
   auto mode_and_limit = [&](const char* mode_key, const char* limit_key, auto& out,
@@ -275,10 +284,14 @@ Expected<json, std::string> Dispatcher::torrent_set(const json& args) {
         return unexpected(std::string(limit_key) + " must be a number >= 0");
       limit = it->template get<T>();
     }
-    if (mode == 0) out = std::optional<T>{};
-    else if (mode == 2) out = std::optional<T>{T(-1)};
-    else if (limit) out = std::optional<T>{*limit};
-    else if (mode == 1) out = std::optional<T>{fallback};
+    if (mode == 0)
+      out = std::optional<T>{};
+    else if (mode == 2)
+      out = std::optional<T>{T(-1)};
+    else if (limit)
+      out = std::optional<T>{*limit};
+    else if (mode == 1)
+      out = std::optional<T>{fallback};
     return {};
   };
   if (auto r = mode_and_limit("seedRatioMode", "seedRatioLimit", c.seed_ratio, 2.0); !r)
@@ -294,9 +307,10 @@ Expected<json, std::string> Dispatcher::torrent_set(const json& args) {
     const char* key;
     std::vector<int>* out;
   };
-  for (auto [key, out] : {ListArg{"files-wanted", &c.files_wanted}, ListArg{"files-unwanted", &c.files_unwanted},
-                          ListArg{"priority-high", &c.priority_high}, ListArg{"priority-low", &c.priority_low},
-                          ListArg{"priority-normal", &c.priority_normal}}) {
+  for (auto [key, out] :
+       {ListArg{"files-wanted", &c.files_wanted}, ListArg{"files-unwanted", &c.files_unwanted},
+        ListArg{"priority-high", &c.priority_high}, ListArg{"priority-low", &c.priority_low},
+        ListArg{"priority-normal", &c.priority_normal}}) {
     auto list = index_list(args, key);
     if (!list) return unexpected(list.error());
     *out = std::move(*list);
@@ -310,7 +324,8 @@ Expected<json, std::string> Dispatcher::torrent_set(const json& args) {
     c.location = confined->string();
   }
   for (const char* key : {"trackerAdd", "trackerRemove", "trackerReplace", "trackerList"}) {
-    if (present(args, key)) return unexpected(std::string("changing a torrent's trackers is not supported by Shoal"));
+    if (present(args, key))
+      return unexpected(std::string("changing a torrent's trackers is not supported by Shoal"));
   }
   if (auto it = args.find("queuePosition"); it != args.end() && it->is_number_integer() && ids->size() == 1) {
     // Moving one torrent to a position: top, then down as many times as asked.
@@ -329,9 +344,12 @@ Expected<json, std::string> Dispatcher::torrent_remove(const json& args) {
   if (!ids) return unexpected(ids.error());
   bool delete_data = false;
   if (auto it = args.find("delete-local-data"); it != args.end()) {
-    if (it->is_boolean()) delete_data = it->get<bool>();
-    else if (it->is_number_integer()) delete_data = it->get<std::int64_t>() != 0;
-    else return unexpected(std::string("delete-local-data must be a boolean"));
+    if (it->is_boolean())
+      delete_data = it->get<bool>();
+    else if (it->is_number_integer())
+      delete_data = it->get<std::int64_t>() != 0;
+    else
+      return unexpected(std::string("delete-local-data must be a boolean"));
   }
   backend_.remove(*ids, delete_data);
   return json::object();
@@ -340,11 +358,16 @@ Expected<json, std::string> Dispatcher::torrent_remove(const json& args) {
 Expected<json, std::string> Dispatcher::torrent_action(std::string_view method, const json& args) {
   auto ids = resolve_ids(args);
   if (!ids) return unexpected(ids.error());
-  if (method == "torrent-start") backend_.start(*ids, false);
-  else if (method == "torrent-start-now") backend_.start(*ids, true);
-  else if (method == "torrent-stop") backend_.stop(*ids);
-  else if (method == "torrent-verify") backend_.verify(*ids);
-  else backend_.reannounce(*ids);
+  if (method == "torrent-start")
+    backend_.start(*ids, false);
+  else if (method == "torrent-start-now")
+    backend_.start(*ids, true);
+  else if (method == "torrent-stop")
+    backend_.stop(*ids);
+  else if (method == "torrent-verify")
+    backend_.verify(*ids);
+  else
+    backend_.reannounce(*ids);
   return json::object();
 }
 
@@ -365,11 +388,16 @@ Expected<json, std::string> Dispatcher::queue_move(std::string_view method, cons
   auto ids = resolve_ids(args);
   if (!ids) return unexpected(ids.error());
   QueueMove move;
-  if (method == "queue-move-top") move = QueueMove::top;
-  else if (method == "queue-move-up") move = QueueMove::up;
-  else if (method == "queue-move-down") move = QueueMove::down;
-  else if (method == "queue-move-bottom") move = QueueMove::bottom;
-  else return unexpected("method name not recognized: " + std::string(method));
+  if (method == "queue-move-top")
+    move = QueueMove::top;
+  else if (method == "queue-move-up")
+    move = QueueMove::up;
+  else if (method == "queue-move-down")
+    move = QueueMove::down;
+  else if (method == "queue-move-bottom")
+    move = QueueMove::bottom;
+  else
+    return unexpected("method name not recognized: " + std::string(method));
   backend_.queue_move(*ids, move);
   return json::object();
 }
@@ -384,8 +412,10 @@ Expected<json, std::string> Dispatcher::session_set(const json& args) {
 
 Expected<json, std::string> Dispatcher::session_stats() {
   auto c = backend_.counters();
-  json current{{"uploadedBytes", c.uploaded},     {"downloadedBytes", c.downloaded},
-               {"filesAdded", c.files_added},     {"sessionCount", 1},
+  json current{{"uploadedBytes", c.uploaded},
+               {"downloadedBytes", c.downloaded},
+               {"filesAdded", c.files_added},
+               {"sessionCount", 1},
                {"secondsActive", c.seconds_active}};
   return json{{"activeTorrentCount", c.active},
               {"pausedTorrentCount", c.paused},

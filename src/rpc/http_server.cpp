@@ -26,7 +26,8 @@ constexpr std::string_view kRpcPath = "/transmission/rpc";
 constexpr std::uintmax_t kMaxStaticFile = 64 * 1024 * 1024;
 
 std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -95,8 +96,11 @@ asio::awaitable<void> serve(HttpServer& server, tcp::socket socket, Slot slot) {
     facts.authorization = header(request, "Authorization");
     facts.session_id = header(request, "X-Transmission-Session-Id");
     std::string target(request.target());
-    facts.is_rpc = path_of(target) == kRpcPath;
-    auto reply = server.respond(std::string(request.method_string()), target, facts, std::move(request.body()));
+    auto path = path_of(target);
+    // transmission-remote posts to "/transmission/rpc/", the web clients to "/transmission/rpc".
+    facts.is_rpc = path == kRpcPath || path == std::string(kRpcPath) + "/";
+    auto reply =
+        server.respond(std::string(request.method_string()), target, facts, std::move(request.body()));
     auto res = make_response(request.version(), request.keep_alive(), reply.status, reply.content_type,
                              std::move(reply.body));
     if (facts.is_rpc) res.set("X-Transmission-Session-Id", server.guard().session_id());
@@ -167,8 +171,10 @@ HttpServer::Reply HttpServer::respond(const std::string& method, const std::stri
     if (verdict.status == 409) {
       // As Transmission does: the body shows the header to send, for people testing with curl.
       r.content_type = "text/html; charset=utf-8";
-      r.body = "<h1>409: Conflict</h1><p>Your request had an invalid session-id header.</p>"
-               "<p><code>X-Transmission-Session-Id: " + guard_.session_id() + "</code></p>";
+      r.body =
+          "<h1>409: Conflict</h1><p>Your request had an invalid session-id header.</p>"
+          "<p><code>X-Transmission-Session-Id: " +
+          guard_.session_id() + "</code></p>";
     }
     return r;
   }

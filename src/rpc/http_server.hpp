@@ -38,7 +38,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and starts accepting. @return the bound endpoint, or why not.
-  Expected<boost::asio::ip::tcp::endpoint, std::string> listen(const std::string& address, std::uint16_t port);
+  Expected<boost::asio::ip::tcp::endpoint, std::string> listen(const std::string& address,
+                                                               std::uint16_t port);
   void stop();
   void set_web_root(std::filesystem::path root) { handlers_.web_root = std::move(root); }
 

@@ -22,7 +22,8 @@ std::optional<std::string> derive(std::string_view password, std::string_view sa
   std::string out(kHashBytes, '\0');
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                         reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
-                        iterations, EVP_sha256(), kHashBytes, reinterpret_cast<unsigned char*>(out.data())) != 1)
+                        iterations, EVP_sha256(), kHashBytes,
+                        reinterpret_cast<unsigned char*>(out.data())) != 1)
     return std::nullopt;
   return out;
 }

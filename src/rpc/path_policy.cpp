@@ -38,7 +38,8 @@ Expected<std::filesystem::path, std::string> PathPolicy::confine(const std::stri
   std::filesystem::path p(path);
   if (!p.is_absolute()) return unexpected("not an absolute path: " + path);
   auto resolved = resolve(p);
-  bool inside = std::any_of(roots_.begin(), roots_.end(), [&](const auto& r) { return is_within(resolved, r); });
+  bool inside =
+      std::any_of(roots_.begin(), roots_.end(), [&](const auto& r) { return is_within(resolved, r); });
   if (!inside) return unexpected("path outside the allowed roots: " + path);
   return resolved;
 }

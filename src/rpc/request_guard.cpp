@@ -15,7 +15,8 @@ namespace shoal::rpc {
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -26,7 +27,8 @@ std::string strip_port(const std::string& host) {
     return close == std::string::npos ? host : host.substr(1, close - 1);
   }
   auto colon = host.find(':');
-  if (colon != std::string::npos && host.find(':', colon + 1) == std::string::npos) return host.substr(0, colon);
+  if (colon != std::string::npos && host.find(':', colon + 1) == std::string::npos)
+    return host.substr(0, colon);
   return host;  // no port, or a bare IPv6 address
 }
 
@@ -73,8 +75,7 @@ bool RequestGuard::credentials_ok(const std::string& authorization) {
   if (config_.password_hash.empty() && config_.username.empty()) return true;
   if (authorization.size() < 6 || lower(authorization.substr(0, 6)) != "basic ") return false;
   auto digest = sha256(authorization);
-  if (!accepted_digest_.empty() &&
-      CRYPTO_memcmp(digest.data(), accepted_digest_.data(), digest.size()) == 0)
+  if (!accepted_digest_.empty() && CRYPTO_memcmp(digest.data(), accepted_digest_.data(), digest.size()) == 0)
     return true;
   auto decoded = base64_decode(authorization.substr(6));
   if (!decoded) return false;
@@ -95,8 +96,9 @@ bool RequestGuard::take_token(const std::string& address, std::int64_t now_ms) {
   if (it == buckets_.end()) {
     if (buckets_.size() >= kMaxBuckets) {
       // Forget the address idle longest (full buckets are the same as new ones).
-      auto oldest = std::min_element(buckets_.begin(), buckets_.end(),
-                                     [](const auto& a, const auto& b) { return a.second.last_ms < b.second.last_ms; });
+      auto oldest = std::min_element(buckets_.begin(), buckets_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_ms < b.second.last_ms;
+      });
       buckets_.erase(oldest);
     }
     it = buckets_.emplace(address, Bucket{config_.burst, now_ms}).first;
@@ -112,8 +114,9 @@ bool RequestGuard::take_token(const std::string& address, std::int64_t now_ms) {
 
 Verdict RequestGuard::check(const RequestFacts& r, std::int64_t now_ms) {
   if (!host_allowed(r.host))
-    return {421, "Misdirected Request: the Host header names a host this daemon does not serve (add it to "
-                 "rpc-host-whitelist)"};
+    return {421,
+            "Misdirected Request: the Host header names a host this daemon does not serve (add it to "
+            "rpc-host-whitelist)"};
   if (!take_token(r.remote_address, now_ms)) return {429, "Too Many Requests"};
   if (!credentials_ok(r.authorization)) return {401, "Unauthorized"};
   if (r.is_rpc && (r.session_id.size() != session_id_.size() ||

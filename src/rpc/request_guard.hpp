@@ -19,8 +19,8 @@ struct GuardConfig {
   // Host names (port stripped, lower case) allowed besides IP literals and localhost.
   std::vector<std::string> host_allow_list;
   bool host_check = true;
-  std::string username;       // empty with an empty password_hash: no authentication
-  std::string password_hash;  // see rpc/password_hash.hpp
+  std::string username;             // empty with an empty password_hash: no authentication
+  std::string password_hash;        // see rpc/password_hash.hpp
   double requests_per_second = 50;  // per client address, sustained
   double burst = 200;               // per client address
 };

@@ -73,13 +73,32 @@ json session_arguments(const SessionValues& v, std::uint16_t peer_port, const st
 json mutable_session_arguments(const SessionValues& values) {
   auto all = session_arguments(values, 0, {});
   json out = json::object();
-  for (const char* key :
-       {"download-dir", "speed-limit-down", "speed-limit-down-enabled", "speed-limit-up", "speed-limit-up-enabled",
-        "alt-speed-down", "alt-speed-up", "alt-speed-enabled", "alt-speed-time-enabled", "alt-speed-time-begin",
-        "alt-speed-time-end", "alt-speed-time-day", "download-queue-enabled", "download-queue-size",
-        "seed-queue-enabled", "seed-queue-size", "seedRatioLimit", "seedRatioLimited", "idle-seeding-limit",
-        "idle-seeding-limit-enabled", "peer-limit-global", "peer-limit-per-torrent", "dht-enabled", "lpd-enabled",
-        "pex-enabled", "start-added-torrents"})
+  for (const char* key : {"download-dir",
+                          "speed-limit-down",
+                          "speed-limit-down-enabled",
+                          "speed-limit-up",
+                          "speed-limit-up-enabled",
+                          "alt-speed-down",
+                          "alt-speed-up",
+                          "alt-speed-enabled",
+                          "alt-speed-time-enabled",
+                          "alt-speed-time-begin",
+                          "alt-speed-time-end",
+                          "alt-speed-time-day",
+                          "download-queue-enabled",
+                          "download-queue-size",
+                          "seed-queue-enabled",
+                          "seed-queue-size",
+                          "seedRatioLimit",
+                          "seedRatioLimited",
+                          "idle-seeding-limit",
+                          "idle-seeding-limit-enabled",
+                          "peer-limit-global",
+                          "peer-limit-per-torrent",
+                          "dht-enabled",
+                          "lpd-enabled",
+                          "pex-enabled",
+                          "start-added-torrents"})
     out[key] = all[key];
   return out;
 }
@@ -92,9 +111,12 @@ Expected<void, std::string> read(const json& args, const char* key, T& out) {
   auto it = args.find(key);
   if (it == args.end()) return {};
   if constexpr (std::is_same_v<T, bool>) {
-    if (it->is_boolean()) out = it->get<bool>();
-    else if (it->is_number_integer()) out = it->get<std::int64_t>() != 0;  // some clients send 0/1
-    else return unexpected(std::string(key) + " must be a boolean");
+    if (it->is_boolean())
+      out = it->get<bool>();
+    else if (it->is_number_integer())
+      out = it->get<std::int64_t>() != 0;  // some clients send 0/1
+    else
+      return unexpected(std::string(key) + " must be a boolean");
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!it->is_string()) return unexpected(std::string(key) + " must be a string");
     out = it->get<std::string>();
@@ -127,7 +149,8 @@ Expected<SessionValues, std::string> apply_session_arguments(SessionValues v, co
   for (const char* key : {"script-torrent-done-filename", "script-torrent-done-enabled",
                           "script-torrent-added-filename", "script-torrent-added-enabled",
                           "script-torrent-done-seeding-filename", "script-torrent-done-seeding-enabled"}) {
-    if (args.contains(key)) return unexpected(std::string(key) + " can only be set in the daemon's config file");
+    if (args.contains(key))
+      return unexpected(std::string(key) + " can only be set in the daemon's config file");
   }
   if (args.contains("blocklist-enabled") && args["blocklist-enabled"] == true)
     return unexpected(std::string("blocklists are not supported by Shoal"));

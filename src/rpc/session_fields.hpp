@@ -1,5 +1,5 @@
-// session-get's and session-set's arguments (Transmission RPC spec 17, section 4.1): SessionValues to JSON and
-// back. Pure.
+// session-get's and session-set's arguments (Transmission RPC spec 17, section 4.1): SessionValues to JSON
+// and back. Pure.
 #pragma once
 
 #include <nlohmann/json.hpp>

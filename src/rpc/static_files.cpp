@@ -29,10 +29,12 @@ std::optional<std::string> percent_decode(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::filesystem::path> static_file(const std::filesystem::path& web_root, std::string_view target) {
+std::optional<std::filesystem::path> static_file(const std::filesystem::path& web_root,
+                                                 std::string_view target) {
   auto query = target.find_first_of("?#");
   auto path = percent_decode(target.substr(0, query));
-  if (!path || path->empty() || path->front() != '/' || path->find('\0') != std::string::npos) return std::nullopt;
+  if (!path || path->empty() || path->front() != '/' || path->find('\0') != std::string::npos)
+    return std::nullopt;
   constexpr std::string_view kTransmissionWeb = "/transmission/web";
   if (path->rfind(kTransmissionWeb, 0) == 0) path->erase(0, kTransmissionWeb.size());
   // Every segment must be a plain name: no "..", no ".", no empty segment beyond a trailing slash.
@@ -63,15 +65,22 @@ std::optional<std::filesystem::path> static_file(const std::filesystem::path& we
 }
 
 std::string content_type(const std::filesystem::path& file) {
-  static const std::map<std::string, std::string> kTypes = {
-      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-      {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
-      {".png", "image/png"},                 {".jpg", "image/jpeg"},
-      {".gif", "image/gif"},                 {".svg", "image/svg+xml"},
-      {".ico", "image/x-icon"},              {".woff", "font/woff"},
-      {".woff2", "font/woff2"},              {".txt", "text/plain; charset=utf-8"},
-      {".map", "application/json"},          {".webmanifest", "application/manifest+json"}};
+  static const std::map<std::string, std::string> kTypes = {{".html", "text/html; charset=utf-8"},
+                                                            {".htm", "text/html; charset=utf-8"},
+                                                            {".js", "text/javascript; charset=utf-8"},
+                                                            {".mjs", "text/javascript; charset=utf-8"},
+                                                            {".css", "text/css; charset=utf-8"},
+                                                            {".json", "application/json"},
+                                                            {".png", "image/png"},
+                                                            {".jpg", "image/jpeg"},
+                                                            {".gif", "image/gif"},
+                                                            {".svg", "image/svg+xml"},
+                                                            {".ico", "image/x-icon"},
+                                                            {".woff", "font/woff"},
+                                                            {".woff2", "font/woff2"},
+                                                            {".txt", "text/plain; charset=utf-8"},
+                                                            {".map", "application/json"},
+                                                            {".webmanifest", "application/manifest+json"}};
   auto it = kTypes.find(file.extension().string());
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }

@@ -43,7 +43,8 @@ std::string url_host(const std::string& url) {
   auto start = url.find("://");
   start = start == std::string::npos ? 0 : start + 3;
   auto end = url.find_first_of(":/?", start);
-  if (end != std::string::npos && url[end] == ':' && url.find('/', start) == std::string::npos) end = url.size();
+  if (end != std::string::npos && url[end] == ':' && url.find('/', start) == std::string::npos)
+    end = url.size();
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
@@ -57,8 +58,11 @@ json trackers(const TorrentView& t) {
   json out = json::array();
   int id = 0;
   for (const auto& tr : t.status.trackers)
-    out.push_back({{"announce", tr.url}, {"id", id++}, {"scrape", scrape_url(tr.url)},
-                   {"sitename", url_host(tr.url)}, {"tier", tr.tier}});
+    out.push_back({{"announce", tr.url},
+                   {"id", id++},
+                   {"scrape", scrape_url(tr.url)},
+                   {"sitename", url_host(tr.url)},
+                   {"tier", tr.tier}});
   return out;
 }
 
@@ -76,8 +80,8 @@ json tracker_stats(const TorrentView& t) {
                    {"id", id++},
                    {"isBackup", false},
                    {"lastAnnouncePeerCount", tr.peers},
-                   {"lastAnnounceResult", tr.last_error.empty() ? (tr.warning.empty() ? "Success" : tr.warning)
-                                                                : tr.last_error},
+                   {"lastAnnounceResult",
+                    tr.last_error.empty() ? (tr.warning.empty() ? "Success" : tr.warning) : tr.last_error},
                    {"lastAnnounceStartTime", 0},
                    {"lastAnnounceSucceeded", tr.last_error.empty()},
                    {"lastAnnounceTime", 0},
@@ -148,14 +152,20 @@ std::string display_name(const TorrentView& t) {
 
 TrStatus tr_status(const TorrentView& t) {
   switch (t.status.state) {
-    case TorrentState::fetching_metadata: return TrStatus::download;
-    case TorrentState::queued: return is_done(t) ? TrStatus::seed_wait : TrStatus::download_wait;
-    case TorrentState::checking: return TrStatus::check;
-    case TorrentState::downloading: return TrStatus::download;
-    case TorrentState::seeding: return TrStatus::seed;
+    case TorrentState::fetching_metadata:
+      return TrStatus::download;
+    case TorrentState::queued:
+      return is_done(t) ? TrStatus::seed_wait : TrStatus::download_wait;
+    case TorrentState::checking:
+      return TrStatus::check;
+    case TorrentState::downloading:
+      return TrStatus::download;
+    case TorrentState::seeding:
+      return TrStatus::seed;
     case TorrentState::paused:
     case TorrentState::stopped:
-    case TorrentState::error: return TrStatus::stopped;
+    case TorrentState::error:
+      return TrStatus::stopped;
   }
   return TrStatus::stopped;
 }
@@ -202,8 +212,8 @@ std::optional<json> torrent_field(const TorrentView& t, std::string_view f, std:
   if (f == "webseedsSendingToUs") return 0;
   if (f == "peers") return json::array();
   if (f == "peersFrom")
-    return json{{"fromCache", 0}, {"fromDht", 0},     {"fromIncoming", 0}, {"fromLpd", 0},
-                {"fromLtep", 0},  {"fromPex", 0},     {"fromTracker", 0}};
+    return json{{"fromCache", 0}, {"fromDht", 0}, {"fromIncoming", 0}, {"fromLpd", 0},
+                {"fromLtep", 0},  {"fromPex", 0}, {"fromTracker", 0}};
   if (f == "peer-limit" || f == "maxConnectedPeers") return t.peer_limit;
   if (f == "pieceCount") return s.num_pieces;
   if (f == "pieceSize") return t.piece_size;

@@ -11,8 +11,15 @@
 namespace shoal::rpc {
 
 // Transmission's status numbers (tr_torrent_activity).
-enum class TrStatus { stopped = 0, check_wait = 1, check = 2, download_wait = 3, download = 4, seed_wait = 5,
-                      seed = 6 };
+enum class TrStatus {
+  stopped = 0,
+  check_wait = 1,
+  check = 2,
+  download_wait = 3,
+  download = 4,
+  seed_wait = 5,
+  seed = 6
+};
 TrStatus tr_status(const TorrentView& t);
 
 // The value of one field, or nullopt for a field Shoal does not know (left out of the answer, as Transmission

@@ -58,8 +58,9 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, TorrentGetReturnsTheAskedFieldsInTransmissionUnits) {
-  auto r = call("torrent-get", {{"fields", {"id", "name", "percentDone", "leftUntilDone", "status", "eta",
-                                            "downloadLimit", "downloadLimited", "no-such-field"}}});
+  auto r = call("torrent-get", {{"fields",
+                                 {"id", "name", "percentDone", "leftUntilDone", "status", "eta",
+                                  "downloadLimit", "downloadLimited", "no-such-field"}}});
   ASSERT_EQ(r["result"], "success");
   EXPECT_EQ(r["tag"], 5);
   auto& t = r["arguments"]["torrents"];
@@ -131,7 +132,9 @@ TEST_F(DispatcherTest, ActionsReachTheBackendWithTheirIds) {
 
 TEST_F(DispatcherTest, TorrentAddDecodesMetainfoAndConfinesTheDownloadDir) {
   auto dir = (root_ / "dl" / "sub").string();
-  auto r = call("torrent-add", {{"metainfo", base64_encode("d4:infoe")}, {"download-dir", dir}, {"paused", true},
+  auto r = call("torrent-add", {{"metainfo", base64_encode("d4:infoe")},
+                                {"download-dir", dir},
+                                {"paused", true},
                                 {"files-unwanted", {1}}});
   ASSERT_EQ(r["result"], "success");
   EXPECT_EQ(r["arguments"]["torrent-added"]["id"], 7);
@@ -164,15 +167,22 @@ TEST_F(DispatcherTest, TorrentAddRefusesPathsOutsideTheRootsAndUrls) {
 
 TEST_F(DispatcherTest, ASymlinkOutOfARootIsRefused) {
   std::filesystem::create_directory_symlink("/etc", root_ / "dl" / "escape");
-  auto r = call("torrent-add", {{"filename", "magnet:?x"}, {"download-dir", (root_ / "dl" / "escape").string()}});
+  auto r =
+      call("torrent-add", {{"filename", "magnet:?x"}, {"download-dir", (root_ / "dl" / "escape").string()}});
   EXPECT_NE(r["result"], "success");
   EXPECT_TRUE(backend_.adds.empty());
 }
 
 TEST_F(DispatcherTest, TorrentSetConvertsLimitsAndFileLists) {
-  auto r = call("torrent-set", {{"ids", {1}}, {"downloadLimit", 100}, {"downloadLimited", true},
-                                {"uploadLimited", false}, {"files-unwanted", {1}}, {"priority-high", json::array()},
-                                {"seedRatioLimit", 1.5}, {"seedRatioMode", 1}, {"seedIdleMode", 2}});
+  auto r = call("torrent-set", {{"ids", {1}},
+                                {"downloadLimit", 100},
+                                {"downloadLimited", true},
+                                {"uploadLimited", false},
+                                {"files-unwanted", {1}},
+                                {"priority-high", json::array()},
+                                {"seedRatioLimit", 1.5},
+                                {"seedRatioMode", 1},
+                                {"seedIdleMode", 2}});
   ASSERT_EQ(r["result"], "success");
   ASSERT_EQ(backend_.changes.size(), 1u);
   const auto& c = backend_.changes[0];
@@ -209,13 +219,14 @@ TEST_F(DispatcherTest, SessionGetReportsVersionAndOnlyAskedFields) {
 }
 
 TEST_F(DispatcherTest, SessionSetChangesValuesButNeverTheHook) {
-  auto r = call("session-set", {{"speed-limit-down", 300}, {"speed-limit-down-enabled", true},
-                                {"download-queue-size", 3}});
+  auto r = call("session-set",
+                {{"speed-limit-down", 300}, {"speed-limit-down-enabled", true}, {"download-queue-size", 3}});
   ASSERT_EQ(r["result"], "success");
   EXPECT_EQ(backend_.values.speed_limit_down, 300'000);
   EXPECT_TRUE(backend_.values.speed_limit_down_enabled);
   EXPECT_EQ(backend_.values.download_queue_size, 3);
-  r = call("session-set", {{"script-torrent-done-filename", "/bin/sh"}, {"script-torrent-done-enabled", true}});
+  r = call("session-set",
+           {{"script-torrent-done-filename", "/bin/sh"}, {"script-torrent-done-enabled", true}});
   EXPECT_NE(r["result"], "success");
   EXPECT_TRUE(backend_.values.done_script.empty());
   EXPECT_NE(call("session-set", {{"download-dir", "/root"}})["result"], "success");
@@ -227,7 +238,8 @@ TEST_F(DispatcherTest, LocalAnswersAndRefusals) {
   auto r = call("blocklist-update");
   EXPECT_NE(r["result"], "success");
   EXPECT_NE(r["result"].get<std::string>().find("not supported"), std::string::npos);
-  EXPECT_NE(call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha"}, {"name", "b"}})["result"], "success");
+  EXPECT_NE(call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha"}, {"name", "b"}})["result"],
+            "success");
   EXPECT_NE(call("free-space", {{"path", "/"}})["result"], "success");
   r = call("free-space", {{"path", (root_ / "dl").string()}});
   EXPECT_EQ(r["arguments"]["size-bytes"], 100);
@@ -247,11 +259,12 @@ TEST_F(DispatcherTest, QueueMovesAreForwarded) {
 
 TEST_F(DispatcherTest, MalformedRequestsGetAnErrorNotAnException) {
   Dispatcher d(backend_, PathPolicy({root_}));
-  for (std::string body : {"", "{", "[]", "null", R"({"method": 5})", R"({"method":"torrent-get","arguments":[]})",
-                           R"({"method":"torrent-get","arguments":{"fields":[1]}})",
-                           R"({"method":"torrent-add","arguments":{"metainfo":7}})",
-                           R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":"x"}})",
-                           R"({"method":"torrent-get","arguments":{"fields":["id"],"ids":{"a":1}}})"}) {
+  for (std::string body :
+       {"", "{", "[]", "null", R"({"method": 5})", R"({"method":"torrent-get","arguments":[]})",
+        R"({"method":"torrent-get","arguments":{"fields":[1]}})",
+        R"({"method":"torrent-add","arguments":{"metainfo":7}})",
+        R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":"x"}})",
+        R"({"method":"torrent-get","arguments":{"fields":["id"],"ids":{"a":1}}})"}) {
     auto out = json::parse(d.handle_text(body, kNow), nullptr, false);
     ASSERT_FALSE(out.is_discarded()) << body;
     EXPECT_NE(out["result"], "success") << body;
@@ -261,12 +274,14 @@ TEST_F(DispatcherTest, MalformedRequestsGetAnErrorNotAnException) {
 TEST_F(DispatcherTest, InvalidUtf8InANameIsReplacedNotFatal) {
   backend_.views[1].status.name = "bad\xff name";
   Dispatcher d(backend_, PathPolicy({root_}));
-  auto out = json::parse(d.handle_text(R"({"method":"torrent-get","arguments":{"fields":["name"],"ids":[1]}})", kNow));
+  auto out = json::parse(
+      d.handle_text(R"({"method":"torrent-get","arguments":{"fields":["name"],"ids":[1]}})", kNow));
   EXPECT_EQ(out["result"], "success");
 }
 
 TEST(Base64, RoundTripsAndRejectsGarbage) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   EXPECT_EQ(base64_decode("YWJj\nZA=="), "abcd");
   EXPECT_FALSE(base64_decode("YW*j"));

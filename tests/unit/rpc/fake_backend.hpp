@@ -31,7 +31,8 @@ class FakeBackend : public Backend {
   std::optional<TorrentId> find_hash(const std::string& hash) override {
     for (auto& [id, v] : views) {
       std::string lower = hash;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       if (v.status.info_hash == lower) return id;
     }
     return std::nullopt;

@@ -22,7 +22,8 @@ TEST(RequestGuard, ForeignHostIsMisdirected) {
   EXPECT_EQ(guard.check(rpc_request("evil.example:9091"), 0).status, 421);
   EXPECT_EQ(guard.check(rpc_request(""), 0).status, 421);
   EXPECT_EQ(guard.check(rpc_request("localhost.evil.example"), 0).status, 421);
-  for (auto host : {"localhost:9091", "LOCALHOST", "localhost.", "127.0.0.1:9091", "[::1]:9091", "10.1.2.3", "::1"})
+  for (auto host :
+       {"localhost:9091", "LOCALHOST", "localhost.", "127.0.0.1:9091", "[::1]:9091", "10.1.2.3", "::1"})
     EXPECT_EQ(guard.check(rpc_request(host), 0).status, 200) << host;
 }
 
@@ -89,8 +90,8 @@ TEST(PasswordHash, SaltedAndVerified) {
   EXPECT_EQ(a.find("pw$"), std::string::npos);
   EXPECT_TRUE(verify_password("pw", a));
   EXPECT_FALSE(verify_password("pW", a));
-  for (auto bad : {"", "pbkdf2-sha256$1000$x", "md5$1$AA==$AA==", "pbkdf2-sha256$0$AA==$AA==",
-                   "pbkdf2-sha256$99999999999$AA==$AA=="})
+  for (auto bad : {"", "pbkdf2-sha256$1000$x",
+                   "md5$1$AA==$AA==", "pbkdf2-sha256$0$AA==$AA==", "pbkdf2-sha256$99999999999$AA==$AA=="})
     EXPECT_FALSE(verify_password("pw", bad)) << bad;
 }
 

@@ -9,7 +9,8 @@ namespace shoal::rpc {
 namespace {
 
 TEST(StaticFiles, MapsPathsInsideTheRootOnly) {
-  auto base = std::filesystem::temp_directory_path() / ("shoal-web-" + std::to_string(std::random_device{}()));
+  auto base =
+      std::filesystem::temp_directory_path() / ("shoal-web-" + std::to_string(std::random_device{}()));
   auto root = base / "web";
   std::filesystem::create_directories(root / "js");
   std::ofstream(root / "index.html") << "<html>";
