@@ -46,7 +46,8 @@ rpc::GuardConfig guard_config(const DaemonConfig& c) {
   rpc::GuardConfig g;
   g.host_check = c.host_whitelist_enabled;
   for (auto h : c.host_whitelist) {
-    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     g.host_allow_list.push_back(h);
   }
   g.username = c.rpc_username;
@@ -83,8 +84,13 @@ Expected<rpc::SessionValues, std::string> session_values(const DaemonConfig& c, 
 class Daemon {
  public:
   Daemon(DaemonOptions options, DaemonConfig config, Logger& log)
-      : options_(std::move(options)), config_(std::move(config)), log_(log), signals_(io_), tick_(io_),
-        watch_(io_), hooks_(io_) {}
+      : options_(std::move(options)),
+        config_(std::move(config)),
+        log_(log),
+        signals_(io_),
+        tick_(io_),
+        watch_(io_),
+        hooks_(io_) {}
 
   int run();
 
@@ -311,9 +317,12 @@ void Daemon::run_hook(rpc::TorrentId id, const std::string& hash, const std::str
   auto program = config_.done_hook.front();
   hooks_.run(config_.done_hook, t, std::chrono::seconds(config_.done_hook_timeout_seconds),
              [this, id, program](const HookRunner::Outcome& o) {
-               if (!o.error.empty()) log_.error("hook-failed", {{"id", std::to_string(id)}, {"error", o.error}});
-               else if (o.timed_out) log_.warn("hook-timed-out", {{"id", std::to_string(id)}, {"hook", program}});
-               else log_.info("hook-done", {{"id", std::to_string(id)}, {"exit", std::to_string(o.exit_code)}});
+               if (!o.error.empty())
+                 log_.error("hook-failed", {{"id", std::to_string(id)}, {"error", o.error}});
+               else if (o.timed_out)
+                 log_.warn("hook-timed-out", {{"id", std::to_string(id)}, {"hook", program}});
+               else
+                 log_.info("hook-done", {{"id", std::to_string(id)}, {"exit", std::to_string(o.exit_code)}});
              });
 }
 

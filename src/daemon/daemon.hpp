@@ -1,5 +1,6 @@
-// `shoal daemon`: one Session for many torrents, kept in a SQLite StateStore, driven over the Transmission RPC
-// (and the web UI it serves), with a watch directory, a completion hook, SIGHUP reload and a graceful SIGTERM.
+// `shoal daemon`: one Session for many torrents, kept in a SQLite StateStore, driven over the Transmission
+// RPC (and the web UI it serves), with a watch directory, a completion hook, SIGHUP reload and a graceful
+// SIGTERM.
 #pragma once
 
 #include <filesystem>

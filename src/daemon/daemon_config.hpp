@@ -40,7 +40,8 @@ struct DaemonConfig {
   nlohmann::json session = nlohmann::json::object();
 };
 
-// Reads `dir/settings.json` over `base` (a missing file keeps `base`). An error names the key and the problem.
+// Reads `dir/settings.json` over `base` (a missing file keeps `base`). An error names the key and the
+// problem.
 Expected<DaemonConfig, std::string> load_config(DaemonConfig base);
 // The roots RPC paths are confined to: allowed_roots, or the download dir.
 std::vector<std::filesystem::path> effective_roots(const DaemonConfig& config);

@@ -4,8 +4,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include <boost/asio/steady_timer.hpp>
 #include <fcntl.h>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdlib>
 #include <cstring>

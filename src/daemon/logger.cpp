@@ -14,10 +14,14 @@ namespace {
 
 const char* level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warning: return "warning";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warning:
+      return "warning";
+    case LogLevel::error:
+      return "error";
   }
   return "info";
 }
@@ -31,7 +35,8 @@ Logger Logger::for_stderr() {
 std::string Logger::format(LogLevel level, std::string_view event, const Fields& fields,
                            std::int64_t unix_ms) const {
   if (json_) {
-    nlohmann::json j{{"ts", static_cast<double>(unix_ms) / 1000.0}, {"level", level_name(level)},
+    nlohmann::json j{{"ts", static_cast<double>(unix_ms) / 1000.0},
+                     {"level", level_name(level)},
                      {"event", std::string(event)}};
     for (const auto& [k, v] : fields)
       j[k] = v;

@@ -25,7 +25,8 @@ class Logger {
   void warn(std::string_view event, const Fields& fields = {}) { log(LogLevel::warning, event, fields); }
   void error(std::string_view event, const Fields& fields = {}) { log(LogLevel::error, event, fields); }
   // The line log() writes, without writing it (for tests).
-  std::string format(LogLevel level, std::string_view event, const Fields& fields, std::int64_t unix_ms) const;
+  std::string format(LogLevel level, std::string_view event, const Fields& fields,
+                     std::int64_t unix_ms) const;
 
  private:
   bool json_;

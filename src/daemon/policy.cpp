@@ -23,8 +23,8 @@ bool alt_speed_active(const rpc::SessionValues& v, int weekday, int minute) {
 
 SpeedLimits speed_limits(const rpc::SessionValues& v, int weekday, int minute) {
   if (alt_speed_active(v, weekday, minute)) return {v.alt_speed_down, v.alt_speed_up, true};
-  return {v.speed_limit_down_enabled ? v.speed_limit_down : 0, v.speed_limit_up_enabled ? v.speed_limit_up : 0,
-          false};
+  return {v.speed_limit_down_enabled ? v.speed_limit_down : 0,
+          v.speed_limit_up_enabled ? v.speed_limit_up : 0, false};
 }
 
 bool seeding_done(const rpc::SessionValues& v, const SeedingFacts& t) {

@@ -22,9 +22,9 @@ bool alt_speed_active(const rpc::SessionValues& v, int weekday, int minute);
 SpeedLimits speed_limits(const rpc::SessionValues& v, int weekday, int minute);
 
 struct SeedingFacts {
-  double ratio = 0;                    // uploaded / size
-  std::int64_t idle_seconds = 0;       // since the last upload
-  std::optional<double> own_ratio;     // the torrent's: absent = the session's; negative = unlimited
+  double ratio = 0;                 // uploaded / size
+  std::int64_t idle_seconds = 0;    // since the last upload
+  std::optional<double> own_ratio;  // the torrent's: absent = the session's; negative = unlimited
   std::optional<std::int64_t> own_idle_minutes;
 };
 

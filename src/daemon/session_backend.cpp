@@ -12,11 +12,12 @@ namespace shoal::daemon {
 namespace {
 
 constexpr std::int64_t kRecentSeconds = 60;
-constexpr std::size_t kMaxRemembered = 10'000;  // removed ids kept for recently-active
+constexpr std::size_t kMaxRemembered = 10'000;    // removed ids kept for recently-active
 constexpr std::size_t kBulkStatusThreshold = 32;  // more ids than this: one statuses() call for all
 
 std::string lower_hex(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -33,8 +34,10 @@ SessionBackend::Record* SessionBackend::find(rpc::TorrentId id) {
 Expected<SessionBackend::Record*, std::string> SessionBackend::add_to_session(StoredTorrent stored,
                                                                               bool restoring) {
   AddTorrentParams p;
-  if (!stored.torrent_bytes.empty()) p.torrent_bytes = stored.torrent_bytes;
-  else p.magnet = stored.magnet;
+  if (!stored.torrent_bytes.empty())
+    p.torrent_bytes = stored.torrent_bytes;
+  else
+    p.magnet = stored.magnet;
   p.save_path = stored.save_path;
   // Started only once the file selection is in place: a change of selection restarts a running torrent.
   p.paused = true;
@@ -168,7 +171,8 @@ void SessionBackend::tick(std::int64_t now, int weekday, int minute) {
     facts.own_ratio = r->stored.options.seed_ratio;
     facts.own_idle_minutes = r->stored.options.seed_idle_minutes;
     if (seeding_done(values_, facts)) {
-      log_.info("seeding-done", {{"id", std::to_string(r->stored.id)}, {"ratio", std::to_string(facts.ratio)}});
+      log_.info("seeding-done",
+                {{"id", std::to_string(r->stored.id)}, {"ratio", std::to_string(facts.ratio)}});
       stop({r->stored.id});
     }
   }
@@ -202,7 +206,8 @@ rpc::TorrentView SessionBackend::view(Record& r, const TorrentStatus& status, bo
     v.status.have_wanted = std::min(r.have_wanted, v.status.total_wanted);
     v.status.pieces_have = r.pieces_have;
     if (v.status.state != TorrentState::checking && v.status.total_wanted > 0)
-      v.status.progress = static_cast<double>(v.status.have_wanted) / static_cast<double>(v.status.total_wanted);
+      v.status.progress =
+          static_cast<double>(v.status.have_wanted) / static_cast<double>(v.status.total_wanted);
   }
   v.download_dir = r.stored.save_path;
   v.added_date = r.stored.added_date;
@@ -213,7 +218,8 @@ rpc::TorrentView SessionBackend::view(Record& r, const TorrentStatus& status, bo
   v.upload_limit = r.stored.options.upload_limit;
   v.seed_ratio = r.stored.options.seed_ratio;
   v.seed_idle_minutes = r.stored.options.seed_idle_minutes;
-  v.peer_limit = r.stored.options.peer_limit > 0 ? r.stored.options.peer_limit : values_.peer_limit_per_torrent;
+  v.peer_limit =
+      r.stored.options.peer_limit > 0 ? r.stored.options.peer_limit : values_.peer_limit_per_torrent;
   v.user_paused = r.stored.paused;
   if (r.info) {
     v.magnet_link = r.info->magnet;
@@ -327,7 +333,8 @@ Expected<rpc::AddResult, std::string> SessionBackend::add(const rpc::AddRequest&
   } else {
     auto magnet = parse_magnet(req.magnet);
     if (!magnet) return unexpected("invalid magnet link: " + magnet.error());
-    if (magnet->info_hash.empty()) return unexpected(std::string("magnet links without a v1 info-hash are not supported"));
+    if (magnet->info_hash.empty())
+      return unexpected(std::string("magnet links without a v1 info-hash are not supported"));
     t.info_hash = magnet->info_hash;
     t.magnet = req.magnet;
     name = magnet->name.empty() ? magnet->info_hash : magnet->name;
@@ -371,7 +378,8 @@ void SessionBackend::start(const std::vector<rpc::TorrentId>& ids, bool) {
     auto* r = find(id);
     if (!r) continue;
     if (r->stored.paused) {
-      if (auto ok = store_.set_paused(id, false); !ok) log_.error("state-write-failed", {{"error", ok.error()}});
+      if (auto ok = store_.set_paused(id, false); !ok)
+        log_.error("state-write-failed", {{"error", ok.error()}});
       r->stored.paused = false;
     }
     r->last_active = now_;
@@ -385,7 +393,8 @@ void SessionBackend::stop(const std::vector<rpc::TorrentId>& ids) {
     auto* r = find(id);
     if (!r) continue;
     if (!r->stored.paused) {
-      if (auto ok = store_.set_paused(id, true); !ok) log_.error("state-write-failed", {{"error", ok.error()}});
+      if (auto ok = store_.set_paused(id, true); !ok)
+        log_.error("state-write-failed", {{"error", ok.error()}});
       r->stored.paused = true;
     }
     r->last_active = now_;
@@ -477,8 +486,9 @@ Expected<void, std::string> SessionBackend::set(const std::vector<rpc::TorrentId
 Expected<void, std::string> SessionBackend::set_location(const std::vector<rpc::TorrentId>& ids,
                                                          const std::string& location, bool move) {
   if (!move)
-    return unexpected(std::string("Shoal moves the data to the new location (move: true); finding data "
-                                  "already there is not supported"));
+    return unexpected(
+        std::string("Shoal moves the data to the new location (move: true); finding data "
+                    "already there is not supported"));
   for (auto id : ids) {
     auto* r = find(id);
     if (!r) continue;
@@ -555,7 +565,8 @@ Expected<void, std::string> SessionBackend::set_session(const rpc::SessionValues
   auto arguments = rpc::mutable_session_arguments(v);
   for (const auto& [key, value] : arguments.items())
     stored[key] = value.dump();
-  if (auto ok = store_.set_settings(stored); !ok) return unexpected("cannot save the settings: " + ok.error());
+  if (auto ok = store_.set_settings(stored); !ok)
+    return unexpected("cannot save the settings: " + ok.error());
   values_ = v;
   apply_session_settings();
   return {};
@@ -582,7 +593,8 @@ Expected<rpc::FreeSpace, std::string> SessionBackend::free_space(const std::stri
   std::error_code ec;
   auto space = std::filesystem::space(path, ec);
   if (ec) return unexpected(path + ": " + ec.message());
-  return rpc::FreeSpace{static_cast<std::int64_t>(space.available), static_cast<std::int64_t>(space.capacity)};
+  return rpc::FreeSpace{static_cast<std::int64_t>(space.available),
+                        static_cast<std::int64_t>(space.capacity)};
 }
 
 std::uint16_t SessionBackend::peer_port() {
@@ -597,8 +609,8 @@ std::string SessionBackend::metrics_text() {
   auto stats = session_.stats();
   std::map<std::string, int> by_state;
   for (auto st : {TorrentState::fetching_metadata, TorrentState::queued, TorrentState::checking,
-                  TorrentState::downloading, TorrentState::seeding, TorrentState::paused, TorrentState::stopped,
-                  TorrentState::error})
+                  TorrentState::downloading, TorrentState::seeding, TorrentState::paused,
+                  TorrentState::stopped, TorrentState::error})
     by_state[to_string(st)] = 0;
   std::int64_t failed_pieces = 0, banned = 0;
   for (const auto& s : session_.statuses()) {

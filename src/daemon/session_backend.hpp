@@ -57,8 +57,8 @@ class SessionBackend : public rpc::Backend {
   void remove(const std::vector<rpc::TorrentId>& ids, bool delete_data) override;
   Expected<void, std::string> set(const std::vector<rpc::TorrentId>& ids,
                                   const rpc::TorrentChanges& changes) override;
-  Expected<void, std::string> set_location(const std::vector<rpc::TorrentId>& ids, const std::string& location,
-                                           bool move) override;
+  Expected<void, std::string> set_location(const std::vector<rpc::TorrentId>& ids,
+                                           const std::string& location, bool move) override;
   void queue_move(const std::vector<rpc::TorrentId>& ids, rpc::QueueMove move) override;
   rpc::SessionValues session() override { return values_; }
   Expected<void, std::string> set_session(const rpc::SessionValues& values) override;
@@ -75,8 +75,8 @@ class SessionBackend : public rpc::Backend {
     // The last progress seen while the torrent ran: a paused torrent reports no progress of its own.
     std::int64_t have_wanted = 0;
     std::int32_t pieces_have = 0;
-    std::int64_t last_active = 0;          // seconds since 1970 of the last transfer or state change
-    std::optional<std::string> move_to;    // a move waiting for the torrent to stop
+    std::int64_t last_active = 0;           // seconds since 1970 of the last transfer or state change
+    std::optional<std::string> move_to;     // a move waiting for the torrent to stop
     std::int64_t seeding_since_upload = 0;  // last time it uploaded (idle limit)
   };
 
