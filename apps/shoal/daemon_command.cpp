@@ -1,4 +1,5 @@
-// shoal daemon: an always-on node, driven over the Transmission RPC and its web UI (see src/daemon/daemon.hpp).
+// shoal daemon: an always-on node, driven over the Transmission RPC and its web UI (see
+// src/daemon/daemon.hpp).
 #include <fmt/core.h>
 
 #include <iostream>
