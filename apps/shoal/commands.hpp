@@ -19,5 +19,6 @@ CommandRunner add_dht_put_command(CLI::App& app);
 CommandRunner add_dht_get_command(CLI::App& app);
 CommandRunner add_dht_scrape_command(CLI::App& app);
 CommandRunner add_dht_sample_command(CLI::App& app);
+CommandRunner add_daemon_command(CLI::App& app);
 
 }  // namespace shoal::cli

@@ -68,10 +68,18 @@ class Session {
   /// Stops the torrent; everything it started finishes or is cancelled, then TorrentRemoved is queued.
   /// Does nothing for a handle that is no longer valid.
   void remove_torrent(const TorrentHandle& handle, RemoveMode mode = RemoveMode::keep_data);
-  /// Handles to every torrent in the session, in the order they were added.
+  /// Handles to every torrent in the session, in queue order: the order they were added unless
+  /// set_queue_order() changed it.
   std::vector<TorrentHandle> torrents() const;
   /// The torrent with this info-hash (40 hex digits), or an invalid handle (valid() == false) if none.
   TorrentHandle find_torrent(const std::string& info_hash) const;
+  /// The status of every torrent, in the order of torrents(): one trip to the network thread for all of them
+  /// (a remote UI listing 10,000 torrents would otherwise make 10,000).
+  std::vector<TorrentStatus> statuses() const;
+  /// Reorders the queue (which queued torrents start first when SessionSettings::max_active_* hold them
+  /// back): these info-hashes first, in this order; torrents not listed follow in their previous order.
+  /// Unknown hashes are ignored.
+  void set_queue_order(const std::vector<std::string>& info_hashes);
 
   /// Rate limits and queue sizes take effect at once; listen and DHT settings only at the next start.
   void apply_settings(const SessionSettings& settings);

@@ -52,6 +52,12 @@ class TorrentHandle {
   bool add_peer(const std::string& endpoint);
   /// 0 = skip the file, anything else = download it. Index as in the torrent's file list.
   void set_file_priority(int file_index, int priority);
+  /// Per-torrent rate limits in bytes per second (0 = none of its own; the session's global ones still
+  /// apply). Takes effect at once and is kept across restarts of the torrent.
+  void set_rate_limits(std::int64_t download, std::int64_t upload);
+  /// The torrent's metainfo as the bytes of a .torrent file (its info dictionary exactly as received, so the
+  /// info-hash is the same, and its trackers); empty for a magnet until its metadata arrives.
+  std::string torrent_file() const;
   /// Bytes verified on disk per file, in the torrent's file order (pad files included, as 0).
   std::vector<std::int64_t> file_progress() const;
   /// Moves the data to a new save path (the torrent pauses while the files move).

@@ -123,6 +123,21 @@ void Session::shutdown(std::chrono::milliseconds timeout) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+std::vector<TorrentStatus> Session::statuses() const {
+  return core_->call([&] {
+    std::vector<TorrentStatus> out;
+    for (const auto& hex : core_->list())
+      out.push_back(core_->status(hex));
+    return out;
+  });
+}
+
+void Session::set_queue_order(const std::vector<std::string>& info_hashes) {
+  core_->call([&] { core_->set_queue_order(info_hashes); });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
 bool TorrentHandle::valid() const {
   auto core = core_.lock();
   return core && core->call([&] { return core->has(info_hash_); });
@@ -158,6 +173,16 @@ bool TorrentHandle::add_peer(const std::string& endpoint) {
 void TorrentHandle::set_file_priority(int file_index, int priority) {
   if (auto core = core_.lock())
     core->call([&] { core->set_file_priority(info_hash_, file_index, priority); });
+}
+
+void TorrentHandle::set_rate_limits(std::int64_t download, std::int64_t upload) {
+  if (auto core = core_.lock()) core->call([&] { core->set_rate_limits(info_hash_, download, upload); });
+}
+
+std::string TorrentHandle::torrent_file() const {
+  auto core = core_.lock();
+  if (!core) return {};
+  return core->call([&] { return core->torrent_file(info_hash_); });
 }
 
 std::vector<std::int64_t> TorrentHandle::file_progress() const {

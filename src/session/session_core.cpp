@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <set>
 #include <stdexcept>
 
 #include "hash/sha.hpp"
@@ -916,6 +917,42 @@ Expected<void, std::string> SessionCore::move_storage(const std::string& info_ha
   if (!old_resume.empty()) std::filesystem::rename(old_resume, resume_path(*entry), ec);
   persist();
   return {};
+}
+
+void SessionCore::set_rate_limits(const std::string& info_hash, std::int64_t download, std::int64_t upload) {
+  auto entry = find(info_hash);
+  if (!entry) return;
+  entry->params.max_download_rate = std::max<std::int64_t>(0, download);
+  entry->params.max_upload_rate = std::max<std::int64_t>(0, upload);
+  if (entry->torrent)
+    entry->torrent->set_rate_limits(entry->params.max_download_rate, entry->params.max_upload_rate);
+  persist();
+}
+
+std::string SessionCore::torrent_file(const std::string& info_hash) const {
+  auto entry = find(info_hash);
+  if (!entry || !entry->info) return {};
+  return session::torrent_file_from_info(*entry->info);
+}
+
+void SessionCore::set_queue_order(const std::vector<std::string>& info_hashes) {
+  std::vector<Entry*> order;
+  std::set<Entry*> listed;
+  for (const auto& hex : info_hashes) {
+    auto it = torrents_.find(hex);
+    if (it != torrents_.end() && listed.insert(it->second.get()).second) order.push_back(it->second.get());
+  }
+  std::vector<Entry*> rest;
+  for (const auto& [hex, e] : torrents_) {
+    if (!listed.count(e.get())) rest.push_back(e.get());
+  }
+  std::sort(rest.begin(), rest.end(), [](auto* a, auto* b) { return a->order < b->order; });
+  order.insert(order.end(), rest.begin(), rest.end());
+  next_order_ = 0;
+  for (auto* e : order)
+    e->order = next_order_++;
+  persist();
+  schedule();
 }
 
 void SessionCore::apply_settings(const SessionSettings& s) {

@@ -60,6 +60,9 @@ class SessionCore {
   void set_file_priority(const std::string& info_hash, int file, int priority);
   std::vector<std::int64_t> file_progress(const std::string& info_hash) const;
   Expected<void, std::string> move_storage(const std::string& info_hash, const std::filesystem::path& to);
+  void set_rate_limits(const std::string& info_hash, std::int64_t download, std::int64_t upload);
+  std::string torrent_file(const std::string& info_hash) const;
+  void set_queue_order(const std::vector<std::string>& info_hashes);
   void apply_settings(const SessionSettings& settings);
   const SessionSettings& settings() const { return settings_; }
   void pause_all();
