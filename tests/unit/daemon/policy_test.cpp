@@ -25,7 +25,7 @@ TEST(AltSpeed, ScheduleWithinADay) {
   EXPECT_EQ(speed_limits(v, 1, 10 * 60), (SpeedLimits{50, 20, true}));
   EXPECT_EQ(speed_limits(v, 1, 8 * 60), (SpeedLimits{1000, 0, false}));
   EXPECT_EQ(speed_limits(v, 1, 17 * 60), (SpeedLimits{1000, 0, false}));  // the end is not included
-  EXPECT_FALSE(alt_speed_active(v, 0, 10 * 60));  // Sunday
+  EXPECT_FALSE(alt_speed_active(v, 0, 10 * 60));                          // Sunday
 }
 
 TEST(AltSpeed, ScheduleAcrossMidnightBelongsToTheDayItBegan) {
