@@ -186,6 +186,7 @@ PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time
   erase_outstanding(it);
   last_block_ = now;
   snubbed_ = false;
+  ++blocks_this_tick_;
   return BlockReceived{r, block.data};
 }
 
@@ -304,6 +305,7 @@ void PeerProtocol::on_bytes_sent(Clock::time_point now) {
 std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker,
                                                       bool message_partial) {
   std::optional<std::string_view> close;
+  blocks_this_tick_ = 0;  // the driver's rate now counts them
   if (now - last_receive_ > kInactivityTimeout) close = "inactive";
   if (!message_partial) {
     partial_since_.reset();
@@ -373,11 +375,6 @@ std::size_t PeerProtocol::release_late_requests(PiecePicker& picker, Clock::dura
   return released;
 }
 
-bool PeerProtocol::released(const BlockRequest& block) const {
-  auto it = std::find(outstanding_.begin(), outstanding_.end(), block);
-  return it != outstanding_.end() && sent_[static_cast<std::size_t>(it - outstanding_.begin())].released;
-}
-
 std::size_t PeerProtocol::queue_depth(double download_rate) const {
   // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
   if (snubbed_) return 1;
@@ -385,7 +382,14 @@ std::size_t PeerProtocol::queue_depth(double download_rate) const {
   // for the rate to grow), within what it says it queues. A slow peer gets few: every request it holds is a
   // block nobody else may fetch, and its blocks crowd a slow downlink as much as a fast peer's do.
   auto by_rate = static_cast<std::size_t>(download_rate * kRequestQueueTime / wire::kBlockSize);
-  return std::min<std::size_t>(std::clamp(by_rate, kMinQueueDepth, kMaxQueueDepth), reqq_);
+  // Slow start: while as many blocks came since the last tick as twice what it measured (and the floor),
+  // as from a peer that just started sending (a loopback peer at hundreds of MB/s), each one makes room for
+  // one more, as a TCP window grows per acknowledgement, rather than holding the peer at the floor until the
+  // next tick measures it.
+  auto depth = by_rate;
+  if (blocks_this_tick_ >= std::max(2 * by_rate, kMinQueueDepth))
+    depth = std::max(depth, kMinQueueDepth + blocks_this_tick_);
+  return std::min<std::size_t>(std::clamp(depth, kMinQueueDepth, kMaxQueueDepth), reqq_);
 }
 
 }  // namespace shoal::swarm

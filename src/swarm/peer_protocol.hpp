@@ -79,7 +79,7 @@ class PeerProtocol {
   // these bounds. The floor lets a peer whose rate is not known yet show what it can do (the depth follows
   // the rate up from there within a few ticks); the ceiling (16 MB) covers a loopback peer at 700 MB/s.
   static constexpr double kRequestQueueTime = 1.0;  // seconds
-  static constexpr std::size_t kMinQueueDepth = 4;
+  static constexpr std::size_t kMinQueueDepth = 8;
   static constexpr std::size_t kMaxQueueDepth = 1000;
   static constexpr auto kSnubTimeout = std::chrono::seconds(30);
   static constexpr auto kInactivityTimeout = std::chrono::seconds(120);
@@ -149,14 +149,14 @@ class PeerProtocol {
   void update_interest(TorrentView torrent);
   // Tops up our requests to queue_depth(download_rate) (bytes/s from this peer); `now` stamps them.
   void request_blocks(TorrentView torrent, double download_rate, Clock::time_point now);
-  // How many requests to keep in flight to this peer at `download_rate`: kRequestQueueTime of its rate
-  // within kMinQueueDepth..kMaxQueueDepth and its reqq; one while it is snubbed.
+  // How many requests to keep in flight to this peer at `download_rate`: kRequestQueueTime of its rate (or,
+  // while blocks come faster than that, one more for each since the last tick: slow start), within
+  // kMinQueueDepth..kMaxQueueDepth and its reqq; one while it is snubbed.
   std::size_t queue_depth(double download_rate) const;
   // End-game: requests sent at least `late_after` ago go back to the picker, so that another peer may fetch
   // them too; they stay asked here (the first copy to arrive wins, the other is cancelled) and still count
   // towards the queue depth. Returns how many were released.
   std::size_t release_late_requests(PiecePicker& picker, Clock::duration late_after, Clock::time_point now);
-  bool released(const BlockRequest& block) const;  // asked here and released
   // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
   bool cancel_request(const BlockRequest& block);
   // Moves at most `max` of its queued requests for `piece` to out, oldest first (the piece is ready to send).
@@ -260,6 +260,7 @@ class PeerProtocol {
     bool released = false;  // given back to the picker by release_late_requests, still asked here
   };
   std::vector<Sent> sent_;                // one per outstanding_ request, same order
+  std::size_t blocks_this_tick_ = 0;      // blocks we asked for that came since the last on_tick
   std::deque<BlockRequest> queued_;       // its requests to us, waiting for disk
   std::uint32_t unrequested_blocks_ = 0;  // blocks it sent that nobody asked for
   bool snubbed_ = false;
