@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           peer.choke();
         }
       }
-      peer.request_blocks(view, static_cast<double>(steps % 7) * 1e6);
+      peer.request_blocks(view, static_cast<double>(steps % 7) * 1e6, now);
       check_step();
       if (auto* bits = std::get_if<wire::Bitfield>(&**m)) {
         (void)swarm::Bitfield::from_wire(bits->bits, kPieces);

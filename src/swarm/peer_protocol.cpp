@@ -183,9 +183,10 @@ PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time
     if (++unrequested_blocks_ > kMaxUnrequestedBlocks) return Close{"too many unrequested blocks"};
     return Nothing{};
   }
-  outstanding_.erase(it);
+  erase_outstanding(it);
   last_block_ = now;
   snubbed_ = false;
+  ++blocks_this_tick_;
   return BlockReceived{r, block.data};
 }
 
@@ -194,7 +195,7 @@ PeerProtocol::Event PeerProtocol::on_reject(const wire::Reject& reject, PiecePic
   auto r = block_of(reject);
   auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
   if (it != outstanding_.end()) {
-    outstanding_.erase(it);
+    erase_outstanding(it);
     picker.on_request_dropped(config_.id, r);
   }
   return Nothing{};
@@ -242,20 +243,23 @@ void PeerProtocol::update_interest(TorrentView torrent) {
   }
 }
 
-void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
+void PeerProtocol::request_blocks(TorrentView torrent, double download_rate, Clock::time_point now) {
   if (peer_choking_ || !am_interested_ || !torrent.downloading) return;
-  // Queue depth from the bandwidth-delay product: enough requests in flight to cover about half a second at
-  // the measured rate, within what the peer says it queues.
-  std::size_t depth = std::clamp<std::size_t>(
-      static_cast<std::size_t>(download_rate * 0.5 / wire::kBlockSize), kMinQueueDepth, kMaxQueueDepth);
-  depth = std::min<std::size_t>(depth, reqq_);
-  // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
-  if (snubbed_) depth = 1;
+  std::size_t depth = queue_depth(download_rate);
   if (outstanding_.size() >= depth) return;
   picked_.clear();
-  torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_);
+  // End-game: a block another peer was asked for only while nothing else is in flight here (as libtorrent's
+  // busy blocks): every duplicate that both send costs the downlink a block.
+  std::size_t duplicates = outstanding_.empty() ? 1 : 0;
+  torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_, duplicates);
   for (const auto& r : picked_) {
+    if (std::find(outstanding_.begin(), outstanding_.end(), r) != outstanding_.end()) {
+      // One of its own released requests (release_late_requests), picked again: it is still asked here.
+      torrent.picker.on_request_dropped(config_.id, r);
+      continue;
+    }
     outstanding_.push_back(r);
+    sent_.push_back({now, false});
     send(wire::Request{ref_of(r)});
   }
   if (outstanding_.empty() && !torrent.picker.interesting(has_)) update_interest(torrent);
@@ -264,7 +268,7 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate) {
 bool PeerProtocol::cancel_request(const BlockRequest& block) {
   auto it = std::find(outstanding_.begin(), outstanding_.end(), block);
   if (it == outstanding_.end()) return false;
-  outstanding_.erase(it);
+  erase_outstanding(it);
   send(wire::Cancel{ref_of(block)});
   return true;
 }
@@ -301,6 +305,7 @@ void PeerProtocol::on_bytes_sent(Clock::time_point now) {
 std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker,
                                                       bool message_partial) {
   std::optional<std::string_view> close;
+  blocks_this_tick_ = 0;  // the driver's rate now counts them
   if (now - last_receive_ > kInactivityTimeout) close = "inactive";
   if (!message_partial) {
     partial_since_.reset();
@@ -349,6 +354,42 @@ void PeerProtocol::drop_outstanding(PiecePicker& picker) {
   for (const auto& r : outstanding_)
     picker.on_request_dropped(config_.id, r);
   outstanding_.clear();
+  sent_.clear();
+}
+
+void PeerProtocol::erase_outstanding(std::vector<BlockRequest>::iterator it) {
+  sent_.erase(sent_.begin() + (it - outstanding_.begin()));
+  outstanding_.erase(it);
+}
+
+std::size_t PeerProtocol::release_late_requests(PiecePicker& picker, Clock::duration late_after,
+                                                Clock::time_point now) {
+  std::size_t released = 0;
+  for (std::size_t i = 0; i < outstanding_.size(); ++i) {
+    auto& sent = sent_[i];
+    if (sent.released || now - sent.at < late_after) continue;
+    sent.released = true;
+    picker.on_request_dropped(config_.id, outstanding_[i]);
+    ++released;
+  }
+  return released;
+}
+
+std::size_t PeerProtocol::queue_depth(double download_rate) const {
+  // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
+  if (snubbed_) return 1;
+  // What the peer delivers in kRequestQueueTime at its measured rate (the bandwidth-delay product with room
+  // for the rate to grow), within what it says it queues. A slow peer gets few: every request it holds is a
+  // block nobody else may fetch, and its blocks crowd a slow downlink as much as a fast peer's do.
+  auto by_rate = static_cast<std::size_t>(download_rate * kRequestQueueTime / wire::kBlockSize);
+  // Slow start: while as many blocks came since the last tick as twice what it measured (and the floor),
+  // as from a peer that just started sending (a loopback peer at hundreds of MB/s), each one makes room for
+  // one more, as a TCP window grows per acknowledgement, rather than holding the peer at the floor until the
+  // next tick measures it.
+  auto depth = by_rate;
+  if (blocks_this_tick_ >= std::max(2 * by_rate, kMinQueueDepth))
+    depth = std::max(depth, kMinQueueDepth + blocks_this_tick_);
+  return std::min<std::size_t>(std::clamp(depth, kMinQueueDepth, kMaxQueueDepth), reqq_);
 }
 
 }  // namespace shoal::swarm

@@ -75,7 +75,11 @@ class PeerProtocol {
   static constexpr std::size_t kMaxQueuedRequests = 2000;  // its requests to us waiting for disk
   static constexpr std::uint32_t kMaxUnrequestedBlocks = 64;
   static constexpr std::uint32_t kDefaultReqq = 250;  // until its extension handshake says otherwise
-  static constexpr std::size_t kMinQueueDepth = 32;   // our requests in flight to one peer
+  // Our requests in flight to one peer: what it delivers in kRequestQueueTime at its measured rate, within
+  // these bounds. The floor lets a peer whose rate is not known yet show what it can do (the depth follows
+  // the rate up from there within a few ticks); the ceiling (16 MB) covers a loopback peer at 700 MB/s.
+  static constexpr double kRequestQueueTime = 1.0;  // seconds
+  static constexpr std::size_t kMinQueueDepth = 8;
   static constexpr std::size_t kMaxQueueDepth = 1000;
   static constexpr auto kSnubTimeout = std::chrono::seconds(30);
   static constexpr auto kInactivityTimeout = std::chrono::seconds(120);
@@ -143,9 +147,16 @@ class PeerProtocol {
   void choke();  // its queued requests die: rejected under BEP 6, silently dropped otherwise
   void unchoke(Clock::time_point now);
   void update_interest(TorrentView torrent);
-  // Tops up our requests to a depth that covers about half a second at `download_rate` (bytes/s), within the
-  // limits above and the peer's reqq.
-  void request_blocks(TorrentView torrent, double download_rate);
+  // Tops up our requests to queue_depth(download_rate) (bytes/s from this peer); `now` stamps them.
+  void request_blocks(TorrentView torrent, double download_rate, Clock::time_point now);
+  // How many requests to keep in flight to this peer at `download_rate`: kRequestQueueTime of its rate (or,
+  // while blocks come faster than that, one more for each since the last tick: slow start), within
+  // kMinQueueDepth..kMaxQueueDepth and its reqq; one while it is snubbed.
+  std::size_t queue_depth(double download_rate) const;
+  // End-game: requests sent at least `late_after` ago go back to the picker, so that another peer may fetch
+  // them too; they stay asked here (the first copy to arrive wins, the other is cancelled) and still count
+  // towards the queue depth. Returns how many were released.
+  std::size_t release_late_requests(PiecePicker& picker, Clock::duration late_after, Clock::time_point now);
   // Another peer delivered this block first (end-game): cancel it here. False when it was not asked here.
   bool cancel_request(const BlockRequest& block);
   // Moves at most `max` of its queued requests for `piece` to out, oldest first (the piece is ready to send).
@@ -230,6 +241,7 @@ class PeerProtocol {
   Event on_reject(const wire::Reject& reject, PiecePicker& picker);
   void on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now);
   void drop_outstanding(PiecePicker& picker);
+  void erase_outstanding(std::vector<BlockRequest>::iterator it);  // and its time
   void send(const wire::Message& message) { outbox_.push_back(message); }
 
   Config config_;
@@ -242,9 +254,15 @@ class PeerProtocol {
   bool is_seed_ = false;
   bool bitfield_seen_ = false;  // its pieces are counted in the picker's availability
 
-  std::vector<BlockRequest> outstanding_;  // our requests to it
-  std::deque<BlockRequest> queued_;        // its requests to us, waiting for disk
-  std::uint32_t unrequested_blocks_ = 0;   // blocks it sent that nobody asked for
+  std::vector<BlockRequest> outstanding_;  // our requests to it, oldest first
+  struct Sent {
+    Clock::time_point at;   // when the request was sent
+    bool released = false;  // given back to the picker by release_late_requests, still asked here
+  };
+  std::vector<Sent> sent_;                // one per outstanding_ request, same order
+  std::size_t blocks_this_tick_ = 0;      // blocks we asked for that came since the last on_tick
+  std::deque<BlockRequest> queued_;       // its requests to us, waiting for disk
+  std::uint32_t unrequested_blocks_ = 0;  // blocks it sent that nobody asked for
   bool snubbed_ = false;
   std::vector<BlockRequest> picked_;  // scratch for the picker, reused
 

@@ -125,7 +125,7 @@ std::optional<PieceIndex> PiecePicker::choose_new_piece(const Bitfield& peer_has
 }
 
 std::size_t PiecePicker::take_from(Partial& partial, PieceIndex piece, PeerId peer, std::size_t max,
-                                   std::vector<BlockRequest>& out, bool duplicates) {
+                                   std::vector<BlockRequest>& out) {
   std::size_t added = 0;
   for (std::size_t b = 0; b < partial.blocks.size() && added < max; ++b) {
     Block& block = partial.blocks[b];
@@ -133,13 +133,8 @@ std::size_t PiecePicker::take_from(Partial& partial, PieceIndex piece, PeerId pe
       block.state = BlockState::requested;
       block.requesters = {};
       block.requesters[0] = peer;
+      block.requested_seq = ++request_seq_;
       --partial.unrequested;
-    } else if (duplicates && block.state == BlockState::requested) {
-      auto& r = block.requesters;
-      if (std::find(r.begin(), r.end(), peer) != r.end()) continue;
-      auto slot = std::find(r.begin(), r.end(), kNoPeer);
-      if (slot == r.end()) continue;
-      *slot = peer;
     } else {
       continue;
     }
@@ -150,7 +145,7 @@ std::size_t PiecePicker::take_from(Partial& partial, PieceIndex piece, PeerId pe
 }
 
 std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
-                                     std::vector<BlockRequest>& out) {
+                                     std::vector<BlockRequest>& out, std::size_t max_duplicates) {
   std::size_t added = 0;
   // 1. Pieces this peer already works on (whole-piece affinity: one peer tends to supply a whole piece, which
   // is
@@ -165,14 +160,14 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
         return (b.state == BlockState::requested && b.requesters[0] == peer) || b.supplier == peer;
       });
       if (mine != only_mine) continue;
-      added += take_from(p, piece, peer, max_blocks - added, out, false);
+      added += take_from(p, piece, peer, max_blocks - added, out);
     }
   };
   take_partials(true);
   while (added < max_blocks) {
     auto piece = choose_new_piece(peer_has);
     if (!piece) break;
-    added += take_from(start_piece(*piece), *piece, peer, max_blocks - added, out, false);
+    added += take_from(start_piece(*piece), *piece, peer, max_blocks - added, out);
   }
   if (added < max_blocks) take_partials(false);
   // 3. End-game: nothing left to hand out but blocks already requested from others.
@@ -184,11 +179,27 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
       anything_unrequested = it == partial_.end() || it->second.unrequested > 0;
     }
     end_game_ = !anything_unrequested;
-    if (end_game_) {
+    if (end_game_ && max_duplicates > 0) {
+      // The blocks asked longest ago first: the likeliest to be stuck with a slow peer.
+      busy_.clear();
       for (PieceIndex piece : partial_order_) {
-        if (added >= max_blocks) break;
         if (!peer_has.test(piece)) continue;
-        added += take_from(partial_[piece], piece, peer, max_blocks - added, out, true);
+        const auto& blocks = partial_[piece].blocks;
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+          const auto& r = blocks[b].requesters;
+          if (blocks[b].state != BlockState::requested || std::find(r.begin(), r.end(), peer) != r.end() ||
+              std::find(r.begin(), r.end(), kNoPeer) == r.end())
+            continue;
+          busy_.push_back({blocks[b].requested_seq, piece, b});
+        }
+      }
+      std::sort(busy_.begin(), busy_.end(), [](const Busy& a, const Busy& b) { return a.seq < b.seq; });
+      auto limit = std::min(max_blocks - added, max_duplicates);
+      for (std::size_t i = 0; i < busy_.size() && i < limit; ++i) {
+        auto& r = partial_[busy_[i].piece].blocks[busy_[i].block].requesters;
+        *std::find(r.begin(), r.end(), kNoPeer) = peer;
+        out.push_back(block_request(busy_[i].piece, static_cast<std::int32_t>(busy_[i].block)));
+        ++added;
       }
     }
   }

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <random>
 #include <unordered_map>
@@ -70,9 +71,12 @@ class PiecePicker {
   bool interesting(const Bitfield& has) const;
   bool interesting_piece(PieceIndex piece) const;
 
-  // Appends up to max_blocks requests for `peer` to out; returns how many were added.
+  // Appends up to max_blocks requests for `peer` to out; returns how many were added. In end-game at most
+  // `max_duplicates` of them are blocks already requested from another peer, those asked longest ago first
+  // (the likeliest to be held by a slow peer).
   std::size_t pick_blocks(PeerId peer, const Bitfield& peer_has, std::size_t max_blocks,
-                          std::vector<BlockRequest>& out);
+                          std::vector<BlockRequest>& out,
+                          std::size_t max_duplicates = std::numeric_limits<std::size_t>::max());
 
   BlockResult on_block_received(PeerId peer, const BlockRequest& block);
   // A request that will not be answered (choked, rejected, timed out, cancelled): back to the pool.
@@ -93,6 +97,7 @@ class PiecePicker {
     BlockState state = BlockState::missing;
     std::array<PeerId, kMaxRequestersPerBlock> requesters{};
     PeerId supplier = kNoPeer;
+    std::uint64_t requested_seq = 0;  // when it was last requested from nobody (request_seq_ then)
   };
   struct Partial {
     std::vector<Block> blocks;
@@ -105,7 +110,7 @@ class PiecePicker {
   Partial& start_piece(PieceIndex piece);
   std::optional<PieceIndex> choose_new_piece(const Bitfield& peer_has);
   std::size_t take_from(Partial& partial, PieceIndex piece, PeerId peer, std::size_t max,
-                        std::vector<BlockRequest>& out, bool duplicates);
+                        std::vector<BlockRequest>& out);
   BlockRequest block_request(PieceIndex piece, std::int32_t index) const;
 
   std::int32_t num_pieces_;
@@ -119,6 +124,13 @@ class PiecePicker {
   std::vector<PieceIndex> partial_order_;  // pieces in progress, oldest first (finish what we started)
   bool sequential_ = false;
   bool end_game_ = false;
+  std::uint64_t request_seq_ = 0;  // counts first requests of blocks: their order
+  struct Busy {                    // pick_blocks scratch: an end-game duplicate candidate
+    std::uint64_t seq;
+    PieceIndex piece;
+    std::size_t block;
+  };
+  std::vector<Busy> busy_;
   std::mt19937_64 rng_;
 };
 

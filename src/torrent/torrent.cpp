@@ -143,9 +143,27 @@ void Torrent::add_peer(const Endpoint& endpoint, swarm::PeerSource source, Clock
 }
 
 bool Torrent::accepts_incoming(const Endpoint& remote) const {
-  if (!active()) return false;
-  int limit = std::min(params_.max_connections, mediator_.connection_limit());
-  return static_cast<int>(peers_.size()) < limit && mediator_.may_accept() && !is_banned(remote);
+  if (!active() || is_banned(remote)) return false;
+  if (static_cast<int>(peers_.size()) < connection_limit()) return mediator_.may_accept();
+  // This torrent's slots are all taken: room is made for it at the expense of the least useful peer, if any
+  // (on_peer_connected); the session's count does not change.
+  return least_useful_peer(now_) != swarm::kNoPeer;
+}
+
+int Torrent::connection_limit() const {
+  return std::min(params_.max_connections, mediator_.connection_limit());
+}
+
+PeerId Torrent::least_useful_peer(Clock::time_point now) const {
+  std::vector<swarm::EvictionCandidate> candidates;
+  candidates.reserve(peers_.size());
+  for (const auto& [id, p] : peers_) {
+    const auto& pr = p.protocol;
+    candidates.push_back({id, now - p.connected_at, pr.am_interested(), pr.peer_interested(),
+                          !pr.peer_choking() && !pr.outstanding().empty(),
+                          !pr.am_choking() && pr.peer_interested(), p.down_rate, p.up_rate});
+  }
+  return swarm::least_useful(candidates);
 }
 
 void Torrent::on_self_connection(const Endpoint& listen_endpoint) {
@@ -173,11 +191,18 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
     same_address += p.remote.address == remote.address ? 1 : 0;
   if (!swarm::PeerList::address_allowed(remote, same_address))
     return refuse("too many connections from one address");
+  // Every slot taken (accepts_incoming said yes): the least useful peer makes room for this one.
+  if (!outgoing && static_cast<int>(peers_.size()) >= connection_limit()) {
+    auto evict = least_useful_peer(now);
+    if (evict == swarm::kNoPeer) return refuse("too many connections");
+    close(evict, "replaced by a newcomer", true);
+  }
   PeerId id = next_peer_id_++;
   auto [it, inserted] = peers_.try_emplace(id, now);
   auto& peer = it->second;
   peer.remote = remote;
   peer.outgoing = outgoing;
+  peer.connected_at = now;
   peer.protocol.start({id, params_.num_pieces, features, !params_.is_private, !params_.is_private});
   if (params_.log) log(remote.to_string() + (outgoing ? " connected (outgoing)" : " connected (incoming)"));
   send_greeting(peer);
@@ -353,7 +378,7 @@ void Torrent::request_more(PeerId id, Peer& peer) {
   // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
   // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight || phase_ != Phase::downloading) return;
-  peer.protocol.request_blocks(view(), peer.down_rate);
+  peer.protocol.request_blocks(view(), peer.down_rate, now_);
   flush(peer);
   wake(id, peer);
 }
@@ -373,11 +398,20 @@ void Torrent::on_block(PeerId id, Peer& peer, const swarm::BlockRequest& r,
   auto& buffer = assembling_[r.piece];
   if (buffer.empty()) buffer = take_buffer(static_cast<std::size_t>(picker_.piece_size(r.piece)));
   std::memcpy(buffer.data() + r.begin, data.data(), data.size());
-  for (auto other : result.cancel_from) {
-    auto* op = find(other);
-    if (op && op->protocol.cancel_request(r)) {
-      flush(*op);
-      wake(other, *op);
+  auto cancel_at = [&](PeerId other, Peer& op) {
+    if (op.protocol.cancel_request(r)) {
+      flush(op);
+      wake(other, op);
+    }
+  };
+  if (picker_.in_end_game()) {
+    // Requests released from slow peers (release_late_requests) are asked there still, unknown to the picker.
+    for (auto& [other, op] : peers_) {
+      if (other != id) cancel_at(other, op);
+    }
+  } else {
+    for (auto other : result.cancel_from) {
+      if (auto* op = find(other)) cancel_at(other, *op);
     }
   }
   if (result.piece_complete) piece_complete(r.piece);
@@ -563,8 +597,7 @@ void Torrent::connect_more(Clock::time_point now) {
   }
   for (const auto& e : connecting_)
     ++per_address[e.address];
-  int limit = std::min(params_.max_connections, mediator_.connection_limit());
-  int free_slots = limit - static_cast<int>(peers_.size() + connecting_.size());
+  int free_slots = connection_limit() - static_cast<int>(peers_.size() + connecting_.size());
   int dials = std::min({free_slots, kMaxDialsPerTick - dials_this_tick_,
                         static_cast<int>(kMaxHalfOpen) - static_cast<int>(connecting_.size())});
   if (dials <= 0) return;
@@ -851,6 +884,22 @@ void Torrent::serve_peer(PeerId id, Peer& peer) {
 // ---------------------------------------------------------------------------------------------------------------
 // Time.
 
+// End-game: how old a request must be to count as held hostage by a slow peer (its block is then offered to
+// others too). Requests wait in line for our downlink: at the torrent's download rate the whole set in flight
+// drains in `drain`, so a request much older than that is held by a peer slower than the rest, not by the
+// line. nullopt outside end-game (every block is someone's to fetch anyway).
+std::optional<Clock::duration> Torrent::end_game_late_after() const {
+  if (!picker_.in_end_game() || phase_ != Phase::downloading) return std::nullopt;
+  std::int64_t in_flight = 0;
+  for (const auto& [id, p] : peers_) {
+    for (const auto& r : p.protocol.outstanding())
+      in_flight += r.length;
+  }
+  double drain = down_rate_ > 0 ? static_cast<double>(in_flight) / down_rate_ : 1e9;
+  double seconds = std::clamp(kLateFactor * drain, kMinLateSeconds, kMaxLateSeconds);
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& message_partial) {
   now_ = std::max(now_, now);
   if (!active()) return;
@@ -860,12 +909,14 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
   std::vector<std::pair<PeerId, std::string_view>> to_close;
+  auto late_after = end_game_late_after();
   // An upload slot is held by a peer that does not read or asks nothing: rechoke now.
   bool slot_wasted = false;
   for (auto& [id, p] : peers_) {
     p.down_rate = ema(p.down_rate, p.down_this_tick);
     p.up_rate = ema(p.up_rate, p.up_this_tick);
     p.down_this_tick = p.up_this_tick = 0;
+    if (late_after) p.protocol.release_late_requests(picker_, *late_after, now);
     send_pex(id, p, now);
     bool partial = message_partial && message_partial(id);
     if (auto reason = p.protocol.on_tick(now, picker_, partial)) to_close.emplace_back(id, *reason);

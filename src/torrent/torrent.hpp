@@ -40,6 +40,7 @@
 #include "shoal/expected.hpp"
 #include "shoal/strong_index.hpp"
 #include "swarm/choker.hpp"
+#include "swarm/eviction.hpp"
 #include "swarm/peer_list.hpp"
 #include "swarm/peer_protocol.hpp"
 #include "swarm/piece_picker.hpp"
@@ -66,6 +67,11 @@ inline constexpr int kTicksPerRechoke = 10;
 inline constexpr int kTicksPerPeerListExpiry = 60;
 inline constexpr std::int64_t kLonelyReannounceSeconds = 5;
 inline constexpr std::int64_t kDefaultReadCacheBytes = 64 * 1024 * 1024;
+// End-game: a request older than kLateFactor times the time our requests in flight take to drain at the
+// download rate (within these bounds, in seconds) is held hostage by a slow peer (end_game_late_after).
+inline constexpr double kLateFactor = 2;
+inline constexpr double kMinLateSeconds = 2;
+inline constexpr double kMaxLateSeconds = 30;
 
 // What a torrent needs from its session: its shares of the session-wide budgets. The session implements it;
 // a simulation can grant everything.
@@ -308,6 +314,7 @@ class Torrent {
     swarm::PeerProtocol protocol;
     Endpoint remote;
     bool outgoing = false;
+    Clock::time_point connected_at{};
     std::vector<std::uint8_t> out;  // encoded small messages
     swarm::SendQueue sends;         // block messages, each its own copy
     std::size_t writing_bytes = 0;  // taken by the driver, on the socket now
@@ -333,6 +340,9 @@ class Torrent {
   swarm::TorrentView view();
   bool active() const { return phase_ == Phase::downloading || phase_ == Phase::seeding; }
   int upload_slots() const;
+  int connection_limit() const;
+  // The peer to close to make room for an incoming newcomer when every slot is taken (swarm::least_useful).
+  PeerId least_useful_peer(Clock::time_point now) const;
 
   // Peers.
   void close(PeerId id, std::string reason, bool tell_driver);
@@ -358,6 +368,7 @@ class Torrent {
   void unchoke(PeerId id, Peer& peer, Clock::time_point now);
   void drop_unsent(Peer& peer);
   void rechoke(Clock::time_point now);
+  std::optional<Clock::duration> end_game_late_after() const;
   void connect_more(Clock::time_point now);
   void ban(const std::vector<swarm::SmartBan::Address>& addresses);
 

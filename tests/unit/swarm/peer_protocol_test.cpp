@@ -59,7 +59,7 @@ struct Conversation {
   void requests_in_flight() {
     receive(wire::HaveAll{});
     receive(wire::Unchoke{});
-    peer.request_blocks(view(), 0);
+    peer.request_blocks(view(), 0, t0);
     peer.clear_outbox();
   }
 };
@@ -305,10 +305,10 @@ TEST(PeerProtocol, RequestsOnlyWhenUnchokedAndInterestedWithinReqq) {
   EXPECT_EQ(c.peer.reqq(), 3u);
   c.receive(wire::HaveAll{});
   c.peer.clear_outbox();
-  c.peer.request_blocks(c.view(), 0);
+  c.peer.request_blocks(c.view(), 0, c.t0);
   EXPECT_TRUE(c.peer.outbox().empty());  // still choked
   c.receive(wire::Unchoke{});
-  c.peer.request_blocks(c.view(), 1e9);
+  c.peer.request_blocks(c.view(), 1e9, c.t0);
   EXPECT_EQ(c.peer.outstanding().size(), 3u);
   EXPECT_EQ(count_of<wire::Request>(c.peer.outbox()), 3u);
 }
@@ -350,7 +350,7 @@ TEST(PeerProtocol, RejectOfOurRequestHandsItBack) {
                           static_cast<std::uint32_t>(r.length)}});
   EXPECT_EQ(c.peer.outstanding().size(), before - 1);
   // Back in the picker: the next top-up asks for it again.
-  c.peer.request_blocks(c.view(), 0);
+  c.peer.request_blocks(c.view(), 0, c.t0);
   EXPECT_EQ(c.peer.outstanding().size(), before);
   // A reject of something we never asked for changes nothing.
   c.receive(wire::Reject{{0, 0, 1}});
@@ -364,7 +364,7 @@ TEST(PeerProtocol, ChokeDropsOurRequestsOnlyWithoutFast) {
       std::vector<std::uint8_t> all = {0xff};
       c.receive(wire::Bitfield{all});
       c.receive(wire::Unchoke{});
-      c.peer.request_blocks(c.view(), 0);
+      c.peer.request_blocks(c.view(), 0, c.t0);
     } else {
       c.requests_in_flight();
     }
@@ -396,7 +396,7 @@ TEST(PeerProtocol, SilenceOnOurRequestsSnubsThePeer) {
   EXPECT_TRUE(c.peer.snubbed());
   EXPECT_TRUE(c.peer.outstanding().empty());
   // A block we asked for clears it.
-  c.peer.request_blocks(c.view(), 0);
+  c.peer.request_blocks(c.view(), 0, c.t0);
   auto r = c.peer.outstanding().front();
   std::vector<std::uint8_t> data(static_cast<std::size_t>(r.length));
   c.receive(wire::Piece{static_cast<std::uint32_t>(r.piece.get()), static_cast<std::uint32_t>(r.begin), data},
@@ -409,7 +409,7 @@ TEST(PeerProtocol, ASnubbedPeerKeepsOneRequestAndIsJudgedAgainOnlyAfterTheTimeou
   c.requests_in_flight();
   c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 1s, c.picker);
   ASSERT_TRUE(c.peer.snubbed());
-  c.peer.request_blocks(c.view(), 0);
+  c.peer.request_blocks(c.view(), 0, c.t0);
   EXPECT_EQ(c.peer.outstanding().size(), 1u);
   c.peer.clear_outbox();
   c.peer.on_tick(c.t0 + PeerProtocol::kSnubTimeout + 2s, c.picker);
@@ -423,7 +423,7 @@ TEST(PeerProtocol, TheSnubClockRunsOnlyWhileWeWaitForBlocks) {
   c.receive(wire::HaveAll{});
   c.peer.on_tick(c.t0 + 60s, c.picker);  // choked for a minute: nothing asked, nothing owed
   c.receive(wire::Unchoke{}, c.t0 + 60s);
-  c.peer.request_blocks(c.view(), 0);
+  c.peer.request_blocks(c.view(), 0, c.t0);
   ASSERT_FALSE(c.peer.outstanding().empty());
   c.peer.on_tick(c.t0 + 61s, c.picker);
   EXPECT_FALSE(c.peer.snubbed());
@@ -533,7 +533,7 @@ TEST(PeerProtocol, ReleaseHandsOutstandingRequestsBack) {
   other.start({kId + 1, kPieces, {true, true}, true});
   other.on_message(wire::HaveAll{}, c.t0, c.view());
   other.on_message(wire::Unchoke{}, c.t0, c.view());
-  other.request_blocks(c.view(), 0);
+  other.request_blocks(c.view(), 1e9, c.t0);  // fast: asked for every block left
   for (const auto& r : taken)
     EXPECT_NE(std::find(other.outstanding().begin(), other.outstanding().end(), r),
               other.outstanding().end());
