@@ -1,11 +1,13 @@
 // Fuzzes both sides of the MSE/PE handshake. A genuine conversation between two fixed keys is recorded, then
-// the side under test hears the other side's bytes XORed with the input (a flipped ciphertext bit is a flipped
-// plaintext bit in RC4, so every field is reached: lengths, VC, crypto_provide/select, hashes), with any input
-// beyond the transcript appended raw, delivered in chunks the input chooses. Whatever happens must be a
-// handshake that completes sanely, fails with a reason, or waits within the bounds.
+// the side under test hears the other side's bytes XORed with the input (a flipped ciphertext bit is a
+// flipped plaintext bit in RC4, so every field is reached: lengths, VC, crypto_provide/select, hashes), with
+// any input beyond the transcript appended raw, delivered in chunks the input chooses. Whatever happens must
+// be a handshake that completes sanely, fails with a reason, or waits within the bounds.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "crypto/mse_handshake.hpp"
@@ -44,19 +46,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   };
   std::vector<std::uint8_t> ia(68, 'H');
 
-  // The genuine conversation.
-  auto a = MseHandshake::initiator(ours, provide, ia, fixed(1, pad));
-  auto b = MseHandshake::responder(lookup, allowed, fixed(101, pad));
-  std::vector<std::uint8_t> to_b = a.take_output();
-  b.on_bytes(to_b);
-  std::vector<std::uint8_t> to_a = b.take_output();
-  a.on_bytes(to_a);
-  auto step3 = a.take_output();
-  to_b.insert(to_b.end(), step3.begin(), step3.end());
-  b.on_bytes(step3);
-  auto step4 = b.take_output();
-  to_a.insert(to_a.end(), step4.begin(), step4.end());
-  check(a.on_bytes(step4) == MseHandshake::Status::done && b.done());
+  // The genuine conversation, recorded once per (provide, allowed, pad): Diffie-Hellman is the slow part.
+  struct Transcript {
+    std::vector<std::uint8_t> to_a, to_b;
+  };
+  static std::map<std::tuple<std::uint32_t, std::uint32_t, std::size_t>, Transcript> recorded;
+  auto& t = recorded[{provide, allowed, pad}];
+  if (t.to_b.empty()) {
+    auto a = MseHandshake::initiator(ours, provide, ia, fixed(1, pad));
+    auto b = MseHandshake::responder(lookup, allowed, fixed(101, pad));
+    t.to_b = a.take_output();
+    b.on_bytes(t.to_b);
+    t.to_a = b.take_output();
+    a.on_bytes(t.to_a);
+    auto step3 = a.take_output();
+    t.to_b.insert(t.to_b.end(), step3.begin(), step3.end());
+    b.on_bytes(step3);
+    auto step4 = b.take_output();
+    t.to_a.insert(t.to_a.end(), step4.begin(), step4.end());
+    check(a.on_bytes(step4) == MseHandshake::Status::done && b.done());
+  }
+  const auto& to_a = t.to_a;
+  const auto& to_b = t.to_b;
 
   // The side under test hears a mutated copy.
   auto heard = test_responder ? to_b : to_a;

@@ -11,7 +11,7 @@
 
 namespace shoal::crypto {
 
-inline constexpr std::size_t kDhKeySize = 96;      // bytes of P, of a public key and of the shared secret
+inline constexpr std::size_t kDhKeySize = 96;       // bytes of P, of a public key and of the shared secret
 inline constexpr std::size_t kPrivateKeySize = 20;  // 160 bits, as the spec recommends
 
 using DhPublicKey = std::array<std::uint8_t, kDhKeySize>;
@@ -23,6 +23,7 @@ DhPublicKey dh_public_key(const DhPrivateKey& private_key);
 
 // their_public^private mod P; nullopt when their key is degenerate (0, 1, P-1 or not below P), which would
 // make the secret guessable.
-std::optional<DhSecret> dh_shared_secret(const DhPrivateKey& private_key, std::span<const std::uint8_t> their_public);
+std::optional<DhSecret> dh_shared_secret(const DhPrivateKey& private_key,
+                                         std::span<const std::uint8_t> their_public);
 
 }  // namespace shoal::crypto

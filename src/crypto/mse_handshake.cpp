@@ -35,8 +35,8 @@ std::size_t get_u16(const std::uint8_t* p) {
 }
 
 // Where `marker` starts within the first `window` bytes of `data`, or nullopt.
-std::optional<std::size_t> find_marker(std::span<const std::uint8_t> data, std::span<const std::uint8_t> marker,
-                                       std::size_t window) {
+std::optional<std::size_t> find_marker(std::span<const std::uint8_t> data,
+                                       std::span<const std::uint8_t> marker, std::size_t window) {
   auto end = data.begin() + static_cast<std::ptrdiff_t>(std::min(window, data.size()));
   auto it = std::search(data.begin(), end, marker.begin(), marker.end());
   if (it == end) return std::nullopt;
@@ -50,7 +50,9 @@ Sha1Digest mse_req2_hash(const Sha1Digest& info_hash) {
 }
 
 MseHandshake::MseHandshake(bool initiator, MseSecrets secrets)
-    : initiator_(initiator), step_(initiator ? Step::await_yb : Step::await_ya), secrets_(std::move(secrets)) {
+    : initiator_(initiator),
+      step_(initiator ? Step::await_yb : Step::await_ya),
+      secrets_(std::move(secrets)) {
   if (secrets_.pad.size() > kMaxPad) secrets_.pad.resize(kMaxPad);
 }
 
@@ -67,7 +69,8 @@ MseHandshake MseHandshake::initiator(const Sha1Digest& info_hash, std::uint32_t 
   return h;
 }
 
-MseHandshake MseHandshake::responder(InfoHashLookup lookup, std::uint32_t crypto_allowed, MseSecrets secrets) {
+MseHandshake MseHandshake::responder(InfoHashLookup lookup, std::uint32_t crypto_allowed,
+                                     MseSecrets secrets) {
   MseHandshake h(false, std::move(secrets));
   h.lookup_ = std::move(lookup);
   h.crypto_ = crypto_allowed;

@@ -8,14 +8,14 @@
 //   4 B->A  ENCRYPT(VC, crypto_select, len(PadD), PadD), ENCRYPT2(payload...)
 //   5 A->B  ENCRYPT2(payload...)
 // A is the initiator (it knows the info-hash, SKEY); B the responder (it finds SKEY among its torrents by
-// HASH('req2', SKEY)). ENCRYPT is RC4 keyed with HASH('keyA', S, SKEY) from A and HASH('keyB', S, SKEY) from B,
-// 1024 keystream bytes discarded; ENCRYPT2 is the same RC4 stream continued, or nothing if plaintext was
+// HASH('req2', SKEY)). ENCRYPT is RC4 keyed with HASH('keyA', S, SKEY) from A and HASH('keyB', S, SKEY) from
+// B, 1024 keystream bytes discarded; ENCRYPT2 is the same RC4 stream continued, or nothing if plaintext was
 // selected.
 //
 // Invariants: every length read from the peer is checked before anything is buffered for it (pads <= 512,
 // IA <= kMaxInitialPayload); the sync marker is searched for within 512 + its own size bytes and no further;
-// so the bytes held before the handshake completes are bounded by kMaxHandshakeBytes. A failed handshake stays
-// failed and produces no more output. Stalled handshakes are the driver's to time out.
+// so the bytes held before the handshake completes are bounded by kMaxHandshakeBytes. A failed handshake
+// stays failed and produces no more output. Stalled handshakes are the driver's to time out.
 #pragma once
 
 #include <cstddef>
