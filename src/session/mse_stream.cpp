@@ -15,7 +15,9 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 4096;  // a whole handshake step fits; the rest waits for the stream reads
-constexpr std::string_view kProtocol = "\x13" "BitTorrent protocol";
+constexpr std::string_view kProtocol =
+    "\x13"
+    "BitTorrent protocol";
 }  // namespace
 
 crypto::MseSecrets random_mse_secrets() {
@@ -51,13 +53,14 @@ std::uint32_t mse_crypto_allowed(EncryptionMode mode) {
 }
 
 bool looks_like_plain_handshake(std::span<const std::uint8_t> first) {
-  return first.size() >= kProtocol.size() && std::memcmp(first.data(), kProtocol.data(), kProtocol.size()) == 0;
+  return first.size() >= kProtocol.size() &&
+         std::memcmp(first.data(), kProtocol.data(), kProtocol.size()) == 0;
 }
 
 asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(asio::ip::tcp::socket& socket,
-                                                                    crypto::MseHandshake& handshake,
-                                                                    std::span<const std::uint8_t> received,
-                                                                    wire::MessageReader& reader) {
+                                                                     crypto::MseHandshake& handshake,
+                                                                     std::span<const std::uint8_t> received,
+                                                                     wire::MessageReader& reader) {
   if (!received.empty()) handshake.on_bytes(received);
   std::vector<std::uint8_t> buffer(kReadChunk);
   for (;;) {
@@ -69,7 +72,8 @@ asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(asio::ip::t
     if (handshake.done()) break;
     if (handshake.failed()) co_return unexpected(std::string(crypto::to_string(*handshake.error())));
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kToken);
-    if (ec) co_return unexpected(std::string("MSE: ") + (ec == asio::error::eof ? "closed by peer" : ec.message()));
+    if (ec)
+      co_return unexpected(std::string("MSE: ") + (ec == asio::error::eof ? "closed by peer" : ec.message()));
     handshake.on_bytes(std::span<const std::uint8_t>(buffer.data(), n));
   }
   auto payload = handshake.take_payload();

@@ -34,7 +34,7 @@ inline constexpr std::size_t kPlainHandshakeProbe = 20;
 // plaintext that followed the handshake (an IA, the peer's BitTorrent handshake...) is in `reader` and the
 // cipher for everything after is returned; otherwise why it failed.
 boost::asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(
-    boost::asio::ip::tcp::socket& socket, crypto::MseHandshake& handshake, std::span<const std::uint8_t> received,
-    wire::MessageReader& reader);
+    boost::asio::ip::tcp::socket& socket, crypto::MseHandshake& handshake,
+    std::span<const std::uint8_t> received, wire::MessageReader& reader);
 
 }  // namespace shoal::session

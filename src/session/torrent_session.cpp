@@ -556,6 +556,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       peer->reader = wire::MessageReader();
       peer->cipher = crypto::StreamCipher();
     }
+    if (on_log) on_log(endpoint.to_string() + (mse ? " dialling (MSE)" : " dialling (plain)"));
     bool ok = co_await dial(*peer, mse, connected);
     undial.connected();
     if (ok && !stopping_) features = co_await read_handshake(*peer);
@@ -630,7 +631,9 @@ asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected
   connected = true;
   boost::system::error_code ignored;
   peer.socket.set_option(tcp::no_delay(true), ignored);
-  co_return mse ? co_await encrypt_outgoing(peer) : co_await write_handshake(peer);
+  // (g++ 12 miscompiles co_await inside ?:)
+  if (mse) co_return co_await encrypt_outgoing(peer);
+  co_return co_await write_handshake(peer);
 }
 
 asio::awaitable<bool> TorrentSession::encrypt_outgoing(Peer& peer) {
