@@ -29,6 +29,11 @@ if grep -rnE '#include "(session|net|storage|runtime|server|create|dht|lsd|utp|r
   echo "FAIL: torrent depends on a module to its right" >&2
   bad=1
 fi
+# crypto (MSE/PE) sits beside wire: it hashes, and knows nothing of peers, torrents or drivers.
+if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|torrent|tracker|dht|lsd|utp|rpc|api)/' crypto; then
+  echo "FAIL: crypto depends on a module to its right" >&2
+  bad=1
+fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,
 # no src/), so an embedder compiles against include/shoal/ and nothing else.
 if grep -nE '#include' ../include/shoal/*.hpp | grep -vE '#include (<[a-z_]+>|"shoal/[a-z_]+\.hpp")'; then
