@@ -3,7 +3,7 @@
 # and no module includes one to its right in the dependency order.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
-core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd utp"
+core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd utp crypto"
 forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
 bad=0
 for m in $core_modules; do
@@ -27,6 +27,11 @@ fi
 # storage and every driver.
 if grep -rnE '#include "(session|net|storage|runtime|server|create|dht|lsd|utp|rpc|api)/' torrent; then
   echo "FAIL: torrent depends on a module to its right" >&2
+  bad=1
+fi
+# crypto (MSE/PE) sits beside wire: it hashes, and knows nothing of peers, torrents or drivers.
+if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|torrent|tracker|dht|lsd|utp|rpc|api)/' crypto; then
+  echo "FAIL: crypto depends on a module to its right" >&2
   bad=1
 fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,

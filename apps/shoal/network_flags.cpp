@@ -1,5 +1,7 @@
 #include "network_flags.hpp"
 
+#include <map>
+
 namespace shoal::cli {
 
 void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht) {
@@ -21,6 +23,16 @@ void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd) {
   cmd.add_flag("--no-lsd", lsd.no_lsd, "Do not look for peers on the local network (BEP 14 multicast)");
   cmd.add_option("--lsd-interface", lsd.interface_address,
                  "Discover local peers on the interface with this IPv4 address (IPv4 group only)");
+}
+
+void add_encryption_option(CLI::App& cmd, EncryptionMode& mode) {
+  const std::map<std::string, EncryptionMode> names{{"plain", EncryptionMode::plain},
+                                                    {"prefer", EncryptionMode::prefer},
+                                                    {"require", EncryptionMode::require}};
+  cmd.add_option("--encryption", mode,
+                 "Peer connection encryption (MSE/PE): plain (never), prefer (try it, fall back to plain; "
+                 "default) or require (RC4 only, plain peers refused)")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 
 }  // namespace shoal::cli

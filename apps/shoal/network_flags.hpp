@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "shoal/settings.hpp"
+
 namespace shoal::cli {
 
 struct DhtCliOptions {
@@ -27,5 +29,7 @@ void add_dht_options(CLI::App& cmd, DhtCliOptions& dht);
 // The flags that say how to join (bootstrap, port, same-IP rule), for commands that always use the DHT.
 void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht);
 void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd);
+// --encryption plain|prefer|require (MSE/PE on peer connections).
+void add_encryption_option(CLI::App& cmd, EncryptionMode& mode);
 
 }  // namespace shoal::cli

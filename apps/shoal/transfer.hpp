@@ -40,6 +40,7 @@ struct CommonTransferOptions {
   std::string state_dir;
   DhtCliOptions dht;
   LsdCliOptions lsd;
+  EncryptionMode encryption = EncryptionMode::prefer;
 };
 void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt);
 // Session settings and per-torrent defaults from those flags; the error names the bad flag.

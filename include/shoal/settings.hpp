@@ -26,6 +26,15 @@ struct LsdSettings {
   std::string interface_address;  ///< IPv4 address of the interface; empty: as routing says (IPv4 and IPv6)
 };
 
+/// Message Stream Encryption (MSE/PE) on peer connections: the handshake is obfuscated by a Diffie-Hellman
+/// exchange and the stream is RC4-encrypted, so that traffic shapers do not recognise BitTorrent. It is not
+/// meant for secrecy (RC4, no authentication of the peer).
+enum class EncryptionMode {
+  plain,    ///< never encrypt: plain handshakes only, encrypted incoming connections are refused
+  prefer,   ///< outgoing: try MSE (RC4 or plaintext offered), reconnect plain if it fails; incoming: either
+  require,  ///< MSE with RC4 only, both ways; plain peers are refused
+};
+
 /// Everything a Session is configured with.
 struct SessionSettings {
   /// Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
@@ -38,6 +47,9 @@ struct SessionSettings {
 
   std::string listen_address = "::";  ///< "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
   std::uint16_t listen_port = 0;      ///< TCP port; 0: any free port (see SessionStats::listen_port)
+  /// MSE/PE on every TCP peer connection of every torrent (outgoing and incoming). Read when the session
+  /// starts.
+  EncryptionMode encryption = EncryptionMode::prefer;
 
   /// @name Global limits
   /// Split across torrents. Rates in bytes per second; 0 = unlimited.

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "net/asio_endpoint.hpp"
+#include "session/mse_stream.hpp"
 
 namespace shoal::session {
 namespace {
@@ -101,17 +102,43 @@ asio::awaitable<void> Listener::handshake(tcp::socket socket) {
     }
   });
   wire::MessageReader reader;
+  while (reader.buffered().size() < kPlainHandshakeProbe) {
+    auto room = reader.prepare(kReadChunk);
+    auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(room.data(), room.size()), kToken);
+    if (read_ec || stopped_) co_return;
+    reader.commit(n);
+  }
+  crypto::StreamCipher cipher;
+  bool plain = looks_like_plain_handshake(reader.buffered());
+  if (plain ? encryption_ == EncryptionMode::require : encryption_ == EncryptionMode::plain) {
+    ++refused_encryption_;
+    co_return;
+  }
+  if (!plain) {
+    auto mse =
+        crypto::MseHandshake::responder(lookup_, mse_crypto_allowed(encryption_), random_mse_secrets());
+    auto received = reader.take(reader.buffered().size());  // copied by the handshake before `reader` changes
+    wire::MessageReader decrypted;
+    auto result = co_await run_mse(socket, mse, *received, decrypted);
+    if (!result || stopped_) {
+      ++mse_failed_;
+      co_return;
+    }
+    cipher = *result;
+    reader = std::move(decrypted);
+  }
   std::optional<std::span<const std::uint8_t>> bytes;
   while (!(bytes = reader.take(wire::kHandshakeSize))) {
-    auto buffer = reader.prepare(kReadChunk);
-    auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), kToken);
+    auto room = reader.prepare(kReadChunk);
+    auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(room.data(), room.size()), kToken);
     if (read_ec || stopped_) co_return;
+    cipher.decrypt(room.first(n));
     reader.commit(n);
   }
   timeout.cancel();
   auto h = wire::decode_handshake(*bytes);
   if (!h) co_return;
-  if (!route_(*h, socket, remote, reader)) {
+  if (!route_(*h, socket, remote, reader, cipher)) {
     ++unknown_torrent_;
     socket.close(ec);
   }

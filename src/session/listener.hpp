@@ -1,7 +1,9 @@
 // The session's one TCP listener (IPv6 and IPv4 on "::", or one address): accepts, reads each incoming
 // handshake under a timeout and a cap on handshakes in progress, and hands the connection to the torrent its
 // info-hash names. Connections for unknown torrents are closed and counted. When the process runs out of
-// file descriptors (EMFILE/ENFILE) accepting pauses briefly instead of spinning.
+// file descriptors (EMFILE/ENFILE) accepting pauses briefly instead of spinning. The first 20 bytes tell a
+// plain handshake (19, "BitTorrent protocol") from MSE/PE (a Diffie-Hellman key): an encrypted connection is
+// answered as the MSE responder, its torrent found by HASH('req2', info-hash), and its cipher handed on.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,7 +15,10 @@
 #include <memory>
 #include <string>
 
+#include "crypto/mse_handshake.hpp"
+#include "crypto/stream_cipher.hpp"
 #include "shoal/endpoint.hpp"
+#include "shoal/settings.hpp"
 #include "wire/handshake.hpp"
 #include "wire/message_reader.hpp"
 
@@ -22,8 +27,10 @@ namespace shoal::session {
 class Listener {
  public:
   // Returns false when no torrent takes the connection (the listener then closes it).
+  // `cipher` decrypts what follows in `reader`'s socket and encrypts what we send (pass-through when plain).
   using Route = std::function<bool(const wire::Handshake& handshake, boost::asio::ip::tcp::socket& socket,
-                                   const Endpoint& remote, wire::MessageReader& reader)>;
+                                   const Endpoint& remote, wire::MessageReader& reader,
+                                   const crypto::StreamCipher& cipher)>;
 
   static constexpr int kDefaultMaxHandshakes = 64;
   static constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -36,9 +43,17 @@ class Listener {
   void stop();
   std::uint16_t port() const { return port_; }
   void set_max_handshakes(int n) { max_handshakes_ = n; }
+  // Which handshakes are accepted (default prefer: both), and how an MSE responder finds a torrent.
+  void set_encryption(EncryptionMode mode, crypto::MseHandshake::InfoHashLookup lookup) {
+    encryption_ = mode;
+    lookup_ = std::move(lookup);
+  }
 
   std::int64_t unknown_torrent() const { return unknown_torrent_; }
   std::int64_t refused_busy() const { return refused_busy_; }
+  // Plain handshakes refused under `require`, or MSE ones under `plain`.
+  std::int64_t refused_encryption() const { return refused_encryption_; }
+  std::int64_t mse_failed() const { return mse_failed_; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -55,6 +70,10 @@ class Listener {
   bool stopped_ = false;
   std::int64_t unknown_torrent_ = 0;
   std::int64_t refused_busy_ = 0;
+  std::int64_t refused_encryption_ = 0;
+  std::int64_t mse_failed_ = 0;
+  EncryptionMode encryption_ = EncryptionMode::prefer;
+  crypto::MseHandshake::InfoHashLookup lookup_;
 };
 
 }  // namespace shoal::session

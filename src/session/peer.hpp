@@ -7,7 +7,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <string>
+#include <vector>
 
+#include "crypto/stream_cipher.hpp"
 #include "shoal/endpoint.hpp"
 #include "swarm/piece_picker.hpp"
 #include "wire/message_reader.hpp"
@@ -34,6 +36,10 @@ struct Peer {
   boost::asio::steady_timer write_signal;
   boost::asio::steady_timer read_signal;
   bool read_paused = false;
+  // MSE/PE: RC4 applied to every byte read (in place, before the reader sees it) and written; pass-through
+  // for plain connections. Outgoing bytes are encrypted into `encrypted`, never in the shared send queue.
+  crypto::StreamCipher cipher;
+  std::vector<std::uint8_t> encrypted;
 };
 
 }  // namespace shoal::session

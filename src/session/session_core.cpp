@@ -93,8 +93,13 @@ SessionCore::SessionCore(SessionSettings settings)
   };
   listener_ = std::make_unique<session::Listener>(
       io_, [this](const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
-                  wire::MessageReader& reader) { return route_incoming(h, socket, remote, reader); });
+                  wire::MessageReader& reader, const crypto::StreamCipher& cipher) {
+        return route_incoming(h, socket, remote, reader, cipher);
+      });
   listener_->set_max_handshakes(settings_.max_incoming_handshakes);
+  listener_->set_encryption(settings_.encryption,
+                            [this](const Sha1Digest& req2) { return find_by_req2(req2); });
+  context_.encryption = settings_.encryption;
   listener_->open(settings_.listen_address, settings_.listen_port);  // throws: a start-up error
   context_.listen_port = listener_->port();
   listener_->start();
@@ -712,13 +717,23 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
 }
 
 bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket,
-                                 const Endpoint& remote, wire::MessageReader& reader) {
+                                 const Endpoint& remote, wire::MessageReader& reader,
+                                 const crypto::StreamCipher& cipher) {
   auto entry = find(h.info_hash.to_hex());
   if (!entry) return false;
   auto* torrent = entry->torrent ? entry->torrent.get() : entry->fetcher.get();
   if (!torrent || torrent->stopping()) return false;
-  torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h);
+  torrent->adopt_incoming(std::move(socket), remote, std::move(reader), h, cipher);
   return true;
+}
+
+// One SHA-1 per torrent per incoming encrypted connection: cheap beside the connection's Diffie-Hellman.
+std::optional<Sha1Digest> SessionCore::find_by_req2(const Sha1Digest& req2) const {
+  for (const auto& [hex, entry] : torrents_) {
+    auto info_hash = Sha1Digest::from_hex(hex);
+    if (info_hash && crypto::mse_req2_hash(*info_hash) == req2) return info_hash;
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

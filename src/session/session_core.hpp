@@ -122,7 +122,9 @@ class SessionCore {
   void deactivate(const EntryPtr& entry, std::function<void()> then);
   void fail_entry(const EntryPtr& entry, ErrorCode code, std::string message);
   bool route_incoming(const wire::Handshake& h, boost::asio::ip::tcp::socket& socket, const Endpoint& remote,
-                      wire::MessageReader& reader);
+                      wire::MessageReader& reader, const crypto::StreamCipher& cipher);
+  // MSE/PE: the info-hash of ours whose HASH('req2', info-hash) is `req2`.
+  std::optional<Sha1Digest> find_by_req2(const Sha1Digest& req2) const;
   std::filesystem::path resume_path(const Entry& entry) const;
   std::filesystem::path parts_path(const Entry& entry) const;
   void start_dht();

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "shoal/endpoint.hpp"
+#include "shoal/settings.hpp"
 
 #include "net/udp_tracker_client.hpp"
 #include "runtime/worker_pool.hpp"
@@ -128,6 +129,8 @@ struct TorrentContext {
   // The read cache of all torrents together: bytes held now, and the budget (0: none).
   std::int64_t* cached_bytes = nullptr;
   std::int64_t cache_budget = 0;
+  // MSE/PE for outgoing connections (incoming ones are the listener's).
+  EncryptionMode encryption = EncryptionMode::prefer;
 };
 
 }  // namespace shoal::session

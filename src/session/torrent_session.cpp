@@ -19,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/udp_tracker_client.hpp"
 #include "runtime/file_io.hpp"
+#include "session/mse_stream.hpp"
 #include "session/peer_id.hpp"
 #include "shoal/version.hpp"
 #include "storage/piece_checker.hpp"
@@ -302,7 +303,7 @@ asio::awaitable<void> TorrentSession::check_then_run() {
   auto parked = std::move(parked_);
   parked_.clear();
   for (auto& p : parked)
-    adopt_incoming(std::move(p.socket), p.remote, std::move(p.reader), p.handshake);
+    adopt_incoming(std::move(p.socket), p.remote, std::move(p.reader), p.handshake, p.cipher);
 }
 
 bool TorrentSession::load_resume() {
@@ -540,21 +541,26 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       if (!alive.expired()) self->dialling_.erase(peer);
     }
   } undial{this, alive_, peer};
-  asio::steady_timer timeout(io_);
-  timeout.expires_after(kConnectTimeout);
-  timeout.async_wait([peer](boost::system::error_code ec) {
-    if (!ec) peer->socket.close();
-  });
-  auto [ec] = co_await peer->socket.async_connect(net::to_asio<tcp>(endpoint), kToken);
-  timeout.cancel();
-  undial.connected();
-  bool ok = !ec && !stopping_;
-  if (ok) {
-    peer->socket.set_option(tcp::no_delay(true));
-    ok = co_await write_handshake(*peer);
-  }
+  // MSE first unless plain; `prefer` falls back to one plain reconnect when the peer does not speak MSE (it
+  // closes on our public key, or answers with garbage), as other clients do.
+  const auto mode = context_.encryption;
   std::optional<swarm::PeerFeatures> features;
-  if (ok) features = co_await read_handshake(*peer);
+  bool connected = false;
+  for (int attempt = 0; attempt < 2 && !features && !stopping_; ++attempt) {
+    bool mse = attempt == 0 && mode != EncryptionMode::plain;
+    if (attempt == 1) {
+      if (mode != EncryptionMode::prefer || !connected) break;
+      boost::system::error_code ignored;
+      peer->socket.close(ignored);
+      peer->socket = tcp::socket(io_);
+      peer->reader = wire::MessageReader();
+      peer->cipher = crypto::StreamCipher();
+    }
+    if (on_log) on_log(endpoint.to_string() + (mse ? " dialling (MSE)" : " dialling (plain)"));
+    bool ok = co_await dial(*peer, mse, connected);
+    undial.connected();
+    if (ok && !stopping_) features = co_await read_handshake(*peer);
+  }
   undial.handshake_done();
   if (!features || stopping_) {
     boost::system::error_code ignored;
@@ -568,12 +574,12 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
 }
 
 void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::MessageReader reader,
-                                    const wire::Handshake& handshake) {
+                                    const wire::Handshake& handshake, crypto::StreamCipher cipher) {
   boost::system::error_code ignored;
   // Before the check has finished we have nothing to say (the bitfield is unknown yet): a few such peers wait
   // for it, answered once it is over, as a listen backlog would have kept them.
   if (!running_ && !stopping_ && state_ == TorrentState::checking && parked_.size() < kMaxParkedIncoming) {
-    parked_.push_back({std::move(socket), remote, std::move(reader), handshake});
+    parked_.push_back({std::move(socket), remote, std::move(reader), handshake, cipher});
     return;
   }
   if (stopping_ || !running_ || state_ == TorrentState::error || !core_->accepts_incoming(remote)) {
@@ -592,6 +598,7 @@ void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::M
   auto peer = std::make_shared<Peer>(std::move(socket));
   peer->remote = remote;
   peer->reader = std::move(reader);
+  peer->cipher = cipher;
   peer->socket.set_option(tcp::no_delay(true), ignored);
   spawn(
       answer_incoming(peer, swarm::PeerFeatures{handshake.supports_fast(), handshake.supports_extensions()}));
@@ -607,13 +614,60 @@ asio::awaitable<void> TorrentSession::answer_incoming(PeerPtr peer, swarm::PeerF
   co_await read_loop(peer);
 }
 
-asio::awaitable<bool> TorrentSession::write_handshake(Peer& peer) {
+asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected) {
+  asio::steady_timer timeout(io_);
+  timeout.expires_after(kConnectTimeout);
+  auto* socket = &peer.socket;
+  timeout.async_wait([socket](boost::system::error_code ec) {
+    if (!ec) socket->close();
+  });
+  auto [ec] = co_await peer.socket.async_connect(net::to_asio<tcp>(peer.remote), kToken);
+  timeout.cancel();
+  if (ec || stopping_) {
+    boost::system::error_code ignored;
+    peer.socket.close(ignored);
+    co_return false;
+  }
+  connected = true;
+  boost::system::error_code ignored;
+  peer.socket.set_option(tcp::no_delay(true), ignored);
+  // (g++ 12 miscompiles co_await inside ?:)
+  if (mse) co_return co_await encrypt_outgoing(peer);
+  co_return co_await write_handshake(peer);
+}
+
+asio::awaitable<bool> TorrentSession::encrypt_outgoing(Peer& peer) {
+  auto ours = wire::encode_handshake(our_handshake());
+  auto mse = crypto::MseHandshake::initiator(info_.info_hash, mse_crypto_provide(context_.encryption), ours,
+                                             random_mse_secrets());
+  asio::steady_timer timeout(io_);
+  timeout.expires_after(kHandshakeTimeout);
+  auto* socket = &peer.socket;
+  timeout.async_wait([socket](boost::system::error_code ec) {
+    if (!ec) socket->close();
+  });
+  auto cipher = co_await run_mse(peer.socket, mse, {}, peer.reader);
+  timeout.cancel();
+  if (!cipher) {
+    if (on_log) on_log(peer.remote.to_string() + " " + cipher.error());
+    co_return false;
+  }
+  peer.cipher = *cipher;
+  co_return true;
+}
+
+wire::Handshake TorrentSession::our_handshake() const {
   wire::Handshake h;
   h.info_hash = info_.info_hash;
   h.peer_id = peer_id_;
   h.set_extensions(true);
   h.set_fast(true);
-  auto bytes = wire::encode_handshake(h);
+  return h;
+}
+
+asio::awaitable<bool> TorrentSession::write_handshake(Peer& peer) {
+  auto bytes = wire::encode_handshake(our_handshake());
+  peer.cipher.encrypt(bytes);
   asio::steady_timer timeout(io_);
   timeout.expires_after(kHandshakeTimeout);
   auto* socket = &peer.socket;
@@ -636,8 +690,10 @@ asio::awaitable<std::optional<swarm::PeerFeatures>> TorrentSession::read_handsha
   });
   std::optional<std::span<const std::uint8_t>> bytes;
   while (!(bytes = peer.reader.take(wire::kHandshakeSize))) {
-    auto [ec, n] = co_await peer.socket.async_read_some(as_buffer(peer.reader.prepare(kReadChunk)), kToken);
+    auto room = peer.reader.prepare(kReadChunk);
+    auto [ec, n] = co_await peer.socket.async_read_some(as_buffer(room), kToken);
     if (ec) co_return std::nullopt;
+    peer.cipher.decrypt(room.first(n));
     peer.reader.commit(n);
   }
   timeout.cancel();
@@ -698,11 +754,13 @@ asio::awaitable<void> TorrentSession::read_loop(PeerPtr peer) {
     }
     peer->read_paused = false;
     if (peer->closed) break;
-    auto [ec, n] = co_await peer->socket.async_read_some(as_buffer(peer->reader.prepare(kReadChunk)), kToken);
+    auto room = peer->reader.prepare(kReadChunk);
+    auto [ec, n] = co_await peer->socket.async_read_some(as_buffer(room), kToken);
     if (ec) {
       drop(*peer, ec == asio::error::eof ? "closed by peer" : ec.message());
       break;
     }
+    peer->cipher.decrypt(room.first(n));
     peer->reader.commit(n);
     if (!down_limit_.unlimited()) co_await down_limit_.consume(static_cast<std::int64_t>(n));
     if (!context_.global_download->unlimited())
@@ -732,6 +790,18 @@ asio::awaitable<void> TorrentSession::write_loop(PeerPtr peer) {
     if (!context_.global_upload->unlimited() && payload > 0)
       co_await context_.global_upload->consume(payload);
     if (peer->closed) break;
+    if (peer->cipher.encrypts()) {
+      // RC4 over the whole batch into the peer's own buffer: the queued blocks may be shared with other
+      // peers.
+      peer->encrypted.resize(asio::buffer_size(buffers));
+      std::size_t at = 0;
+      for (const auto& b : buffers) {
+        peer->cipher.encrypt(std::span(static_cast<const std::uint8_t*>(b.data()), b.size()),
+                             peer->encrypted.data() + at);
+        at += b.size();
+      }
+      buffers.assign(1, asio::buffer(peer->encrypted));
+    }
     // Written piecewise so that progress is seen: a peer that stops reading is noticed by the stall timeout
     // (PeerProtocol::on_tick), however large the batch.
     boost::beast::buffers_suffix<std::vector<asio::const_buffer>> rest(buffers);

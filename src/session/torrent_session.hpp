@@ -66,8 +66,9 @@ class TorrentSession {
   bool stopping() const { return stopping_; }
   // An incoming connection whose handshake named this torrent: the listener read the handshake (and any
   // bytes after it, kept in `reader`); we answer and run the peer.
+  // `cipher` is what an MSE/PE handshake left (pass-through for a plain connection).
   void adopt_incoming(boost::asio::ip::tcp::socket socket, Endpoint remote, wire::MessageReader reader,
-                      const wire::Handshake& handshake);
+                      const wire::Handshake& handshake, crypto::StreamCipher cipher = {});
 
   // Called once when every wanted piece is verified on disk (and resume data saved).
   std::function<void()> on_complete;
@@ -120,6 +121,12 @@ class TorrentSession {
   boost::asio::awaitable<void> answer_incoming(PeerPtr peer, swarm::PeerFeatures features);
   boost::asio::awaitable<std::optional<swarm::PeerFeatures>> read_handshake(Peer& peer);
   boost::asio::awaitable<bool> write_handshake(Peer& peer);
+  wire::Handshake our_handshake() const;
+  // MSE/PE as the initiator, our BitTorrent handshake sent inside it; the peer's answer lands in its reader.
+  boost::asio::awaitable<bool> encrypt_outgoing(Peer& peer);
+  // Connects (under the connect timeout; `connected` set when TCP got through) and sends our handshake, plain
+  // or inside MSE.
+  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected);
   // Hands the connection to the core; false (and closed) when the core refuses it.
   bool join(const PeerPtr& peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> read_loop(PeerPtr peer);
@@ -178,6 +185,7 @@ class TorrentSession {
     Endpoint remote;
     wire::MessageReader reader;
     wire::Handshake handshake;
+    crypto::StreamCipher cipher;
   };
   std::vector<ParkedPeer> parked_;
   // Shared with the hashing threads of a start-up check, which may outlive a stop request by a few chunks.

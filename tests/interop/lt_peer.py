@@ -2,12 +2,15 @@
 """A libtorrent peer for Shoal's interop tests and benchmarks, confined to 127.0.0.1.
 
 seed:     lt_peer.py seed TORRENT DATA_DIR --port P [--peer HOST:PORT]... [--high-performance] [--lsd]
+          [--encryption require|disable]
 download: lt_peer.py download (TORRENT|MAGNET) OUT_DIR --port P [--peer HOST:PORT]... [--timeout S] [--lsd]
+          [--encryption require|disable]
 
 Prints "listening PORT" once ready and "finished SECONDS" when a download completes (exit 0), or exits 1 on
 timeout or error. DHT, UPnP and NAT-PMP are off; trackers in the torrent are used as they are. LSD (BEP 14
 multicast) is off unless --lsd: only for tests inside their own network namespace. With --lsd, each peer
-found through LSD is printed once as "lsd-peer IP:PORT".
+found through LSD is printed once as "lsd-peer IP:PORT". With --encryption require, MSE/PE with RC4 is forced
+both ways (pe_forced, pe_rc4): plain peers are refused; --encryption disable speaks plain only.
 """
 import argparse
 import sys
@@ -16,7 +19,7 @@ import time
 import libtorrent as lt
 
 
-def make_session(port, high_performance, lsd_interval):
+def make_session(port, high_performance, lsd_interval, encryption):
     pack = lt.high_performance_seed() if high_performance else lt.default_settings()
     pack.update({
         "listen_interfaces": f"127.0.0.1:{port}",
@@ -33,6 +36,15 @@ def make_session(port, high_performance, lsd_interval):
         "enable_incoming_utp": False,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
+    if encryption == "require":
+        pack.update({
+            "out_enc_policy": int(lt.enc_policy.forced),
+            "in_enc_policy": int(lt.enc_policy.forced),
+            "allowed_enc_level": int(lt.enc_level.rc4),
+            "prefer_rc4": True,
+        })
+    elif encryption == "disable":
+        pack.update({"out_enc_policy": int(lt.enc_policy.disabled), "in_enc_policy": int(lt.enc_policy.disabled)})
     if lsd_interval is not None:
         # libtorrent announces each torrent at start, then one torrent per interval / torrents.
         pack["local_service_announce_interval"] = lsd_interval
@@ -50,9 +62,12 @@ def main():
     ap.add_argument("--high-performance", action="store_true")
     ap.add_argument("--lsd", action="store_true", help="find peers by local service discovery")
     ap.add_argument("--lsd-interval", type=int, default=300, help="LSD re-announce period (seconds)")
+    ap.add_argument("--encryption", choices=["default", "require", "disable"], default="default",
+                    help="require: MSE/PE with RC4 forced both ways; disable: plain only")
     args = ap.parse_args()
 
-    ses = make_session(args.port, args.high_performance, args.lsd_interval if args.lsd else None)
+    ses = make_session(args.port, args.high_performance, args.lsd_interval if args.lsd else None,
+                       args.encryption)
     if args.torrent.startswith("magnet:"):
         params = lt.parse_magnet_uri(args.torrent)  # metadata then comes from peers (ut_metadata)
     else:

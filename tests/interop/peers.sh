@@ -40,16 +40,18 @@ start_lt_seed() {
 }
 
 # lt_download TORRENT OUT_DIR PEER...: downloads with libtorrent from the given peers; fails on timeout.
+# LT_ENCRYPTION=require: MSE/PE forced.
 lt_download() {
   local torrent=$1 out=$2
   shift 2
-  local args=()
+  local args=(--encryption "${LT_ENCRYPTION:-default}")
   for p in "$@"; do args+=(--peer "$p"); done
   "$SHOAL_SOURCE_DIR/tests/interop/lt_peer.py" download "$torrent" "$out" --port "$(free_port)" \
     --timeout 120 "${args[@]}" >"$WORK/lt-download.log" 2>&1 || fail "libtorrent download: $(cat "$WORK/lt-download.log")"
 }
 
 # start_transmission DOWNLOAD_DIR: a transmission-daemon with its own config; sets TR_PEER_PORT, TR_RPC.
+# TR_ENCRYPTION: 0 prefer plain, 1 prefer encrypted (default), 2 require encryption (MSE/PE).
 start_transmission() {
   local conf="$WORK/transmission-$RANDOM"
   mkdir -p "$conf" "$1"
@@ -64,7 +66,7 @@ start_transmission() {
   "port-forwarding-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false,
   "utp-enabled": false, "download-dir": "$1", "incomplete-dir-enabled": false,
   "speed-limit-up-enabled": false, "speed-limit-down-enabled": false, "ratio-limit-enabled": false,
-  "message-level": 1
+  "message-level": 1, "encryption": ${TR_ENCRYPTION:-1}
 }
 JSON
   transmission-daemon -f -g "$conf" >"$WORK/transmission.log" 2>&1 &
