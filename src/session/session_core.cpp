@@ -14,6 +14,7 @@
 #include "session/details_report.hpp"
 #include "session/peer_id.hpp"
 #include "session/session_state.hpp"
+#include "storage/resume_data.hpp"
 
 namespace shoal::detail {
 namespace {
@@ -251,6 +252,14 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   entry->file_mask = std::move(file_mask);
   entry->user_paused = params.paused;
   entry->params = std::move(params);
+  if (entry->info && !entry->params.resume_data.empty()) {
+    // What the torrent had when its resume data was saved: shown (TorrentDetails::pieces) until it runs and
+    // its check says what is really there.
+    if (auto resume = storage::decode_resume(entry->params.resume_data, entry->info->info_hash,
+                                             entry->info->num_pieces())) {
+      entry->last_pieces = session::bitfield_bytes(resume->have);
+    }
+  }
   torrents_[entry->hex] = entry;
   push_event(TorrentAdded{entry->hex, entry->info ? entry->info->name : std::string()});
   persist();

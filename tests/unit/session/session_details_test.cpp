@@ -121,7 +121,12 @@ TEST_F(SessionDetailsTest, ResumeDataGoesToTheEmbedderAndComesBack) {
     EventLog log(session);
     auto p = params_for(one_, seed_dir_);
     p.resume_data = resume;
-    ASSERT_TRUE(session.add_torrent(p));
+    p.paused = true;
+    auto handle = session.add_torrent(p);
+    ASSERT_TRUE(handle);
+    // Paused, it shows the pieces its resume data names.
+    EXPECT_TRUE(all_ones(handle->details({.pieces = true}).pieces, one_.num_pieces));
+    handle->resume();
     std::int32_t have = -1;
     ASSERT_TRUE(log.wait_for<CheckFinished>(one_.info_hash, [&](const CheckFinished& c) {
       have = c.pieces_have;
