@@ -55,6 +55,10 @@ struct AddTorrentParams {
   /// @}
 
   bool paused = false;  ///< added but not started; TorrentHandle::resume() starts it
+  /// With SessionSettings::resume_data_events: the latest ResumeDataSaved::data the embedder kept for this
+  /// torrent (opaque bytes). Trusted only as far as the files on disk still match it (otherwise the data is
+  /// rechecked); empty: none, check what is on disk.
+  std::string resume_data;
   /// Seconds a magnet looks for peers with the metadata before it fails with ErrorCode::metadata_not_found
   /// (the DHT is searched meanwhile).
   int metadata_timeout_seconds = 60;

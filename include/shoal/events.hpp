@@ -81,6 +81,13 @@ struct FileError {
   std::string path;       ///< the file involved
   std::string message;    ///< the system's reason
 };
+/// With SessionSettings::resume_data_events: the torrent's resume data, at every point where it would have
+/// been saved to a file (periodically while pieces verify, on completion, on stop and on
+/// Session::save_state()). Keep the latest per torrent and pass it back in AddTorrentParams::resume_data.
+struct ResumeDataSaved {
+  std::string info_hash;  ///< 40 hex digits
+  std::string data;       ///< opaque bytes
+};
 /// Details for a verbose log (connections, DHT, LSD), only when SessionSettings::log_events asks for them.
 struct LogLine {
   std::string info_hash;  ///< empty for session-wide lines
@@ -94,6 +101,6 @@ struct SessionWarning {
 /// Any of the events above; take them apart with std::visit or std::get_if.
 using Event = std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished,
                            TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError,
-                           PeerBanned, FileError, LogLine, SessionWarning>;
+                           PeerBanned, FileError, ResumeDataSaved, LogLine, SessionWarning>;
 
 }  // namespace shoal

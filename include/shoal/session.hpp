@@ -76,6 +76,10 @@ class Session {
   /// The status of every torrent, in the order of torrents(): one trip to the network thread for all of them
   /// (a remote UI listing 10,000 torrents would otherwise make 10,000).
   std::vector<TorrentStatus> statuses() const;
+  /// Peers, bitfield and availability (as `query` asks) of the torrents with these info-hashes, in the same
+  /// order: one trip to the network thread for all of them. An unknown hash gives an empty TorrentDetails.
+  std::vector<TorrentDetails> details(const std::vector<std::string>& info_hashes,
+                                      const DetailsQuery& query) const;
   /// Reorders the queue (which queued torrents start first when SessionSettings::max_active_* hold them
   /// back): these info-hashes first, in this order; torrents not listed follow in their previous order.
   /// Unknown hashes are ignored.

@@ -44,6 +44,10 @@ struct SessionSettings {
   /// atomically on every change, and add them all again when a session starts on the same state_dir (an
   /// always-on node). Off for one-shot users such as `shoal get`.
   bool remember_torrents = false;
+  /// Resume data (which pieces are verified, and the files' stamps when that was true) goes to the embedder
+  /// as ResumeDataSaved events instead of files under state_dir, and comes back through
+  /// AddTorrentParams::resume_data: for an embedder that keeps all its state in a database of its own.
+  bool resume_data_events = false;
 
   std::string listen_address = "::";  ///< "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
   std::uint16_t listen_port = 0;      ///< TCP port; 0: any free port (see SessionStats::listen_port)

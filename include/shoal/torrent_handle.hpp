@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "shoal/expected.hpp"
+#include "shoal/torrent_details.hpp"
 #include "shoal/torrent_status.hpp"
 
 namespace shoal {
@@ -17,6 +18,14 @@ namespace shoal {
 namespace detail {
 class SessionCore;
 }
+
+/// @name File priorities for TorrentHandle::set_file_priority()
+/// @{
+inline constexpr int kFilePrioritySkip = 0;
+inline constexpr int kFilePriorityLow = 1;
+inline constexpr int kFilePriorityNormal = 4;
+inline constexpr int kFilePriorityHigh = 7;
+/// @}
 
 /// A handle to one torrent of a session, from Session::add_torrent(), torrents() or find_torrent().
 ///
@@ -40,6 +49,9 @@ class TorrentHandle {
 
   /// A snapshot of the torrent's state, progress, rates, peers and trackers.
   TorrentStatus status() const;
+  /// Its connected peers, verified-piece bitfield and availability, as much as `query` asks for (see
+  /// Session::details() for many torrents at once).
+  TorrentDetails details(const DetailsQuery& query) const;
   /// Stops transferring (connections closed, state `paused`); TorrentStopped is queued.
   void pause();
   /// Undoes pause() (the queue may still hold the torrent back).
@@ -50,8 +62,17 @@ class TorrentHandle {
   void force_reannounce();
   /// Dials a peer: "IP:PORT" or "[IPv6]:PORT". @return false if it does not parse.
   bool add_peer(const std::string& endpoint);
-  /// 0 = skip the file, anything else = download it. Index as in the torrent's file list.
+  /// 0 = skip the file; 1..7 = download it, pieces of higher-priority files first (kFilePriorityLow,
+  /// kFilePriorityNormal, kFilePriorityHigh; larger values count as 7). Files never set are normal. Index as
+  /// in the torrent's file list. Skipping or un-skipping a file restarts a running torrent (what is verified
+  /// stays verified); a change between 1..7 takes effect at once.
   void set_file_priority(int file_index, int priority);
+  /// Peer connections this torrent may hold (AddTorrentParams::max_connections); takes effect at once: past
+  /// it, the connections that gave us least are closed.
+  void set_max_connections(int max_connections);
+  /// Like resume(), but the torrent runs at once whatever SessionSettings::max_active_* say, and is not
+  /// counted against them (Transmission's "start now"). pause() ends it.
+  void force_start();
   /// Per-torrent rate limits in bytes per second (0 = none of its own; the session's global ones still
   /// apply). Takes effect at once and is kept across restarts of the torrent.
   void set_rate_limits(std::int64_t download, std::int64_t upload);

@@ -141,7 +141,10 @@ int Daemon::run() {
   }
 
   SessionSettings settings;
-  settings.state_dir = config_.config_dir / "engine";  // resume data, DHT table
+  // Resume data goes into the SQLite store with everything else (ResumeDataSaved events); the engine's own
+  // directory keeps only the DHT routing table and the edge pieces of skipped files.
+  settings.state_dir = config_.config_dir / "engine";
+  settings.resume_data_events = true;
   settings.listen_address = config_.listen_address;
   settings.listen_port = config_.peer_port;
   settings.dht.enabled = values->dht_enabled;
@@ -200,6 +203,7 @@ int Daemon::run() {
   // SIGTERM: trackers told "stopped", resume data saved, then out.
   session_->set_wakeup({});
   session_->shutdown(std::chrono::seconds(5));
+  drain_events();  // the resume data saved on the way out
   log_.info("stopped");
   return 0;
 }
@@ -214,6 +218,7 @@ void Daemon::drain_events() {
   auto now = unix_now();
   for (const auto& e : session_->pop_events())
     backend_->on_event(e, now);
+  backend_->flush_resume_data();
 }
 
 void Daemon::schedule_tick() {

@@ -11,6 +11,12 @@ namespace shoal::daemon {
 
 namespace {
 
+// Transmission's file priority (-1 low, 0 normal, 1 high) and wanted flag as the engine's (0 skip, 1..7).
+int engine_file_priority(bool wanted, int priority) {
+  if (!wanted) return kFilePrioritySkip;
+  return priority < 0 ? kFilePriorityLow : priority > 0 ? kFilePriorityHigh : kFilePriorityNormal;
+}
+
 constexpr std::int64_t kRecentSeconds = 60;
 constexpr std::size_t kMaxRemembered = 10'000;    // removed ids kept for recently-active
 constexpr std::size_t kBulkStatusThreshold = 32;  // more ids than this: one statuses() call for all
@@ -39,6 +45,8 @@ Expected<SessionBackend::Record*, std::string> SessionBackend::add_to_session(St
   else
     p.magnet = stored.magnet;
   p.save_path = stored.save_path;
+  p.resume_data = std::move(stored.resume_data);  // the engine keeps it from here
+  stored.resume_data.clear();
   // Started only once the file selection is in place: a change of selection restarts a running torrent.
   p.paused = true;
   p.seed_when_complete = true;  // the daemon applies ratio and idle limits itself (policy.hpp)
@@ -52,9 +60,14 @@ Expected<SessionBackend::Record*, std::string> SessionBackend::add_to_session(St
   if (!stored.torrent_bytes.empty()) {
     if (auto info = parse_torrent(stored.torrent_bytes)) r.info = std::move(*info);
   }
-  if (r.info && !stored.options.wanted.empty()) {
-    for (std::size_t i = 0; i < stored.options.wanted.size() && i < r.info->files.size(); ++i) {
-      if (!stored.options.wanted[i]) r.handle.set_file_priority(static_cast<int>(i), 0);
+  if (r.info) {
+    // Only files that differ from the engine's default (wanted, normal): 10,000 torrents restore quickly.
+    const auto& o = stored.options;
+    for (std::size_t i = 0; i < r.info->files.size(); ++i) {
+      bool wanted = i >= o.wanted.size() || o.wanted[i];
+      int priority = i < o.priorities.size() ? o.priorities[i] : 0;
+      if (!wanted || priority != 0)
+        r.handle.set_file_priority(static_cast<int>(i), engine_file_priority(wanted, priority));
     }
   }
   if (!stored.paused) r.handle.resume();
@@ -143,7 +156,17 @@ void SessionBackend::on_event(const Event& event, std::int64_t now) {
     log_.warn("session-warning", {{"text", w->text}});
   } else if (auto* c = std::get_if<CheckFinished>(&event)) {
     if (auto* r = record_of(c->info_hash)) r->last_active = now;
+  } else if (auto* saved = std::get_if<ResumeDataSaved>(&event)) {
+    if (auto* r = record_of(saved->info_hash)) pending_resume_[r->stored.id] = saved->data;
   }
+}
+
+void SessionBackend::flush_resume_data() {
+  if (pending_resume_.empty()) return;
+  std::vector<std::pair<std::int64_t, std::string>> batch(std::make_move_iterator(pending_resume_.begin()),
+                                                          std::make_move_iterator(pending_resume_.end()));
+  pending_resume_.clear();
+  if (auto ok = store_.set_resume_data(batch); !ok) log_.error("state-write-failed", {{"error", ok.error()}});
 }
 
 void SessionBackend::tick(std::int64_t now, int weekday, int minute) {
@@ -291,6 +314,22 @@ std::vector<rpc::TorrentId> SessionBackend::recently_removed() {
 
 std::vector<rpc::TorrentView> SessionBackend::torrents(const std::vector<rpc::TorrentId>& ids,
                                                        const rpc::TorrentQuery& query) {
+  auto out = views(ids, query);
+  const auto& want = query.details;
+  if (!want.peers && !want.pieces && !want.availability) return out;
+  // Peers, bitfields and availability of all of them in one trip to the network thread.
+  std::vector<std::string> hashes;
+  hashes.reserve(out.size());
+  for (const auto& v : out)
+    hashes.push_back(v.status.info_hash);
+  auto details = session_.details(hashes, want);
+  for (std::size_t i = 0; i < out.size() && i < details.size(); ++i)
+    out[i].details = std::move(details[i]);
+  return out;
+}
+
+std::vector<rpc::TorrentView> SessionBackend::views(const std::vector<rpc::TorrentId>& ids,
+                                                    const rpc::TorrentQuery& query) {
   std::vector<rpc::TorrentView> out;
   out.reserve(ids.size());
   if (ids.size() > kBulkStatusThreshold) {
@@ -373,7 +412,7 @@ Expected<rpc::AddResult, std::string> SessionBackend::add(const rpc::AddRequest&
   return rpc::AddResult{t.id, name, t.info_hash, false};
 }
 
-void SessionBackend::start(const std::vector<rpc::TorrentId>& ids, bool) {
+void SessionBackend::start(const std::vector<rpc::TorrentId>& ids, bool now) {
   for (auto id : ids) {
     auto* r = find(id);
     if (!r) continue;
@@ -384,7 +423,11 @@ void SessionBackend::start(const std::vector<rpc::TorrentId>& ids, bool) {
     }
     r->last_active = now_;
     r->seeding_since_upload = now_;
-    r->handle.resume();
+    if (now) {
+      r->handle.force_start();  // torrent-start-now: past the queue
+    } else {
+      r->handle.resume();
+    }
   }
 }
 
@@ -449,7 +492,7 @@ Expected<void, std::string> SessionBackend::set(const std::vector<rpc::TorrentId
     if (c.upload_limit) o.upload_limit = *c.upload_limit;
     if (c.seed_ratio) o.seed_ratio = *c.seed_ratio;
     if (c.seed_idle_minutes) o.seed_idle_minutes = *c.seed_idle_minutes;
-    if (c.peer_limit) o.peer_limit = *c.peer_limit;  // applies from the torrent's next start
+    if (c.peer_limit) o.peer_limit = *c.peer_limit;
     std::size_t files = r->info ? r->info->files.size() : 0;
     std::vector<bool> wanted = o.wanted.empty() ? std::vector<bool>(files, true) : o.wanted;
     auto each = [&](const std::vector<int>& list, auto fn) {
@@ -469,12 +512,15 @@ Expected<void, std::string> SessionBackend::set(const std::vector<rpc::TorrentId
     each(c.priority_low, [&](std::size_t k) { prio[k] = -1; });
     each(c.priority_normal, [&](std::size_t k) { prio[k] = 0; });
     auto old_wanted = o.wanted.empty() ? std::vector<bool>(files, true) : o.wanted;
+    auto old_prio = o.priorities.empty() ? std::vector<int>(files, 0) : o.priorities;
     o.wanted = wanted;
     o.priorities = prio;
     persist_options(*r);
     if (c.download_limit || c.upload_limit) r->handle.set_rate_limits(o.download_limit, o.upload_limit);
+    if (c.peer_limit && *c.peer_limit > 0) r->handle.set_max_connections(*c.peer_limit);
     for (std::size_t k = 0; k < files; ++k) {
-      if (wanted[k] != old_wanted[k]) r->handle.set_file_priority(static_cast<int>(k), wanted[k] ? 1 : 0);
+      if (wanted[k] != old_wanted[k] || prio[k] != old_prio[k])
+        r->handle.set_file_priority(static_cast<int>(k), engine_file_priority(wanted[k], prio[k]));
     }
     if (c.location) {
       if (auto moved = set_location({id}, *c.location, true); !moved) return moved;

@@ -29,6 +29,9 @@ class SessionBackend : public rpc::Backend {
   int restore();
   // A session event (taken on the daemon's thread).
   void on_event(const Event& event, std::int64_t now);
+  // Writes the resume data that events brought since the last call, in one transaction. Call it after each
+  // batch of events.
+  void flush_resume_data();
   // Every few seconds: seeding limits, the alternative-speed schedule, activity. `weekday` 0 = Sunday,
   // `minute` after local midnight.
   void tick(std::int64_t now, int weekday, int minute);
@@ -82,6 +85,8 @@ class SessionBackend : public rpc::Backend {
 
   Expected<Record*, std::string> add_to_session(StoredTorrent stored, bool restoring);
   rpc::TorrentView view(Record& r, const TorrentStatus& status, bool with_files);
+  // torrents() without the details.
+  std::vector<rpc::TorrentView> views(const std::vector<rpc::TorrentId>& ids, const rpc::TorrentQuery& query);
   void apply_session_settings();
   std::int64_t wanted_bytes(const Record& r) const;
   Record* find(rpc::TorrentId id);
@@ -95,6 +100,7 @@ class SessionBackend : public rpc::Backend {
   std::map<rpc::TorrentId, Record> records_;
   std::map<std::string, rpc::TorrentId> by_hash_;
   std::deque<std::pair<rpc::TorrentId, std::int64_t>> removed_;  // id, when
+  std::map<rpc::TorrentId, std::string> pending_resume_;         // the latest per torrent, not yet stored
   std::int64_t started_at_ = 0;
   std::int64_t files_added_ = 0;
   std::int64_t rpc_requests_ = 0;

@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS torrents (
   priorities TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resume (
+  torrent_id INTEGER PRIMARY KEY REFERENCES torrents(id) ON DELETE CASCADE,
+  data BLOB NOT NULL
+);
 )sql";
 
 // One prepared statement, finalized on every path.
@@ -193,7 +197,8 @@ Expected<std::vector<StoredTorrent>, std::string> StateStore::torrents() {
   Statement s(db_,
               "SELECT id, info_hash, torrent_bytes, magnet, save_path, paused, queue_position, added_date, "
               "done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, wanted, "
-              "priorities FROM torrents ORDER BY queue_position, id");
+              "priorities, resume.data FROM torrents LEFT JOIN resume ON resume.torrent_id = torrents.id "
+              "ORDER BY queue_position, id");
   if (!s.ok()) return unexpected(s.error());
   std::vector<StoredTorrent> out;
   int rc;
@@ -215,6 +220,7 @@ Expected<std::vector<StoredTorrent>, std::string> StateStore::torrents() {
     t.options.peer_limit = static_cast<int>(s.integer(13));
     t.options.wanted = decode_flags(s.text(14));
     t.options.priorities = decode_priorities(s.text(15));
+    t.resume_data = s.text(16);
     out.push_back(std::move(t));
   }
   if (rc != SQLITE_DONE) return unexpected(s.error());
@@ -260,6 +266,24 @@ Expected<void, std::string> StateStore::remove(std::int64_t id) {
   Statement s(db_, "DELETE FROM torrents WHERE id = ?1");
   s.bind(1, id);
   return run(s);
+}
+
+Expected<void, std::string> StateStore::set_resume_data(
+    const std::vector<std::pair<std::int64_t, std::string>>& data) {
+  if (data.empty()) return {};
+  Transaction tx(db_);
+  if (!tx.ok()) return unexpected(std::string("begin: ") + sqlite3_errmsg(db_));
+  for (const auto& [id, bytes] : data) {
+    // A torrent removed meanwhile has no row to refer to: nothing to keep for it.
+    Statement s(db_,
+                "INSERT INTO resume (torrent_id, data) SELECT ?1, ?2 WHERE EXISTS "
+                "(SELECT 1 FROM torrents WHERE id = ?1) "
+                "ON CONFLICT(torrent_id) DO UPDATE SET data = excluded.data");
+    s.bind(1, id);
+    s.bind_blob(2, bytes);
+    if (auto r = run(s); !r) return r;
+  }
+  return tx.commit();
 }
 
 Expected<void, std::string> StateStore::set_paused(std::int64_t id, bool paused) {

@@ -4,8 +4,8 @@
 //
 // Durability rule: every mutating call is one transaction, committed (synchronous=FULL) before it returns, so
 // what the daemon has acknowledged to a client survives kill -9 or a power cut. Which pieces are verified is
-// the engine's resume data (written atomically with the files' stamps, rechecked when they differ), not kept
-// here.
+// the engine's resume data (the bitfield with the files' stamps, rechecked when they differ), kept here too
+// in a table of its own: the engine hands it over (ResumeDataSaved events) instead of writing files.
 //
 // Not thread-safe: one StateStore is used from the daemon's thread only.
 #pragma once
@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shoal/expected.hpp"
@@ -47,6 +48,7 @@ struct StoredTorrent {
   std::int64_t added_date = 0;      // seconds since 1970
   std::int64_t done_date = 0;       // 0: not finished yet
   TorrentOptions options;
+  std::string resume_data;  // the engine's latest (ResumeDataSaved); empty: none yet
 };
 
 class StateStore {
@@ -62,6 +64,8 @@ class StateStore {
   // Inserts `torrent` (its id and queue position are assigned: last in the queue) and returns the new id.
   Expected<std::int64_t, std::string> add(StoredTorrent torrent);
   Expected<void, std::string> remove(std::int64_t id);
+  // The engine's resume data of several torrents, in one transaction (ids no longer stored are skipped).
+  Expected<void, std::string> set_resume_data(const std::vector<std::pair<std::int64_t, std::string>>& data);
   Expected<void, std::string> set_paused(std::int64_t id, bool paused);
   Expected<void, std::string> set_options(std::int64_t id, const TorrentOptions& options);
   Expected<void, std::string> set_save_path(std::int64_t id, const std::string& save_path);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shoal/expected.hpp"
+#include "shoal/torrent_details.hpp"
 #include "shoal/torrent_status.hpp"
 
 namespace shoal::rpc {
@@ -47,11 +48,13 @@ struct TorrentView {
   int peer_limit = 0;
   bool user_paused = false;
   std::vector<FileView> files;  // filled only when TorrentQuery::files is set
+  TorrentDetails details;       // the parts TorrentQuery::details asks for
   std::vector<std::string> web_seeds;
 };
 
 struct TorrentQuery {
-  bool files = false;  // the file list is the costly part: only for fields that need it
+  bool files = false;    // the file list is a costly part: only for fields that need it
+  DetailsQuery details;  // so are peers, the bitfield and availability
 };
 
 // How a torrent-add names its torrent: exactly one source is set.

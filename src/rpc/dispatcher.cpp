@@ -158,6 +158,7 @@ Expected<json, std::string> Dispatcher::torrent_get(const json& args, std::int64
     if (!f.is_string()) return unexpected(std::string("fields must be strings"));
     fields.push_back(f.get<std::string>());
     if (field_needs_files(fields.back())) query.files = true;
+    add_details_needed(fields.back(), query.details);
   }
   bool recent = args.contains("ids") && args["ids"].is_string() &&
                 (args["ids"] == "recently-active" || args["ids"] == "recently_active");

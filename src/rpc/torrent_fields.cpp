@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "rpc/peer_fields.hpp"
+
 namespace shoal::rpc {
 
 namespace {
@@ -176,6 +178,7 @@ bool field_needs_files(std::string_view field) {
 }
 
 std::optional<json> torrent_field(const TorrentView& t, std::string_view f, std::int64_t now) {
+  if (auto value = peer_field(t, f)) return value;
   const auto& s = t.status;
   bool active = s.download_rate > 0 || s.upload_rate > 0;
   if (f == "id") return t.id;
@@ -207,17 +210,10 @@ std::optional<json> torrent_field(const TorrentView& t, std::string_view f, std:
   if (f == "isStalled") return false;
   if (f == "isPrivate") return t.is_private;
   if (f == "peersConnected") return s.peers;
-  if (f == "peersSendingToUs") return s.download_rate > 0 ? s.peers : 0;
-  if (f == "peersGettingFromUs") return s.upload_rate > 0 ? s.peers : 0;
   if (f == "webseedsSendingToUs") return 0;
-  if (f == "peers") return json::array();
-  if (f == "peersFrom")
-    return json{{"fromCache", 0}, {"fromDht", 0}, {"fromIncoming", 0}, {"fromLpd", 0},
-                {"fromLtep", 0},  {"fromPex", 0}, {"fromTracker", 0}};
   if (f == "peer-limit" || f == "maxConnectedPeers") return t.peer_limit;
   if (f == "pieceCount") return s.num_pieces;
   if (f == "pieceSize") return t.piece_size;
-  if (f == "pieces") return std::string();  // the engine does not export its bitfield yet
   if (f == "downloadDir") return t.download_dir;
   if (f == "addedDate") return t.added_date;
   if (f == "doneDate") return t.done_date;
@@ -266,7 +262,6 @@ std::optional<json> torrent_field(const TorrentView& t, std::string_view f, std:
     return out;
   }
   if (f == "primary-mime-type") return std::string("application/octet-stream");
-  if (f == "availability") return json::array();
   return std::nullopt;
 }
 

@@ -27,6 +27,8 @@ TrStatus tr_status(const TorrentView& t);
 std::optional<nlohmann::json> torrent_field(const TorrentView& t, std::string_view field, std::int64_t now);
 // True for fields that need the file list (TorrentQuery::files).
 bool field_needs_files(std::string_view field);
+// Adds to `query` the parts of TorrentDetails that `field` needs.
+void add_details_needed(std::string_view field, DetailsQuery& query);
 
 // Transmission speeds are kB/s of 1000 bytes.
 inline constexpr std::int64_t kSpeedUnit = 1000;

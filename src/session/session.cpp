@@ -132,6 +132,17 @@ std::vector<TorrentStatus> Session::statuses() const {
   });
 }
 
+std::vector<TorrentDetails> Session::details(const std::vector<std::string>& info_hashes,
+                                             const DetailsQuery& query) const {
+  return core_->call([&] {
+    std::vector<TorrentDetails> out;
+    out.reserve(info_hashes.size());
+    for (const auto& hex : info_hashes)
+      out.push_back(core_->details(hex, query));
+    return out;
+  });
+}
+
 void Session::set_queue_order(const std::vector<std::string>& info_hashes) {
   core_->call([&] { core_->set_queue_order(info_hashes); });
 }
@@ -175,6 +186,14 @@ void TorrentHandle::set_file_priority(int file_index, int priority) {
     core->call([&] { core->set_file_priority(info_hash_, file_index, priority); });
 }
 
+void TorrentHandle::set_max_connections(int max_connections) {
+  if (auto core = core_.lock()) core->call([&] { core->set_max_connections(info_hash_, max_connections); });
+}
+
+void TorrentHandle::force_start() {
+  if (auto core = core_.lock()) core->call([&] { core->force_start(info_hash_); });
+}
+
 void TorrentHandle::set_rate_limits(std::int64_t download, std::int64_t upload) {
   if (auto core = core_.lock()) core->call([&] { core->set_rate_limits(info_hash_, download, upload); });
 }
@@ -183,6 +202,12 @@ std::string TorrentHandle::torrent_file() const {
   auto core = core_.lock();
   if (!core) return {};
   return core->call([&] { return core->torrent_file(info_hash_); });
+}
+
+TorrentDetails TorrentHandle::details(const DetailsQuery& query) const {
+  auto core = core_.lock();
+  if (!core) return {};
+  return core->call([&] { return core->details(info_hash_, query); });
 }
 
 std::vector<std::int64_t> TorrentHandle::file_progress() const {

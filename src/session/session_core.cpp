@@ -11,8 +11,10 @@
 #include "hash/sha.hpp"
 #include "magnet/magnet_link.hpp"
 #include "runtime/file_io.hpp"
+#include "session/details_report.hpp"
 #include "session/peer_id.hpp"
 #include "session/session_state.hpp"
+#include "storage/resume_data.hpp"
 
 namespace shoal::detail {
 namespace {
@@ -255,6 +257,14 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   entry->file_mask = std::move(file_mask);
   entry->user_paused = params.paused;
   entry->params = std::move(params);
+  if (entry->info && !entry->params.resume_data.empty()) {
+    // What the torrent had when its resume data was saved: shown (TorrentDetails::pieces) until it runs and
+    // its check says what is really there.
+    if (auto resume = storage::decode_resume(entry->params.resume_data, entry->info->info_hash,
+                                             entry->info->num_pieces())) {
+      entry->last_pieces = session::bitfield_bytes(resume->have);
+    }
+  }
   torrents_[entry->hex] = entry;
   push_event(TorrentAdded{entry->hex, entry->info ? entry->info->name : std::string()});
   persist();
@@ -558,7 +568,7 @@ void SessionCore::schedule() {
   for (const auto& [hex, e] : torrents_) {
     if (is_active(*e)) {
       ++active;
-      if (!limited) continue;
+      if (!limited || e->bypass_queue) continue;
       if (e->torrent->stats().state == session::TorrentState::seeding) {
         seeding.push_back(e);
       } else {
@@ -582,6 +592,11 @@ void SessionCore::schedule() {
     deactivate(e, [] {});
   }
   for (const auto& e : queued) {
+    if (e->bypass_queue) {
+      activate(e);
+      ++active;
+      continue;
+    }
     // A torrent known to be complete needs a seed slot; any other counts as a download until its check says.
     if (e->finished_told) {
       if (settings_.max_active_seeds > 0 && seeds >= settings_.max_active_seeds) continue;
@@ -616,6 +631,17 @@ void SessionCore::activate(const EntryPtr& entry) {
   options.save_dir = p.save_path;
   options.resume_file = resume_path(*entry);
   options.parts_file = parts_path(*entry);
+  std::weak_ptr<Entry> weak = entry;
+  if (settings_.resume_data_events) {
+    options.resume_file.clear();
+    options.resume_data = p.resume_data;
+    options.resume_sink = [this, weak](std::string data) {
+      auto e = weak.lock();
+      if (!e) return;
+      e->params.resume_data = data;  // a restart of the torrent in this session starts from it
+      push_event(ResumeDataSaved{e->hex, std::move(data)});
+    };
+  }
   options.peers = entry->peers;
   options.use_trackers = p.use_trackers && settings_.use_trackers;
   options.announce_to_all_tiers = p.announce_to_all_tiers;
@@ -625,6 +651,7 @@ void SessionCore::activate(const EntryPtr& entry) {
   options.sequential = p.sequential;
   options.only = p.only;
   options.file_mask = entry->file_mask;
+  options.file_priorities = entry->file_priority;
   options.max_download_rate = p.max_download_rate;
   options.max_upload_rate = p.max_upload_rate;
   options.upload_slots = p.upload_slots;
@@ -633,7 +660,6 @@ void SessionCore::activate(const EntryPtr& entry) {
   entry->state = TorrentState::checking;
   auto& t = *entry->torrent;
   const std::string hex = entry->hex;
-  std::weak_ptr<Entry> weak = entry;
   t.on_complete = [this, weak] {
     auto e = weak.lock();
     if (!e || e->finished_told) return;
@@ -701,6 +727,7 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
     auto e = weak.lock();
     if (!e || !e->torrent) return;
     auto last = e->torrent->stats();
+    e->last_pieces = session::bitfield_bytes(e->torrent->core().have());
     e->downloaded_before += last.downloaded;
     e->uploaded_before += last.uploaded;
     if (last.state == session::TorrentState::error) {
@@ -738,6 +765,19 @@ std::optional<Sha1Digest> SessionCore::find_by_req2(const Sha1Digest& req2) cons
 
 // ---------------------------------------------------------------------------------------------------------------
 // Per-torrent controls.
+
+TorrentDetails SessionCore::details(const std::string& info_hash, const DetailsQuery& query) const {
+  TorrentDetails d;
+  auto entry = find(info_hash);
+  if (!entry) return d;
+  d.info_hash = entry->hex;
+  if (entry->torrent) {
+    session::fill_details(entry->torrent->core(), query, d);
+  } else if (query.pieces) {
+    d.pieces = entry->last_pieces;
+  }
+  return d;
+}
 
 TorrentStatus SessionCore::status(const std::string& info_hash) const {
   TorrentStatus s;
@@ -803,6 +843,7 @@ void SessionCore::pause(const std::string& info_hash) {
   auto entry = find(info_hash);
   if (!entry || entry->removed || entry->user_paused) return;
   entry->user_paused = true;
+  entry->bypass_queue = false;
   if (entry->state != TorrentState::fetching_metadata) entry->state = TorrentState::paused;
   persist();
   std::weak_ptr<Entry> weak = entry;
@@ -874,7 +915,18 @@ void SessionCore::set_file_priority(const std::string& info_hash, int file, int 
   if (!entry || !entry->info || file < 0 || static_cast<std::size_t>(file) >= entry->info->files.size())
     return;
   if (entry->file_mask.empty()) entry->file_mask.assign(entry->info->files.size(), true);
-  bool wanted = priority != 0;
+  bool wanted = priority > 0;
+  if (wanted) {
+    auto level = static_cast<std::uint8_t>(std::min(priority, kFilePriorityHigh));
+    if (entry->file_priority.empty())
+      entry->file_priority.assign(entry->info->files.size(), static_cast<std::uint8_t>(kFilePriorityNormal));
+    if (entry->file_priority[static_cast<std::size_t>(file)] != level) {
+      entry->file_priority[static_cast<std::size_t>(file)] = level;
+      // Among wanted files the order changes at once; whether a file is wanted at all needs a restart.
+      if (entry->torrent && entry->file_mask[static_cast<std::size_t>(file)])
+        entry->torrent->set_file_priorities(entry->file_priority);
+    }
+  }
   if (entry->file_mask[static_cast<std::size_t>(file)] == wanted) return;
   entry->file_mask[static_cast<std::size_t>(file)] = wanted;
   persist();
@@ -888,6 +940,24 @@ void SessionCore::set_file_priority(const std::string& info_hash, int file, int 
     e->finished_told = false;
     schedule();
   });
+}
+
+void SessionCore::set_max_connections(const std::string& info_hash, int max_connections) {
+  auto entry = find(info_hash);
+  if (!entry || max_connections < 1) return;
+  entry->params.max_connections = max_connections;
+  if (entry->torrent) entry->torrent->set_max_connections(max_connections);
+}
+
+void SessionCore::force_start(const std::string& info_hash) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed) return;
+  entry->bypass_queue = true;
+  if (entry->user_paused) {
+    resume(info_hash);  // it reaches schedule(), which starts it whatever the limits say
+  } else if (!entry->torrent && entry->state == TorrentState::queued) {
+    schedule();
+  }
 }
 
 std::vector<std::int64_t> SessionCore::file_progress(const std::string& info_hash) const {

@@ -23,6 +23,7 @@
 #include "session/torrent_context.hpp"
 #include "session/torrent_session.hpp"
 #include "shoal/session.hpp"
+#include "shoal/torrent_details.hpp"
 
 namespace shoal::detail {
 
@@ -52,12 +53,15 @@ class SessionCore {
   std::vector<std::string> list() const;
   bool has(const std::string& info_hash) const { return torrents_.count(info_hash) != 0; }
   TorrentStatus status(const std::string& info_hash) const;
+  TorrentDetails details(const std::string& info_hash, const DetailsQuery& query) const;
   void pause(const std::string& info_hash);
   void resume(const std::string& info_hash);
   void force_recheck(const std::string& info_hash);
   void force_reannounce(const std::string& info_hash);
   bool add_peer(const std::string& info_hash, const std::string& endpoint);
   void set_file_priority(const std::string& info_hash, int file, int priority);
+  void set_max_connections(const std::string& info_hash, int max_connections);
+  void force_start(const std::string& info_hash);
   std::vector<std::int64_t> file_progress(const std::string& info_hash) const;
   Expected<void, std::string> move_storage(const std::string& info_hash, const std::filesystem::path& to);
   void set_rate_limits(const std::string& info_hash, std::int64_t download, std::int64_t upload);
@@ -91,6 +95,9 @@ class SessionCore {
     ErrorCode error_code = ErrorCode::none;
     std::string error;
     std::vector<bool> file_mask;
+    std::vector<std::uint8_t>
+        file_priority;          // 1..7 per file (TorrentHandle::set_file_priority); empty: all 4
+    bool bypass_queue = false;  // TorrentHandle::force_start(): not held back nor counted
     bool user_paused = false;
     bool removed = false;
     bool finished_told = false;
@@ -100,6 +107,7 @@ class SessionCore {
     bool dht_searching = false;
     std::int64_t downloaded_before = 0;  // of torrent objects that ran before (restarts)
     std::int64_t uploaded_before = 0;
+    std::string last_pieces;  // the bitfield when the torrent object last stopped (TorrentDetails::pieces)
   };
   using EntryPtr = std::shared_ptr<Entry>;
 

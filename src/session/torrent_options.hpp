@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,17 +15,22 @@ namespace shoal::session {
 
 struct TorrentOptions {
   std::filesystem::path save_dir = ".";
-  std::filesystem::path resume_file;  // empty: no resume data kept
-  std::filesystem::path parts_file;   // edge pieces of skipped files; empty: <save_dir>/.<info-hash>.parts
-  std::vector<Endpoint> peers;        // dialled directly, and re-dialled while we are not connected
+  std::filesystem::path resume_file;  // empty: no resume data kept in a file
+  // Instead of resume_file: resume data is handed to this sink when it would be saved (on the network
+  // thread), and read from resume_data at start (empty: none, check the data).
+  std::function<void(std::string)> resume_sink;
+  std::string resume_data;
+  std::filesystem::path parts_file;  // edge pieces of skipped files; empty: <save_dir>/.<info-hash>.parts
+  std::vector<Endpoint> peers;       // dialled directly, and re-dialled while we are not connected
   bool use_trackers = true;
   bool announce_to_all_tiers = false;  // BEP 12: by default stop at the first tier that answers
   bool seed_when_complete = false;     // keep running after completion
   std::optional<double> seed_ratio;    // stop seeding once uploaded >= ratio * size
   bool sequential = false;
-  std::vector<std::string> only;       // glob patterns of files to download; empty: all
-  std::vector<bool> file_mask;         // when not empty: exactly these files (in torrent order), after `only`
-  std::int64_t max_download_rate = 0;  // bytes/s, 0 = unlimited
+  std::vector<std::string> only;  // glob patterns of files to download; empty: all
+  std::vector<bool> file_mask;    // when not empty: exactly these files (in torrent order), after `only`
+  std::vector<std::uint8_t> file_priorities;  // per file, 1..7, higher first; empty: all equal
+  std::int64_t max_download_rate = 0;         // bytes/s, 0 = unlimited
   std::int64_t max_upload_rate = 0;
   int upload_slots = 8;
   int max_connections = 80;

@@ -140,6 +140,7 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
     options_.parts_file = options_.save_dir / ("." + info_.info_hash.to_hex() + ".parts");
   }
   apply_file_selection();
+  apply_piece_priorities();
   storage_ =
       std::make_unique<storage::PieceStorage>(storage::FileLayout(file_specs(info_), info_.piece_length),
                                               options_.save_dir, file_wanted_, options_.parts_file);
@@ -211,10 +212,41 @@ void TorrentSession::apply_file_selection() {
   }
 }
 
+void TorrentSession::apply_piece_priorities() {
+  const auto& prio = options_.file_priorities;
+  if (prio.empty() || info_.num_pieces() == 0) return;
+  std::vector<std::uint8_t> piece(static_cast<std::size_t>(info_.num_pieces()), 0);
+  for (std::size_t i = 0; i < info_.files.size() && i < file_wanted_.size(); ++i) {
+    const auto& f = info_.files[i];
+    if (!file_wanted_[i] || f.length <= 0) continue;
+    std::uint8_t level = i < prio.size() && prio[i] > 0 ? prio[i] : std::uint8_t{1};
+    auto first = f.offset / info_.piece_length;
+    auto last = (f.offset + f.length - 1) / info_.piece_length;
+    for (auto p = first; p <= last; ++p)
+      piece[static_cast<std::size_t>(p)] = std::max(piece[static_cast<std::size_t>(p)], level);
+  }
+  for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
+    auto level = piece[static_cast<std::size_t>(p.get())];
+    if (level > 0) core_->set_piece_priority(p, level);  // unwanted pieces keep their 0
+  }
+}
+
+void TorrentSession::set_file_priorities(std::vector<std::uint8_t> priorities) {
+  options_.file_priorities = std::move(priorities);
+  apply_piece_priorities();
+}
+
+void TorrentSession::set_max_connections(int max_connections) {
+  options_.max_connections = max_connections;
+  core_->set_max_connections(max_connections);
+  perform_actions();
+}
+
 void TorrentSession::start() {
   if (options_.fetch_metadata) {
     // Nothing on disk to check: straight to the peers.
     options_.resume_file.clear();
+    options_.resume_sink = nullptr;
     state_ = TorrentState::downloading;
     running_ = true;
     core_->set_logging(static_cast<bool>(on_log));
@@ -288,7 +320,7 @@ void TorrentSession::add_peer(const Endpoint& endpoint, swarm::PeerSource source
 
 asio::awaitable<void> TorrentSession::check_then_run() {
   if (auto refused = storage_->check_paths()) co_return fail(refused->message());
-  if (options_.resume_file.empty() || !load_resume()) co_await recheck();
+  if (!keeps_resume() || !load_resume()) co_await recheck();
   if (stopping_ || state_ == TorrentState::error) co_return;
   if (auto ec = storage_->create_empty_files()) {
     fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
@@ -307,7 +339,16 @@ asio::awaitable<void> TorrentSession::check_then_run() {
 }
 
 bool TorrentSession::load_resume() {
-  auto bytes = runtime::read_file(options_.resume_file, 64 * 1024 * 1024);
+  std::optional<std::string> bytes;
+  if (options_.resume_sink) {
+    if (!options_.resume_data.empty()) {
+      bytes = std::move(options_.resume_data);
+      resume_handed_ = true;  // the embedder holds resume data already; a refused one leads to a recheck
+    }
+    options_.resume_data.clear();
+  } else if (auto read = runtime::read_file(options_.resume_file, 64 * 1024 * 1024)) {
+    bytes = std::move(*read);
+  }
   if (!bytes) return false;
   auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces());
   if (!data) return false;
@@ -854,12 +895,14 @@ void TorrentSession::close_socket(Peer& peer) {
 // Resume data and errors.
 
 bool TorrentSession::resume_needs_saving() const {
+  if (rechecked_ || core_->resume_dirty()) return true;
+  if (options_.resume_sink) return !resume_handed_;
   std::error_code ec;
-  return rechecked_ || core_->resume_dirty() || !std::filesystem::exists(options_.resume_file, ec);
+  return !std::filesystem::exists(options_.resume_file, ec);
 }
 
 void TorrentSession::save_resume(bool sync) {
-  if (options_.resume_file.empty()) return;
+  if (!keeps_resume()) return;
   storage::ResumeData data;
   data.info_hash = info_.info_hash;
   data.have = core_->have();
@@ -868,9 +911,14 @@ void TorrentSession::save_resume(bool sync) {
   // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims.
   if (sync) storage_->sync();
   data.files = storage::collect_file_stamps(options_.save_dir, storage_->layout());
-  std::error_code ec;
-  std::filesystem::create_directories(options_.resume_file.parent_path(), ec);
-  runtime::write_file_atomically(options_.resume_file, storage::encode_resume(data));
+  if (options_.resume_sink) {
+    options_.resume_sink(storage::encode_resume(data));
+    resume_handed_ = true;
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.resume_file.parent_path(), ec);
+    runtime::write_file_atomically(options_.resume_file, storage::encode_resume(data));
+  }
   core_->mark_resume_saved();
   rechecked_ = false;
 }
@@ -997,7 +1045,7 @@ void TorrentSession::stop(std::function<void()> done) {
   was_error_ = state_ == TorrentState::error;
   // Saved now, before trackers are told and in-flight work winds down (which a dead tracker can stretch past
   // the session's shutdown wait); the drain saves again only if more pieces were verified meanwhile.
-  if (!was_error_ && running_ && !options_.resume_file.empty() && resume_needs_saving()) save_resume(true);
+  if (!was_error_ && running_ && keeps_resume() && resume_needs_saving()) save_resume(true);
   // A torrent waiting for its turn to check gives up its place.
   context_.checks->cancel(check_ticket_);
   check_slot_.cancel();
@@ -1042,8 +1090,7 @@ void TorrentSession::maybe_drained() {
   if (!closing_ || coroutines_ > 0 || jobs_ > 0) return;
   if (!drained_) {
     drained_ = true;
-    if (!was_error_ && running_ && state_ != TorrentState::error && !options_.resume_file.empty() &&
-        resume_needs_saving()) {
+    if (!was_error_ && running_ && state_ != TorrentState::error && keeps_resume() && resume_needs_saving()) {
       save_resume(true);
     }
     state_ = was_error_ || state_ == TorrentState::error ? TorrentState::error : TorrentState::stopped;

@@ -57,9 +57,14 @@ class TorrentSession {
   // Bytes of verified pieces in each file, in the torrent's file order.
   std::vector<std::int64_t> file_progress() const;
   void set_rate_limits(std::int64_t download, std::int64_t upload);
+  // The order among wanted files (TorrentOptions::file_priorities), at once; which files are wanted stays.
+  void set_file_priorities(std::vector<std::uint8_t> priorities);
+  void set_max_connections(int max_connections);
 
   TorrentStats stats() const;
   const metainfo::TorrentInfo& info() const { return info_; }
+  // The torrent core, read-only (peer list, bitfield, availability for TorrentDetails).
+  const torrent::Torrent& core() const { return *core_; }
   // An address to dial, from `source` (PEX: through connection `via`); each source has a quota (PeerList).
   void add_peer(const Endpoint& endpoint, swarm::PeerSource source = swarm::PeerSource::tracker,
                 swarm::PeerId via = swarm::kNoPeer);
@@ -98,6 +103,7 @@ class TorrentSession {
   bool load_resume();
   boost::asio::awaitable<void> recheck();
   void apply_file_selection();
+  void apply_piece_priorities();  // each wanted piece: the highest priority of the wanted files it touches
 
   // Every coroutine and disk job of this torrent is counted, so stop() knows when nothing refers to it.
   void spawn(boost::asio::awaitable<void> work, const char* failure = "internal error: ");
@@ -141,6 +147,10 @@ class TorrentSession {
   void save_resume(bool sync);
   // Something changed since the resume data was loaded or saved, or there is none yet.
   bool resume_needs_saving() const;
+  // Resume data is kept, in a file or by the sink (TorrentOptions).
+  bool keeps_resume() const {
+    return !options_.resume_file.empty() || static_cast<bool>(options_.resume_sink);
+  }
   void fail(const std::string& message);
   void tick();
 
@@ -171,7 +181,8 @@ class TorrentSession {
   bool closing_ = false;  // trackers told; peers closed; waiting for the last coroutine and disk job
   bool drained_ = false;
   bool was_error_ = false;
-  bool rechecked_ = false;  // the check's result is not in any resume data yet
+  bool rechecked_ = false;      // the check's result is not in any resume data yet
+  bool resume_handed_ = false;  // TorrentOptions::resume_sink was given resume data by this object
   bool performing_ = false;
   std::vector<std::function<void()>> stop_done_;
   int coroutines_ = 0;

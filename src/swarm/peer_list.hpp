@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "shoal/endpoint.hpp"
@@ -54,6 +55,12 @@ class PeerList {
   // refreshed. False when it is not kept: no port, or its source's quota is full.
   bool add(const Endpoint& endpoint, PeerSource source, Clock::time_point now, PeerId via = kNoPeer);
   bool contains(const Endpoint& endpoint) const { return entries_.count(endpoint) != 0; }
+  // Where a known address came from first; nullopt if it is not known.
+  std::optional<PeerSource> source_of(const Endpoint& endpoint) const {
+    auto it = entries_.find(endpoint);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second.source;
+  }
   void remove(const Endpoint& endpoint);  // banned, or ourselves; user-given addresses too
 
   // Dialling.

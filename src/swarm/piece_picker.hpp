@@ -90,6 +90,8 @@ class PiecePicker {
 
   std::int64_t piece_size(PieceIndex piece) const;
   std::int32_t blocks_in_piece(PieceIndex piece) const;
+  // Connected peers that have `piece`, seeds included.
+  std::int32_t availability(PieceIndex piece) const { return availability_[slot(piece)] + seeds_; }
 
  private:
   enum class BlockState : std::uint8_t { missing, requested, received };

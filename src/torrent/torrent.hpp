@@ -22,6 +22,7 @@
 //  - the read cache holds at most max(read_cache_bytes, 2 pieces); blocks queued for peers are copies.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -460,6 +461,47 @@ class Torrent {
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).
   Clock::time_point now_{};
+
+ public:
+  // --- Read-only views for status reports (the API's peer list and availability); kept together at the
+  // end of the class.
+  struct PeerReport {
+    PeerId id = swarm::kNoPeer;
+    Endpoint remote;
+    bool outgoing = false;
+    const swarm::PeerProtocol* protocol = nullptr;  // valid until the next call that changes the torrent
+    std::optional<swarm::PeerSource> source;        // where its address came from; none for an incoming one
+    double download_rate = 0;
+    double upload_rate = 0;
+    std::int64_t downloaded = 0;
+    std::int64_t uploaded = 0;
+  };
+  std::vector<PeerReport> peer_reports() const {
+    std::vector<PeerReport> out;
+    out.reserve(peers_.size());
+    for (const auto& [id, p] : peers_) {
+      std::optional<swarm::PeerSource> source;
+      if (p.outgoing) source = peer_list_.source_of(p.remote);
+      out.push_back(
+          {id, p.remote, p.outgoing, &p.protocol, source, p.down_rate, p.up_rate, p.downloaded, p.uploaded});
+    }
+    return out;
+  }
+  // Per piece: connected peers that have it, seeds included.
+  std::int32_t availability(PieceIndex piece) const { return picker_.availability(piece); }
+  // Connections this torrent may hold from now on (Params::max_connections). Past it, the connections that
+  // gave us least lately are closed at once (Disconnect actions).
+  void set_max_connections(int max_connections) {
+    params_.max_connections = max_connections < 1 ? 1 : max_connections;
+    auto excess = static_cast<std::ptrdiff_t>(peers_.size()) - params_.max_connections;
+    if (excess <= 0) return;
+    std::vector<std::pair<double, PeerId>> by_rate;
+    for (const auto& [id, p] : peers_)
+      by_rate.emplace_back(p.down_rate, id);
+    std::sort(by_rate.begin(), by_rate.end());
+    for (std::ptrdiff_t i = 0; i < excess; ++i)
+      close(by_rate[static_cast<std::size_t>(i)].second, "over the torrent's connection limit", true);
+  }
 };
 
 }  // namespace shoal::torrent

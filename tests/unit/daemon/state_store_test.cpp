@@ -72,6 +72,31 @@ TEST_F(StateStoreTest, IdsAreNeverReusedAfterRemoval) {
   EXPECT_EQ(store->torrents()->size(), 1u);
 }
 
+TEST_F(StateStoreTest, ResumeDataIsKeptPerTorrentAndGoesWithIt) {
+  std::int64_t a, b;
+  {
+    auto store = open();
+    a = *store->add(torrent("a"));
+    b = *store->add(torrent("b"));
+    std::string binary("RES\0\xff\x01", 6);
+    ASSERT_TRUE(store->set_resume_data({{a, "first"}, {b, binary}}));
+    ASSERT_TRUE(store->set_resume_data({{a, "second"}}));  // the latest wins
+    ASSERT_TRUE(store->set_resume_data({{9999, "for a torrent that is gone"}}));
+  }
+  auto store = open();
+  auto all = store->torrents();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].resume_data, "second");
+  EXPECT_EQ((*all)[1].resume_data, std::string("RES\0\xff\x01", 6));
+  ASSERT_TRUE(store->remove(a));
+  auto c = *store->add(torrent("c"));
+  all = store->torrents();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].id, c);
+  EXPECT_EQ((*all)[1].resume_data, "");  // nothing left behind by the removed one
+}
+
 TEST_F(StateStoreTest, ADuplicateInfoHashIsRefused) {
   auto store = open();
   ASSERT_TRUE(store->add(torrent("a")));

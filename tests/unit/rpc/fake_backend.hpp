@@ -20,6 +20,7 @@ class FakeBackend : public Backend {
   SessionValues values;
   bool closed = false;
   bool last_query_files = false;
+  DetailsQuery last_query_details;
   Expected<AddResult, std::string> add_result = AddResult{7, "added", std::string(40, 'c'), false};
 
   std::vector<TorrentId> ids() override {
@@ -41,6 +42,7 @@ class FakeBackend : public Backend {
   std::vector<TorrentId> recently_removed() override { return removed_lately; }
   std::vector<TorrentView> torrents(const std::vector<TorrentId>& ids, const TorrentQuery& q) override {
     last_query_files = q.files;
+    last_query_details = q.details;
     std::vector<TorrentView> out;
     for (auto id : ids) {
       if (auto it = views.find(id); it != views.end()) out.push_back(it->second);
