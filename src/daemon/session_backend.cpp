@@ -42,6 +42,8 @@ Expected<SessionBackend::Record*, std::string> SessionBackend::add_to_session(St
   // Started only once the file selection is in place: a change of selection restarts a running torrent.
   p.paused = true;
   p.seed_when_complete = true;  // the daemon applies ratio and idle limits itself (policy.hpp)
+  // A magnet waits for peers for as long as it is kept, as Transmission's do: no deadline.
+  p.metadata_timeout_seconds = 0;
   p.max_download_rate = stored.options.download_limit;
   p.max_upload_rate = stored.options.upload_limit;
   if (stored.options.peer_limit > 0) p.max_connections = stored.options.peer_limit;
@@ -197,6 +199,10 @@ rpc::TorrentView SessionBackend::view(Record& r, const TorrentStatus& status, bo
   v.id = r.stored.id;
   v.status = status;
   v.status.info_hash = r.stored.info_hash;
+  if (v.status.name.empty() && !r.stored.magnet.empty()) {
+    // A magnet before its metadata: the name its link gives (dn), as the add answered.
+    if (auto link = parse_magnet(r.stored.magnet); link && !link->name.empty()) v.status.name = link->name;
+  }
   if (status.total_wanted > 0) {
     r.have_wanted = status.have_wanted;
     r.pieces_have = status.pieces_have;
