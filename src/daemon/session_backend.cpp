@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "rpc/session_fields.hpp"
 
@@ -300,16 +301,19 @@ std::vector<rpc::TorrentView> SessionBackend::torrents(const std::vector<rpc::To
   std::vector<rpc::TorrentView> out;
   out.reserve(ids.size());
   if (ids.size() > kBulkStatusThreshold) {
-    std::map<std::string, TorrentStatus> by_hash;
-    for (auto& s : session_.statuses()) {
-      auto hash = s.info_hash;
-      by_hash.emplace(std::move(hash), std::move(s));
-    }
+    // Hashed, not ordered, and no status copied into it: with 10,000 torrents the ordered map of statuses
+    // was a third of a torrent-get.
+    auto statuses = session_.statuses();
+    std::unordered_map<std::string_view, const TorrentStatus*> by_hash;
+    by_hash.reserve(statuses.size());
+    for (const auto& s : statuses)
+      by_hash.emplace(s.info_hash, &s);
+    const TorrentStatus none;
     for (auto id : ids) {
       auto* r = find(id);
       if (!r) continue;
       auto it = by_hash.find(r->stored.info_hash);
-      out.push_back(view(*r, it == by_hash.end() ? TorrentStatus{} : it->second, query.files));
+      out.push_back(view(*r, it == by_hash.end() ? none : *it->second, query.files));
     }
     return out;
   }

@@ -257,8 +257,11 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
     asio::co_spawn(io_, fetch_metadata(entry), asio::detached);
   } else {
     entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
-    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0 || entry->user_paused) {
+    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0) {
       schedule();
+    } else if (entry->user_paused) {
+      // Paused and no limit: nothing starts and nothing else changes (a pass over every torrent here made a
+      // daemon's restart of 10,000 torrents, added paused then resumed, quadratic).
     } else {
       // No limit: nothing else can be waiting, so it starts now, without a pass over every torrent (which
       // made adding 10,000 torrents quadratic).
@@ -821,7 +824,13 @@ void SessionCore::resume(const std::string& info_hash) {
     e->state = TorrentState::queued;
     e->error_code = ErrorCode::none;
     e->error.clear();
-    schedule();
+    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0) {
+      schedule();
+    } else if (!e->torrent && e->info && !e->removed) {
+      // No limit: nothing else waits, so it starts now, without a pass over every torrent (as add does).
+      activate(e);
+      if (torrents_.size() > 1) ++active_cached_;
+    }
   });
 }
 
