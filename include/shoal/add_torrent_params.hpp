@@ -60,7 +60,8 @@ struct AddTorrentParams {
   /// rechecked); empty: none, check what is on disk.
   std::string resume_data;
   /// Seconds a magnet looks for peers with the metadata before it fails with ErrorCode::metadata_not_found
-  /// (the DHT is searched meanwhile).
+  /// (the DHT is searched meanwhile). 0: never fails; it waits for peers (incoming, the DHT, trackers) for as
+  /// long as it is in the session, as a daemon's magnets do.
   int metadata_timeout_seconds = 60;
 };
 

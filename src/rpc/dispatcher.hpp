@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rpc/backend.hpp"
 #include "rpc/path_policy.hpp"
@@ -28,6 +29,17 @@ class Dispatcher {
 
  private:
   using json = nlohmann::json;
+  // A torrent-get's arguments, read.
+  struct GetRequest {
+    std::vector<std::string> fields;
+    TorrentQuery query;
+    std::vector<TorrentId> ids;
+    bool recent = false;  // ids: "recently-active" (the answer lists the removed too)
+    bool table = false;   // format: "table"
+  };
+  Expected<GetRequest, std::string> read_get(const json& args);
+  // A whole torrent-get answer in objects format (rpc/torrent_get_text.cpp).
+  std::string torrent_get_text(const json& request, const GetRequest& get, std::int64_t now);
   // Each returns the response's "arguments", or the failure text for "result".
   Expected<json, std::string> torrent_get(const json& args, std::int64_t now);
   Expected<json, std::string> torrent_add(const json& args);

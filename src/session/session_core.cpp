@@ -272,8 +272,11 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
     asio::co_spawn(io_, fetch_metadata(entry), asio::detached);
   } else {
     entry->state = entry->user_paused ? TorrentState::paused : TorrentState::queued;
-    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0 || entry->user_paused) {
+    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0) {
       schedule();
+    } else if (entry->user_paused) {
+      // Paused and no limit: nothing starts and nothing else changes (a pass over every torrent here made a
+      // daemon's restart of 10,000 torrents, added paused then resumed, quadratic).
     } else {
       // No limit: nothing else can be waiting, so it starts now, without a pass over every torrent (which
       // made adding 10,000 torrents quadratic).
@@ -420,6 +423,14 @@ void SessionCore::restore() {
 // Magnet links: peers from the link, the caller and the DHT; the info dictionary over ut_metadata.
 
 asio::awaitable<void> SessionCore::fetch_metadata(EntryPtr entry) {
+  if (entry->params.metadata_timeout_seconds <= 0) {
+    // Never gives up (a daemon's magnet waits for peers as long as it is kept): the fetcher starts at once,
+    // so incoming peers are served from the first second, and the tick's DHT searches feed it peers.
+    if (settings_.dht.enabled) start_dht();
+    entry->metadata_deadline = std::chrono::steady_clock::time_point::max();
+    start_fetcher(entry);
+    co_return;
+  }
   auto info_hash = *Sha1Digest::from_hex(entry->hex);
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(entry->params.metadata_timeout_seconds);
@@ -869,7 +880,13 @@ void SessionCore::resume(const std::string& info_hash) {
     e->state = TorrentState::queued;
     e->error_code = ErrorCode::none;
     e->error.clear();
-    schedule();
+    if (settings_.max_active_downloads > 0 || settings_.max_active_seeds > 0) {
+      schedule();
+    } else if (!e->torrent && e->info && !e->removed) {
+      // No limit: nothing else waits, so it starts now, without a pass over every torrent (as add does).
+      activate(e);
+      if (torrents_.size() > 1) ++active_cached_;
+    }
   });
 }
 
@@ -1148,6 +1165,9 @@ asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
   if (entry->torrent) {
     for (const auto& p : found.peers)
       entry->torrent->add_peer(p, swarm::PeerSource::dht);
+  } else if (entry->fetcher) {
+    for (const auto& p : found.peers)
+      entry->fetcher->add_peer(p, swarm::PeerSource::dht);
   }
   // Quickly again while we have nobody, then at the usual re-announce interval.
   entry->next_dht =
@@ -1189,6 +1209,13 @@ asio::awaitable<void> SessionCore::tick_loop() {
     for (const auto& [hex, e] : torrents_)
       searching += e->dht_searching ? 1 : 0;
     for (const auto& [hex, e] : torrents_) {
+      // A magnet that waits for its metadata without a deadline looks for peers in the DHT as a torrent does.
+      bool waiting_magnet = e->fetcher && !e->info && e->params.metadata_timeout_seconds <= 0;
+      if (waiting_magnet && dht_ && !e->dht_searching && searching < kMaxConcurrentDhtSearches &&
+          now >= e->next_dht) {
+        ++searching;
+        asio::co_spawn(io_, dht_search(e), asio::detached);
+      }
       if (!is_active(*e) || e->info->is_private) continue;
       if (dht_ && !e->dht_searching && searching < kMaxConcurrentDhtSearches && now >= e->next_dht) {
         ++searching;

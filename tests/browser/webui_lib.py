@@ -238,10 +238,12 @@ class ShoalServer(Server):
         os.makedirs(conf)
         os.makedirs(self.download_dir)
         rpc_port = free_port()
+        with open(os.path.join(conf, "settings.json"), "w") as f:
+            json.dump({"listen-address": "127.0.0.1"}, f)
         extra = os.environ.get("SHOAL_DAEMON_ARGS", "").split()
         daemon = procs.start("shoal-daemon", [shoal, "daemon", "--config-dir", conf, "--download-dir", self.download_dir,
                                      "--rpc", f"127.0.0.1:{rpc_port}", "--web-root", web_root, "--foreground",
-                                     *extra])
+                                     "--no-dht", "--no-lsd", *extra])
         wait_port(rpc_port, process=daemon)
         self.base = f"http://127.0.0.1:{rpc_port}"
         self.rpc = Rpc(f"{self.base}/transmission/rpc")

@@ -7,7 +7,7 @@ Adds a .torrent by file upload and a magnet link, watches a local Shoal seeder b
 data on disk, stops, starts and removes (with and without data), and adds a torrent named
 `<img src=x onerror=alert(1)>` that must show as text with no script run. On Shoal's UI it also opens the
 details (pieces map, files wanted and priority) and looks at the page on a phone-sized screen.
-The server defaults to $SHOAL_WEBUI_SERVER, else transmission. Exit 77 (skip) when a needed binary is absent.
+The server defaults to $SHOAL_WEBUI_SERVER, else shoal (`shoal daemon`). Exit 77 (skip) when a needed binary is absent.
 """
 
 import argparse
@@ -205,7 +205,7 @@ def details_and_phone(checks, driver, page, server, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--server", choices=("shoal", "transmission"),
-                        default=os.environ.get("SHOAL_WEBUI_SERVER", "transmission"))
+                        default=os.environ.get("SHOAL_WEBUI_SERVER", "shoal"))
     parser.add_argument("--ui", choices=("shoal", "transmission"), default="shoal")
     args = parser.parse_args()
     run_main(lambda checks: scenario(checks, args.server, args.ui))

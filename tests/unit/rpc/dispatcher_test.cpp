@@ -279,6 +279,30 @@ TEST_F(DispatcherTest, InvalidUtf8InANameIsReplacedNotFatal) {
   EXPECT_EQ(out["result"], "success");
 }
 
+// torrent-get's answer is written as text (the fast path for 10,000 torrents): the same answer as the tree
+// form, for every shape of request it takes, with the tag, removed ids, a duplicate and an unknown field.
+TEST_F(DispatcherTest, TorrentGetTextIsTheSameAnswerAsTheTree) {
+  backend_.views[1].status.name = "quote\" back\\slash <b> \x01 bad\xff";
+  backend_.active = {2};
+  backend_.removed_lately = {5, 6};
+  Dispatcher d(backend_, PathPolicy({root_}));
+  for (std::string args : {
+           R"({"fields":["id","name","percentDone","eta","uploadRatio","isFinished","name","bogus"]})",
+           R"({"fields":["id","files","fileStats","wanted","priorities"],"ids":[1]})",
+           R"({"fields":["id","status"],"ids":"recently-active"})",
+           R"({"fields":[],"ids":[2,1]})",
+           R"({"fields":["id"],"ids":[]})",
+       }) {
+    SCOPED_TRACE(args);
+    auto request = json::parse(R"({"method":"torrent-get","tag":"t\"1","arguments":)" + args + "}");
+    auto text = json::parse(d.handle_text(request.dump(), kNow), nullptr, false);
+    ASSERT_FALSE(text.is_discarded());
+    auto tree = json::parse(d.handle(request, kNow).dump(-1, ' ', false, json::error_handler_t::replace));
+    EXPECT_EQ(text, tree);
+    EXPECT_EQ(text["result"], "success");
+  }
+}
+
 TEST(Base64, RoundTripsAndRejectsGarbage) {
   for (const std::string& s :
        std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})

@@ -115,6 +115,29 @@ TEST_F(SessionApiTest, OneSessionSeedsTwoTorrentsToAnotherThatDownloadsBoth) {
   EXPECT_EQ(leecher.find_torrent(one_.info_hash).info_hash(), one_.info_hash);
 }
 
+// A daemon's magnet (no deadline), with no DHT, no tracker and no peer in the link, does not fail: it waits
+// until a peer dials in, and gets the metadata and the data from it.
+TEST_F(SessionApiTest, AMagnetWithoutADeadlineWaitsForAPeerThatDialsIn) {
+  Session leecher(loopback_settings(root_ / "state-leech"));
+  EventLog log(leecher);
+  AddTorrentParams p;
+  p.magnet = "magnet:?xt=urn:btih:" + tree_.info_hash + "&dn=tree";
+  p.save_path = root_ / "out";
+  p.metadata_timeout_seconds = 0;
+  auto added = leecher.add_torrent(p);
+  ASSERT_TRUE(added) << added.error();
+
+  Session seeder(loopback_settings(root_ / "state-seed"));
+  EventLog seeder_log(seeder);
+  seed_both(seeder, seeder_log);
+  auto dialer = seeder.find_torrent(tree_.info_hash);
+  ASSERT_TRUE(dialer.add_peer("127.0.0.1:" + std::to_string(leecher.stats().listen_port)));
+  ASSERT_TRUE(log.wait_for<TorrentFinished>(tree_.info_hash));
+  EXPECT_EQ(log.count<TorrentError>(tree_.info_hash), 0);
+  EXPECT_EQ(log.count<MetadataReceived>(tree_.info_hash), 1);
+  expect_same_files(tree_, root_ / "out");
+}
+
 TEST_F(SessionApiTest, AddingATorrentTwiceIsRefused) {
   Session session(loopback_settings(root_ / "state"));
   ASSERT_TRUE(session.add_torrent(params_for(one_, seed_dir_)));
