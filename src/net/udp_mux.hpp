@@ -47,6 +47,11 @@ class UdpMux {
   void set_handler(Kind kind, Handler handler) {
     handlers_[static_cast<std::size_t>(kind)] = std::move(handler);
   }
+  // Called after each batch of datagrams read at once (recvmmsg), so a protocol can answer a batch with one
+  // round of output (uTP: one ACK per batch, not per datagram).
+  void set_batch_end_handler(Kind kind, std::function<void()> handler) {
+    batch_end_[static_cast<std::size_t>(kind)] = std::move(handler);
+  }
   // Told of every ICMP error for a datagram sent to `to`, whatever protocol sent it.
   void set_unreachable_handler(Kind kind, UnreachableHandler handler) {
     unreachable_[static_cast<std::size_t>(kind)] = std::move(handler);
@@ -70,6 +75,7 @@ class UdpMux {
   boost::asio::ip::udp::socket v6_;
   std::array<Handler, 3> handlers_;
   std::array<UnreachableHandler, 3> unreachable_;
+  std::array<std::function<void()>, 3> batch_end_;
   std::uint16_t port_ = 0;
   bool closed_ = false;
 };

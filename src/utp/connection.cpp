@@ -139,7 +139,8 @@ TimeUs Connection::next_deadline() const {
   if (packets_outstanding() > 0) t = std::min(t, rto_deadline_);
   if (state_ == State::connected) t = std::min(t, last_sent_us_ + config_.keepalive_us);
   bool blocked = send_buffer_.size() > send_head_ && cur_window_ == 0 && peer_window_ == 0;
-  if (state_ == State::connected && blocked) t = std::min(t, last_received_us_ + config_.zero_window_probe_us);
+  if (state_ == State::connected && blocked)
+    t = std::min(t, last_received_us_ + config_.zero_window_probe_us);
   return t;
 }
 
@@ -360,7 +361,8 @@ void Connection::maybe_finish() {
 PacketHeader Connection::header(PacketType type, TimeUs now) const {
   PacketHeader h;
   h.type = type;
-  h.connection_id = send_id_;
+  // BEP 29: the SYN carries the id the peer will send with (our recv_id); every other packet our send_id.
+  h.connection_id = type == PacketType::syn ? recv_id_ : send_id_;
   h.timestamp_us = timestamp(now);
   h.timestamp_difference_us = reply_micro_;
   h.window = static_cast<std::uint32_t>(advertised_window());
@@ -473,7 +475,8 @@ void Connection::flush(TimeUs now) {
     send_buffer_.clear();
     send_head_ = 0;
   }
-  if (close_requested_ && !fin_sent_ && send_buffer_.empty() && packets_outstanding() < kOutstandingSlots - 1) {
+  if (close_requested_ && !fin_sent_ && send_buffer_.empty() &&
+      packets_outstanding() < kOutstandingSlots - 1) {
     our_fin_seq_ = seq_nr_;
     fin_sent_ = true;
     send_new(PacketType::fin, {}, now);

@@ -1,13 +1,13 @@
 // One uTP connection (BEP 29) as a pure state machine: packets in with the time, application bytes in, and
 // out come datagrams to send, bytes delivered in order, and the next time it wants to be woken. No socket, no
-// clock: the driver (session/utp_socket_manager) routes datagrams to it by (endpoint, connection id) and sends
-// what it queues.
+// clock: the driver (session/utp_socket_manager) routes datagrams to it by (endpoint, connection id) and
+// sends what it queues.
 //
 // Sending: bytes written wait in the send buffer until flush() cuts them into DATA packets, as many as the
 // window allows: min(LEDBAT's congestion window, the peer's advertised receive window), never a burst larger.
 // Each packet stays in the outstanding ring until acknowledged, cumulatively (ack_nr) or selectively (SACK).
-// Loss: three duplicate ACKs, or three packets SACKed after an unacknowledged one, resend it at once and halve
-// the window (once per window of data); the retransmission timer (RFC 6298: srtt + 4 rttvar, at least
+// Loss: three duplicate ACKs, or three packets SACKed after an unacknowledged one, resend it at once and
+// halve the window (once per window of data); the retransmission timer (RFC 6298: srtt + 4 rttvar, at least
 // min_rto, doubling per timeout, Karn's rule for samples) resends and drops the window to one packet.
 //
 // Receiving: in-order payload is appended to the receive buffer; packets ahead of it (up to kReorderSlots)
@@ -19,8 +19,8 @@
 // our random initial seq_nr - 1. Until then the driver must not hand it to the application.
 //
 // Invariants: outstanding packets are exactly the seq numbers in (acked_seq_, seq_nr_); cur_window_ is the
-// sum of the payload sizes of those neither SACKed nor marked for resend; buffered bytes (delivered + reorder)
-// never exceed the receive buffer by more than one packet.
+// sum of the payload sizes of those neither SACKed nor marked for resend; buffered bytes (delivered +
+// reorder) never exceed the receive buffer by more than one packet.
 #pragma once
 
 #include <array>
@@ -40,11 +40,11 @@ using TimeUs = std::int64_t;
 inline constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
 
 struct ConnectionConfig {
-  std::size_t packet_size = 1400;               // header + payload of a DATA packet (a SACK may add 34)
-  std::size_t receive_buffer = 1024 * 1024;     // bytes we advertise at most
-  std::size_t send_buffer = 1024 * 1024;        // bytes write() takes beyond what is in flight
+  std::size_t packet_size = 1400;            // header + payload of a DATA packet (a SACK may add 34)
+  std::size_t receive_buffer = 1024 * 1024;  // bytes we advertise at most
+  std::size_t send_buffer = 1024 * 1024;     // bytes write() takes beyond what is in flight
   TimeUs initial_rto_us = 1'000'000;
-  TimeUs min_rto_us = 500'000;                  // BEP 29's floor
+  TimeUs min_rto_us = 500'000;  // BEP 29's floor
   TimeUs max_rto_us = 30'000'000;
   int max_syn_retries = 2;                      // a dead address fails after 1 + 2 + 4 s
   int max_timeouts = 6;                         // consecutive, on an established connection
@@ -58,7 +58,7 @@ enum class State : std::uint8_t {
   syn_sent,      // outgoing, SYN sent, waiting for its STATE
   syn_received,  // incoming, STATE sent, waiting for the peer to prove it received it
   connected,
-  closed,        // FIN exchanged, reset, timed out or aborted; error() says which
+  closed,  // FIN exchanged, reset, timed out or aborted; error() says which
 };
 
 enum class ConnectionError : std::uint8_t {

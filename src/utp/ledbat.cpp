@@ -65,8 +65,8 @@ void Ledbat::on_ack(std::size_t bytes_acked, std::uint32_t delay_us, std::size_t
     gain = window_used ? static_cast<double>(bytes_acked) : 0.0;
   } else {
     slow_start_ = false;
-    double window_factor =
-        static_cast<double>(std::min(bytes_acked, window_)) / static_cast<double>(std::max(window_, bytes_acked));
+    double window_factor = static_cast<double>(std::min(bytes_acked, window_)) /
+                           static_cast<double>(std::max(window_, bytes_acked));
     gain = static_cast<double>(config_.max_increase_per_rtt) * off_target * window_factor;
     if (gain > 0 && !window_used) gain = 0;
   }

@@ -2,8 +2,8 @@
 // queuing delay is below the 100 ms target and shrinks above it, so uTP yields to TCP on a shared bottleneck.
 // The one-way delay comes from the peer's timestamp_difference: its receive clock minus our send clock, so it
 // holds an unknown clock offset that cancels when the smallest delay seen (the base delay) is subtracted.
-// The base delay is the minimum over the last kBaseDelayMinutes one-minute buckets, so a route change or clock
-// drift ages out. Slow start (doubling per RTT) runs until the delay reaches half the target or a loss.
+// The base delay is the minimum over the last kBaseDelayMinutes one-minute buckets, so a route change or
+// clock drift ages out. Slow start (doubling per RTT) runs until the delay reaches half the target or a loss.
 // Pure: time is a parameter (microseconds on any monotonic clock).
 #pragma once
 

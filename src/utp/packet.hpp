@@ -1,7 +1,7 @@
-// uTP (BEP 29) packets: the 20-byte version-1 header and its extension chain, of which the selective ACK (type
-// 1) is read and written and any other is skipped. Decoding never trusts the input: every way a datagram can
-// be malformed is a PacketError naming it. Sequence and ack numbers are 16 bits and wrap; seq.hpp compares
-// them.
+// uTP (BEP 29) packets: the 20-byte version-1 header and its extension chain, of which the selective ACK
+// (type 1) is read and written and any other is skipped. Decoding never trusts the input: every way a
+// datagram can be malformed is a PacketError naming it. Sequence and ack numbers are 16 bits and wrap;
+// seq.hpp compares them.
 #pragma once
 
 #include <cstddef>
@@ -25,13 +25,13 @@ inline constexpr std::size_t kMaxExtensions = 8;
 inline constexpr std::size_t kMaxSackBytes = 32;
 
 enum class PacketError {
-  too_short = 1,         // fewer than the 20 header bytes
-  bad_version,           // the low nibble of byte 0 is not 1
-  bad_type,              // the high nibble of byte 0 is above 4
-  truncated_extension,   // an extension's header or body runs past the datagram's end
-  bad_sack_length,       // a SACK bitmask of 0 bytes, not a multiple of 4, or above kMaxSackBytes
-  too_many_extensions,   // the chain is longer than kMaxExtensions
-  unexpected_payload,    // a SYN, STATE or RESET that carries payload bytes
+  too_short = 1,        // fewer than the 20 header bytes
+  bad_version,          // the low nibble of byte 0 is not 1
+  bad_type,             // the high nibble of byte 0 is above 4
+  truncated_extension,  // an extension's header or body runs past the datagram's end
+  bad_sack_length,      // a SACK bitmask of 0 bytes, not a multiple of 4, or above kMaxSackBytes
+  too_many_extensions,  // the chain is longer than kMaxExtensions
+  unexpected_payload,   // a SYN, STATE or RESET that carries payload bytes
 };
 
 const char* to_string(PacketError e);

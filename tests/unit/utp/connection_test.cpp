@@ -16,7 +16,8 @@ using test::LinkConfig;
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint32_t seed) {
   std::vector<std::uint8_t> v(n);
   std::mt19937 rng(seed);
-  for (auto& b : v) b = static_cast<std::uint8_t>(rng());
+  for (auto& b : v)
+    b = static_cast<std::uint8_t>(rng());
   return v;
 }
 
@@ -48,7 +49,8 @@ Transfer run_transfer(const std::vector<std::uint8_t>& data, LinkConfig link_con
   TimeUs start = link.now;
   link.side[0] = Connection::connect(o.id, o.seq_a, link.now, o.config);
   link.on_unbound = [&](int to, const Packet& p) {
-    if (to == 1 && p.header.type == PacketType::syn) link.side[1] = Connection::accept(p.header, o.seq_b, link.now, o.config);
+    if (to == 1 && p.header.type == PacketType::syn)
+      link.side[1] = Connection::accept(p.header, o.seq_b, link.now, o.config);
   };
   std::size_t written = 0;
   std::vector<std::uint8_t> buffer(64 * 1024);
@@ -65,7 +67,9 @@ Transfer run_transfer(const std::vector<std::uint8_t>& data, LinkConfig link_con
           t.largest_reply_before_confirmed = std::max(t.largest_reply_before_confirmed, b.output(k).size());
       }
       if (o.receiver_reads) {
-        while (std::size_t n = b.read(buffer)) t.received.insert(t.received.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+        while (std::size_t n = b.read(buffer))
+          t.received.insert(t.received.end(), buffer.begin(),
+                            buffer.begin() + static_cast<std::ptrdiff_t>(n));
       }
       if (b.eof()) b.close();
     }
@@ -179,7 +183,8 @@ TEST(UtpConnection, SilentPeerTimesOutAnEstablishedConnection) {
     accepted = true;
   };
   // Handshake (the STATE passes), then side 1 goes silent for good.
-  while (!(l.side[1] && l.side[0]->state() == State::connected)) ASSERT_TRUE(l.step());
+  while (!(l.side[1] && l.side[0]->state() == State::connected))
+    ASSERT_TRUE(l.step());
   l.side[1].reset();
   l.side[0]->write(data);
   TimeUs start = l.now;
@@ -190,6 +195,22 @@ TEST(UtpConnection, SilentPeerTimesOutAnEstablishedConnection) {
   EXPECT_EQ(l.side[0]->error(), ConnectionError::timed_out);
   // 6 doubling timeouts from 1 s, capped at 30 s: minutes, not hours.
   EXPECT_LT(l.now - start, 120'000'000);
+}
+
+TEST(UtpConnection, ConnectionIdsFollowBep29) {
+  auto c = Connection::connect(7000, 1, 0);
+  ASSERT_EQ(c.output_count(), 1u);
+  auto syn = decode_packet(c.output(0));
+  ASSERT_TRUE(syn);
+  EXPECT_EQ(syn->header.type, PacketType::syn);
+  EXPECT_EQ(syn->header.connection_id, 7000);  // the initiator's recv_id
+  EXPECT_EQ(c.send_id(), 7001);
+  auto d = Connection::accept(syn->header, 5, 0);
+  EXPECT_EQ(d.recv_id(), 7001);
+  EXPECT_EQ(d.send_id(), 7000);
+  auto state = decode_packet(d.output(0));
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->header.connection_id, 7000);
 }
 
 TEST(UtpConnection, ResetClosesWithReason) {
@@ -229,17 +250,21 @@ TEST(UtpConnection, ReceiverThatDoesNotReadStopsTheSenderAtItsWindow) {
   o.give_up_after_us = 5'000'000;
   Link link(LinkConfig{});
   link.side[0] = Connection::connect(o.id, o.seq_a, link.now, o.config);
-  link.on_unbound = [&](int, const Packet& p) { link.side[1] = Connection::accept(p.header, o.seq_b, link.now, o.config); };
+  link.on_unbound = [&](int, const Packet& p) {
+    link.side[1] = Connection::accept(p.header, o.seq_b, link.now, o.config);
+  };
   std::size_t written = 0;
   for (int i = 0; i < 2000 && link.step(); ++i) {
-    if (link.side[0]->state() == State::connected) written += link.side[0]->write(std::span(data).subspan(written));
+    if (link.side[0]->state() == State::connected)
+      written += link.side[0]->write(std::span(data).subspan(written));
     link.flush_all();
   }
   ASSERT_TRUE(link.side[1]);
   auto& b = *link.side[1];
   EXPECT_LE(b.readable(), o.config.receive_buffer + 1400);
   EXPECT_GE(b.readable(), o.config.receive_buffer - 1400);
-  EXPECT_EQ(b.advertised_window(), b.readable() >= o.config.receive_buffer ? 0u : o.config.receive_buffer - b.readable());
+  EXPECT_EQ(b.advertised_window(),
+            b.readable() >= o.config.receive_buffer ? 0u : o.config.receive_buffer - b.readable());
   // Reading opens the window again and the transfer resumes.
   std::vector<std::uint8_t> got(b.readable());
   b.read(got);
@@ -327,7 +352,8 @@ TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
   TimeUs start = link.now;
   while (received < data.size() && link.now - start < 60'000'000) {
     auto& a = *link.side[0];
-    if (a.state() == State::connected && written < data.size()) written += a.write(std::span(data).subspan(written));
+    if (a.state() == State::connected && written < data.size())
+      written += a.write(std::span(data).subspan(written));
     if (link.side[1]) received += link.side[1]->read(sink);
     link.flush_all();
     if (link.now - start > 3'000'000) late_max_delay = std::max(late_max_delay, a.queuing_delay_us());
@@ -336,8 +362,8 @@ TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
   ASSERT_EQ(received, data.size());
   double seconds = static_cast<double>(link.now - start) / 1e6;
   EXPECT_GT(static_cast<double>(data.size()) / seconds, 0.85e6);  // the link stays busy
-  EXPECT_LT(late_max_delay, 160'000u);                             // the queue stays near 100 ms
-  EXPECT_LT(link.side[0]->congestion_window(), 200'000u);          // far below the 1 MiB receive window
+  EXPECT_LT(late_max_delay, 160'000u);                            // the queue stays near 100 ms
+  EXPECT_LT(link.side[0]->congestion_window(), 200'000u);         // far below the 1 MiB receive window
 }
 
 }  // namespace

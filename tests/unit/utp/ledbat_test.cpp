@@ -17,17 +17,20 @@ void one_rtt(Ledbat& l, std::uint32_t delay_us, std::int64_t& now) {
 TEST(UtpLedbat, GrowsWhileDelayIsLowAndShrinksWhenItRises) {
   Ledbat l;
   std::int64_t now = 0;
-  for (int i = 0; i < 5; ++i) one_rtt(l, 1000, now);
+  for (int i = 0; i < 5; ++i)
+    one_rtt(l, 1000, now);
   EXPECT_TRUE(l.slow_start());
   std::size_t grown = l.window();
   EXPECT_GT(grown, LedbatConfig{}.initial_window);
   // The queue builds: 150 ms above the base delay, over the 100 ms target.
-  for (int i = 0; i < 20; ++i) one_rtt(l, 151'000, now);
+  for (int i = 0; i < 20; ++i)
+    one_rtt(l, 151'000, now);
   EXPECT_FALSE(l.slow_start());
   EXPECT_NEAR(l.queuing_delay_us(), 150'000u, 1000u);
   EXPECT_LT(l.window(), grown);
   // Still above target: keeps shrinking, never below one packet.
-  for (int i = 0; i < 2000; ++i) one_rtt(l, 151'000, now);
+  for (int i = 0; i < 2000; ++i)
+    one_rtt(l, 151'000, now);
   EXPECT_EQ(l.window(), LedbatConfig{}.min_window);
 }
 
@@ -35,9 +38,11 @@ TEST(UtpLedbat, AtTheTargetTheWindowHolds) {
   Ledbat l;
   std::int64_t now = 0;
   one_rtt(l, 0, now);
-  for (int i = 0; i < 3; ++i) one_rtt(l, 100'000, now);  // ends slow start
+  for (int i = 0; i < 3; ++i)
+    one_rtt(l, 100'000, now);  // ends slow start
   std::size_t w = l.window();
-  for (int i = 0; i < 20; ++i) one_rtt(l, 100'000, now);
+  for (int i = 0; i < 20; ++i)
+    one_rtt(l, 100'000, now);
   EXPECT_NEAR(static_cast<double>(l.window()), static_cast<double>(w), 1400.0);
 }
 

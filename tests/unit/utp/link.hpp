@@ -43,7 +43,8 @@ class Link {
     for (int i = 0; i < 2; ++i) {
       if (!side[i]) continue;
       auto& c = *side[i];
-      for (std::size_t k = 0; k < c.output_count(); ++k) send(i, c.output(k));
+      for (std::size_t k = 0; k < c.output_count(); ++k)
+        send(i, c.output(k));
       c.clear_output();
     }
   }
@@ -57,7 +58,8 @@ class Link {
       auto p = decode_packet(bytes);
       if (p && config_.drop(from, *p)) return;
     }
-    TimeUs extra = config_.jitter_us > 0 ? std::uniform_int_distribution<TimeUs>(0, config_.jitter_us)(rng_) : 0;
+    TimeUs extra =
+        config_.jitter_us > 0 ? std::uniform_int_distribution<TimeUs>(0, config_.jitter_us)(rng_) : 0;
     if (config_.rate_bytes_per_s > 0 && from == 0) {
       busy_until_ = std::max(busy_until_, now) +
                     static_cast<TimeUs>(static_cast<double>(bytes.size()) * 1e6 / config_.rate_bytes_per_s);
