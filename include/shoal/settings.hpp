@@ -39,7 +39,7 @@ enum class EncryptionMode {
 /// congestion control, which yields to TCP and other traffic on a shared link.
 enum class Transport {
   tcp,   ///< TCP only: no uTP connections either way
-  utp,   ///< uTP only, both ways (incoming TCP is still accepted: a listener cannot tell in advance)
+  utp,   ///< uTP only, both ways: incoming TCP connections are closed at once
   both,  ///< outgoing: uTP first, TCP if uTP does not answer (as libtorrent does); incoming: both
 };
 

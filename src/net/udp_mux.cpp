@@ -1,5 +1,6 @@
 #include "net/udp_mux.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -83,6 +84,8 @@ std::optional<std::string> UdpMux::open_one(udp::socket& socket, const std::stri
     boost::system::error_code ignored;
     if (address.is_v6()) socket.set_option(asio::ip::v6_only(true), ignored);  // IPv4 has its own socket
     socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ignored);
+    // uTP sends a window's worth of datagrams at once; a small send buffer would drop the tail of it.
+    socket.set_option(asio::socket_base::send_buffer_size(kReceiveBuffer), ignored);
     // ICMP errors onto the error queue (see the file comment); without it they are dropped.
     int on = 1;
     if (address.is_v6()) {
@@ -101,6 +104,31 @@ void UdpMux::send_to(const Endpoint& to, std::span<const std::uint8_t> packet) {
   if (!socket.is_open()) return;
   boost::system::error_code ignored;
   socket.send_to(asio::buffer(packet.data(), packet.size()), to_asio<udp>(to), 0, ignored);
+}
+
+void UdpMux::send_many(const Endpoint& to, std::span<const std::span<const std::uint8_t>> packets) {
+  auto& socket = to.v6 ? v6_ : v4_;
+  if (!socket.is_open()) return;
+  auto address = to_asio<udp>(to);
+  constexpr std::size_t kBatch = 64;
+  std::array<mmsghdr, kBatch> headers;
+  std::array<iovec, kBatch> iovecs;
+  for (std::size_t at = 0; at < packets.size();) {
+    std::size_t n = std::min(kBatch, packets.size() - at);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto p = packets[at + i];
+      iovecs[i] = {const_cast<std::uint8_t*>(p.data()), p.size()};
+      headers[i] = {};
+      headers[i].msg_hdr.msg_name = address.data();
+      headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(address.size());
+      headers[i].msg_hdr.msg_iov = &iovecs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    // Best effort, as send_to: a full send buffer drops the rest (uTP retransmits).
+    if (sent <= 0) return;
+    at += static_cast<std::size_t>(sent);
+  }
 }
 
 void UdpMux::close() {

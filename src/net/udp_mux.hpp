@@ -58,6 +58,8 @@ class UdpMux {
   }
   // Best effort, as UDP is: a family we have no socket for, or a full send buffer, drops the packet.
   void send_to(const Endpoint& to, std::span<const std::uint8_t> packet);
+  // Several datagrams to one address in as few system calls as the kernel allows (sendmmsg).
+  void send_many(const Endpoint& to, std::span<const std::span<const std::uint8_t>> packets);
   void close();
 
   bool v4_open() const { return v4_.is_open(); }

@@ -58,7 +58,8 @@ bool UtpSocket::progress() {
       read_handler_.reset();
       post(std::move(h), {}, 0);
     } else if (connection_.readable() > 0) {
-      std::size_t n = connection_.read(std::span(static_cast<std::uint8_t*>(read_buffer_.data()), read_buffer_.size()));
+      std::size_t n =
+          connection_.read(std::span(static_cast<std::uint8_t*>(read_buffer_.data()), read_buffer_.size()));
       auto h = std::move(*read_handler_);
       read_handler_.reset();
       post(std::move(h), {}, n);

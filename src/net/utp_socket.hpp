@@ -29,7 +29,10 @@ class UtpSocket : public std::enable_shared_from_this<UtpSocket> {
   using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
 
   UtpSocket(UtpSocketManager& manager, executor_type executor, Endpoint remote, utp::Connection connection)
-      : manager_(&manager), executor_(std::move(executor)), remote_(remote), connection_(std::move(connection)) {}
+      : manager_(&manager),
+        executor_(std::move(executor)),
+        remote_(remote),
+        connection_(std::move(connection)) {}
   UtpSocket(const UtpSocket&) = delete;
   UtpSocket& operator=(const UtpSocket&) = delete;
 
@@ -41,24 +44,24 @@ class UtpSocket : public std::enable_shared_from_this<UtpSocket> {
   template <class MutableBufferSequence, class Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
     boost::asio::mutable_buffer first;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
-         ++it) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
       boost::asio::mutable_buffer b = *it;
       if (b.size() > 0) {
         first = b;
         break;
       }
     }
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        Initiate{this}, token, first);
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(Initiate{this},
+                                                                                            token, first);
   }
 
   // Copies as much of the sequence as the send buffer takes (waiting while it takes nothing).
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
     std::vector<boost::asio::const_buffer> copy;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
-         ++it) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
       boost::asio::const_buffer b = *it;
       if (b.size() > 0) copy.emplace_back(b);
     }
@@ -84,6 +87,7 @@ class UtpSocket : public std::enable_shared_from_this<UtpSocket> {
   void complete_connect(boost::system::error_code ec);
   void detach() { manager_ = nullptr; }
   bool handed_to_app = false;
+  bool dirty = false;  // heard from in the current receive batch: serviced at its end
   bool counted_half_open = false;
 
  private:

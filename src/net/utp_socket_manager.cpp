@@ -8,15 +8,25 @@ namespace shoal::net {
 namespace {
 namespace asio = boost::asio;
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+
+struct ConnectInitiation {
+  UtpSocket* socket;
+  template <class Handler>
+  void operator()(Handler&& handler) const {
+    socket->set_connect_handler(UtpSocket::Handler(std::forward<Handler>(handler)));
+  }
+};
 }  // namespace
 
-UtpSocketManager::UtpSocketManager(asio::io_context& io, UdpMux& mux, utp::ConnectionConfig config, Limits limits)
+UtpSocketManager::UtpSocketManager(asio::io_context& io, UdpMux& mux, utp::ConnectionConfig config,
+                                   Limits limits)
     : io_(io), mux_(mux), config_(config), limits_(limits), timer_(io), rng_(std::random_device{}()) {
-  mux_.set_handler(UdpMux::Kind::utp,
-                   [this](std::span<const std::uint8_t> bytes, const Endpoint& from) { on_datagram(bytes, from); });
+  mux_.set_handler(UdpMux::Kind::utp, [this](std::span<const std::uint8_t> bytes, const Endpoint& from) {
+    on_datagram(bytes, from);
+  });
   mux_.set_batch_end_handler(UdpMux::Kind::utp, [this] { on_batch_done(); });
-  mux_.set_unreachable_handler(UdpMux::Kind::utp,
-                               [this](const Endpoint& to, std::error_code error) { on_unreachable(to, error); });
+  mux_.set_unreachable_handler(
+      UdpMux::Kind::utp, [this](const Endpoint& to, std::error_code error) { on_unreachable(to, error); });
 }
 
 UtpSocketManager::~UtpSocketManager() {
@@ -27,7 +37,8 @@ UtpSocketManager::~UtpSocketManager() {
 }
 
 utp::TimeUs UtpSocketManager::now() const {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -52,21 +63,27 @@ asio::awaitable<std::pair<boost::system::error_code, std::shared_ptr<UtpSocket>>
     Endpoint to) {
   if (closed_) co_return std::pair{boost::system::error_code(asio::error::operation_aborted), nullptr};
   auto& count = per_ip_[address_of(to)];
-  if (count >= limits_.max_per_ip) co_return std::pair{boost::system::error_code(asio::error::no_buffer_space), nullptr};
+  if (count >= limits_.max_per_ip)
+    co_return std::pair{boost::system::error_code(asio::error::no_buffer_space), nullptr};
   // A receive id not in use with this endpoint (the peer sends with it; we send with id + 1).
   std::uint16_t id = 0;
   for (int tries = 0; tries < 64; ++tries) {
     id = static_cast<std::uint16_t>(rng_());
     if (!sockets_.count({to, id})) break;
   }
-  auto socket = std::make_shared<UtpSocket>(*this, io_.get_executor(), to,
-                                            utp::Connection::connect(id, static_cast<std::uint16_t>(rng_()), now(), config_));
+  auto socket = std::make_shared<UtpSocket>(
+      *this, io_.get_executor(), to,
+      utp::Connection::connect(id, static_cast<std::uint16_t>(rng_()), now(), config_));
   ++count;
   socket->handed_to_app = true;  // ours from the start: never offered to the accept handler
   sockets_[{to, id}] = socket;
   service(socket);
-  auto [ec, n] = co_await asio::async_initiate<decltype(kToken), void(boost::system::error_code, std::size_t)>(
-      [socket](auto handler) { socket->set_connect_handler(UtpSocket::Handler(std::move(handler))); }, kToken);
+  // The initiation holds a raw pointer, never a shared_ptr: g++ 12 may destroy a temporary in a co_await
+  // operand twice, which would release a captured shared_ptr twice. `socket` outlives the wait.
+  ConnectInitiation initiation{socket.get()};
+  auto [ec, n] =
+      co_await asio::async_initiate<decltype(kToken), void(boost::system::error_code, std::size_t)>(
+          initiation, kToken);
   (void)n;
   if (ec) co_return std::pair{ec, nullptr};
   co_return std::pair{ec, socket};
@@ -89,12 +106,12 @@ void UtpSocketManager::on_datagram(std::span<const std::uint8_t> bytes, const En
     if (h.type != utp::PacketType::reset) send_reset(h, from);
     return;
   }
-  auto socket = it->second;
+  auto& socket = it->second;
   socket->connection().on_packet(*packet, now());
-  if (in_batch_) {
+  // ACKs and new data wait for the end of the batch the mux read: one round of output for many datagrams.
+  if (!socket->dirty) {
+    socket->dirty = true;
     dirty_.push_back(socket);
-  } else {
-    service(socket);
   }
 }
 
@@ -151,13 +168,12 @@ void UtpSocketManager::send_reset(const utp::PacketHeader& to_what, const Endpoi
 }
 
 void UtpSocketManager::on_batch_done() {
-  auto dirty = std::move(dirty_);
-  dirty_.clear();
-  for (auto& s : dirty) {
+  std::swap(dirty_, servicing_);
+  for (auto& s : servicing_) {
+    s->dirty = false;
     if (!closed_) service(s);
   }
-  dirty_ = std::move(dirty);
-  dirty_.clear();
+  servicing_.clear();
 }
 
 void UtpSocketManager::on_unreachable(const Endpoint& to, std::error_code) {
@@ -187,11 +203,15 @@ void UtpSocketManager::on_app_closed(UtpSocket& socket) {
 
 void UtpSocketManager::send_output(UtpSocket& socket) {
   auto& c = socket.connection();
-  for (std::size_t i = 0; i < c.output_count(); ++i) mux_.send_to(socket.remote(), c.output(i));
+  if (c.output_count() == 0) return;
+  packets_.clear();
+  for (std::size_t i = 0; i < c.output_count(); ++i)
+    packets_.push_back(c.output(i));
+  mux_.send_many(socket.remote(), packets_);  // sendmmsg: one system call for the whole flush
   c.clear_output();
 }
 
-void UtpSocketManager::service(const std::shared_ptr<UtpSocket>& socket) {
+void UtpSocketManager::service(std::shared_ptr<UtpSocket> socket) {
   auto& c = socket->connection();
   auto t = now();
   auto before = c.state();
@@ -200,7 +220,8 @@ void UtpSocketManager::service(const std::shared_ptr<UtpSocket>& socket) {
     c.flush(t);
     if (before == utp::State::syn_received && c.state() == utp::State::syn_received) {
       for (std::size_t i = 0; i < c.output_count(); ++i) {
-        stats_.largest_unconfirmed_reply = std::max<std::uint64_t>(stats_.largest_unconfirmed_reply, c.output(i).size());
+        stats_.largest_unconfirmed_reply =
+            std::max<std::uint64_t>(stats_.largest_unconfirmed_reply, c.output(i).size());
       }
     }
     send_output(*socket);
@@ -218,9 +239,10 @@ void UtpSocketManager::service(const std::shared_ptr<UtpSocket>& socket) {
     if (accept_) accept_(socket);
   }
   if (state == utp::State::closed) {
-    socket->fail(c.error() == utp::ConnectionError::reset ? boost::system::error_code(asio::error::connection_reset)
-                 : c.error() == utp::ConnectionError::timed_out ? boost::system::error_code(asio::error::timed_out)
-                                                                 : boost::system::error_code(asio::error::eof));
+    socket->fail(
+        c.error() == utp::ConnectionError::reset ? boost::system::error_code(asio::error::connection_reset)
+        : c.error() == utp::ConnectionError::timed_out ? boost::system::error_code(asio::error::timed_out)
+                                                       : boost::system::error_code(asio::error::eof));
   }
   bool done = state == utp::State::closed || (socket->app_closed() && c.fin_acked());
   if (done) {
@@ -231,7 +253,7 @@ void UtpSocketManager::service(const std::shared_ptr<UtpSocket>& socket) {
   schedule(c.next_deadline());
 }
 
-void UtpSocketManager::erase(const std::shared_ptr<UtpSocket>& socket) {
+void UtpSocketManager::erase(std::shared_ptr<UtpSocket> socket) {
   auto key = Key{socket->remote(), socket->connection().recv_id()};
   auto it = sockets_.find(key);
   if (it == sockets_.end() || it->second != socket) return;
@@ -261,7 +283,8 @@ void UtpSocketManager::on_timer() {
   auto t = now();
   std::vector<std::shared_ptr<UtpSocket>> all;
   all.reserve(sockets_.size());
-  for (auto& [key, s] : sockets_) all.push_back(s);
+  for (auto& [key, s] : sockets_)
+    all.push_back(s);
   for (auto& s : all) {
     if (s->connection().next_deadline() <= t) s->connection().on_timer(t);
     service(s);

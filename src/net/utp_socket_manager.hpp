@@ -37,7 +37,7 @@ class UtpSocketManager {
   using Limits = UtpLimits;
   struct Stats {
     std::uint64_t malformed = 0;
-    std::uint64_t refused = 0;        // SYNs over a cap, or with no accept handler
+    std::uint64_t refused = 0;  // SYNs over a cap, or with no accept handler
     std::uint64_t resets_sent = 0;
     std::uint64_t accepted = 0;
     // Bytes of SYNs that opened an incoming connection, and bytes we sent on such connections before the
@@ -48,7 +48,8 @@ class UtpSocketManager {
   };
   using Accept = std::function<void(std::shared_ptr<UtpSocket>)>;
 
-  UtpSocketManager(boost::asio::io_context& io, UdpMux& mux, utp::ConnectionConfig config = {}, Limits limits = {});
+  UtpSocketManager(boost::asio::io_context& io, UdpMux& mux, utp::ConnectionConfig config = {},
+                   Limits limits = {});
   ~UtpSocketManager();
   UtpSocketManager(const UtpSocketManager&) = delete;
   UtpSocketManager& operator=(const UtpSocketManager&) = delete;
@@ -57,7 +58,8 @@ class UtpSocketManager {
   void set_accept_handler(Accept accept) { accept_ = std::move(accept); }
   // Opens a connection; completes when the peer answered the SYN, or with an error (timed_out,
   // connection_refused for a RESET or an ICMP port unreachable, operation_aborted at close()).
-  boost::asio::awaitable<std::pair<boost::system::error_code, std::shared_ptr<UtpSocket>>> connect(Endpoint to);
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::shared_ptr<UtpSocket>>> connect(
+      Endpoint to);
   // Aborts every connection (a RESET each) and fails what waits on them.
   void close();
 
@@ -78,11 +80,12 @@ class UtpSocketManager {
   void on_syn(const utp::Packet& syn, std::size_t size, const Endpoint& from);
   void send_reset(const utp::PacketHeader& to_what, const Endpoint& to);
   // Sends what the connection queued, then completes and cleans up what its new state allows.
-  void service(const std::shared_ptr<UtpSocket>& socket);
+  // By value: servicing may erase the map's reference to the socket.
+  void service(std::shared_ptr<UtpSocket> socket);
   void send_output(UtpSocket& socket);
   void schedule(utp::TimeUs deadline);
   void on_timer();
-  void erase(const std::shared_ptr<UtpSocket>& socket);
+  void erase(std::shared_ptr<UtpSocket> socket);
   utp::TimeUs now() const;
   static Address address_of(const Endpoint& e) { return {e.address, e.v6}; }
 
@@ -95,7 +98,8 @@ class UtpSocketManager {
   std::map<Address, int> per_ip_;
   int half_open_ = 0;
   std::vector<std::shared_ptr<UtpSocket>> dirty_;
-  bool in_batch_ = false;
+  std::vector<std::shared_ptr<UtpSocket>> servicing_;
+  std::vector<std::span<const std::uint8_t>> packets_;
   boost::asio::steady_timer timer_;
   utp::TimeUs timer_at_ = utp::kNever;
   std::mt19937 rng_;

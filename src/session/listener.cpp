@@ -73,7 +73,7 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await backoff_.async_wait(kToken);
       continue;
     }
-    if (ec) continue;
+    if (ec || !accept_tcp_) continue;  // the socket closes as it goes out of scope
     if (*handshakes_ >= max_handshakes_) {
       ++refused_busy_;
       continue;  // the socket closes as it goes out of scope

@@ -53,6 +53,10 @@ class Listener {
     lookup_ = std::move(lookup);
   }
 
+  // false: every TCP connection is closed as soon as it is accepted (Transport::utp); adopted streams are not
+  // affected.
+  void set_accept_tcp(bool accept) { accept_tcp_ = accept; }
+
   std::int64_t unknown_torrent() const { return unknown_torrent_; }
   std::int64_t refused_busy() const { return refused_busy_; }
   // Plain handshakes refused under `require`, or MSE ones under `plain`.
@@ -72,6 +76,7 @@ class Listener {
   // Shared with the handshake coroutines, whose frames may be destroyed after the listener at shutdown.
   std::shared_ptr<int> handshakes_ = std::make_shared<int>(0);
   bool stopped_ = false;
+  bool accept_tcp_ = true;
   std::int64_t unknown_torrent_ = 0;
   std::int64_t refused_busy_ = 0;
   std::int64_t refused_encryption_ = 0;

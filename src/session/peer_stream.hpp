@@ -17,7 +17,8 @@ class PeerStream {
   using executor_type = boost::asio::any_io_executor;
 
   PeerStream(boost::asio::ip::tcp::socket socket) : tcp_(std::move(socket)) {}  // NOLINT: implicit by design
-  explicit PeerStream(std::shared_ptr<net::UtpSocket> utp) : tcp_(utp->get_executor()), utp_(std::move(utp)) {}
+  explicit PeerStream(std::shared_ptr<net::UtpSocket> utp)
+      : tcp_(utp->get_executor()), utp_(std::move(utp)) {}
   PeerStream(PeerStream&&) = default;
   PeerStream& operator=(PeerStream&& other) {
     close_quietly();

@@ -122,6 +122,7 @@ SessionCore::SessionCore(SessionSettings settings)
         listener_->adopt(session::PeerStream(std::move(socket)), remote);
       });
       context_.utp = utp_.get();
+      listener_->set_accept_tcp(settings_.transport != Transport::utp);
     }
     context_.transport = utp ? settings_.transport : Transport::tcp;
     udp_trackers_ = std::make_unique<net::UdpTrackerClient>(*udp_);

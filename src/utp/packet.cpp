@@ -36,7 +36,7 @@ const char* to_string(PacketError e) {
     case PacketError::truncated_extension:
       return "uTP extension runs past the packet's end";
     case PacketError::bad_sack_length:
-      return "uTP selective ACK length not a non-zero multiple of 4 up to 32";
+      return "uTP selective ACK of zero length";
     case PacketError::too_many_extensions:
       return "uTP packet with too many extensions";
     case PacketError::unexpected_payload:
@@ -68,8 +68,7 @@ Expected<Packet, PacketError> decode_packet(std::span<const std::uint8_t> d) {
     at += 2;
     if (d.size() - at < length) return unexpected(PacketError::truncated_extension);
     if (type == kExtensionSack) {
-      if (length == 0 || length % 4 != 0 || length > kMaxSackBytes)
-        return unexpected(PacketError::bad_sack_length);
+      if (length == 0) return unexpected(PacketError::bad_sack_length);
       p.sack = d.subspan(at, length);
     }
     at += length;

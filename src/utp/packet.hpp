@@ -21,7 +21,8 @@ inline constexpr std::uint8_t kExtensionNone = 0;
 inline constexpr std::uint8_t kExtensionSack = 1;
 // Limits on what a decoder accepts (a real packet has at most a SACK and perhaps one unknown extension).
 inline constexpr std::size_t kMaxExtensions = 8;
-// A SACK bitmask is a multiple of 4 bytes; 32 bytes (256 packets past the ack) is plenty, and bounds work.
+// BEP 29 says a SACK bitmask is a multiple of 4 bytes, but libtorrent sends any length: any non-zero length
+// is read. We send multiples of 4 up to kMaxSackBytes (256 packets past the ack).
 inline constexpr std::size_t kMaxSackBytes = 32;
 
 enum class PacketError {
@@ -29,7 +30,7 @@ enum class PacketError {
   bad_version,          // the low nibble of byte 0 is not 1
   bad_type,             // the high nibble of byte 0 is above 4
   truncated_extension,  // an extension's header or body runs past the datagram's end
-  bad_sack_length,      // a SACK bitmask of 0 bytes, not a multiple of 4, or above kMaxSackBytes
+  bad_sack_length,      // a SACK bitmask of 0 bytes
   too_many_extensions,  // the chain is longer than kMaxExtensions
   unexpected_payload,   // a SYN, STATE or RESET that carries payload bytes
 };
