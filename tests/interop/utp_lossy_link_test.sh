@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/peers.sh"
 
 size=${SHOAL_LOSSY_SIZE:-4194304}
+mkdir -p "$WORK/data"
 make_data "$WORK/data/lossy.bin" "$size" lossy
 # No tracker: the only path between the two is the relay.
 "$SHOAL" create "$WORK/data/lossy.bin" -o "$WORK/lossy.torrent" --piece-size 256K -q

@@ -36,7 +36,8 @@ struct Node {
   std::unique_ptr<UtpSocketManager> manager;
 };
 
-asio::awaitable<void> send_all(UtpSocketManager& manager, Endpoint to, std::vector<std::uint8_t> data, bool& ok) {
+asio::awaitable<void> send_all(UtpSocketManager& manager, Endpoint to, std::vector<std::uint8_t> data,
+                               bool& ok) {
   auto [ec, socket] = co_await manager.connect(to);
   if (ec) co_return;
   auto [wec, n] = co_await asio::async_write(*socket, asio::buffer(data), kToken);
@@ -62,7 +63,8 @@ TEST(UtpSocketManager, TransfersOverLoopbackAndEndsWithEof) {
   Node a(io), b(io);
   std::vector<std::uint8_t> data(3 * 1024 * 1024 + 17);
   std::mt19937 rng(3);
-  for (auto& x : data) x = static_cast<std::uint8_t>(rng());
+  for (auto& x : data)
+    x = static_cast<std::uint8_t>(rng());
   std::vector<std::uint8_t> received;
   boost::system::error_code end;
   bool accepted = false;
@@ -73,7 +75,8 @@ TEST(UtpSocketManager, TransfersOverLoopbackAndEndsWithEof) {
   bool sent = false;
   asio::co_spawn(io, send_all(*a.manager, loopback(b.mux.port()), data, sent), asio::detached);
   // Runs until the reader saw the end of the stream (or a generous bound on a stuck test).
-  for (int i = 0; i < 2000 && !end; ++i) io.run_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 2000 && !end; ++i)
+    io.run_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(accepted);
   EXPECT_TRUE(sent);
   EXPECT_EQ(end, asio::error::eof);
@@ -103,7 +106,8 @@ TEST(UtpSocketManager, ConnectToAClosedPortFailsFast) {
         d = true;
       }(*a.manager, loopback(closed_port), result, done),
       asio::detached);
-  for (int i = 0; i < 100 && !done; ++i) io.run_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && !done; ++i)
+    io.run_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(done);  // within a second: the ICMP port unreachable, not the SYN timeout
   EXPECT_EQ(result, asio::error::connection_refused);
 }
@@ -124,7 +128,8 @@ TEST(UtpSocketManager, RefusedSynGetsAResetNoLargerThanIt) {
   probe.async_receive(asio::buffer(reply), [&](boost::system::error_code ec, std::size_t n) {
     if (!ec) got = n;
   });
-  for (int i = 0; i < 100 && got == 0; ++i) io.run_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && got == 0; ++i)
+    io.run_for(std::chrono::milliseconds(10));
   ASSERT_GT(got, 0u);
   EXPECT_LE(got, syn.size());
   auto p = utp::decode_packet(std::span(reply.data(), got));
