@@ -43,10 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   syn.connection_id = 100;
   syn.seq_nr = 5000;
   syn.window = 1 << 20;
-  auto c = responder ? Connection::accept(syn, 60000, now, config) : Connection::connect(100, 65530, now, config);
+  auto c =
+      responder ? Connection::accept(syn, 60000, now, config) : Connection::connect(100, 65530, now, config);
   // What the connection last told us: the seq it sends next and the ack it expects.
   std::uint16_t their_next = responder ? 60000 : 65530;  // our model of the connection's seq_nr
-  std::uint16_t our_seq = responder ? 5001 : 777;         // the peer's (our) next seq number
+  std::uint16_t our_seq = responder ? 5001 : 777;        // the peer's (our) next seq number
   std::uint16_t peer_recv_id = responder ? 101 : 100;
   std::vector<std::uint8_t> payload;
   std::vector<std::uint8_t> sink(4096);
@@ -89,7 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto p = decode_packet(bytes);
         check(p.has_value());
         c.on_packet(*p, now);
-        if (h.type == PacketType::data && h.seq_nr == our_seq) our_seq = static_cast<std::uint16_t>(our_seq + 1);
+        if (h.type == PacketType::data && h.seq_nr == our_seq)
+          our_seq = static_cast<std::uint16_t>(our_seq + 1);
         break;
       }
       case 2:
