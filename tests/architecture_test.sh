@@ -34,6 +34,11 @@ if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|to
   echo "FAIL: crypto depends on a module to its right" >&2
   bad=1
 fi
+# utp (BEP 29) is a transport: packets, connections, congestion control. It needs nothing but shoal/ headers.
+if grep -rnE '#include "(bencode|hash|metainfo|magnet|session|net|storage|runtime|server|create|wire|swarm|torrent|tracker|dht|lsd|crypto|rpc|api)/' utp; then
+  echo "FAIL: utp depends on another module" >&2
+  bad=1
+fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,
 # no src/), so an embedder compiles against include/shoal/ and nothing else.
 if grep -nE '#include' ../include/shoal/*.hpp | grep -vE '#include (<[a-z_]+>|"shoal/[a-z_]+\.hpp")'; then

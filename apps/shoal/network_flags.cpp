@@ -35,4 +35,14 @@ void add_encryption_option(CLI::App& cmd, EncryptionMode& mode) {
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 
+void add_transport_option(CLI::App& cmd, Transport& transport) {
+  const std::map<std::string, Transport> names{
+      {"tcp", Transport::tcp}, {"utp", Transport::utp}, {"both", Transport::both}};
+  cmd.add_option(
+         "--transport", transport,
+         "Peer connection transport: tcp, utp (BEP 29, LEDBAT) or both (outgoing tries uTP first, then "
+         "TCP; default)")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
+}
+
 }  // namespace shoal::cli

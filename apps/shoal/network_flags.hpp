@@ -31,5 +31,7 @@ void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht);
 void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd);
 // --encryption plain|prefer|require (MSE/PE on peer connections).
 void add_encryption_option(CLI::App& cmd, EncryptionMode& mode);
+// --transport tcp|utp|both (uTP, BEP 29, on peer connections).
+void add_transport_option(CLI::App& cmd, Transport& transport);
 
 }  // namespace shoal::cli

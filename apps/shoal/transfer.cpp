@@ -141,6 +141,7 @@ void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt) {
   add_dht_options(cmd, opt.dht);
   add_lsd_options(cmd, opt.lsd);
   add_encryption_option(cmd, opt.encryption);
+  add_transport_option(cmd, opt.transport);
   cmd.add_flag("--announce-all-tiers", opt.all_tiers,
                "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd.add_option("--state-dir", opt.state_dir,
@@ -177,6 +178,7 @@ std::optional<std::string> apply_common_options(const CommonTransferOptions& opt
   s.lsd.enabled = !opt.lsd.no_lsd;
   s.lsd.interface_address = opt.lsd.interface_address;
   s.encryption = opt.encryption;
+  s.transport = opt.transport;
   s.log_events = opt.verbose;
   defaults.use_trackers = !opt.no_trackers;
   defaults.announce_to_all_tiers = opt.all_tiers;

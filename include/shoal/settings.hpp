@@ -35,6 +35,14 @@ enum class EncryptionMode {
   require,  ///< MSE with RC4 only, both ways; plain peers are refused
 };
 
+/// Which transports peer connections use. uTP (BEP 29) runs over the session's UDP port with LEDBAT
+/// congestion control, which yields to TCP and other traffic on a shared link.
+enum class Transport {
+  tcp,   ///< TCP only: no uTP connections either way
+  utp,   ///< uTP only, both ways: incoming TCP connections are closed at once
+  both,  ///< outgoing: uTP first, TCP if uTP does not answer (as libtorrent does); incoming: both
+};
+
 /// Everything a Session is configured with.
 struct SessionSettings {
   /// Where resume data, the DHT routing table and partial edge pieces live. Empty: a session that keeps no
@@ -54,6 +62,9 @@ struct SessionSettings {
   /// MSE/PE on every TCP peer connection of every torrent (outgoing and incoming). Read when the session
   /// starts.
   EncryptionMode encryption = EncryptionMode::prefer;
+  /// Transports of peer connections (see Transport). uTP listens on the UDP port shared with the DHT, which
+  /// then defaults to listen_port so peers reach uTP where they reach TCP. Read when the session starts.
+  Transport transport = Transport::both;
 
   /// @name Global limits
   /// Split across torrents. Rates in bytes per second; 0 = unlimited.

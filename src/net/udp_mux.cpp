@@ -1,5 +1,6 @@
 #include "net/udp_mux.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -83,6 +84,8 @@ std::optional<std::string> UdpMux::open_one(udp::socket& socket, const std::stri
     boost::system::error_code ignored;
     if (address.is_v6()) socket.set_option(asio::ip::v6_only(true), ignored);  // IPv4 has its own socket
     socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ignored);
+    // uTP sends a window's worth of datagrams at once; a small send buffer would drop the tail of it.
+    socket.set_option(asio::socket_base::send_buffer_size(kReceiveBuffer), ignored);
     // ICMP errors onto the error queue (see the file comment); without it they are dropped.
     int on = 1;
     if (address.is_v6()) {
@@ -103,6 +106,31 @@ void UdpMux::send_to(const Endpoint& to, std::span<const std::uint8_t> packet) {
   socket.send_to(asio::buffer(packet.data(), packet.size()), to_asio<udp>(to), 0, ignored);
 }
 
+void UdpMux::send_many(const Endpoint& to, std::span<const std::span<const std::uint8_t>> packets) {
+  auto& socket = to.v6 ? v6_ : v4_;
+  if (!socket.is_open()) return;
+  auto address = to_asio<udp>(to);
+  constexpr std::size_t kBatch = 64;
+  std::array<mmsghdr, kBatch> headers;
+  std::array<iovec, kBatch> iovecs;
+  for (std::size_t at = 0; at < packets.size();) {
+    std::size_t n = std::min(kBatch, packets.size() - at);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto p = packets[at + i];
+      iovecs[i] = {const_cast<std::uint8_t*>(p.data()), p.size()};
+      headers[i] = {};
+      headers[i].msg_hdr.msg_name = address.data();
+      headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(address.size());
+      headers[i].msg_hdr.msg_iov = &iovecs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    // Best effort, as send_to: a full send buffer drops the rest (uTP retransmits).
+    if (sent <= 0) return;
+    at += static_cast<std::size_t>(sent);
+  }
+}
+
 void UdpMux::close() {
   closed_ = true;
   boost::system::error_code ignored;
@@ -111,23 +139,60 @@ void UdpMux::close() {
 }
 
 asio::awaitable<void> UdpMux::receive_loop(udp::socket& socket) {
-  std::vector<std::uint8_t> buffer(kMaxDatagram);
-  udp::endpoint from;
+  // Datagrams are read kBatch at a time with recvmmsg once the socket is readable: one system call and one
+  // wake-up for a burst, and each protocol hears of the batch's end (see set_batch_end_handler).
+  constexpr std::size_t kBatch = 32;
+  std::vector<std::uint8_t> buffer(kBatch * kMaxDatagram);
+  std::array<mmsghdr, kBatch> headers{};
+  std::array<iovec, kBatch> iovecs{};
+  std::array<sockaddr_storage, kBatch> addresses{};
+  std::array<bool, 3> touched{};
   while (!closed_) {
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, kToken);
+    auto [ec] = co_await socket.async_wait(udp::socket::wait_read, kToken);
     if (closed_) co_return;
     if (ec) {
-      // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like); the details, and the
-      // address it is about, wait on the error queue.
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-      drain_errors(socket);
       continue;
     }
-    std::span<const std::uint8_t> packet(buffer.data(), n);
-    auto kind = classify(packet);
-    if (!kind) continue;
-    const auto& handler = handlers_[static_cast<std::size_t>(*kind)];
-    if (handler) handler(packet, to_endpoint(from));
+    // Bounded rounds per wake-up so one busy socket cannot hold the network thread.
+    for (int round = 0; round < 8 && !closed_ && socket.is_open(); ++round) {
+      for (std::size_t i = 0; i < kBatch; ++i) {
+        iovecs[i] = {buffer.data() + i * kMaxDatagram, kMaxDatagram};
+        headers[i].msg_hdr = {};
+        headers[i].msg_hdr.msg_name = &addresses[i];
+        headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        headers[i].msg_hdr.msg_iov = &iovecs[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = ::recvmmsg(socket.native_handle(), headers.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like); the details, and the
+        // address it is about, wait on the error queue.
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) drain_errors(socket);
+        break;
+      }
+      for (int i = 0; i < n && !closed_; ++i) {
+        std::span<const std::uint8_t> packet(buffer.data() + static_cast<std::size_t>(i) * kMaxDatagram,
+                                             headers[static_cast<std::size_t>(i)].msg_len);
+        auto kind = classify(packet);
+        if (!kind) continue;
+        udp::endpoint from;
+        auto length = headers[static_cast<std::size_t>(i)].msg_hdr.msg_namelen;
+        if (length > from.capacity()) continue;
+        std::memcpy(from.data(), &addresses[static_cast<std::size_t>(i)], length);
+        from.resize(length);
+        const auto& handler = handlers_[static_cast<std::size_t>(*kind)];
+        if (handler) {
+          touched[static_cast<std::size_t>(*kind)] = true;
+          handler(packet, to_endpoint(from));
+        }
+      }
+      for (std::size_t k = 0; k < touched.size() && !closed_; ++k) {
+        if (touched[k] && batch_end_[k]) batch_end_[k]();
+        touched[k] = false;
+      }
+      if (static_cast<std::size_t>(n) < kBatch) break;
+    }
   }
 }
 

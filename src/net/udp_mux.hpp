@@ -47,12 +47,19 @@ class UdpMux {
   void set_handler(Kind kind, Handler handler) {
     handlers_[static_cast<std::size_t>(kind)] = std::move(handler);
   }
+  // Called after each batch of datagrams read at once (recvmmsg), so a protocol can answer a batch with one
+  // round of output (uTP: one ACK per batch, not per datagram).
+  void set_batch_end_handler(Kind kind, std::function<void()> handler) {
+    batch_end_[static_cast<std::size_t>(kind)] = std::move(handler);
+  }
   // Told of every ICMP error for a datagram sent to `to`, whatever protocol sent it.
   void set_unreachable_handler(Kind kind, UnreachableHandler handler) {
     unreachable_[static_cast<std::size_t>(kind)] = std::move(handler);
   }
   // Best effort, as UDP is: a family we have no socket for, or a full send buffer, drops the packet.
   void send_to(const Endpoint& to, std::span<const std::uint8_t> packet);
+  // Several datagrams to one address in as few system calls as the kernel allows (sendmmsg).
+  void send_many(const Endpoint& to, std::span<const std::span<const std::uint8_t>> packets);
   void close();
 
   bool v4_open() const { return v4_.is_open(); }
@@ -70,6 +77,7 @@ class UdpMux {
   boost::asio::ip::udp::socket v6_;
   std::array<Handler, 3> handlers_;
   std::array<UnreachableHandler, 3> unreachable_;
+  std::array<std::function<void()>, 3> batch_end_;
   std::uint16_t port_ = 0;
   bool closed_ = false;
 };

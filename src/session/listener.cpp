@@ -73,25 +73,34 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await backoff_.async_wait(kToken);
       continue;
     }
-    if (ec) continue;
+    if (ec || !accept_tcp_) continue;  // the socket closes as it goes out of scope
     if (*handshakes_ >= max_handshakes_) {
       ++refused_busy_;
       continue;  // the socket closes as it goes out of scope
     }
-    asio::co_spawn(io_, handshake(std::move(socket)), asio::detached);
+    boost::system::error_code endpoint_ec;
+    auto remote_endpoint = socket.remote_endpoint(endpoint_ec);
+    if (endpoint_ec) continue;
+    asio::co_spawn(io_, handshake(PeerStream(std::move(socket)), net::to_endpoint(remote_endpoint)),
+                   asio::detached);
   }
 }
 
-asio::awaitable<void> Listener::handshake(tcp::socket socket) {
+void Listener::adopt(PeerStream stream, const Endpoint& remote) {
+  if (stopped_ || *handshakes_ >= max_handshakes_) {
+    ++refused_busy_;
+    return;  // the stream closes as it goes out of scope
+  }
+  asio::co_spawn(io_, handshake(std::move(stream), remote), asio::detached);
+}
+
+asio::awaitable<void> Listener::handshake(PeerStream socket, Endpoint remote) {
   boost::system::error_code ec;
-  auto remote_endpoint = socket.remote_endpoint(ec);
-  if (ec) co_return;
   ++*handshakes_;
   struct Count {
     std::shared_ptr<int> n;
     ~Count() { --*n; }
   } count{handshakes_};
-  Endpoint remote = net::to_endpoint(remote_endpoint);
   asio::steady_timer timeout(io_);
   timeout.expires_after(kHandshakeTimeout);
   auto* s = &socket;

@@ -17,6 +17,7 @@
 
 #include "crypto/mse_handshake.hpp"
 #include "crypto/stream_cipher.hpp"
+#include "session/peer_stream.hpp"
 #include "shoal/endpoint.hpp"
 #include "shoal/settings.hpp"
 #include "wire/handshake.hpp"
@@ -28,9 +29,9 @@ class Listener {
  public:
   // Returns false when no torrent takes the connection (the listener then closes it).
   // `cipher` decrypts what follows in `reader`'s socket and encrypts what we send (pass-through when plain).
-  using Route = std::function<bool(const wire::Handshake& handshake, boost::asio::ip::tcp::socket& socket,
-                                   const Endpoint& remote, wire::MessageReader& reader,
-                                   const crypto::StreamCipher& cipher)>;
+  using Route =
+      std::function<bool(const wire::Handshake& handshake, PeerStream& socket, const Endpoint& remote,
+                         wire::MessageReader& reader, const crypto::StreamCipher& cipher)>;
 
   static constexpr int kDefaultMaxHandshakes = 64;
   static constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -41,6 +42,9 @@ class Listener {
   void open(const std::string& address, std::uint16_t port);
   void start();
   void stop();
+  // An incoming connection accepted elsewhere (uTP, once the peer confirmed it): its handshake is read and
+  // routed like a TCP one's, under the same cap and timeout.
+  void adopt(PeerStream stream, const Endpoint& remote);
   std::uint16_t port() const { return port_; }
   void set_max_handshakes(int n) { max_handshakes_ = n; }
   // Which handshakes are accepted (default prefer: both), and how an MSE responder finds a torrent.
@@ -48,6 +52,10 @@ class Listener {
     encryption_ = mode;
     lookup_ = std::move(lookup);
   }
+
+  // false: every TCP connection is closed as soon as it is accepted (Transport::utp); adopted streams are not
+  // affected.
+  void set_accept_tcp(bool accept) { accept_tcp_ = accept; }
 
   std::int64_t unknown_torrent() const { return unknown_torrent_; }
   std::int64_t refused_busy() const { return refused_busy_; }
@@ -57,7 +65,7 @@ class Listener {
 
  private:
   boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> handshake(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> handshake(PeerStream socket, Endpoint remote);
 
   boost::asio::io_context& io_;
   Route route_;
@@ -68,6 +76,7 @@ class Listener {
   // Shared with the handshake coroutines, whose frames may be destroyed after the listener at shutdown.
   std::shared_ptr<int> handshakes_ = std::make_shared<int>(0);
   bool stopped_ = false;
+  bool accept_tcp_ = true;
   std::int64_t unknown_torrent_ = 0;
   std::int64_t refused_busy_ = 0;
   std::int64_t refused_encryption_ = 0;

@@ -57,7 +57,7 @@ bool looks_like_plain_handshake(std::span<const std::uint8_t> first) {
          std::memcmp(first.data(), kProtocol.data(), kProtocol.size()) == 0;
 }
 
-asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(asio::ip::tcp::socket& socket,
+asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(PeerStream& socket,
                                                                      crypto::MseHandshake& handshake,
                                                                      std::span<const std::uint8_t> received,
                                                                      wire::MessageReader& reader) {

@@ -1,16 +1,17 @@
-// The Asio half of MSE/PE: runs a crypto::MseHandshake over a connected TCP socket (write what it says, read,
-// feed it) and hands back the stream cipher for the rest of the connection. The handshake's logic, bounds and
-// errors are the core's; a stalled handshake is ended by the caller's timer closing the socket.
+// The Asio half of MSE/PE: runs a crypto::MseHandshake over a connected TCP or uTP stream (write what it
+// says, read, feed it) and hands back the stream cipher for the rest of the connection. The handshake's
+// logic, bounds and errors are the core's; a stalled handshake is ended by the caller's timer closing the
+// socket.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
 
 #include "crypto/mse_handshake.hpp"
 #include "crypto/stream_cipher.hpp"
+#include "session/peer_stream.hpp"
 #include "shoal/expected.hpp"
 #include "shoal/settings.hpp"
 #include "wire/message_reader.hpp"
@@ -34,7 +35,7 @@ inline constexpr std::size_t kPlainHandshakeProbe = 20;
 // plaintext that followed the handshake (an IA, the peer's BitTorrent handshake...) is in `reader` and the
 // cipher for everything after is returned; otherwise why it failed.
 boost::asio::awaitable<Expected<crypto::StreamCipher, std::string>> run_mse(
-    boost::asio::ip::tcp::socket& socket, crypto::MseHandshake& handshake,
-    std::span<const std::uint8_t> received, wire::MessageReader& reader);
+    PeerStream& socket, crypto::MseHandshake& handshake, std::span<const std::uint8_t> received,
+    wire::MessageReader& reader);
 
 }  // namespace shoal::session

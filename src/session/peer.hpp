@@ -3,13 +3,13 @@
 // (torrent::Torrent), which knows the connection by its id.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
 
 #include "crypto/stream_cipher.hpp"
+#include "session/peer_stream.hpp"
 #include "shoal/endpoint.hpp"
 #include "swarm/piece_picker.hpp"
 #include "wire/message_reader.hpp"
@@ -19,7 +19,7 @@ namespace shoal::session {
 using Clock = std::chrono::steady_clock;
 
 struct Peer {
-  explicit Peer(boost::asio::ip::tcp::socket s)
+  explicit Peer(PeerStream s)
       : socket(std::move(s)), write_signal(socket.get_executor()), read_signal(socket.get_executor()) {
     write_signal.expires_at(Clock::time_point::max());
     read_signal.expires_at(Clock::time_point::max());
@@ -28,7 +28,7 @@ struct Peer {
   swarm::PeerId id = swarm::kNoPeer;  // the core's id once both handshakes are done
   Endpoint remote;
   bool outgoing = false;
-  boost::asio::ip::tcp::socket socket;
+  PeerStream socket;  // TCP or uTP
   wire::MessageReader reader;
   bool closed = false;
   // The writer sleeps on write_signal until the core has output (a Writable action); the reader sleeps on

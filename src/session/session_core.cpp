@@ -94,7 +94,7 @@ SessionCore::SessionCore(SessionSettings settings)
                                       : 1 << 20;
   };
   listener_ = std::make_unique<session::Listener>(
-      io_, [this](const wire::Handshake& h, asio::ip::tcp::socket& socket, const Endpoint& remote,
+      io_, [this](const wire::Handshake& h, session::PeerStream& socket, const Endpoint& remote,
                   wire::MessageReader& reader, const crypto::StreamCipher& cipher) {
         return route_incoming(h, socket, remote, reader, cipher);
       });
@@ -106,7 +106,25 @@ SessionCore::SessionCore(SessionSettings settings)
   context_.listen_port = listener_->port();
   listener_->start();
   udp_ = std::make_unique<net::UdpMux>(io_);
-  if (auto port = udp_->open("0.0.0.0", "::", settings_.dht.port); port) {
+  // uTP peers dial the port they know, the TCP one: the shared UDP socket takes it unless told otherwise.
+  bool utp = settings_.transport != Transport::tcp;
+  auto udp_port =
+      udp_->open("0.0.0.0", "::", settings_.dht.port == 0 && utp ? listener_->port() : settings_.dht.port);
+  if (!udp_port && utp && settings_.dht.port == 0) udp_port = udp_->open("0.0.0.0", "::", 0);
+  if (auto port = udp_port; port) {
+    if (utp) {
+      // One SYN retransmission (3 s in all) before Transport::both falls back to TCP.
+      utp::ConnectionConfig config;
+      config.max_syn_retries = 1;
+      utp_ = std::make_unique<net::UtpSocketManager>(io_, *udp_, config);
+      utp_->set_accept_handler([this](std::shared_ptr<net::UtpSocket> socket) {
+        auto remote = socket->remote();
+        listener_->adopt(session::PeerStream(std::move(socket)), remote);
+      });
+      context_.utp = utp_.get();
+      listener_->set_accept_tcp(settings_.transport != Transport::utp);
+    }
+    context_.transport = utp ? settings_.transport : Transport::tcp;
     udp_trackers_ = std::make_unique<net::UdpTrackerClient>(*udp_);
     context_.udp_trackers = udp_trackers_.get();
   } else {
@@ -151,6 +169,7 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
   asio::post(io_, [this, closed] {
     listener_->stop();
     if (dht_) dht_->stop();  // saves the routing table
+    if (utp_) utp_->close();
     if (udp_) udp_->close();
     if (lsd_) lsd_->stop();
     tick_timer_.cancel();
@@ -754,7 +773,7 @@ void SessionCore::deactivate(const EntryPtr& entry, std::function<void()> then) 
   });
 }
 
-bool SessionCore::route_incoming(const wire::Handshake& h, asio::ip::tcp::socket& socket,
+bool SessionCore::route_incoming(const wire::Handshake& h, session::PeerStream& socket,
                                  const Endpoint& remote, wire::MessageReader& reader,
                                  const crypto::StreamCipher& cipher) {
   auto entry = find(h.info_hash.to_hex());

@@ -18,6 +18,7 @@
 #include "metainfo/torrent_info.hpp"
 #include "net/dht_service.hpp"
 #include "net/lsd_service.hpp"
+#include "net/utp_socket_manager.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/listener.hpp"
 #include "session/torrent_context.hpp"
@@ -129,7 +130,7 @@ class SessionCore {
   // Stops the running torrent object; `then` runs on the network thread once it is drained and destroyed.
   void deactivate(const EntryPtr& entry, std::function<void()> then);
   void fail_entry(const EntryPtr& entry, ErrorCode code, std::string message);
-  bool route_incoming(const wire::Handshake& h, boost::asio::ip::tcp::socket& socket, const Endpoint& remote,
+  bool route_incoming(const wire::Handshake& h, session::PeerStream& socket, const Endpoint& remote,
                       wire::MessageReader& reader, const crypto::StreamCipher& cipher);
   // MSE/PE: the info-hash of ours whose HASH('req2', info-hash) is `req2`.
   std::optional<Sha1Digest> find_by_req2(const Sha1Digest& req2) const;
@@ -157,6 +158,7 @@ class SessionCore {
   // destroyed after them.
   std::unique_ptr<net::UdpMux> udp_;
   std::unique_ptr<net::UdpTrackerClient> udp_trackers_;
+  std::unique_ptr<net::UtpSocketManager> utp_;  // after udp_: destroyed before the mux it listens to
   std::unique_ptr<session::Listener> listener_;
   std::unique_ptr<net::DhtService> dht_;
   std::unique_ptr<net::LsdService> lsd_;

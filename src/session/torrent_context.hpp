@@ -17,6 +17,10 @@
 #include "runtime/worker_pool.hpp"
 #include "session/rate_limiter.hpp"
 
+namespace shoal::net {
+class UtpSocketManager;
+}
+
 namespace shoal::session {
 
 // Connections of all torrents together: each torrent asks before it dials or accepts, and tells when a
@@ -131,6 +135,9 @@ struct TorrentContext {
   std::int64_t cache_budget = 0;
   // MSE/PE for outgoing connections (incoming ones are the listener's).
   EncryptionMode encryption = EncryptionMode::prefer;
+  // uTP for outgoing connections (null: none, TCP only) and which transports to try.
+  net::UtpSocketManager* utp = nullptr;
+  Transport transport = Transport::both;
 };
 
 }  // namespace shoal::session

@@ -18,6 +18,7 @@
 #include "net/asio_endpoint.hpp"
 #include "net/http_client.hpp"
 #include "net/udp_tracker_client.hpp"
+#include "net/utp_socket_manager.hpp"
 #include "runtime/file_io.hpp"
 #include "session/mse_stream.hpp"
 #include "session/peer_id.hpp"
@@ -587,6 +588,9 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   const auto mode = context_.encryption;
   std::optional<swarm::PeerFeatures> features;
   bool connected = false;
+  // uTP first when the session has it (Transport::both falls back to TCP when uTP does not answer); the
+  // plain reconnect below keeps whichever transport worked.
+  bool use_utp = context_.utp != nullptr && context_.transport != Transport::tcp;
   for (int attempt = 0; attempt < 2 && !features && !stopping_; ++attempt) {
     bool mse = attempt == 0 && mode != EncryptionMode::plain;
     if (attempt == 1) {
@@ -598,7 +602,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       peer->cipher = crypto::StreamCipher();
     }
     if (on_log) on_log(endpoint.to_string() + (mse ? " dialling (MSE)" : " dialling (plain)"));
-    bool ok = co_await dial(*peer, mse, connected);
+    bool ok = co_await dial(*peer, mse, connected, use_utp);
     undial.connected();
     if (ok && !stopping_) features = co_await read_handshake(*peer);
   }
@@ -614,7 +618,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   co_await read_loop(peer);
 }
 
-void TorrentSession::adopt_incoming(tcp::socket socket, Endpoint remote, wire::MessageReader reader,
+void TorrentSession::adopt_incoming(PeerStream socket, Endpoint remote, wire::MessageReader reader,
                                     const wire::Handshake& handshake, crypto::StreamCipher cipher) {
   boost::system::error_code ignored;
   // Before the check has finished we have nothing to say (the bitfield is unknown yet): a few such peers wait
@@ -655,19 +659,36 @@ asio::awaitable<void> TorrentSession::answer_incoming(PeerPtr peer, swarm::PeerF
   co_await read_loop(peer);
 }
 
-asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected) {
-  asio::steady_timer timeout(io_);
-  timeout.expires_after(kConnectTimeout);
-  auto* socket = &peer.socket;
-  timeout.async_wait([socket](boost::system::error_code ec) {
-    if (!ec) socket->close();
-  });
-  auto [ec] = co_await peer.socket.async_connect(net::to_asio<tcp>(peer.remote), kToken);
-  timeout.cancel();
-  if (ec || stopping_) {
-    boost::system::error_code ignored;
-    peer.socket.close(ignored);
-    co_return false;
+asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool& use_utp) {
+  bool open = false;
+  if (use_utp) {
+    // The uTP connection times out by itself (SYN retransmissions), sooner than kConnectTimeout.
+    auto [ec, utp] = co_await context_.utp->connect(peer.remote);
+    if (stopping_) co_return false;
+    if (!ec) {
+      peer.socket = PeerStream(std::move(utp));
+      open = true;
+    } else if (context_.transport == Transport::both) {
+      if (on_log) on_log(peer.remote.to_string() + " uTP: " + ec.message() + ", trying TCP");
+      use_utp = false;
+    } else {
+      co_return false;
+    }
+  }
+  if (!open) {
+    asio::steady_timer timeout(io_);
+    timeout.expires_after(kConnectTimeout);
+    auto* socket = &peer.socket;
+    timeout.async_wait([socket](boost::system::error_code ec) {
+      if (!ec) socket->close();
+    });
+    auto [ec] = co_await peer.socket.tcp().async_connect(net::to_asio<tcp>(peer.remote), kToken);
+    timeout.cancel();
+    if (ec || stopping_) {
+      boost::system::error_code ignored;
+      peer.socket.close(ignored);
+      co_return false;
+    }
   }
   connected = true;
   boost::system::error_code ignored;

@@ -72,7 +72,7 @@ class TorrentSession {
   // An incoming connection whose handshake named this torrent: the listener read the handshake (and any
   // bytes after it, kept in `reader`); we answer and run the peer.
   // `cipher` is what an MSE/PE handshake left (pass-through for a plain connection).
-  void adopt_incoming(boost::asio::ip::tcp::socket socket, Endpoint remote, wire::MessageReader reader,
+  void adopt_incoming(PeerStream socket, Endpoint remote, wire::MessageReader reader,
                       const wire::Handshake& handshake, crypto::StreamCipher cipher = {});
 
   // Called once when every wanted piece is verified on disk (and resume data saved).
@@ -132,7 +132,8 @@ class TorrentSession {
   boost::asio::awaitable<bool> encrypt_outgoing(Peer& peer);
   // Connects (under the connect timeout; `connected` set when TCP got through) and sends our handshake, plain
   // or inside MSE.
-  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected);
+  // Connects over uTP while `use_utp` (clearing it when Transport::both falls back to TCP), else TCP.
+  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected, bool& use_utp);
   // Hands the connection to the core; false (and closed) when the core refuses it.
   bool join(const PeerPtr& peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> read_loop(PeerPtr peer);
@@ -192,7 +193,7 @@ class TorrentSession {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Incoming connections that arrived while the torrent was checking, answered once the check is over.
   struct ParkedPeer {
-    boost::asio::ip::tcp::socket socket;
+    PeerStream socket;
     Endpoint remote;
     wire::MessageReader reader;
     wire::Handshake handshake;

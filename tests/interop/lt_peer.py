@@ -19,7 +19,7 @@ import time
 import libtorrent as lt
 
 
-def make_session(port, high_performance, lsd_interval, encryption):
+def make_session(port, high_performance, lsd_interval, encryption, transport="tcp"):
     pack = lt.high_performance_seed() if high_performance else lt.default_settings()
     pack.update({
         "listen_interfaces": f"127.0.0.1:{port}",
@@ -36,6 +36,11 @@ def make_session(port, high_performance, lsd_interval, encryption):
         "enable_incoming_utp": False,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
+    if transport != "tcp":
+        # uTP (BEP 29); "utp" turns TCP off both ways, so every transfer is over uTP.
+        pack.update({"enable_outgoing_utp": True, "enable_incoming_utp": True})
+        if transport == "utp":
+            pack.update({"enable_outgoing_tcp": False, "enable_incoming_tcp": False})
     if encryption == "require":
         pack.update({
             "out_enc_policy": int(lt.enc_policy.forced),
@@ -64,10 +69,12 @@ def main():
     ap.add_argument("--lsd-interval", type=int, default=300, help="LSD re-announce period (seconds)")
     ap.add_argument("--encryption", choices=["default", "require", "disable"], default="default",
                     help="require: MSE/PE with RC4 forced both ways; disable: plain only")
+    ap.add_argument("--transport", choices=["tcp", "utp", "both"], default="tcp",
+                    help="peer connections over TCP only (default), uTP only, or both")
     args = ap.parse_args()
 
     ses = make_session(args.port, args.high_performance, args.lsd_interval if args.lsd else None,
-                       args.encryption)
+                       args.encryption, args.transport)
     if args.torrent.startswith("magnet:"):
         params = lt.parse_magnet_uri(args.torrent)  # metadata then comes from peers (ut_metadata)
     else:
@@ -82,6 +89,7 @@ def main():
     start = time.monotonic()
     last_dial = 0.0
     lsd_peers = set()
+    transports = set()
     while True:
         now = time.monotonic()
         # Keep dialling the given peers: the other side may not be listening yet.
@@ -95,8 +103,12 @@ def main():
                 if peer.source & lt.peer_info.lsd and peer.ip not in lsd_peers:
                     lsd_peers.add(peer.ip)
                     print(f"lsd-peer {peer.ip[0]}:{peer.ip[1]}", flush=True)
+        for peer in handle.get_peer_info():
+            # peer_info::utp_socket is bit 17 of the flags (not exported by the Python bindings).
+            transports.add("utp" if int(peer.flags) & (1 << 17) else "tcp")
         status = handle.status()
         if args.mode == "download" and status.is_seeding:
+            print(f"transports {','.join(sorted(transports))}", flush=True)
             print(f"finished {now - start:.3f}", flush=True)
             return 0
         if args.mode == "download" and now - start > args.timeout:

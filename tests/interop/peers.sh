@@ -40,11 +40,11 @@ start_lt_seed() {
 }
 
 # lt_download TORRENT OUT_DIR PEER...: downloads with libtorrent from the given peers; fails on timeout.
-# LT_ENCRYPTION=require: MSE/PE forced.
+# LT_ENCRYPTION=require: MSE/PE forced. LT_TRANSPORT=utp: uTP only (TCP off both ways).
 lt_download() {
   local torrent=$1 out=$2
   shift 2
-  local args=(--encryption "${LT_ENCRYPTION:-default}")
+  local args=(--encryption "${LT_ENCRYPTION:-default}" --transport "${LT_TRANSPORT:-tcp}")
   for p in "$@"; do args+=(--peer "$p"); done
   "$SHOAL_SOURCE_DIR/tests/interop/lt_peer.py" download "$torrent" "$out" --port "$(free_port)" \
     --timeout 120 "${args[@]}" >"$WORK/lt-download.log" 2>&1 || fail "libtorrent download: $(cat "$WORK/lt-download.log")"
@@ -52,6 +52,7 @@ lt_download() {
 
 # start_transmission DOWNLOAD_DIR: a transmission-daemon with its own config; sets TR_PEER_PORT, TR_RPC.
 # TR_ENCRYPTION: 0 prefer plain, 1 prefer encrypted (default), 2 require encryption (MSE/PE).
+# TR_UTP=true: uTP enabled (Transmission has no way to turn TCP off).
 start_transmission() {
   local conf="$WORK/transmission-$RANDOM"
   mkdir -p "$conf" "$1"
@@ -64,7 +65,7 @@ start_transmission() {
   "rpc-port": $rpc, "rpc-authentication-required": false, "rpc-whitelist-enabled": false,
   "rpc-host-whitelist-enabled": false, "peer-port": $TR_PEER_PORT, "peer-port-random-on-start": false,
   "port-forwarding-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false,
-  "utp-enabled": false, "download-dir": "$1", "incomplete-dir-enabled": false,
+  "utp-enabled": ${TR_UTP:-false}, "download-dir": "$1", "incomplete-dir-enabled": false,
   "speed-limit-up-enabled": false, "speed-limit-down-enabled": false, "ratio-limit-enabled": false,
   "message-level": 1, "encryption": ${TR_ENCRYPTION:-1}
 }

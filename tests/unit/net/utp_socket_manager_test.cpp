@@ -1,0 +1,143 @@
+// uTP through the session's UDP plumbing: two UdpMux + UtpSocketManager pairs on loopback, a connection from
+// one to the other used as an Asio stream (async_write / async_read_some), bytes compared, then closed; and
+// the incoming side's defences: a refused SYN is answered by a RESET no larger than it.
+#include "net/utp_socket_manager.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <random>
+
+#include "net/asio_endpoint.hpp"
+
+namespace shoal::net {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+
+Endpoint loopback(std::uint16_t port) {
+  return *Endpoint::parse("127.0.0.1:" + std::to_string(port));
+}
+
+struct Node {
+  explicit Node(asio::io_context& io) : mux(io) {
+    auto port = mux.open("127.0.0.1", "", 0);
+    EXPECT_TRUE(port);
+    manager = std::make_unique<UtpSocketManager>(io, mux);
+  }
+  UdpMux mux;
+  std::unique_ptr<UtpSocketManager> manager;
+};
+
+asio::awaitable<void> send_all(UtpSocketManager& manager, Endpoint to, std::vector<std::uint8_t> data,
+                               bool& ok) {
+  auto [ec, socket] = co_await manager.connect(to);
+  if (ec) co_return;
+  auto [wec, n] = co_await asio::async_write(*socket, asio::buffer(data), kToken);
+  ok = !wec && n == data.size();
+  socket->close();
+}
+
+asio::awaitable<void> receive_all(std::shared_ptr<UtpSocket> socket, std::vector<std::uint8_t>& out,
+                                  boost::system::error_code& end) {
+  std::vector<std::uint8_t> buffer(100'000);
+  for (;;) {
+    auto [ec, n] = co_await socket->async_read_some(asio::buffer(buffer), kToken);
+    out.insert(out.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    if (ec) {
+      end = ec;
+      co_return;
+    }
+  }
+}
+
+TEST(UtpSocketManager, TransfersOverLoopbackAndEndsWithEof) {
+  asio::io_context io;
+  Node a(io), b(io);
+  std::vector<std::uint8_t> data(3 * 1024 * 1024 + 17);
+  std::mt19937 rng(3);
+  for (auto& x : data)
+    x = static_cast<std::uint8_t>(rng());
+  std::vector<std::uint8_t> received;
+  boost::system::error_code end;
+  bool accepted = false;
+  b.manager->set_accept_handler([&](std::shared_ptr<UtpSocket> s) {
+    accepted = true;
+    asio::co_spawn(io, receive_all(std::move(s), received, end), asio::detached);
+  });
+  bool sent = false;
+  asio::co_spawn(io, send_all(*a.manager, loopback(b.mux.port()), data, sent), asio::detached);
+  // Runs until the reader saw the end of the stream (or a generous bound on a stuck test).
+  for (int i = 0; i < 2000 && !end; ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(accepted);
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(end, asio::error::eof);
+  EXPECT_TRUE(received == data);
+  const auto& stats = b.manager->stats();
+  EXPECT_EQ(stats.accepted, 1u);
+  EXPECT_LE(stats.unconfirmed_reply_bytes, stats.unconfirmed_syn_bytes);
+  a.manager->close();
+  b.manager->close();
+}
+
+TEST(UtpSocketManager, ConnectToAClosedPortFailsFast) {
+  asio::io_context io;
+  Node a(io);
+  std::uint16_t closed_port;
+  {
+    asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed_port = s.local_endpoint().port();
+  }
+  boost::system::error_code result;
+  bool done = false;
+  asio::co_spawn(
+      io,
+      [](UtpSocketManager& m, Endpoint to, boost::system::error_code& r, bool& d) -> asio::awaitable<void> {
+        auto [ec, socket] = co_await m.connect(to);
+        r = ec;
+        d = true;
+      }(*a.manager, loopback(closed_port), result, done),
+      asio::detached);
+  for (int i = 0; i < 100 && !done; ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(done);  // within a second: the ICMP port unreachable, not the SYN timeout
+  EXPECT_EQ(result, asio::error::connection_refused);
+}
+
+TEST(UtpSocketManager, RefusedSynGetsAResetNoLargerThanIt) {
+  asio::io_context io;
+  Node b(io);  // no accept handler: every SYN is refused
+  asio::ip::udp::socket probe(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::vector<std::uint8_t> syn;
+  utp::PacketHeader h;
+  h.type = utp::PacketType::syn;
+  h.connection_id = 42;
+  h.seq_nr = 1;
+  utp::encode_packet(h, {}, {}, syn);
+  probe.send_to(asio::buffer(syn), to_asio<asio::ip::udp>(loopback(b.mux.port())));
+  std::vector<std::uint8_t> reply(2048);
+  std::size_t got = 0;
+  probe.async_receive(asio::buffer(reply), [&](boost::system::error_code ec, std::size_t n) {
+    if (!ec) got = n;
+  });
+  for (int i = 0; i < 100 && got == 0; ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  ASSERT_GT(got, 0u);
+  EXPECT_LE(got, syn.size());
+  auto p = utp::decode_packet(std::span(reply.data(), got));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->header.type, utp::PacketType::reset);
+  EXPECT_EQ(b.manager->stats().refused, 1u);
+  EXPECT_EQ(b.manager->connections(), 0u);
+}
+
+}  // namespace
+}  // namespace shoal::net
