@@ -3,7 +3,7 @@
 # and no module includes one to its right in the dependency order.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
-core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd utp crypto"
+core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd nat utp crypto"
 forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
 bad=0
 for m in $core_modules; do

@@ -41,6 +41,7 @@ struct CommonTransferOptions {
   DhtCliOptions dht;
   LsdCliOptions lsd;
   EncryptionMode encryption = EncryptionMode::prefer;
+  PortMappingCliOptions port_mapping;
 };
 void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt);
 // Session settings and per-torrent defaults from those flags; the error names the bad flag.

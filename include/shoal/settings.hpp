@@ -54,6 +54,15 @@ struct SessionSettings {
   /// MSE/PE on every TCP peer connection of every torrent (outgoing and incoming). Read when the session
   /// starts.
   EncryptionMode encryption = EncryptionMode::prefer;
+  /// @name Port mapping
+  /// Ask the home router to forward the listen port (TCP) and the UDP port (DHT) from outside, renew the
+  /// lease at half its length and remove the mapping on shutdown; the router's external port is then what
+  /// trackers and the DHT are told (see the PortMapped event). Off by default (a library user opts in; the
+  /// CLI turns both on). Never tried when listen_address is a loopback address. Read when the session starts.
+  /// @{
+  bool upnp = false;    ///< UPnP IGD: discovery by SSDP multicast on the local network, then SOAP calls
+  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway; PCP is not spoken
+  /// @}
 
   /// @name Global limits
   /// Split across torrents. Rates in bytes per second; 0 = unlimited.

@@ -19,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/udp_tracker_client.hpp"
 #include "runtime/file_io.hpp"
+#include "session/holepunch_socket.hpp"
 #include "session/mse_stream.hpp"
 #include "session/peer_id.hpp"
 #include "shoal/version.hpp"
@@ -130,8 +131,8 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       peer_id_(context.peer_id),
       pool_(context.pool),
       budget_(std::make_unique<Budget>(context)),
-      core_(std::make_unique<torrent::Torrent>(core_params(info_, options_, peer_id_, context.listen_port),
-                                               *budget_, Clock::now())),
+      core_(std::make_unique<torrent::Torrent>(
+          core_params(info_, options_, peer_id_, context.announced_port()), *budget_, Clock::now())),
       check_slot_(context.io),
       listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),
@@ -286,6 +287,11 @@ void TorrentSession::force_reannounce() {
   if (stopping_ || !running_) return;
   core_->force_reannounce(Clock::now());
   perform_actions();
+}
+
+void TorrentSession::set_announce_port(std::uint16_t port) {
+  core_->set_listen_port(port);
+  force_reannounce();
 }
 
 void TorrentSession::set_rate_limits(std::int64_t download, std::int64_t upload) {
@@ -463,7 +469,7 @@ void TorrentSession::perform_actions() {
           [&](auto& a) {
             using A = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<A, torrent::Dial>) {
-              spawn(connect_to(a.endpoint));
+              spawn(connect_to(a.endpoint, a.holepunch));
             } else if constexpr (std::is_same_v<A, torrent::Disconnect>) {
               if (auto it = peers_.find(a.peer); it != peers_.end()) close_socket(*it->second);
             } else if constexpr (std::is_same_v<A, torrent::Writable>) {
@@ -555,7 +561,7 @@ void TorrentSession::read_piece(PieceIndex piece) {
 // ---------------------------------------------------------------------------------------------------------------
 // Connections: sockets and handshakes here; everything after the handshake is the core's.
 
-asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
+asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepunch) {
   auto peer = std::make_shared<Peer>(tcp::socket(io_));
   peer->remote = endpoint;
   peer->outgoing = true;
@@ -584,10 +590,18 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   } undial{this, alive_, peer};
   // MSE first unless plain; `prefer` falls back to one plain reconnect when the peer does not speak MSE (it
   // closes on our public key, or answers with garbage), as other clients do.
-  const auto mode = context_.encryption;
+  // A holepunch dial is one plain attempt: both sides send their handshake first, which MSE cannot do.
+  const auto mode = holepunch ? EncryptionMode::plain : context_.encryption;
   std::optional<swarm::PeerFeatures> features;
   bool connected = false;
-  for (int attempt = 0; attempt < 2 && !features && !stopping_; ++attempt) {
+  bool may_dial = !holepunch || context_.encryption != EncryptionMode::require;
+  if (holepunch && may_dial) {
+    auto ec = session::bind_to_listen_port(peer->socket, endpoint, listen_port_);
+    if (ec && on_log)
+      on_log(endpoint.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
+    may_dial = !ec;
+  }
+  for (int attempt = 0; attempt < 2 && may_dial && !features && !stopping_; ++attempt) {
     bool mse = attempt == 0 && mode != EncryptionMode::plain;
     if (attempt == 1) {
       if (mode != EncryptionMode::prefer || !connected) break;
@@ -597,7 +611,10 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       peer->reader = wire::MessageReader();
       peer->cipher = crypto::StreamCipher();
     }
-    if (on_log) on_log(endpoint.to_string() + (mse ? " dialling (MSE)" : " dialling (plain)"));
+    if (on_log)
+      on_log(endpoint.to_string() + (mse         ? " dialling (MSE)"
+                                     : holepunch ? " dialling (holepunch)"
+                                                 : " dialling (plain)"));
     bool ok = co_await dial(*peer, mse, connected);
     undial.connected();
     if (ok && !stopping_) features = co_await read_handshake(*peer);

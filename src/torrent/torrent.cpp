@@ -177,6 +177,7 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
   now_ = std::max(now_, now);
   if (outgoing) {
     connecting_.erase(remote);
+    holepunch_dialling_.erase(remote);
     peer_list_.on_connected(remote, now);
   }
   auto refuse = [&](std::string reason) -> Expected<PeerId, std::string> {
@@ -213,6 +214,8 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
 void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now) {
   now_ = std::max(now_, now);
   connecting_.erase(endpoint);
+  // A holepunch dial that failed asks nobody again; an ordinary one may go through a relay (BEP 55).
+  if (holepunch_dialling_.erase(endpoint) == 0) request_rendezvous(endpoint);
   peer_list_.on_dial_failed(endpoint, now);
 }
 
@@ -423,6 +426,10 @@ void Torrent::on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<con
     on_pex(id, peer, {reinterpret_cast<const char*>(payload.data()), payload.size()}, now);
     return;
   }
+  if (ext == swarm::kOurUtHolepunchId) {
+    on_holepunch(id, peer, payload, now);
+    return;
+  }
   if (ext != swarm::kOurUtMetadataId) return;
   auto m = wire::decode_metadata_message(payload);
   auto peer_metadata_id = peer.protocol.ut_metadata_id();
@@ -539,6 +546,7 @@ void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
     std::uint8_t flags = 0;
     if (other.protocol.is_seed()) flags |= wire::PexFlags::seed;
     if (other.outgoing) flags |= wire::PexFlags::reachable;
+    if (other.protocol.ut_holepunch_id()) flags |= wire::PexFlags::holepunch;
     current.push_back({*e, flags});
   }
   auto message = pex->next_message(now, current);
@@ -908,6 +916,8 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   up_rate_ = ema(up_rate_, up_tick_);
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
+  holepunch_relays_this_tick_ = 0;
+  holepunch_dials_this_tick_ = 0;
   std::vector<std::pair<PeerId, std::string_view>> to_close;
   auto late_after = end_game_late_after();
   // An upload slot is held by a peer that does not read or asks nothing: rechoke now.
