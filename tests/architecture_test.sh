@@ -34,6 +34,12 @@ if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|to
   echo "FAIL: crypto depends on a module to its right" >&2
   bad=1
 fi
+# nat holds the port-mapping lease state machine: it depends on nothing of Shoal's (the router backends that
+# call miniupnpc and libnatpmp are net's).
+if grep -rnE '#include "(bencode|hash|metainfo|magnet|wire|swarm|tracker|torrent|dht|lsd|utp|crypto|session|net|storage|runtime|server|create|rpc|api)/' nat; then
+  echo "FAIL: nat depends on another module" >&2
+  bad=1
+fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,
 # no src/), so an embedder compiles against include/shoal/ and nothing else.
 if grep -nE '#include' ../include/shoal/*.hpp | grep -vE '#include (<[a-z_]+>|"shoal/[a-z_]+\.hpp")'; then

@@ -40,6 +40,10 @@ constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// A holepunch dial waits longer: the other side's `connect` may leave the relay seconds after ours (behind
+// blocks queued to it under an upload limit), and our SYN retransmissions (1, 3, 7, 15 s) must still be
+// going out when its SYN has opened its NAT.
+constexpr auto kHolepunchConnectTimeout = std::chrono::seconds(20);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::uint32_t kOurReqq = 2000;
 constexpr int kTicksPerResumeSave = 30;
@@ -615,7 +619,9 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepun
       on_log(endpoint.to_string() + (mse         ? " dialling (MSE)"
                                      : holepunch ? " dialling (holepunch)"
                                                  : " dialling (plain)"));
-    bool ok = co_await dial(*peer, mse, connected);
+    bool ok = co_await dial(*peer, mse, connected, holepunch);
+    if (!ok && holepunch && on_log)
+      on_log(endpoint.to_string() + (connected ? " holepunch: no handshake" : " holepunch: no connection"));
     undial.connected();
     if (ok && !stopping_) features = co_await read_handshake(*peer);
   }
@@ -623,7 +629,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepun
   if (!features || stopping_) {
     boost::system::error_code ignored;
     peer->socket.close(ignored);
-    core_->on_dial_failed(endpoint, Clock::now());
+    core_->on_dial_failed(endpoint, Clock::now(), holepunch);
     perform_actions();
     co_return;
   }
@@ -672,9 +678,9 @@ asio::awaitable<void> TorrentSession::answer_incoming(PeerPtr peer, swarm::PeerF
   co_await read_loop(peer);
 }
 
-asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected) {
+asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool holepunch) {
   asio::steady_timer timeout(io_);
-  timeout.expires_after(kConnectTimeout);
+  timeout.expires_after(holepunch ? kHolepunchConnectTimeout : kConnectTimeout);
   auto* socket = &peer.socket;
   timeout.async_wait([socket](boost::system::error_code ec) {
     if (!ec) socket->close();

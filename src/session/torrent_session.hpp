@@ -135,7 +135,7 @@ class TorrentSession {
   boost::asio::awaitable<bool> encrypt_outgoing(Peer& peer);
   // Connects (under the connect timeout; `connected` set when TCP got through) and sends our handshake, plain
   // or inside MSE.
-  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected);
+  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected, bool holepunch);
   // Hands the connection to the core; false (and closed) when the core refuses it.
   bool join(const PeerPtr& peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> read_loop(PeerPtr peer);

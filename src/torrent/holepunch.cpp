@@ -86,8 +86,9 @@ void Torrent::relay_rendezvous(PeerId id, Peer& initiator, const Endpoint& targe
 
 void Torrent::holepunch_dial(const Endpoint& endpoint, Clock::time_point now) {
   if (!active() || holepunch_dials_this_tick_ >= kMaxHolepunchDialsPerTick) return;
+  // An ordinary dial in flight to the same address does not stop the punch (see holepunch_dialling_).
   if (endpoint.port == 0 || unspecified(endpoint) || is_banned(endpoint) || banned_self_.count(endpoint) ||
-      connecting_.count(endpoint) || mediator_.handshaking_with(endpoint))
+      holepunch_dialling_.count(endpoint))
     return;
   int same_address = 0;
   for (const auto& [id, p] : peers_) {
@@ -95,10 +96,10 @@ void Torrent::holepunch_dial(const Endpoint& endpoint, Clock::time_point now) {
     same_address += p.remote.address == endpoint.address ? 1 : 0;
   }
   if (!swarm::PeerList::address_allowed(endpoint, same_address)) return;
-  if (static_cast<int>(peers_.size() + connecting_.size()) >= connection_limit()) return;
+  if (static_cast<int>(peers_.size() + connecting_.size() + holepunch_dialling_.size()) >= connection_limit())
+    return;
   if (!mediator_.try_dial(endpoint)) return;
   ++holepunch_dials_this_tick_;
-  connecting_.insert(endpoint);
   holepunch_dialling_.insert(endpoint);
   now_ = std::max(now_, now);
   emit(Dial{endpoint, true});

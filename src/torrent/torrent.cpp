@@ -211,11 +211,14 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
   return id;
 }
 
-void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now) {
+void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now, bool holepunch) {
   now_ = std::max(now_, now);
+  if (holepunch) {
+    holepunch_dialling_.erase(endpoint);  // and nobody is asked again
+    return;
+  }
   connecting_.erase(endpoint);
-  // A holepunch dial that failed asks nobody again; an ordinary one may go through a relay (BEP 55).
-  if (holepunch_dialling_.erase(endpoint) == 0) request_rendezvous(endpoint);
+  request_rendezvous(endpoint);  // an address behind NAT may be reached through a relay (BEP 55)
   peer_list_.on_dial_failed(endpoint, now);
 }
 
@@ -610,8 +613,8 @@ void Torrent::connect_more(Clock::time_point now) {
                         static_cast<int>(kMaxHalfOpen) - static_cast<int>(connecting_.size())});
   if (dials <= 0) return;
   auto candidates = peer_list_.dial_candidates(now, static_cast<std::size_t>(dials), [&](const Endpoint& e) {
-    return connected.count(e) || connecting_.count(e) || is_banned(e) || banned_self_.count(e) ||
-           mediator_.handshaking_with(e) ||
+    return connected.count(e) || connecting_.count(e) || holepunch_dialling_.count(e) || is_banned(e) ||
+           banned_self_.count(e) || mediator_.handshaking_with(e) ||
            // Two seeds have nothing to say to each other.
            (phase_ == Phase::seeding && known_seeds_.count(e)) ||
            !swarm::PeerList::address_allowed(e, per_address[e.address]);

@@ -256,8 +256,9 @@ class Torrent {
   // Both handshakes are done. Returns the new peer's id, or why it is refused (the driver closes it).
   Expected<PeerId, std::string> on_peer_connected(const Endpoint& remote, bool outgoing,
                                                   swarm::PeerFeatures features, Clock::time_point now);
-  // A Dial that did not reach a handshake (refused, timed out, handshake failed).
-  void on_dial_failed(const Endpoint& endpoint, Clock::time_point now);
+  // A Dial that did not reach a handshake (refused, timed out, handshake failed); `holepunch` as the Dial
+  // said.
+  void on_dial_failed(const Endpoint& endpoint, Clock::time_point now, bool holepunch = false);
   // The connection ended from the driver's side (EOF, socket error, write failure).
   void on_peer_closed(PeerId peer, const std::string& reason, Clock::time_point now);
   // One decoded message. False when the torrent closed the peer (a Disconnect is queued).
@@ -427,7 +428,8 @@ class Torrent {
   std::set<Endpoint> connecting_;  // dials in progress
   int dials_this_tick_ = 0;
   // BEP 55: rendezvous relayed and `connect` dials made this tick (each capped), addresses we asked a relay
-  // about (once each, bounded), and the holepunch dials in flight (their failure asks no relay again).
+  // about (once each, bounded), and the holepunch dials in flight. These are not in connecting_: one may run
+  // beside an ordinary dial to the same address (which the other side's NAT drops; the punch gets through).
   int holepunch_relays_this_tick_ = 0;
   int holepunch_dials_this_tick_ = 0;
   std::set<Endpoint> rendezvous_asked_;

@@ -28,8 +28,7 @@ ip netns add "$wan"
 
 source "$(dirname "$0")/lib.sh"
 teardown() {
-  [ -f "$WORK/miniupnpd.pid" ] && kill "$(cat "$WORK/miniupnpd.pid")" 2>/dev/null || true
-  cleanup
+  cleanup  # every background job, miniupnpd included (it is one)
   ip netns del "$lan" 2>/dev/null || true
   ip netns del "$router" 2>/dev/null || true
   ip netns del "$wan" 2>/dev/null || true
@@ -110,7 +109,9 @@ upnp_nat_postrouting_chain=postrouting_miniupnpd
 allow 1024-65535 192.168.77.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
 CONF
-in_router miniupnpd -f "$WORK/miniupnpd.conf" -P "$WORK/miniupnpd.pid" -d >"$WORK/miniupnpd.log" 2>&1 &
+# Background processes run as `ip netns exec` itself (it execs the program), never through a shell function,
+# so that $! and lib.sh's cleanup name the program and not a subshell that would leave it running.
+ip netns exec "$router" miniupnpd -f "$WORK/miniupnpd.conf" -P "$WORK/miniupnpd.pid" -d >"$WORK/miniupnpd.log" 2>&1 &
 wait_log "$WORK/miniupnpd.log" "Listening for NAT-PMP" 10
 wait_log "$WORK/miniupnpd.log" "HTTP listening on port" 10
 
@@ -118,7 +119,7 @@ mkdir -p "$WORK/data"
 make_data "$WORK/data/payload.bin" 3000017 nat
 "$SHOAL" create "$WORK/data/payload.bin" -o "$WORK/t.torrent" --piece-size 64K \
   --tracker "http://$WAN_IP:$TRACKER_PORT/announce" -q
-in_wan "$SHOAL" tracker --http "$WAN_IP:$TRACKER_PORT" --no-udp --interval 10 >"$WORK/tracker.log" 2>&1 &
+ip netns exec "$wan" "$SHOAL" tracker --http "$WAN_IP:$TRACKER_PORT" --no-udp --interval 10 >"$WORK/tracker.log" 2>&1 &
 
 # Another host on the lan holds external port 6881 (a raw NAT-PMP request from its address), so the router
 # gives the leecher another external port: what trackers are told must be that one, not the listen port.
@@ -143,7 +144,7 @@ mapped_rules() { in_router nft list chain inet filter prerouting_miniupnpd | gre
 run_case() {
   local name=$1 flags=$2
   rm -rf "$WORK/got-$name"
-  in_lan "$SHOAL" get "$WORK/t.torrent" -o "$WORK/got-$name" --listen 0.0.0.0 --port "$LISTEN_PORT" \
+  ip netns exec "$lan" "$SHOAL" get "$WORK/t.torrent" -o "$WORK/got-$name" --listen 0.0.0.0 --port "$LISTEN_PORT" \
     --no-dht --no-lsd $flags -v >"$WORK/leecher-$name.log" 2>&1 &
   local leecher=$!
   wait_log "$WORK/leecher-$name.log" "port mapped: $name TCP $LISTEN_PORT -> $ROUTER_WAN_IP:[0-9]+" 30
@@ -153,7 +154,7 @@ run_case() {
   [ "$external" != "$LISTEN_PORT" ] || fail "$name: the router gave the port another host holds"
   pass "$name: the leecher's TCP $LISTEN_PORT is mapped at $ROUTER_WAN_IP:$external"
   [ -n "$(mapped_rules)" ] || fail "$name: no DNAT rule on the router: $(in_router nft list ruleset)"
-  in_wan "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen "$WAN_IP" --port 7881 --no-dht --no-lsd \
+  ip netns exec "$wan" "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen "$WAN_IP" --port 7881 --no-dht --no-lsd \
     --no-upnp --no-natpmp -v >"$WORK/seeder-$name.log" 2>&1 &
   local seeder=$!
   wait "$leecher" || fail "$name: the leecher did not finish: $(tail -n 20 "$WORK/leecher-$name.log")"

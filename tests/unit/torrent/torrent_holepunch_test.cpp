@@ -74,7 +74,9 @@ TEST(TorrentHolepunch, OurHandshakeOffersItExceptForAPrivateTorrent) {
     ours.is_private = is_private;
     auto h = swarm::our_extension_handshake(ours);
     EXPECT_EQ(h.id_of("ut_holepunch").has_value(), !is_private) << (is_private ? "private" : "public");
-    if (!is_private) EXPECT_EQ(*h.id_of("ut_holepunch"), swarm::kOurUtHolepunchId);
+    if (!is_private) {
+      EXPECT_EQ(*h.id_of("ut_holepunch"), swarm::kOurUtHolepunchId);
+    }
   }
 }
 
@@ -227,7 +229,7 @@ TEST(TorrentHolepunch, AFailedHolepunchDialAsksNoRelay) {
   Relay r;
   ASSERT_TRUE(send_holepunch(r.h, r.target, connect_to(ip(4, 1, 7004))));
   r.h.actions();
-  r.h.torrent.on_dial_failed(ip(4, 1, 7004), r.h.now);
+  r.h.torrent.on_dial_failed(ip(4, 1, 7004), r.h.now, true);
   EXPECT_TRUE(holepunch_to(r.h, r.target).empty());
   EXPECT_TRUE(holepunch_to(r.h, r.initiator).empty());
 }
@@ -277,6 +279,28 @@ TEST(TorrentHolepunch, AFailedDialToAPexAddressAsksThePeerThatToldOfIt) {
   ASSERT_TRUE(send_holepunch(h, relay,
                              {wire::HolepunchType::error, ip(7, 1, 7001), wire::HolepunchError::no_support}));
   EXPECT_TRUE(holepunch_to(h, relay).empty());
+}
+
+TEST(TorrentHolepunch, ThePunchGoesAheadBesideAnOrdinaryDialInFlight) {
+  Harness h(base_params());
+  h.start();
+  auto relay = h.connect(ip(6, 1));
+  handshake(h, relay, true);
+  h.flush(relay);
+  wire::PexMessage pex;
+  pex.added.push_back({ip(7, 1, 7001), wire::PexFlags::holepunch});
+  auto bytes = wire::encode_pex(pex);
+  ASSERT_TRUE(h.receive(relay, wire::Extended{swarm::kOurUtPexId, bytes_of(bytes)}));
+  ASSERT_EQ(dialled(h.actions()), std::set<Endpoint>{ip(7, 1, 7001)});  // ordinary, still in flight
+  ASSERT_TRUE(send_holepunch(h, relay, connect_to(ip(7, 1, 7001))));
+  auto dials = holepunch_dials(h.actions());
+  ASSERT_EQ(dials.size(), 1u);
+  // The ordinary dial fails (the NAT dropped it): the punch is not forgotten, and a relay is asked only once.
+  h.torrent.on_dial_failed(ip(7, 1, 7001), h.now);
+  EXPECT_EQ(holepunch_to(h, relay).size(), 1u);
+  ASSERT_TRUE(send_holepunch(h, relay, connect_to(ip(7, 1, 7001))));
+  EXPECT_TRUE(holepunch_dials(h.actions()).empty()) << "a second punch while the first is on";
+  EXPECT_NE(h.connect(ip(7, 1, 7001), true), swarm::kNoPeer);
 }
 
 TEST(TorrentHolepunch, TheRendezvousIsAskedOnceAndOnlyOfAPeerThatSpeaksIt) {

@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Malformed{"ErrorWithHugeCode", bytes({0x02, 0x00, 1, 2, 3, 4, 0, 1, 0xff, 0, 0, 1})},
                       Malformed{"ConnectWithACode", bytes({0x01, 0x00, 1, 2, 3, 4, 0, 1, 0, 0, 0, 1})},
                       Malformed{"RendezvousWithACode", bytes({0x00, 0x00, 1, 2, 3, 4, 0, 1, 0, 0, 1, 0})}),
-    [](const ::testing::TestParamInfo<Malformed>& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<Malformed>& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace shoal::wire
