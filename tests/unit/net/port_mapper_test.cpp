@@ -92,7 +92,8 @@ TEST(PortMapper, MapsBothPortsOnTheWorkerAndRemovesThemWhenGone) {
   ASSERT_EQ(calls->added.size(), 2u);
   EXPECT_EQ(calls->removed.size(), 2u);
   EXPECT_EQ(calls->threads.size(), 1u);
-  EXPECT_FALSE(calls->threads.count(std::this_thread::get_id())) << "a backend was called on the network thread";
+  EXPECT_FALSE(calls->threads.count(std::this_thread::get_id()))
+      << "a backend was called on the network thread";
   EXPECT_EQ(report_threads, std::set<std::thread::id>{std::this_thread::get_id()});
 }
 
