@@ -1,8 +1,9 @@
 // Drives a whole peer conversation through the sans-I/O parts with arbitrary bytes in arbitrary chunk sizes:
 // the handshake, then framed messages; bitfields are checked against a torrent's piece count, extension
 // handshakes may start a metadata assembly (capped), ut_metadata data feeds it, ut_pex goes through the rate
-// limiter and decoder. Every decoded message also goes through swarm::PeerProtocol (with a real PiecePicker),
-// and our side of the conversation (unchoke, choke, requests, ticks) is driven between messages; the
+// limiter and decoder, ut_holepunch through its decoder (and back). Every decoded message also goes through
+// swarm::PeerProtocol (with a real PiecePicker), and our side of the conversation (unchoke, choke, requests,
+// ticks) is driven between messages; the
 // conversation ends where the protocol says close. Nothing may crash, hang or allocate beyond the named
 // limits.
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "wire/extension_handshake.hpp"
 #include "wire/handshake.hpp"
 #include "wire/message_reader.hpp"
+#include "wire/ut_holepunch.hpp"
 #include "wire/ut_metadata.hpp"
 #include "wire/ut_pex.hpp"
 
@@ -122,6 +124,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           }
         } else if (ext->id == 1) {
           if (pex.accept_incoming(now)) (void)wire::decode_pex(text);
+        } else if (ext->id == swarm::kOurUtHolepunchId) {
+          // BEP 55: what decodes must encode back to the same bytes (the format has one spelling).
+          if (auto hp = wire::decode_holepunch(text); hp && wire::encode_holepunch(*hp) != text)
+            __builtin_trap();
         } else {
           auto mm = wire::decode_metadata_message(ext->payload);
           if (mm && metadata && mm->type == wire::MetadataMessage::Type::data) {

@@ -3,7 +3,7 @@
 # and no module includes one to its right in the dependency order.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
-core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd utp crypto"
+core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd nat utp crypto"
 forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
 bad=0
 for m in $core_modules; do
@@ -35,8 +35,14 @@ if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|to
   bad=1
 fi
 # utp (BEP 29) is a transport: packets, connections, congestion control. It needs nothing but shoal/ headers.
-if grep -rnE '#include "(bencode|hash|metainfo|magnet|session|net|storage|runtime|server|create|wire|swarm|torrent|tracker|dht|lsd|crypto|rpc|api)/' utp; then
+if grep -rnE '#include "(bencode|hash|metainfo|magnet|session|net|storage|runtime|server|create|wire|swarm|torrent|tracker|dht|lsd|crypto|nat|rpc|api)/' utp; then
   echo "FAIL: utp depends on another module" >&2
+  bad=1
+fi
+# nat holds the port-mapping lease state machine: it depends on nothing of Shoal's (the router backends that
+# call miniupnpc and libnatpmp are net's).
+if grep -rnE '#include "(bencode|hash|metainfo|magnet|wire|swarm|tracker|torrent|dht|lsd|utp|crypto|session|net|storage|runtime|server|create|rpc|api)/' nat; then
+  echo "FAIL: nat depends on another module" >&2
   bad=1
 fi
 # The public API is installed alone: its headers include only the standard library and each other (no Boost,

@@ -25,6 +25,11 @@ void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd) {
                  "Discover local peers on the interface with this IPv4 address (IPv4 group only)");
 }
 
+void add_port_mapping_options(CLI::App& cmd, PortMappingCliOptions& options) {
+  cmd.add_flag("--no-upnp", options.no_upnp, "Do not ask the router to forward our ports by UPnP IGD");
+  cmd.add_flag("--no-natpmp", options.no_natpmp, "Do not ask the router to forward our ports by NAT-PMP");
+}
+
 void add_encryption_option(CLI::App& cmd, EncryptionMode& mode) {
   const std::map<std::string, EncryptionMode> names{{"plain", EncryptionMode::plain},
                                                     {"prefer", EncryptionMode::prefer},

@@ -24,11 +24,19 @@ struct LsdCliOptions {
   std::string interface_address;  // empty: the routing table's choice
 };
 
+// Port mapping on the home router; both on unless turned off (and never tried when listening on loopback).
+struct PortMappingCliOptions {
+  bool no_upnp = false;
+  bool no_natpmp = false;
+};
+
 // The DHT flags of `get` and `seed`.
 void add_dht_options(CLI::App& cmd, DhtCliOptions& dht);
 // The flags that say how to join (bootstrap, port, same-IP rule), for commands that always use the DHT.
 void add_dht_join_options(CLI::App& cmd, DhtCliOptions& dht);
 void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd);
+// --no-upnp, --no-natpmp.
+void add_port_mapping_options(CLI::App& cmd, PortMappingCliOptions& options);
 // --encryption plain|prefer|require (MSE/PE on peer connections).
 void add_encryption_option(CLI::App& cmd, EncryptionMode& mode);
 // --transport tcp|utp|both (uTP, BEP 29, on peer connections).

@@ -142,6 +142,7 @@ void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt) {
   add_lsd_options(cmd, opt.lsd);
   add_encryption_option(cmd, opt.encryption);
   add_transport_option(cmd, opt.transport);
+  add_port_mapping_options(cmd, opt.port_mapping);
   cmd.add_flag("--announce-all-tiers", opt.all_tiers,
                "Announce to one tracker of every tier, not just the first tier that answers (BEP 12)");
   cmd.add_option("--state-dir", opt.state_dir,
@@ -179,6 +180,8 @@ std::optional<std::string> apply_common_options(const CommonTransferOptions& opt
   s.lsd.interface_address = opt.lsd.interface_address;
   s.encryption = opt.encryption;
   s.transport = opt.transport;
+  s.upnp = !opt.port_mapping.no_upnp;
+  s.natpmp = !opt.port_mapping.no_natpmp;
   s.log_events = opt.verbose;
   defaults.use_trackers = !opt.no_trackers;
   defaults.announce_to_all_tiers = opt.all_tiers;
@@ -291,6 +294,10 @@ int run_transfer(TransferRequest request) {
               if (request.verbose) block.say(escape_for_terminal(e.text));
             } else if constexpr (std::is_same_v<E, SessionWarning>) {
               block.say(escape_for_terminal(e.text));
+            } else if constexpr (std::is_same_v<E, PortMapped>) {
+              if (!request.quiet)
+                block.say(fmt::format("port mapped: {} {} {} -> {}:{}", e.method, e.protocol, e.internal_port,
+                                      escape_for_terminal(e.external_address), e.external_port));
             } else if constexpr (std::is_same_v<E, MetadataReceived>) {
               if (auto* t = find(e.info_hash)) announce_torrent(*t, e.name);
             } else if constexpr (std::is_same_v<E, TorrentFinished>) {

@@ -42,6 +42,7 @@ struct CommonTransferOptions {
   LsdCliOptions lsd;
   EncryptionMode encryption = EncryptionMode::prefer;
   Transport transport = Transport::both;
+  PortMappingCliOptions port_mapping;
 };
 void add_common_transfer_options(CLI::App& cmd, CommonTransferOptions& opt);
 // Session settings and per-torrent defaults from those flags; the error names the bad flag.

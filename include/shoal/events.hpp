@@ -98,9 +98,29 @@ struct SessionWarning {
   std::string text;  ///< for people
 };
 
+/// The home router forwards a port of ours (SessionSettings::upnp, natpmp): peers outside reach us at
+/// external_address:external_port. Said when first granted and when the external port changes, not on every
+/// lease renewal.
+struct PortMapped {
+  std::string method;    ///< "UPnP" or "NAT-PMP"
+  std::string protocol;  ///< "TCP" (peer connections) or "UDP" (DHT)
+  std::uint16_t internal_port = 0;
+  std::uint16_t external_port = 0;
+  std::string external_address;  ///< the router's public address, empty if it did not say
+};
+/// A port mapping could not be made, or one held was lost (its renewal failed). Retried with backoff; said
+/// once per run of failures.
+struct PortMappingError {
+  std::string method;    ///< "UPnP" or "NAT-PMP"
+  std::string protocol;  ///< "TCP" or "UDP"
+  std::uint16_t internal_port = 0;
+  std::string message;  ///< for people
+};
+
 /// Any of the events above; take them apart with std::visit or std::get_if.
-using Event = std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished,
-                           TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError,
-                           PeerBanned, FileError, ResumeDataSaved, LogLine, SessionWarning>;
+using Event =
+    std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished, TorrentError,
+                 TorrentStopped, TorrentRemoved, TrackerReply, TrackerError, PeerBanned, FileError,
+                 ResumeDataSaved, LogLine, SessionWarning, PortMapped, PortMappingError>;
 
 }  // namespace shoal

@@ -65,6 +65,15 @@ struct SessionSettings {
   /// Transports of peer connections (see Transport). uTP listens on the UDP port shared with the DHT, which
   /// then defaults to listen_port so peers reach uTP where they reach TCP. Read when the session starts.
   Transport transport = Transport::both;
+  /// @name Port mapping
+  /// Ask the home router to forward the listen port (TCP) and the UDP port (DHT) from outside, renew the
+  /// lease at half its length and remove the mapping on shutdown; the router's external port is then what
+  /// trackers and the DHT are told (see the PortMapped event). Off by default (a library user opts in; the
+  /// CLI turns both on). Never tried when listen_address is a loopback address. Read when the session starts.
+  /// @{
+  bool upnp = false;    ///< UPnP IGD: discovery by SSDP multicast on the local network, then SOAP calls
+  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway; PCP is not spoken
+  /// @}
 
   /// @name Global limits
   /// Split across torrents. Rates in bytes per second; 0 = unlimited.

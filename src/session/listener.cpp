@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "net/asio_endpoint.hpp"
+#include "session/holepunch_socket.hpp"
 #include "session/mse_stream.hpp"
 
 namespace shoal::session {
@@ -44,6 +45,11 @@ void Listener::open(const std::string& address_text, std::uint16_t port) {
       acceptor_.bind(endpoint);
     }
     acceptor_.listen();
+    // BEP 55 holepunch dials leave from this port (session/holepunch_socket.hpp) and bind it with
+    // SO_REUSEPORT, which Linux allows beside a listener that has the flag as well. Set after the bind, so
+    // that another listener on the same port (a second Shoal, another program) is refused as before.
+    boost::system::error_code ignored;
+    acceptor_.set_option(session::ReusePort(true), ignored);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen on " + address_text + " port " + std::to_string(port) + ": " +
                              e.code().message());

@@ -132,6 +132,7 @@ SessionCore::SessionCore(SessionSettings settings)
     push_event(SessionWarning{"UDP: " + port.error()});
     udp_.reset();
   }
+  start_port_mapping(udp_ ? udp_->port() : std::uint16_t{0});
   if (settings_.remember_torrents && !settings_.state_dir.empty()) restore();
   asio::co_spawn(io_, tick_loop(), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
@@ -172,6 +173,7 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
     if (utp_) utp_->close();
     if (udp_) udp_->close();
     if (lsd_) lsd_->stop();
+    if (port_mapper_) port_mapper_->stop();  // removals queued on its worker
     tick_timer_.cancel();
     closed->set_value();
   });
@@ -183,6 +185,7 @@ void SessionCore::shutdown(std::chrono::milliseconds timeout) {
   // Disk jobs still queued refer to their torrents: they run (their completions, posted to the stopped
   // io_context, never do) before any torrent object goes.
   pool_.stop();
+  port_mapper_.reset();  // runs the removals (each bounded by its backend's timeouts)
   // Torrents that did not drain in time are destroyed with the rest; their coroutine frames go with io_,
   // and check whether the torrent still exists before touching it.
   torrents_.clear();
@@ -1176,8 +1179,9 @@ asio::awaitable<void> SessionCore::dht_search(EntryPtr entry) {
   entry->dht_searching = true;
   // BEP 33: a seed says so, so that DHT scrapes count it as one.
   bool seeding = entry->torrent && entry->torrent->stats().state == session::TorrentState::seeding;
-  auto found = co_await dht_->search(*Sha1Digest::from_hex(entry->hex),
-                                     dht::PeerSearch{context_.listen_port, seeding, false}, kDhtJoinWait);
+  auto found =
+      co_await dht_->search(*Sha1Digest::from_hex(entry->hex),
+                            dht::PeerSearch{context_.announced_port(), seeding, false}, kDhtJoinWait);
   entry->dht_searching = false;
   if (entry->removed || shut_down_) co_return;
   log(entry->hex, "dht: " + std::to_string(found.peers.size()) + " peers for this torrent");

@@ -19,6 +19,7 @@
 #include "net/dht_service.hpp"
 #include "net/lsd_service.hpp"
 #include "net/utp_socket_manager.hpp"
+#include "net/port_mapper.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/listener.hpp"
 #include "session/torrent_context.hpp"
@@ -138,6 +139,9 @@ class SessionCore {
   std::filesystem::path parts_path(const Entry& entry) const;
   void start_dht();
   void start_lsd();
+  // SessionSettings::upnp / natpmp: map the listen port and the UDP port on the router (session_nat.cpp).
+  void start_port_mapping(std::uint16_t udp_port);
+  void on_port_mapping(const net::PortMapper::Report& report);
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> dht_search(EntryPtr entry);
   int active_count() const;
@@ -162,6 +166,7 @@ class SessionCore {
   std::unique_ptr<session::Listener> listener_;
   std::unique_ptr<net::DhtService> dht_;
   std::unique_ptr<net::LsdService> lsd_;
+  std::unique_ptr<net::PortMapper> port_mapper_;
   std::uint16_t dht_port_ = 0;
   int active_cached_ = 1;  // torrents running, refreshed each second and on every queue change
   bool dht_tried_ = false;

@@ -120,6 +120,9 @@ struct TorrentContext {
   runtime::WorkerPool& pool;
   std::array<std::uint8_t, 20> peer_id{};
   std::uint16_t listen_port = 0;
+  std::uint16_t mapped_port = 0;  // the router's external TCP port for listen_port (UPnP, NAT-PMP); 0: none
+  // What trackers, the DHT and peers are told to dial.
+  std::uint16_t announced_port() const { return mapped_port ? mapped_port : listen_port; }
   RateLimiter* global_download = nullptr;  // may be unlimited, never null in a session
   RateLimiter* global_upload = nullptr;
   ConnectionBudget* connections = nullptr;

@@ -20,6 +20,7 @@
 #include "net/udp_tracker_client.hpp"
 #include "net/utp_socket_manager.hpp"
 #include "runtime/file_io.hpp"
+#include "session/holepunch_socket.hpp"
 #include "session/mse_stream.hpp"
 #include "session/peer_id.hpp"
 #include "shoal/version.hpp"
@@ -40,6 +41,10 @@ constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// A holepunch dial waits longer: the other side's `connect` may leave the relay seconds after ours (behind
+// blocks queued to it under an upload limit), and our SYN retransmissions (1, 3, 7, 15 s) must still be
+// going out when its SYN has opened its NAT.
+constexpr auto kHolepunchConnectTimeout = std::chrono::seconds(20);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::uint32_t kOurReqq = 2000;
 constexpr int kTicksPerResumeSave = 30;
@@ -131,8 +136,8 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       peer_id_(context.peer_id),
       pool_(context.pool),
       budget_(std::make_unique<Budget>(context)),
-      core_(std::make_unique<torrent::Torrent>(core_params(info_, options_, peer_id_, context.listen_port),
-                                               *budget_, Clock::now())),
+      core_(std::make_unique<torrent::Torrent>(
+          core_params(info_, options_, peer_id_, context.announced_port()), *budget_, Clock::now())),
       check_slot_(context.io),
       listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),
@@ -287,6 +292,11 @@ void TorrentSession::force_reannounce() {
   if (stopping_ || !running_) return;
   core_->force_reannounce(Clock::now());
   perform_actions();
+}
+
+void TorrentSession::set_announce_port(std::uint16_t port) {
+  core_->set_listen_port(port);
+  force_reannounce();
 }
 
 void TorrentSession::set_rate_limits(std::int64_t download, std::int64_t upload) {
@@ -464,7 +474,7 @@ void TorrentSession::perform_actions() {
           [&](auto& a) {
             using A = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<A, torrent::Dial>) {
-              spawn(connect_to(a.endpoint));
+              spawn(connect_to(a.endpoint, a.holepunch));
             } else if constexpr (std::is_same_v<A, torrent::Disconnect>) {
               if (auto it = peers_.find(a.peer); it != peers_.end()) close_socket(*it->second);
             } else if constexpr (std::is_same_v<A, torrent::Writable>) {
@@ -556,7 +566,7 @@ void TorrentSession::read_piece(PieceIndex piece) {
 // ---------------------------------------------------------------------------------------------------------------
 // Connections: sockets and handshakes here; everything after the handshake is the core's.
 
-asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
+asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepunch) {
   auto peer = std::make_shared<Peer>(tcp::socket(io_));
   peer->remote = endpoint;
   peer->outgoing = true;
@@ -585,13 +595,21 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   } undial{this, alive_, peer};
   // MSE first unless plain; `prefer` falls back to one plain reconnect when the peer does not speak MSE (it
   // closes on our public key, or answers with garbage), as other clients do.
-  const auto mode = context_.encryption;
+  // A holepunch dial is one plain attempt: both sides send their handshake first, which MSE cannot do.
+  const auto mode = holepunch ? EncryptionMode::plain : context_.encryption;
   std::optional<swarm::PeerFeatures> features;
   bool connected = false;
   // uTP first when the session has it (Transport::both falls back to TCP when uTP does not answer); the
-  // plain reconnect below keeps whichever transport worked.
-  bool use_utp = context_.utp != nullptr && context_.transport != Transport::tcp;
-  for (int attempt = 0; attempt < 2 && !features && !stopping_; ++attempt) {
+  // plain reconnect below keeps whichever transport worked. A holepunch dial is TCP from our listen port.
+  bool use_utp = !holepunch && context_.utp != nullptr && context_.transport != Transport::tcp;
+  bool may_dial = !holepunch || context_.encryption != EncryptionMode::require;
+  if (holepunch && may_dial) {
+    auto ec = session::bind_to_listen_port(peer->socket.tcp(), endpoint, listen_port_);
+    if (ec && on_log)
+      on_log(endpoint.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
+    may_dial = !ec;
+  }
+  for (int attempt = 0; attempt < 2 && may_dial && !features && !stopping_; ++attempt) {
     bool mse = attempt == 0 && mode != EncryptionMode::plain;
     if (attempt == 1) {
       if (mode != EncryptionMode::prefer || !connected) break;
@@ -601,8 +619,13 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
       peer->reader = wire::MessageReader();
       peer->cipher = crypto::StreamCipher();
     }
-    if (on_log) on_log(endpoint.to_string() + (mse ? " dialling (MSE)" : " dialling (plain)"));
-    bool ok = co_await dial(*peer, mse, connected, use_utp);
+    if (on_log)
+      on_log(endpoint.to_string() + (mse         ? " dialling (MSE)"
+                                     : holepunch ? " dialling (holepunch)"
+                                                 : " dialling (plain)"));
+    bool ok = co_await dial(*peer, mse, connected, use_utp, holepunch);
+    if (!ok && holepunch && on_log)
+      on_log(endpoint.to_string() + (connected ? " holepunch: no handshake" : " holepunch: no connection"));
     undial.connected();
     if (ok && !stopping_) features = co_await read_handshake(*peer);
   }
@@ -610,7 +633,7 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint) {
   if (!features || stopping_) {
     boost::system::error_code ignored;
     peer->socket.close(ignored);
-    core_->on_dial_failed(endpoint, Clock::now());
+    core_->on_dial_failed(endpoint, Clock::now(), holepunch);
     perform_actions();
     co_return;
   }
@@ -659,7 +682,7 @@ asio::awaitable<void> TorrentSession::answer_incoming(PeerPtr peer, swarm::PeerF
   co_await read_loop(peer);
 }
 
-asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool& use_utp) {
+asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool& use_utp, bool holepunch) {
   bool open = false;
   if (use_utp) {
     // The uTP connection times out by itself (SYN retransmissions), sooner than kConnectTimeout.
@@ -677,7 +700,7 @@ asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected
   }
   if (!open) {
     asio::steady_timer timeout(io_);
-    timeout.expires_after(kConnectTimeout);
+    timeout.expires_after(holepunch ? kHolepunchConnectTimeout : kConnectTimeout);
     auto* socket = &peer.socket;
     timeout.async_wait([socket](boost::system::error_code ec) {
       if (!ec) socket->close();

@@ -49,6 +49,8 @@ class TorrentSession {
   // object may be destroyed.
   void stop(std::function<void()> done = {});
   void force_reannounce();
+  // A port mapping was granted (or changed): announce the router's external port from now on, at once.
+  void set_announce_port(std::uint16_t port);
   // Once a second, from the session's timer.
   void on_tick();
   void save_resume_now() {
@@ -123,7 +125,8 @@ class TorrentSession {
       const std::string& url, const tracker::AnnounceRequest& request);
 
   // Connections.
-  boost::asio::awaitable<void> connect_to(Endpoint endpoint);
+  // holepunch: a BEP 55 `connect` (plain handshake, from our listen port; see holepunch_socket.hpp).
+  boost::asio::awaitable<void> connect_to(Endpoint endpoint, bool holepunch = false);
   boost::asio::awaitable<void> answer_incoming(PeerPtr peer, swarm::PeerFeatures features);
   boost::asio::awaitable<std::optional<swarm::PeerFeatures>> read_handshake(Peer& peer);
   boost::asio::awaitable<bool> write_handshake(Peer& peer);
@@ -132,8 +135,9 @@ class TorrentSession {
   boost::asio::awaitable<bool> encrypt_outgoing(Peer& peer);
   // Connects (under the connect timeout; `connected` set when TCP got through) and sends our handshake, plain
   // or inside MSE.
-  // Connects over uTP while `use_utp` (clearing it when Transport::both falls back to TCP), else TCP.
-  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected, bool& use_utp);
+  // Connects over uTP while `use_utp` (clearing it when Transport::both falls back to TCP), else TCP; a
+  // holepunch dial is TCP from our listen port under its own timeout.
+  boost::asio::awaitable<bool> dial(Peer& peer, bool mse, bool& connected, bool& use_utp, bool holepunch);
   // Hands the connection to the core; false (and closed) when the core refuses it.
   bool join(const PeerPtr& peer, swarm::PeerFeatures features);
   boost::asio::awaitable<void> read_loop(PeerPtr peer);

@@ -61,6 +61,12 @@ class PeerList {
     if (it == entries_.end()) return std::nullopt;
     return it->second.source;
   }
+  // The connection a PEX address came through (kNoPeer for other sources or an unknown address): the peer to
+  // ask for a BEP 55 rendezvous when the address cannot be dialled.
+  PeerId via_of(const Endpoint& endpoint) const {
+    auto it = entries_.find(endpoint);
+    return it == entries_.end() ? kNoPeer : it->second.via;
+  }
   void remove(const Endpoint& endpoint);  // banned, or ourselves; user-given addresses too
 
   // Dialling.

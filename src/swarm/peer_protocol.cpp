@@ -26,7 +26,7 @@ wire::BlockRef ref_of(const BlockRequest& r) {
 wire::ExtensionHandshake our_extension_handshake(const OurExtensions& ours) {
   wire::ExtensionHandshake h;
   if (!ours.is_private) {
-    h.m = {{"ut_metadata", kOurUtMetadataId}, {"ut_pex", kOurUtPexId}};
+    h.m = {{"ut_metadata", kOurUtMetadataId}, {"ut_pex", kOurUtPexId}, {"ut_holepunch", kOurUtHolepunchId}};
     if (ours.metadata_size > 0) h.metadata_size = ours.metadata_size;  // a magnet still fetching says none
   }
   h.client = ours.client;
@@ -208,6 +208,7 @@ void PeerProtocol::on_extension_handshake(std::span<const std::uint8_t> payload,
   metadata_size_ = h->metadata_size;
   listen_port_ = h->listen_port;
   ut_pex_id_ = h->id_of("ut_pex");
+  ut_holepunch_id_ = h->id_of("ut_holepunch");
   if (ut_pex_id_ && config_.pex_allowed && !pex_) pex_.emplace(now);
   if (h->reqq) reqq_ = std::max<std::uint32_t>(*h->reqq, 1);
   if (h->client) client_ = *h->client;

@@ -41,6 +41,7 @@ namespace shoal::swarm {
 // messages to us under these.
 inline constexpr std::uint8_t kOurUtPexId = 1;
 inline constexpr std::uint8_t kOurUtMetadataId = 2;
+inline constexpr std::uint8_t kOurUtHolepunchId = 3;  // BEP 55
 
 // What the two handshakes agreed on (both sides set the reserved bit).
 struct PeerFeatures {
@@ -227,6 +228,7 @@ class PeerProtocol {
   // From its extension handshake.
   std::optional<std::uint8_t> ut_metadata_id() const { return ut_metadata_id_; }
   std::optional<std::uint8_t> ut_pex_id() const { return ut_pex_id_; }
+  std::optional<std::uint8_t> ut_holepunch_id() const { return ut_holepunch_id_; }
   std::optional<std::int64_t> metadata_size() const { return metadata_size_; }  // BEP 9, as it declared
   std::optional<std::uint16_t> listen_port() const { return listen_port_; }
   std::uint32_t reqq() const { return reqq_; }
@@ -268,6 +270,7 @@ class PeerProtocol {
 
   std::optional<std::uint8_t> ut_metadata_id_;
   std::optional<std::uint8_t> ut_pex_id_;
+  std::optional<std::uint8_t> ut_holepunch_id_;
   std::optional<std::int64_t> metadata_size_;
   std::optional<std::uint16_t> listen_port_;
   std::uint32_t reqq_ = kDefaultReqq;

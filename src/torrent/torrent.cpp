@@ -177,6 +177,7 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
   now_ = std::max(now_, now);
   if (outgoing) {
     connecting_.erase(remote);
+    holepunch_dialling_.erase(remote);
     peer_list_.on_connected(remote, now);
   }
   auto refuse = [&](std::string reason) -> Expected<PeerId, std::string> {
@@ -210,9 +211,14 @@ Expected<PeerId, std::string> Torrent::on_peer_connected(const Endpoint& remote,
   return id;
 }
 
-void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now) {
+void Torrent::on_dial_failed(const Endpoint& endpoint, Clock::time_point now, bool holepunch) {
   now_ = std::max(now_, now);
+  if (holepunch) {
+    holepunch_dialling_.erase(endpoint);  // and nobody is asked again
+    return;
+  }
   connecting_.erase(endpoint);
+  request_rendezvous(endpoint);  // an address behind NAT may be reached through a relay (BEP 55)
   peer_list_.on_dial_failed(endpoint, now);
 }
 
@@ -423,6 +429,10 @@ void Torrent::on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<con
     on_pex(id, peer, {reinterpret_cast<const char*>(payload.data()), payload.size()}, now);
     return;
   }
+  if (ext == swarm::kOurUtHolepunchId) {
+    on_holepunch(id, peer, payload, now);
+    return;
+  }
   if (ext != swarm::kOurUtMetadataId) return;
   auto m = wire::decode_metadata_message(payload);
   auto peer_metadata_id = peer.protocol.ut_metadata_id();
@@ -539,6 +549,7 @@ void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
     std::uint8_t flags = 0;
     if (other.protocol.is_seed()) flags |= wire::PexFlags::seed;
     if (other.outgoing) flags |= wire::PexFlags::reachable;
+    if (other.protocol.ut_holepunch_id()) flags |= wire::PexFlags::holepunch;
     current.push_back({*e, flags});
   }
   auto message = pex->next_message(now, current);
@@ -602,8 +613,8 @@ void Torrent::connect_more(Clock::time_point now) {
                         static_cast<int>(kMaxHalfOpen) - static_cast<int>(connecting_.size())});
   if (dials <= 0) return;
   auto candidates = peer_list_.dial_candidates(now, static_cast<std::size_t>(dials), [&](const Endpoint& e) {
-    return connected.count(e) || connecting_.count(e) || is_banned(e) || banned_self_.count(e) ||
-           mediator_.handshaking_with(e) ||
+    return connected.count(e) || connecting_.count(e) || holepunch_dialling_.count(e) || is_banned(e) ||
+           banned_self_.count(e) || mediator_.handshaking_with(e) ||
            // Two seeds have nothing to say to each other.
            (phase_ == Phase::seeding && known_seeds_.count(e)) ||
            !swarm::PeerList::address_allowed(e, per_address[e.address]);
@@ -908,6 +919,8 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   up_rate_ = ema(up_rate_, up_tick_);
   down_tick_ = up_tick_ = 0;
   dials_this_tick_ = 0;
+  holepunch_relays_this_tick_ = 0;
+  holepunch_dials_this_tick_ = 0;
   std::vector<std::pair<PeerId, std::string_view>> to_close;
   auto late_after = end_game_late_after();
   // An upload slot is held by a peer that does not read or asks nothing: rechoke now.

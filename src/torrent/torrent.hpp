@@ -51,6 +51,7 @@
 #include "tracker/announce.hpp"
 #include "tracker/tracker_list.hpp"
 #include "wire/message.hpp"
+#include "wire/ut_holepunch.hpp"
 
 namespace shoal::torrent {
 
@@ -64,6 +65,11 @@ inline constexpr std::size_t kMaxReadsInFlight = 4;
 inline constexpr int kMaxDialsPerTick = 10;
 inline constexpr std::size_t kMinBlocksPerWrite = 4;  // take_output: blocks per write however slow the peer
 inline constexpr std::size_t kMaxHalfOpen = 16;
+// BEP 55 limits: rendezvous a relay forwards per tick (a peer cannot make us a free packet cannon), `connect`
+// dials per tick, and addresses we ask relays about in a torrent's life.
+inline constexpr int kMaxHolepunchRelaysPerTick = 8;
+inline constexpr int kMaxHolepunchDialsPerTick = 4;
+inline constexpr std::size_t kMaxRendezvousAsked = 1000;
 inline constexpr int kTicksPerRechoke = 10;
 inline constexpr int kTicksPerPeerListExpiry = 60;
 inline constexpr std::int64_t kLonelyReannounceSeconds = 5;
@@ -132,6 +138,10 @@ struct Params {
 
 struct Dial {  // connect to it; report on_peer_connected (outgoing) or on_dial_failed
   Endpoint endpoint;
+  // BEP 55 `connect`: the other side dials us at the same moment, so that both NATs see an outgoing
+  // connection. The driver dials from our listen port (TCP simultaneous open; uTP when it has it) with a
+  // plain handshake (both sides send theirs first, so MSE's roles cannot be told apart).
+  bool holepunch = false;
 };
 struct Disconnect {  // close the connection; the torrent has already forgotten the peer
   PeerId peer;
@@ -246,8 +256,9 @@ class Torrent {
   // Both handshakes are done. Returns the new peer's id, or why it is refused (the driver closes it).
   Expected<PeerId, std::string> on_peer_connected(const Endpoint& remote, bool outgoing,
                                                   swarm::PeerFeatures features, Clock::time_point now);
-  // A Dial that did not reach a handshake (refused, timed out, handshake failed).
-  void on_dial_failed(const Endpoint& endpoint, Clock::time_point now);
+  // A Dial that did not reach a handshake (refused, timed out, handshake failed); `holepunch` as the Dial
+  // said.
+  void on_dial_failed(const Endpoint& endpoint, Clock::time_point now, bool holepunch = false);
   // The connection ended from the driver's side (EOF, socket error, write failure).
   void on_peer_closed(PeerId peer, const std::string& reason, Clock::time_point now);
   // One decoded message. False when the torrent closed the peer (a Disconnect is queued).
@@ -280,6 +291,9 @@ class Torrent {
   void on_announce_done(std::uint64_t id, const Expected<tracker::AnnounceResponse, std::string>& result,
                         Clock::time_point now);
   void force_reannounce(Clock::time_point now);
+  // The port peers outside should dial (the router's mapped port): told to trackers and in extension
+  // handshakes from now on. The next announce carries it.
+  void set_listen_port(std::uint16_t port) { params_.listen_port = port; }
 
   // --- Time. Once a second. `message_partial(peer)`: part of a message from it is buffered (its trickle
   // timer).
@@ -358,6 +372,13 @@ class Torrent {
   void on_extended(PeerId id, Peer& peer, std::uint8_t ext, std::span<const std::uint8_t> payload,
                    Clock::time_point now);
   void on_pex(PeerId id, Peer& peer, std::string_view payload, Clock::time_point now);
+  // BEP 55 (holepunch.cpp): every role, the relay's checks and the dials a `connect` asks for.
+  void on_holepunch(PeerId id, Peer& peer, std::span<const std::uint8_t> payload, Clock::time_point now);
+  void relay_rendezvous(PeerId id, Peer& initiator, const Endpoint& target);
+  void holepunch_dial(const Endpoint& endpoint, Clock::time_point now);
+  void send_holepunch(PeerId id, Peer& peer, const wire::HolepunchMessage& message);
+  // A dial to a PEX address failed: ask the peer that told us of it to put us in touch (initiator role).
+  void request_rendezvous(const Endpoint& endpoint);
   void on_metadata_message(PeerId id, Peer& peer, const wire::MetadataMessage& message,
                            Clock::time_point now);
   void request_metadata(PeerId id, Peer& peer, Clock::time_point now);
@@ -406,6 +427,13 @@ class Torrent {
   swarm::PeerList peer_list_;
   std::set<Endpoint> connecting_;  // dials in progress
   int dials_this_tick_ = 0;
+  // BEP 55: rendezvous relayed and `connect` dials made this tick (each capped), addresses we asked a relay
+  // about (once each, bounded), and the holepunch dials in flight. These are not in connecting_: one may run
+  // beside an ordinary dial to the same address (which the other side's NAT drops; the punch gets through).
+  int holepunch_relays_this_tick_ = 0;
+  int holepunch_dials_this_tick_ = 0;
+  std::set<Endpoint> rendezvous_asked_;
+  std::set<Endpoint> holepunch_dialling_;
   std::set<Endpoint> banned_self_;  // our own listen address, as seen through trackers
   std::set<Endpoint> known_seeds_;  // dialled peers that turned out to be seeds: not redialled while seeding
   std::set<std::array<std::uint8_t, 16>> banned_;  // IP addresses
