@@ -16,6 +16,7 @@
 #include "net/udp_tracker_client.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/rate_limiter.hpp"
+#include "storage/file_pool.hpp"
 
 namespace shoal::session {
 
@@ -114,6 +115,8 @@ class CheckQueue {
 struct TorrentContext {
   boost::asio::io_context& io;
   runtime::WorkerPool& pool;
+  // Descriptors of every torrent's files and folders, bounded together; null: each torrent has its own.
+  storage::FilePool* files = nullptr;
   std::array<std::uint8_t, 20> peer_id{};
   std::uint16_t listen_port = 0;
   RateLimiter* global_download = nullptr;  // may be unlimited, never null in a session
