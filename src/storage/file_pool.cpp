@@ -89,6 +89,9 @@ Lease FilePool::acquire(PoolKey key, bool writable, PoolOpener& opener, std::err
     auto step = policy_.acquire(key, writable, &fd);
     if (step == FilePoolPolicy::Step::use) return Lease(this, key, fd);
     int old_fd = step == FilePoolPolicy::Step::upgrade ? fd : -1;
+    // Room first: the process never holds more than the bound (the new entry is counted already). Closing a
+    // file costs little, and doing it under the lock keeps the count exact for everyone.
+    close_all(policy_.make_room());
     fd = opener.open(key.index, writable, ec);
     if (fd < 0) {
       policy_.failed(key);

@@ -55,6 +55,12 @@ std::vector<FilePoolPolicy::Closed> FilePoolPolicy::opened(PoolKey key, int hand
   return out;
 }
 
+std::vector<FilePoolPolicy::Closed> FilePoolPolicy::make_room() {
+  std::vector<Closed> out;
+  evict_to_bound(out);
+  return out;
+}
+
 void FilePoolPolicy::evict_to_bound(std::vector<Closed>& out) {
   while (entries_.size() > bound_) {
     if (lru_.empty()) {

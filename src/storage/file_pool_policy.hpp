@@ -54,6 +54,9 @@ class FilePoolPolicy {
   // open/upgrade the lease is held already (nothing can close the entry meanwhile); the shell must answer
   // with opened() or failed().
   Step acquire(PoolKey key, bool writable, int* handle);
+  // After an open step, before the shell opens anything: the descriptors to close first so that the new one
+  // keeps the pool within its bound at every moment, least recently used first.
+  std::vector<Closed> make_room();
   // Whether leases other than the caller's hold `key` (an upgrade must then keep the old number alive).
   bool shared(PoolKey key) const;
   // The descriptor now open for an open/upgrade step (on an upgrade the shell has closed or replaced the

@@ -42,6 +42,13 @@ TEST(FilePoolPolicy, ClosesTheLeastRecentlyReleasedAtTheBound) {
   policy.release(key(3));
   EXPECT_EQ(indexes(open(policy, 4)), std::vector<std::int32_t>{2});
   EXPECT_EQ(policy.size(), 3u);
+  // The shell makes room before it opens, so the process never holds more than the bound at any moment.
+  policy.release(key(4));
+  int handle2 = -1;
+  EXPECT_EQ(policy.acquire(key(5), false, &handle2), Step::open);
+  EXPECT_EQ(indexes(policy.make_room()), std::vector<std::int32_t>{0});
+  EXPECT_TRUE(policy.opened(key(5), 105, false).empty());
+  EXPECT_EQ(policy.size(), 3u);
 }
 
 TEST(FilePoolPolicy, NeverClosesALeasedEntryAndCatchesUpOnRelease) {
