@@ -355,15 +355,21 @@ bool TorrentSession::load_resume() {
   auto stamps = storage_->file_stamps();  // as check_paths() just saw them
   if (data->files != stamps) return false;
   const swarm::Bitfield& have = data->have;  // its size and spare bits were checked by decode_resume
-  // Matching stamps are not enough: a file that is missing or short now (it may have been deleted before the
-  // save) cannot hold the pieces the bitfield claims for it.
-  const auto& files = storage_->layout().files();
+  // Matching stamps are not enough: a file that is missing or too short now (it may have been deleted before
+  // the save) cannot hold the pieces the bitfield claims for it. Files are not pre-allocated: one partly
+  // downloaded ends with the last piece written into it, so it must reach the end of the last piece claimed.
+  const auto& layout = storage_->layout();
+  const auto& files = layout.files();
   for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
     if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length)
       continue;
-    auto [first, last] = storage_->layout().file_pieces(FileIndex{static_cast<std::int32_t>(i)});
+    FileIndex file{static_cast<std::int32_t>(i)};
+    auto [first, last] = layout.file_pieces(file);
     for (PieceIndex p = first; p <= last; ++p) {
-      if (have.test(p)) return false;
+      if (!have.test(p)) continue;
+      auto claimed_end =
+          std::min(files[i].length, (p.get() + 1) * layout.piece_length() - layout.file_offset(file));
+      if (stamps[i].size < claimed_end || stamps[i].size > files[i].length) return false;
     }
   }
   for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {

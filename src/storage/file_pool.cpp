@@ -53,6 +53,12 @@ Lease& Lease::operator=(Lease&& other) noexcept {
   return *this;
 }
 
+void Lease::release_cold() {
+  if (pool_ != nullptr) pool_->release(key_, true);
+  pool_ = nullptr;
+  fd_ = -1;
+}
+
 void Lease::reset() {
   if (pool_ != nullptr) pool_->release(key_);
   pool_ = nullptr;
@@ -116,11 +122,11 @@ Lease FilePool::acquire(PoolKey key, bool writable, PoolOpener& opener, std::err
   return lease;
 }
 
-void FilePool::release(PoolKey key) {
+void FilePool::release(PoolKey key, bool cold) {
   std::optional<FilePoolPolicy::Closed> closed;
   {
     std::lock_guard lock(mutex_);
-    closed = policy_.release(key);
+    closed = policy_.release(key, cold);
   }
   if (closed && closed->handle >= 0) ::close(closed->handle);
 }

@@ -36,6 +36,8 @@ class Lease {
   int fd() const { return fd_; }
   explicit operator bool() const { return pool_ != nullptr; }
   void reset();
+  // Returns the descriptor as one not wanted again soon: the first to close when the pool needs room.
+  void release_cold();
 
  private:
   friend class FilePool;
@@ -97,7 +99,7 @@ class FilePool {
 
  private:
   friend class Lease;
-  void release(PoolKey key);
+  void release(PoolKey key, bool cold = false);
 
   mutable std::mutex mutex_;
   FilePoolPolicy policy_;

@@ -1,5 +1,7 @@
 #include "storage/file_pool_policy.hpp"
 
+#include <iterator>
+
 namespace shoal::storage {
 
 void FilePoolPolicy::take_ref(Entry& e) {
@@ -89,7 +91,7 @@ void FilePoolPolicy::failed(PoolKey key) {
   }
 }
 
-std::optional<FilePoolPolicy::Closed> FilePoolPolicy::release(PoolKey key) {
+std::optional<FilePoolPolicy::Closed> FilePoolPolicy::release(PoolKey key, bool cold) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   Entry& e = it->second;
@@ -100,8 +102,13 @@ std::optional<FilePoolPolicy::Closed> FilePoolPolicy::release(PoolKey key) {
     entries_.erase(it);
     return closed;
   }
-  lru_.push_front(key);
-  e.in_lru = lru_.begin();
+  if (cold) {
+    lru_.push_back(key);
+    e.in_lru = std::prev(lru_.end());
+  } else {
+    lru_.push_front(key);
+    e.in_lru = lru_.begin();
+  }
   // Entries opened while every other one was leased may have left the pool over its bound: one closes now.
   if (entries_.size() > bound_) {
     std::vector<Closed> out;

@@ -5,7 +5,8 @@
 // Entries are keyed by (owner, index): an owner is one torrent's storage, an index one of its files or
 // folders. Each entry carries the descriptor number the shell opened for it, which the policy never
 // interprets. Invariants:
-//  - an entry is in `lru_` exactly when no lease holds it (refs == 0), most recently released first;
+//  - an entry is in `lru_` exactly when no lease holds it (refs == 0), most recently released first (a
+//    cold release goes last);
 //  - victims are only ever taken from `lru_`, so a leased descriptor is never closed;
 //  - an entry dropped while leased (drop_owner) stays counted until its last release closes it;
 //  - size() <= bound, except while more entries are leased at once than the bound allows (then nothing
@@ -65,7 +66,9 @@ class FilePoolPolicy {
   // The open/upgrade step failed: the lease is dropped (on a failed upgrade the read-only entry stays).
   void failed(PoolKey key);
   // A lease ends. Returns a descriptor to close when its entry was dropped (drop_owner) while leased.
-  std::optional<Closed> release(PoolKey key);
+  // cold: the entry is not wanted again soon (a file written whole): it goes to the closing end of the
+  // order instead of the front, so files still being filled keep their descriptors.
+  std::optional<Closed> release(PoolKey key, bool cold = false);
   // Forgets every entry of `owner`: returns those to close now; leased ones close on their release().
   std::vector<Closed> drop_owner(std::uint32_t owner);
   // Entries of `owner` open now (for the deleted-file check), leased or not.

@@ -46,29 +46,19 @@ FileStamp stamp_of(const struct stat& st) {
 // Opens a file of the torrent relative to its folder's descriptor (see the header for the rules).
 class PieceStorage::FileOpener final : public PoolOpener {
  public:
-  // reaches_end: the write that wants the file ends where the file does, and so gives it its full size.
-  FileOpener(PieceStorage& storage, int dir, bool reaches_end)
-      : storage_(storage), dir_(dir), reaches_end_(reaches_end) {}
+  FileOpener(PieceStorage& storage, int dir) : storage_(storage), dir_(dir) {}
 
   int open(std::int32_t index, bool writable, std::error_code& ec) override {
     auto i = static_cast<std::size_t>(index);
-    const FileSpec& spec = storage_.layout_.files()[i];
     std::string leaf = storage_.leaf_of(i);
-    // A file gets its final size when first written (sparse: no zeros written), so a file that is partly
-    // there has its full length, as resume data expects of it. No ftruncate() when the write itself ends at
-    // the file's end (every file inside one piece, and about half of those spanning two).
-    bool sized_by_truncate = writable && !reaches_end_;
+    // No pre-allocation: a piece written past a file's end leaves a hole before it (sparse, as a truncate
+    // would), and the file reaches its length with the write of its last bytes. One call per new file.
     char& known = storage_.file_known_[i];
     if (writable && known == 0) {
       // The common case of a download: the file is new. O_EXCL proves it a regular file we just made.
       int fd = ::openat(dir_, leaf.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd >= 0) {
         known = 1;
-        if (sized_by_truncate && ::ftruncate(fd, spec.length) != 0) {
-          ec = last_error();
-          ::close(fd);
-          return -1;
-        }
         return fd;
       }
       if (errno != EEXIST) {
@@ -106,11 +96,8 @@ class PieceStorage::FileOpener final : public PoolOpener {
     }
     // O_NONBLOCK stays: Linux ignores it for regular files, and it keeps a FIFO swapped in later from
     // blocking a reader.
-    bool check_size = sized_by_truncate;
-    if (known == 0 || check_size) {
+    if (known == 0) {
       ec = ::fstat(fd, &st) != 0 ? last_error() : refusal_for_mode(st.st_mode);
-      if (!ec && check_size && st.st_size < spec.length && ::ftruncate(fd, spec.length) != 0)
-        ec = last_error();
       if (ec) {
         ::close(fd);
         return -1;
@@ -123,7 +110,6 @@ class PieceStorage::FileOpener final : public PoolOpener {
  private:
   PieceStorage& storage_;
   int dir_;
-  bool reaches_end_;
 };
 
 // Opens one folder below its parent's descriptor, creating it first (once) when asked to.
@@ -249,6 +235,9 @@ PieceStorage::PieceStorage(FileLayout layout, std::filesystem::path root, std::v
   dir_created_.assign(dirs_.size(), 0);
   dir_device_.assign(dirs_.size(), 0);
   file_known_.assign(files.size(), 0);
+  unwritten_ = std::make_unique<std::atomic<std::int64_t>[]>(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i)
+    unwritten_[i].store(files[i].length, std::memory_order_relaxed);
   unsynced_.assign(files.size() + 1, 0);
   unstamped_.assign(files.size() + 1, 0);
 }
@@ -294,7 +283,7 @@ Lease PieceStorage::lease_dir(std::int32_t dir, bool create, std::error_code& ec
   return pool_->acquire(dir_key(dir), false, opener, ec);
 }
 
-Lease PieceStorage::lease_file(std::size_t file, bool writable, std::error_code& ec, bool reaches_end) {
+Lease PieceStorage::lease_file(std::size_t file, bool writable, std::error_code& ec) {
   if (auto lease = pool_->try_acquire(file_key(file), writable)) return lease;
   if (root_length_ + 1 + layout_.files()[file].path.size() >= kMaxPathBytes) {
     ec = Errc::path_too_long;
@@ -302,7 +291,7 @@ Lease PieceStorage::lease_file(std::size_t file, bool writable, std::error_code&
   }
   Lease dir = lease_dir(file_dir_[file], writable, ec);
   if (!dir) return {};
-  FileOpener opener(*this, dir.fd(), reaches_end);
+  FileOpener opener(*this, dir.fd());
   return pool_->acquire(file_key(file), writable, opener, ec);
 }
 
@@ -345,7 +334,7 @@ std::error_code PieceStorage::write_piece(PieceIndex piece, std::span<const std:
       lease = lease_parts(true, ec);
       dirty = layout_.files().size();
     } else {
-      lease = lease_file(file, true, ec, s.file_offset + s.length == spec.length);
+      lease = lease_file(file, true, ec);
     }
     if (!lease) return ec;
     std::int64_t done = 0;
@@ -359,6 +348,10 @@ std::error_code PieceStorage::write_piece(PieceIndex piece, std::span<const std:
     // the file's note earlier may miss them, but it cannot vouch for this piece: the piece is marked
     // verified only after write_piece() returns, and resume data takes the verified pieces before syncing.
     note_written(dirty, true);
+    // A file written whole in this session (the usual small file: by one piece, or two) is not wanted
+    // again while downloading: it goes first when the pool needs room, before files still being filled.
+    if (dirty == file && unwritten_[file].fetch_sub(s.length, std::memory_order_relaxed) <= s.length)
+      lease.release_cold();
   }
   return {};
 }
@@ -523,7 +516,7 @@ std::error_code PieceStorage::create_empty_files() {
     if (spec.length != 0 || spec.pad || !file_wanted_[i]) continue;
     if (file_known_[i] != 0 && stamps_valid_ && stamps_[i].size == 0) continue;  // there already
     std::error_code ec;
-    if (!lease_file(i, true, ec, true)) return ec;
+    if (!lease_file(i, true, ec)) return ec;
     note_written(i, false);  // no data to flush: only its stamp changed
   }
   return {};

@@ -125,8 +125,7 @@ class PieceStorage {
   PoolKey dir_key(std::int32_t dir) const {
     return {owner_, static_cast<std::int32_t>(layout_.files().size()) + 1 + dir};
   }
-  // reaches_end: a write ending where the file ends (it sizes the file itself: no ftruncate needed).
-  Lease lease_file(std::size_t file, bool writable, std::error_code& ec, bool reaches_end = false);
+  Lease lease_file(std::size_t file, bool writable, std::error_code& ec);
   Lease lease_dir(std::int32_t dir, bool create, std::error_code& ec);
   Lease lease_parts(bool writable, std::error_code& ec);
   // A file changed: its stamp must be taken again, and with `data`, its bytes flushed by the next sync().
@@ -154,6 +153,8 @@ class PieceStorage {
   std::vector<char> dir_created_;  // made (or found) by us: never mkdirat again
   std::vector<char> file_known_;   // a regular file seen or created by us: reopened with one openat
   bool parts_dir_created_ = false;
+  // Bytes of each file not written yet in this session (for the pool: a file written whole goes cold).
+  std::unique_ptr<std::atomic<std::int64_t>[]> unwritten_;
 
   // Written since the last sync() / file_stamps(): indexes, and a flag per file (the parts file included).
   mutable std::mutex dirty_mutex_;

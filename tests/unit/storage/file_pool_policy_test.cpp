@@ -51,6 +51,20 @@ TEST(FilePoolPolicy, ClosesTheLeastRecentlyReleasedAtTheBound) {
   EXPECT_EQ(policy.size(), 3u);
 }
 
+TEST(FilePoolPolicy, AColdReleaseClosesFirst) {
+  FilePoolPolicy policy(3);
+  open(policy, 0);
+  policy.release(key(0));
+  open(policy, 1);
+  policy.release(key(1), true);  // written whole: not wanted again soon
+  open(policy, 2);
+  policy.release(key(2));
+  // 0 is the least recently used, but 1 went cold: 1 closes first.
+  EXPECT_EQ(indexes(open(policy, 3)), std::vector<std::int32_t>{1});
+  policy.release(key(3));
+  EXPECT_EQ(indexes(open(policy, 4)), std::vector<std::int32_t>{0});
+}
+
 TEST(FilePoolPolicy, NeverClosesALeasedEntryAndCatchesUpOnRelease) {
   FilePoolPolicy policy(2);
   open(policy, 0);  // leased
