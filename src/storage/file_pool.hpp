@@ -84,11 +84,12 @@ class FilePool {
   Lease acquire(PoolKey key, bool writable, PoolOpener& opener, std::error_code& ec);
   // A lease only if the entry is open as wanted already: no system call, no opener.
   Lease try_acquire(PoolKey key, bool writable);
-  // Calls fn(index, fd) for each open descriptor of `owner`, under the lock (keep it short: an fstat).
+  // Calls fn(index, fd) for each open descriptor of `owner` used since the last call (see
+  // FilePoolPolicy::take_used), under the lock (keep it short: an fstat).
   template <typename Fn>
-  void for_each_open(std::uint32_t owner, Fn&& fn) {
+  void for_each_used(std::uint32_t owner, Fn&& fn) {
     std::lock_guard lock(mutex_);
-    for (const auto& e : policy_.open_entries(owner))
+    for (const auto& e : policy_.take_used(owner))
       fn(e.key.index, e.handle);
   }
 

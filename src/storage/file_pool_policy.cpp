@@ -5,6 +5,7 @@
 namespace shoal::storage {
 
 void FilePoolPolicy::take_ref(Entry& e) {
+  e.used = true;
   if (e.refs++ == 0) {
     lru_.erase(e.in_lru);
     e.in_lru = lru_.end();
@@ -18,6 +19,7 @@ FilePoolPolicy::Step FilePoolPolicy::acquire(PoolKey key, bool writable, int* ha
   if (inserted) {
     e.in_lru = lru_.end();
     e.refs = 1;
+    e.used = true;
     ++leased_;
     ++opens_;
     return Step::open;
@@ -103,6 +105,7 @@ std::optional<FilePoolPolicy::Closed> FilePoolPolicy::release(PoolKey key, bool 
     return closed;
   }
   if (cold) {
+    e.used = false;
     lru_.push_back(key);
     e.in_lru = std::prev(lru_.end());
   } else {
@@ -134,6 +137,16 @@ std::vector<FilePoolPolicy::Closed> FilePoolPolicy::drop_owner(std::uint32_t own
     out.push_back(Closed{it->first, e.handle});
     lru_.erase(e.in_lru);
     it = entries_.erase(it);
+  }
+  return out;
+}
+
+std::vector<FilePoolPolicy::Closed> FilePoolPolicy::take_used(std::uint32_t owner) {
+  std::vector<Closed> out;
+  for (auto& [key, e] : entries_) {
+    if (key.owner != owner || e.handle < 0 || e.doomed || !e.used) continue;
+    e.used = false;
+    out.push_back(Closed{key, e.handle});
   }
   return out;
 }

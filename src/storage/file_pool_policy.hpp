@@ -71,8 +71,11 @@ class FilePoolPolicy {
   std::optional<Closed> release(PoolKey key, bool cold = false);
   // Forgets every entry of `owner`: returns those to close now; leased ones close on their release().
   std::vector<Closed> drop_owner(std::uint32_t owner);
-  // Entries of `owner` open now (for the deleted-file check), leased or not.
+  // Entries of `owner` open now, leased or not.
   std::vector<Closed> open_entries(std::uint32_t owner) const;
+  // Entries of `owner` open now and used since the last call (the deleted-file check looks at these only):
+  // taken by a lease and not released cold since. Clears the mark.
+  std::vector<Closed> take_used(std::uint32_t owner);
 
   std::size_t size() const { return entries_.size(); }
   std::size_t bound() const { return bound_; }
@@ -87,6 +90,7 @@ class FilePoolPolicy {
     bool writable = false;
     int refs = 0;
     bool doomed = false;  // dropped while leased: closed at its last release
+    bool used = false;    // leased since the last take_used(), and not released cold since
     std::list<PoolKey>::iterator in_lru{};
   };
   void take_ref(Entry& e);

@@ -529,7 +529,10 @@ std::optional<std::filesystem::path> PieceStorage::find_deleted_file() {
   }
   std::optional<std::filesystem::path> gone;
   auto files = static_cast<std::int32_t>(layout_.files().size());
-  pool_->for_each_open(owner_, [&](std::int32_t index, int fd) {
+  // Only descriptors used since the last look: a file idle since cannot have had bytes written into nowhere
+  // (it is looked at again as soon as it is used, and one closed meanwhile says Errc::deleted on reopen).
+  // Files written whole are left out until read again, so a download of 50,000 files does not fstat each.
+  pool_->for_each_used(owner_, [&](std::int32_t index, int fd) {
     struct stat st {};
     // An open descriptor keeps a deleted file's inode alive with no links left.
     if (!gone && index < files && ::fstat(fd, &st) == 0 && st.st_nlink == 0) gone = path_of(FileIndex{index});

@@ -98,8 +98,9 @@ class PieceStorage {
   // The size and modification time of every file (what resume data records): those written since the last
   // call are looked at again, the others were seen before (by check_paths() or an earlier call).
   std::vector<FileStamp> file_stamps();
-  // The first file that was deleted (or replaced) under us, if any: one of those open now, or one found gone
-  // when it was reopened. Writes to it would go nowhere and reads would serve data no longer the user's.
+  // The first file that was deleted (or replaced) under us, if any: one of those open and used since the last
+  // call (and not written whole since), or one found gone when it was reopened. Writes to it would go nowhere
+  // and reads would serve data no longer the user's.
   std::optional<std::filesystem::path> find_deleted_file();
   // Closes every open file and folder. Only when no read or write is in flight (e.g. at shutdown).
   void close_all();

@@ -65,6 +65,20 @@ TEST(FilePoolPolicy, AColdReleaseClosesFirst) {
   EXPECT_EQ(indexes(open(policy, 4)), std::vector<std::int32_t>{0});
 }
 
+TEST(FilePoolPolicy, UsedEntriesAreTakenOnceAndColdOnesNot) {
+  FilePoolPolicy policy(4);
+  open(policy, 0);
+  policy.release(key(0));
+  open(policy, 1);
+  policy.release(key(1), true);
+  EXPECT_EQ(indexes(policy.take_used(1)), std::vector<std::int32_t>{0});
+  EXPECT_TRUE(policy.take_used(1).empty());  // nothing used since
+  int handle = -1;
+  EXPECT_EQ(policy.acquire(key(1), false, &handle), Step::use);
+  policy.release(key(1));
+  EXPECT_EQ(indexes(policy.take_used(1)), std::vector<std::int32_t>{1});
+}
+
 TEST(FilePoolPolicy, NeverClosesALeasedEntryAndCatchesUpOnRelease) {
   FilePoolPolicy policy(2);
   open(policy, 0);  // leased

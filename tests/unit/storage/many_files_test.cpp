@@ -146,6 +146,11 @@ TEST_F(ManyFilesTest, AFileDeletedWhileOpenIsFound) {
   ASSERT_FALSE(storage.write_piece(PieceIndex{0}, piece(0)));
   EXPECT_FALSE(storage.find_deleted_file());
   fs::remove(root_ / "t/d0/e0/f0");
+  // f0 was written whole (it lies inside piece 0): it is looked at once it is used again, e.g. read for a
+  // peer, which still succeeds on the open descriptor.
+  EXPECT_FALSE(storage.find_deleted_file());
+  std::vector<std::uint8_t> back(piece(0).size());
+  EXPECT_FALSE(storage.read(PieceIndex{0}, 0, back));
   auto gone = storage.find_deleted_file();
   ASSERT_TRUE(gone);
   EXPECT_EQ(*gone, root_ / "t/d0/e0/f0");
