@@ -87,38 +87,44 @@ Lease FilePool::try_acquire(PoolKey key, bool writable) {
 }
 
 Lease FilePool::acquire(PoolKey key, bool writable, PoolOpener& opener, std::error_code& ec) {
-  std::vector<FilePoolPolicy::Closed> closed;
-  Lease lease;
-  {
-    std::lock_guard lock(mutex_);
-    int fd = -1;
-    auto step = policy_.acquire(key, writable, &fd);
-    if (step == FilePoolPolicy::Step::use) return Lease(this, key, fd);
-    int old_fd = step == FilePoolPolicy::Step::upgrade ? fd : -1;
-    // Room first: the process never holds more than the bound (the new entry is counted already). Closing a
-    // file costs little, and doing it under the lock keeps the count exact for everyone.
-    close_all(policy_.make_room());
-    fd = opener.open(key.index, writable, ec);
-    if (fd < 0) {
-      policy_.failed(key);
-      return {};
-    }
-    if (step == FilePoolPolicy::Step::upgrade && old_fd >= 0) {
-      if (policy_.shared(key)) {
-        // Readers hold the old number: it now names the writable file description, and their pread()s go on
-        // (a call in progress keeps its own reference to the description it started with).
-        ::dup3(fd, old_fd, O_CLOEXEC);
-        ::close(fd);
-        fd = old_fd;
-      } else {
-        closed.push_back(FilePoolPolicy::Closed{key, old_fd});
-      }
-    }
-    auto evicted = policy_.opened(key, fd, writable);
-    closed.insert(closed.end(), evicted.begin(), evicted.end());
-    lease = Lease(this, key, fd);
+  std::unique_lock lock(mutex_);
+  int fd = -1;
+  FilePoolPolicy::Step step;
+  while ((step = policy_.acquire(key, writable, &fd)) == FilePoolPolicy::Step::wait)
+    answered_.wait(lock);  // another thread is opening this very file: its answer serves us too
+  if (step == FilePoolPolicy::Step::use) return Lease(this, key, fd);
+  int old_fd = step == FilePoolPolicy::Step::upgrade ? fd : -1;
+  // Room first: the process never holds more than the bound (the new entry is counted already).
+  auto closed = policy_.make_room();
+  lock.unlock();
+  close_all(closed);
+  closed.clear();
+  // The open itself runs outside the lock: creating a file costs a few hundred microseconds on ext4, and
+  // the disk threads create files in parallel. The entry is pending meanwhile (others asking for it wait).
+  fd = opener.open(key.index, writable, ec);
+  lock.lock();
+  if (fd < 0) {
+    policy_.failed(key);
+    answered_.notify_all();
+    return {};
   }
-  close_all(closed);  // descriptors no lease holds: closed outside the lock
+  if (step == FilePoolPolicy::Step::upgrade && old_fd >= 0) {
+    if (policy_.shared(key)) {
+      // Readers hold the old number: it now names the writable file description, and their pread()s go on
+      // (a call in progress keeps its own reference to the description it started with).
+      ::dup3(fd, old_fd, O_CLOEXEC);
+      ::close(fd);
+      fd = old_fd;
+    } else {
+      closed.push_back(FilePoolPolicy::Closed{key, old_fd});
+    }
+  }
+  auto evicted = policy_.opened(key, fd, writable);
+  closed.insert(closed.end(), evicted.begin(), evicted.end());
+  answered_.notify_all();
+  Lease lease(this, key, fd);
+  lock.unlock();
+  close_all(closed);  // descriptors no lease holds
   return lease;
 }
 

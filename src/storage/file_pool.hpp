@@ -4,11 +4,12 @@
 // FilePoolPolicy (pure); this shell does the system calls and holds the one lock.
 //
 // Thread safety: any thread may take leases. A Lease keeps its descriptor open until it is returned, so a
-// worker in pread()/pwrite() never has its descriptor closed under it. Opening happens under the pool's
-// lock (an open costs microseconds; the pread/pwrite that follow run outside it), which also makes a
-// second thread wanting the same file wait for the first open instead of opening it twice.
+// worker in pread()/pwrite() never has its descriptor closed under it. Opening happens outside the pool's
+// lock (creating a file on ext4 costs hundreds of microseconds: the disk threads do it in parallel); a
+// second thread wanting the same file meanwhile waits for the first open instead of opening it twice.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -47,8 +48,9 @@ class Lease {
   int fd_ = -1;
 };
 
-// Opens what the pool asks for (under the pool's lock): a descriptor, or -1 with ec set. Implemented by the
-// owner (a torrent's storage), which knows what a key's index names.
+// Opens what the pool asks for: a descriptor, or -1 with ec set. Implemented by the owner (a torrent's
+// storage), which knows what a key's index names. Called outside the pool's lock, never twice at once for
+// one key.
 class PoolOpener {
  public:
   virtual int open(std::int32_t index, bool writable, std::error_code& ec) = 0;
@@ -103,6 +105,7 @@ class FilePool {
   void release(PoolKey key, bool cold = false);
 
   mutable std::mutex mutex_;
+  std::condition_variable answered_;  // an open/upgrade step ended (opened or failed)
   FilePoolPolicy policy_;
   std::uint32_t next_owner_ = 1;
 };

@@ -20,15 +20,18 @@ FilePoolPolicy::Step FilePoolPolicy::acquire(PoolKey key, bool writable, int* ha
     e.in_lru = lru_.end();
     e.refs = 1;
     e.used = true;
+    e.pending = true;
     ++leased_;
     ++opens_;
     return Step::open;
   }
+  if (e.pending) return Step::wait;
   e.doomed = false;  // taken again before its last lease ended: it stays
   take_ref(e);
   *handle = e.handle;
   if (writable && !e.writable) {
     ++opens_;
+    e.pending = true;
     return Step::upgrade;
   }
   ++hits_;
@@ -37,7 +40,7 @@ FilePoolPolicy::Step FilePoolPolicy::acquire(PoolKey key, bool writable, int* ha
 
 bool FilePoolPolicy::lease_if_open(PoolKey key, bool writable, int* handle) {
   auto it = entries_.find(key);
-  if (it == entries_.end() || (writable && !it->second.writable)) return false;
+  if (it == entries_.end() || it->second.pending || (writable && !it->second.writable)) return false;
   it->second.doomed = false;
   take_ref(it->second);
   ++hits_;
@@ -52,6 +55,7 @@ bool FilePoolPolicy::shared(PoolKey key) const {
 
 std::vector<FilePoolPolicy::Closed> FilePoolPolicy::opened(PoolKey key, int handle, bool writable) {
   Entry& e = entries_.at(key);
+  e.pending = false;
   e.handle = handle;
   e.writable = e.writable || writable;
   std::vector<Closed> out;
@@ -83,6 +87,7 @@ void FilePoolPolicy::failed(PoolKey key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   Entry& e = it->second;
+  e.pending = false;
   --e.refs;
   if (e.refs == 0) --leased_;
   if (e.handle < 0 && e.refs == 0) {

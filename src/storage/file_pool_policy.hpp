@@ -41,6 +41,7 @@ class FilePoolPolicy {
     use,      // the entry is open as wanted: use its descriptor
     open,     // nothing open: open one, then opened() or failed()
     upgrade,  // open read-only, a writable one is wanted: open it, then opened() (replacing) or failed()
+    wait,     // another lease is opening the entry now: nothing taken; ask again once it has answered
   };
   struct Closed {
     PoolKey key;
@@ -89,8 +90,9 @@ class FilePoolPolicy {
     int handle = -1;
     bool writable = false;
     int refs = 0;
-    bool doomed = false;  // dropped while leased: closed at its last release
-    bool used = false;    // leased since the last take_used(), and not released cold since
+    bool doomed = false;   // dropped while leased: closed at its last release
+    bool used = false;     // leased since the last take_used(), and not released cold since
+    bool pending = false;  // an open/upgrade step is under way (the shell opens outside its lock)
     std::list<PoolKey>::iterator in_lru{};
   };
   void take_ref(Entry& e);

@@ -150,7 +150,8 @@ class PieceStorage {
   // Folders: index 0 is the download folder; every folder on the way to a file has an entry.
   std::vector<Dir> dirs_;
   std::vector<std::int32_t> file_dir_;  // the folder of each file
-  // Touched only by openers, which the pool runs under its lock (and by check_paths(), before any I/O):
+  // Touched only by openers (and by check_paths(), before any I/O); the pool never runs two openers of one
+  // key at once, and each element belongs to one key:
   std::vector<char> dir_created_;  // made (or found) by us: never mkdirat again
   std::vector<char> file_known_;   // a regular file seen or created by us: reopened with one openat
   bool parts_dir_created_ = false;

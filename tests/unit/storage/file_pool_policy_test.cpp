@@ -79,6 +79,20 @@ TEST(FilePoolPolicy, UsedEntriesAreTakenOnceAndColdOnesNot) {
   EXPECT_EQ(indexes(policy.take_used(1)), std::vector<std::int32_t>{1});
 }
 
+TEST(FilePoolPolicy, AnEntryBeingOpenedMakesOthersWait) {
+  FilePoolPolicy policy(4);
+  int handle = -1;
+  EXPECT_EQ(policy.acquire(key(0), true, &handle), Step::open);
+  EXPECT_EQ(policy.acquire(key(0), false, &handle), Step::wait);  // nothing taken: no lease to return
+  EXPECT_FALSE(policy.lease_if_open(key(0), false, &handle));
+  EXPECT_TRUE(policy.opened(key(0), 100, true).empty());
+  EXPECT_EQ(policy.acquire(key(0), false, &handle), Step::use);
+  EXPECT_EQ(handle, 100);
+  policy.release(key(0));
+  policy.release(key(0));
+  EXPECT_EQ(policy.leased(), 0u);
+}
+
 TEST(FilePoolPolicy, NeverClosesALeasedEntryAndCatchesUpOnRelease) {
   FilePoolPolicy policy(2);
   open(policy, 0);  // leased
