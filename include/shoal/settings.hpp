@@ -99,6 +99,9 @@ struct SessionSettings {
   /// @}
 
   unsigned disk_threads = 2;  ///< threads of the shared disk and hashing pool
+  /// Files and folders of all torrents kept open at once (least recently used closed first). 0: a quarter
+  /// of the open-file limit (raised to its hard limit when the session starts), at most 512.
+  unsigned max_open_files = 0;
 
   DhtSettings dht;           ///< the DHT node
   LsdSettings lsd;           ///< local peer discovery

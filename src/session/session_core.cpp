@@ -57,6 +57,12 @@ net::DhtServiceOptions dht_options(const SessionSettings& s) {
   return options;
 }
 
+// The file-handle pool's bound: the setting, or derived from the open-file limit once it has been raised.
+std::size_t open_files_bound(const SessionSettings& s) {
+  storage::FilePool::raise_open_file_limit();
+  return s.max_open_files > 0 ? s.max_open_files : storage::FilePool::default_bound();
+}
+
 session::ConnectionBudget::Limits budget_limits(const SessionSettings& s) {
   return {s.max_connections, s.max_half_open, s.max_dials_per_second};
 }
@@ -67,6 +73,7 @@ SessionCore::SessionCore(SessionSettings settings)
     : work_(io_.get_executor()),
       settings_(std::move(settings)),
       pool_(std::max(1u, settings_.disk_threads)),
+      files_(open_files_bound(settings_)),
       global_down_(settings_.max_download_rate),
       global_up_(settings_.max_upload_rate),
       budget_(budget_limits(settings_)),
@@ -86,6 +93,7 @@ SessionCore::SessionCore(SessionSettings settings)
   context_.global_upload = &global_up_;
   context_.connections = &budget_;
   context_.checks = &checks_;
+  context_.files = &files_;
   context_.active_torrents = [this] { return active_cached_; };
   context_.cached_bytes = &cached_bytes_;
   context_.cache_budget = settings_.read_cache_bytes;

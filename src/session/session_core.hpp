@@ -26,6 +26,7 @@
 #include "session/torrent_session.hpp"
 #include "shoal/session.hpp"
 #include "shoal/torrent_details.hpp"
+#include "storage/file_pool.hpp"
 
 namespace shoal::detail {
 
@@ -152,6 +153,7 @@ class SessionCore {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   SessionSettings settings_;
   runtime::WorkerPool pool_;
+  storage::FilePool files_;  // before the torrents (context_) whose storage leases from it
   session::RateLimiter global_down_;
   session::RateLimiter global_up_;
   session::ConnectionBudget budget_;

@@ -16,6 +16,7 @@
 #include "net/udp_tracker_client.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/rate_limiter.hpp"
+#include "storage/file_pool.hpp"
 
 namespace shoal::net {
 class UtpSocketManager;
@@ -118,6 +119,8 @@ class CheckQueue {
 struct TorrentContext {
   boost::asio::io_context& io;
   runtime::WorkerPool& pool;
+  // Descriptors of every torrent's files and folders, bounded together; null: each torrent has its own.
+  storage::FilePool* files = nullptr;
   std::array<std::uint8_t, 20> peer_id{};
   std::uint16_t listen_port = 0;
   std::uint16_t mapped_port = 0;  // the router's external TCP port for listen_port (UPnP, NAT-PMP); 0: none

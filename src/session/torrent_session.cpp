@@ -147,9 +147,9 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
   }
   apply_file_selection();
   apply_piece_priorities();
-  storage_ =
-      std::make_unique<storage::PieceStorage>(storage::FileLayout(file_specs(info_), info_.piece_length),
-                                              options_.save_dir, file_wanted_, options_.parts_file);
+  storage_ = std::make_unique<storage::PieceStorage>(
+      storage::FileLayout(file_specs(info_), info_.piece_length), options_.save_dir, file_wanted_,
+      options_.parts_file, context.files);
   for (const auto& p : options_.peers)
     core_->add_peer(p, swarm::PeerSource::user, Clock::now());
 }
@@ -363,18 +363,24 @@ bool TorrentSession::load_resume() {
   if (!bytes) return false;
   auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces());
   if (!data) return false;
-  auto stamps = storage::collect_file_stamps(options_.save_dir, storage_->layout());
+  auto stamps = storage_->file_stamps();  // as check_paths() just saw them
   if (data->files != stamps) return false;
   const swarm::Bitfield& have = data->have;  // its size and spare bits were checked by decode_resume
-  // Matching stamps are not enough: a file that is missing or short now (it may have been deleted before the
-  // save) cannot hold the pieces the bitfield claims for it.
-  const auto& files = storage_->layout().files();
+  // Matching stamps are not enough: a file that is missing or too short now (it may have been deleted before
+  // the save) cannot hold the pieces the bitfield claims for it. Files are not pre-allocated: one partly
+  // downloaded ends with the last piece written into it, so it must reach the end of the last piece claimed.
+  const auto& layout = storage_->layout();
+  const auto& files = layout.files();
   for (std::size_t i = 0; i < files.size() && i < stamps.size(); ++i) {
     if (files[i].pad || files[i].length == 0 || !file_wanted_[i] || stamps[i].size == files[i].length)
       continue;
-    auto [first, last] = storage_->layout().file_pieces(FileIndex{static_cast<std::int32_t>(i)});
+    FileIndex file{static_cast<std::int32_t>(i)};
+    auto [first, last] = layout.file_pieces(file);
     for (PieceIndex p = first; p <= last; ++p) {
-      if (have.test(p)) return false;
+      if (!have.test(p)) continue;
+      auto claimed_end =
+          std::min(files[i].length, (p.get() + 1) * layout.piece_length() - layout.file_offset(file));
+      if (stamps[i].size < claimed_end || stamps[i].size > files[i].length) return false;
     }
   }
   for (PieceIndex p{0}; p.get() < info_.num_pieces(); ++p) {
@@ -386,14 +392,8 @@ bool TorrentSession::load_resume() {
 
 asio::awaitable<void> TorrentSession::recheck() {
   state_ = TorrentState::checking;
-  bool any_file = false;
-  for (std::size_t i = 0; i < info_.files.size(); ++i) {
-    if (!info_.files[i].pad &&
-        std::filesystem::exists(storage_->path_of(FileIndex{static_cast<std::int32_t>(i)}))) {
-      any_file = true;
-    }
-  }
-  if (!any_file) co_return;  // nothing on disk yet: nothing to check
+  // Nothing on disk yet (as check_paths() saw it, without a stat per file): nothing to check.
+  if (!storage_->any_file_exists()) co_return;
 
   // One full check at a time per session (by default): the others wait their turn here.
   check_slot_.expires_at(Clock::time_point::max());
@@ -456,7 +456,6 @@ asio::awaitable<void> TorrentSession::recheck() {
     if (result.test(p)) core_->mark_have(p);
   }
   checked_bytes_ = checked->load();
-  storage_->close_all();  // reopen for writing later; read-only descriptors are not enough
   rechecked_ = true;
 }
 
@@ -539,7 +538,7 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
     if (ok) ec = storage_->write_piece(a.piece, buffer);
     asio::post(io_, [this, ok, ec, a = std::move(a)]() mutable {
       core_->on_piece_written(a.piece, ok, static_cast<bool>(ec), std::move(a.blocks), std::move(a.data));
-      if (ec) fail("cannot write " + info_.name + ": " + ec.message());
+      if (ec && !fail_if_deleted()) fail("cannot write " + info_.name + ": " + ec.message());
       perform_actions();
       job_done();
     });
@@ -557,7 +556,7 @@ void TorrentSession::read_piece(PieceIndex piece) {
       } done{this};
       if (closing_) return;
       core_->on_piece_read(piece, ec ? nullptr : buffer);
-      if (ec) fail("cannot read " + info_.name + ": " + ec.message());
+      if (ec && !fail_if_deleted()) fail("cannot read " + info_.name + ": " + ec.message());
       perform_actions();
     });
   });
@@ -952,9 +951,10 @@ void TorrentSession::save_resume(bool sync) {
   data.have = core_->have();
   data.downloaded = core_->total_downloaded();
   data.uploaded = core_->total_uploaded();
-  // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims.
-  if (sync) storage_->sync();
-  data.files = storage::collect_file_stamps(options_.save_dir, storage_->layout());
+  // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims. Data
+  // not flushed (an I/O error) is not vouched for: the last saved resume data stays, the next save retries.
+  if (sync && storage_->sync()) return;
+  data.files = storage_->file_stamps();
   if (options_.resume_sink) {
     options_.resume_sink(storage::encode_resume(data));
     resume_handed_ = true;
@@ -965,6 +965,14 @@ void TorrentSession::save_resume(bool sync) {
   }
   core_->mark_resume_saved();
   rechecked_ = false;
+}
+
+bool TorrentSession::fail_if_deleted() {
+  auto gone = storage_->find_deleted_file();
+  if (!gone) return false;
+  failure_ = FailureKind::file_deleted;
+  fail(gone->string() + " was deleted while the torrent was running");
+  return true;
 }
 
 void TorrentSession::fail(const std::string& message) {
@@ -1010,11 +1018,7 @@ void TorrentSession::tick() {
   // per file: 10,000 idle torrents must not cost 10,000 stats a second).
   bool idle = peers_.empty() && core_->is_complete();
   if (ticks_ % (idle ? kTicksPerIdleDeletedCheck : kTicksPerDeletedCheck) == 0) {
-    if (auto gone = storage_->find_deleted_file()) {
-      failure_ = FailureKind::file_deleted;
-      fail(gone->string() + " was deleted while the torrent was running");
-      return;
-    }
+    if (fail_if_deleted()) return;
   }
   if (core_->resume_dirty() && ticks_ % kTicksPerResumeSave == 0) save_resume(true);
 }

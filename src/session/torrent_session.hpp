@@ -156,6 +156,8 @@ class TorrentSession {
   bool keeps_resume() const {
     return !options_.resume_file.empty() || static_cast<bool>(options_.resume_sink);
   }
+  // A file of the torrent was deleted under it: stops it with file_deleted, naming the file.
+  bool fail_if_deleted();
   void fail(const std::string& message);
   void tick();
 

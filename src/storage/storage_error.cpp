@@ -21,6 +21,8 @@ const char* describe(Errc e) {
       return "a part of this path is not a directory (a file or a link where a folder is needed)";
     case Errc::path_too_long:
       return "path longer than the file system allows (PATH_MAX, 4096 bytes)";
+    case Errc::deleted:
+      return "was deleted while the torrent was running";
   }
   return "refused";
 }

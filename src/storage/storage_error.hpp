@@ -20,6 +20,7 @@ enum class Errc {
   symlink,          // a symbolic link below the download folder (never followed: see piece_storage.hpp)
   not_a_directory,  // a file (or anything but a real directory) where the path needs a folder
   path_too_long,    // longer than kMaxPathBytes - 1 bytes once joined below the download folder
+  deleted,          // a file this torrent created or found was deleted (or moved away) while in use
 };
 
 const std::error_category& error_category() noexcept;
