@@ -1,7 +1,7 @@
 // wan_relay: a TCP relay on loopback that behaves like a long, fast path. This kernel has no `tc netem`, so
-// delay cannot come from the kernel; the relay holds every byte it reads for a fixed one-way delay, paces what
-// it writes to a rate, and stops reading (pushing back on the sender, as a full path does) while more than
-// `queue` bandwidth-delay products wait in it. Each direction of each connection is its own path.
+// delay cannot come from the kernel; the relay holds every byte it reads for a fixed one-way delay, paces
+// what it writes to a rate, and stops reading (pushing back on the sender, as a full path does) while more
+// than `queue` bandwidth-delay products wait in it. Each direction of each connection is its own path.
 //
 //   wan_relay --listen 127.0.0.1:7000 --to 127.0.0.1:6881 --delay-ms 100 --rate-mbit 400 [--queue-bdp 2]
 //             [--port-file F]
@@ -63,7 +63,10 @@ struct Pipe {
 
 struct Connection {
   Connection(tcp::socket c, tcp::socket s, const PathConfig& config)
-      : client(std::move(c)), server(std::move(s)), up(client, server, config), down(server, client, config) {}
+      : client(std::move(c)),
+        server(std::move(s)),
+        up(client, server, config),
+        down(server, client, config) {}
   tcp::socket client;
   tcp::socket server;
   Pipe up;
@@ -71,7 +74,9 @@ struct Connection {
   int pipes_done = 0;
 };
 
-void wake(asio::steady_timer& t) { t.expires_at(Clock::time_point::min()); }
+void wake(asio::steady_timer& t) {
+  t.expires_at(Clock::time_point::min());
+}
 
 asio::awaitable<void> sleep_until_woken(asio::steady_timer& t) {
   t.expires_at(Clock::time_point::max());
@@ -142,7 +147,8 @@ asio::awaitable<void> write_side(std::shared_ptr<Connection> c, Pipe* p) {
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     boost::system::error_code ec;
-    co_await asio::async_write(p->to, asio::buffer(chunk.bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(p->to, asio::buffer(chunk.bytes),
+                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       close_both(*c);
       break;
@@ -153,7 +159,8 @@ asio::awaitable<void> write_side(std::shared_ptr<Connection> c, Pipe* p) {
   }
   if (++c->pipes_done == 2) {
     std::fprintf(stderr, "wan_relay: connection closed, %llu bytes up, %llu down\n",
-                 static_cast<unsigned long long>(c->up.moved), static_cast<unsigned long long>(c->down.moved));
+                 static_cast<unsigned long long>(c->up.moved),
+                 static_cast<unsigned long long>(c->down.moved));
     boost::system::error_code ec;
     c->client.close(ec);
     c->server.close(ec);
@@ -203,12 +210,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     std::string value = argv[i + 1];
-    if (flag == "--listen") listen = value;
-    else if (flag == "--to") to = value;
-    else if (flag == "--delay-ms") delay_ms = std::stod(value);
-    else if (flag == "--rate-mbit") rate_mbit = std::stod(value);
-    else if (flag == "--queue-bdp") queue_bdp = std::stod(value);
-    else if (flag == "--port-file") port_file = value;
+    if (flag == "--listen")
+      listen = value;
+    else if (flag == "--to")
+      to = value;
+    else if (flag == "--delay-ms")
+      delay_ms = std::stod(value);
+    else if (flag == "--rate-mbit")
+      rate_mbit = std::stod(value);
+    else if (flag == "--queue-bdp")
+      queue_bdp = std::stod(value);
+    else if (flag == "--port-file")
+      port_file = value;
     else {
       std::fprintf(stderr, "wan_relay: unknown flag %s\n", flag.c_str());
       return 2;

@@ -681,7 +681,8 @@ asio::awaitable<void> TorrentSession::answer_incoming(PeerPtr peer, swarm::PeerF
   co_await read_loop(peer);
 }
 
-asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool& use_utp, bool holepunch) {
+asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected, bool& use_utp,
+                                           bool holepunch) {
   bool open = false;
   if (use_utp) {
     // The uTP connection times out by itself (SYN retransmissions), sooner than kConnectTimeout.

@@ -102,7 +102,9 @@ while True:
     conn.close()
 PY
 wait_port "$evil_port"
-timeout 60 "$SHOAL" get --no-dht --no-lsd --no-trackers "$WORK/evil.torrent" -o "$WORK/dl" --listen 127.0.0.1 -v \
+# A plain TCP peer: no MSE or uTP attempt holds it past the download (the test is about what it names).
+timeout 60 "$SHOAL" get --no-dht --no-lsd --no-trackers --encryption plain --transport tcp "$WORK/evil.torrent" \
+  -o "$WORK/dl" --listen 127.0.0.1 -v \
   --peer "127.0.0.1:$evil_port" --peer "127.0.0.1:$seed_port" >"$WORK/get.out" 2>&1 ||
   fail "the download failed: $(tail -c 400 "$WORK/get.out" | od -c | tail -n 5)"
 cmp -s "$WORK/src/a" "$WORK/dl/${paths[0]}" && cmp -s "$WORK/src/b" "$WORK/dl/${paths[1]}" || fail "downloaded bytes differ"

@@ -41,7 +41,8 @@ TEST(SessionNat, OffByDefault) {
 
 TEST(SessionNat, NeverTriedWhenListeningOnLoopback) {
   Session session(loopback_only(true, true));
-  EXPECT_EQ(port_mapping_news(session), std::vector<std::string>{"port mapping: off (listening on loopback 127.0.0.1)"});
+  EXPECT_EQ(port_mapping_news(session),
+            std::vector<std::string>{"port mapping: off (listening on loopback 127.0.0.1)"});
 }
 
 }  // namespace

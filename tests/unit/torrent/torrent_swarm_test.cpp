@@ -47,7 +47,7 @@ TEST(TorrentSwarm, TheRequestQueueFollowsThePeersRate) {
     h.receive(peer, wire::Extended{0, bytes_of(reqq)});
     h.receive(peer, wire::Bitfield{bits});
   }
-  h.torrent.set_rates_for_test(slow, 10e3, 0);    // a DSL uplink shared by many: 10 kB/s to us
+  h.torrent.set_rates_for_test(slow, 10e3, 0);   // a DSL uplink shared by many: 10 kB/s to us
   h.torrent.set_rates_for_test(fast, 700e6, 0);  // a loopback peer
   h.receive_all(slow, {wire::Unchoke{}});
   h.receive_all(fast, {wire::Unchoke{}});
