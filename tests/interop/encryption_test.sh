@@ -43,34 +43,5 @@ stop_shoal_seed
 # Transmission requires encryption. It ignores tracker peers on 127.0.0.0/8, so Shoal dials it in both
 # directions (as in transfer_transmission_test.sh).
 export TR_ENCRYPTION=2
-mkdir -p "$WORK/tr-seed"
-cp -r "$DATA/single.bin" "$DATA/tree" "$WORK/tr-seed/"
-start_transmission "$WORK/tr-seed"
-for t in "$SINGLE" "$MULTI"; do
-  transmission_add "$t"
-done
-transmission_wait_done 60
-for t in "$SINGLE" "$MULTI"; do
-  name=$(payload_of "$t")
-  shoal_get "$t" "$WORK/from-tr-$name" --peer "127.0.0.1:$TR_PEER_PORT" --encryption require
-  same_tree "$DATA/$name" "$WORK/from-tr-$name/$name"
-  pass "Transmission (encryption required) -> Shoal: $name"
-done
-transmission-remote "$TR_RPC" --exit >/dev/null 2>&1 || true
-kill %?transmission-daemon 2>/dev/null || true
-
-start_transmission "$WORK/to-tr"
-for t in "$SINGLE" "$MULTI"; do
-  name=$(payload_of "$t")
-  start_shoal_seed "$t" --peer "127.0.0.1:$TR_PEER_PORT" --encryption require
-  transmission_add "$t"
-  deadline=$((SECONDS + 90))
-  # Transmission 3.00 does not create zero-length files, so only files with data are compared.
-  until same_file_data "$DATA/$name" "$WORK/to-tr/$name"; do
-    [ $SECONDS -lt $deadline ] || fail "Transmission did not download $name: $(transmission-remote "$TR_RPC" -l)"
-    sleep 0.5
-  done
-  pass "Shoal -> Transmission (encryption required): $name"
-  stop_shoal_seed
-done
+transmission_both_ways " (encryption required)" --encryption require
 finish
