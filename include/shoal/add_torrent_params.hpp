@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,11 @@ struct AddTorrentParams {
   /// (the DHT is searched meanwhile). 0: never fails; it waits for peers (incoming, the DHT, trackers) for as
   /// long as it is in the session, as a daemon's magnets do.
   int metadata_timeout_seconds = 60;
+  /// Files renamed earlier (TorrentHandle::rename_path()): file index -> path below save_path, '/'-separated,
+  /// as the torrent's file list shows it. Applied once the metainfo is known; a path the torrent's own
+  /// sanitizer would not accept, an index out of range or a path another file has is skipped
+  /// (SessionWarning).
+  std::map<int, std::string> file_paths;
 };
 
 }  // namespace shoal

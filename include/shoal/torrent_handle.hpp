@@ -84,6 +84,14 @@ class TorrentHandle {
   /// Moves the data to a new save path (the torrent pauses while the files move).
   /// @return nothing on success, or the error text.
   Expected<void, std::string> move_storage(const std::filesystem::path& new_save_path);
+  /// Renames a file or folder of the torrent (Transmission's torrent-rename-path): `path` is a file's path or
+  /// a folder below the save path as the file list shows it (the torrent's name for its top folder or single
+  /// file), `new_name` the new last component. The data on disk moves with it; the info-hash does not change;
+  /// the new names survive restarts (AddTorrentParams::file_paths). A running torrent stops briefly and
+  /// restarts (a failure on disk by then arrives as a FileError event).
+  /// @return nothing once checked (done, for a stopped torrent), or why not: no such path, a name that is not
+  /// a plain file name, a path the torrent or the disk already has, no metadata yet.
+  Expected<void, std::string> rename_path(const std::string& path, const std::string& new_name);
 
   /// Handles are equal when they name the same info-hash.
   bool operator==(const TorrentHandle& other) const { return info_hash_ == other.info_hash_; }

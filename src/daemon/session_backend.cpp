@@ -28,6 +28,15 @@ std::string lower_hex(std::string s) {
   return s;
 }
 
+// A single-file torrent's one file is its name; a multi-file torrent's name is its top folder, and it follows
+// a rename of that folder, as Transmission's does.
+void rename_listed_file(TorrentFileInfo& info, int index, const std::string& path) {
+  if (index < 0 || static_cast<std::size_t>(index) >= info.files.size()) return;
+  info.files[static_cast<std::size_t>(index)].path = path;
+  const auto& first = info.files.front().path;
+  info.name = first.substr(0, first.find('/'));
+}
+
 }  // namespace
 
 SessionBackend::SessionBackend(Session& session, StateStore& store, Logger& log, rpc::SessionValues values)
@@ -56,12 +65,18 @@ Expected<SessionBackend::Record*, std::string> SessionBackend::add_to_session(St
   p.max_download_rate = stored.options.download_limit;
   p.max_upload_rate = stored.options.upload_limit;
   if (stored.options.peer_limit > 0) p.max_connections = stored.options.peer_limit;
+  p.file_paths = stored.options.file_paths;
   auto handle = session_.add_torrent(std::move(p));
   if (!handle) return unexpected(handle.error());
   Record r;
   r.handle = *handle;
   if (!stored.torrent_bytes.empty()) {
     if (auto info = parse_torrent(stored.torrent_bytes)) r.info = std::move(*info);
+  }
+  if (r.info) {
+    // The engine checked and applied the stored names (AddTorrentParams::file_paths); list them the same way.
+    for (const auto& [index, path] : stored.options.file_paths)
+      rename_listed_file(*r.info, index, path);
   }
   if (r.info) {
     // Only files that differ from the engine's default (wanted, normal): 10,000 torrents restore quickly.
@@ -404,14 +419,10 @@ Expected<rpc::AddResult, std::string> SessionBackend::add(const rpc::AddRequest&
     }
   }
   // Durable first: once the store has it, a crash cannot lose a torrent the client was told was added.
-  auto id = store_.add(t);
-  if (!id) return unexpected("cannot save the torrent: " + id.error());
-  t.id = *id;
-  auto stored_list = store_.torrents();
-  if (stored_list) {
-    for (const auto& s : *stored_list)
-      if (s.id == t.id) t.queue_position = s.queue_position;
-  }
+  auto placed = store_.add(t);
+  if (!placed) return unexpected("cannot save the torrent: " + placed.error());
+  t.id = placed->id;
+  t.queue_position = placed->queue_position;
   auto added = add_to_session(t, false);
   if (!added) {
     (void)store_.remove(t.id);
@@ -536,6 +547,35 @@ Expected<void, std::string> SessionBackend::set(const std::vector<rpc::TorrentId
       if (auto moved = set_location({id}, *c.location, true); !moved) return moved;
     }
   }
+  return {};
+}
+
+Expected<void, std::string> SessionBackend::rename_path(rpc::TorrentId id, const std::string& path,
+                                                        const std::string& name) {
+  auto* r = find(id);
+  if (!r) return unexpected(std::string("no such torrent"));
+  if (!r->info)
+    return unexpected(std::string("a magnet's files cannot be renamed before its metadata arrives"));
+  auto done = r->handle.rename_path(path, name);
+  if (!done) return unexpected(done.error());
+  // The engine checked the rename (the path is one of the torrent's, the name a plain one): apply it to the
+  // listing and keep the new per-file paths.
+  std::string from = path;
+  while (!from.empty() && from.back() == '/')
+    from.pop_back();
+  auto slash = from.rfind('/');
+  std::string to = (slash == std::string::npos ? std::string() : from.substr(0, slash + 1)) + name;
+  for (std::size_t i = 0; i < r->info->files.size(); ++i) {
+    const auto& p = r->info->files[i].path;
+    if (p == from ||
+        (p.size() > from.size() && p.compare(0, from.size(), from) == 0 && p[from.size()] == '/')) {
+      auto new_path = to + p.substr(from.size());
+      r->stored.options.file_paths[static_cast<int>(i)] = new_path;
+      rename_listed_file(*r->info, static_cast<int>(i), new_path);
+    }
+  }
+  persist_options(*r);
+  log_.info("torrent-renamed", {{"id", std::to_string(id)}, {"path", from}, {"to", to}});
   return {};
 }
 

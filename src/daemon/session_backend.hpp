@@ -60,6 +60,8 @@ class SessionBackend : public rpc::Backend {
   void remove(const std::vector<rpc::TorrentId>& ids, bool delete_data) override;
   Expected<void, std::string> set(const std::vector<rpc::TorrentId>& ids,
                                   const rpc::TorrentChanges& changes) override;
+  Expected<void, std::string> rename_path(rpc::TorrentId id, const std::string& path,
+                                          const std::string& name) override;
   Expected<void, std::string> set_location(const std::vector<rpc::TorrentId>& ids,
                                            const std::string& location, bool move) override;
   void queue_move(const std::vector<rpc::TorrentId>& ids, rpc::QueueMove move) override;

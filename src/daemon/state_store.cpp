@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <string_view>
 #include <utility>
 
 namespace shoal::daemon {
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS torrents (
   seed_idle_minutes INTEGER,
   peer_limit INTEGER NOT NULL,
   wanted TEXT NOT NULL,
-  priorities TEXT NOT NULL
+  priorities TEXT NOT NULL,
+  file_paths TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resume (
@@ -143,6 +145,35 @@ std::string encode_priorities(const std::vector<int>& priorities) {
   return s;
 }
 
+// "index<TAB>path<LF>" per renamed file: paths hold no control characters (the rename refuses them).
+std::string encode_file_paths(const std::map<int, std::string>& paths) {
+  std::string s;
+  for (const auto& [index, path] : paths)
+    s += std::to_string(index) + '\t' + path + '\n';
+  return s;
+}
+
+std::map<int, std::string> decode_file_paths(const std::string& text) {
+  std::map<int, std::string> out;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    auto end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    auto line = std::string_view(text).substr(begin, end - begin);
+    begin = end + 1;
+    auto tab = line.find('\t');
+    if (tab == std::string_view::npos || tab == 0 || tab > 9) continue;
+    int index = 0;
+    bool digits = true;
+    for (char c : line.substr(0, tab)) {
+      if (c < '0' || c > '9') digits = false;
+      index = index * 10 + (c - '0');
+    }
+    if (digits) out[index] = std::string(line.substr(tab + 1));  // the engine checks the path before use
+  }
+  return out;
+}
+
 std::vector<int> decode_priorities(const std::string& text) {
   std::vector<int> out;
   out.reserve(text.size());
@@ -176,11 +207,24 @@ Expected<std::unique_ptr<StateStore>, std::string> StateStore::open(const std::f
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", kSchema}) {
     if (auto r = store->exec(sql); !r) return unexpected(file.string() + ": " + r.error());
   }
+  // Stores written before renames were kept have no file_paths column: add it (empty: nothing renamed).
+  if (!store->has_column("torrents", "file_paths")) {
+    if (auto r = store->exec("ALTER TABLE torrents ADD COLUMN file_paths TEXT NOT NULL DEFAULT ''"); !r)
+      return unexpected(file.string() + ": " + r.error());
+  }
   return store;
 }
 
 StateStore::~StateStore() {
   sqlite3_close(db_);
+}
+
+bool StateStore::has_column(const char* table, const char* column) {
+  Statement s(db_, (std::string("PRAGMA table_info(") + table + ")").c_str());
+  while (s.ok() && s.step() == SQLITE_ROW) {
+    if (s.text(1) == column) return true;
+  }
+  return false;
 }
 
 Expected<void, std::string> StateStore::exec(const char* sql) {
@@ -194,11 +238,12 @@ Expected<void, std::string> StateStore::exec(const char* sql) {
 }
 
 Expected<std::vector<StoredTorrent>, std::string> StateStore::torrents() {
-  Statement s(db_,
-              "SELECT id, info_hash, torrent_bytes, magnet, save_path, paused, queue_position, added_date, "
-              "done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, wanted, "
-              "priorities, resume.data FROM torrents LEFT JOIN resume ON resume.torrent_id = torrents.id "
-              "ORDER BY queue_position, id");
+  Statement s(
+      db_,
+      "SELECT id, info_hash, torrent_bytes, magnet, save_path, paused, queue_position, added_date, "
+      "done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, wanted, "
+      "priorities, resume.data, file_paths FROM torrents LEFT JOIN resume ON resume.torrent_id = torrents.id "
+      "ORDER BY queue_position, id");
   if (!s.ok()) return unexpected(s.error());
   std::vector<StoredTorrent> out;
   int rc;
@@ -221,13 +266,14 @@ Expected<std::vector<StoredTorrent>, std::string> StateStore::torrents() {
     t.options.wanted = decode_flags(s.text(14));
     t.options.priorities = decode_priorities(s.text(15));
     t.resume_data = s.text(16);
+    t.options.file_paths = decode_file_paths(s.text(17));
     out.push_back(std::move(t));
   }
   if (rc != SQLITE_DONE) return unexpected(s.error());
   return out;
 }
 
-Expected<std::int64_t, std::string> StateStore::add(StoredTorrent t) {
+Expected<StateStore::Added, std::string> StateStore::add(StoredTorrent t) {
   Transaction tx(db_);
   if (!tx.ok()) return unexpected(std::string("begin: ") + sqlite3_errmsg(db_));
   std::int64_t position = 0;
@@ -240,7 +286,9 @@ Expected<std::int64_t, std::string> StateStore::add(StoredTorrent t) {
       db_,
       "INSERT INTO torrents (info_hash, torrent_bytes, magnet, save_path, paused, queue_position, "
       "added_date, done_date, download_limit, upload_limit, seed_ratio, seed_idle_minutes, peer_limit, "
-      "wanted, priorities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+      "wanted, priorities, file_paths) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, "
+      "?16)");
   s.bind(1, t.info_hash);
   s.bind_blob(2, t.torrent_bytes);
   s.bind(3, t.magnet);
@@ -256,10 +304,11 @@ Expected<std::int64_t, std::string> StateStore::add(StoredTorrent t) {
   s.bind(13, std::int64_t{t.options.peer_limit});
   s.bind(14, encode_flags(t.options.wanted));
   s.bind(15, encode_priorities(t.options.priorities));
+  s.bind(16, encode_file_paths(t.options.file_paths));
   if (auto r = run(s); !r) return unexpected(r.error());
   std::int64_t id = sqlite3_last_insert_rowid(db_);
   if (auto r = tx.commit(); !r) return unexpected(r.error());
-  return id;
+  return Added{id, position};
 }
 
 Expected<void, std::string> StateStore::remove(std::int64_t id) {
@@ -294,9 +343,10 @@ Expected<void, std::string> StateStore::set_paused(std::int64_t id, bool paused)
 }
 
 Expected<void, std::string> StateStore::set_options(std::int64_t id, const TorrentOptions& o) {
-  Statement s(db_,
-              "UPDATE torrents SET download_limit = ?2, upload_limit = ?3, seed_ratio = ?4, "
-              "seed_idle_minutes = ?5, peer_limit = ?6, wanted = ?7, priorities = ?8 WHERE id = ?1");
+  Statement s(
+      db_,
+      "UPDATE torrents SET download_limit = ?2, upload_limit = ?3, seed_ratio = ?4, "
+      "seed_idle_minutes = ?5, peer_limit = ?6, wanted = ?7, priorities = ?8, file_paths = ?9 WHERE id = ?1");
   s.bind(1, id);
   s.bind(2, o.download_limit);
   s.bind(3, o.upload_limit);
@@ -305,6 +355,7 @@ Expected<void, std::string> StateStore::set_options(std::int64_t id, const Torre
   s.bind(6, std::int64_t{o.peer_limit});
   s.bind(7, encode_flags(o.wanted));
   s.bind(8, encode_priorities(o.priorities));
+  s.bind(9, encode_file_paths(o.file_paths));
   return run(s);
 }
 

@@ -34,6 +34,7 @@ struct TorrentOptions {
   int peer_limit = 0;                             // 0: the engine's default
   std::vector<bool> wanted;                       // per file; empty: every file
   std::vector<int> priorities;                    // per file, -1 low, 0 normal, 1 high; empty: all normal
+  std::map<int, std::string> file_paths;          // renamed files (torrent-rename-path): index -> path
   bool operator==(const TorrentOptions&) const = default;
 };
 
@@ -61,8 +62,14 @@ class StateStore {
 
   // Every torrent, by queue position.
   Expected<std::vector<StoredTorrent>, std::string> torrents();
-  // Inserts `torrent` (its id and queue position are assigned: last in the queue) and returns the new id.
-  Expected<std::int64_t, std::string> add(StoredTorrent torrent);
+  // Where add() put a torrent: its new id, and its queue position (last in the queue).
+  struct Added {
+    std::int64_t id = 0;
+    std::int64_t queue_position = 0;
+  };
+  // Inserts `torrent` (its id and queue position are assigned and returned, so the caller need not read the
+  // whole table back: adding 10,000 torrents one by one stays linear).
+  Expected<Added, std::string> add(StoredTorrent torrent);
   Expected<void, std::string> remove(std::int64_t id);
   // The engine's resume data of several torrents, in one transaction (ids no longer stored are skipped).
   Expected<void, std::string> set_resume_data(const std::vector<std::pair<std::int64_t, std::string>>& data);
@@ -81,6 +88,7 @@ class StateStore {
  private:
   explicit StateStore(sqlite3* db) : db_(db) {}
   Expected<void, std::string> exec(const char* sql);
+  bool has_column(const char* table, const char* column);
   sqlite3* db_;
 };
 

@@ -7,6 +7,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace shoal::net {
@@ -30,11 +31,19 @@ std::string natpmp_error(int code) {
   return std::to_string(code) + " " + (text ? text : "unknown error");
 }
 
-// Waits for the answer to the request just sent; 0 on success.
-int await_response(natpmp_t& n, natpmpresp_t& response) {
+// Waits for the answer to the request just sent; 0 on success. libnatpmp hands back whatever datagram comes
+// next, and a router may answer a retransmitted request twice: a late answer to the address request, or to
+// the other protocol's mapping of the same port, would otherwise be read as this mapping's answer (its union
+// read as the wrong fields, announcing a wrong external port). So only an answer of the expected type (and,
+// for a mapping, the same internal port) is taken; anything else is dropped and the wait goes on.
+int await_response(natpmp_t& n, natpmpresp_t& response, std::uint16_t expected_type,
+                   std::uint16_t internal_port = 0) {
   const auto deadline = std::chrono::steady_clock::now() + kGiveUpAfter;
   for (;;) {
     int r = readnatpmpresponseorretry(&n, &response);
+    if (r == 0 && (response.type != expected_type ||
+                   (internal_port != 0 && response.pnu.newportmapping.privateport != internal_port)))
+      r = NATPMP_TRYAGAIN;
     if (r != NATPMP_TRYAGAIN) return r;
     timeval tv{};
     getnatpmprequesttimeout(&n, &tv);
@@ -52,6 +61,10 @@ int protocol_of(nat::Protocol p) {
   return p == nat::Protocol::tcp ? NATPMP_PROTOCOL_TCP : NATPMP_PROTOCOL_UDP;
 }
 
+std::uint16_t response_type_of(nat::Protocol p) {
+  return p == nat::Protocol::tcp ? NATPMP_RESPTYPE_TCPPORTMAPPING : NATPMP_RESPTYPE_UDPPORTMAPPING;
+}
+
 }  // namespace
 
 nat::MappingResult NatPmpGateway::add(const nat::MappingRequest& request) {
@@ -64,14 +77,15 @@ nat::MappingResult NatPmpGateway::add(const nat::MappingRequest& request) {
   h.open = true;
   natpmpresp_t response{};
   std::string address;
-  if (sendpublicaddressrequest(&h.n) >= 0 && await_response(h.n, response) == 0 &&
-      response.type == NATPMP_RESPTYPE_PUBLICADDRESS) {
+  if (sendpublicaddressrequest(&h.n) >= 0 &&
+      await_response(h.n, response, NATPMP_RESPTYPE_PUBLICADDRESS) == 0) {
     char text[INET_ADDRSTRLEN] = {};
     if (inet_ntop(AF_INET, &response.pnu.publicaddress.addr, text, sizeof text)) address = text;
   }
   int r = sendnewportmappingrequest(&h.n, protocol_of(request.protocol), request.internal_port,
                                     request.external_port, request.lease_seconds);
-  if (r < 0 || (r = await_response(h.n, response)) != 0) {
+  if (r < 0 ||
+      (r = await_response(h.n, response, response_type_of(request.protocol), request.internal_port)) != 0) {
     result.error = "NAT-PMP: " + natpmp_error(r);
     return result;
   }
@@ -89,7 +103,7 @@ void NatPmpGateway::remove(nat::Protocol protocol, std::uint16_t internal_port, 
   natpmpresp_t response{};
   // Lifetime 0 deletes the mapping of this internal port (RFC 6886 3.4).
   if (sendnewportmappingrequest(&h.n, protocol_of(protocol), internal_port, 0, 0) >= 0)
-    await_response(h.n, response);
+    await_response(h.n, response, response_type_of(protocol), internal_port);
 }
 
 }  // namespace shoal::net

@@ -174,6 +174,10 @@ class Backend {
   // move = false: the data is already at `location` (or will be fetched there).
   virtual Expected<void, std::string> set_location(const std::vector<TorrentId>& ids,
                                                    const std::string& location, bool move) = 0;
+  // torrent-rename-path: `path` (a file or folder as torrent-get's files list it) gets `name` as its last
+  // component, on disk too.
+  virtual Expected<void, std::string> rename_path(TorrentId id, const std::string& path,
+                                                  const std::string& name) = 0;
   virtual void queue_move(const std::vector<TorrentId>& ids, QueueMove move) = 0;
 
   virtual SessionValues session() = 0;

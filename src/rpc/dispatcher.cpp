@@ -87,7 +87,7 @@ json Dispatcher::handle(const json& request, std::int64_t now, const std::string
   } else if (method == "torrent-set-location") {
     result = torrent_set_location(args);
   } else if (method == "torrent-rename-path") {
-    result = unexpected(std::string("renaming a torrent's files is not supported by Shoal"));
+    result = torrent_rename_path(args);
   } else if (method.rfind("queue-move-", 0) == 0) {
     result = queue_move(method, args);
   } else if (method == "session-get") {
@@ -389,6 +389,21 @@ Expected<json, std::string> Dispatcher::torrent_action(std::string_view method, 
   else
     backend_.reannounce(*ids);
   return json::object();
+}
+
+// Transmission answers with the path and name it was given and the torrent's id; exactly one torrent.
+Expected<json, std::string> Dispatcher::torrent_rename_path(const json& args) {
+  auto ids = resolve_ids(args);
+  if (!ids) return unexpected(ids.error());
+  if (ids->size() != 1) return unexpected(std::string("torrent-rename-path takes exactly one torrent"));
+  auto path = args.find("path");
+  auto name = args.find("name");
+  if (path == args.end() || !path->is_string() || name == args.end() || !name->is_string())
+    return unexpected(std::string("torrent-rename-path needs a path and a name"));
+  auto id = ids->front();
+  if (auto r = backend_.rename_path(id, path->get<std::string>(), name->get<std::string>()); !r)
+    return unexpected(r.error());
+  return json{{"id", id}, {"path", *path}, {"name", *name}};
 }
 
 Expected<json, std::string> Dispatcher::torrent_set_location(const json& args) {

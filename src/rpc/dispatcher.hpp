@@ -47,6 +47,7 @@ class Dispatcher {
   Expected<json, std::string> torrent_remove(const json& args);
   Expected<json, std::string> torrent_action(std::string_view method, const json& args);
   Expected<json, std::string> torrent_set_location(const json& args);
+  Expected<json, std::string> torrent_rename_path(const json& args);
   Expected<json, std::string> queue_move(std::string_view method, const json& args);
   Expected<json, std::string> session_set(const json& args);
   Expected<json, std::string> session_stats();

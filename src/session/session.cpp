@@ -222,4 +222,10 @@ Expected<void, std::string> TorrentHandle::move_storage(const std::filesystem::p
   return core->call([&] { return core->move_storage(info_hash_, new_save_path); });
 }
 
+Expected<void, std::string> TorrentHandle::rename_path(const std::string& path, const std::string& new_name) {
+  auto core = core_.lock();
+  if (!core) return unexpected(std::string("the session is gone"));
+  return core->call([&] { return core->rename_path(info_hash_, path, new_name); });
+}
+
 }  // namespace shoal

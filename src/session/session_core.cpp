@@ -287,6 +287,7 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   entry->file_mask = std::move(file_mask);
   entry->user_paused = params.paused;
   entry->params = std::move(params);
+  apply_file_paths(*entry);
   if (entry->info && !entry->params.resume_data.empty()) {
     // What the torrent had when its resume data was saved: shown (TorrentDetails::pieces) until it runs and
     // its check says what is really there.
@@ -398,6 +399,7 @@ void SessionCore::persist() {
     t.file_mask = e.file_mask;
     t.max_download_rate = e.params.max_download_rate;
     t.max_upload_rate = e.params.max_upload_rate;
+    t.file_paths = e.params.file_paths;
     saved.push_back(std::move(t));
   }
   if (auto ec = runtime::write_file_atomically(settings_.state_dir / "session.state",
@@ -444,6 +446,7 @@ void SessionCore::restore() {
     p.only = t.only;
     p.max_download_rate = t.max_download_rate;
     p.max_upload_rate = t.max_upload_rate;
+    p.file_paths = t.file_paths;
     auto added = add(std::move(p), t.file_mask);
     if (!added) push_event(SessionWarning{"cannot add " + t.info_hash + " again: " + added.error()});
   }
@@ -553,6 +556,7 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
   }
   stop_fetcher(entry, {});
   entry->info = std::move(*info);
+  apply_file_paths(*entry);
   save_metainfo(*entry, session::torrent_file_from_info(*entry->info));
   persist();
   push_event(MetadataReceived{entry->hex, entry->info->name});
@@ -1047,6 +1051,58 @@ Expected<void, std::string> SessionCore::move_storage(const std::string& info_ha
   auto old_resume = resume_path(*entry);
   entry->params.save_path = to;
   if (!old_resume.empty()) std::filesystem::rename(old_resume, resume_path(*entry), ec);
+  persist();
+  return {};
+}
+
+void SessionCore::apply_file_paths(Entry& entry) {
+  if (!entry.info || entry.params.file_paths.empty()) return;
+  for (const auto& skipped : metainfo::apply_file_paths(*entry.info, entry.params.file_paths))
+    push_event(SessionWarning{"torrent " + entry.hex + ": a stored file name is not used: " + skipped});
+}
+
+Expected<void, std::string> SessionCore::rename_path(const std::string& info_hash, const std::string& path,
+                                                     const std::string& new_name) {
+  auto entry = find(info_hash);
+  if (!entry || entry->removed) return unexpected(std::string("no such torrent"));
+  if (!entry->info)
+    return unexpected(std::string("a magnet's files cannot be renamed before its metadata arrives"));
+  auto plan = metainfo::plan_rename(*entry->info, path, new_name);
+  if (!plan) return unexpected(plan.error());
+  if (!entry->torrent) return rename_stopped(*entry, path, new_name);
+  // The running torrent object holds the old paths (and open files): stop it, rename, start it again. What
+  // fails on disk by then is told as a FileError.
+  std::weak_ptr<Entry> weak = entry;
+  deactivate(entry, [this, weak, path, new_name] {
+    auto e = weak.lock();
+    if (!e || e->removed) return;
+    if (auto done = rename_stopped(*e, path, new_name); !done)
+      push_event(FileError{e->hex, path, "cannot rename: " + done.error()});
+    if (!e->user_paused) {
+      e->state = TorrentState::queued;
+      schedule();
+    }
+  });
+  return {};
+}
+
+Expected<void, std::string> SessionCore::rename_stopped(Entry& entry, const std::string& path,
+                                                        const std::string& new_name) {
+  auto plan = metainfo::plan_rename(*entry.info, path, new_name);
+  if (!plan) return unexpected(plan.error());
+  auto from = entry.params.save_path / plan->from;
+  auto to = entry.params.save_path / plan->to;
+  std::error_code ec;
+  if (std::filesystem::symlink_status(to, ec).type() != std::filesystem::file_type::not_found)
+    return unexpected(to.string() + " already exists");
+  // Nothing on disk yet (not downloaded, or a folder of skipped files): only the names change.
+  if (std::filesystem::symlink_status(from, ec).type() != std::filesystem::file_type::not_found) {
+    std::filesystem::rename(from, to, ec);
+    if (ec) return unexpected("cannot rename " + from.string() + ": " + ec.message());
+  }
+  metainfo::apply_rename(*entry.info, *plan);
+  for (const auto& [index, new_path] : plan->files)
+    entry.params.file_paths[static_cast<int>(index)] = new_path;
   persist();
   return {};
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "metainfo/file_rename.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "net/dht_service.hpp"
 #include "net/lsd_service.hpp"
@@ -67,6 +68,9 @@ class SessionCore {
   void force_start(const std::string& info_hash);
   std::vector<std::int64_t> file_progress(const std::string& info_hash) const;
   Expected<void, std::string> move_storage(const std::string& info_hash, const std::filesystem::path& to);
+  // TorrentHandle::rename_path: checked at once; a running torrent stops, its data is renamed, it restarts.
+  Expected<void, std::string> rename_path(const std::string& info_hash, const std::string& path,
+                                          const std::string& new_name);
   void set_rate_limits(const std::string& info_hash, std::int64_t download, std::int64_t upload);
   std::string torrent_file(const std::string& info_hash) const;
   void set_queue_order(const std::vector<std::string>& info_hashes);
@@ -132,6 +136,11 @@ class SessionCore {
   // Stops the running torrent object; `then` runs on the network thread once it is drained and destroyed.
   void deactivate(const EntryPtr& entry, std::function<void()> then);
   void fail_entry(const EntryPtr& entry, ErrorCode code, std::string message);
+  // Applies AddTorrentParams::file_paths to the entry's metainfo (after it is parsed or fetched).
+  void apply_file_paths(Entry& entry);
+  // Renames on disk and in the entry's metainfo; the entry runs no torrent object.
+  Expected<void, std::string> rename_stopped(Entry& entry, const std::string& path,
+                                             const std::string& new_name);
   bool route_incoming(const wire::Handshake& h, session::PeerStream& socket, const Endpoint& remote,
                       wire::MessageReader& reader, const crypto::StreamCipher& cipher);
   // MSE/PE: the info-hash of ours whose HASH('req2', info-hash) is `req2`.

@@ -38,6 +38,16 @@ std::string encode_session_state(const std::vector<SavedTorrent>& torrents) {
     d["file_mask"] = mask;
     d["max_down"] = t.max_download_rate;
     d["max_up"] = t.max_upload_rate;
+    if (!t.file_paths.empty()) {
+      bencode::Value::List renamed;  // [index, path] pairs
+      for (const auto& [index, path] : t.file_paths) {
+        bencode::Value::List pair;
+        pair.emplace_back(std::int64_t{index});
+        pair.emplace_back(path);
+        renamed.emplace_back(std::move(pair));
+      }
+      d["renamed"] = std::move(renamed);
+    }
     list.emplace_back(std::move(d));
   }
   bencode::Value::Dict root;
@@ -83,6 +93,15 @@ Expected<std::vector<SavedTorrent>, std::string> decode_session_state(std::strin
     }
     t.max_download_rate = std::max<std::int64_t>(0, node.find_int("max_down").value_or(0));
     t.max_upload_rate = std::max<std::int64_t>(0, node.find_int("max_up").value_or(0));
+    if (auto renamed = node.find_list("renamed")) {
+      for (auto pair : renamed->children()) {
+        if (!pair.is_list() || pair.size() != 2) continue;
+        auto index = pair.at(0).is_int() ? pair.at(0).as_int() : -1;
+        if (index < 0 || index > static_cast<std::int64_t>(metainfo::kMaxFiles) || !pair.at(1).is_string())
+          continue;  // the session checks the path itself before using it
+        t.file_paths[static_cast<int>(index)] = std::string(pair.at(1).as_string());
+      }
+    }
     out.push_back(std::move(t));
   }
   return out;

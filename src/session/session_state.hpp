@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ struct SavedTorrent {
   std::vector<bool> file_mask;  // empty: every file
   std::int64_t max_download_rate = 0;
   std::int64_t max_upload_rate = 0;
+  std::map<int, std::string> file_paths;  // renamed files: index -> path below the save path
 };
 
 std::string encode_session_state(const std::vector<SavedTorrent>& torrents);

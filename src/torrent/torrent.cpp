@@ -975,6 +975,9 @@ void Torrent::force_reannounce(Clock::time_point now) {
   now_ = std::max(now_, now);
   if (!active()) return;
   next_announce_ = now;
+  // An announce under way was sent with what is now stale (a port just mapped): its end must not push the
+  // next one a whole interval away.
+  if (walk_) reannounce_after_walk_ = true;
 }
 
 void Torrent::begin_announce(tracker::AnnounceEvent event, Clock::time_point now) {
@@ -1064,6 +1067,10 @@ void Torrent::finish_announce(Clock::time_point now) {
               : lonely ? std::chrono::seconds(std::min<std::int64_t>(walk.interval, kLonelyReannounceSeconds))
                        : std::chrono::seconds(walk.interval);
   next_announce_ = now + wait;
+  if (reannounce_after_walk_) {
+    reannounce_after_walk_ = false;
+    next_announce_ = now;
+  }
   if (completed_pending_) {
     completed_pending_ = false;
     begin_announce(tracker::AnnounceEvent::completed, now);

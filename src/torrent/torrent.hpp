@@ -482,7 +482,8 @@ class Torrent {
     std::int64_t interval = tracker::kDefaultInterval;
   };
   std::optional<Walk> walk_;
-  bool completed_pending_ = false;  // a `completed` announce waits for the walk in flight
+  bool reannounce_after_walk_ = false;  // force_reannounce() came while walk_ was under way
+  bool completed_pending_ = false;      // a `completed` announce waits for the walk in flight
   bool sent_completed_ = false;
   std::uint64_t next_announce_id_ = 1;
   std::optional<MetadataFetch> metadata_fetch_;  // Params::fetch_metadata

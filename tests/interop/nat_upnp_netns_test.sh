@@ -144,10 +144,8 @@ mapped_rules() { in_router nft list chain inet filter prerouting_miniupnpd | gre
 run_case() {
   local name=$1 flags=$2
   rm -rf "$WORK/got-$name"
-  # TCP only: with uTP the UDP socket shares the listen port, and NAT-PMP's TCP and UDP requests for the same
-  # port then race (a known bug, to be fixed in the NAT-PMP backend); this test is about reaching TCP.
   ip netns exec "$lan" "$SHOAL" get "$WORK/t.torrent" -o "$WORK/got-$name" --listen 0.0.0.0 --port "$LISTEN_PORT" \
-    --no-dht --no-lsd --transport tcp $flags -v >"$WORK/leecher-$name.log" 2>&1 &
+    --no-dht --no-lsd $flags -v >"$WORK/leecher-$name.log" 2>&1 &
   local leecher=$!
   wait_log "$WORK/leecher-$name.log" "port mapped: $name TCP $LISTEN_PORT -> $ROUTER_WAN_IP:[0-9]+" 30
   local external
@@ -155,6 +153,14 @@ run_case() {
     "$WORK/leecher-$name.log" | head -n 1)
   [ "$external" != "$LISTEN_PORT" ] || fail "$name: the router gave the port another host holds"
   pass "$name: the leecher's TCP $LISTEN_PORT is mapped at $ROUTER_WAN_IP:$external"
+  # The mapping makes the leecher announce again with the external port: wait for that reply before the seeder
+  # asks the tracker (its first announce went out with the listen port, before the router answered).
+  reannounced() { sed -n "/port mapped: $name TCP/,\$p" "$WORK/leecher-$name.log" | grep -q "^tracker "; }
+  local deadline=$((SECONDS + 30))
+  until reannounced; do
+    [ $SECONDS -lt $deadline ] || fail "$name: no announce after the mapping: $(tail -n 5 "$WORK/leecher-$name.log")"
+    sleep 0.1
+  done
   [ -n "$(mapped_rules)" ] || fail "$name: no DNAT rule on the router: $(in_router nft list ruleset)"
   ip netns exec "$wan" "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen "$WAN_IP" --port 7881 --no-dht --no-lsd \
     --no-upnp --no-natpmp -v >"$WORK/seeder-$name.log" 2>&1 &

@@ -1,6 +1,7 @@
 #include "daemon/state_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <random>
@@ -42,8 +43,9 @@ TEST_F(StateStoreTest, TorrentsSurviveReopeningWithTheirIdsAndOptions) {
     t.options.seed_ratio = 1.5;
     t.options.wanted = {true, false, true};
     t.options.priorities = {1, 0, -1};
-    a = *store->add(t);
-    b = *store->add(torrent("b"));
+    t.options.file_paths = {{0, "name/renamed file.bin"}, {12, "other/x"}};
+    a = store->add(t)->id;
+    b = store->add(torrent("b"))->id;
     ASSERT_TRUE(store->set_paused(b, true));
   }
   auto store = open();
@@ -57,6 +59,8 @@ TEST_F(StateStoreTest, TorrentsSurviveReopeningWithTheirIdsAndOptions) {
   EXPECT_FALSE((*all)[0].options.seed_idle_minutes.has_value());
   EXPECT_EQ((*all)[0].options.wanted, (std::vector<bool>{true, false, true}));
   EXPECT_EQ((*all)[0].options.priorities, (std::vector<int>{1, 0, -1}));
+  EXPECT_EQ((*all)[0].options.file_paths,
+            (std::map<int, std::string>{{0, "name/renamed file.bin"}, {12, "other/x"}}));
   EXPECT_FALSE((*all)[0].paused);
   EXPECT_EQ((*all)[1].id, b);
   EXPECT_TRUE((*all)[1].paused);
@@ -65,9 +69,9 @@ TEST_F(StateStoreTest, TorrentsSurviveReopeningWithTheirIdsAndOptions) {
 
 TEST_F(StateStoreTest, IdsAreNeverReusedAfterRemoval) {
   auto store = open();
-  auto a = *store->add(torrent("a"));
+  auto a = store->add(torrent("a"))->id;
   ASSERT_TRUE(store->remove(a));
-  auto b = *store->add(torrent("b"));
+  auto b = store->add(torrent("b"))->id;
   EXPECT_GT(b, a);
   EXPECT_EQ(store->torrents()->size(), 1u);
 }
@@ -76,8 +80,8 @@ TEST_F(StateStoreTest, ResumeDataIsKeptPerTorrentAndGoesWithIt) {
   std::int64_t a, b;
   {
     auto store = open();
-    a = *store->add(torrent("a"));
-    b = *store->add(torrent("b"));
+    a = store->add(torrent("a"))->id;
+    b = store->add(torrent("b"))->id;
     std::string binary("RES\0\xff\x01", 6);
     ASSERT_TRUE(store->set_resume_data({{a, "first"}, {b, binary}}));
     ASSERT_TRUE(store->set_resume_data({{a, "second"}}));  // the latest wins
@@ -90,7 +94,7 @@ TEST_F(StateStoreTest, ResumeDataIsKeptPerTorrentAndGoesWithIt) {
   EXPECT_EQ((*all)[0].resume_data, "second");
   EXPECT_EQ((*all)[1].resume_data, std::string("RES\0\xff\x01", 6));
   ASSERT_TRUE(store->remove(a));
-  auto c = *store->add(torrent("c"));
+  auto c = store->add(torrent("c"))->id;
   all = store->torrents();
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].id, c);
@@ -106,9 +110,9 @@ TEST_F(StateStoreTest, ADuplicateInfoHashIsRefused) {
 
 TEST_F(StateStoreTest, QueueOrderIsRewrittenDensely) {
   auto store = open();
-  auto a = *store->add(torrent("a"));
-  auto b = *store->add(torrent("b"));
-  auto c = *store->add(torrent("c"));
+  auto a = store->add(torrent("a"))->id;
+  auto b = store->add(torrent("b"))->id;
+  auto c = store->add(torrent("c"))->id;
   ASSERT_TRUE(store->set_queue_order({c, a}));
   auto all = *store->torrents();
   ASSERT_EQ(all.size(), 3u);
@@ -122,7 +126,7 @@ TEST_F(StateStoreTest, UpdatesAreKept) {
   std::int64_t a;
   {
     auto store = open();
-    a = *store->add(torrent("a"));
+    a = store->add(torrent("a"))->id;
     TorrentOptions o;
     o.upload_limit = 5000;
     o.seed_idle_minutes = 10;
@@ -162,6 +166,31 @@ TEST(StateStoreFlags, MalformedTextDecodesToEmpty) {
   EXPECT_EQ(decode_flags("10x"), std::vector<bool>{});
   EXPECT_EQ(decode_priorities("nq"), std::vector<int>{});
   EXPECT_EQ(decode_flags(encode_flags({true, false})), (std::vector<bool>{true, false}));
+}
+
+// A store written before renames were kept (no file_paths column) opens, keeps its torrents, and takes
+// renames.
+TEST_F(StateStoreTest, AStoreWithoutTheFilePathsColumnIsUpgraded) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->add(torrent("a")));
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "state.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE torrents DROP COLUMN file_paths", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = open();
+  auto all = store->torrents();
+  ASSERT_TRUE(all) << all.error();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_TRUE((*all)[0].options.file_paths.empty());
+  auto options = (*all)[0].options;
+  options.file_paths[1] = "a/b";
+  ASSERT_TRUE(store->set_options((*all)[0].id, options));
+  EXPECT_EQ((*store->torrents())[0].options.file_paths.at(1), "a/b");
 }
 
 }  // namespace

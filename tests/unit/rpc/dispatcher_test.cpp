@@ -233,13 +233,29 @@ TEST_F(DispatcherTest, SessionSetChangesValuesButNeverTheHook) {
   EXPECT_NE(call("session-set", {{"speed-limit-up", "fast"}})["result"], "success");
 }
 
+TEST_F(DispatcherTest, RenamePathTakesOneTorrentAPathAndANameAndEchoesThem) {
+  auto r = call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha/a.bin"}, {"name", "b.bin"}});
+  ASSERT_EQ(r["result"], "success");
+  EXPECT_EQ(r["arguments"]["id"], 1);
+  EXPECT_EQ(r["arguments"]["path"], "alpha/a.bin");
+  EXPECT_EQ(r["arguments"]["name"], "b.bin");
+  ASSERT_EQ(backend_.renames.size(), 1u);
+  EXPECT_EQ(backend_.renames[0],
+            std::make_tuple(rpc::TorrentId{1}, std::string("alpha/a.bin"), std::string("b.bin")));
+  EXPECT_NE(call("torrent-rename-path", {{"ids", {1, 2}}, {"path", "alpha"}, {"name", "b"}})["result"],
+            "success");
+  EXPECT_NE(call("torrent-rename-path", {{"ids", {1}}, {"name", "b"}})["result"], "success");
+  EXPECT_NE(call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha"}, {"name", 3}})["result"], "success");
+  r = call("torrent-rename-path", {{"ids", {1}}, {"path", "missing"}, {"name", "b"}});
+  EXPECT_NE(r["result"].get<std::string>().find("no file or folder"), std::string::npos);
+  EXPECT_EQ(backend_.renames.size(), 1u);
+}
+
 TEST_F(DispatcherTest, LocalAnswersAndRefusals) {
   EXPECT_EQ(call("port-test")["arguments"]["port-is-open"], true);
   auto r = call("blocklist-update");
   EXPECT_NE(r["result"], "success");
   EXPECT_NE(r["result"].get<std::string>().find("not supported"), std::string::npos);
-  EXPECT_NE(call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha"}, {"name", "b"}})["result"],
-            "success");
   EXPECT_NE(call("free-space", {{"path", "/"}})["result"], "success");
   r = call("free-space", {{"path", (root_ / "dl").string()}});
   EXPECT_EQ(r["arguments"]["size-bytes"], 100);

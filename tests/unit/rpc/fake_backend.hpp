@@ -72,6 +72,13 @@ class FakeBackend : public Backend {
     locations.emplace_back(ids, loc, move);
     return {};
   }
+  Expected<void, std::string> rename_path(TorrentId id, const std::string& path,
+                                          const std::string& name) override {
+    if (path == "missing") return unexpected(std::string("the torrent has no file or folder 'missing'"));
+    renames.emplace_back(id, path, name);
+    return {};
+  }
+  std::vector<std::tuple<TorrentId, std::string, std::string>> renames;
   void queue_move(const std::vector<TorrentId>& ids, QueueMove m) override {
     actions.emplace_back("queue-" + std::to_string(static_cast<int>(m)), ids);
   }

@@ -118,6 +118,44 @@ TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
   ASSERT_EQ(third.torrents().size(), 1u);
 }
 
+// torrent-rename-path through the engine: a running torrent stops, its file moves on disk, it runs again
+// under the new name, and a restarted session applies the name before it looks for the data.
+TEST(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
+  TempDir dir;
+  auto data = dir.path / "data";
+  fs::create_directories(data);
+  auto a = make_torrent(data, "a.bin", 100'000, 4);
+  {
+    Session session(quiet_settings(dir.path / "state"));
+    AddTorrentParams p;
+    p.torrent_bytes = a;
+    p.save_path = data;
+    auto h = session.add_torrent(p);
+    ASSERT_TRUE(h) << h.error();
+    ASSERT_TRUE(wait_for(session, [](const Event& e) { return std::holds_alternative<TorrentFinished>(e); }));
+    EXPECT_FALSE(h->rename_path("nothing.bin", "x.bin"));
+    EXPECT_FALSE(h->rename_path("a.bin", "../x.bin"));
+    EXPECT_FALSE(h->rename_path("a.bin", "sub/x.bin"));
+    auto renamed = h->rename_path("a.bin", "renamed.bin");
+    ASSERT_TRUE(renamed) << renamed.error();
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!(fs::exists(data / "renamed.bin") && h->status().state == TorrentState::seeding) &&
+           std::chrono::steady_clock::now() < deadline)
+      session.wait_for_events(50ms);
+    EXPECT_TRUE(fs::exists(data / "renamed.bin"));
+    EXPECT_FALSE(fs::exists(data / "a.bin"));
+    EXPECT_EQ(h->status().state, TorrentState::seeding);
+    EXPECT_EQ(h->status().name, "renamed.bin");
+  }
+  Session again(quiet_settings(dir.path / "state"));
+  ASSERT_EQ(again.torrents().size(), 1u);
+  auto h = again.torrents()[0];
+  EXPECT_EQ(h.status().name, "renamed.bin");
+  // Found whole under its new name: nothing to download (there are no peers), so it finishes from disk.
+  ASSERT_TRUE(wait_for(again, [](const Event& e) { return std::holds_alternative<TorrentFinished>(e); }));
+  EXPECT_FALSE(fs::exists(data / "a.bin"));
+}
+
 // A torrent that stops itself (its seed time is up) is drained and let go like any other: the session's
 // shutdown does not wait out its timeout for it, and its status says stopped.
 TEST(SeedLimits, ATorrentThatStopsItselfIsDrained) {

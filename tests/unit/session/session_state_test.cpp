@@ -20,6 +20,7 @@ SavedTorrent sample() {
   t.file_mask = {true, false, true};
   t.max_download_rate = 1000;
   t.max_upload_rate = 2000;
+  t.file_paths = {{0, "renamed/a.bin"}, {3, "renamed/b"}};
   return t;
 }
 
@@ -45,6 +46,7 @@ TEST(SessionState, RoundTripsEveryField) {
   EXPECT_EQ(a.file_mask, (std::vector<bool>{true, false, true}));
   EXPECT_EQ(a.max_download_rate, 1000);
   EXPECT_EQ(a.max_upload_rate, 2000);
+  EXPECT_EQ(a.file_paths, (std::map<int, std::string>{{0, "renamed/a.bin"}, {3, "renamed/b"}}));
   EXPECT_EQ((*decoded)[1].magnet, magnet.magnet);
   EXPECT_FALSE((*decoded)[1].seed_ratio);
 }

@@ -126,6 +126,24 @@ TEST(TorrentTrackers, ATrackerThatAnsweredIsAskedFirstNextTime) {
   EXPECT_EQ(statuses[1].failures, 1);
 }
 
+// A port mapped while the first announce is still out (the router answered first): the announce that follows
+// carries the new port at once, not an interval later.
+TEST(TorrentTrackers, AReannounceAskedDuringAnAnnounceFollowsItWithTheNewPort) {
+  Harness h(params_with({{kA1}}));
+  h.start();
+  auto first = the_announce(h.actions());
+  ASSERT_TRUE(first);
+  h.torrent.set_listen_port(6882);
+  h.torrent.force_reannounce(h.now);
+  h.tick();
+  EXPECT_FALSE(the_announce(h.actions()));  // one walk at a time
+  h.torrent.on_announce_done(first->id, ok(), h.now);
+  h.tick();
+  auto next = the_announce(h.actions());
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->request.port, 6882);
+}
+
 TEST(TorrentTrackers, TheTrackerIdIsSentBack) {
   Harness h(params_with({{kA1}}));
   h.start();
