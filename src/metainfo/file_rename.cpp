@@ -43,14 +43,16 @@ void refresh_name(TorrentInfo& info) {
 
 Expected<RenamePlan, std::string> plan_rename(const TorrentInfo& info, std::string_view path,
                                               std::string_view new_name) {
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (!path.empty() && path.back() == '/')
+    path.remove_suffix(1);
   if (path.empty()) return unexpected(std::string("no path given to rename"));
   if (new_name.empty() || new_name.find('/') != std::string_view::npos || !is_clean_component(new_name))
     return unexpected("'" + std::string(new_name) + "' is not a valid file name");
   RenamePlan plan;
   plan.from = path;
   auto slash = plan.from.rfind('/');
-  plan.to = (slash == std::string::npos ? std::string() : plan.from.substr(0, slash + 1)) + std::string(new_name);
+  plan.to =
+      (slash == std::string::npos ? std::string() : plan.from.substr(0, slash + 1)) + std::string(new_name);
   plan.renames_root = slash == std::string::npos;
   if (plan.to == plan.from) return unexpected("'" + plan.from + "' already has that name");
   for (std::size_t i = 0; i < info.files.size(); ++i) {
@@ -75,7 +77,8 @@ void apply_rename(TorrentInfo& info, const RenamePlan& plan) {
 std::vector<std::string> apply_file_paths(TorrentInfo& info, const std::map<int, std::string>& paths) {
   std::vector<std::string> skipped;
   std::set<std::string> taken;
-  for (const auto& f : info.files) taken.insert(f.path);
+  for (const auto& f : info.files)
+    taken.insert(f.path);
   for (const auto& [index, path] : paths) {
     if (index < 0 || static_cast<std::size_t>(index) >= info.files.size() || !is_clean_path(path) ||
         taken.count(path)) {

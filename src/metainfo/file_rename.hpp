@@ -1,7 +1,7 @@
-// Renaming a file or folder of a torrent (Transmission's torrent-rename-path, libtorrent's rename_file): which
-// files a rename touches and where they go. Pure: the session moves the data on disk and then applies the new
-// paths to its TorrentInfo; the renames are kept as per-file paths (file index -> path) so they survive a
-// restart and are applied again to the metainfo, which itself never changes (the info-hash stays).
+// Renaming a file or folder of a torrent (Transmission's torrent-rename-path, libtorrent's rename_file):
+// which files a rename touches and where they go. Pure: the session moves the data on disk and then applies
+// the new paths to its TorrentInfo; the renames are kept as per-file paths (file index -> path) so they
+// survive a restart and are applied again to the metainfo, which itself never changes (the info-hash stays).
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,8 @@ void apply_rename(TorrentInfo& info, const RenamePlan& plan);
 
 // Applies stored per-file paths (from earlier renames) to a freshly parsed torrent. Each path is checked as
 // the parser checks the torrent's own: an index out of range, or a path with a component the sanitizer would
-// change (or "..", or an absolute path) or that another file already has, is skipped and named in the returned list, never applied.
+// change (or "..", or an absolute path) or that another file already has, is skipped and named in the
+// returned list, never applied.
 std::vector<std::string> apply_file_paths(TorrentInfo& info, const std::map<int, std::string>& paths);
 
 }  // namespace shoal::metainfo

@@ -1,5 +1,7 @@
 // LEDBAT congestion control for one uTP connection (BEP 29, RFC 6817): the window grows while the one-way
 // queuing delay is below the 100 ms target and shrinks above it, so uTP yields to TCP on a shared bottleneck.
+// Growth is RFC 6817's (at most max_increase_per_rtt per round trip); the decrease is LEDBAT++'s, in
+// proportion to the window (see on_ack), so a large window is given back within a few round trips.
 // The one-way delay comes from the peer's timestamp_difference: its receive clock minus our send clock, so it
 // holds an unknown clock offset that cancels when the smallest delay seen (the base delay) is subtracted.
 // The base delay is the minimum over the last kBaseDelayMinutes one-minute buckets, so a route change or

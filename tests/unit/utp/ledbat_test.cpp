@@ -34,6 +34,31 @@ TEST(UtpLedbat, GrowsWhileDelayIsLowAndShrinksWhenItRises) {
   EXPECT_EQ(l.window(), LedbatConfig{}.min_window);
 }
 
+// A TCP flow fills the bottleneck queue far past the target: a window of hundreds of kilobytes must be given
+// back within a few round trips (at most half per round trip), not 3 KB per round trip. Just over the target
+// it shrinks gently, in proportion to how far over it is.
+TEST(UtpLedbat, FarAboveTheTargetALargeWindowIsGivenBackWithinAFewRoundTrips) {
+  Ledbat l;
+  std::int64_t now = 0;
+  while (l.window() < 500'000)
+    one_rtt(l, 1000, now);
+  std::size_t grown = l.window();
+  one_rtt(l, 401'000, now);  // 400 ms over the base: three times the target over it
+  EXPECT_GE(l.window(), grown / 2 - 1400);
+  for (int i = 0; i < 4; ++i)
+    one_rtt(l, 401'000, now);
+  EXPECT_LT(l.window(), grown / 16);
+
+  Ledbat gentle;
+  now = 0;
+  while (gentle.window() < 500'000)
+    one_rtt(gentle, 1000, now);
+  grown = gentle.window();
+  one_rtt(gentle, 111'000, now);  // 10% over the target
+  EXPECT_GT(gentle.window(), grown * 85 / 100);
+  EXPECT_LT(gentle.window(), grown);
+}
+
 TEST(UtpLedbat, AtTheTargetTheWindowHolds) {
   Ledbat l;
   std::int64_t now = 0;
