@@ -1,4 +1,4 @@
-// shoal create PATH: hashes a file or directory on all cores and writes a v1 .torrent.
+// shoal create PATH: hashes a file or directory on all cores and writes a v1, v2 or hybrid .torrent.
 #include <fmt/core.h>
 
 #include <atomic>
@@ -41,6 +41,8 @@ struct CreateOptions {
   std::string read_method = "mmap";
   bool force = false;
   bool quiet = false;
+  bool v2 = false;
+  bool hybrid = false;
 };
 
 // "auto", "4194304", "4M", "256K", "4MiB" -> bytes; nullopt when malformed.
@@ -87,6 +89,9 @@ int run_create(const CreateOptions& opt) {
 
   auto input = create::collect_input(opt.path);
   if (!input) return fail(input.error().message());
+  auto version = opt.hybrid ? metainfo::MetaVersion::hybrid
+                            : (opt.v2 ? metainfo::MetaVersion::v2 : metainfo::MetaVersion::v1);
+  if (version != metainfo::MetaVersion::v1) create::sort_for_file_tree(*input);
 
   std::int64_t piece_length = 0;
   if (opt.piece_size == "auto") {
@@ -111,19 +116,29 @@ int run_create(const CreateOptions& opt) {
   hash_options.threads = opt.threads;
   hash_options.method = opt.read_method == "mmap" ? create::ReadMethod::mmap : create::ReadMethod::pread;
   if (!opt.quiet) hash_options.progress = [&bar](std::int64_t done, std::int64_t) { bar.update(done); };
+  metainfo::BuildInput build;
   auto start = std::chrono::steady_clock::now();
-  auto pieces = create::hash_pieces(*input, piece_length, hash_options);
-  if (!pieces) return fail(pieces.error().message());
+  if (version == metainfo::MetaVersion::v1) {
+    auto pieces = create::hash_pieces(*input, piece_length, hash_options);
+    if (!pieces) return fail(pieces.error().message());
+    build.piece_hashes = std::move(*pieces);
+  } else {
+    auto hashes =
+        create::hash_pieces_v2(*input, piece_length, version == metainfo::MetaVersion::hybrid, hash_options);
+    if (!hashes) return fail(hashes.error().message());
+    build.piece_hashes = std::move(hashes->piece_hashes);
+    build.pieces_roots = std::move(hashes->pieces_roots);
+    build.piece_layers = std::move(hashes->piece_layers);
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!opt.quiet) bar.finish();
 
-  metainfo::BuildInput build;
+  build.version = version;
   build.name = input->name;
   build.single_file = input->single_file;
   for (const auto& f : input->files)
     build.files.emplace_back(f.relative, f.size);
   build.piece_length = piece_length;
-  build.piece_hashes = std::move(*pieces);
   for (const auto& t : opt.trackers)
     build.trackers.push_back({t});
   build.web_seeds = opt.web_seeds;
@@ -140,8 +155,12 @@ int run_create(const CreateOptions& opt) {
   auto info = metainfo::parse_torrent(torrent);
   if (!info) return fail("internal error: created torrent does not parse: " + info.error().message());
   if (!opt.quiet) {
-    fmt::print("created {}\n  info-hash {}\n  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
-               escape_for_terminal(output.string()), info->info_hash.to_hex(),
+    bool v1 = info->version == metainfo::MetaVersion::v1;
+    fmt::print("created {}{}\n", escape_for_terminal(output.string()),
+               v1 ? std::string() : fmt::format(" ({})", metainfo::to_string(info->version)));
+    if (info->has_v1()) fmt::print("  info-hash {}\n", info->info_hash.to_hex());
+    if (info->info_hash_v2) fmt::print("  info-hash v2 {}\n", info->info_hash_v2->to_hex());
+    fmt::print("  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
                format_bytes(input->total_size), input->files.size(), info->num_pieces(),
                format_bytes(piece_length), seconds,
                format_rate(seconds > 0 ? static_cast<double>(input->total_size) / seconds : 0));
@@ -170,6 +189,12 @@ CommandRunner add_create_command(CLI::App& app) {
       ->group("");
   cmd->add_flag("-f,--force", opt->force, "Overwrite the output file if it exists");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress or summary");
+  auto* v2 =
+      cmd->add_flag("--v2", opt->v2, "Write a v2-only torrent (BEP 52: SHA-256 merkle trees per file)");
+  auto* hybrid =
+      cmd->add_flag("--hybrid", opt->hybrid,
+                    "Write a hybrid torrent: v1 and v2 in one, readable by clients of either kind");
+  v2->excludes(hybrid);
   return [opt] { return run_create(*opt); };
 }
 
