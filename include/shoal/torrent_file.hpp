@@ -34,10 +34,14 @@ struct ShortenedName {
 };
 
 struct TorrentFileInfo {
-  std::string info_hash;          ///< SHA-1 of the info dictionary, 40 lower-case hex digits
-  std::string name;               ///< sanitized suggested name of the file or folder
-  std::int64_t total_size = 0;    ///< bytes of all files, pad files included
-  std::int64_t piece_length = 0;  ///< bytes per piece (the last piece may be shorter)
+  /// SHA-1 of the info dictionary, 40 lower-case hex digits; for a v2-only torrent (BEP 52) the v2 info-hash
+  /// truncated to 20 bytes, which is what peers, trackers and the DHT know it by
+  std::string info_hash;
+  std::string info_hash_v2;         ///< BEP 52: SHA-256 of the info dictionary, 64 hex digits; empty for v1
+  std::string meta_version = "v1";  ///< "v1", "v2" (BEP 52 only) or "hybrid" (both in one torrent)
+  std::string name;                 ///< sanitized suggested name of the file or folder
+  std::int64_t total_size = 0;      ///< bytes of all files, pad files included
+  std::int64_t piece_length = 0;    ///< bytes per piece (the last piece may be shorter)
   std::int32_t num_pieces = 0;
   std::vector<TorrentFileEntry> files;             ///< one entry even for a single-file torrent
   std::vector<std::vector<std::string>> trackers;  ///< announce URLs by tier (BEP 12), first tier first

@@ -16,7 +16,8 @@ namespace {
 
 std::string magnet_uri_for(const metainfo::TorrentInfo& info) {
   magnet::MagnetLink link;
-  link.btih = info.info_hash;
+  if (info.has_v1()) link.btih = info.info_hash;
+  link.btmh = info.info_hash_v2;
   link.display_name = info.name;
   for (const auto& tier : info.trackers)
     link.trackers.insert(link.trackers.end(), tier.begin(), tier.end());
@@ -36,6 +37,8 @@ Expected<TorrentFileInfo, std::string> parse_torrent(std::string_view bytes) {
   const metainfo::TorrentInfo& info = *parsed;
   TorrentFileInfo out;
   out.info_hash = info.info_hash.to_hex();
+  if (info.info_hash_v2) out.info_hash_v2 = info.info_hash_v2->to_hex();
+  out.meta_version = metainfo::to_string(info.version);
   out.name = info.name;
   out.total_size = info.total_size;
   out.piece_length = info.piece_length;

@@ -24,8 +24,8 @@ const std::array<Sha256Digest, kMaxHeight + 1>& pad_table() {
     std::array<Sha256Digest, kMaxHeight + 1> t{};
     Sha256Hasher hasher;
     for (int h = 1; h <= kMaxHeight; ++h)
-      t[static_cast<std::size_t>(h)] = parent(hasher, t[static_cast<std::size_t>(h - 1)],
-                                              t[static_cast<std::size_t>(h - 1)]);
+      t[static_cast<std::size_t>(h)] =
+          parent(hasher, t[static_cast<std::size_t>(h - 1)], t[static_cast<std::size_t>(h - 1)]);
     return t;
   }();
   return table;
@@ -124,12 +124,14 @@ std::span<const Sha256Digest> MerkleTree::layer(int height) const {
                                                        static_cast<std::size_t>(width));
 }
 
-std::vector<Sha256Digest> MerkleTree::proof(std::int64_t index) const {
-  std::vector<Sha256Digest> uncles;
-  if (index < 0 || index >= num_leaves_) return uncles;
-  for (auto i = static_cast<std::size_t>(num_leaves_ - 1 + index); i > 0; i = (i - 1) / 2)
-    uncles.push_back(nodes_[i % 2 == 1 ? i + 1 : i - 1]);
-  return uncles;
+std::vector<Sha256Digest> MerkleTree::uncles(int height, std::int64_t index) const {
+  std::vector<Sha256Digest> out;
+  if (height < 0 || height > merkle_log2(num_leaves_)) return out;
+  std::int64_t width = num_leaves_ >> height;
+  if (index < 0 || index >= width) return out;
+  for (auto i = static_cast<std::size_t>(width - 1 + index); i > 0; i = (i - 1) / 2)
+    out.push_back(nodes_[i % 2 == 1 ? i + 1 : i - 1]);
+  return out;
 }
 
 Sha256Digest merkle_root_from_proof(const Sha256Digest& leaf, std::int64_t index,

@@ -7,7 +7,8 @@
 //   - the "piece layer" is the layer whose nodes each cover one piece (piece length / 16 KiB leaves); it is
 //     what a .torrent's "piece layers" carries for files larger than one piece;
 //   - a file no larger than one piece has no piece layer: its root covers next_pow2(blocks) leaves only.
-// Proofs are "uncle hashes": the siblings on the way from a leaf up to (not including) the root, bottom first.
+// Proofs are "uncle hashes": the siblings on the way from a leaf up to (not including) the root, bottom
+// first.
 #pragma once
 
 #include <cstdint>
@@ -67,7 +68,11 @@ class MerkleTree {
   // The layer `height` levels above the leaves (0 = the padded leaves themselves), pads included.
   std::span<const Sha256Digest> layer(int height) const;
   // Uncle hashes of leaf `index` (< num_leaves()), bottom first: log2(num_leaves()) of them.
-  std::vector<Sha256Digest> proof(std::int64_t index) const;
+  std::vector<Sha256Digest> proof(std::int64_t index) const { return uncles(0, index); }
+  // Uncle hashes of node `index` of the layer `height` above the leaves, bottom first, up to the root: what a
+  // BEP 52 "hashes" message sends beside a run of that layer's hashes (for a run of 2^k nodes starting at a
+  // multiple of 2^k, the uncles of node index >> k at height + k). Empty when out of range.
+  std::vector<Sha256Digest> uncles(int height, std::int64_t index) const;
 
  private:
   std::int64_t num_leaves_ = 1;

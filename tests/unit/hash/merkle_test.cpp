@@ -146,6 +146,25 @@ TEST(Merkle, ABlockVerifiesAgainstItsPieceHash) {
   EXPECT_EQ(piece2.root(), l[4]);  // a lone leaf is its own root
 }
 
+TEST(Merkle, APieceLayerRunVerifiesWithTheUnclesAboveIt) {
+  // 16 blocks, pieces of 2 blocks: the piece layer is height 1 (8 nodes). A run of 4 piece hashes from index
+  // 4 hashes up to the node at height 3, index 1; its one uncle joins it to the root.
+  std::string data = data_of(16 * 16384, 7);
+  auto l = leaves_of(data);
+  MerkleTree tree(l);
+  auto layer = tree.layer(1);
+  ASSERT_EQ(layer.size(), 8u);
+  auto run = layer.subspan(4, 4);
+  auto uncles = tree.uncles(3, 1);
+  ASSERT_EQ(uncles.size(), 1u);
+  EXPECT_EQ(uncles[0], merkle_root(layer.subspan(0, 4), 4, kZero));
+  EXPECT_EQ(merkle_root_from_proof(merkle_root(run, 4, kZero), 1, uncles), tree.root());
+  EXPECT_EQ(tree.uncles(0, 3), tree.proof(3));
+  EXPECT_TRUE(tree.uncles(4, 0).empty());  // the root has no uncles
+  EXPECT_TRUE(tree.uncles(5, 0).empty());  // above the root
+  EXPECT_TRUE(tree.uncles(1, 8).empty());  // past the layer
+}
+
 TEST(Merkle, ConcatAndSplitRoundTrip) {
   std::vector<Sha256Digest> hashes{sha256("a"), sha256("b"), sha256("c")};
   std::string raw = merkle_concat(hashes);

@@ -1,4 +1,5 @@
-// BEP 52: v2-only and hybrid torrents, built from real data with the builder, then broken one thing at a time.
+// BEP 52: v2-only and hybrid torrents, built from real data with the builder, then broken one thing at a
+// time.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -60,10 +61,12 @@ BuildInput input_for(MetaVersion version, const std::vector<Content>& contents, 
       in.piece_layers.push_back(hash::merkle_concat(hashes.piece_layer));
     }
     stream += c.data;
-    if (!single && version != MetaVersion::v1) stream.append(static_cast<std::size_t>(pad_after(std::ssize(c.data), piece)), '\0');
+    if (!single && version != MetaVersion::v1)
+      stream.append(static_cast<std::size_t>(pad_after(std::ssize(c.data), piece)), '\0');
   }
   for (std::size_t off = 0; off < stream.size(); off += static_cast<std::size_t>(piece))
-    in.piece_hashes += hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece))).raw();
+    in.piece_hashes +=
+        hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece))).raw();
   return in;
 }
 
@@ -117,10 +120,11 @@ TEST(ParseV2, MultiFileGetsAlignedLayoutHashesAndLayers) {
     std::int64_t length, offset;
     bool pad;
   };
-  std::vector<Expect> expected{{"tree/a.bin", 70001, 0, false},          {"tree/.pad/28303", 28303, 70001, true},
-                               {"tree/other/empty", 0, 98304, false},    {"tree/other/z.dat", 333, 98304, false},
-                               {"tree/.pad/32435", 32435, 98637, true},  {"tree/sub/b.bin", 20000, 131072, false},
-                               {"tree/.pad/12768", 12768, 151072, true}};
+  std::vector<Expect> expected{
+      {"tree/a.bin", 70001, 0, false},         {"tree/.pad/28303", 28303, 70001, true},
+      {"tree/other/empty", 0, 98304, false},   {"tree/other/z.dat", 333, 98304, false},
+      {"tree/.pad/32435", 32435, 98637, true}, {"tree/sub/b.bin", 20000, 131072, false},
+      {"tree/.pad/12768", 12768, 151072, true}};
   ASSERT_EQ(t->files.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(t->files[i].path, expected[i].path) << i;
@@ -141,7 +145,8 @@ TEST(ParseV2, MultiFileGetsAlignedLayoutHashesAndLayers) {
 }
 
 TEST(ParseV2, SingleFileIsNamedByItsKeyWithoutPads) {
-  auto t = parse_torrent(build_torrent(input_for(MetaVersion::v2, {{"single.bin", data_of(50000, 4)}}, true)));
+  auto t =
+      parse_torrent(build_torrent(input_for(MetaVersion::v2, {{"single.bin", data_of(50000, 4)}}, true)));
   ASSERT_TRUE(t) << t.error().message();
   EXPECT_FALSE(t->multi_file);
   ASSERT_EQ(t->files.size(), 1u);
@@ -174,7 +179,8 @@ TEST(ParseV2, HybridKeepsTheV1ListAndBothHashes) {
 }
 
 TEST(ParseV2, HybridSingleFile) {
-  auto t = parse_torrent(build_torrent(input_for(MetaVersion::hybrid, {{"one.bin", data_of(40000, 5)}}, true)));
+  auto t =
+      parse_torrent(build_torrent(input_for(MetaVersion::hybrid, {{"one.bin", data_of(40000, 5)}}, true)));
   ASSERT_TRUE(t) << t.error().message();
   EXPECT_EQ(t->version, MetaVersion::hybrid);
   ASSERT_EQ(t->files.size(), 1u);
@@ -258,7 +264,8 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{"meta_version_is_string", v2_with([](auto& r) { info_of(r)["meta version"] = "2"; }),
                    Errc::wrong_type},
         RejectCase{"piece_length_not_power_of_two",
-                   v2_with([](auto& r) { info_of(r)["piece length"] = 3 * 16384; }), Errc::invalid_v2_piece_length},
+                   v2_with([](auto& r) { info_of(r)["piece length"] = 3 * 16384; }),
+                   Errc::invalid_v2_piece_length},
         RejectCase{"piece_length_below_16k", v2_with([](auto& r) { info_of(r)["piece length"] = 8192; }),
                    Errc::invalid_v2_piece_length},
         RejectCase{"hybrid_piece_length_below_16k",
@@ -271,25 +278,25 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{"empty_file_tree", v2_with([](auto& r) { info_of(r)["file tree"] = Value::Dict{}; }),
                    Errc::empty_file_list},
         RejectCase{"tree_node_not_a_dict",
-                   v2_with([](auto& r) { info_of(r)["file tree"].as_dict()["x"] = 5; }), Errc::invalid_file_tree},
-        RejectCase{"tree_empty_name",
-                   v2_with([](auto& r) { info_of(r)["file tree"].as_dict()["sub"].as_dict()[""] = Value::Dict{}; }),
+                   v2_with([](auto& r) { info_of(r)["file tree"].as_dict()["x"] = 5; }),
                    Errc::invalid_file_tree},
-        RejectCase{"leaf_attrs_not_a_dict",
-                   v2_with([](auto& r) {
+        RejectCase{"tree_empty_name", v2_with([](auto& r) {
+                     info_of(r)["file tree"].as_dict()["sub"].as_dict()[""] = Value::Dict{};
+                   }),
+                   Errc::invalid_file_tree},
+        RejectCase{"leaf_attrs_not_a_dict", v2_with([](auto& r) {
                      info_of(r)["file tree"].as_dict()["sub"].as_dict()["b.bin"].as_dict()[""] = 7;
                    }),
                    Errc::invalid_file_tree},
-        RejectCase{"tree_dotdot",
-                   v2_with([](auto& r) {
+        RejectCase{"tree_dotdot", v2_with([](auto& r) {
                      auto& tree = info_of(r)["file tree"].as_dict();
                      tree[".."] = tree["sub"];
                      tree.erase("sub");
                    }),
                    Errc::invalid_path},
-        RejectCase{"too_deep",
-                   v2_with([](auto& r) {
-                     // Deeper than any path may be: the decoder's nesting limit stops it before the tree walk.
+        RejectCase{"too_deep", v2_with([](auto& r) {
+                     // Deeper than any path may be: the decoder's nesting limit stops it before the tree
+                     // walk.
                      Value node = info_of(r)["file tree"].as_dict()["a.bin"];
                      for (std::size_t i = 0; i < kMaxPathDepth + 2; ++i)
                        node = Value(Value::Dict{{"d", node}});
@@ -298,44 +305,50 @@ INSTANTIATE_TEST_SUITE_P(
                    Errc::invalid_bencode},
         RejectCase{"leaf_missing_length", v2_with([](auto& r) { leaf(r, {"a.bin"}).erase("length"); }),
                    Errc::missing_key},
-        RejectCase{"leaf_negative_length", v2_with([](auto& r) { leaf(r, {"other", "empty"})["length"] = -1; }),
+        RejectCase{"leaf_negative_length", v2_with([](auto& r) {
+                     leaf(r, {"other", "empty"})["length"] = -1;
+                   }),
                    Errc::invalid_file_length},
-        RejectCase{"missing_pieces_root", v2_with([](auto& r) { leaf(r, {"sub", "b.bin"}).erase("pieces root"); }),
+        RejectCase{"missing_pieces_root", v2_with([](auto& r) {
+                     leaf(r, {"sub", "b.bin"}).erase("pieces root");
+                   }),
                    Errc::missing_pieces_root},
-        RejectCase{"zero_pieces_root",
-                   v2_with([](auto& r) { leaf(r, {"sub", "b.bin"})["pieces root"] = std::string(32, '\0'); }),
+        RejectCase{"zero_pieces_root", v2_with([](auto& r) {
+                     leaf(r, {"sub", "b.bin"})["pieces root"] = std::string(32, '\0');
+                   }),
                    Errc::missing_pieces_root},
-        RejectCase{"short_pieces_root",
-                   v2_with([](auto& r) { leaf(r, {"sub", "b.bin"})["pieces root"] = std::string(31, 'r'); }),
+        RejectCase{"short_pieces_root", v2_with([](auto& r) {
+                     leaf(r, {"sub", "b.bin"})["pieces root"] = std::string(31, 'r');
+                   }),
                    Errc::invalid_pieces_root},
-        RejectCase{"pieces_root_is_int", v2_with([](auto& r) { leaf(r, {"sub", "b.bin"})["pieces root"] = 1; }),
+        RejectCase{"pieces_root_is_int", v2_with([](auto& r) {
+                     leaf(r, {"sub", "b.bin"})["pieces root"] = 1;
+                   }),
                    Errc::wrong_type},
-        RejectCase{"only_empty_files",
-                   v2_with([](auto& r) {
+        RejectCase{"only_empty_files", v2_with([](auto& r) {
                      auto& tree = info_of(r)["file tree"].as_dict();
                      tree.erase("a.bin");
                      tree.erase("sub");
                      tree["other"].as_dict().erase("z.dat");
                    }),
                    Errc::invalid_file_length},
-        RejectCase{"no_piece_layers", v2_with([](auto& r) { r.erase("piece layers"); }), Errc::missing_piece_layer},
-        RejectCase{"piece_layers_not_a_dict", v2_with([](auto& r) { r["piece layers"] = "x"; }), Errc::wrong_type},
+        RejectCase{"no_piece_layers", v2_with([](auto& r) { r.erase("piece layers"); }),
+                   Errc::missing_piece_layer},
+        RejectCase{"piece_layers_not_a_dict", v2_with([](auto& r) { r["piece layers"] = "x"; }),
+                   Errc::wrong_type},
         RejectCase{"piece_layer_missing_for_a_file",
                    v2_with([](auto& r) { r["piece layers"] = Value::Dict{}; }), Errc::missing_piece_layer},
-        RejectCase{"piece_layer_short",
-                   v2_with([](auto& r) {
+        RejectCase{"piece_layer_short", v2_with([](auto& r) {
                      for (auto& [k, v] : r["piece layers"].as_dict())
                        v = v.as_string().substr(32);
                    }),
                    Errc::invalid_piece_layer_size},
-        RejectCase{"piece_layer_odd_size",
-                   v2_with([](auto& r) {
+        RejectCase{"piece_layer_odd_size", v2_with([](auto& r) {
                      for (auto& [k, v] : r["piece layers"].as_dict())
                        v = v.as_string() + "x";
                    }),
                    Errc::invalid_piece_layer_size},
-        RejectCase{"piece_layer_tampered",
-                   v2_with([](auto& r) {
+        RejectCase{"piece_layer_tampered", v2_with([](auto& r) {
                      for (auto& [k, v] : r["piece layers"].as_dict()) {
                        std::string s = v.as_string();
                        s[40] = static_cast<char>(s[40] ^ 1);
@@ -354,10 +367,12 @@ INSTANTIATE_TEST_SUITE_P(
                        },
                        MetaVersion::hybrid),
                    Errc::piece_layer_mismatch},
-        RejectCase{"hybrid_v1_file_renamed",
-                   v2_with([](auto& r) { info_of(r)["files"].as_list()[0].as_dict()["path"] = Value::List{"A.bin"}; },
-                           MetaVersion::hybrid),
-                   Errc::hybrid_mismatch},
+        RejectCase{
+            "hybrid_v1_file_renamed",
+            v2_with(
+                [](auto& r) { info_of(r)["files"].as_list()[0].as_dict()["path"] = Value::List{"A.bin"}; },
+                MetaVersion::hybrid),
+            Errc::hybrid_mismatch},
         RejectCase{"hybrid_v1_length_differs",
                    v2_with(
                        [](auto& r) {
@@ -393,7 +408,11 @@ INSTANTIATE_TEST_SUITE_P(
                        MetaVersion::hybrid),
                    Errc::hybrid_mismatch},
         RejectCase{"hybrid_v2_file_length_differs",
-                   v2_with([](auto& r) { leaf(r, {"other", "z.dat"})["length"] = 334; }, MetaVersion::hybrid),
+                   v2_with(
+                       [](auto& r) {
+                         leaf(r, {"other", "z.dat"})["length"] = 334;
+                       },
+                       MetaVersion::hybrid),
                    Errc::hybrid_mismatch},
         RejectCase{"hybrid_missing_pad",
                    v2_with([](auto& r) { move_v1_entry_to_end(r, 1); }, MetaVersion::hybrid),
