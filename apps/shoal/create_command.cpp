@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "create/build_hashes.hpp"
 #include "create/input_files.hpp"
 #include "create/piece_hasher.hpp"
 #include "hash/sha.hpp"
@@ -91,7 +92,6 @@ int run_create(const CreateOptions& opt) {
   if (!input) return fail(input.error().message());
   auto version = opt.hybrid ? metainfo::MetaVersion::hybrid
                             : (opt.v2 ? metainfo::MetaVersion::v2 : metainfo::MetaVersion::v1);
-  if (version != metainfo::MetaVersion::v1) create::sort_for_file_tree(*input);
 
   std::int64_t piece_length = 0;
   if (opt.piece_size == "auto") {
@@ -118,27 +118,12 @@ int run_create(const CreateOptions& opt) {
   if (!opt.quiet) hash_options.progress = [&bar](std::int64_t done, std::int64_t) { bar.update(done); };
   metainfo::BuildInput build;
   auto start = std::chrono::steady_clock::now();
-  if (version == metainfo::MetaVersion::v1) {
-    auto pieces = create::hash_pieces(*input, piece_length, hash_options);
-    if (!pieces) return fail(pieces.error().message());
-    build.piece_hashes = std::move(*pieces);
-  } else {
-    auto hashes =
-        create::hash_pieces_v2(*input, piece_length, version == metainfo::MetaVersion::hybrid, hash_options);
-    if (!hashes) return fail(hashes.error().message());
-    build.piece_hashes = std::move(hashes->piece_hashes);
-    build.pieces_roots = std::move(hashes->pieces_roots);
-    build.piece_layers = std::move(hashes->piece_layers);
+  if (auto hashed = create::hash_for_build(*input, piece_length, version, hash_options, build); !hashed) {
+    return fail(hashed.error().message());
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!opt.quiet) bar.finish();
 
-  build.version = version;
-  build.name = input->name;
-  build.single_file = input->single_file;
-  for (const auto& f : input->files)
-    build.files.emplace_back(f.relative, f.size);
-  build.piece_length = piece_length;
   for (const auto& t : opt.trackers)
     build.trackers.push_back({t});
   build.web_seeds = opt.web_seeds;

@@ -112,6 +112,31 @@ TEST_F(TorrentFileTest, SameInputGivesTheSameBytesAndNoDateUnlessAsked) {
   EXPECT_EQ(info->files[0].size, 100000);
 }
 
+TEST_F(TorrentFileTest, CreatesV2AndHybridTorrents) {
+  write("tree/b.bin", 40000, 'b');
+  write("tree/a/x.bin", 20000, 'x');
+  write("tree/a.txt", 10, 't');
+  for (auto version : {TorrentVersion::v2, TorrentVersion::hybrid}) {
+    CreateTorrentParams params;
+    params.path = root_ / "tree";
+    params.piece_size = 16384;
+    params.version = version;
+    auto bytes = create_torrent(params);
+    ASSERT_TRUE(bytes) << bytes.error();
+    auto info = parse_torrent(*bytes);
+    ASSERT_TRUE(info) << info.error();
+    EXPECT_EQ(info->meta_version, version == TorrentVersion::v2 ? "v2" : "hybrid");
+    EXPECT_EQ(info->info_hash_v2.size(), 64u);
+    // File tree order: the folder a/ before a.txt; each file on a piece boundary after a pad.
+    std::vector<std::string> real;
+    for (const auto& f : info->files)
+      if (!f.pad) real.push_back(f.path);
+    EXPECT_EQ(real, (std::vector<std::string>{"tree/a/x.bin", "tree/a.txt", "tree/b.bin"}));
+    EXPECT_EQ(info->total_size,
+              6 * 16384);  // 20000 + pad to 32 KiB, 10 + pad to 16 KiB, 40000 + pad to 48 KiB
+  }
+}
+
 TEST_F(TorrentFileTest, CreateRefusesBadInputWithAReason) {
   CreateTorrentParams params;
   params.path = root_ / "missing";
