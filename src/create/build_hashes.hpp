@@ -1,5 +1,5 @@
-// The step `shoal create` and shoal::create_torrent share: hash an input set for a v1, v2 or hybrid torrent and
-// fill what the builder needs from it.
+// The step `shoal create` and shoal::create_torrent share: hash an input set for a v1, v2 or hybrid torrent
+// and fill what the builder needs from it.
 #pragma once
 
 #include <cstdint>
