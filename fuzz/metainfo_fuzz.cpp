@@ -36,7 +36,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(f.offset == offset && f.length >= 0);
     offset += f.length;
+    if (t->has_v2() && !f.pad && f.length > 0) {
+      // BEP 52: every file on a piece boundary, with its merkle root (and its layer when checked at all).
+      check(f.pieces_root.has_value() && f.offset % t->piece_length == 0);
+      check(f.length <= t->piece_length || t->piece_layers.count(*f.pieces_root) == 1);
+    }
   }
+  check(t->has_v1() ? t->piece_hashes.size() == static_cast<std::size_t>(t->num_pieces()) * 20
+                    : t->piece_hashes.empty());
+  check(t->has_v2() == t->info_hash_v2.has_value());
   for (const auto& n : t->shortened_names)
     check(n.used.size() <= shoal::metainfo::kMaxComponentBytes && n.original.size() > n.used.size());
   check(offset == t->total_size && t->total_size > 0);

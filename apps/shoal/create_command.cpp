@@ -1,4 +1,4 @@
-// shoal create PATH: hashes a file or directory on all cores and writes a v1 .torrent.
+// shoal create PATH: hashes a file or directory on all cores and writes a v1, v2 or hybrid .torrent.
 #include <fmt/core.h>
 
 #include <atomic>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "create/build_hashes.hpp"
 #include "create/input_files.hpp"
 #include "create/piece_hasher.hpp"
 #include "hash/sha.hpp"
@@ -41,6 +42,8 @@ struct CreateOptions {
   std::string read_method = "mmap";
   bool force = false;
   bool quiet = false;
+  bool v2 = false;
+  bool hybrid = false;
 };
 
 // "auto", "4194304", "4M", "256K", "4MiB" -> bytes; nullopt when malformed.
@@ -87,6 +90,8 @@ int run_create(const CreateOptions& opt) {
 
   auto input = create::collect_input(opt.path);
   if (!input) return fail(input.error().message());
+  auto version = opt.hybrid ? metainfo::MetaVersion::hybrid
+                            : (opt.v2 ? metainfo::MetaVersion::v2 : metainfo::MetaVersion::v1);
 
   std::int64_t piece_length = 0;
   if (opt.piece_size == "auto") {
@@ -111,19 +116,14 @@ int run_create(const CreateOptions& opt) {
   hash_options.threads = opt.threads;
   hash_options.method = opt.read_method == "mmap" ? create::ReadMethod::mmap : create::ReadMethod::pread;
   if (!opt.quiet) hash_options.progress = [&bar](std::int64_t done, std::int64_t) { bar.update(done); };
+  metainfo::BuildInput build;
   auto start = std::chrono::steady_clock::now();
-  auto pieces = create::hash_pieces(*input, piece_length, hash_options);
-  if (!pieces) return fail(pieces.error().message());
+  if (auto hashed = create::hash_for_build(*input, piece_length, version, hash_options, build); !hashed) {
+    return fail(hashed.error().message());
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!opt.quiet) bar.finish();
 
-  metainfo::BuildInput build;
-  build.name = input->name;
-  build.single_file = input->single_file;
-  for (const auto& f : input->files)
-    build.files.emplace_back(f.relative, f.size);
-  build.piece_length = piece_length;
-  build.piece_hashes = std::move(*pieces);
   for (const auto& t : opt.trackers)
     build.trackers.push_back({t});
   build.web_seeds = opt.web_seeds;
@@ -140,8 +140,12 @@ int run_create(const CreateOptions& opt) {
   auto info = metainfo::parse_torrent(torrent);
   if (!info) return fail("internal error: created torrent does not parse: " + info.error().message());
   if (!opt.quiet) {
-    fmt::print("created {}\n  info-hash {}\n  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
-               escape_for_terminal(output.string()), info->info_hash.to_hex(),
+    bool v1 = info->version == metainfo::MetaVersion::v1;
+    fmt::print("created {}{}\n", escape_for_terminal(output.string()),
+               v1 ? std::string() : fmt::format(" ({})", metainfo::to_string(info->version)));
+    if (info->has_v1()) fmt::print("  info-hash {}\n", info->info_hash.to_hex());
+    if (info->info_hash_v2) fmt::print("  info-hash v2 {}\n", info->info_hash_v2->to_hex());
+    fmt::print("  {} in {} file(s), {} pieces of {}, hashed in {:.2f} s ({})\n",
                format_bytes(input->total_size), input->files.size(), info->num_pieces(),
                format_bytes(piece_length), seconds,
                format_rate(seconds > 0 ? static_cast<double>(input->total_size) / seconds : 0));
@@ -170,6 +174,12 @@ CommandRunner add_create_command(CLI::App& app) {
       ->group("");
   cmd->add_flag("-f,--force", opt->force, "Overwrite the output file if it exists");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress or summary");
+  auto* v2 =
+      cmd->add_flag("--v2", opt->v2, "Write a v2-only torrent (BEP 52: SHA-256 merkle trees per file)");
+  auto* hybrid =
+      cmd->add_flag("--hybrid", opt->hybrid,
+                    "Write a hybrid torrent: v1 and v2 in one, readable by clients of either kind");
+  v2->excludes(hybrid);
   return [opt] { return run_create(*opt); };
 }
 

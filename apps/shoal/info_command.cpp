@@ -37,7 +37,8 @@ struct InfoOptions {
 
 magnet::MagnetLink magnet_for(const metainfo::TorrentInfo& info) {
   magnet::MagnetLink link;
-  link.btih = info.info_hash;
+  if (info.has_v1()) link.btih = info.info_hash;
+  link.btmh = info.info_hash_v2;  // BEP 52: a hybrid's magnet carries both
   link.display_name = info.name;
   for (const auto& tier : info.trackers) {
     for (const auto& url : tier)
@@ -110,7 +111,11 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json, const ScrapeResul
   if (json) {
     nlohmann::json j;
     j["name"] = info.name;
+    // info_hash: what peers and trackers know it by (v1, or the truncated v2 hash of a v2-only torrent).
     j["info_hash"] = info.info_hash.to_hex();
+    j["meta_version"] = metainfo::to_string(info.version);
+    if (info.has_v1()) j["info_hash_v1"] = info.info_hash.to_hex();
+    if (info.info_hash_v2) j["info_hash_v2"] = info.info_hash_v2->to_hex();
     j["total_size"] = info.total_size;
     j["piece_length"] = info.piece_length;
     j["num_pieces"] = info.num_pieces();
@@ -118,7 +123,9 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json, const ScrapeResul
     j["multi_file"] = info.multi_file;
     j["files"] = nlohmann::json::array();
     for (const auto& f : info.files) {
-      j["files"].push_back({{"path", f.path}, {"length", f.length}, {"offset", f.offset}, {"pad", f.pad}});
+      nlohmann::json file{{"path", f.path}, {"length", f.length}, {"offset", f.offset}, {"pad", f.pad}};
+      if (f.pieces_root) file["pieces_root"] = f.pieces_root->to_hex();
+      j["files"].push_back(std::move(file));
     }
     j["trackers"] = info.trackers;
     j["web_seeds"] = info.web_seeds;
@@ -132,7 +139,12 @@ int show_torrent(const metainfo::TorrentInfo& info, bool json, const ScrapeResul
     return 0;
   }
   fmt::print("name:         {}\n", escape_for_terminal(info.name));
-  fmt::print("info-hash:    {}\n", info.info_hash.to_hex());
+  if (info.version != metainfo::MetaVersion::v1) {
+    fmt::print("version:      {}\n",
+               info.version == metainfo::MetaVersion::hybrid ? "hybrid (v1 and v2)" : "v2");
+  }
+  if (info.has_v1()) fmt::print("info-hash:    {}\n", info.info_hash.to_hex());
+  if (info.info_hash_v2) fmt::print("info-hash v2: {}\n", info.info_hash_v2->to_hex());
   fmt::print("size:         {} ({} bytes)\n", format_bytes(info.total_size), info.total_size);
   fmt::print("pieces:       {} x {}\n", info.num_pieces(), format_bytes(info.piece_length));
   fmt::print("private:      {}\n", info.is_private ? "yes" : "no");

@@ -34,10 +34,14 @@ struct ShortenedName {
 };
 
 struct TorrentFileInfo {
-  std::string info_hash;          ///< SHA-1 of the info dictionary, 40 lower-case hex digits
-  std::string name;               ///< sanitized suggested name of the file or folder
-  std::int64_t total_size = 0;    ///< bytes of all files, pad files included
-  std::int64_t piece_length = 0;  ///< bytes per piece (the last piece may be shorter)
+  /// SHA-1 of the info dictionary, 40 lower-case hex digits; for a v2-only torrent (BEP 52) the v2 info-hash
+  /// truncated to 20 bytes, which is what peers, trackers and the DHT know it by
+  std::string info_hash;
+  std::string info_hash_v2;         ///< BEP 52: SHA-256 of the info dictionary, 64 hex digits; empty for v1
+  std::string meta_version = "v1";  ///< "v1", "v2" (BEP 52 only) or "hybrid" (both in one torrent)
+  std::string name;                 ///< sanitized suggested name of the file or folder
+  std::int64_t total_size = 0;      ///< bytes of all files, pad files included
+  std::int64_t piece_length = 0;    ///< bytes per piece (the last piece may be shorter)
   std::int32_t num_pieces = 0;
   std::vector<TorrentFileEntry> files;             ///< one entry even for a single-file torrent
   std::vector<std::vector<std::string>> trackers;  ///< announce URLs by tier (BEP 12), first tier first
@@ -77,7 +81,14 @@ Expected<MagnetInfo, std::string> parse_magnet(std::string_view uri);
 inline constexpr std::int64_t kMinCreatePieceSize = 16 * 1024;
 inline constexpr std::int64_t kMaxCreatePieceSize = 256 * 1024 * 1024;
 
-/// What create_torrent() makes: a v1 .torrent of one file, or of every regular file below a folder.
+/// Which kind of .torrent create_torrent() writes.
+enum class TorrentVersion {
+  v1,      ///< BitTorrent v1 (BEP 3): read by every client
+  v2,      ///< v2 only (BEP 52): SHA-256 merkle trees per file; read by v2 clients only
+  hybrid,  ///< both in one torrent (BEP 52 with BEP 47 pad files): v1 and v2 clients share one swarm
+};
+
+/// What create_torrent() makes: a .torrent of one file, or of every regular file below a folder.
 struct CreateTorrentParams {
   /// The file or folder to share. Symbolic links below a folder are not followed; hidden files are included.
   std::filesystem::path path;
@@ -94,7 +105,8 @@ struct CreateTorrentParams {
   /// Seconds since 1970-01-01 UTC. Absent (the default): no creation date, so the same input always gives
   /// the same bytes.
   std::optional<std::int64_t> creation_date;
-  unsigned threads = 0;  ///< hashing threads; 0 = one per core
+  unsigned threads = 0;                         ///< hashing threads; 0 = one per core
+  TorrentVersion version = TorrentVersion::v1;  ///< v1 by default until most clients read v2
   /// Called on the calling thread, about ten times a second at most, with the bytes hashed so far and the
   /// total. May be empty.
   std::function<void(std::int64_t done, std::int64_t total)> progress;

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "create/build_hashes.hpp"
 #include "create/input_files.hpp"
 #include "create/piece_hasher.hpp"
 #include "magnet/magnet_link.hpp"
@@ -16,7 +17,8 @@ namespace {
 
 std::string magnet_uri_for(const metainfo::TorrentInfo& info) {
   magnet::MagnetLink link;
-  link.btih = info.info_hash;
+  if (info.has_v1()) link.btih = info.info_hash;
+  link.btmh = info.info_hash_v2;
   link.display_name = info.name;
   for (const auto& tier : info.trackers)
     link.trackers.insert(link.trackers.end(), tier.begin(), tier.end());
@@ -36,6 +38,8 @@ Expected<TorrentFileInfo, std::string> parse_torrent(std::string_view bytes) {
   const metainfo::TorrentInfo& info = *parsed;
   TorrentFileInfo out;
   out.info_hash = info.info_hash.to_hex();
+  if (info.info_hash_v2) out.info_hash_v2 = info.info_hash_v2->to_hex();
+  out.meta_version = metainfo::to_string(info.version);
   out.name = info.name;
   out.total_size = info.total_size;
   out.piece_length = info.piece_length;
@@ -94,16 +98,13 @@ Expected<std::string, std::string> create_torrent(const CreateTorrentParams& par
   hash_options.threads = params.threads;
   hash_options.progress = params.progress;
   hash_options.cancel = params.cancel;
-  auto pieces = create::hash_pieces(*input, piece_length, hash_options);
-  if (!pieces) return unexpected(pieces.error().message());
-
   metainfo::BuildInput build;
-  build.name = input->name;
-  build.single_file = input->single_file;
-  for (const auto& f : input->files)
-    build.files.emplace_back(f.relative, f.size);
-  build.piece_length = piece_length;
-  build.piece_hashes = std::move(*pieces);
+  auto meta = params.version == TorrentVersion::hybrid ? metainfo::MetaVersion::hybrid
+              : params.version == TorrentVersion::v2   ? metainfo::MetaVersion::v2
+                                                       : metainfo::MetaVersion::v1;
+  if (auto hashed = create::hash_for_build(*input, piece_length, meta, hash_options, build); !hashed) {
+    return unexpected(hashed.error().message());
+  }
   for (const auto& tier : params.trackers) {
     if (!tier.empty()) build.trackers.push_back(tier);
   }

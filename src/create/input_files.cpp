@@ -59,4 +59,13 @@ Expected<InputSet, CreateError> collect_input(const fs::path& root_in) {
   return set;
 }
 
+void sort_for_file_tree(InputSet& input) {
+  // '/' ranks below every byte: a name that ends here sorts before any longer name it is a prefix of.
+  auto rank = [](char c) { return c == '/' ? -1 : static_cast<int>(static_cast<unsigned char>(c)); };
+  std::sort(input.files.begin(), input.files.end(), [&](const InputFile& a, const InputFile& b) {
+    return std::lexicographical_compare(a.relative.begin(), a.relative.end(), b.relative.begin(),
+                                        b.relative.end(), [&](char x, char y) { return rank(x) < rank(y); });
+  });
+}
+
 }  // namespace shoal::create

@@ -28,4 +28,8 @@ struct InputSet {
 // it points to is rarely what the user meant. Hidden files are included; empty directories are ignored.
 Expected<InputSet, CreateError> collect_input(const std::filesystem::path& root);
 
+// Reorders the files as a BEP 52 file tree lists them: component by component, each level in raw byte order
+// ("a/x" before "a.txt", where the whole-path order puts "a.txt" first). v2 and hybrid torrents need it.
+void sort_for_file_tree(InputSet& input);
+
 }  // namespace shoal::create

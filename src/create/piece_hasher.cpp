@@ -1,5 +1,8 @@
 // Work split: each worker takes the next piece index from an atomic counter and writes its digest into a
-// preallocated slot, so output order never depends on scheduling.
+// preallocated slot, so output order never depends on scheduling. For v2 and hybrid torrents (BEP 52) a piece
+// never spans two files: each file starts on a piece boundary, so piece i is one range of one file, read once
+// and fed block by block to SHA-256 (the merkle leaves) and, for a hybrid, to SHA-1 while it is in cache. The
+// worker reduces its piece's leaves to the piece's subtree root; the file roots come from those at the end.
 //
 // Reading: each file is mapped read-only and hashed in place, the default because it measured fastest here
 // (2 GiB in page cache, 4 MiB pieces, 2 threads, interleaved runs, medians): 0.83 s mapped against 0.95 s
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "hash/merkle.hpp"
 #include "hash/sha.hpp"
 #include "runtime/mapped_read.hpp"
 
@@ -81,21 +86,86 @@ struct Segment {
   std::int64_t length;
 };
 
+// Which hashes a job computes: v1 SHA-1 pieces over the files concatenated, or the BEP 52 layout (each file
+// from a piece boundary) with SHA-256 blocks, plus SHA-1 pieces of the padded stream for a hybrid.
+enum class Mode { v1, v2, hybrid };
+
+// Hashes one piece of one file as 16 KiB merkle leaves, whatever sizes its bytes arrive in.
+class BlockHasher {
+ public:
+  void update(const std::uint8_t* data, std::size_t size) {
+    while (size > 0) {
+      std::size_t take = std::min(size, static_cast<std::size_t>(hash::kMerkleBlockSize) - fill_);
+      hasher_.update(data, take);
+      fill_ += take;
+      data += take;
+      size -= take;
+      if (fill_ == static_cast<std::size_t>(hash::kMerkleBlockSize)) flush();
+    }
+  }
+  // The piece's leaves (its last block may be short); resets for the next piece.
+  std::vector<Sha256Digest>& finish() {
+    if (fill_ > 0) flush();
+    return leaves_;
+  }
+  void clear() { leaves_.clear(); }
+
+ private:
+  void flush() {
+    leaves_.push_back(hasher_.finish());
+    fill_ = 0;
+  }
+  hash::Sha256Hasher hasher_;
+  std::size_t fill_ = 0;
+  std::vector<Sha256Digest> leaves_;
+};
+
 class Job {
  public:
-  Job(const InputSet& input, std::int64_t piece_length, const HashOptions& options)
-      : input_(input), piece_length_(piece_length), options_(options) {
+  Job(const InputSet& input, std::int64_t piece_length, const HashOptions& options, Mode mode = Mode::v1)
+      : input_(input), piece_length_(piece_length), options_(options), mode_(mode) {
     read_options_.map = options.method == ReadMethod::mmap;
     read_options_.madvise = options.madvise;
-    num_pieces_ = (input.total_size + piece_length - 1) / piece_length;
     file_offsets_.reserve(input.files.size());
-    std::int64_t offset = 0;
-    for (const auto& f : input.files) {
-      file_offsets_.push_back(offset);
-      offset += f.size;
+    if (mode == Mode::v1) {
+      num_pieces_ = (input.total_size + piece_length - 1) / piece_length;
+      std::int64_t offset = 0;
+      for (const auto& f : input.files) {
+        file_offsets_.push_back(offset);
+        offset += f.size;
+      }
+    } else {
+      // Each file from a piece boundary: file_offsets_ holds each file's first piece instead.
+      for (const auto& f : input.files) {
+        file_offsets_.push_back(num_pieces_);
+        num_pieces_ += (f.size + piece_length - 1) / piece_length;
+      }
+      layers_.resize(input.files.size());
+      for (std::size_t i = 0; i < input.files.size(); ++i)
+        layers_[i].resize(static_cast<std::size_t>((input.files[i].size + piece_length - 1) / piece_length));
     }
-    digests_.resize(static_cast<std::size_t>(num_pieces_) * 20);
+    if (mode != Mode::v2) digests_.resize(static_cast<std::size_t>(num_pieces_) * 20);
     files_ = std::vector<OpenFile>(input.files.size());
+  }
+
+  // The v2 results once run() succeeded: roots and piece layers per file, from the piece subtrees.
+  V2Hashes v2_result(std::string piece_hashes) {
+    V2Hashes out;
+    std::int64_t blocks_per_piece = piece_length_ / hash::kMerkleBlockSize;
+    for (auto& layer : layers_) {
+      if (layer.empty()) {
+        out.pieces_roots.emplace_back();
+        out.piece_layers.emplace_back();
+      } else if (layer.size() == 1) {
+        out.pieces_roots.emplace_back(layer.front());  // computed as the file's whole tree (see work())
+        out.piece_layers.emplace_back();
+      } else {
+        out.pieces_roots.emplace_back(hash::merkle_root_from_piece_layer(layer, blocks_per_piece));
+        out.piece_layers.push_back(hash::merkle_concat(layer));
+      }
+    }
+    out.piece_hashes = std::move(piece_hashes);  // what run() returned: empty for v2-only
+    return out;
   }
 
   Expected<std::string, CreateError> run() {
@@ -136,28 +206,66 @@ class Job {
  private:
   void work() {
     hash::Sha1Hasher hasher;
+    BlockHasher blocks;
     std::vector<std::uint8_t> buffer;
     std::vector<Segment> segments;
     while (!stop_.load(std::memory_order_relaxed)) {
       std::int64_t piece = next_piece_.fetch_add(1, std::memory_order_relaxed);
       if (piece >= num_pieces_) break;
-      segments_of(piece, segments);
       std::optional<CreateError> err;
-      for (const auto& s : segments) {
-        err = hash_segment(s, hasher, buffer);
-        if (err) break;
+      if (mode_ == Mode::v1) {
+        segments_of(piece, segments);
+        for (const auto& s : segments) {
+          err = hash_segment(s, buffer, [&](const std::uint8_t* p, std::size_t n) { hasher.update(p, n); });
+          if (err) break;
+        }
+      } else {
+        err = hash_v2_piece(piece, hasher, blocks, buffer);
       }
       if (err) {
         fail(std::move(*err));
         break;
       }
-      auto digest = hasher.finish();
-      std::memcpy(digests_.data() + piece * 20, digest.bytes.data(), 20);
-      bytes_done_.fetch_add(piece_bytes(piece), std::memory_order_relaxed);
+      if (mode_ != Mode::v2) {
+        auto digest = hasher.finish();
+        std::memcpy(digests_.data() + piece * 20, digest.bytes.data(), 20);
+      }
+      if (mode_ == Mode::v1) bytes_done_.fetch_add(piece_bytes(piece), std::memory_order_relaxed);
     }
     finished_count_.fetch_add(1);
     std::lock_guard lock(mutex_);
     done_cv_.notify_one();
+  }
+
+  // One piece of one file: SHA-256 leaves into the piece's subtree (padded with zero leaves to a whole piece,
+  // or for a file within one piece to the file's own power of two: then the subtree is the file's root), and
+  // for a hybrid the SHA-1 over the same bytes plus the zeros of the pad file after them.
+  std::optional<CreateError> hash_v2_piece(std::int64_t piece, hash::Sha1Hasher& sha1, BlockHasher& blocks,
+                                           std::vector<std::uint8_t>& buffer) {
+    auto it = std::upper_bound(file_offsets_.begin(), file_offsets_.end(), piece);
+    auto file = static_cast<std::size_t>(it - file_offsets_.begin()) - 1;
+    std::int64_t index = piece - file_offsets_[file];
+    std::int64_t size = input_.files[file].size;
+    Segment s{file, index * piece_length_, std::min(piece_length_, size - index * piece_length_)};
+    bool v1 = mode_ == Mode::hybrid;
+    blocks.clear();
+    auto err = hash_segment(s, buffer, [&](const std::uint8_t* p, std::size_t n) {
+      blocks.update(p, n);
+      if (v1) sha1.update(p, n);
+    });
+    if (err) return err;
+    if (v1 && !input_.single_file) {
+      static const std::array<std::uint8_t, 16384> kZeros{};
+      for (std::int64_t pad = piece_length_ - s.length; pad > 0; pad -= std::ssize(kZeros))
+        sha1.update(kZeros.data(), static_cast<std::size_t>(std::min<std::int64_t>(pad, std::ssize(kZeros))));
+    }
+    auto& leaves = blocks.finish();
+    auto& layer = layers_[file];
+    std::int64_t width = layer.size() == 1 ? hash::merkle_num_leaves(std::ssize(leaves))
+                                           : piece_length_ / hash::kMerkleBlockSize;
+    layer[static_cast<std::size_t>(index)] = hash::merkle_root(leaves, width, Sha256Digest{});
+    bytes_done_.fetch_add(s.length, std::memory_order_relaxed);
+    return std::nullopt;
   }
 
   std::int64_t piece_bytes(std::int64_t piece) const {
@@ -181,8 +289,8 @@ class Job {
     }
   }
 
-  std::optional<CreateError> hash_segment(const Segment& s, hash::Sha1Hasher& hasher,
-                                          std::vector<std::uint8_t>& buffer) {
+  template <class Sink>
+  std::optional<CreateError> hash_segment(const Segment& s, std::vector<std::uint8_t>& buffer, Sink&& sink) {
     const OpenFile& f = files_[s.file];
     const auto& path = input_.files[s.file].absolute;
     if (f.map() != nullptr && !populate_missing_.load(std::memory_order_relaxed)) {
@@ -193,7 +301,7 @@ class Job {
                                      static_cast<std::size_t>(s.offset + s.length - aligned),
                                      read_options_)) {
         case runtime::Populate::done:
-          hasher.update(f.map() + s.offset, static_cast<std::size_t>(s.length));
+          sink(f.map() + s.offset, static_cast<std::size_t>(s.length));
           return std::nullopt;
         case runtime::Populate::failed:
           return CreateError{Errc::file_changed, path.string()};
@@ -203,9 +311,9 @@ class Job {
           break;
       }
     }
-    auto ec = runtime::pread_range(
-        f.fd(), s.offset, s.length, buffer,
-        [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); });
+    auto ec =
+        runtime::pread_range(f.fd(), s.offset, s.length, buffer,
+                             [&](std::span<const std::uint8_t> bytes) { sink(bytes.data(), bytes.size()); });
     if (ec == std::errc::no_message_available) return CreateError{Errc::file_changed, path.string()};
     if (ec) return CreateError{Errc::io_error, path.string() + ": " + ec.message()};
     return std::nullopt;
@@ -220,8 +328,10 @@ class Job {
   const InputSet& input_;
   std::int64_t piece_length_;
   const HashOptions& options_;
+  Mode mode_;
   std::int64_t num_pieces_ = 0;
   std::vector<std::int64_t> file_offsets_;
+  std::vector<std::vector<Sha256Digest>> layers_;  // v2: per file, one subtree root per piece
   std::vector<OpenFile> files_;
   std::string digests_;
   std::atomic<std::int64_t> next_piece_{0};
@@ -243,6 +353,18 @@ Expected<std::string, CreateError> hash_pieces(const InputSet& input, std::int64
   if (piece_length <= 0 || input.total_size <= 0) return unexpected(CreateError{Errc::empty, input.name});
   Job job(input, piece_length, options);
   return job.run();
+}
+
+Expected<V2Hashes, CreateError> hash_pieces_v2(const InputSet& input, std::int64_t piece_length, bool with_v1,
+                                               const HashOptions& options) {
+  if (piece_length < hash::kMerkleBlockSize || (piece_length & (piece_length - 1)) != 0 ||
+      input.total_size <= 0) {
+    return unexpected(CreateError{Errc::empty, input.name});
+  }
+  Job job(input, piece_length, options, with_v1 ? Mode::hybrid : Mode::v2);
+  auto ran = job.run();
+  if (!ran) return unexpected(ran.error());
+  return job.v2_result(std::move(*ran));
 }
 
 }  // namespace shoal::create

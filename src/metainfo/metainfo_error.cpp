@@ -37,6 +37,26 @@ const char* describe(Errc e) {
       return "path too deep";
     case Errc::too_many_files:
       return "too many files";
+    case Errc::unsupported_meta_version:
+      return "unsupported meta version";
+    case Errc::invalid_v2_piece_length:
+      return "v2 piece length must be a power of two of at least 16 KiB";
+    case Errc::invalid_file_tree:
+      return "invalid file tree";
+    case Errc::missing_pieces_root:
+      return "missing pieces root";
+    case Errc::invalid_pieces_root:
+      return "pieces root is not 32 bytes";
+    case Errc::missing_piece_layer:
+      return "missing piece layer";
+    case Errc::invalid_piece_layer_size:
+      return "piece layer has the wrong size";
+    case Errc::piece_layer_mismatch:
+      return "piece layer does not hash to the pieces root";
+    case Errc::hybrid_mismatch:
+      return "the v1 and v2 halves of the hybrid torrent disagree";
+    case Errc::hybrid_unaligned:
+      return "hybrid torrent's v1 file is not aligned to a piece boundary";
   }
   return "invalid torrent";
 }

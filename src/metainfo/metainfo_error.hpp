@@ -23,6 +23,17 @@ enum class Errc {
   duplicate_path,         // two files on one path, or a file where another needs a directory
   path_too_deep,          // more components than kMaxPathDepth
   too_many_files,         // more files than kMaxFiles
+  // BEP 52 (v2 and hybrid torrents)
+  unsupported_meta_version,  // "meta version" neither 1 nor 2
+  invalid_v2_piece_length,   // not a power of two, or below 16 KiB
+  invalid_file_tree,         // detail: where: a node that is not a dictionary, an empty name, a mixed leaf
+  missing_pieces_root,       // a non-empty file without "pieces root" (or an all-zero one)
+  invalid_pieces_root,       // "pieces root" that is not 32 bytes
+  missing_piece_layer,       // a file larger than one piece without its entry in "piece layers"
+  invalid_piece_layer_size,  // a piece layer that is not 32 bytes per piece of its file
+  piece_layer_mismatch,      // a piece layer that does not hash to its file's pieces root
+  hybrid_mismatch,           // the v1 and v2 halves of a hybrid list different files, lengths or order
+  hybrid_unaligned,          // a v1 file of a hybrid not on its v2 piece boundary (BEP 47 pad files wrong)
 };
 
 const std::error_category& error_category() noexcept;

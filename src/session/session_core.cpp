@@ -278,6 +278,9 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
       auto where = params.torrent_file.empty() ? std::string("torrent") : params.torrent_file.string();
       return unexpected(where + ": " + info.error().message());
     }
+    // The torrent core verifies pieces by their v1 SHA-1 hashes only (a hybrid runs as its v1 half); v2-only
+    // needs BEP 52 hash requests and merkle checks in the swarm first.
+    if (!info->has_v1()) return unexpected(std::string("v2-only torrents cannot be downloaded yet"));
     entry->hex = info->info_hash.to_hex();
     entry->info = std::move(*info);
     if (!torrents_.count(entry->hex)) save_metainfo(*entry, bytes);
@@ -548,6 +551,11 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
     // It hashed to the info-hash, so this is the torrent as published: unusable for us, and for good.
     stop_fetcher(entry, {});
     fail_entry(entry, ErrorCode::metadata_not_found, "the metadata is invalid: " + info.error().message());
+    return;
+  }
+  if (!info->has_v1()) {  // see add(): v2-only torrents need BEP 52 support in the swarm first
+    stop_fetcher(entry, {});
+    fail_entry(entry, ErrorCode::metadata_not_found, "v2-only torrents cannot be downloaded yet");
     return;
   }
   if (auto link = magnet::parse_magnet(entry->params.magnet)) {

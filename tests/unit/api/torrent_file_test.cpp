@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace shoal {
@@ -111,6 +112,31 @@ TEST_F(TorrentFileTest, SameInputGivesTheSameBytesAndNoDateUnlessAsked) {
   EXPECT_EQ(info->files[0].size, 100000);
 }
 
+TEST_F(TorrentFileTest, CreatesV2AndHybridTorrents) {
+  write("tree/b.bin", 40000, 'b');
+  write("tree/a/x.bin", 20000, 'x');
+  write("tree/a.txt", 10, 't');
+  for (auto version : {TorrentVersion::v2, TorrentVersion::hybrid}) {
+    CreateTorrentParams params;
+    params.path = root_ / "tree";
+    params.piece_size = 16384;
+    params.version = version;
+    auto bytes = create_torrent(params);
+    ASSERT_TRUE(bytes) << bytes.error();
+    auto info = parse_torrent(*bytes);
+    ASSERT_TRUE(info) << info.error();
+    EXPECT_EQ(info->meta_version, version == TorrentVersion::v2 ? "v2" : "hybrid");
+    EXPECT_EQ(info->info_hash_v2.size(), 64u);
+    // File tree order: the folder a/ before a.txt; each file on a piece boundary after a pad.
+    std::vector<std::string> real;
+    for (const auto& f : info->files)
+      if (!f.pad) real.push_back(f.path);
+    EXPECT_EQ(real, (std::vector<std::string>{"tree/a/x.bin", "tree/a.txt", "tree/b.bin"}));
+    EXPECT_EQ(info->total_size,
+              6 * 16384);  // 20000 + pad to 32 KiB, 10 + pad to 16 KiB, 40000 + pad to 48 KiB
+  }
+}
+
 TEST_F(TorrentFileTest, CreateRefusesBadInputWithAReason) {
   CreateTorrentParams params;
   params.path = root_ / "missing";
@@ -171,6 +197,34 @@ TEST(ParseTorrentTest, MalformedBytesGiveAClearError) {
   auto r = parse_torrent("not bencode");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("not a valid torrent"), std::string::npos) << r.error();
+}
+
+// BEP 52 torrents made by `shoal create` (their hashes are the ones libtorrent 2.0 reports for them).
+TEST(ParseTorrentTest, ReadsV2AndHybridTorrentsWithBothHashes) {
+  auto read = [](const char* name) {
+    std::ifstream in(std::string(SHOAL_TEST_DATA_DIR) + "/v2/" + name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto hybrid = parse_torrent(read("hybrid-single.torrent"));
+  ASSERT_TRUE(hybrid) << hybrid.error();
+  EXPECT_EQ(hybrid->meta_version, "hybrid");
+  EXPECT_EQ(hybrid->info_hash, "d8d80acc9bb9cda3167334185285d7bb552d9bec");
+  EXPECT_EQ(hybrid->info_hash_v2, "a26cb0bbb2f30e10b22c4bb694bcd9ff45abe40d640dd34e144245535c1a44fa");
+  EXPECT_NE(hybrid->magnet.find("xt=urn:btih:d8d80acc"), std::string::npos) << hybrid->magnet;
+  EXPECT_NE(hybrid->magnet.find("xt=urn:btmh:1220a26cb0bb"), std::string::npos) << hybrid->magnet;
+
+  auto v2 = parse_torrent(read("v2-multi.torrent"));
+  ASSERT_TRUE(v2) << v2.error();
+  EXPECT_EQ(v2->meta_version, "v2");
+  EXPECT_EQ(v2->info_hash_v2, "eeb36485c34970ad70a1b56d149b66fee72732f491199a68b7a5e6fb6273522f");
+  EXPECT_EQ(v2->info_hash, v2->info_hash_v2.substr(0, 40));  // what peers know a v2-only torrent by
+  EXPECT_EQ(v2->magnet.find("btih"), std::string::npos) << v2->magnet;
+
+  auto v1 =
+      parse_torrent("d4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee");
+  ASSERT_TRUE(v1) << v1.error();
+  EXPECT_EQ(v1->meta_version, "v1");
+  EXPECT_TRUE(v1->info_hash_v2.empty());
 }
 
 TEST(ParseMagnetTest, ReadsEveryField) {

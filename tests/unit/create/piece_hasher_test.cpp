@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "create/input_files.hpp"
+#include "hash/merkle.hpp"
 #include "hash/sha.hpp"
 
 namespace shoal::create {
@@ -197,6 +199,99 @@ TEST_F(CreateTest, FileShrinkingWithoutPopulateIsAnErrorNotASigbus) {
   auto r = hash_pieces(*set, 16384, opt);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::file_changed);
+}
+
+// Reference for v2: each file's leaves hashed by hand into a tree; for a hybrid, SHA-1 of the stream where
+// every file starts on a piece boundary and zeros fill the gaps (after the last file too, in a folder).
+struct V2Reference {
+  std::vector<std::optional<Sha256Digest>> roots;
+  std::vector<std::string> layers;
+  std::string sha1_pieces;
+};
+
+V2Reference v2_reference(const std::vector<std::string>& files, std::int64_t piece, bool folder) {
+  V2Reference ref;
+  std::string stream;
+  for (const auto& data : files) {
+    std::vector<Sha256Digest> leaves;
+    for (std::size_t off = 0; off < data.size(); off += hash::kMerkleBlockSize)
+      leaves.push_back(hash::sha256(std::string_view(data).substr(off, hash::kMerkleBlockSize)));
+    if (leaves.empty()) {
+      ref.roots.emplace_back();
+      ref.layers.emplace_back();
+    } else {
+      auto h = hash::merkle_file_hashes(leaves, piece / hash::kMerkleBlockSize);
+      ref.roots.emplace_back(h.root);
+      ref.layers.push_back(hash::merkle_concat(h.piece_layer));
+    }
+    stream += data;
+    if (folder && data.size() % static_cast<std::size_t>(piece) != 0)
+      stream.append(static_cast<std::size_t>(piece) - data.size() % static_cast<std::size_t>(piece), '\0');
+  }
+  for (std::size_t off = 0; off < stream.size(); off += static_cast<std::size_t>(piece))
+    ref.sha1_pieces +=
+        hash::sha1(std::string_view(stream).substr(off, static_cast<std::size_t>(piece))).raw();
+  return ref;
+}
+
+TEST_F(CreateTest, V2AndHybridHashesMatchReference) {
+  std::vector<std::string> files{write("t/a", 70001, 1), write("t/b", 0, 2), write("t/c", 3, 3),
+                                 write("t/d", 65536, 4), write("t/e", 16385, 5)};
+  auto set = collect_input(root_ / "t");
+  ASSERT_TRUE(set);
+  for (auto method : {ReadMethod::mmap, ReadMethod::pread}) {
+    for (unsigned threads : {1u, 3u}) {
+      for (std::int64_t piece : {16384, 32768, 1 << 20}) {
+        auto ref = v2_reference(files, piece, true);
+        for (bool with_v1 : {false, true}) {
+          HashOptions opt;
+          opt.threads = threads;
+          opt.method = method;
+          auto r = hash_pieces_v2(*set, piece, with_v1, opt);
+          ASSERT_TRUE(r) << r.error().message();
+          EXPECT_EQ(r->pieces_roots, ref.roots) << threads << " threads, piece " << piece;
+          EXPECT_EQ(r->piece_layers, ref.layers) << threads << " threads, piece " << piece;
+          EXPECT_EQ(r->piece_hashes, with_v1 ? ref.sha1_pieces : std::string()) << piece;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(CreateTest, HybridSingleFileHasNoPad) {
+  std::string data = write("s.bin", 50000, 7);
+  auto set = collect_input(root_ / "s.bin");
+  ASSERT_TRUE(set);
+  auto r = hash_pieces_v2(*set, 32768, true);
+  ASSERT_TRUE(r) << r.error().message();
+  auto ref = v2_reference({data}, 32768, false);
+  EXPECT_EQ(r->piece_hashes, ref.sha1_pieces);
+  EXPECT_EQ(r->pieces_roots, ref.roots);
+  EXPECT_FALSE(hash_pieces_v2(*set, 24576, true));  // not a power of two
+  EXPECT_FALSE(hash_pieces_v2(*set, 8192, true));   // below one merkle block
+}
+
+TEST_F(CreateTest, V2FileTruncatedAfterCollectIsReported) {
+  write("t.bin", 200000, 9);
+  auto set = collect_input(root_ / "t.bin");
+  ASSERT_TRUE(set);
+  fs::resize_file(root_ / "t.bin", 1000);
+  auto r = hash_pieces_v2(*set, 16384, true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::file_changed);
+}
+
+TEST(FileTreeOrder, SortsComponentByComponent) {
+  InputSet set;
+  for (const char* p : {"a.txt", "a/x", "a/b/c", "a-b", "B", "a/b.c"})
+    set.files.push_back(InputFile{{}, p, 1});
+  std::sort(set.files.begin(), set.files.end(),
+            [](const InputFile& a, const InputFile& b) { return a.relative < b.relative; });
+  sort_for_file_tree(set);
+  std::vector<std::string> order;
+  for (const auto& f : set.files)
+    order.push_back(f.relative);
+  EXPECT_EQ(order, (std::vector<std::string>{"B", "a/b/c", "a/b.c", "a/x", "a-b", "a.txt"}));
 }
 
 }  // namespace
