@@ -1,6 +1,6 @@
 // How many block requests to keep in flight to one peer: enough to fill the path between us (its rate times
-// the round trip, the bandwidth-delay product) plus a margin of rate, found quickly on a new connection. Pure:
-// the peer protocol feeds it the send and arrival time of each block it asked for, and a tick's rate.
+// the round trip, the bandwidth-delay product) plus a margin of rate, found quickly on a new connection.
+// Pure: the peer protocol feeds it the send and arrival time of each block it asked for, and a tick's rate.
 //
 // What it measures and why:
 //  - The round trip is the time from our request to its block. With a deep queue that time also holds the
