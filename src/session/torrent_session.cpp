@@ -46,7 +46,7 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 // going out when its SYN has opened its NAT.
 constexpr auto kHolepunchConnectTimeout = std::chrono::seconds(20);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-constexpr std::uint32_t kOurReqq = 2000;
+constexpr auto kOurReqq = static_cast<std::uint32_t>(swarm::PeerProtocol::kMaxQueuedRequests);
 constexpr int kTicksPerResumeSave = 30;
 constexpr int kTicksPerDeletedCheck = 2;
 constexpr int kTicksPerIdleDeletedCheck = 30;

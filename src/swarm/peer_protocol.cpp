@@ -180,13 +180,16 @@ PeerProtocol::Event PeerProtocol::on_piece(const wire::Piece& block, Clock::time
   auto it = std::find(outstanding_.begin(), outstanding_.end(), r);
   if (it == outstanding_.end()) {
     // Late blocks after a cancel are normal; a stream of blocks nobody asked for is not.
-    if (++unrequested_blocks_ > kMaxUnrequestedBlocks) return Close{"too many unrequested blocks"};
+    if (++unrequested_blocks_ > kMaxUnrequestedBlocks + given_up_)
+      return Close{"too many unrequested blocks"};
     return Nothing{};
   }
+  // A request asked again after a cancel may be answered by the first asking: too short a sample, but only
+  // ever shorter than the path, and rare (a cancelled block is almost never asked of the same peer again).
+  window_.on_block(sent_[static_cast<std::size_t>(it - outstanding_.begin())].at, now);
   erase_outstanding(it);
   last_block_ = now;
   snubbed_ = false;
-  ++blocks_this_tick_;
   return BlockReceived{r, block.data};
 }
 
@@ -244,9 +247,10 @@ void PeerProtocol::update_interest(TorrentView torrent) {
   }
 }
 
-void PeerProtocol::request_blocks(TorrentView torrent, double download_rate, Clock::time_point now) {
+void PeerProtocol::request_blocks(TorrentView torrent, double download_rate, Clock::time_point now,
+                                  std::size_t limit) {
   if (peer_choking_ || !am_interested_ || !torrent.downloading) return;
-  std::size_t depth = queue_depth(download_rate);
+  std::size_t depth = std::min(queue_depth(download_rate), limit);
   if (outstanding_.size() >= depth) return;
   picked_.clear();
   // End-game: a block another peer was asked for only while nothing else is in flight here (as libtorrent's
@@ -263,6 +267,7 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate, Clo
     sent_.push_back({now, false});
     send(wire::Request{ref_of(r)});
   }
+  peak_outstanding_ = std::max(peak_outstanding_, outstanding_.size());
   if (outstanding_.empty() && !torrent.picker.interesting(has_)) update_interest(torrent);
 }
 
@@ -270,6 +275,7 @@ bool PeerProtocol::cancel_request(const BlockRequest& block) {
   auto it = std::find(outstanding_.begin(), outstanding_.end(), block);
   if (it == outstanding_.end()) return false;
   erase_outstanding(it);
+  ++given_up_;
   send(wire::Cancel{ref_of(block)});
   return true;
 }
@@ -306,7 +312,6 @@ void PeerProtocol::on_bytes_sent(Clock::time_point now) {
 std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, PiecePicker& picker,
                                                       bool message_partial) {
   std::optional<std::string_view> close;
-  blocks_this_tick_ = 0;  // the driver's rate now counts them
   if (now - last_receive_ > kInactivityTimeout) close = "inactive";
   if (!message_partial) {
     partial_since_.reset();
@@ -333,6 +338,7 @@ std::optional<std::string_view> PeerProtocol::on_tick(Clock::time_point now, Pie
     last_block_ = now;
   } else if (now - last_block_ > kSnubTimeout) {
     snubbed_ = true;
+    window_.on_snubbed();
     drop_outstanding(picker);
     last_block_ = now;
   }
@@ -352,6 +358,7 @@ void PeerProtocol::release(PiecePicker& picker) {
 }
 
 void PeerProtocol::drop_outstanding(PiecePicker& picker) {
+  given_up_ += outstanding_.size();
   for (const auto& r : outstanding_)
     picker.on_request_dropped(config_.id, r);
   outstanding_.clear();
@@ -379,18 +386,9 @@ std::size_t PeerProtocol::release_late_requests(PiecePicker& picker, Clock::dura
 std::size_t PeerProtocol::queue_depth(double download_rate) const {
   // Snubbed: one request in flight until a block comes, so that what it sits on goes to other peers.
   if (snubbed_) return 1;
-  // What the peer delivers in kRequestQueueTime at its measured rate (the bandwidth-delay product with room
-  // for the rate to grow), within what it says it queues. A slow peer gets few: every request it holds is a
-  // block nobody else may fetch, and its blocks crowd a slow downlink as much as a fast peer's do.
-  auto by_rate = static_cast<std::size_t>(download_rate * kRequestQueueTime / wire::kBlockSize);
-  // Slow start: while as many blocks came since the last tick as twice what it measured (and the floor),
-  // as from a peer that just started sending (a loopback peer at hundreds of MB/s), each one makes room for
-  // one more, as a TCP window grows per acknowledgement, rather than holding the peer at the floor until the
-  // next tick measures it.
-  auto depth = by_rate;
-  if (blocks_this_tick_ >= std::max(2 * by_rate, kMinQueueDepth))
-    depth = std::max(depth, kMinQueueDepth + blocks_this_tick_);
-  return std::min<std::size_t>(std::clamp(depth, kMinQueueDepth, kMaxQueueDepth), reqq_);
+  // A slow peer gets few: every request it holds is a block nobody else may fetch, and its blocks crowd a
+  // slow downlink as much as a fast peer's do. Never more than it says it queues.
+  return std::min<std::size_t>(window_.depth(download_rate), reqq_);
 }
 
 }  // namespace shoal::swarm

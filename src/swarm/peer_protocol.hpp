@@ -31,6 +31,7 @@
 #include "swarm/bitfield.hpp"
 #include "swarm/pex_state.hpp"
 #include "swarm/piece_picker.hpp"
+#include "swarm/request_window.hpp"
 #include "swarm/token_bucket.hpp"
 #include "wire/extension_handshake.hpp"
 #include "wire/message.hpp"
@@ -73,15 +74,19 @@ class PeerProtocol {
   using Clock = std::chrono::steady_clock;
 
   // Limits and timers.
-  static constexpr std::size_t kMaxQueuedRequests = 2000;  // its requests to us waiting for disk
+  // Its requests to us waiting for disk or the send queue: what a leecher far away and fast needs to keep our
+  // uplink busy (its rate times the round trip and then some: 4096 blocks are 64 MiB, a 400 ms round trip at
+  // 800 Mbit/s plus a second of margin at 300 Mbit/s). A request costs 12 bytes here until it is served.
+  static constexpr std::size_t kMaxQueuedRequests = 4096;
+  // Blocks nobody asked for that a peer may send, beyond those we stopped waiting for (cancelled or dropped
+  // requests it may have been sending already: up to a whole deep queue of them).
   static constexpr std::uint32_t kMaxUnrequestedBlocks = 64;
   static constexpr std::uint32_t kDefaultReqq = 250;  // until its extension handshake says otherwise
-  // Our requests in flight to one peer: what it delivers in kRequestQueueTime at its measured rate, within
-  // these bounds. The floor lets a peer whose rate is not known yet show what it can do (the depth follows
-  // the rate up from there within a few ticks); the ceiling (16 MB) covers a loopback peer at 700 MB/s.
-  static constexpr double kRequestQueueTime = 1.0;  // seconds
-  static constexpr std::size_t kMinQueueDepth = 8;
-  static constexpr std::size_t kMaxQueueDepth = 1000;
+  // Our requests in flight to one peer: its rate times the path's round trip plus kRequestQueueTime, grown
+  // by slow start while the rate is not known (RequestWindow), within these bounds and its reqq.
+  static constexpr double kRequestQueueTime = RequestWindow::kQueueTime;  // seconds
+  static constexpr std::size_t kMinQueueDepth = RequestWindow::kMinDepth;
+  static constexpr std::size_t kMaxQueueDepth = RequestWindow::kMaxDepth;
   static constexpr auto kSnubTimeout = std::chrono::seconds(30);
   static constexpr auto kInactivityTimeout = std::chrono::seconds(120);
   static constexpr auto kKeepAliveInterval = std::chrono::seconds(90);
@@ -148,12 +153,16 @@ class PeerProtocol {
   void choke();  // its queued requests die: rejected under BEP 6, silently dropped otherwise
   void unchoke(Clock::time_point now);
   void update_interest(TorrentView torrent);
-  // Tops up our requests to queue_depth(download_rate) (bytes/s from this peer); `now` stamps them.
-  void request_blocks(TorrentView torrent, double download_rate, Clock::time_point now);
-  // How many requests to keep in flight to this peer at `download_rate`: kRequestQueueTime of its rate (or,
-  // while blocks come faster than that, one more for each since the last tick: slow start), within
-  // kMinQueueDepth..kMaxQueueDepth and its reqq; one while it is snubbed.
+  // Tops up our requests to queue_depth(download_rate) (bytes/s from this peer), and to no more than `limit`
+  // in flight (the torrent's budget of requests shared by its peers); `now` stamps them.
+  void request_blocks(TorrentView torrent, double download_rate, Clock::time_point now,
+                      std::size_t limit = kMaxQueueDepth);
+  // How many requests to keep in flight to this peer at `download_rate`: the RequestWindow's depth (the
+  // bandwidth-delay product plus kRequestQueueTime of its rate, or slow start's window while that is larger),
+  // within its reqq; one while it is snubbed.
   std::size_t queue_depth(double download_rate) const;
+  // Once a second, the peer's download rate as the driver measured it (slow start's remainder decays to it).
+  void on_rate_measured(double download_rate) { window_.on_tick(download_rate); }
   // End-game: requests sent at least `late_after` ago go back to the picker, so that another peer may fetch
   // them too; they stay asked here (the first copy to arrive wins, the other is cancelled) and still count
   // towards the queue depth. Returns how many were released.
@@ -232,6 +241,8 @@ class PeerProtocol {
   std::optional<std::int64_t> metadata_size() const { return metadata_size_; }  // BEP 9, as it declared
   std::optional<std::uint16_t> listen_port() const { return listen_port_; }
   std::uint32_t reqq() const { return reqq_; }
+  const RequestWindow& window() const { return window_; }
+  std::size_t peak_outstanding() const { return peak_outstanding_; }  // most requests ever in flight to it
   const std::string& client() const { return client_; }
   PexState* pex() { return pex_ ? &*pex_ : nullptr; }  // set when both sides speak ut_pex
 
@@ -261,10 +272,12 @@ class PeerProtocol {
     Clock::time_point at;   // when the request was sent
     bool released = false;  // given back to the picker by release_late_requests, still asked here
   };
-  std::vector<Sent> sent_;                // one per outstanding_ request, same order
-  std::size_t blocks_this_tick_ = 0;      // blocks we asked for that came since the last on_tick
+  std::vector<Sent> sent_;  // one per outstanding_ request, same order
+  RequestWindow window_;
+  std::size_t peak_outstanding_ = 0;
   std::deque<BlockRequest> queued_;       // its requests to us, waiting for disk
   std::uint32_t unrequested_blocks_ = 0;  // blocks it sent that nobody asked for
+  std::uint64_t given_up_ = 0;            // requests cancelled or dropped while it may have been sending them
   bool snubbed_ = false;
   std::vector<BlockRequest> picked_;  // scratch for the picker, reused
 

@@ -18,6 +18,14 @@ double ema(double old_rate, std::int64_t bytes_this_second) {
   return old_rate * 0.6 + static_cast<double>(bytes_this_second) * 0.4;
 }
 
+// For the close log: the path's round trip as the peer's request window measured it.
+std::string rtt_note(const swarm::PeerProtocol& protocol) {
+  auto rtt = protocol.window().path_rtt();
+  if (!rtt) return "";
+  return ", round trip " +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*rtt).count()) + " ms";
+}
+
 std::span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -237,7 +245,9 @@ void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
   if (peer.outgoing) peer_list_.on_disconnected(peer.remote, now_);
   if (params_.log) {
     log(peer.remote.to_string() + (client.empty() ? "" : " (" + client + ")") + " closed: " + reason +
-        "; got " + std::to_string(peer.downloaded) + " B, sent " + std::to_string(peer.uploaded) + " B");
+        "; got " + std::to_string(peer.downloaded) + " B, sent " + std::to_string(peer.uploaded) +
+        " B; requests in flight at most " + std::to_string(peer.protocol.peak_outstanding()) +
+        rtt_note(peer.protocol));
   }
   peer.protocol.release(picker_);
   peers_.erase(it);
@@ -384,9 +394,25 @@ void Torrent::request_more(PeerId id, Peer& peer) {
   // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
   // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight || phase_ != Phase::downloading) return;
-  peer.protocol.request_blocks(view(), peer.down_rate, now_);
+  peer.protocol.request_blocks(view(), peer.down_rate, now_, request_limit(id));
   flush(peer);
   wake(id, peer);
+}
+
+// The budget is the torrent's, not each peer's: a fast peer far away may hold most of it, but every other
+// peer that unchokes us keeps room for the floor, so that a newcomer can show what it can do.
+std::size_t Torrent::request_limit(PeerId id) const {
+  auto budget =
+      static_cast<std::size_t>(std::max<std::int64_t>(params_.request_budget_bytes, 0) / swarm::kBlockSize);
+  std::size_t others = 0;
+  for (const auto& [other, p] : peers_) {
+    if (other == id) continue;
+    std::size_t held = p.protocol.outstanding().size();
+    if (!p.protocol.peer_choking() && p.protocol.am_interested())
+      held = std::max(held, swarm::PeerProtocol::kMinQueueDepth);
+    others += held;
+  }
+  return budget > others ? budget - others : 0;
 }
 
 // A block we asked for: account for it, copy it into its piece, cancel it elsewhere in end-game.
@@ -929,6 +955,7 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
     p.down_rate = ema(p.down_rate, p.down_this_tick);
     p.up_rate = ema(p.up_rate, p.up_this_tick);
     p.down_this_tick = p.up_this_tick = 0;
+    p.protocol.on_rate_measured(p.down_rate);
     if (late_after) p.protocol.release_late_requests(picker_, *late_after, now);
     send_pex(id, p, now);
     bool partial = message_partial && message_partial(id);

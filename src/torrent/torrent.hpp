@@ -74,6 +74,8 @@ inline constexpr int kTicksPerRechoke = 10;
 inline constexpr int kTicksPerPeerListExpiry = 60;
 inline constexpr std::int64_t kLonelyReannounceSeconds = 5;
 inline constexpr std::int64_t kDefaultReadCacheBytes = 64 * 1024 * 1024;
+// 64 MiB of requests in flight per torrent: a 400 ms round trip at 800 Mbit/s (40 MB) plus margin.
+inline constexpr std::int64_t kDefaultRequestBudgetBytes = 64 * 1024 * 1024;
 // End-game: a request older than kLateFactor times the time our requests in flight take to drain at the
 // download rate (within these bounds, in seconds) is held hostage by a slow peer (end_game_late_after).
 inline constexpr double kLateFactor = 2;
@@ -117,7 +119,11 @@ struct Params {
   bool announce_to_all_tiers = false;
   std::string client;  // our name in the extension handshake
   std::uint16_t listen_port = 0;
-  std::uint32_t reqq = 2000;  // requests we accept queued from one peer
+  // Requests we accept queued from one peer (told in our extension handshake).
+  std::uint32_t reqq = static_cast<std::uint32_t>(swarm::PeerProtocol::kMaxQueuedRequests);
+  // Our requests in flight to all the torrent's peers together, in bytes: each peer's queue depth is cut to
+  // what the others leave (each keeps room for the floor, kMinQueueDepth, while it is unchoking us).
+  std::int64_t request_budget_bytes = kDefaultRequestBudgetBytes;
   int upload_slots = 8;
   int max_connections = 80;
   std::optional<double> seed_ratio;          // stop seeding once uploaded >= ratio * total_size
@@ -386,6 +392,8 @@ class Torrent {
   std::optional<Endpoint> listen_endpoint(const Peer& peer) const;
   void on_interested(PeerId id, Peer& peer, Clock::time_point now);
   void request_more(PeerId id, Peer& peer);
+  // Requests `peer` may have in flight within the torrent's request budget.
+  std::size_t request_limit(PeerId id) const;
   void choke(PeerId id, Peer& peer);
   void unchoke(PeerId id, Peer& peer, Clock::time_point now);
   void drop_unsent(Peer& peer);

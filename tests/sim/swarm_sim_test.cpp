@@ -3,6 +3,7 @@
 //   swarm_sim exact              1 seeder, 1 leecher: the bytes arrive exact, near the link's rate
 //   swarm_sim seed_leaves        the seeder leaves once the leechers hold every piece between them
 //   swarm_sim liar               a seed that corrupts its blocks is banned by smart ban; everyone finishes
+//   swarm_sim far                leechers at 10-400 ms round trips each finish near their link's time
 //   swarm_sim large [leechers] [seed=N] [watch=NODE [links]]
 //                                1 seeder and 200 leechers on mixed links, joining over time, some leaving
 //
@@ -217,6 +218,45 @@ void liar() {
   print_network(net);
 }
 
+// --- Long fat paths: one fast seeder, leechers at round trips of 10 to 400 ms, each downloading at 400
+// Mbit/s (a 400 ms path holds 20 MB, 1,220 blocks: more than the 1,000 the request queue was once capped at).
+// Each must finish within 1.15 times its link's time (the file at its download rate) plus ten round trips:
+// about four to start (tracker, connect, handshakes and unchoke, the first request) and six of slow start
+// from the floor to the path's bandwidth-delay product.
+void far() {
+  sim::Content content(160 * 1024 * 1024, 1024 * 1024, 15);
+  sim::SwarmNetwork net(content, 5);
+  net.add_node({.upload = mbit(2400), .download = mbit(800), .latency = 5ms, .seed = true});
+  const int rtts[] = {10, 50, 100, 200, 400};  // ms, to the seeder
+  std::vector<std::size_t> leechers;
+  for (int rtt : rtts) {
+    // They trade among themselves too, but the seeder alone could serve them all at their downlinks' rate.
+    leechers.push_back(net.add_node(
+        {.upload = mbit(100), .download = mbit(400), .latency = std::chrono::milliseconds(rtt / 2 - 5)}));
+  }
+  bool done = net.run_until(
+      [&] {
+        return std::all_of(leechers.begin(), leechers.end(),
+                           [&](std::size_t l) { return net.report(l).completed.has_value(); });
+      },
+      net.now() + 300s);
+  expect(done, "every leecher finished within 300 s");
+  double link_time = static_cast<double>(content.total_size()) / mbit(400);
+  for (std::size_t i = 0; i < leechers.size(); ++i) {
+    auto l = leechers[i];
+    expect_finished(net, l);
+    if (!net.report(l).completed) continue;
+    double took =
+        net.seconds_since_start(*net.report(l).completed) - net.seconds_since_start(net.report(l).joined);
+    double bound = 1.15 * link_time + 10 * rtts[i] / 1000.0;
+    std::printf("swarm.far.%dms: %.2f s for %.1f MB, link time %.2f s (ratio %.3f), bound %.2f s\n", rtts[i],
+                took, static_cast<double>(content.total_size()) / 1e6, link_time, took / link_time, bound);
+    expect(took <= bound, "the leecher at " + std::to_string(rtts[i]) +
+                              " ms finished within 1.15x its link's time plus ten round trips");
+  }
+  print_network(net);
+}
+
 // One line on a node and, with `links`, one per connection it waits on: what a stall looks like from inside.
 void watch(const sim::SwarmNetwork& net, std::size_t node, bool links) {
   int unchoked_by = 0, interested = 0, unchoking = 0, interested_in_us = 0;
@@ -414,10 +454,11 @@ int main(int argc, char** argv) {
   run("exact", exact);
   run("seed_leaves", seed_leaves);
   run("liar", liar);
+  run("far", far);
   run("large", [&] { large(options); });
   if (!any) {
     std::printf(
-        "usage: swarm_sim [exact|seed_leaves|liar|large [leechers] [seed=N] [watch=NODE [links]]|all]\n");
+        "usage: swarm_sim [exact|seed_leaves|liar|far|large [leechers] [seed=N] [watch=NODE [links]]|all]\n");
     return 2;
   }
   if (failures > 0) {

@@ -138,6 +138,32 @@ TEST(PeerProtocol, AStreamOfUnrequestedBlocksCloses) {
   EXPECT_EQ(close_reason(c.receive(wire::Piece{0, 0, data})), "too many unrequested blocks");
 }
 
+TEST(PeerProtocol, BlocksOfADeepQueueWeCancelledMayStillCome) {
+  // Cancels of requests never made widen nothing.
+  Conversation c;
+  c.receive(wire::HaveAll{});
+  c.receive(wire::Unchoke{});
+  std::vector<std::uint8_t> data(kBlockSize);
+  for (std::uint32_t i = 0; i < 1000; ++i)
+    EXPECT_FALSE(c.peer.cancel_request({PieceIndex{static_cast<std::int32_t>(i % kPieces)}, 0, kBlockSize}));
+  // Requests in flight, then cancelled (the end-game's copies came from elsewhere): the peer had sent them
+  // already, and they arrive after the cancels, beside the usual allowance.
+  Conversation d;
+  d.receive(wire::HaveAll{});
+  d.receive(wire::Unchoke{});
+  d.peer.request_blocks(d.view(), 1e9, d.t0);
+  auto out = d.peer.outstanding();
+  ASSERT_GE(out.size(), 8u);
+  for (const auto& r : out)
+    ASSERT_TRUE(d.peer.cancel_request(r));
+  for (std::size_t i = 0; i < out.size() + PeerProtocol::kMaxUnrequestedBlocks; ++i)
+    EXPECT_EQ(close_reason(d.receive(wire::Piece{0, 0, data})), "") << i;
+  EXPECT_EQ(close_reason(d.receive(wire::Piece{0, 0, data})), "too many unrequested blocks");
+  for (std::uint32_t i = 0; i < PeerProtocol::kMaxUnrequestedBlocks; ++i)
+    EXPECT_EQ(close_reason(c.receive(wire::Piece{0, 0, data})), "") << i;
+  EXPECT_EQ(close_reason(c.receive(wire::Piece{0, 0, data})), "too many unrequested blocks");
+}
+
 TEST(PeerProtocol, APeerThatIsASeedWhileWeSeedCloses) {
   Conversation all;
   all.we_have_everything();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <vector>
 
 #include "torrent/torrent.hpp"
@@ -85,6 +86,180 @@ TEST(TorrentSwarm, ANewPeerThatDeliversFastIsNotHeldToTheFloorUntilTheNextTick) 
   }
   // Each block that came made room for more: the queue grew as a TCP window does in slow start.
   EXPECT_GE(h.torrent.protocol(peer)->outstanding().size(), 32 * first);
+}
+
+// A peer far away behind a paced line: each request reaches it half a round trip later, its block leaves once
+// the line is free and arrives half a round trip after that. Virtual time in steps of 10 ms.
+struct FarPeer {
+  Clock::duration one_way{};
+  double rate = 0;                                                     // bytes/s of its line
+  std::deque<std::pair<Clock::time_point, wire::Request>> on_the_way;  // blocks, by arrival
+  Clock::time_point line_free{};
+
+  void asked(const std::vector<wire::Request>& requests, Clock::time_point now) {
+    auto serialise =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(swarm::kBlockSize / rate));
+    for (const auto& r : requests) {
+      line_free = std::max(now + one_way, line_free) + serialise;
+      on_the_way.emplace_back(line_free + one_way, r);
+    }
+  }
+};
+
+TEST(TorrentSwarm, AFarFastPeerGetsMoreRequestsThanItsBandwidthDelayProduct) {
+  // 5 MB/s at a 400 ms round trip: 2 MB, 122 blocks, are on the path at any time.
+  constexpr std::int32_t kPieces = 200;
+  constexpr std::int64_t kLength = 16 * swarm::kBlockSize;
+  Harness h(Harness::make_params(kPieces, kLength, kPieces * kLength));
+  h.start();
+  auto peer = h.connect(ip(2, 1), true);
+  h.flush(peer);
+  std::string reqq = handshake_with_reqq(5000);
+  h.receive(peer, wire::Extended{0, bytes_of(reqq)});
+  h.receive_all(peer, {wire::Bitfield{all_of(kPieces)}, wire::Unchoke{}});
+  FarPeer far;
+  far.one_way = 200ms;
+  far.rate = 5e6;
+  far.asked(h.flush(peer).all<wire::Request>(), h.now);
+  const double bdp = far.rate * 0.4 / swarm::kBlockSize;
+  std::size_t most = 0;
+  std::int64_t got_in_last_second = 0;
+  for (int step = 1; step <= 600; ++step) {  // six seconds
+    h.now += 10ms;
+    while (!far.on_the_way.empty() && far.on_the_way.front().first <= h.now) {
+      ASSERT_TRUE(h.receive(peer, h.block(far.on_the_way.front().second)));
+      if (step > 500) got_in_last_second += swarm::kBlockSize;
+      far.on_the_way.pop_front();
+    }
+    h.torrent.on_messages_done(peer);
+    if (step % 100 == 0) h.torrent.on_tick(h.now);
+    h.answer_verifies(h.actions());
+    far.asked(h.flush(peer).all<wire::Request>(), h.now);
+    most = std::max(most, h.torrent.protocol(peer)->outstanding().size());
+    if (step == 300) {
+      // Three seconds, seven round trips: slow start has doubled the floor past the path.
+      EXPECT_GT(static_cast<double>(most), bdp) << "after 3 s";
+    }
+  }
+  EXPECT_GT(static_cast<double>(h.torrent.protocol(peer)->outstanding().size()), bdp);
+  // The path's 400 ms, its line's 3 ms for a block and the 10 ms steps; not the second of queue it then held.
+  auto rtt = h.torrent.protocol(peer)->window().path_rtt();
+  ASSERT_TRUE(rtt.has_value());
+  EXPECT_GE(*rtt, 400ms);
+  EXPECT_LE(*rtt, 420ms);
+  // The line is full: the last second brought (almost) its rate.
+  EXPECT_GE(static_cast<double>(got_in_last_second), 0.95 * far.rate);
+}
+
+TEST(TorrentSwarm, TheRequestBudgetBoundsThePeersTogether) {
+  constexpr std::int32_t kPieces = 160;
+  constexpr std::int64_t kLength = 8 * swarm::kBlockSize;
+  auto params = Harness::make_params(kPieces, kLength, kPieces * kLength);
+  constexpr std::size_t kBudgetBlocks = 100;
+  params.request_budget_bytes = kBudgetBlocks * swarm::kBlockSize;
+  Harness h(params);
+  h.start();
+  std::string reqq = handshake_with_reqq(5000);
+  std::vector<PeerId> peers;
+  for (std::uint8_t i = 1; i <= 6; ++i) {
+    auto peer = h.connect(ip(2, i), true);
+    h.flush(peer);
+    h.receive(peer, wire::Extended{0, bytes_of(reqq)});
+    h.receive(peer, wire::Bitfield{all_of(kPieces)});
+    h.torrent.set_rates_for_test(peer, 50e6, 0);  // each alone would get thousands
+    peers.push_back(peer);
+  }
+  auto in_flight = [&] {
+    std::size_t n = 0;
+    for (auto p : peers)
+      n += h.torrent.protocol(p)->outstanding().size();
+    return n;
+  };
+  for (auto p : peers) {
+    h.receive_all(p, {wire::Unchoke{}});
+    h.flush(p);
+    ASSERT_LE(in_flight(), kBudgetBlocks);
+  }
+  EXPECT_EQ(in_flight(), kBudgetBlocks);
+  // They all answer at once, round after round: the sum stays within the budget and each gets its share.
+  for (int round = 0; round < 8; ++round) {
+    for (auto p : peers) {
+      auto asked = h.torrent.protocol(p)->outstanding();
+      for (const auto& r : asked)
+        ASSERT_TRUE(h.receive(p, h.block(request_of(r))));
+      h.torrent.on_messages_done(p);
+      h.answer_verifies(h.actions());
+      ASSERT_LE(in_flight(), kBudgetBlocks);
+    }
+    h.tick();
+    h.answer_verifies(h.actions());
+    for (auto p : peers) {
+      h.torrent.set_rates_for_test(p, 50e6, 0);
+      h.flush(p);
+    }
+    ASSERT_LE(in_flight(), kBudgetBlocks);
+  }
+  for (auto p : peers)
+    EXPECT_GE(h.torrent.protocol(p)->outstanding().size(), swarm::PeerProtocol::kMinQueueDepth) << p;
+}
+
+TEST(TorrentSwarm, APeerGetsNoMoreRequestsThanItsReqq) {
+  constexpr std::int32_t kPieces = 160;
+  constexpr std::int64_t kLength = 8 * swarm::kBlockSize;
+  Harness h(Harness::make_params(kPieces, kLength, kPieces * kLength));
+  h.start();
+  auto peer = h.connect(ip(2, 1), true);
+  h.flush(peer);
+  std::string reqq = handshake_with_reqq(100);
+  h.receive(peer, wire::Extended{0, bytes_of(reqq)});
+  h.receive(peer, wire::Bitfield{all_of(kPieces)});
+  h.torrent.set_rates_for_test(peer, 700e6, 0);
+  h.receive_all(peer, {wire::Unchoke{}});
+  EXPECT_EQ(h.flush(peer).count<wire::Request>(), 100u);
+  for (int round = 0; round < 5; ++round) {  // slow start grows past it, the reqq holds
+    auto asked = h.torrent.protocol(peer)->outstanding();
+    for (const auto& r : asked)
+      ASSERT_TRUE(h.receive(peer, h.block(request_of(r))));
+    h.torrent.on_messages_done(peer);
+    h.answer_verifies(h.actions());
+    h.flush(peer);
+    EXPECT_EQ(h.torrent.protocol(peer)->outstanding().size(), 100u);
+  }
+  EXPECT_EQ(h.torrent.protocol(peer)->peak_outstanding(), 100u);
+}
+
+TEST(TorrentSwarm, ASnubbedPeerKeepsOneRequestWhateverItsWindow) {
+  constexpr std::int32_t kPieces = 160;
+  constexpr std::int64_t kLength = 8 * swarm::kBlockSize;
+  Harness h(Harness::make_params(kPieces, kLength, kPieces * kLength));
+  h.start();
+  auto peer = h.connect(ip(2, 1), true);
+  h.flush(peer);
+  std::string reqq = handshake_with_reqq(5000);
+  h.receive(peer, wire::Extended{0, bytes_of(reqq)});
+  h.receive_all(peer, {wire::Bitfield{all_of(kPieces)}, wire::Unchoke{}});
+  // A few fast rounds grow its window, then it stops sending.
+  for (int round = 0; round < 4; ++round) {
+    auto asked = h.torrent.protocol(peer)->outstanding();
+    for (const auto& r : asked)
+      ASSERT_TRUE(h.receive(peer, h.block(request_of(r))));
+    h.torrent.on_messages_done(peer);
+    h.answer_verifies(h.actions());
+    h.flush(peer);
+  }
+  ASSERT_GE(h.torrent.protocol(peer)->outstanding().size(), 64u);
+  for (int second = 0; second < 31; ++second) {
+    h.receive(peer, wire::KeepAlive{});
+    h.tick();
+  }
+  ASSERT_TRUE(h.torrent.protocol(peer)->snubbed());
+  for (int second = 0; second < 10; ++second) {
+    h.torrent.set_rates_for_test(peer, 50e6, 0);  // whatever the rate says
+    h.receive_all(peer, {wire::KeepAlive{}});
+    h.tick();
+    h.flush(peer);
+    EXPECT_EQ(h.torrent.protocol(peer)->outstanding().size(), 1u) << second;
+  }
 }
 
 // ---- End-game hostages.

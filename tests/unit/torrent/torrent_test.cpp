@@ -520,10 +520,13 @@ TEST(TorrentLeecher, RequestsWaitWhileTheDiskIsBehind) {
   h.tick();
   EXPECT_EQ(h.flush(seed).count<wire::Request>(), 0u);
 
-  // One write done: the queue is topped up again.
+  // One write done: the queue is topped up again, to a window that slow start grew by one for each block
+  // that came.
   std::vector<Action> first = {actions_of<VerifyPiece>(verifies).at(0)};
   h.answer_verifies(first);
-  EXPECT_EQ(h.flush(seed).count<wire::Request>(), static_cast<std::size_t>(kMaxWritesInFlight));
+  EXPECT_EQ(h.flush(seed).count<wire::Request>(), 2 * static_cast<std::size_t>(kMaxWritesInFlight));
+  EXPECT_EQ(h.torrent.protocol(seed)->outstanding().size(),
+            swarm::PeerProtocol::kMinQueueDepth + static_cast<std::size_t>(kMaxWritesInFlight));
 }
 
 TEST(TorrentLeecher, ASilentPeerIsClosedAsInactive) {
