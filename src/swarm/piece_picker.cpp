@@ -206,6 +206,14 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
   return added;
 }
 
+bool PiecePicker::claim_piece(PeerId peer, PieceIndex piece) {
+  if (piece.get() < 0 || piece.get() >= num_pieces_ || !untouched(piece)) return false;
+  std::vector<BlockRequest> ignored;
+  auto& partial = start_piece(piece);
+  take_from(partial, piece, peer, partial.blocks.size(), ignored);
+  return true;
+}
+
 BlockResult PiecePicker::on_block_received(PeerId peer, const BlockRequest& request) {
   BlockResult result;
   auto it = partial_.find(request.piece);
