@@ -319,6 +319,10 @@ int run_transfer(TransferRequest request) {
               if (auto* t = find(e.info_hash)) t->error = e.message;
             } else if constexpr (std::is_same_v<E, TorrentStopped>) {
               if (auto* t = find(e.info_hash)) t->stopped = true;
+            } else if constexpr (std::is_same_v<E, PeerBanned>) {
+              // A web seed is one per torrent and named by the user or the torrent: its ban is news.
+              if (!request.quiet && e.address.rfind("web seed ", 0) == 0)
+                block.say(escape_for_terminal(e.address + " banned: " + e.reason));
             }
           },
           event);

@@ -76,7 +76,8 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::connect(const webseed
     origin_local_ = false;
     for (const auto& a : addresses)
       origin_local_ = origin_local_ || tracker::is_local_address(a);
-  } else if (auto why = tracker::check_redirect({request.from_https, request.url, origin_local_, addresses})) {
+  } else if (auto why =
+                 tracker::check_redirect({request.from_https, request.url, origin_local_, addresses})) {
     co_return HttpError{std::make_error_code(std::errc::permission_denied), *why};
   }
   auto c = std::make_unique<Connection>();
@@ -110,9 +111,8 @@ namespace {
 
 template <class Stream>
 asio::awaitable<std::optional<HttpError>> exchange(Stream& stream, beast::tcp_stream& lowest,
-                                                   beast::flat_buffer& buffer, bool& reusable,
-                                                   bool& answered, const ParsedUrl& url,
-                                                   const webseed::Request& request,
+                                                   beast::flat_buffer& buffer, bool& reusable, bool& answered,
+                                                   const ParsedUrl& url, const webseed::Request& request,
                                                    std::chrono::milliseconds timeout,
                                                    const HttpRangeClient::OnHead& on_head,
                                                    const HttpRangeClient::OnBody& on_body,

@@ -33,16 +33,16 @@ class HttpRangeClient {
   // One request. nullopt: the exchange ran its course (the handlers saw the head, and the body as far as it
   // was wanted); an error: the transport failed, or the body ended while bytes were still wanted.
   boost::asio::awaitable<std::optional<HttpError>> fetch(const webseed::Request& request,
-                                                        std::chrono::milliseconds timeout, OnHead on_head,
-                                                        OnBody on_body);
+                                                         std::chrono::milliseconds timeout, OnHead on_head,
+                                                         OnBody on_body);
   // Closes the socket: a fetch in flight ends with an error. Safe at any time on the client's thread.
   void close();
 
  private:
   struct Connection;
   boost::asio::awaitable<std::optional<HttpError>> connect(const webseed::Request& request,
-                                                          const std::string& host, const std::string& port,
-                                                          bool tls, std::chrono::milliseconds timeout);
+                                                           const std::string& host, const std::string& port,
+                                                           bool tls, std::chrono::milliseconds timeout);
 
   boost::asio::any_io_executor executor_;
   std::unique_ptr<Connection> connection_;

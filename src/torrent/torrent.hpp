@@ -434,7 +434,6 @@ class Torrent {
   struct WebSeedSlot {
     webseed::WebSeed core;
     PeerId id = swarm::kNoPeer;  // its requester id in the picker (never a connected peer's)
-    bool banned_told = false;
   };
   void claim_for_web_seed(std::size_t seed, Clock::time_point now);
   void web_seed_outputs(std::size_t seed, Clock::time_point now);

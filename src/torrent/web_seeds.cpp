@@ -14,7 +14,7 @@
 namespace shoal::torrent {
 
 std::size_t Torrent::add_web_seed(webseed::Layout layout) {
-  web_seeds_.push_back({webseed::WebSeed(std::move(layout)), next_peer_id_++, false});
+  web_seeds_.push_back({webseed::WebSeed(std::move(layout)), next_peer_id_++});
   return web_seeds_.size() - 1;
 }
 
@@ -22,7 +22,8 @@ std::optional<webseed::Request> Torrent::web_seed_request(std::size_t seed, Cloc
   now_ = std::max(now_, now);
   if (seed >= web_seeds_.size()) return std::nullopt;
   auto& slot = web_seeds_[seed];
-  if (phase_ == Phase::downloading && !metadata_fetch_ && slot.core.wants_work(now)) claim_for_web_seed(seed, now);
+  if (phase_ == Phase::downloading && !metadata_fetch_ && slot.core.wants_work(now))
+    claim_for_web_seed(seed, now);
   return slot.core.request();
 }
 
@@ -31,12 +32,23 @@ void Torrent::claim_for_web_seed(std::size_t seed, Clock::time_point now) {
   // Back-pressure as for peers: while the disk is behind, ask for nothing more.
   if (writes_in_flight_ >= kMaxWritesInFlight) return;
   auto usable = [&](PieceIndex p) { return picker_.untouched(p) && !slot.core.failed_before(p); };
-  PieceIndex first{0};
-  while (first.get() < params_.num_pieces && !usable(first))
-    ++first;
-  if (first.get() >= params_.num_pieces) return;
+  std::optional<PieceIndex> found;
+  std::int32_t untouched = 0;
+  for (PieceIndex p{0}; p.get() < params_.num_pieces; ++p) {
+    if (!usable(p)) continue;
+    ++untouched;
+    if (!found) found = p;
+  }
+  if (!found) return;
+  // A fair share of what is left: the other seeds and the peers find pieces too, and a slow seed does not
+  // sit on the end of the download.
+  auto sources = static_cast<std::int32_t>(peers_.size());
+  for (const auto& w : web_seeds_)
+    sources += w.core.banned() ? 0 : 1;
+  auto limit = std::min(slot.core.max_run(), std::max<std::int32_t>(1, untouched / std::max(1, sources)));
+  PieceIndex first = *found;
   std::int32_t count = 0;
-  while (count < slot.core.max_run() && first.get() + count < params_.num_pieces &&
+  while (count < limit && first.get() + count < params_.num_pieces &&
          usable(PieceIndex{first.get() + count})) {
     picker_.claim_piece(slot.id, PieceIndex{first.get() + count});
     ++count;
@@ -79,24 +91,18 @@ void Torrent::on_web_seed_failed(std::size_t seed, const std::string& reason, Cl
   web_seed_outputs(seed, now);
 }
 
-// Complete pieces into assembly; given-up pieces back to the picker; a new ban said once.
+// Complete pieces into assembly; given-up pieces back to the picker (a ban is the driver's to tell: it
+// reads web_seed_reports).
 void Torrent::web_seed_outputs(std::size_t seed, Clock::time_point now) {
   auto& slot = web_seeds_[seed];
   for (auto& piece : slot.core.take_pieces())
     web_seed_piece(seed, piece.index, std::move(piece.data));
   auto released = web_seeds_[seed].core.take_released();
-  for (auto piece : released) {
-    for (std::int32_t b = 0; b < picker_.blocks_in_piece(piece); ++b)
-      picker_.on_request_dropped(web_seeds_[seed].id, {piece, b * swarm::kBlockSize, 0});
-  }
+  for (auto piece : released)
+    picker_.release_piece(web_seeds_[seed].id, piece);
   if (!released.empty() && active()) {
     for (auto& [id, p] : peers_)
       request_more(id, p);
-  }
-  auto& s = web_seeds_[seed];
-  if (s.core.banned() && !s.banned_told) {
-    s.banned_told = true;
-    log("web seed " + s.core.url() + " banned: " + s.core.last_error());
   }
   (void)now;
 }
@@ -156,7 +162,8 @@ std::vector<Torrent::WebSeedReport> Torrent::web_seed_reports(Clock::time_point 
   std::vector<WebSeedReport> out;
   out.reserve(web_seeds_.size());
   for (const auto& w : web_seeds_)
-    out.push_back({w.core.url(), w.core.state(now), w.core.downloaded(), w.core.hash_failures(), w.core.last_error()});
+    out.push_back(
+        {w.core.url(), w.core.state(now), w.core.downloaded(), w.core.hash_failures(), w.core.last_error()});
   return out;
 }
 

@@ -11,8 +11,8 @@ namespace shoal::webseed {
 
 struct ContentRange {
   std::int64_t first = 0;
-  std::int64_t last = 0;                // inclusive
-  std::optional<std::int64_t> total;    // "*": unknown
+  std::int64_t last = 0;              // inclusive
+  std::optional<std::int64_t> total;  // "*": unknown
 };
 
 // "bytes FIRST-LAST/TOTAL" or "bytes FIRST-LAST/*" (RFC 9110 14.4), case-insensitive unit, no spaces inside

@@ -36,7 +36,8 @@ std::vector<Span> plan_spans(const Layout& layout, std::int64_t begin, std::int6
     auto from = std::max(begin, it->offset);
     auto to = std::min(end, it->offset + it->length);
     if (to <= from) continue;
-    spans.push_back({static_cast<std::size_t>(it - layout.files.begin()), from - it->offset, to - from, from - begin});
+    spans.push_back(
+        {static_cast<std::size_t>(it - layout.files.begin()), from - it->offset, to - from, from - begin});
   }
   return spans;
 }
@@ -242,7 +243,8 @@ void WebSeed::hand_over_complete() {
     auto end = static_cast<std::int64_t>(handed_) * layout_.piece_length +
                static_cast<std::int64_t>(buffers_[static_cast<std::size_t>(handed_)].size());
     if (end > filled_) break;
-    done_.push_back({PieceIndex{first_.get() + handed_}, std::move(buffers_[static_cast<std::size_t>(handed_)])});
+    done_.push_back(
+        {PieceIndex{first_.get() + handed_}, std::move(buffers_[static_cast<std::size_t>(handed_)])});
     ++handed_;
   }
   if (handed_ == count && fetching_) {
@@ -256,7 +258,8 @@ void WebSeed::on_failure(std::string reason, Clock::time_point now) {
   fail(std::move(reason), now);
 }
 
-void WebSeed::fail(std::string reason, Clock::time_point now, std::optional<std::chrono::seconds> retry_after) {
+void WebSeed::fail(std::string reason, Clock::time_point now,
+                   std::optional<std::chrono::seconds> retry_after) {
   last_error_ = std::move(reason);
   abandon_run();
   ++consecutive_failures_;

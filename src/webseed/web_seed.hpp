@@ -31,10 +31,12 @@ namespace shoal::webseed {
 
 using Clock = std::chrono::steady_clock;
 
-inline constexpr std::int64_t kMaxFetchBytes = 4 * 1024 * 1024;  // one run of pieces held in memory
-inline constexpr std::int64_t kMaxSkipBytes = 1024 * 1024;       // 200 to a range request: bytes dropped
-inline constexpr int kMaxHashFailures = 3;                       // pieces that failed, then banned
-inline constexpr int kMaxRedirects = 5;                          // as the tracker HTTP client
+// One run of pieces held in memory. Small enough that peers and other seeds find pieces left while a seed
+// works, large enough that a run is a few big ranges on one kept-alive connection.
+inline constexpr std::int64_t kMaxFetchBytes = 1024 * 1024;
+inline constexpr std::int64_t kMaxSkipBytes = 1024 * 1024;  // 200 to a range request: bytes dropped
+inline constexpr int kMaxHashFailures = 3;                  // pieces that failed, then banned
+inline constexpr int kMaxRedirects = 5;                     // as the tracker HTTP client
 inline constexpr std::chrono::seconds kFirstBackoff{2};
 inline constexpr std::chrono::seconds kMaxBackoff{300};
 inline constexpr std::chrono::seconds kMaxRetryAfter{3600};
@@ -165,18 +167,18 @@ class WebSeed {
   bool fetching_ = false;
   PieceIndex first_{};
   std::vector<std::vector<std::uint8_t>> buffers_;  // one per piece of the run
-  std::int32_t handed_ = 0;                          // pieces of the run handed over (complete)
+  std::int32_t handed_ = 0;                         // pieces of the run handed over (complete)
   std::int64_t run_bytes_ = 0;
   std::vector<Span> spans_;
-  std::size_t span_ = 0;           // current span
-  std::int64_t span_done_ = 0;     // bytes of it received
-  std::int64_t filled_ = 0;        // run bytes complete (spans done + pad gaps), from the start of the run
-  std::string url_;                // current request's URL (after redirects)
+  std::size_t span_ = 0;        // current span
+  std::int64_t span_done_ = 0;  // bytes of it received
+  std::int64_t filled_ = 0;     // run bytes complete (spans done + pad gaps), from the start of the run
+  std::string url_;             // current request's URL (after redirects)
   int redirects_ = 0;
   bool from_https_ = false;
-  std::int64_t skip_ = 0;          // bytes of this response to drop before the range (200 answers)
-  std::int64_t take_ = 0;          // bytes of this response still wanted after the skip
-  bool whole_body_ = false;        // a 200: the body goes on past what we take (the driver closes)
+  std::int64_t skip_ = 0;    // bytes of this response to drop before the range (200 answers)
+  std::int64_t take_ = 0;    // bytes of this response still wanted after the skip
+  bool whole_body_ = false;  // a 200: the body goes on past what we take (the driver closes)
 
   std::vector<Piece> done_;
   std::vector<PieceIndex> released_;

@@ -33,7 +33,8 @@ std::optional<std::string> resolve_location(std::string_view from_url, std::stri
   auto authority_start = from_url.find("://") + 3;
   auto path_start = from_url.find('/', authority_start);
   std::string_view origin = from_url.substr(0, path_start);
-  if (location.substr(0, 2) == "//") return std::string(from_url.substr(0, authority_start - 2)) + std::string(location);
+  if (location.substr(0, 2) == "//")
+    return std::string(from_url.substr(0, authority_start - 2)) + std::string(location);
   if (location.front() == '/') return std::string(origin) + std::string(location);
   // Relative to the directory of the answering URL (its query left out).
   std::string_view path = path_start == std::string_view::npos ? "/" : from_url.substr(path_start);

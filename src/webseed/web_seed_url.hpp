@@ -1,5 +1,5 @@
-// BEP 19 (GetRight style) URLs: where each file of a torrent lives on a web seed, and where a redirect points.
-// Pure string work.
+// BEP 19 (GetRight style) URLs: where each file of a torrent lives on a web seed, and where a redirect
+// points. Pure string work.
 #pragma once
 
 #include <optional>
@@ -18,7 +18,11 @@ std::string file_url(std::string_view base, std::string_view path, bool multi_fi
 // relative to the answering URL's directory. nullopt: empty, another scheme, or a URL we cannot read.
 std::optional<std::string> resolve_location(std::string_view from_url, std::string_view location);
 
-inline bool is_https(std::string_view url) { return url.substr(0, 8) == "https://"; }
-inline bool is_http_url(std::string_view url) { return url.substr(0, 7) == "http://" || is_https(url); }
+inline bool is_https(std::string_view url) {
+  return url.substr(0, 8) == "https://";
+}
+inline bool is_http_url(std::string_view url) {
+  return url.substr(0, 7) == "http://" || is_https(url);
+}
 
 }  // namespace shoal::webseed

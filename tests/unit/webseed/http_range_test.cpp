@@ -22,9 +22,10 @@ TEST(ContentRange, UnknownTotalAndCaseInsensitiveUnit) {
 }
 
 TEST(ContentRange, Malformed) {
-  for (const char* bad : {"", "bytes", "bytes 1-2", "bytes */1000", "items 0-1/2", "bytes 5-4/10",
-                          "bytes -1-4/10", "bytes 0-9/9", "bytes 0-9/5", "bytes 0x1-2/10", "bytes 1 -2/10",
-                          "bytes 0-99999999999999999999/100000000000000000000", "bytes 0-+2/10", "bytes0-1/2"}) {
+  for (const char* bad :
+       {"", "bytes", "bytes 1-2", "bytes */1000", "items 0-1/2", "bytes 5-4/10", "bytes -1-4/10",
+        "bytes 0-9/9", "bytes 0-9/5", "bytes 0x1-2/10", "bytes 1 -2/10",
+        "bytes 0-99999999999999999999/100000000000000000000", "bytes 0-+2/10", "bytes0-1/2"}) {
     EXPECT_FALSE(parse_content_range(bad)) << bad;
   }
 }

@@ -47,7 +47,8 @@ std::vector<std::uint8_t> torrent_bytes(const Layout& l) {
 ResponseHead partial(std::int64_t first, std::int64_t last, std::int64_t total) {
   ResponseHead h;
   h.status = 206;
-  h.content_range = "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(total);
+  h.content_range =
+      "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(total);
   h.content_length = last - first + 1;
   return h;
 }
@@ -77,7 +78,8 @@ std::vector<std::uint8_t> expected_piece(const Layout& l, std::int32_t piece) {
   auto all = torrent_bytes(l);
   auto begin = static_cast<std::size_t>(piece * l.piece_length);
   auto size = static_cast<std::size_t>(l.piece_size(PieceIndex{piece}));
-  return {all.begin() + static_cast<std::ptrdiff_t>(begin), all.begin() + static_cast<std::ptrdiff_t>(begin + size)};
+  return {all.begin() + static_cast<std::ptrdiff_t>(begin),
+          all.begin() + static_cast<std::ptrdiff_t>(begin + size)};
 }
 
 TEST(WebSeedPlan, SpansSkipPadFilesAndJoinAdjacentBlocksOfAFile) {
@@ -375,8 +377,8 @@ TEST(WebSeed, BannedAfterHashFailuresAndNeverAsksAgain) {
 }
 
 TEST(WebSeed, RunMemoryIsBounded) {
-  EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 1 << 20)).max_run(), 4);
-  EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 16384)).max_run(), 256);
+  EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 256 << 10)).max_run(), 4);
+  EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 16384)).max_run(), 64);
   EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 16 << 20)).max_run(), 1);
 }
 
@@ -392,7 +394,8 @@ TEST(WebSeed, MakeLayoutMapsEveryFileAndLeavesPadsWithoutUrl) {
   info.name = "T";
   info.multi_file = true;
   info.piece_length = 16384;
-  info.files = {{"T/a b.txt", 10000, 0, false}, {"T/.pad/6384", 6384, 10000, true}, {"T/d/c", 5, 16384, false}};
+  info.files = {
+      {"T/a b.txt", 10000, 0, false}, {"T/.pad/6384", 6384, 10000, true}, {"T/d/c", 5, 16384, false}};
   info.total_size = 16389;
   info.piece_hashes = std::string(40, 'x');
   auto l = make_layout("http://h/x/", info);
