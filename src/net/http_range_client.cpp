@@ -119,7 +119,10 @@ asio::awaitable<std::optional<HttpError>> exchange(Stream& stream, beast::tcp_st
                                                    std::vector<std::uint8_t>& chunk) {
   auto token = asio::as_tuple(asio::use_awaitable);
   http::request<http::empty_body> req{http::verb::get, url.target, 11};
-  req.set(http::field::host, url.host);
+  // With the port unless it is the scheme's: servers build absolute redirects from it.
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls ? "443" : "80")) host += ":" + url.port;
+  req.set(http::field::host, host);
   req.set(http::field::user_agent, "Shoal/" + std::string(shoal::version()));
   req.set(http::field::range, webseed::range_header(request.first, request.last));
   req.keep_alive(true);

@@ -17,7 +17,8 @@ lighttpd_conf() {
 server.document-root = "$root"
 server.bind = "127.0.0.1"
 server.port = $port
-server.modules = ("mod_accesslog")
+server.modules = ("mod_accesslog", "mod_redirect")
+url.redirect = ("^/moved/(.*)\$" => "/\$1")
 server.errorlog = "$WORK/$name.error.log"
 accesslog.filename = "$WORK/$name.access.log"
 accesslog.format = "%s %r %b"
@@ -75,6 +76,16 @@ stop_lighttpd good
 diff -r "$WORK/good/tree" "$WORK/dl2/tree" >/dev/null || fail "multi-file: trees differ"
 grep -q '^206 GET /tree/sub/deeper/c.txt ' "$WORK/good.access.log" || fail "no request for tree/sub/deeper/c.txt"
 pass "multi-file torrent from the web seed alone (URL per file: name/path)"
+
+# 2b. A web seed that redirects (301 to the same server, another path): followed, within the client's limits.
+"$SHOAL" create "$WORK/good/payload file.bin" -o "$WORK/moved.torrent" --piece-size 64K \
+  --web-seed "http://127.0.0.1:$PORT_good/moved/" -q
+run_lighttpd good
+get "$WORK/moved.torrent" "$WORK/dl2b" -q || fail "download through a redirecting web seed"
+stop_lighttpd good
+cmp -s "$WORK/good/payload file.bin" "$WORK/dl2b/payload file.bin" || fail "redirected: bytes differ"
+grep -q '^301 GET /moved/payload%20file.bin ' "$WORK/good.access.log" || fail "no redirect was served"
+pass "a redirecting web seed is followed"
 
 # 3. The web seed beside a seeding Shoal peer: both serve, the bytes are right.
 seed_port=$(free_port)
