@@ -110,13 +110,11 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::connect(const webseed
 namespace {
 
 template <class Stream>
-asio::awaitable<std::optional<HttpError>> exchange(Stream& stream, beast::tcp_stream& lowest,
-                                                   beast::flat_buffer& buffer, bool& reusable, bool& answered,
-                                                   const ParsedUrl& url, const webseed::Request& request,
-                                                   std::chrono::milliseconds timeout,
-                                                   const HttpRangeClient::OnHead& on_head,
-                                                   const HttpRangeClient::OnBody& on_body,
-                                                   std::vector<std::uint8_t>& chunk) {
+asio::awaitable<std::optional<HttpError>> exchange(
+    Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer, bool& reusable, bool& answered,
+    const ParsedUrl& url, const webseed::Request& request, std::chrono::milliseconds timeout,
+    const HttpRangeClient::OnHead& on_head, const HttpRangeClient::OnBody& on_body,
+    const HttpRangeClient::Throttle& throttle, std::vector<std::uint8_t>& chunk) {
   auto token = asio::as_tuple(asio::use_awaitable);
   http::request<http::empty_body> req{http::verb::get, url.target, 11};
   // With the port unless it is the scheme's: servers build absolute redirects from it.
@@ -160,6 +158,7 @@ asio::awaitable<std::optional<HttpError>> exchange(Stream& stream, beast::tcp_st
     if (read_ec == http::error::need_buffer) read_ec = {};
     auto got = chunk.size() - parser.get().body().size;
     if (got > 0) wanted = on_body(std::span<const std::uint8_t>(chunk.data(), got));
+    if (got > 0 && throttle) co_await throttle(static_cast<std::int64_t>(got));
     if (read_ec == ssl::error::stream_truncated && wanted == 0) read_ec = {};
     if (read_ec) {
       if (wanted > 0) co_return error(read_ec, "reading the body");
@@ -175,7 +174,8 @@ asio::awaitable<std::optional<HttpError>> exchange(Stream& stream, beast::tcp_st
 
 asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::Request& request,
                                                                  std::chrono::milliseconds timeout,
-                                                                 OnHead on_head, OnBody on_body) {
+                                                                 OnHead on_head, OnBody on_body,
+                                                                 Throttle throttle) {
   auto url = parse_http_url(request.url);
   if (!url) co_return url.error();
   auto origin = std::string(url->tls ? "https://" : "http://") + url->host + ":" + url->port;
@@ -192,10 +192,10 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::
     std::optional<HttpError> result;
     if (c.plain) {
       result = co_await exchange(*c.plain, c.lowest(), c.buffer, c.reusable, answered, *url, request, timeout,
-                                 on_head, on_body, chunk_);
+                                 on_head, on_body, throttle, chunk_);
     } else {
       result = co_await exchange(*c.tls, c.lowest(), c.buffer, c.reusable, answered, *url, request, timeout,
-                                 on_head, on_body, chunk_);
+                                 on_head, on_body, throttle, chunk_);
     }
     if (result && reused && !answered) continue;
     if (!connection_->reusable) close();

@@ -24,6 +24,8 @@ class HttpRangeClient {
   using OnHead = std::function<webseed::HeadDecision(const webseed::ResponseHead&)>;
   // Body bytes; returns how many more are wanted (0: stop reading this response).
   using OnBody = std::function<std::int64_t(std::span<const std::uint8_t>)>;
+  // Waited on after each chunk of body bytes (rate limits); may be empty.
+  using Throttle = std::function<boost::asio::awaitable<void>(std::int64_t)>;
 
   explicit HttpRangeClient(boost::asio::any_io_executor executor);
   ~HttpRangeClient();
@@ -34,7 +36,7 @@ class HttpRangeClient {
   // was wanted); an error: the transport failed, or the body ended while bytes were still wanted.
   boost::asio::awaitable<std::optional<HttpError>> fetch(const webseed::Request& request,
                                                          std::chrono::milliseconds timeout, OnHead on_head,
-                                                         OnBody on_body);
+                                                         OnBody on_body, Throttle throttle = {});
   // Closes the socket: a fetch in flight ends with an error. Safe at any time on the client's thread.
   void close();
 

@@ -226,6 +226,7 @@ class TorrentSession {
   void start_web_seeds();  // once the torrent runs
   void close_web_seeds();  // stopping: every fetch ends
   boost::asio::awaitable<void> run_web_seed(std::size_t seed);
+  boost::asio::awaitable<void> throttle_download(std::int64_t bytes);  // the torrent's and session's limits
   std::vector<std::unique_ptr<WebSeedRunner>> web_seed_runners_;
 };
 

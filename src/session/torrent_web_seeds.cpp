@@ -61,7 +61,8 @@ asio::awaitable<void> TorrentSession::run_web_seed(std::size_t seed) {
       runner.idle.expires_after(kWebSeedIdle);
       co_await runner.idle.async_wait(kToken);
     } else {
-      auto failed = co_await runner.client.fetch(*request, kWebSeedTimeout, on_head, on_body);
+      auto failed = co_await runner.client.fetch(*request, kWebSeedTimeout, on_head, on_body,
+                                                 [this](std::int64_t n) { return throttle_download(n); });
       if (stopping_ || closing_) break;
       if (failed) {
         core_->on_web_seed_failed(seed, failed->message(), Clock::now());
@@ -73,9 +74,15 @@ asio::awaitable<void> TorrentSession::run_web_seed(std::size_t seed) {
       runner.ban_told = true;
       runner.client.close();
       if (on_peer_banned) on_peer_banned("web seed " + report.url, report.last_error);
+      break;  // a banned seed is never asked again
     }
   }
   runner.client.close();
+}
+
+asio::awaitable<void> TorrentSession::throttle_download(std::int64_t bytes) {
+  if (!down_limit_.unlimited()) co_await down_limit_.consume(bytes);
+  if (!context_.global_download->unlimited()) co_await context_.global_download->consume(bytes);
 }
 
 }  // namespace shoal::session

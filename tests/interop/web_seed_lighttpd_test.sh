@@ -132,6 +132,17 @@ grep -q "web seed http://127.0.0.1:$PORT_bad/ banned" "$WORK/dl4.err" ||
   fail "the bad seed was not banned: $(grep -m3 "web seed" "$WORK/dl4.err")"
 pass "a web seed serving corrupted bytes is banned; the download completes from the good one"
 
+# 4b. --max-down covers web seeds: 3 MiB at 512 KiB/s takes about six seconds (the bucket's first second of
+# burst aside).
+run_lighttpd good
+start=$(date +%s%N)
+get "$WORK/single.torrent" "$WORK/dl4b" --max-down 512K -q || fail "rate-limited download"
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+stop_lighttpd good
+cmp -s "$WORK/good/payload file.bin" "$WORK/dl4b/payload file.bin" || fail "rate-limited: bytes differ"
+[ "$elapsed_ms" -ge 4000 ] || fail "3 MiB at --max-down 512K took only ${elapsed_ms} ms"
+pass "--max-down limits web seeds (${elapsed_ms} ms for 3 MiB at 512 KiB/s)"
+
 # 5. --no-web-seeds: the torrent's web seed is left alone (nothing else has the data: it cannot finish).
 before=$(wc -l <"$WORK/good.access.log")
 run_lighttpd good
