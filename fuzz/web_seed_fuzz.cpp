@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   webseed::WebSeed seed(l);
   auto now = webseed::Clock::time_point{} + std::chrono::hours(1);
   for (int round = 0; round < 16 && !in.rest.empty(); ++round) {
-    now += std::chrono::hours(2);  // past any backoff
+    now += std::chrono::hours(2);      // past any backoff
     if (!seed.wants_work(now)) break;  // banned
     auto first = static_cast<std::int32_t>(in.byte() % l.num_pieces);
     auto count = 1 + static_cast<std::int32_t>(in.byte() % static_cast<std::uint8_t>(l.num_pieces - first));
@@ -87,9 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           auto chunk = in.rest.substr(0, n);
           in.rest.remove_prefix(chunk.size());
           auto before = seed.downloaded();
-          auto more = seed.on_body(
-              std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size()),
-              now);
+          auto more = seed.on_body(std::span<const std::uint8_t>(
+                                       reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size()),
+                                   now);
           taken += seed.downloaded() - before;
           if (taken > decision.expect) __builtin_trap();
           if (more == 0) break;

@@ -143,6 +143,35 @@ cmp -s "$WORK/good/payload file.bin" "$WORK/dl4b/payload file.bin" || fail "rate
 [ "$elapsed_ms" -ge 4000 ] || fail "3 MiB at --max-down 512K took only ${elapsed_ms} ms"
 pass "--max-down limits web seeds (${elapsed_ms} ms for 3 MiB at 512 KiB/s)"
 
+# 4c. An https web seed: the certificate is verified (refused until trusted through SSL_CERT_FILE). The
+# refusal has no event to wait for but the log line, polled within a deadline.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 1 \
+  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/server.pem"
+lighttpd_conf tls "$WORK/good"
+cat >>"$WORK/tls.conf" <<CONF
+server.modules += ("mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "$WORK/server.pem"
+CONF
+run_lighttpd tls
+SSL_CERT_FILE=/nonexistent get "$WORK/multi.torrent" "$WORK/untrusted" --no-web-seeds \
+  --web-seed "https://127.0.0.1:$PORT_tls/" -v 2>"$WORK/untrusted.err" & pid=$!
+# Not trusted: the seed fails the handshake (and backs off); nothing else has the data.
+deadline=$((SECONDS + 20))
+until grep -q "certificate verify failed" "$WORK/untrusted.err"; do
+  [ $SECONDS -lt $deadline ] || fail "no certificate error: $(grep -m2 "web seed" "$WORK/untrusted.err")"
+  sleep 0.2
+done
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+SSL_CERT_FILE="$WORK/cert.pem" get "$WORK/multi.torrent" "$WORK/dl4c" --no-web-seeds \
+  --web-seed "https://127.0.0.1:$PORT_tls/" -q || fail "download from an https web seed"
+stop_lighttpd tls
+diff -r "$WORK/good/tree" "$WORK/dl4c/tree" >/dev/null || fail "https: trees differ"
+grep -q '^206 GET /tree/a.bin ' "$WORK/tls.access.log" || fail "the https seed was not asked"
+pass "an https web seed: an untrusted certificate refused, a trusted one used"
+
 # 5. --no-web-seeds: the torrent's web seed is left alone (nothing else has the data: it cannot finish).
 before=$(wc -l <"$WORK/good.access.log")
 run_lighttpd good
