@@ -3,7 +3,7 @@
 # and no module includes one to its right in the dependency order.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
-core_modules="bencode hash metainfo magnet wire swarm tracker torrent dht lsd nat utp crypto"
+core_modules="bencode hash metainfo magnet wire swarm tracker webseed torrent dht lsd nat utp crypto"
 forbidden='#include <(boost/|asio|thread>|mutex>|condition_variable>|future>|filesystem>|fstream>|sys/socket|unistd\.h|fcntl\.h)'
 bad=0
 for m in $core_modules; do
@@ -27,6 +27,12 @@ fi
 # storage and every driver.
 if grep -rnE '#include "(session|net|storage|runtime|server|create|dht|lsd|utp|rpc|api)/' torrent; then
   echo "FAIL: torrent depends on a module to its right" >&2
+  bad=1
+fi
+# webseed (BEP 19) turns pieces into HTTP range requests and judges the answers: formats and the redirect
+# policy below it, never the torrent, peers or drivers.
+if grep -rnE '#include "(session|net|storage|runtime|server|create|wire|swarm|torrent|dht|lsd|utp|crypto|rpc|api)/' webseed; then
+  echo "FAIL: webseed depends on a module to its right" >&2
   bad=1
 fi
 # crypto (MSE/PE) sits beside wire: it hashes, and knows nothing of peers, torrents or drivers.

@@ -17,6 +17,8 @@ struct GetOptions {
   bool sequential = false;
   std::vector<std::string> only;
   std::string max_down = "0";
+  bool no_web_seeds = false;
+  std::vector<std::string> web_seeds;
   CommonTransferOptions common;
 };
 
@@ -37,6 +39,12 @@ int run_get(const GetOptions& opt) {
   defaults.seed_ratio = opt.seed_ratio;
   defaults.sequential = opt.sequential;
   defaults.only = opt.only;
+  defaults.use_web_seeds = !opt.no_web_seeds;
+  for (const auto& url : opt.web_seeds) {
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      return fail("invalid --web-seed '" + url + "' (an http:// or https:// URL)");
+  }
+  defaults.web_seeds = opt.web_seeds;
   for (const auto& input : opt.inputs) {
     AddTorrentParams params = defaults;
     if (input.rfind("magnet:", 0) == 0) {
@@ -63,6 +71,10 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--only", opt->only, "Download only files matching this glob (repeatable)");
   cmd->add_option("--max-down", opt->max_down,
                   "Download rate limit of all torrents together, e.g. 10M (bytes/s)");
+  cmd->add_flag("--no-web-seeds", opt->no_web_seeds, "Do not download from the torrents' web seeds (BEP 19)");
+  cmd->add_option("--web-seed", opt->web_seeds,
+                  "Download from this HTTP(S) web seed too (BEP 19: the file, or the folder holding the "
+                  "torrent's folder; repeatable)");
   add_common_transfer_options(*cmd, opt->common);
   return [opt] { return run_get(*opt); };
 }

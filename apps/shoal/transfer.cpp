@@ -41,10 +41,16 @@ std::string status_line(const TorrentStatus& s) {
   if (s.download_rate > 1 && s.have_wanted < s.total_wanted) {
     eta = format_duration(static_cast<double>(s.total_wanted - s.have_wanted) / s.download_rate);
   }
-  return fmt::format("{} {:5.1f}% {}  {} / {}  down {}  up {}  peers {} ({} seeds)  ETA {}",
+  // Web seeds only where the torrent has any: "web seeds 1/2" (fetching / in use), banned ones named.
+  std::string web;
+  if (s.web_seeds + s.web_seeds_banned > 0) {
+    web = fmt::format("  web seeds {}/{}", s.web_seeds_fetching, s.web_seeds);
+    if (s.web_seeds_banned > 0) web += fmt::format(" ({} banned)", s.web_seeds_banned);
+  }
+  return fmt::format("{} {:5.1f}% {}  {} / {}  down {}  up {}  peers {} ({} seeds){}  ETA {}",
                      to_string(s.state), pct, bar(pct / 100.0), format_bytes(s.have_wanted),
                      format_bytes(s.total_wanted), format_rate(s.download_rate), format_rate(s.upload_rate),
-                     s.peers, s.seeds, eta);
+                     s.peers, s.seeds, web, eta);
 }
 
 std::string short_name(const std::string& name) {
@@ -313,6 +319,10 @@ int run_transfer(TransferRequest request) {
               if (auto* t = find(e.info_hash)) t->error = e.message;
             } else if constexpr (std::is_same_v<E, TorrentStopped>) {
               if (auto* t = find(e.info_hash)) t->stopped = true;
+            } else if constexpr (std::is_same_v<E, PeerBanned>) {
+              // A web seed is one per torrent and named by the user or the torrent: its ban is news.
+              if (!request.quiet && e.address.rfind("web seed ", 0) == 0)
+                block.say(escape_for_terminal(e.address + " banned: " + e.reason));
             }
           },
           event);

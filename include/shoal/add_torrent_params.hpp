@@ -45,6 +45,10 @@ struct AddTorrentParams {
   std::vector<std::string> peers;
   bool use_trackers = true;  ///< ask the torrent's trackers (also needs SessionSettings::use_trackers)
   bool announce_to_all_tiers = false;  ///< BEP 12: by default stop at the first tier that answers
+  /// Web seeds (BEP 19, GetRight style: HTTP or HTTPS servers holding the files): the torrent's url-list
+  /// unless use_web_seeds is false, and these too.
+  bool use_web_seeds = true;
+  std::vector<std::string> web_seeds;
 
   /// @name Per-torrent limits
   /// Within the session's global ones. Rates in bytes per second; 0 = only the global limit applies.

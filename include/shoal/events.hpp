@@ -72,7 +72,7 @@ struct TrackerError {
 /// A peer was banned from the torrent (e.g. it sent data that failed the hash check).
 struct PeerBanned {
   std::string info_hash;  ///< 40 hex digits
-  std::string address;    ///< "IP:PORT" or "[IPv6]:PORT"
+  std::string address;    ///< "IP:PORT" or "[IPv6]:PORT"; for a BEP 19 web seed "web seed URL"
   std::string reason;     ///< why, for people
 };
 /// A file could not be created, read or written.

@@ -63,6 +63,9 @@ struct TorrentStatus {
   std::int32_t num_pieces = 0;          ///< pieces of the torrent; 0 until a magnet's metadata arrives
   std::int32_t failed_pieces = 0;       ///< pieces that failed the hash check
   std::int32_t banned_peers = 0;        ///< peers banned (e.g. for sending bad data)
+  int web_seeds = 0;                    ///< web seeds in use (BEP 19), not counting banned ones
+  int web_seeds_fetching = 0;           ///< of those, fetching now
+  int web_seeds_banned = 0;             ///< web seeds banned (pieces from them failed the hash check)
   std::uint16_t listen_port = 0;        ///< the session's TCP listen port
   std::vector<TrackerStatus> trackers;  ///< in tier order
 };

@@ -1,5 +1,6 @@
 #include "session/session_core.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -709,6 +710,11 @@ void SessionCore::activate(const EntryPtr& entry) {
   options.max_upload_rate = p.max_upload_rate;
   options.upload_slots = p.upload_slots;
   options.max_connections = p.max_connections;
+  if (p.use_web_seeds) options.web_seeds = entry->info->web_seeds;
+  for (const auto& url : p.web_seeds) {
+    if (std::find(options.web_seeds.begin(), options.web_seeds.end(), url) == options.web_seeds.end())
+      options.web_seeds.push_back(url);
+  }
   entry->torrent = std::make_unique<session::TorrentSession>(context_, *entry->info, std::move(options));
   entry->state = TorrentState::checking;
   auto& t = *entry->torrent;
@@ -865,6 +871,9 @@ TorrentStatus SessionCore::status(const std::string& info_hash) const {
     s.pieces_have = t.pieces_have;
     s.failed_pieces = t.failed_pieces;
     s.banned_peers = t.banned_peers;
+    s.web_seeds = t.web_seeds;
+    s.web_seeds_fetching = t.web_seeds_fetching;
+    s.web_seeds_banned = t.web_seeds_banned;
     if (t.state == session::TorrentState::error) {
       s.error = t.error;
       s.error_code = entry->error_code == ErrorCode::none ? ErrorCode::file_error : entry->error_code;

@@ -38,6 +38,7 @@ struct TorrentOptions {
   // A magnet link: `info` names only the info-hash and trackers. The torrent connects as usual and fetches
   // the info dictionary from its peers (on_metadata); it transfers nothing else and keeps no resume data.
   bool fetch_metadata = false;
+  std::vector<std::string> web_seeds;  // BEP 19 http(s) URLs to download from, alongside peers
 };
 
 enum class TorrentState { checking, downloading, seeding, stopped, error };
@@ -60,6 +61,9 @@ struct TorrentStats {
   std::int32_t num_pieces = 0;
   std::int32_t failed_pieces = 0;
   std::int32_t banned_peers = 0;
+  int web_seeds = 0;  // not banned
+  int web_seeds_fetching = 0;
+  int web_seeds_banned = 0;
   std::string error;
   FailureKind failure = FailureKind::none;
   std::vector<tracker::TrackerStatus> trackers;

@@ -152,6 +152,7 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       options_.parts_file, context.files);
   for (const auto& p : options_.peers)
     core_->add_peer(p, swarm::PeerSource::user, Clock::now());
+  add_web_seeds();
 }
 
 // The session destroys a torrent only once stop() has drained it: no coroutine or disk job refers to it.
@@ -283,6 +284,9 @@ TorrentStats TorrentSession::stats() const {
   s.num_pieces = info_.num_pieces();
   s.failed_pieces = c.failed_pieces;
   s.banned_peers = c.banned_peers;
+  s.web_seeds = c.web_seeds;
+  s.web_seeds_fetching = c.web_seeds_fetching;
+  s.web_seeds_banned = c.web_seeds_banned;
   s.trackers = core_->trackers();
   s.failure = failure_;
   return s;
@@ -343,6 +347,7 @@ asio::awaitable<void> TorrentSession::check_then_run() {
   core_->set_logging(static_cast<bool>(on_log));
   core_->start(Clock::now());
   perform_actions();
+  start_web_seeds();
   auto parked = std::move(parked_);
   parked_.clear();
   for (auto& p : parked)
@@ -1125,6 +1130,7 @@ void TorrentSession::begin_close() {
   for (auto& p : parked_)
     p.socket.close(ignored);
   parked_.clear();
+  close_web_seeds();
   std::vector<PeerPtr> all;
   for (auto& [id, p] : peers_)
     all.push_back(p);

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "metainfo/torrent_info.hpp"
+#include "net/http_range_client.hpp"
 #include "runtime/worker_pool.hpp"
 #include "session/peer.hpp"
 #include "session/piece_buffer_pool.hpp"
@@ -212,6 +213,21 @@ class TorrentSession {
 
   std::map<swarm::PeerId, PeerPtr> peers_;                                // connections the core knows
   std::map<std::string, tracker::udp::ConnectionCache> udp_connections_;  // per udp:// URL
+
+  // Web seeds (BEP 19; torrent_web_seeds.cpp): one HTTP(S) connection and one coroutine each, driven by the
+  // core (which picks the pieces and judges every answer).
+  struct WebSeedRunner {
+    explicit WebSeedRunner(boost::asio::io_context& io) : client(io.get_executor()), idle(io) {}
+    net::HttpRangeClient client;
+    boost::asio::steady_timer idle;  // waits for work (the next tick) or the end of a backoff
+    bool ban_told = false;
+  };
+  void add_web_seeds();    // TorrentOptions::web_seeds into the core
+  void start_web_seeds();  // once the torrent runs
+  void close_web_seeds();  // stopping: every fetch ends
+  boost::asio::awaitable<void> run_web_seed(std::size_t seed);
+  boost::asio::awaitable<void> throttle_download(std::int64_t bytes);  // the torrent's and session's limits
+  std::vector<std::unique_ptr<WebSeedRunner>> web_seed_runners_;
 };
 
 }  // namespace shoal::session

@@ -206,6 +206,26 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
   return added;
 }
 
+bool PiecePicker::claim_piece(PeerId peer, PieceIndex piece) {
+  if (piece.get() < 0 || piece.get() >= num_pieces_ || !untouched(piece)) return false;
+  std::vector<BlockRequest> ignored;
+  auto& partial = start_piece(piece);
+  take_from(partial, piece, peer, partial.blocks.size(), ignored);
+  return true;
+}
+
+void PiecePicker::release_piece(PeerId peer, PieceIndex piece) {
+  auto it = partial_.find(piece);
+  if (it == partial_.end()) return;
+  for (std::int32_t b = 0; b < static_cast<std::int32_t>(it->second.blocks.size()); ++b)
+    on_request_dropped(peer, block_request(piece, b));
+  const Partial& p = it->second;
+  if (p.received == 0 && p.unrequested == static_cast<std::int32_t>(p.blocks.size())) {
+    partial_.erase(it);
+    std::erase(partial_order_, piece);
+  }
+}
+
 BlockResult PiecePicker::on_block_received(PeerId peer, const BlockRequest& request) {
   BlockResult result;
   auto it = partial_.find(request.piece);

@@ -78,6 +78,15 @@ class PiecePicker {
                           std::vector<BlockRequest>& out,
                           std::size_t max_duplicates = std::numeric_limits<std::size_t>::max());
 
+  // Whole-piece sources (web seeds): a piece is untouched when it is wanted, not had and nobody was asked
+  // for any of its blocks. claim_piece marks every block of an untouched piece requested by `peer` (false:
+  // it is not untouched); the claim is given back block by block through on_request_dropped.
+  bool untouched(PieceIndex piece) const { return wanted(piece) && partial_.count(piece) == 0; }
+  bool claim_piece(PeerId peer, PieceIndex piece);
+  // Gives back every block of `piece` requested from `peer`; a piece left with nothing received and nothing
+  // asked of anyone is untouched again (a whole-piece source can claim it).
+  void release_piece(PeerId peer, PieceIndex piece);
+
   BlockResult on_block_received(PeerId peer, const BlockRequest& block);
   // A request that will not be answered (choked, rejected, timed out, cancelled): back to the pool.
   void on_request_dropped(PeerId peer, const BlockRequest& block);

@@ -768,6 +768,7 @@ void Torrent::on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed
     picker_.on_piece_failed(piece);
     return;  // the driver halts the torrent with the error
   }
+  web_seed_verdict(piece, hash_ok);
   if (!hash_ok) {
     ++failed_pieces_;
     // Smart ban (swarm::SmartBan): a sole supplier is convicted now; several are judged block by block when
@@ -1125,6 +1126,14 @@ Stats Torrent::stats() const {
   s.pieces_have = picker_.num_have();
   s.failed_pieces = failed_pieces_;
   s.banned_peers = static_cast<std::int32_t>(banned_.size() + banned_loopback_.size());
+  for (const auto& w : web_seeds_) {
+    if (w.core.banned()) {
+      ++s.web_seeds_banned;
+      continue;
+    }
+    ++s.web_seeds;
+    if (w.core.state(now_) == webseed::State::fetching) ++s.web_seeds_fetching;
+  }
   return s;
 }
 

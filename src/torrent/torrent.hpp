@@ -50,6 +50,7 @@
 #include "torrent/metadata_fetch.hpp"
 #include "tracker/announce.hpp"
 #include "tracker/tracker_list.hpp"
+#include "webseed/web_seed.hpp"
 #include "wire/message.hpp"
 #include "wire/ut_holepunch.hpp"
 
@@ -222,6 +223,9 @@ struct Stats {
   std::int32_t pieces_have = 0;
   std::int32_t failed_pieces = 0;
   std::int32_t banned_peers = 0;
+  int web_seeds = 0;           // web seeds not banned
+  int web_seeds_fetching = 0;  // of those, fetching now
+  int web_seeds_banned = 0;
 };
 
 class Torrent {
@@ -300,6 +304,28 @@ class Torrent {
   // The port peers outside should dial (the router's mapped port): told to trackers and in extension
   // handshakes from now on. The next announce carries it.
   void set_listen_port(std::uint16_t port) { params_.listen_port = port; }
+
+  // --- Web seeds (BEP 19; torrent/web_seeds.cpp). Each takes runs of whole pieces no peer is downloading
+  // (the next untouched ones), alongside the peers. The driver runs one HTTP connection per seed: it asks
+  // web_seed_request for the range to get (nullopt: nothing now; ask again at the next tick), reports the
+  // response head and body bytes, or a failure. Complete pieces go out as VerifyPiece actions like any;
+  // the seed is banned after webseed::kMaxHashFailures pieces it alone supplied fail.
+  std::size_t add_web_seed(webseed::Layout layout);
+  std::size_t num_web_seeds() const { return web_seeds_.size(); }
+  std::optional<webseed::Request> web_seed_request(std::size_t seed, Clock::time_point now);
+  webseed::HeadDecision on_web_seed_head(std::size_t seed, const webseed::ResponseHead& head,
+                                         Clock::time_point now);
+  // Returns the body bytes still wanted from this response (0: done with it).
+  std::int64_t on_web_seed_body(std::size_t seed, std::span<const std::uint8_t> bytes, Clock::time_point now);
+  void on_web_seed_failed(std::size_t seed, const std::string& reason, Clock::time_point now);
+  struct WebSeedReport {
+    std::string url;
+    webseed::State state = webseed::State::idle;
+    std::int64_t downloaded = 0;
+    int hash_failures = 0;
+    std::string last_error;
+  };
+  std::vector<WebSeedReport> web_seed_reports(Clock::time_point now) const;
 
   // --- Time. Once a second. `message_partial(peer)`: part of a message from it is buffered (its trickle
   // timer).
@@ -412,6 +438,17 @@ class Torrent {
   void evict_oldest();
   void drop_cache();
 
+  // Web seeds (web_seeds.cpp).
+  struct WebSeedSlot {
+    webseed::WebSeed core;
+    PeerId id = swarm::kNoPeer;  // its requester id in the picker (never a connected peer's)
+  };
+  void claim_for_web_seed(std::size_t seed, Clock::time_point now);
+  void web_seed_outputs(std::size_t seed, Clock::time_point now);
+  void web_seed_piece(std::size_t seed, PieceIndex piece, std::vector<std::uint8_t> data);
+  // A piece one web seed alone supplied was hashed: strike or clear it. Called from on_piece_written.
+  void web_seed_verdict(PieceIndex piece, bool hash_ok);
+
   // Trackers.
   void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
   void announce_next(Clock::time_point now);
@@ -495,6 +532,8 @@ class Torrent {
   bool sent_completed_ = false;
   std::uint64_t next_announce_id_ = 1;
   std::optional<MetadataFetch> metadata_fetch_;  // Params::fetch_metadata
+  std::vector<WebSeedSlot> web_seeds_;
+  std::unordered_map<PieceIndex, std::size_t> web_seed_pieces_;  // being hashed, from that web seed alone
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).
   Clock::time_point now_{};
