@@ -69,7 +69,10 @@ Expected<RenamePlan, std::string> plan_rename(const TorrentInfo& info, std::stri
 
 void apply_rename(TorrentInfo& info, const RenamePlan& plan) {
   for (const auto& [index, path] : plan.files) {
-    if (index < info.files.size()) info.files[index].path = path;
+    if (index >= info.files.size()) continue;
+    auto& file = info.files[index];
+    if (file.torrent_path.empty()) file.torrent_path = file.path;
+    file.path = path;
   }
   if (plan.renames_root) refresh_name(info);
 }
@@ -88,6 +91,7 @@ std::vector<std::string> apply_file_paths(TorrentInfo& info, const std::map<int,
     auto& file = info.files[static_cast<std::size_t>(index)];
     taken.erase(file.path);
     taken.insert(path);
+    if (file.torrent_path.empty()) file.torrent_path = file.path;
     file.path = path;
   }
   refresh_name(info);

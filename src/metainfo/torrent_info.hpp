@@ -37,6 +37,8 @@ struct FileEntry {
   bool hidden = false;      // attr 'h'
   // v2 and hybrid: root of the file's merkle tree (BEP 52). None for empty files and pad files.
   std::optional<Sha256Digest> pieces_root{};
+  // Set once the file is renamed (file_rename.hpp): its path as the torrent names it, which web seeds serve.
+  std::string torrent_path{};
 };
 
 // A path component (or the torrent's name) too long for a file name, and the name used for it instead (see

@@ -20,7 +20,9 @@ Layout make_layout(std::string_view base_url, const metainfo::TorrentInfo& info)
     file.offset = f.offset;
     file.length = f.length;
     file.pad = f.pad;
-    if (!f.pad) file.url = file_url(base_url, f.path, info.multi_file);
+    // A renamed file is still served under the torrent's own name.
+    if (!f.pad)
+      file.url = file_url(base_url, f.torrent_path.empty() ? f.path : f.torrent_path, info.multi_file);
     layout.files.push_back(std::move(file));
   }
   return layout;

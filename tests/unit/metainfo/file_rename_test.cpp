@@ -31,6 +31,8 @@ TEST(FileRename, AFileGetsItsNewLastComponent) {
   EXPECT_FALSE(plan->renames_root);
   apply_rename(info, *plan);
   EXPECT_EQ(info.files[1].path, "album/cd1/02 - Second.flac");
+  EXPECT_EQ(info.files[1].torrent_path, "album/cd1/02.flac");  // what web seeds serve it as
+  EXPECT_TRUE(info.files[0].torrent_path.empty());
   EXPECT_EQ(info.name, "album");
 }
 
