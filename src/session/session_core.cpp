@@ -1110,6 +1110,14 @@ Expected<void, std::string> SessionCore::rename_stopped(Entry& entry, const std:
   auto from = entry.params.save_path / plan->from;
   auto to = entry.params.save_path / plan->to;
   std::error_code ec;
+  // Storage never follows a symbolic link below the save path (a planted link could lead outside it); nor
+  // does a rename: every component from the save path down to the renamed file or folder must be real.
+  auto below = entry.params.save_path;
+  for (const auto& component : std::filesystem::path(plan->from)) {
+    below /= component;
+    if (std::filesystem::symlink_status(below, ec).type() == std::filesystem::file_type::symlink)
+      return unexpected(below.string() + " is a symbolic link: not renamed");
+  }
   if (std::filesystem::symlink_status(to, ec).type() != std::filesystem::file_type::not_found)
     return unexpected(to.string() + " already exists");
   // Nothing on disk yet (not downloaded, or a folder of skipped files): only the names change.

@@ -136,6 +136,20 @@ TEST(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
     EXPECT_FALSE(h->rename_path("nothing.bin", "x.bin"));
     EXPECT_FALSE(h->rename_path("a.bin", "../x.bin"));
     EXPECT_FALSE(h->rename_path("a.bin", "sub/x.bin"));
+    // A link planted in place of the file is not followed (nor renamed).
+    fs::rename(data / "a.bin", data / "real.bin");
+    fs::create_symlink(data / "real.bin", data / "a.bin");
+    h->pause();
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (h->status().state != TorrentState::paused && std::chrono::steady_clock::now() < until)
+      session.wait_for_events(50ms);
+    ASSERT_EQ(h->status().state, TorrentState::paused);
+    auto through_link = h->rename_path("a.bin", "linked.bin");
+    EXPECT_FALSE(through_link);
+    EXPECT_FALSE(fs::exists(data / "linked.bin"));
+    fs::remove(data / "a.bin");
+    fs::rename(data / "real.bin", data / "a.bin");
+    h->resume();
     auto renamed = h->rename_path("a.bin", "renamed.bin");
     ASSERT_TRUE(renamed) << renamed.error();
     auto deadline = std::chrono::steady_clock::now() + 20s;
