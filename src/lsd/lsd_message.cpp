@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "common/blank_trim.hpp"
+
 namespace shoal::lsd {
 namespace {
 
@@ -15,14 +17,6 @@ char lower(char c) {
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // Header lines carry text only: a control character (a stray CR included) means the packet is not what it
@@ -137,7 +131,7 @@ Expected<Announce, Errc> decode(std::string_view packet) {
   LineReader lines{packet};
   std::string_view line;
   bool terminated = false;
-  if (!lines.next(line, terminated) || !terminated || !iequals(trim(line), kRequestLine))
+  if (!lines.next(line, terminated) || !terminated || !iequals(trim_blanks(line), kRequestLine))
     return unexpected(Errc::not_bt_search);
 
   Announce out;
@@ -154,7 +148,7 @@ Expected<Announce, Errc> decode(std::string_view packet) {
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return unexpected(Errc::malformed_header);
     auto name = line.substr(0, colon);
-    auto value = trim(line.substr(colon + 1));
+    auto value = trim_blanks(line.substr(colon + 1));
     if (name.find_first_of(" \t") != std::string_view::npos) return unexpected(Errc::malformed_header);
     if (iequals(name, "host")) {
       if (group) return unexpected(Errc::duplicate_header);

@@ -3,16 +3,10 @@
 #include <charconv>
 #include <limits>
 
+#include "common/blank_trim.hpp"
+
 namespace shoal::webseed {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Decimal digits only (no sign, no spaces), within int64.
 std::optional<std::int64_t> number(std::string_view s) {
@@ -38,10 +32,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<ContentRange> parse_content_range(std::string_view value) {
-  value = trim(value);
+  value = trim_blanks(value);
   auto space = value.find(' ');
   if (space == std::string_view::npos || !iequals(value.substr(0, space), "bytes")) return std::nullopt;
-  auto rest = trim(value.substr(space + 1));
+  auto rest = trim_blanks(value.substr(space + 1));
   auto dash = rest.find('-');
   auto slash = rest.find('/');
   if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) return std::nullopt;
@@ -58,7 +52,7 @@ std::optional<ContentRange> parse_content_range(std::string_view value) {
 }
 
 std::optional<std::int64_t> parse_retry_after(std::string_view value) {
-  return number(trim(value));
+  return number(trim_blanks(value));
 }
 
 std::string range_header(std::int64_t first, std::int64_t last) {
