@@ -41,16 +41,7 @@ wait_log() {  # wait_log FILE PATTERN SECONDS
   done
 }
 
-# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces, both ends up.
-link() {
-  ip link add "v$$a" netns "$1" type veth peer name "v$$b" netns "$4"
-  ip -n "$1" link set dev "v$$a" name "$2"
-  ip -n "$4" link set dev "v$$b" name "$5"
-  ip -n "$1" addr add "$3" dev "$2"
-  ip -n "$4" addr add "$6" dev "$5"
-  ip -n "$1" link set dev "$2" up
-  ip -n "$4" link set dev "$5" up
-}
+source "$(dirname "$0")/netns_lib.sh"
 for ns in "$lan_a" "$nat_a" "$relay" "$nat_b" "$lan_b"; do ip -n "$ns" link set lo up; done
 link "$lan_a" eth0 192.168.1.2/24 "$nat_a" lan 192.168.1.1/24
 link "$nat_a" wan 11.88.1.2/24 "$relay" to-a 11.88.1.1/24

@@ -34,16 +34,7 @@ teardown() {
 }
 trap teardown EXIT
 
-# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces, both ends up.
-link() {
-  ip link add "l$$a" netns "$1" type veth peer name "l$$b" netns "$4"
-  ip -n "$1" link set dev "l$$a" name "$2"
-  ip -n "$4" link set dev "l$$b" name "$5"
-  ip -n "$1" addr add "$3" dev "$2"
-  ip -n "$4" addr add "$6" dev "$5"
-  ip -n "$1" link set dev "$2" up
-  ip -n "$4" link set dev "$5" up
-}
+source "$(dirname "$0")/netns_lib.sh"
 for ns in "$tx" "$router" "$rx"; do ip -n "$ns" link set lo up; done
 link "$tx" up0 10.98.1.1/24 "$router" in0 10.98.1.2/24
 link "$router" out0 10.98.0.254/24 "$rx" down0 10.98.0.2/24
