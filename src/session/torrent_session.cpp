@@ -604,15 +604,10 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepun
   std::optional<swarm::PeerFeatures> features;
   bool connected = false;
   // uTP first when the session has it (Transport::both falls back to TCP when uTP does not answer); the
-  // plain reconnect below keeps whichever transport worked. A holepunch dial is TCP from our listen port.
-  bool use_utp = !holepunch && context_.utp != nullptr && context_.transport != Transport::tcp;
+  // plain reconnect below keeps whichever transport worked. A holepunch dial goes out from our listen port
+  // either way: uTP's socket is the session's UDP socket, bound to it; TCP binds to it (see dial()).
+  bool use_utp = context_.utp != nullptr && context_.transport != Transport::tcp;
   bool may_dial = !holepunch || context_.encryption != EncryptionMode::require;
-  if (holepunch && may_dial) {
-    auto ec = session::bind_to_listen_port(peer->socket.tcp(), endpoint, listen_port_);
-    if (ec && on_log)
-      on_log(endpoint.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
-    may_dial = !ec;
-  }
   for (int attempt = 0; attempt < 2 && may_dial && !features && !stopping_; ++attempt) {
     bool mse = attempt == 0 && mode != EncryptionMode::plain;
     if (attempt == 1) {
@@ -700,6 +695,14 @@ asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected
       if (on_log) on_log(peer.remote.to_string() + " uTP: " + ec.message() + ", trying TCP");
       use_utp = false;
     } else {
+      co_return false;
+    }
+  }
+  if (!open && holepunch) {
+    auto ec = session::bind_to_listen_port(peer.socket.tcp(), peer.remote, listen_port_);
+    if (ec) {
+      if (on_log)
+        on_log(peer.remote.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
       co_return false;
     }
   }

@@ -578,8 +578,16 @@ void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
     if (other.protocol.ut_holepunch_id()) flags |= wire::PexFlags::holepunch;
     current.push_back({*e, flags});
   }
+  const bool due = pex->due(now);
   auto message = pex->next_message(now, current);
-  if (!message) return;
+  if (!message) {
+    // Said in the log so that a reader (or a test) knows the peer hears of nobody new for another minute.
+    if (due && params_.log) log(peer.remote.to_string() + " pex: nothing new to tell it");
+    return;
+  }
+  if (params_.log)
+    log(peer.remote.to_string() + " pex: told it " + std::to_string(message->added.size()) + " added, " +
+        std::to_string(message->dropped.size()) + " dropped");
   std::string bytes = wire::encode_pex(*message);
   send_extended(peer, *pex_id, bytes);
 }
