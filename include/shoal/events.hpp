@@ -102,8 +102,8 @@ struct SessionWarning {
 /// external_address:external_port. Said when first granted and when the external port changes, not on every
 /// lease renewal.
 struct PortMapped {
-  std::string method;    ///< "UPnP" or "NAT-PMP"
-  std::string protocol;  ///< "TCP" (peer connections) or "UDP" (DHT)
+  std::string method;    ///< "UPnP", "NAT-PMP" or "PCP"
+  std::string protocol;  ///< "TCP" (peer connections) or "UDP" (DHT and uTP)
   std::uint16_t internal_port = 0;
   std::uint16_t external_port = 0;
   std::string external_address;  ///< the router's public address, empty if it did not say
@@ -111,7 +111,7 @@ struct PortMapped {
 /// A port mapping could not be made, or one held was lost (its renewal failed). Retried with backoff; said
 /// once per run of failures.
 struct PortMappingError {
-  std::string method;    ///< "UPnP" or "NAT-PMP"
+  std::string method;    ///< "UPnP", "NAT-PMP" or "PCP"
   std::string protocol;  ///< "TCP" or "UDP"
   std::uint16_t internal_port = 0;
   std::string message;  ///< for people

@@ -69,10 +69,13 @@ struct SessionSettings {
   /// Ask the home router to forward the listen port (TCP) and the UDP port (DHT) from outside, renew the
   /// lease at half its length and remove the mapping on shutdown; the router's external port is then what
   /// trackers and the DHT are told (see the PortMapped event). Off by default (a library user opts in; the
-  /// CLI turns both on). Never tried when listen_address is a loopback address. Read when the session starts.
+  /// CLI turns them on). Never tried when listen_address is a loopback address. Read when the session starts.
   /// @{
   bool upnp = false;    ///< UPnP IGD: discovery by SSDP multicast on the local network, then SOAP calls
-  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway; PCP is not spoken
+  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway
+  /// PCP (RFC 6887, NAT-PMP's successor) to the default gateway, falling back to NAT-PMP when natpmp is on
+  /// and the router answers as a NAT-PMP-only one (or not at all).
+  bool pcp = false;
   /// @}
 
   /// @name Global limits

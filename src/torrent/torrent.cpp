@@ -1051,6 +1051,7 @@ void Torrent::announce_next(Clock::time_point now) {
     walk.waiting = target;
     walk.waiting_id = next_announce_id_++;
     walk.waiting_url = trackers_.tiers()[static_cast<std::size_t>(target.tier)][target.index].url;
+    if (params_.log) log("tracker " + walk.waiting_url + ": announcing port " + std::to_string(request.port));
     emit(Announce{walk.waiting_id, walk.waiting_url, std::move(request)});
     return;
   }
