@@ -28,6 +28,11 @@ dht::ItemFields fields_of(const DhtMutableItemReceived& got) {
 }  // namespace
 
 int run_feed_get(const FeedGetRequest& request) {
+  // What happens to versions is the command's result: on stdout, even with -q. Anything else on stderr.
+  auto report = [](const std::string& text) {
+    fmt::print("{}\n", text);
+    std::fflush(stdout);
+  };
   auto say = [&](const std::string& text) {
     if (!request.transfer.quiet) fmt::print(stderr, "feed: {}\n", escape_for_terminal(text));
   };
@@ -49,9 +54,9 @@ int run_feed_get(const FeedGetRequest& request) {
     return 1;
   }
 
-  std::optional<std::uint64_t> polling;   // the request id of the lookup under way
-  std::optional<TorrentHandle> torrent;   // the version being downloaded or seeded
-  std::optional<std::string> removing;    // the previous version, until the session says it is gone
+  std::optional<std::uint64_t> polling;    // the request id of the lookup under way
+  std::optional<TorrentHandle> torrent;    // the version being downloaded or seeded
+  std::optional<std::string> removing;     // the previous version, until the session says it is gone
   std::optional<dht::FeedVersion> queued;  // the version to add once `removing` is gone
   bool finished = false;
   int exit_code = 0;
@@ -65,7 +70,7 @@ int run_feed_get(const FeedGetRequest& request) {
     }
     torrent = *added;
     finished = false;
-    say(fmt::format("seq {}: downloading {}", version.seq, version.info_hash.to_hex()));
+    report(fmt::format("seq {}: downloading {}", version.seq, version.info_hash.to_hex()));
     return true;
   };
 
@@ -100,8 +105,8 @@ int run_feed_get(const FeedGetRequest& request) {
             if (torrent) {
               removing = torrent->info_hash();
               queued = follower.current();
-              say(fmt::format("seq {}: new version {} (was seq {})", follower.current()->seq,
-                              follower.current()->info_hash.to_hex(), previous->seq));
+              report(fmt::format("seq {}: new version {} (was seq {})", follower.current()->seq,
+                                 follower.current()->info_hash.to_hex(), previous->seq));
               session->remove_torrent(*torrent, RemoveMode::keep_data);
               torrent.reset();
             } else if (!add(*follower.current())) {
@@ -114,7 +119,8 @@ int run_feed_get(const FeedGetRequest& request) {
           }
         }
         follower.poll_finished(SteadyClock::now());
-      } else if (auto* removed = std::get_if<TorrentRemoved>(&event); removed && removing == removed->info_hash) {
+      } else if (auto* removed = std::get_if<TorrentRemoved>(&event);
+                 removed && removing == removed->info_hash) {
         removing.reset();
         if (queued && !add(*queued)) stop = true;
         queued.reset();
@@ -122,8 +128,8 @@ int run_feed_get(const FeedGetRequest& request) {
                  done && torrent && done->info_hash == torrent->info_hash()) {
         finished = true;
         auto st = torrent->status();
-        say(fmt::format("seq {}: complete, downloaded {} bytes of {}", follower.current()->seq, st.downloaded,
-                        st.total_size));
+        report(fmt::format("seq {}: complete, downloaded {} bytes of {}", follower.current()->seq,
+                           st.downloaded, st.total_size));
         if (!request.follow) stop = true;
       } else if (auto* error = std::get_if<TorrentError>(&event);
                  error && torrent && error->info_hash == torrent->info_hash()) {

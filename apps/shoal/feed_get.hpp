@@ -1,7 +1,7 @@
 // shoal get 'magnet:?xs=urn:btpk:<key>[&s=<salt hex>]' [--follow]: a BEP 46 feed. The key's DHT item names
 // the current info-hash; that torrent is downloaded into the output folder. With --follow the item is polled
-// again and again, and each newer version is downloaded into the same folder: added on the same save path, its
-// check finds the pieces of files that did not change, so only changed pieces travel.
+// again and again, and each newer version is downloaded into the same folder: added on the same save path,
+// its check finds the pieces of files that did not change, so only changed pieces travel.
 #pragma once
 
 #include <chrono>
@@ -13,7 +13,7 @@
 namespace shoal::cli {
 
 struct FeedGetRequest {
-  TransferRequest transfer;  // settings, quiet and verbose
+  TransferRequest transfer;   // settings, quiet and verbose
   AddTorrentParams defaults;  // save path, limits, peers, seeding
   std::string public_key;     // 64 hex digits
   std::string salt;           // raw

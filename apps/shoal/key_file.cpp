@@ -73,7 +73,8 @@ Expected<void, std::string> write_stored_seq(const std::string& key_path, std::i
   std::string text = std::to_string(seq) + "\n";
   bool written = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
   written = ::close(fd) == 0 && written;
-  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) return unexpected("cannot write " + path);
+  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0)
+    return unexpected("cannot write " + path);
   return {};
 }
 

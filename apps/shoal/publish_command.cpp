@@ -1,6 +1,6 @@
 // shoal publish DIR --key-file K [--salt S]: an updatable torrent (BEP 46). Builds the torrent of DIR, stores
-// the signed mutable item {"ih": <info-hash>} under the key (sequence number above both the DHT's and the last
-// one stored, remembered in K.seq), seeds DIR and stores the item again periodically, since nodes forget
+// the signed mutable item {"ih": <info-hash>} under the key (sequence number above both the DHT's and the
+// last one stored, remembered in K.seq), seeds DIR and stores the item again periodically, since nodes forget
 // items (BEP 44). Followers use the printed magnet:?xs=urn:btpk link. A changed DIR is published again at the
 // next start (hashing the folder is the cost; a running publisher does not watch it).
 #include <fmt/core.h>
@@ -128,8 +128,8 @@ int run_publish(const PublishOptions& opt) {
         putting.reset();
         fmt::print("published seq {} on {} of {} nodes\n", *seq, stored->stored_on, stored->sent);
         std::fflush(stdout);
-        next_put = SteadyClock::now() + (stored->stored_on > 0 ? std::chrono::minutes(opt.republish_minutes)
-                                                                : kRetryUnstored);
+        next_put = SteadyClock::now() +
+                   (stored->stored_on > 0 ? std::chrono::minutes(opt.republish_minutes) : kRetryUnstored);
       } else if (auto* error = std::get_if<TorrentError>(&event)) {
         fmt::print(stderr, "shoal publish: {}\n", escape_for_terminal(error->message));
         failed = true;
@@ -160,9 +160,11 @@ int run_publish(const PublishOptions& opt) {
 CommandRunner add_publish_command(CLI::App& app) {
   auto opt = std::make_shared<PublishOptions>();
   auto* cmd = app.add_subcommand(
-      "publish", "Seed a folder as an updatable torrent (BEP 46): its info-hash signed into the DHT under a key");
+      "publish",
+      "Seed a folder as an updatable torrent (BEP 46): its info-hash signed into the DHT under a key");
   cmd->add_option("PATH", opt->path, "The folder (or file) to publish")->required()->check(CLI::ExistingPath);
-  cmd->add_option("--key-file", opt->key_file, "Ed25519 seed (32 raw bytes); created with mode 0600 if missing")
+  cmd->add_option("--key-file", opt->key_file,
+                  "Ed25519 seed (32 raw bytes); created with mode 0600 if missing")
       ->required();
   cmd->add_option("--salt", opt->salt, "Salt: one key, many feeds (at most 64 bytes)");
   cmd->add_option("--piece-size", opt->piece_size, "Bytes per piece, a power of two (default: automatic)");

@@ -1,6 +1,6 @@
 // The session's BEP 44 calls for embedders (Session::dht_get_mutable_item, dht_put_mutable_item): checked at
-// once on the network thread, then run as coroutines on the session's DHT node, answered by events. What BEP 46
-// feeds (shoal publish, shoal get --follow) are built on.
+// once on the network thread, then run as coroutines on the session's DHT node, answered by events. What BEP
+// 46 feeds (shoal publish, shoal get --follow) are built on.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -15,7 +15,8 @@ Expected<std::uint64_t, std::string> Session::dht_get_mutable_item(const std::st
 
 Expected<std::uint64_t, std::string> Session::dht_put_mutable_item(const std::string& key_seed,
                                                                    const std::string& salt,
-                                                                   const std::string& value, std::int64_t seq) {
+                                                                   const std::string& value,
+                                                                   std::int64_t seq) {
   return core_->call([&] { return core_->dht_put_mutable(key_seed, salt, value, seq); });
 }
 
@@ -44,7 +45,8 @@ Expected<std::uint64_t, std::string> SessionCore::dht_get_mutable(const std::str
 
 Expected<std::uint64_t, std::string> SessionCore::dht_put_mutable(const std::string& key_seed,
                                                                   const std::string& salt,
-                                                                  const std::string& value, std::int64_t seq) {
+                                                                  const std::string& value,
+                                                                  std::int64_t seq) {
   if (!settings_.dht.enabled) return unexpected(std::string("the DHT is disabled"));
   auto seed = dht::KeySeed::from_raw(key_seed);
   if (!seed) return unexpected(std::string("an Ed25519 seed is 32 bytes"));

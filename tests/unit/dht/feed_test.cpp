@@ -60,24 +60,25 @@ TEST_P(RejectsFeedValue, WithItsReason) {
   EXPECT_EQ(parsed.error(), GetParam().error) << to_string(parsed.error());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Feed, RejectsFeedValue,
-    ::testing::Values(BadValue{"not_bencoded", "d2:ih", FeedValueError::not_bencoded},
-                      BadValue{"trailing_bytes", "dexx", FeedValueError::not_bencoded},
-                      BadValue{"string", "20:" + std::string(20, 'a'), FeedValueError::not_a_dictionary},
-                      BadValue{"list", "le", FeedValueError::not_a_dictionary},
-                      BadValue{"no_ih", "d1:x1:ye", FeedValueError::missing_ih},
-                      BadValue{"ih_integer", "d2:ihi5ee", FeedValueError::missing_ih},
-                      BadValue{"ih_short", "d2:ih19:" + std::string(19, 'a') + "e", FeedValueError::bad_ih_length},
-                      BadValue{"ih_v2_length", "d2:ih32:" + std::string(32, 'a') + "e",
-                               FeedValueError::bad_ih_length}),
-    [](const auto& param_info) { return std::string(param_info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Feed, RejectsFeedValue,
+                         ::testing::Values(BadValue{"not_bencoded", "d2:ih", FeedValueError::not_bencoded},
+                                           BadValue{"trailing_bytes", "dexx", FeedValueError::not_bencoded},
+                                           BadValue{"string", "20:" + std::string(20, 'a'),
+                                                    FeedValueError::not_a_dictionary},
+                                           BadValue{"list", "le", FeedValueError::not_a_dictionary},
+                                           BadValue{"no_ih", "d1:x1:ye", FeedValueError::missing_ih},
+                                           BadValue{"ih_integer", "d2:ihi5ee", FeedValueError::missing_ih},
+                                           BadValue{"ih_short", "d2:ih19:" + std::string(19, 'a') + "e",
+                                                    FeedValueError::bad_ih_length},
+                                           BadValue{"ih_v2_length", "d2:ih32:" + std::string(32, 'a') + "e",
+                                                    FeedValueError::bad_ih_length}),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(FeedSeq, NeverGoesBack) {
   EXPECT_EQ(next_feed_seq(std::nullopt, std::nullopt), 1);
   EXPECT_EQ(next_feed_seq(5, std::nullopt), 6);
   EXPECT_EQ(next_feed_seq(std::nullopt, 9), 10);
-  EXPECT_EQ(next_feed_seq(5, 3), 6);   // the DHT forgot a version (or holds an old one): the file wins
+  EXPECT_EQ(next_feed_seq(5, 3), 6);    // the DHT forgot a version (or holds an old one): the file wins
   EXPECT_EQ(next_feed_seq(5, 12), 13);  // another copy of the key published: the DHT wins
 }
 
