@@ -51,7 +51,7 @@ make_data "$WORK/pub/feed/a.bin" 2000000 a
 make_data "$WORK/pub/feed/b.bin" 600000 b
 make_data "$WORK/pub/feed/docs/d.txt" 300000 d
 publish() {  # publish N: start the publisher; its output in pubN.out
-  "$SHOAL" publish "$WORK/pub/feed" --key-file "$WORK/feed.key" --salt feed --piece-size 16384 "${net[@]}" \
+  "$SHOAL" publish "$WORK/pub/feed" --key-file "$WORK/feed.key" --salt feed --piece-size 16384 --watch-seconds 1 "${net[@]}" \
     --port "$pub_port" --dht-port "$pub_dht" --state-dir "$WORK/pub-state" >"$WORK/pub$1.out" 2>"$WORK/pub$1.err" &
   PUB=$!
   wait_line "^published seq" "$WORK/pub$1.out" 60 "publish $1"
@@ -135,6 +135,23 @@ grep -q "seq 1000: new" "$WORK/fol.out" && fail "the follower took the forged it
 [ "$(grep -c "new version" "$WORK/fol.out")" = 1 ] || fail "the follower switched again: $(cat "$WORK/fol.out")"
 diff -r "$WORK/pub/feed" "$WORK/dl/feed" >/dev/null || fail "the follower's folder changed"
 pass "the follower ignored the forged and the replayed item ($(grep -c "answered get from 127.0.0.1:$fol_dht" "$WORK/forger.log") answers from the forger)"
+
+# Version 3 while the publisher runs: it sees the folder change, hashes it again and publishes seq 3.
+make_data "$WORK/pub/feed/docs/d.txt" 300000 d3
+wait_line "^published seq 3 on [1-9]" "$WORK/pub2.out" 60 "publish 3 (folder watched)"
+ih3=$(sed -n 's/^info-hash: //p' "$WORK/pub2.out" | tail -n 1)
+[ "$ih3" != "$ih2" ] || fail "the publisher did not rebuild the torrent: $(cat "$WORK/pub2.out")"
+pass "the running publisher saw the change and published seq 3"
+wait_line "seq 3: complete" "$WORK/fol.out" 120 "follower, version 3"
+diff -r "$WORK/pub/feed" "$WORK/dl/feed" >/dev/null || fail "version 3 differs from the publisher's folder"
+pass "the follower moved on to version 3 ($(grep 'seq 3: complete' "$WORK/fol.out"))"
+
+# Without --follow, the link is resolved once: the current version, then exit 0.
+"$SHOAL" get "$magnet" -o "$WORK/once" "${net[@]}" --port "$(free_port)" --state-dir "$WORK/once-state" \
+  >"$WORK/once.out" 2>"$WORK/once.err" || fail "shoal get of the link failed: $(cat "$WORK/once.err")"
+grep -q "^seq 3: complete" "$WORK/once.out" || fail "get did not take seq 3: $(cat "$WORK/once.out")"
+diff -r "$WORK/pub/feed" "$WORK/once/feed" >/dev/null || fail "a one-time get differs from the publisher's folder"
+pass "shoal get without --follow resolves the link, downloads seq 3 and exits"
 
 kill -TERM "$FOL" "$PUB"
 wait "$FOL" || fail "the follower did not stop cleanly on SIGTERM"

@@ -1,6 +1,6 @@
 // Session::dht_get_mutable_item and dht_put_mutable_item (BEP 44 for embedders, what BEP 46 feeds use): two
-// sessions whose DHT nodes know only each other on 127.0.0.1; one stores a signed item, and reads it back from
-// the other.
+// sessions whose DHT nodes know only each other on 127.0.0.1; one stores a signed item, and reads it back
+// from the other.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -87,8 +87,8 @@ TEST_F(SessionDhtItemsTest, StoresASignedItemAndReadsItBack) {
   EXPECT_EQ(got->value, value);
   EXPECT_EQ(got->public_key, key);
   EXPECT_EQ(got->salt, "feed");
-  EXPECT_TRUE(dht::verify(*dht::PublicKey::from_hex(key), *dht::Signature::from_hex(got->signature), "feed", 5,
-                          value));
+  EXPECT_TRUE(dht::verify(*dht::PublicKey::from_hex(key), *dht::Signature::from_hex(got->signature), "feed",
+                          5, value));
 
   // Under another salt there is nothing.
   auto other = a.dht_get_mutable_item(key, "other");
@@ -105,12 +105,12 @@ TEST_F(SessionDhtItemsTest, RefusesWhatCannotBeAsked) {
 
   auto port = free_udp_port();
   Session on(dht_settings("on", port, port));
-  EXPECT_FALSE(on.dht_get_mutable_item(std::string(63, 'a'), ""));                       // short key
-  EXPECT_FALSE(on.dht_get_mutable_item(std::string(64, 'g'), ""));                       // not hex
-  EXPECT_FALSE(on.dht_get_mutable_item(std::string(64, 'a'), std::string(65, 's')));     // salt too long
-  EXPECT_FALSE(on.dht_put_mutable_item(std::string(31, 's'), "", "i1e", 1));             // short seed
-  EXPECT_FALSE(on.dht_put_mutable_item(std::string(32, 's'), "", "not bencoded", 1));    // not one value
-  EXPECT_FALSE(on.dht_put_mutable_item(std::string(32, 's'), "", "i1e", -1));            // negative seq
+  EXPECT_FALSE(on.dht_get_mutable_item(std::string(63, 'a'), ""));                     // short key
+  EXPECT_FALSE(on.dht_get_mutable_item(std::string(64, 'g'), ""));                     // not hex
+  EXPECT_FALSE(on.dht_get_mutable_item(std::string(64, 'a'), std::string(65, 's')));   // salt too long
+  EXPECT_FALSE(on.dht_put_mutable_item(std::string(31, 's'), "", "i1e", 1));           // short seed
+  EXPECT_FALSE(on.dht_put_mutable_item(std::string(32, 's'), "", "not bencoded", 1));  // not one value
+  EXPECT_FALSE(on.dht_put_mutable_item(std::string(32, 's'), "", "i1e", -1));          // negative seq
   EXPECT_FALSE(on.dht_put_mutable_item(std::string(32, 's'), std::string(65, 's'), "i1e", 1));
 }
 
