@@ -102,13 +102,17 @@ int run_feed_get(const FeedGetRequest& request) {
           auto previous = follower.current();
           auto verdict = follower.on_item(fields_of(*got));
           if (verdict == dht::FeedVerdict::new_version) {
-            if (torrent) {
-              removing = torrent->info_hash();
-              queued = follower.current();
+            if (previous)
               report(fmt::format("seq {}: new version {} (was seq {})", follower.current()->seq,
                                  follower.current()->info_hash.to_hex(), previous->seq));
+            if (torrent) {
+              // The old version leaves the session first (its files stay): the new one checks them.
+              removing = torrent->info_hash();
+              queued = follower.current();
               session->remove_torrent(*torrent, RemoveMode::keep_data);
               torrent.reset();
+            } else if (removing) {
+              queued = follower.current();  // two versions in quick succession: only the newest is added
             } else if (!add(*follower.current())) {
               stop = true;
             }

@@ -65,6 +65,8 @@ int run_get(const GetOptions& opt) {
     follow.poll_interval = std::chrono::seconds(opt.poll_seconds);
     // A follower keeps each version seeded until the next one replaces it.
     defaults.seed_when_complete = defaults.seed_when_complete || opt.follow;
+    // A follower waits for the publisher as long as it runs, rather than failing after a minute.
+    if (opt.follow) defaults.metadata_timeout_seconds = 0;
     follow.defaults = std::move(defaults);
     follow.transfer = std::move(request);
     return run_feed_get(follow);
