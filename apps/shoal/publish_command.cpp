@@ -143,11 +143,9 @@ int run_publish(const PublishOptions& opt) {
   std::optional<std::int64_t> seq;
   std::optional<std::uint64_t> putting;
   auto next_put = SteadyClock::time_point::max();
-  // A new sequence number for the current version: remembered before it is sent, so that a crash after the
-  // put never publishes the same number for another torrent.
-  auto publish_next = [&](std::optional<std::int64_t> in_dht) -> std::optional<std::string> {
-    seq = dht::next_feed_seq(read_stored_seq(opt.key_file), in_dht ? in_dht : seq);
-    if (auto saved = write_stored_seq(opt.key_file, *seq); !saved) return saved.error();
+  // Stores the current version's item under *seq; the same signed item again is what nodes that hold it take
+  // as a refresh.
+  auto put = [&]() -> std::optional<std::string> {
     auto sent =
         session->dht_put_mutable_item(*seed, opt.salt, dht::encode_feed_value(current.info_hash), *seq);
     if (!sent) return sent.error();
@@ -155,14 +153,12 @@ int run_publish(const PublishOptions& opt) {
     next_put = SteadyClock::time_point::max();
     return std::nullopt;
   };
-  // The same signed item again: nodes that hold it take it as a refresh.
-  auto put_again = [&]() -> std::optional<std::string> {
-    auto sent =
-        session->dht_put_mutable_item(*seed, opt.salt, dht::encode_feed_value(current.info_hash), *seq);
-    if (!sent) return sent.error();
-    putting = *sent;
-    next_put = SteadyClock::time_point::max();
-    return std::nullopt;
+  // A new sequence number for the current version: remembered before it is sent, so that a crash after the
+  // put never publishes the same number for another torrent.
+  auto publish_next = [&](std::optional<std::int64_t> in_dht) -> std::optional<std::string> {
+    seq = dht::next_feed_seq(read_stored_seq(opt.key_file), in_dht ? in_dht : seq);
+    if (auto saved = write_stored_seq(opt.key_file, *seq); !saved) return saved.error();
+    return put();
   };
 
   const auto watch_every = std::chrono::seconds(opt.watch_seconds);
@@ -213,7 +209,7 @@ int run_publish(const PublishOptions& opt) {
     }
     auto now = SteadyClock::now();
     if (!putting && seq && now >= next_put) {
-      if (auto err = put_again()) return fail(*err);
+      if (auto err = put()) return fail(*err);
     }
     // A change is taken once two scans in a row agree on it (a copy in progress is not published).
     if (opt.watch_seconds > 0 && seq && !putting && !replacing && now >= next_watch) {
