@@ -261,6 +261,9 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   if (!params.magnet.empty()) {
     auto link = magnet::parse_magnet(params.magnet);
     if (!link) return unexpected("invalid magnet link: " + link.error().message());
+    if (!link->btih && link->btpk)
+      return unexpected(
+          std::string("a public-key magnet link (BEP 46) names no torrent until it is resolved"));
     if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
     entry->hex = link->btih->to_hex();
     for (const auto& p : link->peers) {
