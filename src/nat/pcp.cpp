@@ -38,12 +38,18 @@ class PcpCategory final : public std::error_category {
   const char* name() const noexcept override { return "pcp"; }
   std::string message(int code) const override {
     switch (static_cast<PcpError>(code)) {
-      case PcpError::too_short: return "PCP answer too short";
-      case PcpError::server_speaks_only_nat_pmp: return "the router speaks NAT-PMP, not PCP";
-      case PcpError::wrong_version: return "PCP answer of an unknown version";
-      case PcpError::not_a_response: return "PCP message is not an answer";
-      case PcpError::wrong_opcode: return "PCP answer to another request than MAP";
-      case PcpError::refused: return "PCP mapping refused";
+      case PcpError::too_short:
+        return "PCP answer too short";
+      case PcpError::server_speaks_only_nat_pmp:
+        return "the router speaks NAT-PMP, not PCP";
+      case PcpError::wrong_version:
+        return "PCP answer of an unknown version";
+      case PcpError::not_a_response:
+        return "PCP message is not an answer";
+      case PcpError::wrong_opcode:
+        return "PCP answer to another request than MAP";
+      case PcpError::refused:
+        return "PCP mapping refused";
     }
     return "unknown PCP error";
   }
@@ -53,20 +59,34 @@ class PcpCategory final : public std::error_category {
 
 const char* to_string(PcpResult result) {
   switch (result) {
-    case PcpResult::success: return "success";
-    case PcpResult::unsupported_version: return "unsupported version";
-    case PcpResult::not_authorized: return "not authorized";
-    case PcpResult::malformed_request: return "malformed request";
-    case PcpResult::unsupported_opcode: return "unsupported opcode";
-    case PcpResult::unsupported_option: return "unsupported option";
-    case PcpResult::malformed_option: return "malformed option";
-    case PcpResult::network_failure: return "network failure";
-    case PcpResult::no_resources: return "no resources";
-    case PcpResult::unsupported_protocol: return "unsupported protocol";
-    case PcpResult::user_exceeded_quota: return "user exceeded quota";
-    case PcpResult::cannot_provide_external: return "cannot provide external port";
-    case PcpResult::address_mismatch: return "address mismatch";
-    case PcpResult::excessive_remote_peers: return "excessive remote peers";
+    case PcpResult::success:
+      return "success";
+    case PcpResult::unsupported_version:
+      return "unsupported version";
+    case PcpResult::not_authorized:
+      return "not authorized";
+    case PcpResult::malformed_request:
+      return "malformed request";
+    case PcpResult::unsupported_opcode:
+      return "unsupported opcode";
+    case PcpResult::unsupported_option:
+      return "unsupported option";
+    case PcpResult::malformed_option:
+      return "malformed option";
+    case PcpResult::network_failure:
+      return "network failure";
+    case PcpResult::no_resources:
+      return "no resources";
+    case PcpResult::unsupported_protocol:
+      return "unsupported protocol";
+    case PcpResult::user_exceeded_quota:
+      return "user exceeded quota";
+    case PcpResult::cannot_provide_external:
+      return "cannot provide external port";
+    case PcpResult::address_mismatch:
+      return "address mismatch";
+    case PcpResult::excessive_remote_peers:
+      return "excessive remote peers";
   }
   return "unknown result";
 }
@@ -118,7 +138,8 @@ std::array<std::uint8_t, kPcpMapMessageSize> encode_map_request(const PcpMapRequ
 Expected<PcpMapResponse, std::error_code> read_map_response(std::span<const std::uint8_t> bytes,
                                                             PcpMapResponse* refused) {
   // A NAT-PMP router answers a PCP request with its own 8-byte "unsupported version" (RFC 6886 3.5).
-  if (bytes.size() >= 2 && bytes[0] == 0) return unexpected(make_error_code(PcpError::server_speaks_only_nat_pmp));
+  if (bytes.size() >= 2 && bytes[0] == 0)
+    return unexpected(make_error_code(PcpError::server_speaks_only_nat_pmp));
   if (bytes.size() < kPcpMapMessageSize) return unexpected(make_error_code(PcpError::too_short));
   if (bytes[0] != kVersion) return unexpected(make_error_code(PcpError::wrong_version));
   if (!(bytes[1] & kResponseBit)) return unexpected(make_error_code(PcpError::not_a_response));

@@ -145,7 +145,8 @@ nat::MappingResult PcpGateway::add(const nat::MappingRequest& request) {
   map.lifetime_seconds = request.lease_seconds;
   switch (exchange(socket, map, result)) {
     case Outcome::answered:
-    case Outcome::failed: return result;
+    case Outcome::failed:
+      return result;
     case Outcome::nat_pmp_only:
       if (!fallback_) {
         result.error = "PCP: the router speaks only NAT-PMP";

@@ -101,7 +101,8 @@ class TorrentSession::Budget : public torrent::Mediator {
 namespace {
 
 torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOptions& options,
-                            const std::array<std::uint8_t, 20>& peer_id, std::uint16_t listen_port) {
+                            const std::array<std::uint8_t, 20>& peer_id, std::uint16_t listen_port,
+                            std::int64_t request_budget_bytes) {
   torrent::Params p;
   p.info_hash = info.info_hash;
   p.peer_id = peer_id;
@@ -116,6 +117,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.client = "Shoal " + std::string(shoal::version());
   p.listen_port = listen_port;
   p.reqq = kOurReqq;
+  p.request_budget_bytes = request_budget_bytes;
   p.upload_slots = options.upload_slots;
   p.max_connections = options.max_connections;
   p.seed_ratio = options.seed_ratio;
@@ -137,7 +139,8 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       pool_(context.pool),
       budget_(std::make_unique<Budget>(context)),
       core_(std::make_unique<torrent::Torrent>(
-          core_params(info_, options_, peer_id_, context.announced_port()), *budget_, Clock::now())),
+          core_params(info_, options_, peer_id_, context.announced_port(), context.request_budget_bytes),
+          *budget_, Clock::now())),
       check_slot_(context.io),
       listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),

@@ -19,14 +19,15 @@ PcpMapRequest tcp_request() {
 }
 
 // The answer a PCP server gives to `request`, built by hand from RFC 6887 7.2 and 11.1.
-std::vector<std::uint8_t> answer(const PcpMapRequest& request, std::uint8_t result, std::uint16_t external_port,
+std::vector<std::uint8_t> answer(const PcpMapRequest& request, std::uint8_t result,
+                                 std::uint16_t external_port,
                                  std::array<std::uint8_t, 4> external = {198, 51, 100, 7}) {
   std::vector<std::uint8_t> m(kPcpMapMessageSize, 0);
   m[0] = 2;
   m[1] = 0x81;  // R bit + MAP
   m[3] = result;
   m[4] = 0, m[5] = 0, m[6] = 0x0e, m[7] = 0x10;  // lifetime 3600
-  m[11] = 42;                                     // epoch 42
+  m[11] = 42;                                    // epoch 42
   std::copy(request.nonce.begin(), request.nonce.end(), m.begin() + 24);
   m[36] = request.protocol == Protocol::tcp ? 6 : 17;
   m[40] = static_cast<std::uint8_t>(request.internal_port >> 8);
