@@ -577,6 +577,37 @@ void DhtNode::start_in_each_family(const Lookup& proto, LookupDone done, Clock::
   }
 }
 
+void DhtNode::on_unreachable(const Endpoint& to, Clock::time_point now, std::vector<Outgoing>& out) {
+  std::vector<Pending> failed;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.to == to) {
+      failed.push_back(it->second);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // An ICMP error is unauthenticated: anyone on the path could forge one. It costs the node no more than a
+  // timeout would (one failure in the routing table), only sooner.
+  for (const auto& p : failed)
+    query_failed(p, true, now, out);
+}
+
+void DhtNode::query_failed(const Pending& p, bool unreachable, Clock::time_point now,
+                           std::vector<Outgoing>& out) {
+  table_for(p.to.v6).failed(p.to);
+  if (p.put >= 0) put_replied(p.put, false);
+  if (p.lookup < 0) return;
+  auto it = lookups_.find(p.lookup);
+  if (it == lookups_.end()) return;
+  for (auto& c : it->second.candidates) {
+    if (c.node.endpoint != p.to || c.state != Candidate::State::asked) continue;
+    c.state = !unreachable && c.tries < 2 ? Candidate::State::fresh : Candidate::State::failed;
+  }
+  --it->second.in_flight;
+  advance(p.lookup, now, out);
+}
+
 void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
   auto limit = timeout();
   std::vector<std::pair<std::string, Pending>> expired;
@@ -584,17 +615,7 @@ void DhtNode::tick(Clock::time_point now, std::vector<Outgoing>& out) {
     if (now - p.sent > limit) expired.emplace_back(tid, p);
   for (const auto& [tid, p] : expired) {
     pending_.erase(tid);
-    table_for(p.to.v6).failed(p.to);
-    if (p.put >= 0) put_replied(p.put, false);
-    if (p.lookup < 0) continue;
-    auto it = lookups_.find(p.lookup);
-    if (it == lookups_.end()) continue;
-    for (auto& c : it->second.candidates) {
-      if (c.node.endpoint != p.to || c.state != Candidate::State::asked) continue;
-      c.state = c.tries < 2 ? Candidate::State::fresh : Candidate::State::failed;
-    }
-    --it->second.in_flight;
-    advance(p.lookup, now, out);
+    query_failed(p, false, now, out);
   }
   // A lost bootstrap packet must not leave us alone forever: ask again while we know almost nobody.
   if (!bootstrap_nodes_.empty() && node_count() < kBucketSize &&

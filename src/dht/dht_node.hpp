@@ -84,6 +84,9 @@ class DhtNode {
                  std::vector<Outgoing>& out);
   // Call every ~100 ms: timeouts, lookups moving on, bucket refresh, peer expiry.
   void tick(Clock::time_point now, std::vector<Outgoing>& out);
+  // The network says nothing listens at `to` (an ICMP port or host unreachable for a datagram we sent it):
+  // every query in flight to it fails now instead of at its timeout, and a lookup does not ask it again.
+  void on_unreachable(const Endpoint& to, Clock::time_point now, std::vector<Outgoing>& out);
 
   // Joins through a known node (find_node for our own id).
   void bootstrap(const Endpoint& node, Clock::time_point now, std::vector<Outgoing>& out);
@@ -200,6 +203,8 @@ class DhtNode {
   bool send_query(Query q, const Endpoint& to, int lookup, Clock::time_point now, std::vector<Outgoing>& out,
                   int put = -1);
   void advance(int lookup_id, Clock::time_point now, std::vector<Outgoing>& out);
+  // A query that got no answer: timed out (the node may answer a second try) or unreachable (it will not).
+  void query_failed(const Pending& p, bool unreachable, Clock::time_point now, std::vector<Outgoing>& out);
   void add_candidates(Lookup& l, const std::vector<NodeInfo>& nodes);
   // Starts `proto` (target, method, family and extras set) from `seeds` and the table's closest nodes.
   int start_lookup(Lookup proto, std::vector<NodeInfo> seeds, Clock::time_point now,

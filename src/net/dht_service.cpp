@@ -76,6 +76,11 @@ Expected<std::uint16_t, std::string> DhtService::start() {
   mux_->set_handler(UdpMux::Kind::krpc, [this](std::span<const std::uint8_t> packet, const Endpoint& from) {
     on_packet(packet, from);
   });
+  mux_->set_unreachable_handler(UdpMux::Kind::krpc, [this](const Endpoint& to, std::error_code) {
+    if (stopped_) return;
+    node_->on_unreachable(to, dht::Clock::now(), packet_out_);
+    flush(packet_out_);
+  });
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, bootstrap_all(), asio::detached);
   return mux_->port();
@@ -86,6 +91,7 @@ void DhtService::stop() {
   stopped_ = true;
   save_state();
   mux_->set_handler(UdpMux::Kind::krpc, {});
+  mux_->set_unreachable_handler(UdpMux::Kind::krpc, {});
   if (own_mux_) own_mux_->close();
   timer_.cancel();
 }

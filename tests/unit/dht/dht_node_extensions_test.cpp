@@ -2,6 +2,8 @@
 // external address at run time (BEP 42), and replies kept within a multiple of their query.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "../../sim/dht_network.hpp"
 #include "dht/dht_node.hpp"
 #include "dht/external_ip_votes.hpp"
@@ -392,6 +394,61 @@ TEST(ExternalIpVotes, ATieDecidesNothing) {
   EXPECT_FALSE(votes.winner());
   votes.record(*Endpoint::parse("40.0.0.1:1"), b, now);
   EXPECT_EQ(votes.winner(), b);
+}
+
+}  // namespace
+}  // namespace shoal::dht
+
+namespace shoal::dht {
+namespace {
+
+// ICMP port unreachable from every node a lookup asked: the lookup ends at once (no wait for timeouts, no
+// second try of a node that is not there).
+TEST(DhtNodeUnreachable, ALookupWhoseNodesAreGoneEndsAtOnceWithoutAskingThemAgain) {
+  auto now = Clock::time_point{} + 1h;
+  DhtNode node(id_of(0x80), {}, 7);
+  for (int i = 1; i <= 4; ++i) {
+    auto from = "10.0.0." + std::to_string(i) + ":6881";
+    ASSERT_TRUE(std::holds_alternative<Response>(
+        ask(node, query(Method::ping, id_of(static_cast<std::uint8_t>(0x10 * i))), from, now)));
+  }
+  NodeId hash;
+  hash.bytes.fill(0x77);
+  bool done = false;
+  std::vector<Outgoing> out;
+  node.get_peers(
+      hash, std::nullopt, [&](const DhtNode::LookupResult&) { done = true; }, now, out);
+  std::set<Endpoint> asked;
+  for (const auto& o : out)
+    asked.insert(o.to);
+  ASSERT_EQ(asked.size(), 4u);
+  EXPECT_FALSE(done);
+  out.clear();
+  for (const auto& e : asked)
+    node.on_unreachable(e, now, out);
+  EXPECT_TRUE(done) << "the lookup waited for timeouts";
+  for (const auto& o : out)
+    EXPECT_EQ(asked.count(o.to), 0u) << "asked " << o.to.to_string() << " again";
+}
+
+// Only queries to the address the error names fail; the others stay in flight.
+TEST(DhtNodeUnreachable, AnErrorForAnotherAddressChangesNothing) {
+  auto now = Clock::time_point{} + 1h;
+  DhtNode node(id_of(0x80), {}, 7);
+  ASSERT_TRUE(
+      std::holds_alternative<Response>(ask(node, query(Method::ping, id_of(0x10)), "10.0.0.1:6881", now)));
+  NodeId hash;
+  hash.bytes.fill(0x77);
+  bool done = false;
+  std::vector<Outgoing> out;
+  node.get_peers(
+      hash, std::nullopt, [&](const DhtNode::LookupResult&) { done = true; }, now, out);
+  ASSERT_FALSE(out.empty());
+  out.clear();
+  node.on_unreachable(*Endpoint::parse("10.0.0.9:6881"), now, out);
+  node.on_unreachable(*Endpoint::parse("10.0.0.1:6882"), now, out);
+  EXPECT_FALSE(done);
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace
