@@ -3,11 +3,11 @@
 //
 // Sizes are uTP packet sizes (the UDP payload: header + data). The search keeps a floor (a size the path has
 // carried, used for every ordinary DATA packet) and a ceiling (the largest size that might pass: what the
-// driver read off the route or the interface, lowered by each probe that fails). A probe is one DATA packet of
-// the size halfway between them; its acknowledgement raises the floor, its loss (`attempts` times in a row,
-// so one random loss does not cost a size) lowers the ceiling. When the two meet the search stops; it starts
-// again after reprobe_interval_us (a route may have grown), and at once from the minimum when the path stops
-// carrying the floor (a black hole after a route change) or the network says a packet was too big.
+// driver read off the route or the interface, lowered by each probe that fails). A probe is one DATA packet
+// of the size halfway between them; its acknowledgement raises the floor, its loss (`attempts` times in a
+// row, so one random loss does not cost a size) lowers the ceiling. When the two meet the search stops; it
+// starts again after reprobe_interval_us (a route may have grown), and at once from the minimum when the path
+// stops carrying the floor (a black hole after a route change) or the network says a packet was too big.
 //
 // Pure: time is a parameter. The connection decides what a probe is and when one was lost.
 #pragma once
@@ -59,8 +59,8 @@ class PathMtu {
   PathMtuConfig config_;
   std::size_t floor_;
   std::size_t ceiling_;
-  int failures_ = 0;                   // losses in a row at the current probe size
-  std::int64_t next_search_us_ = 0;    // when a finished search starts again
+  int failures_ = 0;                 // losses in a row at the current probe size
+  std::int64_t next_search_us_ = 0;  // when a finished search starts again
   std::uint32_t probes_acked_ = 0;
   std::uint32_t probes_lost_ = 0;
 };
