@@ -29,7 +29,24 @@ const char* to_string(ConnectionError e) {
 }
 
 Connection::Connection(const ConnectionConfig& config)
-    : config_(config), ledbat_(config.ledbat), mtu_(config.mtu), rto_us_(config.initial_rto_us) {}
+    : config_(config),
+      ledbat_(config.ledbat),
+      mtu_(config.mtu),
+      route_max_packet_(config.mtu.max_packet_size),
+      rto_us_(config.initial_rto_us) {
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), 0);
+}
+
+void Connection::set_max_packet_size(std::size_t size, TimeUs now) {
+  route_max_packet_ = size;
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), now);
+}
+
+void Connection::learn_peer_limit(std::uint16_t advertised, TimeUs now) {
+  if (advertised == 0) return;
+  peer_packet_limit_ = advertised;
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), now);
+}
 
 Connection Connection::connect(std::uint16_t recv_id, std::uint16_t initial_seq, TimeUs now,
                                const ConnectionConfig& config) {
@@ -59,6 +76,8 @@ Connection Connection::accept(const PacketHeader& syn, std::uint16_t initial_seq
   c.created_us_ = now;
   c.last_received_us_ = now;
   c.reply_micro_ = timestamp(now) - syn.timestamp_us;
+  c.peer_advertised_ = syn.max_packet != 0;
+  c.learn_peer_limit(syn.max_packet, now);
   c.emit(PacketType::state, now, false);
   return c;
 }
@@ -245,6 +264,7 @@ void Connection::on_packet(const Packet& p, TimeUs now) {
     if (h.ack_nr != static_cast<std::uint16_t>(acked_seq_ + 1)) return;  // not an answer to our SYN
     ack_nr_ = static_cast<std::uint16_t>(h.seq_nr - 1);
     state_ = State::connected;
+    learn_peer_limit(h.max_packet, now);
   }
   last_received_us_ = now;
   reply_micro_ = timestamp(now) - h.timestamp_us;
@@ -435,6 +455,10 @@ PacketHeader Connection::header(PacketType type, TimeUs now) const {
   h.window = static_cast<std::uint32_t>(advertised_window());
   h.seq_nr = seq_nr_;
   h.ack_nr = ack_nr_;
+  // Our read limit rides on the SYN, and on the answer to a SYN that carried it (no larger than that SYN).
+  if (type == PacketType::syn ||
+      (type == PacketType::state && state_ == State::syn_received && peer_advertised_))
+    h.max_packet = config_.receive_packet_limit;
   return h;
 }
 

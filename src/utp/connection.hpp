@@ -47,9 +47,14 @@ namespace shoal::utp {
 
 using TimeUs = std::int64_t;
 inline constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
+// A peer that did not say how large a datagram it reads (kExtensionMaxPacket) gets none larger than an
+// Ethernet frame carries over IPv4.
+inline constexpr std::size_t kUnadvertisedPacketLimit = 1472;
 
 struct ConnectionConfig {
-  PathMtuConfig mtu;                         // sizes of DATA packets (header + payload); a SACK goes alone
+  PathMtuConfig mtu;  // sizes of DATA packets (header + payload); a SACK goes alone
+  // The largest datagram we read, told to the peer in the SYN or its answer (0: not told).
+  std::uint16_t receive_packet_limit = static_cast<std::uint16_t>(kMaxPacketSize);
   std::size_t receive_buffer = 1024 * 1024;  // bytes we advertise at most
   std::size_t send_buffer = 1024 * 1024;     // bytes write() takes beyond what is in flight
   TimeUs initial_rto_us = 1'000'000;
@@ -131,7 +136,9 @@ class Connection {
   // (ICMP fragmentation needed / packet too big, EMSGSIZE): packets in flight above it are resent at once.
   void on_packet_too_big(std::size_t limit, TimeUs now);
   // The driver learned the route's ceiling (its MTU less IP and UDP headers).
-  void set_max_packet_size(std::size_t size, TimeUs now) { mtu_.set_max(size, now); }
+  void set_max_packet_size(std::size_t size, TimeUs now);
+  // The largest datagram the peer reads (what it advertised, or kUnadvertisedPacketLimit).
+  std::size_t peer_packet_limit() const { return peer_packet_limit_; }
 
   State state() const { return state_; }
   ConnectionError error() const { return error_; }
@@ -186,6 +193,7 @@ class Connection {
   void probe_lost(Sent& s, TimeUs now);
   bool only_probe_outstanding() const;
   void push_output(std::size_t at, std::size_t size, bool may_fragment);
+  void learn_peer_limit(std::uint16_t advertised, TimeUs now);
   void handle_data(const Packet& p);
   void deliver(std::span<const std::uint8_t> payload);
   void rtt_sample(TimeUs sample);
@@ -202,6 +210,9 @@ class Connection {
   Ledbat ledbat_;
   PathMtu mtu_;
   bool probe_in_flight_ = false;
+  std::size_t route_max_packet_ = 0;
+  std::size_t peer_packet_limit_ = kUnadvertisedPacketLimit;
+  bool peer_advertised_ = false;  // its SYN carried kExtensionMaxPacket: our answer does too
   std::uint16_t probe_seq_ = 0;
   State state_ = State::syn_sent;
   ConnectionError error_ = ConnectionError::none;

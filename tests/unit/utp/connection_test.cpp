@@ -347,7 +347,8 @@ TEST(UtpConnection, HandshakeReplyIsNeverLargerThanTheSynInATransfer) {
   auto data = pattern(64 * 1024, 12);
   auto t = run_transfer(data, {});
   EXPECT_EQ(t.received, data);
-  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize);
+  // The SYN carries our read limit (4 bytes of extension); the answer carries the acceptor's, no more.
+  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize + 4);
 }
 
 TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
@@ -450,6 +451,37 @@ TEST(UtpConnection, PacketTooBigLowersTheSizeAtOnce) {
   EXPECT_EQ(t.packet_size, 1252u);
   EXPECT_EQ(t.congestion_losses, 0u);
   EXPECT_EQ(t.timeouts, 0u);
+}
+
+// A peer that does not say how large a datagram it reads (another client) is never sent more than an Ethernet
+// frame carries, whatever the route allows: it may read into a 1500-byte buffer and take the rest as lost.
+TEST(UtpConnection, APeerThatAdvertisesNoLimitGetsEthernetSizedPacketsAtMost) {
+  auto data = pattern(6 << 20, 25);
+  Options o;
+  o.config.mtu.max_packet_size = 8972;
+  Link link(LinkConfig{});
+  ConnectionConfig quiet = o.config;
+  quiet.receive_packet_limit = 0;
+  link.side[0] = Connection::connect(1, 1, link.now, o.config);
+  link.on_unbound = [&](int, const Packet& p) {
+    link.side[1] = Connection::accept(p.header, 9, link.now, quiet);
+  };
+  std::size_t written = 0;
+  std::vector<std::uint8_t> sink(1 << 20);
+  std::size_t received = 0;
+  for (int i = 0; i < 200000 && received < data.size(); ++i) {
+    auto& a = *link.side[0];
+    if (a.state() == State::connected && written < data.size())
+      written += a.write(std::span(data).subspan(written));
+    if (link.side[1]) received += link.side[1]->read(sink);
+    link.flush_all();
+    if (!link.step()) break;
+  }
+  EXPECT_EQ(received, data.size());
+  EXPECT_EQ(link.side[0]->peer_packet_limit(), kUnadvertisedPacketLimit);
+  EXPECT_EQ(link.side[0]->packet_size(), kUnadvertisedPacketLimit);
+  EXPECT_LE(link.largest[0], kUnadvertisedPacketLimit);
+  EXPECT_LE(link.largest[1], kHeaderSize + 4 + kMaxSackBytes);  // the quiet side's answers carry no limit
 }
 
 }  // namespace
