@@ -19,11 +19,17 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 20;
 inline constexpr std::uint8_t kExtensionNone = 0;
 inline constexpr std::uint8_t kExtensionSack = 1;
+// libutp's "extension bits" (8 bytes, all zero from us): it opens our chain, because libutp takes a packet
+// whose first extension type is above 2 for a version-0 one (measured against Transmission 3.00).
+inline constexpr std::uint8_t kExtensionBits = 2;
+inline constexpr std::size_t kExtensionBitsSize = 8;
 // Shoal's own extension, in a SYN and in the STATE that answers it: the largest datagram its sender reads
-// (2 bytes). Peers that do not know it skip it, as BEP 29 asks of unknown extensions; without it a peer is
-// sent nothing larger than an Ethernet frame carries (kUnadvertisedPacketLimit in connection.hpp), since a
-// client reading into a 1500- or 4096-byte buffer would take a larger datagram truncated.
+// (2 bytes), after the extension bits. Peers that do not know it skip it, as BEP 29 asks of unknown
+// extensions; without it a peer is sent nothing larger than an Ethernet frame carries
+// (kUnadvertisedPacketLimit in connection.hpp), since a client reading into a 1500- or 4096-byte buffer
+// would take a larger datagram truncated.
 inline constexpr std::uint8_t kExtensionMaxPacket = 0x53;
+inline constexpr std::size_t kMaxPacketExtensionSize = 2 + kExtensionBitsSize + 2 + 2;
 // Limits on what a decoder accepts (a real packet has at most a SACK and perhaps one unknown extension).
 inline constexpr std::size_t kMaxExtensions = 8;
 // BEP 29 says a SACK bitmask is a multiple of 4 bytes, but libtorrent sends any length: any non-zero length

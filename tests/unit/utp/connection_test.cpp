@@ -347,8 +347,8 @@ TEST(UtpConnection, HandshakeReplyIsNeverLargerThanTheSynInATransfer) {
   auto data = pattern(64 * 1024, 12);
   auto t = run_transfer(data, {});
   EXPECT_EQ(t.received, data);
-  // The SYN carries our read limit (4 bytes of extension); the answer carries the acceptor's, no more.
-  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize + 4);
+  // The SYN carries our read limit; the answer carries the acceptor's, no larger.
+  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize + kMaxPacketExtensionSize);
 }
 
 TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
@@ -481,7 +481,7 @@ TEST(UtpConnection, APeerThatAdvertisesNoLimitGetsEthernetSizedPacketsAtMost) {
   EXPECT_EQ(link.side[0]->peer_packet_limit(), kUnadvertisedPacketLimit);
   EXPECT_EQ(link.side[0]->packet_size(), kUnadvertisedPacketLimit);
   EXPECT_LE(link.largest[0], kUnadvertisedPacketLimit);
-  EXPECT_LE(link.largest[1], kHeaderSize + 4 + kMaxSackBytes);  // the quiet side's answers carry no limit
+  EXPECT_LE(link.largest[1], kHeaderSize + 2 + kMaxSackBytes);  // the quiet side's answers carry no limit
 }
 
 }  // namespace
