@@ -89,6 +89,8 @@ class UtpSocket : public std::enable_shared_from_this<UtpSocket> {
   bool handed_to_app = false;
   bool dirty = false;  // heard from in the current receive batch: serviced at its end
   bool counted_half_open = false;
+  bool route_mtu_known = false;          // the probing ceiling was read off the route
+  std::size_t reported_packet_size = 0;  // the settled path MTU last logged
 
  private:
   struct Initiate {

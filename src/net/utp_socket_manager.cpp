@@ -9,6 +9,11 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 
+// IP and UDP headers: what an IP MTU holds beyond the uTP packet.
+std::size_t ip_udp_headers(const Endpoint& e) {
+  return e.v6 ? 40 + 8 : 20 + 8;
+}
+
 struct ConnectInitiation {
   UtpSocket* socket;
   template <class Handler>
@@ -27,6 +32,8 @@ UtpSocketManager::UtpSocketManager(asio::io_context& io, UdpMux& mux, utp::Conne
   mux_.set_batch_end_handler(UdpMux::Kind::utp, [this] { on_batch_done(); });
   mux_.set_unreachable_handler(
       UdpMux::Kind::utp, [this](const Endpoint& to, std::error_code error) { on_unreachable(to, error); });
+  mux_.set_too_big_handler(UdpMux::Kind::utp,
+                           [this](const Endpoint& to, std::size_t mtu) { on_too_big(to, mtu); });
 }
 
 UtpSocketManager::~UtpSocketManager() {
@@ -34,6 +41,7 @@ UtpSocketManager::~UtpSocketManager() {
   mux_.set_handler(UdpMux::Kind::utp, nullptr);
   mux_.set_batch_end_handler(UdpMux::Kind::utp, nullptr);
   mux_.set_unreachable_handler(UdpMux::Kind::utp, nullptr);
+  mux_.set_too_big_handler(UdpMux::Kind::utp, nullptr);
 }
 
 utp::TimeUs UtpSocketManager::now() const {
@@ -190,6 +198,42 @@ void UtpSocketManager::on_unreachable(const Endpoint& to, std::error_code) {
   }
 }
 
+void UtpSocketManager::on_too_big(const Endpoint& to, std::size_t mtu) {
+  std::vector<std::shared_ptr<UtpSocket>> hit;
+  for (auto it = sockets_.lower_bound({to, 0}); it != sockets_.end() && it->first.first == to; ++it)
+    hit.push_back(it->second);
+  for (auto& s : hit) {
+    packet_too_big(*s, mtu);
+    service(s);
+  }
+}
+
+void UtpSocketManager::packet_too_big(UtpSocket& socket, std::size_t mtu) {
+  std::size_t headers = ip_udp_headers(socket.remote());
+  socket.connection().on_packet_too_big(mtu > headers ? mtu - headers : 0, now());
+}
+
+void UtpSocketManager::update_path_mtu(UtpSocket& socket) {
+  auto& c = socket.connection();
+  if (c.state() != utp::State::connected) return;
+  if (!socket.route_mtu_known) {
+    // Read once the peer is confirmed (not per SYN: a flood of them costs no system calls).
+    socket.route_mtu_known = true;
+    auto mtu = UdpMux::route_mtu(socket.remote());
+    std::size_t headers = ip_udp_headers(socket.remote());
+    std::size_t ceiling = limits_.max_packet_size;
+    if (mtu && *mtu > headers) ceiling = std::min(ceiling, *mtu - headers);
+    c.set_max_packet_size(ceiling, now());
+  }
+  if (log_ && !c.path_mtu().searching() && c.packet_size() != socket.reported_packet_size) {
+    socket.reported_packet_size = c.packet_size();
+    log_("utp: path MTU to " + socket.remote().to_string() + ": packets of " +
+         std::to_string(c.packet_size()) + " bytes (ceiling " + std::to_string(c.path_mtu().ceiling()) +
+         ", " + std::to_string(c.path_mtu().probes_acked()) + " probes passed, " +
+         std::to_string(c.path_mtu().probes_lost()) + " lost)");
+  }
+}
+
 void UtpSocketManager::flush(UtpSocket& socket) {
   if (closed_) return;
   auto it = sockets_.find({socket.remote(), socket.connection().recv_id()});
@@ -206,9 +250,15 @@ void UtpSocketManager::send_output(UtpSocket& socket) {
   if (c.output_count() == 0) return;
   packets_.clear();
   for (std::size_t i = 0; i < c.output_count(); ++i)
-    packets_.push_back(c.output(i));
-  mux_.send_many(socket.remote(), packets_);  // sendmmsg: one system call for the whole flush
+    packets_.push_back({c.output(i), c.output_may_fragment(i)});
+  // GSO runs in one sendmmsg: one system call for the whole flush.
+  auto result = mux_.send_many(socket.remote(), packets_);
   c.clear_output();
+  if (result.too_big) {
+    // Larger than the route's MTU now (a route change): the kernel knows the new one.
+    auto mtu = UdpMux::route_mtu(socket.remote());
+    packet_too_big(socket, mtu.value_or(0));
+  }
 }
 
 void UtpSocketManager::service(std::shared_ptr<UtpSocket> socket) {
@@ -228,6 +278,7 @@ void UtpSocketManager::service(std::shared_ptr<UtpSocket> socket) {
     if (!socket->progress()) break;
   }
   auto state = c.state();
+  update_path_mtu(*socket);
   if (socket->counted_half_open && state != utp::State::syn_received) {
     socket->counted_half_open = false;
     --half_open_;

@@ -127,6 +127,7 @@ SessionCore::SessionCore(SessionSettings settings)
       utp::ConnectionConfig config;
       config.max_syn_retries = 1;
       utp_ = std::make_unique<net::UtpSocketManager>(io_, *udp_, config);
+      if (settings_.log_events) utp_->set_log_handler([this](const std::string& text) { log("", text); });
       utp_->set_accept_handler([this](std::shared_ptr<net::UtpSocket> socket) {
         auto remote = socket->remote();
         listener_->adopt(session::PeerStream(std::move(socket)), remote);

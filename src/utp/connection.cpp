@@ -29,7 +29,24 @@ const char* to_string(ConnectionError e) {
 }
 
 Connection::Connection(const ConnectionConfig& config)
-    : config_(config), ledbat_(config.ledbat), rto_us_(config.initial_rto_us) {}
+    : config_(config),
+      ledbat_(config.ledbat),
+      mtu_(config.mtu),
+      route_max_packet_(config.mtu.max_packet_size),
+      rto_us_(config.initial_rto_us) {
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), 0);
+}
+
+void Connection::set_max_packet_size(std::size_t size, TimeUs now) {
+  route_max_packet_ = size;
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), now);
+}
+
+void Connection::learn_peer_limit(std::uint16_t advertised, TimeUs now) {
+  if (advertised == 0) return;
+  peer_packet_limit_ = advertised;
+  mtu_.set_max(std::min(route_max_packet_, peer_packet_limit_), now);
+}
 
 Connection Connection::connect(std::uint16_t recv_id, std::uint16_t initial_seq, TimeUs now,
                                const ConnectionConfig& config) {
@@ -59,6 +76,8 @@ Connection Connection::accept(const PacketHeader& syn, std::uint16_t initial_seq
   c.created_us_ = now;
   c.last_received_us_ = now;
   c.reply_micro_ = timestamp(now) - syn.timestamp_us;
+  c.peer_advertised_ = syn.max_packet != 0;
+  c.learn_peer_limit(syn.max_packet, now);
   c.emit(PacketType::state, now, false);
   return c;
 }
@@ -114,13 +133,32 @@ void Connection::close() {
   }
 }
 
+void Connection::push_output(std::size_t at, std::size_t size, bool may_fragment) {
+  output_spans_.push_back(Output{at, size, may_fragment});
+}
+
+void Connection::on_packet_too_big(std::size_t limit, TimeUs now) {
+  if (state_ != State::connected) return;
+  mtu_.on_too_big(limit, now);
+  // What is in flight above the new size was dropped on the way: resend it now (allowed to fragment), without
+  // a window cut (the size was wrong, not the rate).
+  std::size_t size = mtu_.packet_size();
+  for (std::uint16_t seq = static_cast<std::uint16_t>(acked_seq_ + 1); seq != seq_nr_; ++seq) {
+    auto& s = sent_slot(seq);
+    if (!s.in_use || s.sacked || s.need_resend || s.packet.size() <= size) continue;
+    s.need_resend = true;
+    cur_window_ -= s.payload;
+    if (s.probe) probe_lost(s, now);
+  }
+}
+
 void Connection::abort() {
   if (state_ == State::closed) return;
   if (state_ != State::syn_received) {
     PacketHeader h = header(PacketType::reset, 0);
     std::size_t at = output_.size();
     std::size_t n = encode_packet(h, {}, {}, output_);
-    output_spans_.emplace_back(at, n);
+    push_output(at, n, false);
   }
   state_ = State::closed;
   error_ = ConnectionError::aborted;
@@ -150,7 +188,15 @@ void Connection::on_timer(TimeUs now) {
     if (now >= created_us_ + config_.syn_received_timeout_us) state_ = State::closed;
     return;
   }
-  if (packets_outstanding() > 0 && now >= rto_deadline_) {
+  if (packets_outstanding() > 0 && now >= rto_deadline_ && probe_in_flight_ && only_probe_outstanding()) {
+    // Everything but the probe arrived: its size was lost, not the rate. No window cut, no backoff; the
+    // retransmission may fragment, so a dead peer still times out through the ordinary path below.
+    auto& s = sent_slot(probe_seq_);
+    s.need_resend = true;
+    cur_window_ -= s.payload;
+    probe_lost(s, now);
+    rto_deadline_ = now + rto_us_;
+  } else if (packets_outstanding() > 0 && now >= rto_deadline_) {
     ++timeouts_;
     ++timeout_count_;
     int limit = state_ == State::syn_sent ? config_.max_syn_retries : config_.max_timeouts;
@@ -161,6 +207,17 @@ void Connection::on_timer(TimeUs now) {
     }
     rto_us_ = std::min(rto_us_ * 2, config_.max_rto_us);
     ledbat_.on_timeout();
+    if (probe_in_flight_) {
+      sent_slot(probe_seq_).probe = false;  // lost with everything else: it says nothing about its size
+      probe_in_flight_ = false;
+    }
+    // The oldest packet was sent twice at the size the path used to carry and both vanished while the peer
+    // is silent: a black hole (a route change to a smaller MTU that sends no ICMP, or one filtered). Drop to
+    // the minimum size; the retransmission may fragment.
+    auto& oldest = sent_slot(static_cast<std::uint16_t>(acked_seq_ + 1));
+    if (state_ == State::connected && timeouts_ >= 2 && oldest.transmissions >= 2 &&
+        oldest.packet.size() > config_.mtu.min_packet_size && oldest.packet.size() >= mtu_.packet_size())
+      mtu_.on_black_hole(now);
     duplicate_acks_ = 0;
     for (std::uint16_t s = static_cast<std::uint16_t>(acked_seq_ + 1); s != seq_nr_; ++s) {
       auto& slot = sent_slot(s);
@@ -207,6 +264,7 @@ void Connection::on_packet(const Packet& p, TimeUs now) {
     if (h.ack_nr != static_cast<std::uint16_t>(acked_seq_ + 1)) return;  // not an answer to our SYN
     ack_nr_ = static_cast<std::uint16_t>(h.seq_nr - 1);
     state_ = State::connected;
+    learn_peer_limit(h.max_packet, now);
   }
   last_received_us_ = now;
   reply_micro_ = timestamp(now) - h.timestamp_us;
@@ -220,10 +278,33 @@ void Connection::acknowledge(Sent& s, std::size_t& bytes_acked, TimeUs now) {
     bytes_acked += s.payload;
     if (!s.need_resend) cur_window_ -= s.payload;
     if (s.transmissions == 1) rtt_sample(now - s.sent_us);
+    on_delivered(s, now);
   }
   s.in_use = false;
   s.sacked = false;
   s.need_resend = false;
+}
+
+void Connection::on_delivered(Sent& s, TimeUs now) {
+  if (!s.probe) return;
+  s.probe = false;
+  probe_in_flight_ = false;
+  if (s.transmissions == 1) mtu_.on_probe_acked(s.packet.size(), now);
+}
+
+void Connection::probe_lost(Sent& s, TimeUs now) {
+  s.probe = false;
+  probe_in_flight_ = false;
+  mtu_.on_probe_lost(s.packet.size(), now);
+}
+
+bool Connection::only_probe_outstanding() const {
+  for (std::uint16_t seq = static_cast<std::uint16_t>(acked_seq_ + 1); seq != seq_nr_; ++seq) {
+    if (seq == probe_seq_) continue;
+    const auto& s = outstanding_[seq & (kOutstandingSlots - 1)];
+    if (!s.sacked) return false;
+  }
+  return true;
 }
 
 void Connection::rtt_sample(TimeUs sample) {
@@ -239,14 +320,19 @@ void Connection::rtt_sample(TimeUs sample) {
   rto_us_ = std::clamp(srtt_us_ + 4 * rttvar_us_, config_.min_rto_us, config_.max_rto_us);
 }
 
-void Connection::mark_lost(std::uint16_t seq) {
+void Connection::mark_lost(std::uint16_t seq, TimeUs now) {
   auto& s = sent_slot(seq);
   if (!s.in_use || s.sacked || s.need_resend) return;
   s.need_resend = true;
   cur_window_ -= s.payload;
+  if (s.probe) {
+    probe_lost(s, now);  // too big for the path, most likely: no congestion signal
+    return;
+  }
   ++fast_retransmissions_;
   if (seq_less(loss_recovery_seq_, seq)) {
     ledbat_.on_loss();
+    ++congestion_losses_;
     loss_recovery_seq_ = static_cast<std::uint16_t>(seq_nr_ - 1);
   }
 }
@@ -287,18 +373,19 @@ void Connection::handle_ack(const Packet& p, TimeUs now) {
           bytes_acked += s.payload;
           if (!s.need_resend) cur_window_ -= s.payload;
           if (s.transmissions == 1) rtt_sample(now - s.sent_us);
+          on_delivered(s, now);
           s.sacked = true;
           s.need_resend = false;
         }
         ++sacked_after;
       } else if (sacked_after >= 3) {
-        mark_lost(seq);
+        mark_lost(seq, now);
       }
     }
-    if (sacked_after >= 3) mark_lost(static_cast<std::uint16_t>(acked_seq_ + 1));
+    if (sacked_after >= 3) mark_lost(static_cast<std::uint16_t>(acked_seq_ + 1), now);
   }
   if (duplicate_acks_ >= 3 && packets_outstanding() > 0) {
-    mark_lost(static_cast<std::uint16_t>(acked_seq_ + 1));
+    mark_lost(static_cast<std::uint16_t>(acked_seq_ + 1), now);
     duplicate_acks_ = 0;
   }
   if (bytes_acked > 0 || advanced > 0) {
@@ -320,8 +407,8 @@ void Connection::handle_data(const Packet& p) {
   int ahead = seq_distance(ack_nr_, h.seq_nr);
   if (ahead <= 0) return;  // a duplicate: the ACK it triggers is all it needs
   if (ahead >= static_cast<int>(kReorderSlots)) return;
-  // Beyond what we advertised (with one packet of slack): a misbehaving sender, drop.
-  if (readable() + reorder_bytes_ + p.payload.size() > config_.receive_buffer + max_payload()) return;
+  // Beyond what we advertised (one packet, of the sender's size, of slack): a misbehaving sender, drop.
+  if (readable() + reorder_bytes_ > config_.receive_buffer) return;
   if (ahead == 1) {
     deliver(p.payload);
     ack_nr_ = h.seq_nr;
@@ -368,6 +455,10 @@ PacketHeader Connection::header(PacketType type, TimeUs now) const {
   h.window = static_cast<std::uint32_t>(advertised_window());
   h.seq_nr = seq_nr_;
   h.ack_nr = ack_nr_;
+  // Our read limit rides on the SYN, and on the answer to a SYN that carried it (no larger than that SYN).
+  if (type == PacketType::syn ||
+      (type == PacketType::state && state_ == State::syn_received && peer_advertised_))
+    h.max_packet = config_.receive_packet_limit;
   return h;
 }
 
@@ -389,7 +480,7 @@ void Connection::emit(PacketType type, TimeUs now, bool with_sack) {
   std::size_t sack = with_sack ? build_sack(mask) : 0;
   std::size_t at = output_.size();
   std::size_t n = encode_packet(header(type, now), std::span(mask.data(), sack), {}, output_);
-  output_spans_.emplace_back(at, n);
+  push_output(at, n, false);
   ack_needed_ = false;
   sack_needed_ = false;
   last_sent_us_ = now;
@@ -406,9 +497,10 @@ void Connection::send_new(PacketType type, std::span<const std::uint8_t> payload
   s.sacked = false;
   s.need_resend = false;
   s.in_use = true;
+  s.probe = false;
   std::size_t at = output_.size();
   output_.insert(output_.end(), s.packet.begin(), s.packet.end());
-  output_spans_.emplace_back(at, s.packet.size());
+  push_output(at, s.packet.size(), false);
   if (packets_outstanding() == 0) rto_deadline_ = now + rto_us_;
   seq_nr_ = static_cast<std::uint16_t>(seq_nr_ + 1);
   cur_window_ += payload.size();
@@ -424,10 +516,13 @@ void Connection::resend(std::uint16_t seq, TimeUs now) {
   s.sent_us = now;
   ++s.transmissions;
   s.need_resend = false;
+  s.probe = false;
   cur_window_ += s.payload;
   std::size_t at = output_.size();
   output_.insert(output_.end(), s.packet.begin(), s.packet.end());
-  output_spans_.emplace_back(at, s.packet.size());
+  // Larger than what the path is known to carry (a lost probe, a packet from before the size dropped): the
+  // bytes must arrive even if the size does not pass, so fragmentation is allowed.
+  push_output(at, s.packet.size(), s.packet.size() > mtu_.packet_size());
   ack_needed_ = false;
   last_sent_us_ = now;
   ++packets_sent_;
@@ -460,7 +555,19 @@ void Connection::flush(TimeUs now) {
   // New data.
   while (send_buffer_.size() > send_head_ && packets_outstanding() < kOutstandingSlots - 1) {
     std::size_t window = send_window();
-    std::size_t size = std::min(send_buffer_.size() - send_head_, max_payload());
+    std::size_t queued = send_buffer_.size() - send_head_;
+    std::size_t size = std::min(queued, max_payload());
+    // One probe at a time, of full data (the search wants the size to pass as one datagram), under the
+    // window.
+    bool probe = false;
+    if (!probe_in_flight_) {
+      std::size_t probe_size = mtu_.probe_size(now);
+      if (probe_size > kHeaderSize && queued >= probe_size - kHeaderSize &&
+          cur_window_ + probe_size - kHeaderSize <= window) {
+        size = probe_size - kHeaderSize;
+        probe = true;
+      }
+    }
     if (cur_window_ + size > window) {
       // Always one packet in flight when the window is smaller than a packet (a tiny peer window, a probe).
       if (cur_window_ > 0) break;
@@ -470,6 +577,11 @@ void Connection::flush(TimeUs now) {
     }
     send_new(PacketType::data, std::span(send_buffer_.data() + send_head_, size), now);
     send_head_ += size;
+    if (probe) {
+      probe_seq_ = static_cast<std::uint16_t>(seq_nr_ - 1);
+      sent_slot(probe_seq_).probe = true;
+      probe_in_flight_ = true;
+    }
   }
   if (send_head_ == send_buffer_.size()) {
     send_buffer_.clear();

@@ -10,6 +10,14 @@
 // halve the window (once per window of data); the retransmission timer (RFC 6298: srtt + 4 rttvar, at least
 // min_rto, doubling per timeout, Karn's rule for samples) resends and drops the window to one packet.
 //
+// Path MTU (utp/path_mtu.hpp): ordinary DATA packets have the size the path is known to carry; while the
+// search runs, one DATA packet at a time is a probe of a larger size. A probe lost (SACKed around, or timed
+// out alone) lowers the ceiling but is no congestion signal: the window stays. Its retransmission, and that
+// of any packet larger than the size now known to pass, is flagged may_fragment: the driver sends it without
+// DF, so the bytes get through even where the size does not. Two timeouts in a row with packets above the
+// minimum size mean a black hole (a route change to a smaller MTU): the size drops to the minimum and the
+// search starts again below the old size.
+//
 // Receiving: in-order payload is appended to the receive buffer; packets ahead of it (up to kReorderSlots)
 // wait in the reorder ring and are SACKed. The advertised window is the receive buffer's free room.
 //
@@ -33,14 +41,20 @@
 
 #include "utp/ledbat.hpp"
 #include "utp/packet.hpp"
+#include "utp/path_mtu.hpp"
 
 namespace shoal::utp {
 
 using TimeUs = std::int64_t;
 inline constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
+// A peer that did not say how large a datagram it reads (kExtensionMaxPacket) gets none larger than an
+// Ethernet frame carries over IPv4.
+inline constexpr std::size_t kUnadvertisedPacketLimit = 1472;
 
 struct ConnectionConfig {
-  std::size_t packet_size = 1400;            // header + payload of a DATA packet (a SACK may add 34)
+  PathMtuConfig mtu;  // sizes of DATA packets (header + payload); a SACK goes alone
+  // The largest datagram we read, told to the peer in the SYN or its answer (0: not told).
+  std::uint16_t receive_packet_limit = static_cast<std::uint16_t>(kMaxPacketSize);
   std::size_t receive_buffer = 1024 * 1024;  // bytes we advertise at most
   std::size_t send_buffer = 1024 * 1024;     // bytes write() takes beyond what is in flight
   TimeUs initial_rto_us = 1'000'000;
@@ -93,9 +107,12 @@ class Connection {
 
   std::size_t output_count() const { return output_spans_.size(); }
   std::span<const std::uint8_t> output(std::size_t i) const {
-    auto [at, size] = output_spans_[i];
-    return {output_.data() + at, size};
+    const auto& o = output_spans_[i];
+    return {output_.data() + o.at, o.size};
   }
+  // The datagram is larger than the size the path is known to carry (a lost probe, or a packet sent before
+  // the size dropped): send it with fragmentation allowed.
+  bool output_may_fragment(std::size_t i) const { return output_spans_[i].may_fragment; }
   void clear_output() {
     output_.clear();
     output_spans_.clear();
@@ -115,6 +132,13 @@ class Connection {
   void close();
   // Queues a RESET and closes at once.
   void abort();
+  // The network says datagrams above `limit` bytes (UDP payload; 0: unknown) do not pass to this peer
+  // (ICMP fragmentation needed / packet too big, EMSGSIZE): packets in flight above it are resent at once.
+  void on_packet_too_big(std::size_t limit, TimeUs now);
+  // The driver learned the route's ceiling (its MTU less IP and UDP headers).
+  void set_max_packet_size(std::size_t size, TimeUs now);
+  // The largest datagram the peer reads (what it advertised, or kUnadvertisedPacketLimit).
+  std::size_t peer_packet_limit() const { return peer_packet_limit_; }
 
   State state() const { return state_; }
   ConnectionError error() const { return error_; }
@@ -136,6 +160,9 @@ class Connection {
   std::uint64_t packets_sent() const { return packets_sent_; }
   std::uint64_t fast_retransmissions() const { return fast_retransmissions_; }
   std::uint64_t timeouts() const { return timeout_count_; }
+  std::uint64_t congestion_losses() const { return congestion_losses_; }  // window cuts for loss
+  std::size_t packet_size() const { return mtu_.packet_size(); }
+  const PathMtu& path_mtu() const { return mtu_; }
 
  private:
   struct Sent {
@@ -146,6 +173,7 @@ class Connection {
     bool sacked = false;
     bool need_resend = false;
     bool in_use = false;
+    bool probe = false;  // a path MTU probe, sent once so far
   };
   struct Received {
     std::vector<std::uint8_t> payload;
@@ -156,11 +184,16 @@ class Connection {
   Sent& sent_slot(std::uint16_t seq) { return outstanding_[seq & (kOutstandingSlots - 1)]; }
   Received& received_slot(std::uint16_t seq) { return reorder_[seq & (kReorderSlots - 1)]; }
   std::uint16_t packets_outstanding() const { return static_cast<std::uint16_t>(seq_nr_ - 1 - acked_seq_); }
-  std::size_t max_payload() const { return config_.packet_size - kHeaderSize; }
+  std::size_t max_payload() const { return mtu_.packet_size() - kHeaderSize; }
 
   void handle_ack(const Packet& p, TimeUs now);
   void acknowledge(Sent& s, std::size_t& bytes_acked, TimeUs now);
-  void mark_lost(std::uint16_t seq);
+  void mark_lost(std::uint16_t seq, TimeUs now);
+  void on_delivered(Sent& s, TimeUs now);
+  void probe_lost(Sent& s, TimeUs now);
+  bool only_probe_outstanding() const;
+  void push_output(std::size_t at, std::size_t size, bool may_fragment);
+  void learn_peer_limit(std::uint16_t advertised, TimeUs now);
   void handle_data(const Packet& p);
   void deliver(std::span<const std::uint8_t> payload);
   void rtt_sample(TimeUs sample);
@@ -175,6 +208,12 @@ class Connection {
 
   ConnectionConfig config_;
   Ledbat ledbat_;
+  PathMtu mtu_;
+  bool probe_in_flight_ = false;
+  std::size_t route_max_packet_ = 0;
+  std::size_t peer_packet_limit_ = kUnadvertisedPacketLimit;
+  bool peer_advertised_ = false;  // its SYN carried kExtensionMaxPacket: our answer does too
+  std::uint16_t probe_seq_ = 0;
   State state_ = State::syn_sent;
   ConnectionError error_ = ConnectionError::none;
   std::uint16_t recv_id_ = 0;
@@ -221,12 +260,18 @@ class Connection {
 
   // Output.
   std::vector<std::uint8_t> output_;
-  std::vector<std::pair<std::size_t, std::size_t>> output_spans_;
+  struct Output {
+    std::size_t at = 0;
+    std::size_t size = 0;
+    bool may_fragment = false;
+  };
+  std::vector<Output> output_spans_;
 
   std::uint64_t retransmissions_ = 0;
   std::uint64_t fast_retransmissions_ = 0;
   std::uint64_t packets_sent_ = 0;
   std::uint64_t timeout_count_ = 0;
+  std::uint64_t congestion_losses_ = 0;
 };
 
 }  // namespace shoal::utp

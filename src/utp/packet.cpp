@@ -70,6 +70,8 @@ Expected<Packet, PacketError> decode_packet(std::span<const std::uint8_t> d) {
     if (type == kExtensionSack) {
       if (length == 0) return unexpected(PacketError::bad_sack_length);
       p.sack = d.subspan(at, length);
+    } else if (type == kExtensionMaxPacket && length == 2) {
+      p.header.max_packet = read16(&d[at]);
     }
     at += length;
   }
@@ -84,11 +86,13 @@ std::size_t encode_packet(const PacketHeader& h, std::span<const std::uint8_t> s
                           std::span<const std::uint8_t> payload, std::vector<std::uint8_t>& out) {
   assert(sack.size() % 4 == 0 && sack.size() <= kMaxSackBytes);
   std::size_t start = out.size();
-  std::size_t size = kHeaderSize + (sack.empty() ? 0 : 2 + sack.size()) + payload.size();
+  std::size_t max_packet = h.max_packet != 0 ? kMaxPacketExtensionSize : 0;
+  std::size_t size = kHeaderSize + max_packet + (sack.empty() ? 0 : 2 + sack.size()) + payload.size();
   out.resize(start + size);
   std::uint8_t* p = out.data() + start;
   p[0] = static_cast<std::uint8_t>((static_cast<int>(h.type) << 4) | kVersion);
-  p[1] = sack.empty() ? kExtensionNone : kExtensionSack;
+  std::uint8_t after_max = sack.empty() ? kExtensionNone : kExtensionSack;
+  p[1] = max_packet != 0 ? kExtensionBits : after_max;
   write16(p + 2, h.connection_id);
   write32(p + 4, h.timestamp_us);
   write32(p + 8, h.timestamp_difference_us);
@@ -96,6 +100,16 @@ std::size_t encode_packet(const PacketHeader& h, std::span<const std::uint8_t> s
   write16(p + 16, h.seq_nr);
   write16(p + 18, h.ack_nr);
   std::uint8_t* at = p + kHeaderSize;
+  if (max_packet != 0) {
+    at[0] = kExtensionMaxPacket;
+    at[1] = static_cast<std::uint8_t>(kExtensionBitsSize);
+    std::fill(at + 2, at + 2 + kExtensionBitsSize, std::uint8_t{0});
+    at += 2 + kExtensionBitsSize;
+    at[0] = after_max;
+    at[1] = 2;
+    write16(at + 2, h.max_packet);
+    at += 4;
+  }
   if (!sack.empty()) {
     at[0] = kExtensionNone;
     at[1] = static_cast<std::uint8_t>(sack.size());

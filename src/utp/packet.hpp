@@ -19,6 +19,17 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 20;
 inline constexpr std::uint8_t kExtensionNone = 0;
 inline constexpr std::uint8_t kExtensionSack = 1;
+// libutp's "extension bits" (8 bytes, all zero from us): it opens our chain, because libutp takes a packet
+// whose first extension type is above 2 for a version-0 one (measured against Transmission 3.00).
+inline constexpr std::uint8_t kExtensionBits = 2;
+inline constexpr std::size_t kExtensionBitsSize = 8;
+// Shoal's own extension, in a SYN and in the STATE that answers it: the largest datagram its sender reads
+// (2 bytes), after the extension bits. Peers that do not know it skip it, as BEP 29 asks of unknown
+// extensions; without it a peer is sent nothing larger than an Ethernet frame carries
+// (kUnadvertisedPacketLimit in connection.hpp), since a client reading into a 1500- or 4096-byte buffer
+// would take a larger datagram truncated.
+inline constexpr std::uint8_t kExtensionMaxPacket = 0x53;
+inline constexpr std::size_t kMaxPacketExtensionSize = 2 + kExtensionBitsSize + 2 + 2;
 // Limits on what a decoder accepts (a real packet has at most a SACK and perhaps one unknown extension).
 inline constexpr std::size_t kMaxExtensions = 8;
 // BEP 29 says a SACK bitmask is a multiple of 4 bytes, but libtorrent sends any length: any non-zero length
@@ -45,6 +56,7 @@ struct PacketHeader {
   std::uint32_t window = 0;                   // bytes its receive buffer can still take
   std::uint16_t seq_nr = 0;
   std::uint16_t ack_nr = 0;
+  std::uint16_t max_packet = 0;  // kExtensionMaxPacket's value; 0: absent
 };
 
 // A decoded datagram; the spans point into the buffer it was decoded from.
@@ -56,8 +68,9 @@ struct Packet {
 
 Expected<Packet, PacketError> decode_packet(std::span<const std::uint8_t> datagram);
 
-// Appends the header, the SACK extension when `sack` is not empty (its size must be a non-zero multiple of 4,
-// at most kMaxSackBytes) and the payload to `out`. Returns the bytes appended.
+// Appends the header, the max-packet extension when header.max_packet is not 0, the SACK extension when
+// `sack` is not empty (its size must be a non-zero multiple of 4, at most kMaxSackBytes) and the payload to
+// `out`. Returns the bytes appended.
 std::size_t encode_packet(const PacketHeader& header, std::span<const std::uint8_t> sack,
                           std::span<const std::uint8_t> payload, std::vector<std::uint8_t>& out);
 

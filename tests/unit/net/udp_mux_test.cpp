@@ -226,8 +226,7 @@ TEST(UdpMux, ADeadAddressDoesNotLoseTheNextDatagramToALiveOne) {
     mux.send_to(alive, bytes({'d', 'e'}));
   }
   const std::vector<std::uint8_t> packet = {'d', 'e'};
-  const std::span<const std::uint8_t> one(packet);
-  std::vector<std::span<const std::uint8_t>> batch(3, one);
+  std::vector<UdpMux::Datagram> batch(3, UdpMux::Datagram{std::span<const std::uint8_t>(packet)});
   mux.send_to(dead, bytes({'d', 'e'}));
   mux.send_many(alive, batch);
   int received = 0;

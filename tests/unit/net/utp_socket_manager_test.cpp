@@ -37,11 +37,12 @@ struct Node {
 };
 
 asio::awaitable<void> send_all(UtpSocketManager& manager, Endpoint to, std::vector<std::uint8_t> data,
-                               bool& ok) {
+                               bool& ok, std::size_t* packet_size = nullptr) {
   auto [ec, socket] = co_await manager.connect(to);
   if (ec) co_return;
   auto [wec, n] = co_await asio::async_write(*socket, asio::buffer(data), kToken);
   ok = !wec && n == data.size();
+  if (packet_size) *packet_size = socket->connection().packet_size();
   socket->close();
 }
 
@@ -137,6 +138,38 @@ TEST(UtpSocketManager, RefusedSynGetsAResetNoLargerThanIt) {
   EXPECT_EQ(p->header.type, utp::PacketType::reset);
   EXPECT_EQ(b.manager->stats().refused, 1u);
   EXPECT_EQ(b.manager->connections(), 0u);
+}
+
+// Path MTU over loopback: its 64 KiB MTU is capped by Limits::max_packet_size, the connection probes up to
+// that and says so in the log; the data arrives intact through GSO sends and GRO reads.
+TEST(UtpSocketManager, ProbesUpToTheCappedRouteMtuAndLogsIt) {
+  asio::io_context io;
+  Node a(io), b(io);
+  std::vector<std::string> log;
+  a.manager->set_log_handler([&](const std::string& line) { log.push_back(line); });
+  std::vector<std::uint8_t> data(8 * 1024 * 1024);
+  std::mt19937 rng(5);
+  for (auto& x : data)
+    x = static_cast<std::uint8_t>(rng());
+  std::vector<std::uint8_t> received;
+  boost::system::error_code end;
+  b.manager->set_accept_handler([&](std::shared_ptr<UtpSocket> s) {
+    asio::co_spawn(io, receive_all(std::move(s), received, end), asio::detached);
+  });
+  bool sent = false;
+  std::size_t packet_size = 0;
+  asio::co_spawn(io, send_all(*a.manager, loopback(b.mux.port()), data, sent, &packet_size), asio::detached);
+  for (int i = 0; i < 2000 && !end; ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(sent);
+  EXPECT_TRUE(received == data);
+  EXPECT_EQ(packet_size, UtpLimits{}.max_packet_size);
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.back().find("packets of " + std::to_string(UtpLimits{}.max_packet_size) + " bytes"),
+            std::string::npos)
+      << log.back();
+  a.manager->close();
+  b.manager->close();
 }
 
 }  // namespace

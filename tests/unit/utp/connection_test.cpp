@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -30,7 +31,12 @@ struct Transfer {
   std::uint64_t retransmissions = 0;
   std::uint64_t fast_retransmissions = 0;
   std::uint64_t timeouts = 0;
+  std::uint64_t congestion_losses = 0;
   std::size_t largest_reply_before_confirmed = 0;
+  std::size_t packet_size = 0;
+  std::uint32_t probes = 0;
+  bool searching = false;
+  std::size_t smallest_window_while_connected = SIZE_MAX;
 };
 
 struct Options {
@@ -40,6 +46,7 @@ struct Options {
   ConnectionConfig config;
   bool receiver_reads = true;
   TimeUs give_up_after_us = 600'000'000;
+  std::function<void(Link&, std::size_t received)> each_step;  // to change the path mid-run
 };
 
 // Sends `data` from side 0 to side 1 over `link_config`, then both close; runs until both are closed.
@@ -73,6 +80,9 @@ Transfer run_transfer(const std::vector<std::uint8_t>& data, LinkConfig link_con
       }
       if (b.eof()) b.close();
     }
+    if (o.each_step) o.each_step(link, t.received.size());
+    if (a.state() == State::connected)
+      t.smallest_window_while_connected = std::min(t.smallest_window_while_connected, a.congestion_window());
     link.flush_all();
     bool a_closed = a.state() == State::closed;
     bool b_closed = link.side[1] && link.side[1]->state() == State::closed;
@@ -87,6 +97,10 @@ Transfer run_transfer(const std::vector<std::uint8_t>& data, LinkConfig link_con
   t.retransmissions = a.retransmissions();
   t.fast_retransmissions = a.fast_retransmissions();
   t.timeouts = a.timeouts();
+  t.congestion_losses = a.congestion_losses();
+  t.packet_size = a.packet_size();
+  t.probes = a.path_mtu().probes_acked() + a.path_mtu().probes_lost();
+  t.searching = a.path_mtu().searching();
   return t;
 }
 
@@ -333,7 +347,8 @@ TEST(UtpConnection, HandshakeReplyIsNeverLargerThanTheSynInATransfer) {
   auto data = pattern(64 * 1024, 12);
   auto t = run_transfer(data, {});
   EXPECT_EQ(t.received, data);
-  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize);
+  // The SYN carries our read limit; the answer carries the acceptor's, no larger.
+  EXPECT_LE(t.largest_reply_before_confirmed, kHeaderSize + kMaxPacketExtensionSize);
 }
 
 TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
@@ -364,6 +379,109 @@ TEST(UtpConnection, LedbatKeepsTheBottleneckQueueNearTheTarget) {
   EXPECT_GT(static_cast<double>(data.size()) / seconds, 0.85e6);  // the link stays busy
   EXPECT_LT(late_max_delay, 160'000u);                            // the queue stays near 100 ms
   EXPECT_LT(link.side[0]->congestion_window(), 200'000u);         // far below the 1 MiB receive window
+}
+
+// Path MTU discovery: a path that drops every datagram above 1300 bytes (a tunnel, with ICMP filtered).
+TEST(UtpConnection, PathMtuSettlesAtTheLargestSizeThePathCarries) {
+  auto data = pattern(8 << 20, 21);
+  LinkConfig link;
+  link.mtu[0] = 1300;
+  Options o;
+  o.config.mtu.max_packet_size = 1472;
+  auto t = run_transfer(data, link, o);
+  EXPECT_EQ(t.received, data);
+  EXPECT_EQ(t.sender_error, ConnectionError::none);
+  EXPECT_FALSE(t.searching);
+  EXPECT_EQ(t.packet_size, 1300u);
+  EXPECT_LE(t.probes, 16u);
+  // Lost probes are no congestion: no window cut, no timeout backoff.
+  EXPECT_EQ(t.congestion_losses, 0u);
+  EXPECT_EQ(t.timeouts, 0u);
+  EXPECT_GE(t.smallest_window_while_connected, LedbatConfig{}.initial_window);
+}
+
+TEST(UtpConnection, PathMtuFindsJumboFramesAndTheCleanLinkKeepsTheCeiling) {
+  auto data = pattern(4 << 20, 22);
+  Options o;
+  o.config.mtu.max_packet_size = 8972;
+  auto t = run_transfer(data, {}, o);
+  EXPECT_EQ(t.received, data);
+  EXPECT_EQ(t.packet_size, 8972u);
+  EXPECT_LE(t.probes, 13u);
+  EXPECT_EQ(t.retransmissions, 0u);
+}
+
+// A route change mid-transfer to a path of 1280 bytes of MTU (1252 of UDP payload) that sends no ICMP: the
+// full-size packets vanish, the connection finds the black hole, drops its size and the data still arrives.
+TEST(UtpConnection, BlackHoleAfterARouteChangeLowersThePacketSize) {
+  auto data = pattern(4 << 20, 23);
+  Options o;
+  o.config.mtu.max_packet_size = 1472;
+  std::size_t size_before = 0;
+  o.each_step = [&](Link& link, std::size_t received) {
+    if (received > (1 << 20) && link.config.mtu[0] == 0 && !link.side[0]->path_mtu().searching()) {
+      size_before = link.side[0]->packet_size();
+      link.config.mtu[0] = 1252;
+    }
+  };
+  auto t = run_transfer(data, {}, o);
+  EXPECT_EQ(t.received, data);
+  EXPECT_EQ(t.sender_error, ConnectionError::none);
+  EXPECT_EQ(size_before, 1472u);
+  EXPECT_LE(t.packet_size, 1252u);
+  EXPECT_GE(t.packet_size, 1232u);
+}
+
+// The network says so (ICMP fragmentation needed, or EMSGSIZE): the size drops at once and what was in flight
+// above it is resent without a window cut.
+TEST(UtpConnection, PacketTooBigLowersTheSizeAtOnce) {
+  auto data = pattern(4 << 20, 24);
+  Options o;
+  o.config.mtu.max_packet_size = 1472;
+  bool told = false;
+  o.each_step = [&](Link& link, std::size_t received) {
+    if (received > (1 << 20) && !told) {
+      told = true;
+      link.config.mtu[0] = 1252;
+      link.side[0]->on_packet_too_big(1252, link.now);
+    }
+  };
+  auto t = run_transfer(data, {}, o);
+  EXPECT_EQ(t.received, data);
+  EXPECT_EQ(t.packet_size, 1252u);
+  EXPECT_EQ(t.congestion_losses, 0u);
+  EXPECT_EQ(t.timeouts, 0u);
+}
+
+// A peer that does not say how large a datagram it reads (another client) is never sent more than an Ethernet
+// frame carries, whatever the route allows: it may read into a 1500-byte buffer and take the rest as lost.
+TEST(UtpConnection, APeerThatAdvertisesNoLimitGetsEthernetSizedPacketsAtMost) {
+  auto data = pattern(6 << 20, 25);
+  Options o;
+  o.config.mtu.max_packet_size = 8972;
+  Link link(LinkConfig{});
+  ConnectionConfig quiet = o.config;
+  quiet.receive_packet_limit = 0;
+  link.side[0] = Connection::connect(1, 1, link.now, o.config);
+  link.on_unbound = [&](int, const Packet& p) {
+    link.side[1] = Connection::accept(p.header, 9, link.now, quiet);
+  };
+  std::size_t written = 0;
+  std::vector<std::uint8_t> sink(1 << 20);
+  std::size_t received = 0;
+  for (int i = 0; i < 200000 && received < data.size(); ++i) {
+    auto& a = *link.side[0];
+    if (a.state() == State::connected && written < data.size())
+      written += a.write(std::span(data).subspan(written));
+    if (link.side[1]) received += link.side[1]->read(sink);
+    link.flush_all();
+    if (!link.step()) break;
+  }
+  EXPECT_EQ(received, data.size());
+  EXPECT_EQ(link.side[0]->peer_packet_limit(), kUnadvertisedPacketLimit);
+  EXPECT_EQ(link.side[0]->packet_size(), kUnadvertisedPacketLimit);
+  EXPECT_LE(link.largest[0], kUnadvertisedPacketLimit);
+  EXPECT_LE(link.largest[1], kHeaderSize + 2 + kMaxSackBytes);  // the quiet side's answers carry no limit
 }
 
 }  // namespace

@@ -23,14 +23,18 @@ struct LinkConfig {
   // queuing delay grows with what the sender keeps in flight, as at a real bottleneck.
   double rate_bytes_per_s = 0;
   std::uint32_t seed = 1;
+  // The path MTU from side i, in UDP payload bytes (0: any size): a larger datagram is dropped unless its
+  // sender allowed fragmentation (a router then splits it, and it arrives).
+  std::size_t mtu[2] = {0, 0};
   // Drops every datagram from side `i` for which this returns true (after the random loss).
   std::function<bool(int from, const Packet& p)> drop;
 };
 
 class Link {
  public:
-  explicit Link(LinkConfig config) : config_(std::move(config)), rng_(config_.seed) {}
+  explicit Link(LinkConfig link_config) : config(std::move(link_config)), rng_(config.seed) {}
 
+  LinkConfig config;  // may change mid-run (a route change)
   std::optional<Connection> side[2];
   TimeUs now = 1'000'000;
   std::uint64_t datagrams[2] = {0, 0};
@@ -44,31 +48,32 @@ class Link {
       if (!side[i]) continue;
       auto& c = *side[i];
       for (std::size_t k = 0; k < c.output_count(); ++k)
-        send(i, c.output(k));
+        send(i, c.output(k), c.output_may_fragment(k));
       c.clear_output();
     }
   }
 
-  void send(int from, std::span<const std::uint8_t> bytes) {
+  void send(int from, std::span<const std::uint8_t> bytes, bool may_fragment = false) {
     ++datagrams[from];
     largest[from] = std::max(largest[from], bytes.size());
+    if (config.mtu[from] > 0 && bytes.size() > config.mtu[from] && !may_fragment) return;
     std::uniform_real_distribution<double> u(0, 1);
-    if (config_.loss > 0 && u(rng_) < config_.loss) return;
-    if (config_.drop) {
+    if (config.loss > 0 && u(rng_) < config.loss) return;
+    if (config.drop) {
       auto p = decode_packet(bytes);
-      if (p && config_.drop(from, *p)) return;
+      if (p && config.drop(from, *p)) return;
     }
     TimeUs extra =
-        config_.jitter_us > 0 ? std::uniform_int_distribution<TimeUs>(0, config_.jitter_us)(rng_) : 0;
-    if (config_.rate_bytes_per_s > 0 && from == 0) {
+        config.jitter_us > 0 ? std::uniform_int_distribution<TimeUs>(0, config.jitter_us)(rng_) : 0;
+    if (config.rate_bytes_per_s > 0 && from == 0) {
       busy_until_ = std::max(busy_until_, now) +
-                    static_cast<TimeUs>(static_cast<double>(bytes.size()) * 1e6 / config_.rate_bytes_per_s);
+                    static_cast<TimeUs>(static_cast<double>(bytes.size()) * 1e6 / config.rate_bytes_per_s);
       extra += busy_until_ - now;
     }
     std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
-    if (config_.duplicate > 0 && u(rng_) < config_.duplicate)
-      wire_.emplace(now + config_.delay_us + extra + 1, Flight{1 - from, copy});
-    wire_.emplace(now + config_.delay_us + extra, Flight{1 - from, std::move(copy)});
+    if (config.duplicate > 0 && u(rng_) < config.duplicate)
+      wire_.emplace(now + config.delay_us + extra + 1, Flight{1 - from, copy});
+    wire_.emplace(now + config.delay_us + extra, Flight{1 - from, std::move(copy)});
   }
 
   // Advances to the next event (a delivery or a timer) and handles it; false when nothing is left to happen.
@@ -110,7 +115,6 @@ class Link {
     int to;
     std::vector<std::uint8_t> bytes;
   };
-  LinkConfig config_;
   std::mt19937 rng_;
   std::multimap<TimeUs, Flight> wire_;
   TimeUs busy_until_ = 0;

@@ -88,6 +88,30 @@ TEST(UtpPacket, UnknownExtensionIsSkipped) {
   EXPECT_EQ(p->payload[0], 'x');
 }
 
+TEST(UtpPacket, MaxPacketExtensionRoundTripsBesideASack) {
+  auto h = sample_header(PacketType::syn);
+  h.max_packet = 65507;
+  auto bytes = encoded(h);
+  EXPECT_EQ(bytes.size(), kHeaderSize + kMaxPacketExtensionSize);
+  EXPECT_EQ(bytes[1], kExtensionBits);  // libutp reads a first extension above 2 as a version-0 packet
+  auto p = decode_packet(bytes);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->header.max_packet, 65507);
+  auto s = sample_header(PacketType::state);
+  s.max_packet = 9000;
+  auto with_sack = encoded(s, {1, 2, 3, 4});
+  auto q = decode_packet(with_sack);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->header.max_packet, 9000);
+  EXPECT_EQ(q->sack.size(), 4u);
+  // Of another length it is not ours: skipped like any unknown extension.
+  auto odd = header_bytes(0x41, kExtensionMaxPacket);
+  odd.insert(odd.end(), {0, 3, 1, 2, 3});
+  auto r = decode_packet(odd);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header.max_packet, 0);
+}
+
 TEST(UtpPacket, SackOfAnyLengthIsRead) {
   // libtorrent sends SACK masks of any byte length, not only multiples of 4.
   auto three = with(header_bytes(0x21, 1), {0, 3, 1, 2, 3});
