@@ -752,6 +752,7 @@ wire::Handshake TorrentSession::our_handshake() const {
   h.peer_id = peer_id_;
   h.set_extensions(true);
   h.set_fast(true);
+  h.set_v2(info_.has_v2());  // BEP 52: we can answer hash requests for this torrent
   return h;
 }
 
