@@ -134,6 +134,37 @@ std::vector<Sha256Digest> MerkleTree::uncles(int height, std::int64_t index) con
   return out;
 }
 
+MerklePieceHasher::MerklePieceHasher(std::int64_t data_bytes, std::int64_t width)
+    : data_bytes_(data_bytes), width_(width) {
+  leaves_.reserve(static_cast<std::size_t>(std::max<std::int64_t>(merkle_num_blocks(data_bytes), 0)));
+}
+
+void MerklePieceHasher::finish_block() {
+  leaves_.push_back(hasher_.finish());
+  in_block_ = 0;
+}
+
+void MerklePieceHasher::update(std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty() && seen_ < data_bytes_) {
+    auto take = static_cast<std::size_t>(std::min(
+        {static_cast<std::int64_t>(bytes.size()), kMerkleBlockSize - in_block_, data_bytes_ - seen_}));
+    hasher_.update(bytes.data(), take);
+    bytes = bytes.subspan(take);
+    seen_ += static_cast<std::int64_t>(take);
+    in_block_ += static_cast<std::int64_t>(take);
+    if (in_block_ == kMerkleBlockSize || seen_ == data_bytes_) finish_block();
+  }
+}
+
+const std::vector<Sha256Digest>& MerklePieceHasher::leaves() {
+  return leaves_;
+}
+
+Sha256Digest MerklePieceHasher::root() {
+  if (static_cast<std::int64_t>(leaves_.size()) > width_) return Sha256Digest{};
+  return merkle_root(leaves_, width_, Sha256Digest{});
+}
+
 Sha256Digest merkle_root_from_proof(const Sha256Digest& leaf, std::int64_t index,
                                     std::span<const Sha256Digest> proof) {
   Sha256Hasher hasher;

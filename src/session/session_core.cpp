@@ -279,9 +279,8 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
       auto where = params.torrent_file.empty() ? std::string("torrent") : params.torrent_file.string();
       return unexpected(where + ": " + info.error().message());
     }
-    // The torrent core verifies pieces by their v1 SHA-1 hashes only (a hybrid runs as its v1 half); v2-only
-    // needs BEP 52 hash requests and merkle checks in the swarm first.
-    if (!info->has_v1()) return unexpected(std::string("v2-only torrents cannot be downloaded yet"));
+    // A hybrid runs as its v1 half (SHA-1 pieces); a v2-only torrent is verified piece by piece against its
+    // merkle trees, whose piece layers the .torrent carries (metainfo/v2_pieces.hpp).
     entry->hex = info->info_hash.to_hex();
     entry->info = std::move(*info);
     if (!torrents_.count(entry->hex)) save_metainfo(*entry, bytes);
@@ -554,9 +553,9 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
     fail_entry(entry, ErrorCode::metadata_not_found, "the metadata is invalid: " + info.error().message());
     return;
   }
-  if (!info->has_v1()) {  // see add(): v2-only torrents need BEP 52 support in the swarm first
+  if (!info->has_v1()) {  // its piece layers would have to come from peers (BEP 52 hash requests) first
     stop_fetcher(entry, {});
-    fail_entry(entry, ErrorCode::metadata_not_found, "v2-only torrents cannot be downloaded yet");
+    fail_entry(entry, ErrorCode::metadata_not_found, "v2-only magnet links cannot be downloaded yet");
     return;
   }
   if (auto link = magnet::parse_magnet(entry->params.magnet)) {
