@@ -20,12 +20,12 @@
 namespace shoal::metainfo {
 
 struct V2PieceCheck {
-  Sha256Digest expected;          // the subtree root the piece must hash to
-  std::int64_t file_bytes = 0;    // the piece's leading bytes that belong to the file (the rest is padding)
-  std::int64_t leaves = 0;        // leaves of the piece's subtree, a power of two
-  Sha256Digest pieces_root;       // the file's root: what BEP 52 hash requests name
-  std::int64_t piece_in_file = 0; // the piece's index among the file's pieces
-  std::int64_t file_blocks = 0;   // 16 KiB blocks of the whole file
+  Sha256Digest expected;           // the subtree root the piece must hash to
+  std::int64_t file_bytes = 0;     // the piece's leading bytes that belong to the file (the rest is padding)
+  std::int64_t leaves = 0;         // leaves of the piece's subtree, a power of two
+  Sha256Digest pieces_root;        // the file's root: what BEP 52 hash requests name
+  std::int64_t piece_in_file = 0;  // the piece's index among the file's pieces
+  std::int64_t file_blocks = 0;    // 16 KiB blocks of the whole file
 };
 
 // The check for `piece`; nullopt when the torrent has no v2 half, the piece is out of range, or its file's

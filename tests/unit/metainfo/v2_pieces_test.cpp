@@ -50,7 +50,7 @@ TEST(V2Pieces, ShapesOfEachKindOfPiece) {
   EXPECT_EQ(last_of_a.pieces_root, *t.info.files[0].pieces_root);
   auto b = *v2_piece_check(t.info, PieceIndex{3});
   EXPECT_EQ(b.expected, *t.info.files[2].pieces_root);  // files[1] is a.bin's pad
-  EXPECT_EQ(b.leaves, 2);  // its own tree: next_pow2(2 blocks), not a piece's 4
+  EXPECT_EQ(b.leaves, 2);                               // its own tree: next_pow2(2 blocks), not a piece's 4
   EXPECT_EQ(b.file_bytes, 20000);
   auto c = *v2_piece_check(t.info, PieceIndex{4});
   EXPECT_EQ(c.leaves, 1);
