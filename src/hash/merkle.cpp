@@ -70,6 +70,22 @@ Sha256Digest merkle_root(std::span<const Sha256Digest> nodes, std::int64_t width
   return layer.empty() ? layer_pad : layer.front();
 }
 
+std::vector<std::vector<Sha256Digest>> merkle_layers(std::span<const Sha256Digest> nodes, std::int64_t width,
+                                                     const Sha256Digest& pad) {
+  Sha256Hasher hasher;
+  std::vector<std::vector<Sha256Digest>> layers;
+  layers.emplace_back(nodes.begin(), nodes.end());
+  layers.back().resize(static_cast<std::size_t>(std::max<std::int64_t>(width, 1)), pad);
+  while (layers.back().size() > 1) {
+    const auto& below = layers.back();
+    std::vector<Sha256Digest> up(below.size() / 2);
+    for (std::size_t i = 0; i < up.size(); ++i)
+      up[i] = parent(hasher, below[2 * i], below[2 * i + 1]);
+    layers.push_back(std::move(up));
+  }
+  return layers;
+}
+
 Sha256Digest merkle_root_from_piece_layer(std::span<const Sha256Digest> piece_layer,
                                           std::int64_t blocks_per_piece) {
   return merkle_root(piece_layer, merkle_num_leaves(static_cast<std::int64_t>(piece_layer.size())),

@@ -41,6 +41,11 @@ Sha256Digest merkle_pad_hash(int height);
 // merkle_pad_hash(h) for a layer h levels above the leaves.
 Sha256Digest merkle_root(std::span<const Sha256Digest> nodes, std::int64_t width, const Sha256Digest& pad);
 
+// Every layer of the tree above `nodes` (padded with `pad` to `width`, a power of two >= nodes.size()): [0]
+// is that padded bottom layer, the last is the root alone.
+std::vector<std::vector<Sha256Digest>> merkle_layers(std::span<const Sha256Digest> nodes, std::int64_t width,
+                                                     const Sha256Digest& pad);
+
 // The piece layer and the root of a file, from all its leaf hashes. blocks_per_piece is a power of two.
 struct FileHashes {
   Sha256Digest root;

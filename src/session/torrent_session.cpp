@@ -112,6 +112,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.total_size = info.total_size;
   if (!info.is_private) p.info_bytes = info.info_bytes;
   p.is_private = info.is_private;
+  if (info.has_v2()) p.metainfo = std::make_shared<const metainfo::TorrentInfo>(info);  // BEP 52 hashes
   p.trackers = info.trackers;
   p.use_trackers = options.use_trackers;
   p.announce_to_all_tiers = options.announce_to_all_tiers;

@@ -42,6 +42,12 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
   picker_.set_sequential(params_.sequential);
   now_ = now;
   if (params_.fetch_metadata) metadata_fetch_.emplace(params_.info_hash);
+  if (params_.metainfo) {
+    const auto& files = params_.metainfo->files;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (files[i].pieces_root) v2_files_.emplace(*files[i].pieces_root, i);
+    }
+  }
 }
 
 Torrent::~Torrent() {
@@ -316,6 +322,15 @@ bool Torrent::on_message(PeerId id, const wire::Message& message, Clock::time_po
   drop_unsent(*peer);  // a not-interested chokes it
   flush(*peer);
   bool open = handle_event(id, *peer, event, now);
+  if (open) {
+    if (const auto* r = std::get_if<wire::HashRequest>(&message)) {
+      on_hash_request(id, *peer, *r);
+    } else if (const auto* h = std::get_if<wire::Hashes>(&message)) {
+      on_hashes(id, *h);
+    } else if (const auto* j = std::get_if<wire::HashReject>(&message)) {
+      on_hash_reject(id, *j);
+    }
+  }
   if (open) {
     if (auto* p = find(id)) wake(id, *p);
   }
@@ -774,6 +789,13 @@ void Torrent::on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed
     // Smart ban (swarm::SmartBan): a sole supplier is convicted now; several are judged block by block when
     // the piece passes from the fetch that follows.
     picker_.on_piece_failed(piece);
+    // BEP 52: with several suppliers, the piece's leaf hashes from a peer say which blocks were bad.
+    std::vector<swarm::SmartBan::Address> suppliers;
+    for (const auto& b : blocks) {
+      if (b.known && std::find(suppliers.begin(), suppliers.end(), b.from) == suppliers.end())
+        suppliers.push_back(b.from);
+    }
+    if (suppliers.size() > 1 && start_blame(piece, blocks)) return;
     ban(smart_ban_.on_piece_failed(piece, blocks));
     return;
   }
@@ -840,7 +862,10 @@ void Torrent::read_piece(PieceIndex piece) {
 
 void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data) {
   reads_in_flight_.erase(piece);
-  if (!data || !active()) return;
+  if (!data || !active()) {
+    answer_hash_waits(piece);  // not in the cache: each is rejected
+    return;
+  }
   if (!cache_.count(piece)) {
     auto size = static_cast<std::int64_t>(data->size());
     cache_lru_.push_back(piece);
@@ -848,6 +873,7 @@ void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<
     cache_bytes_ += size;
     mediator_.cache_changed(size);
   }
+  answer_hash_waits(piece);
   // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it. Two pieces are
   // always kept (one being served, one being read), whatever the session's budget says.
   std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
@@ -968,6 +994,7 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   }
   for (auto [id, reason] : to_close)
     close(id, std::string(reason), true);
+  blame_tick();
   if (metadata_fetch_) {
     metadata_fetch_->on_tick(now);
     for (auto& [id, p] : peers_)
