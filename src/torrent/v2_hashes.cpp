@@ -3,9 +3,9 @@
 // the leaf hashes a peer sends, proven against the piece layer.
 //
 // A file's tree, for a request: leaves L = next_pow2(blocks), height H = log2(L). Its piece layer sits P =
-// log2(blocks per piece) above the leaves (P = H for a file of one piece, whose only piece is the tree). Nodes
-// at or above P come from the piece layer (layers above it built once per file); nodes below P belong to one
-// piece and come from its data's leaf hashes (a ReadPiece when the piece is not in the read cache).
+// log2(blocks per piece) above the leaves (P = H for a file of one piece, whose only piece is the tree).
+// Nodes at or above P come from the piece layer (layers above it built once per file); nodes below P belong
+// to one piece and come from its data's leaf hashes (a ReadPiece when the piece is not in the read cache).
 #include <algorithm>
 #include <bit>
 
@@ -23,7 +23,8 @@ int log2_of(std::int64_t power_of_two) {
 }  // namespace
 
 void Torrent::on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& request) {
-  // The reader lets no other shape through; a driver that skips it gets no answer (a reject would not decode).
+  // The reader lets no other shape through; a driver that skips it gets no answer (a reject would not
+  // decode).
   if (!wire::hash_request_shape_ok(request)) return;
   std::optional<PieceIndex> need;
   auto hashes = hashes_for(request, need);
@@ -83,13 +84,15 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
     } else {
       bottom.push_back(request.pieces_root);
     }
-    upper = v2_upper_.emplace(request.pieces_root, hash::merkle_layers(bottom, leaves >> piece_level, pad)).first;
+    upper =
+        v2_upper_.emplace(request.pieces_root, hash::merkle_layers(bottom, leaves >> piece_level, pad)).first;
   }
   // Below it: the leaves of the one piece the run and its low uncles lie in.
   std::vector<std::vector<Sha256Digest>> lower;
   if (base < piece_level) {
     std::int64_t first = static_cast<std::int64_t>(request.index) >> (piece_level - base);
-    std::int64_t last = (static_cast<std::int64_t>(request.index) + request.length - 1) >> (piece_level - base);
+    std::int64_t last =
+        (static_cast<std::int64_t>(request.index) + request.length - 1) >> (piece_level - base);
     if (first != last) return std::nullopt;  // a run across pieces: more reading than one request is worth
     std::int64_t file_pieces = (file.length + info->piece_length - 1) / info->piece_length;
     if (first >= file_pieces) {
@@ -111,7 +114,8 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
     }
   }
   auto node = [&](int level, std::int64_t index) -> const Sha256Digest& {
-    if (level >= piece_level) return upper->second[static_cast<std::size_t>(level - piece_level)][static_cast<std::size_t>(index)];
+    if (level >= piece_level)
+      return upper->second[static_cast<std::size_t>(level - piece_level)][static_cast<std::size_t>(index)];
     std::int64_t in_piece = index & ((std::int64_t{1} << (piece_level - level)) - 1);
     return lower[static_cast<std::size_t>(level)][static_cast<std::size_t>(in_piece)];
   };
@@ -213,15 +217,18 @@ void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
       if (i < data_blocks && i < run.size()) {
         std::copy_n(run[i].bytes.begin(), good[i].size(), good[i].begin());
       } else {
-        auto length = std::min<std::int64_t>(
-            swarm::kBlockSize, piece_size - static_cast<std::int64_t>(i) * swarm::kBlockSize);
+        auto length = std::min<std::int64_t>(swarm::kBlockSize,
+                                             piece_size - static_cast<std::int64_t>(i) * swarm::kBlockSize);
         std::vector<std::uint8_t> zeros(static_cast<std::size_t>(std::max<std::int64_t>(length, 0)));
         good[i] = hash::sha1(std::as_bytes(std::span(zeros))).bytes;
       }
     }
     auto blocks = std::move(b.blocks);
     blame_.erase(it);
-    ban(smart_ban_.on_blocks_proven(blocks, good));
+    auto convicted = smart_ban_.on_blocks_proven(blocks, good);
+    log("piece " + std::to_string(piece.get()) + " blamed block by block from its leaf hashes: " +
+        std::to_string(convicted.size()) + " sender(s) of bad blocks");
+    ban(convicted);
     return;
   }
 }

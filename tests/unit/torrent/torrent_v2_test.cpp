@@ -49,7 +49,8 @@ struct V2Harness {
 };
 
 // The hashes a correct peer sends for `r`: the run from the full tree, then its uncles.
-std::vector<Sha256Digest> expected_hashes(const std::vector<Sha256Digest>& leaves, const wire::HashRequestFields& r) {
+std::vector<Sha256Digest> expected_hashes(const std::vector<Sha256Digest>& leaves,
+                                          const wire::HashRequestFields& r) {
   hash::MerkleTree tree(leaves);
   std::vector<Sha256Digest> out;
   auto layer = tree.layer(static_cast<int>(r.base_layer));
@@ -62,8 +63,8 @@ std::vector<Sha256Digest> expected_hashes(const std::vector<Sha256Digest>& leave
   return out;
 }
 
-wire::HashRequest request(const Sha256Digest& root, std::uint32_t base, std::uint32_t index, std::uint32_t length,
-                          std::uint32_t proof) {
+wire::HashRequest request(const Sha256Digest& root, std::uint32_t base, std::uint32_t index,
+                          std::uint32_t length, std::uint32_t proof) {
   wire::HashRequest r;
   r.pieces_root = root;
   r.base_layer = base;
@@ -74,7 +75,8 @@ wire::HashRequest request(const Sha256Digest& root, std::uint32_t base, std::uin
 }
 
 std::vector<Sha256Digest> hashes_of(const wire::Hashes& m) {
-  return hash::merkle_split(std::string_view(reinterpret_cast<const char*>(m.hashes.data()), m.hashes.size()));
+  return hash::merkle_split(
+      std::string_view(reinterpret_cast<const char*>(m.hashes.data()), m.hashes.size()));
 }
 
 PeerId connect_leecher(Harness& h) {
@@ -94,7 +96,8 @@ TEST(TorrentV2, AnswersPieceLayerRequestsWithProofToTheRoot) {
   // a.bin: 18 blocks, 32 leaves, height 5; its piece layer (4 blocks a piece) is 2 above the leaves, 8 wide.
   for (auto r : {request(v.root(), 2, 0, 8, 2), request(v.root(), 2, 4, 4, 2), request(v.root(), 2, 2, 2, 2),
                  request(v.root(), 3, 0, 2, 1), request(v.root(), 2, 0, 2, 0)}) {
-    SCOPED_TRACE(std::to_string(r.base_layer) + "/" + std::to_string(r.index) + "/" + std::to_string(r.length));
+    SCOPED_TRACE(std::to_string(r.base_layer) + "/" + std::to_string(r.index) + "/" +
+                 std::to_string(r.length));
     ASSERT_TRUE(h.receive_all(peer, {r}));
     auto out = h.flush(peer);
     auto answers = out.all<wire::Hashes>();
@@ -110,9 +113,10 @@ TEST(TorrentV2, AnswersLeafRequestsAfterReadingThePiece) {
   h.have_all();
   h.start();
   auto peer = connect_leecher(h);
-  // Piece 1's four leaves with the proof to the root, the last piece's leaves (two real, two pads), and a pair
-  // of piece 2's.
-  for (auto r : {request(v.root(), 0, 4, 4, 4), request(v.root(), 0, 16, 4, 2), request(v.root(), 0, 10, 2, 3)}) {
+  // Piece 1's four leaves with the proof to the root, the last piece's leaves (two real, two pads), and a
+  // pair of piece 2's.
+  for (auto r :
+       {request(v.root(), 0, 4, 4, 4), request(v.root(), 0, 16, 4, 2), request(v.root(), 0, 10, 2, 3)}) {
     SCOPED_TRACE(std::to_string(r.index));
     ASSERT_TRUE(h.receive_all(peer, {r}));
     auto reads = actions_of<ReadPiece>(h.actions());
@@ -139,12 +143,12 @@ TEST(TorrentV2, RejectsWhatFitsNoTreeOrWhatWeLack) {
   Sha256Digest unknown{};
   unknown.bytes.fill(3);
   const wire::HashRequest cases[] = {
-      request(unknown, 2, 0, 8, 2),      // no file with that root
-      request(v.root(), 2, 0, 16, 2),    // run wider than the layer
-      request(v.root(), 6, 0, 2, 0),     // above the root
-      request(v.root(), 2, 0, 8, 3),     // proof up to the root itself
-      request(v.root(), 0, 8, 4, 2),     // piece 2's leaves: we do not have it
-      request(v.root(), 0, 0, 8, 3),     // a run across two pieces
+      request(unknown, 2, 0, 8, 2),    // no file with that root
+      request(v.root(), 2, 0, 16, 2),  // run wider than the layer
+      request(v.root(), 6, 0, 2, 0),   // above the root
+      request(v.root(), 2, 0, 8, 3),   // proof up to the root itself
+      request(v.root(), 0, 8, 4, 2),   // piece 2's leaves: we do not have it
+      request(v.root(), 0, 0, 8, 3),   // a run across two pieces
   };
   for (const auto& r : cases) {
     ASSERT_TRUE(h.receive_all(peer, {r}));
@@ -155,8 +159,8 @@ TEST(TorrentV2, RejectsWhatFitsNoTreeOrWhatWeLack) {
   EXPECT_EQ(count_actions<ReadPiece>(h.actions()), 0u);
 }
 
-// Two peers share a piece; one sent one bad block. The piece fails; its leaf hashes, asked of a peer (the liar
-// first: it answers with a lie, which does not prove out; then the honest one), convict the liar alone.
+// Two peers share a piece; one sent one bad block. The piece fails; its leaf hashes, asked of a peer (the
+// liar first: it answers with a lie, which does not prove out; then the honest one), convict the liar alone.
 TEST(TorrentV2, OneBadBlockBlamesItsSenderAlone) {
   V2Harness v;
   auto& h = *v.h;
