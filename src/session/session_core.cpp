@@ -261,8 +261,8 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   if (!params.magnet.empty()) {
     auto link = magnet::parse_magnet(params.magnet);
     if (!link) return unexpected("invalid magnet link: " + link.error().message());
-    if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
-    entry->hex = link->btih->to_hex();
+    // A v2-only magnet (btmh alone): peers, trackers and the DHT know it by its SHA-256 truncated (BEP 52).
+    entry->hex = link->btih ? link->btih->to_hex() : link->btmh->to_hex().substr(0, 40);
     for (const auto& p : link->peers) {
       if (auto e = Endpoint::parse(p)) entry->peers.push_back(*e);
     }
@@ -553,11 +553,8 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
     fail_entry(entry, ErrorCode::metadata_not_found, "the metadata is invalid: " + info.error().message());
     return;
   }
-  if (!info->has_v1()) {  // its piece layers would have to come from peers (BEP 52 hash requests) first
-    stop_fetcher(entry, {});
-    fail_entry(entry, ErrorCode::metadata_not_found, "v2-only magnet links cannot be downloaded yet");
-    return;
-  }
+  // A v2-only info dictionary comes without its piece layers: the torrent fetches them from peers (BEP 52
+  // hash requests, each checked against its file's pieces root) before it asks for any piece.
   if (auto link = magnet::parse_magnet(entry->params.magnet)) {
     for (const auto& t : link->trackers)
       info->trackers.push_back({t});

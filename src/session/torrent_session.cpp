@@ -112,7 +112,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.total_size = info.total_size;
   if (!info.is_private) p.info_bytes = info.info_bytes;
   p.is_private = info.is_private;
-  if (info.has_v2()) p.metainfo = std::make_shared<const metainfo::TorrentInfo>(info);  // BEP 52 hashes
+  if (info.has_v2()) p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);  // BEP 52 hashes
   p.trackers = info.trackers;
   p.use_trackers = options.use_trackers;
   p.announce_to_all_tiers = options.announce_to_all_tiers;
@@ -515,6 +515,8 @@ void TorrentSession::perform_actions() {
               if (on_tracker_error) on_tracker_error(a.url, a.error);
             } else if constexpr (std::is_same_v<A, torrent::Log>) {
               if (on_log) on_log(a.text);
+            } else if constexpr (std::is_same_v<A, torrent::PieceLayerReceived>) {
+              info_.piece_layers[a.pieces_root] = std::move(a.layer);  // verify_piece checks against it
             } else if constexpr (std::is_same_v<A, torrent::MetadataReceived>) {
               if (on_metadata) on_metadata(a.info_bytes);
             }

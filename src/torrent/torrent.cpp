@@ -1,5 +1,7 @@
 #include "torrent/torrent.hpp"
 
+#include "hash/merkle.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -43,9 +45,24 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
   now_ = now;
   if (params_.fetch_metadata) metadata_fetch_.emplace(params_.info_hash);
   if (params_.metainfo) {
-    const auto& files = params_.metainfo->files;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      if (files[i].pieces_root) v2_files_.emplace(*files[i].pieces_root, i);
+    const auto& info = *params_.metainfo;
+    for (std::size_t i = 0; i < info.files.size(); ++i) {
+      const auto& f = info.files[i];
+      if (!f.pieces_root) continue;
+      v2_files_.emplace(*f.pieces_root, i);
+      if (f.length <= info.piece_length || info.piece_layers.count(*f.pieces_root)) continue;
+      // Missing: the whole layer in one hashes message, no uncles (its root is the pieces root we hold).
+      LayerFetch fetch;
+      fetch.pieces = (f.length + info.piece_length - 1) / info.piece_length;
+      auto blocks_per_piece = info.piece_length / hash::kMerkleBlockSize;
+      auto width = hash::merkle_num_leaves(hash::merkle_num_blocks(f.length)) / blocks_per_piece;
+      fetch.request.pieces_root = *f.pieces_root;
+      fetch.request.base_layer = static_cast<std::uint32_t>(hash::merkle_log2(blocks_per_piece));
+      fetch.request.length = static_cast<std::uint32_t>(std::max<std::int64_t>(width, 2));
+      fetch.request.proof_layers = 0;
+      // A layer wider than one message (more than 8,192 pieces) is not fetched: that file's pieces never
+      // verify (no piece is requested while a layer is missing, so nothing is downloaded at all).
+      layers_missing_.emplace(*f.pieces_root, fetch);
     }
   }
 }
@@ -406,6 +423,8 @@ void Torrent::on_interested(PeerId id, Peer& peer, Clock::time_point now) {
 }
 
 void Torrent::request_more(PeerId id, Peer& peer) {
+  // BEP 52: no piece is asked for before every piece layer is known and proven.
+  if (fetch_piece_layers(id, peer)) return;
   // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
   // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight || phase_ != Phase::downloading) return;

@@ -145,7 +145,9 @@ struct Params {
   // Torrents with v2 hashes (BEP 52): the metainfo, piece layers included. The torrent answers hash requests
   // from it (and from the pieces it reads), and a v2-only torrent blames a failed piece block by block with
   // leaf hashes asked of a peer. Null for v1 torrents.
-  std::shared_ptr<const metainfo::TorrentInfo> metainfo;
+  // Files larger than a piece whose layer is missing (metadata from peers) get it by hash requests, checked
+  // against the file's pieces root, before any piece is requested (PieceLayerReceived tells the driver).
+  std::shared_ptr<metainfo::TorrentInfo> metainfo;
   // A magnet link: no info dictionary yet (num_pieces 0). The torrent connects as usual, fetches the info
   // dictionary from every peer that offers it (MetadataReceived), and transfers nothing else.
   bool fetch_metadata = false;
@@ -206,12 +208,16 @@ struct TrackerFailed {
 struct Log {
   std::string text;
 };
+struct PieceLayerReceived {  // BEP 52: a file's piece layer, proven against its pieces root; verify with it
+  Sha256Digest pieces_root;
+  std::string layer;  // 32 bytes per piece of the file
+};
 struct MetadataReceived {  // Params::fetch_metadata: the info dictionary, verified against the info-hash
   std::string info_bytes;
 };
-using Action =
-    std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified, Completed,
-                 SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log, MetadataReceived>;
+using Action = std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified,
+                            Completed, SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed,
+                            Log, MetadataReceived, PieceLayerReceived>;
 
 enum class Phase {
   checking,     // before start(): the driver checks existing data; nothing is said to anyone
@@ -472,6 +478,9 @@ class Torrent {
   bool start_blame(PieceIndex piece, std::vector<swarm::SmartBan::Block> blocks);
   void ask_for_blame(PieceIndex piece);
   void blame_tick();
+  // Piece layers still missing: ask one peer at a time for each (true while any is missing).
+  bool fetch_piece_layers(PeerId id, Peer& peer);
+  bool on_layer_hashes(PeerId id, const wire::Hashes& hashes);
 
   // Trackers.
   void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
@@ -574,6 +583,15 @@ class Torrent {
     int ticks = 0;  // since asked
   };
   std::map<PieceIndex, Blame> blame_;
+  // Piece layers to fetch, by pieces root: the request, the peer asked (kNoPeer: nobody now), those tried.
+  struct LayerFetch {
+    wire::HashRequestFields request;
+    std::int64_t pieces = 0;  // of the file
+    PeerId asked = swarm::kNoPeer;
+    std::set<PeerId> tried;
+    int ticks = 0;
+  };
+  std::map<Sha256Digest, LayerFetch> layers_missing_;
   std::unordered_map<PieceIndex, std::size_t> web_seed_pieces_;  // being hashed, from that web seed alone
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).

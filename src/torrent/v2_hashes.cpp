@@ -196,7 +196,51 @@ void Torrent::ask_for_blame(PieceIndex piece) {
   ban(smart_ban_.on_piece_failed(piece, blocks));
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Piece layers from peers (metadata fetched from a v2-only magnet has none).
+
+bool Torrent::fetch_piece_layers(PeerId id, Peer& peer) {
+  if (layers_missing_.empty()) return false;
+  for (auto& [root, f] : layers_missing_) {
+    if (f.asked != swarm::kNoPeer || f.tried.count(id) || peer.protocol.has().none()) continue;
+    f.asked = id;
+    f.ticks = 0;
+    f.tried.insert(id);
+    send(peer, wire::HashRequest{f.request});
+    wake(id, peer);
+  }
+  return true;
+}
+
+// The whole piece layer in one run: its root, padded with the pad of a piece's subtree, must be the file's.
+bool Torrent::on_layer_hashes(PeerId id, const wire::Hashes& hashes) {
+  auto it = layers_missing_.find(hashes.pieces_root);
+  if (it == layers_missing_.end() || it->second.asked != id ||
+      !(static_cast<const wire::HashRequestFields&>(hashes) == it->second.request))
+    return false;
+  auto& f = it->second;
+  f.asked = swarm::kNoPeer;
+  auto run = hash::merkle_split(std::string_view(reinterpret_cast<const char*>(hashes.hashes.data()),
+                                                 std::size_t{f.request.length} * wire::kHashSize));
+  int piece_level = log2_of(params_.piece_length / hash::kMerkleBlockSize);
+  if (hash::merkle_root(run, f.request.length, hash::merkle_pad_hash(piece_level)) != hashes.pieces_root) {
+    log("a piece layer from a peer does not hash to its pieces root");
+    return true;  // another peer is asked at its next turn
+  }
+  run.resize(static_cast<std::size_t>(f.pieces));
+  std::string layer = hash::merkle_concat(run);
+  params_.metainfo->piece_layers[hashes.pieces_root] = layer;
+  emit(PieceLayerReceived{hashes.pieces_root, std::move(layer)});
+  layers_missing_.erase(it);
+  if (layers_missing_.empty()) {
+    for (auto& [other, p] : peers_)
+      request_more(other, p);
+  }
+  return true;
+}
+
 void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
+  if (on_layer_hashes(id, hashes)) return;
   for (auto it = blame_.begin(); it != blame_.end(); ++it) {
     auto& b = it->second;
     if (b.asked != id || !(static_cast<const wire::HashRequestFields&>(hashes) == b.request)) continue;
@@ -234,6 +278,11 @@ void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
 }
 
 void Torrent::on_hash_reject(PeerId id, const wire::HashReject& reject) {
+  if (auto it = layers_missing_.find(reject.pieces_root);
+      it != layers_missing_.end() && it->second.asked == id) {
+    it->second.asked = swarm::kNoPeer;
+    return;
+  }
   for (auto& [piece, b] : blame_) {
     if (b.asked == id && static_cast<const wire::HashRequestFields&>(reject) == b.request) {
       ask_for_blame(piece);
@@ -244,6 +293,14 @@ void Torrent::on_hash_reject(PeerId id, const wire::HashReject& reject) {
 
 // The peer asked is gone or silent: ask the next.
 void Torrent::blame_tick() {
+  for (auto& [root, f] : layers_missing_) {
+    if (f.asked != swarm::kNoPeer && (!find(f.asked) || ++f.ticks > kBlameTimeoutTicks))
+      f.asked = swarm::kNoPeer;
+  }
+  if (!layers_missing_.empty()) {
+    for (auto& [id, p] : peers_)
+      fetch_piece_layers(id, p);
+  }
   std::vector<PieceIndex> retry;
   for (auto& [piece, b] : blame_) {
     if (!find(b.asked) || ++b.ticks > kBlameTimeoutTicks) retry.push_back(piece);

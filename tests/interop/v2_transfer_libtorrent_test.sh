@@ -4,7 +4,9 @@
 #    libtorrent seeds and Shoal downloads, verifying each piece against its merkle subtree; then Shoal seeds
 #    and libtorrent downloads (both sides set the v2 bit of the handshake);
 #  - a hybrid made by Shoal: Shoal seeds, libtorrent downloads (and uses the v2 hashes, both sides speaking
-#    v2).
+#    v2);
+#  - a v2-only magnet (btmh): libtorrent seeds, Shoal fetches the info dictionary (checked against the
+#    truncated SHA-256), then the piece layers by hash requests (checked against each pieces root), then data.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/peers.sh"
 
@@ -22,8 +24,8 @@ HYBRID_TREE="$WORK/tree-hybrid.torrent"
 shoal_get() {  # shoal_get TORRENT OUT_DIR PEER
   mkdir -p "$2"
   timeout 120 "$SHOAL" get --no-dht --no-lsd "$1" -o "$2" --listen 127.0.0.1 --peer "$3" \
-    --state-dir "$WORK/state-get" 2>"$WORK/shoal-get.log" ||
-    fail "shoal get $(basename "$1") failed: $(tail -n 5 "$WORK/shoal-get.log")"
+    --state-dir "$2.state" -v 2>"$WORK/shoal-get.log" ||
+    fail "shoal get $(basename "${1:0:60}") failed: $(tail -n 5 "$WORK/shoal-get.log")"
 }
 
 start_shoal_seed() {  # start_shoal_seed TORRENT: sets SHOAL_SEED_PORT
@@ -58,6 +60,14 @@ for t in "$V2_SINGLE" "$V2_TREE"; do
   pass "Shoal -> libtorrent, v2-only: $name"
   stop_shoal_seed
 done
+
+v2_hash=$("$SHOAL" info --json "$V2_TREE" | $LT_PYTHON -c 'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])')
+start_lt_seed "$V2_TREE" "$DATA"
+shoal_get "magnet:?xt=urn:btmh:1220$v2_hash" "$WORK/from-lt-magnet" "127.0.0.1:$LT_SEED_PORT"
+same_tree "$DATA/tree" "$WORK/from-lt-magnet/tree"
+grep -q "metadata received" "$WORK/shoal-get.log" || fail "the magnet's metadata was not fetched"
+pass "libtorrent -> Shoal, v2-only magnet (btmh): tree"
+kill %?lt_peer 2>/dev/null || true
 
 start_shoal_seed "$HYBRID_TREE"
 lt_download "$HYBRID_TREE" "$WORK/to-lt-hybrid" "127.0.0.1:$SHOAL_SEED_PORT"

@@ -22,7 +22,7 @@ struct V2Harness {
   V2Harness() {
     v2 = metainfo::testing::make_v2_torrent({{"a.bin", metainfo::testing::v2_data(kFileLength, 9)}}, kPiece);
     auto p = Harness::make_params(v2.info.num_pieces(), kPiece, v2.info.total_size);
-    p.metainfo = std::make_shared<const metainfo::TorrentInfo>(v2.info);
+    p.metainfo = std::make_shared<metainfo::TorrentInfo>(v2.info);
     h = std::make_unique<Harness>(p);
     h->content.assign(v2.stream.begin(), v2.stream.end());
     for (std::int64_t off = 0; off < kFileLength; off += hash::kMerkleBlockSize)
