@@ -229,6 +229,48 @@ TEST(TorrentV2, OneBadBlockBlamesItsSenderAlone) {
   EXPECT_NE(h.torrent.remote(honest), nullptr);
 }
 
+// Metadata from a v2-only magnet has no piece layers: the torrent asks a peer for each, asks for no piece
+// before it has them, refuses a layer that does not hash to the file's root and asks another peer.
+TEST(TorrentV2, FetchesMissingPieceLayersBeforeAnyPiece) {
+  V2Harness v;
+  auto info = v.v2.info;
+  info.piece_layers.clear();
+  auto p = Harness::make_params(info.num_pieces(), kPiece, info.total_size);
+  p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);
+  Harness h(p);
+  h.start();
+  auto liar = h.connect(ip(6, 1), true);
+  auto honest = h.connect(ip(6, 2), true);
+  h.flush(liar);
+  h.flush(honest);
+  ASSERT_TRUE(h.receive_all(liar, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto liar_out = h.flush(liar);
+  EXPECT_EQ(liar_out.count<wire::Request>(), 0u);
+  auto asks = liar_out.all<wire::HashRequest>();
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_EQ(asks[0].pieces_root, v.root());
+  EXPECT_EQ(asks[0].base_layer, 2u);  // the piece layer: 4 blocks a piece
+  EXPECT_EQ(asks[0].index, 0u);
+  EXPECT_EQ(asks[0].length, 8u);  // 5 pieces, padded to the layer's width
+  EXPECT_EQ(wire::hash_uncle_count(asks[0]), 0u);
+  std::string lie(8 * 32, '\x01');
+  ASSERT_TRUE(h.receive_all(liar, {wire::Hashes{asks[0], bytes_of(lie)}}));
+  EXPECT_EQ(count_actions<PieceLayerReceived>(h.actions()), 0u);
+  EXPECT_EQ(h.flush(liar).count<wire::Request>(), 0u);
+
+  ASSERT_TRUE(h.receive_all(honest, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto honest_out = h.flush(honest);
+  auto asks2 = honest_out.all<wire::HashRequest>();
+  ASSERT_EQ(asks2.size(), 1u);
+  auto truth = hash::merkle_concat(expected_hashes(v.leaves, asks2[0]));
+  ASSERT_TRUE(h.receive_all(honest, {wire::Hashes{asks2[0], bytes_of(truth)}}));
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].pieces_root, v.root());
+  EXPECT_EQ(layers[0].layer, v.v2.info.piece_layers.at(v.root()));  // the 5 real entries, pads dropped
+  EXPECT_GT(h.flush(honest).count<wire::Request>() + h.flush(liar).count<wire::Request>(), 0u);
+}
+
 // SmartBan's side: proven good hashes strike only the address whose block differs, and record nothing.
 TEST(SmartBanV2, ProvenBlocksStrikeOnlyTheirSender) {
   swarm::SmartBan ban;
