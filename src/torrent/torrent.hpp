@@ -570,6 +570,8 @@ class Torrent {
   // built on first use.
   std::map<Sha256Digest, std::size_t> v2_files_;
   std::map<Sha256Digest, std::vector<std::vector<Sha256Digest>>> v2_upper_;
+  // The layers below the piece layer of the last piece a leaf request was answered from.
+  std::optional<std::pair<PieceIndex, std::vector<std::vector<Sha256Digest>>>> v2_lower_;
   // Hash requests waiting for a piece to be read, by piece (bounded: kMaxHashWaits in all).
   std::map<PieceIndex, std::vector<std::pair<PeerId, wire::HashRequestFields>>> hash_waits_;
   std::size_t hash_waits_count_ = 0;

@@ -101,16 +101,22 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
     } else {
       PieceIndex piece{static_cast<std::int32_t>(file.offset / info->piece_length + first)};
       if (!picker_.have().test(piece)) return std::nullopt;
-      auto cached = cache_.find(piece);
-      if (cached == cache_.end()) {
-        need = piece;
-        return std::nullopt;
+      if (v2_lower_ && v2_lower_->first == piece) {
+        lower = v2_lower_->second;
+      } else {
+        auto cached = cache_.find(piece);
+        if (cached == cache_.end()) {
+          need = piece;
+          return std::nullopt;
+        }
+        std::int64_t file_bytes = std::min(info->piece_length, file.length - first * info->piece_length);
+        // Hashed on this thread: one piece's blocks for a request peers rarely make (after a failed piece);
+        // the last piece's layers are kept, so asking again costs no hashing.
+        hash::MerklePieceHasher hasher(file_bytes, std::int64_t{1} << piece_level);
+        hasher.update(*cached->second.data);
+        lower = hash::merkle_layers(hasher.leaves(), std::int64_t{1} << piece_level, Sha256Digest{});
+        v2_lower_.emplace(piece, lower);
       }
-      std::int64_t file_bytes = std::min(info->piece_length, file.length - first * info->piece_length);
-      // Hashed on this thread: one piece's blocks for a request a peer rarely makes (a failed piece).
-      hash::MerklePieceHasher hasher(file_bytes, std::int64_t{1} << piece_level);
-      hasher.update(*cached->second.data);
-      lower = hash::merkle_layers(hasher.leaves(), std::int64_t{1} << piece_level, Sha256Digest{});
     }
   }
   auto node = [&](int level, std::int64_t index) -> const Sha256Digest& {
