@@ -50,7 +50,8 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
       const auto& f = info.files[i];
       if (!f.pieces_root) continue;
       v2_files_.emplace(*f.pieces_root, i);
-      if (f.length <= info.piece_length || info.piece_layers.count(*f.pieces_root)) continue;
+      // A hybrid is verified by its v1 half: it never waits for layers (its v1-only peers have none to give).
+      if (info.has_v1() || f.length <= info.piece_length || info.piece_layers.count(*f.pieces_root)) continue;
       // Missing: the whole layer in one hashes message, no uncles (its root is the pieces root we hold).
       LayerFetch fetch;
       fetch.pieces = (f.length + info.piece_length - 1) / info.piece_length;

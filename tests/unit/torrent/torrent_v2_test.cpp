@@ -271,6 +271,25 @@ TEST(TorrentV2, FetchesMissingPieceLayersBeforeAnyPiece) {
   EXPECT_GT(h.flush(honest).count<wire::Request>() + h.flush(liar).count<wire::Request>(), 0u);
 }
 
+// A hybrid from metadata has no layers either, but it is verified by its v1 half: it asks for pieces at once,
+// never for layers (its v1-only peers could not give them).
+TEST(TorrentV2, AHybridNeverWaitsForLayers) {
+  V2Harness v;
+  auto info = v.v2.info;
+  info.piece_layers.clear();
+  info.version = metainfo::MetaVersion::hybrid;
+  auto p = Harness::make_params(info.num_pieces(), kPiece, info.total_size);
+  p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);
+  Harness h(p);
+  h.start();
+  auto peer = h.connect(ip(6, 3), true);
+  h.flush(peer);
+  ASSERT_TRUE(h.receive_all(peer, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto out = h.flush(peer);
+  EXPECT_EQ(out.count<wire::HashRequest>(), 0u);
+  EXPECT_GT(out.count<wire::Request>(), 0u);
+}
+
 // SmartBan's side: proven good hashes strike only the address whose block differs, and record nothing.
 TEST(SmartBanV2, ProvenBlocksStrikeOnlyTheirSender) {
   swarm::SmartBan ban;
