@@ -20,5 +20,6 @@ CommandRunner add_dht_get_command(CLI::App& app);
 CommandRunner add_dht_scrape_command(CLI::App& app);
 CommandRunner add_dht_sample_command(CLI::App& app);
 CommandRunner add_daemon_command(CLI::App& app);
+CommandRunner add_publish_command(CLI::App& app);
 
 }  // namespace shoal::cli

@@ -73,6 +73,8 @@ CommandRunner add_daemon_command(CLI::App& app) {
       ->check(CLI::Range(0, 65535));
   cmd->add_flag("--no-dht", opt->daemon.no_dht, "No DHT node");
   cmd->add_flag("--no-lsd", opt->daemon.no_lsd, "No local peer discovery");
+  cmd->add_flag("--no-port-forwarding", opt->daemon.no_port_forwarding,
+                "Do not ask the home router to forward the peer port (UPnP IGD, PCP, NAT-PMP)");
   cmd->add_flag("--foreground", opt->daemon.foreground, "Stay attached to the terminal (systemd: yes)");
   cmd->add_flag("--hash-password", opt->hash_password,
                 "Read a password on stdin and print the hash for settings.json's rpc-password-hash");

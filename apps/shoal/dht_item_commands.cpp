@@ -1,9 +1,6 @@
 // shoal dht-put and shoal dht-get: store and fetch BEP 44 items (immutable, or mutable under an Ed25519 key)
 // through a short-lived, read-only DHT node that joins through --dht-bootstrap or else the public routers.
-#include <fcntl.h>
 #include <fmt/core.h>
-#include <openssl/rand.h>
-#include <unistd.h>
 
 #include <memory>
 
@@ -11,6 +8,7 @@
 #include "commands.hpp"
 #include "dht/item.hpp"
 #include "dht_one_shot.hpp"
+#include "key_file.hpp"
 #include "net/dht_service.hpp"
 #include "runtime/file_io.hpp"
 #include "shoal/terminal_text.hpp"
@@ -19,24 +17,6 @@ namespace shoal::cli {
 namespace {
 
 namespace asio = boost::asio;
-
-// The key file holds the 32-byte Ed25519 seed, raw. Missing: a new random one, readable by its owner only.
-Expected<dht::KeySeed, std::string> load_or_create_seed(const std::string& path) {
-  if (auto bytes = runtime::read_file(path, 64)) {
-    auto seed = dht::KeySeed::from_raw(*bytes);
-    if (!seed) return unexpected("key file " + path + " does not hold a 32-byte Ed25519 seed");
-    return *seed;
-  }
-  dht::KeySeed seed;
-  if (RAND_bytes(seed.bytes.data(), static_cast<int>(seed.bytes.size())) != 1)
-    return unexpected(std::string("no random bytes for a new key"));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return unexpected("cannot create key file " + path);
-  bool written = ::write(fd, seed.bytes.data(), seed.bytes.size()) == static_cast<ssize_t>(seed.bytes.size());
-  written = ::close(fd) == 0 && written;
-  if (!written) return unexpected("cannot write key file " + path);
-  return seed;
-}
 
 struct PutOptions {
   OneShotDhtOptions common;
@@ -65,12 +45,12 @@ int run_put(const PutOptions& opt) {
                  dht::kMaxItemSalt);
       return 1;
     }
-    auto loaded = load_or_create_seed(opt.key_file);
+    auto loaded = load_or_create_key_seed(opt.key_file);
     if (!loaded) {
       fmt::print(stderr, "shoal dht-put: {}\n", loaded.error());
       return 1;
     }
-    seed = *loaded;
+    seed = *dht::KeySeed::from_raw(*loaded);
   } else if (!opt.salt.empty() || opt.seq || !opt.key_file.empty()) {
     fmt::print(stderr, "shoal dht-put: --salt, --seq and --key-file go with --mutable\n");
     return 1;

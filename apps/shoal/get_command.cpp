@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "feed_get.hpp"
 #include "shoal/terminal_text.hpp"
+#include "shoal/torrent_file.hpp"
 #include "transfer.hpp"
 
 namespace shoal::cli {
@@ -19,8 +21,18 @@ struct GetOptions {
   std::string max_down = "0";
   bool no_web_seeds = false;
   std::vector<std::string> web_seeds;
+  bool follow = false;
+  int poll_seconds = 300;
   CommonTransferOptions common;
 };
+
+// A BEP 46 link (xs=urn:btpk): its public key and salt; nullopt for any other input.
+std::optional<MagnetInfo> feed_link(const std::string& input) {
+  if (input.rfind("magnet:", 0) != 0) return std::nullopt;
+  auto link = parse_magnet(input);
+  if (!link || link->public_key.empty()) return std::nullopt;
+  return *link;
+}
 
 int run_get(const GetOptions& opt) {
   auto fail = [](const std::string& message) {
@@ -45,6 +57,21 @@ int run_get(const GetOptions& opt) {
       return fail("invalid --web-seed '" + url + "' (an http:// or https:// URL)");
   }
   defaults.web_seeds = opt.web_seeds;
+  if (auto feed = opt.inputs.size() == 1 ? feed_link(opt.inputs[0]) : std::nullopt) {
+    FeedGetRequest follow;
+    follow.public_key = feed->public_key;
+    follow.salt = feed->salt;
+    follow.follow = opt.follow;
+    follow.poll_interval = std::chrono::seconds(opt.poll_seconds);
+    // A follower keeps each version seeded until the next one replaces it.
+    defaults.seed_when_complete = defaults.seed_when_complete || opt.follow;
+    // A follower waits for the publisher as long as it runs, rather than failing after a minute.
+    if (opt.follow) defaults.metadata_timeout_seconds = 0;
+    follow.defaults = std::move(defaults);
+    follow.transfer = std::move(request);
+    return run_feed_get(follow);
+  }
+  if (opt.follow) return fail("--follow takes one magnet link with a public key (xs=urn:btpk:, BEP 46)");
   for (const auto& input : opt.inputs) {
     AddTorrentParams params = defaults;
     if (input.rfind("magnet:", 0) == 0) {
@@ -75,6 +102,13 @@ CommandRunner add_get_command(CLI::App& app) {
   cmd->add_option("--web-seed", opt->web_seeds,
                   "Download from this HTTP(S) web seed too (BEP 19: the file, or the folder holding the "
                   "torrent's folder; repeatable)");
+  cmd->add_flag(
+      "--follow", opt->follow,
+      "With a magnet:?xs=urn:btpk link (BEP 46): keep polling the key and download each new version "
+      "into the same folder (until Ctrl-C)");
+  cmd->add_option("--poll-interval", opt->poll_seconds,
+                  "Seconds between polls of a followed key (default 300)")
+      ->check(CLI::Range(1, 86400));
   add_common_transfer_options(*cmd, opt->common);
   return [opt] { return run_get(*opt); };
 }

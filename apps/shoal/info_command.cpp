@@ -177,6 +177,8 @@ int show_magnet(const magnet::MagnetLink& link, bool json) {
     j["name"] = link.display_name;
     if (link.btih) j["info_hash"] = link.btih->to_hex();
     if (link.btmh) j["info_hash_v2"] = link.btmh->to_hex();
+    if (link.btpk) j["public_key"] = link.btpk->to_hex();
+    if (!link.salt.empty()) j["salt"] = link.salt;
     j["trackers"] = link.trackers;
     j["web_seeds"] = link.web_seeds;
     j["peers"] = link.peers;
@@ -187,6 +189,8 @@ int show_magnet(const magnet::MagnetLink& link, bool json) {
   if (!link.display_name.empty()) fmt::print("name:         {}\n", escape_for_terminal(link.display_name));
   if (link.btih) fmt::print("info-hash:    {}\n", link.btih->to_hex());
   if (link.btmh) fmt::print("info-hash v2: {}\n", link.btmh->to_hex());
+  if (link.btpk) fmt::print("public key:   {} (BEP 46: follows the key's DHT item)\n", link.btpk->to_hex());
+  if (!link.salt.empty()) fmt::print("salt:         {}\n", escape_for_terminal(link.salt));
   for (const auto& t : link.trackers)
     fmt::print("tracker:      {}\n", escape_for_terminal(t));
   for (const auto& ws : link.web_seeds)

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add(shoal::cli::add_dht_scrape_command);
   add(shoal::cli::add_dht_sample_command);
   add(shoal::cli::add_daemon_command);
+  add(shoal::cli::add_publish_command);
 
   try {
     app.parse(argc, argv);

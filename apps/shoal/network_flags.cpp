@@ -27,7 +27,9 @@ void add_lsd_options(CLI::App& cmd, LsdCliOptions& lsd) {
 
 void add_port_mapping_options(CLI::App& cmd, PortMappingCliOptions& options) {
   cmd.add_flag("--no-upnp", options.no_upnp, "Do not ask the router to forward our ports by UPnP IGD");
-  cmd.add_flag("--no-natpmp", options.no_natpmp, "Do not ask the router to forward our ports by NAT-PMP");
+  cmd.add_flag("--no-natpmp", options.no_natpmp,
+               "Do not ask the router to forward our ports by NAT-PMP or PCP (both use its UDP port 5351)");
+  cmd.add_flag("--no-pcp", options.no_pcp, "Ask the router by NAT-PMP only, not first by PCP (RFC 6887)");
 }
 
 void add_encryption_option(CLI::App& cmd, EncryptionMode& mode) {

@@ -27,7 +27,8 @@ struct LsdCliOptions {
 // Port mapping on the home router; both on unless turned off (and never tried when listening on loopback).
 struct PortMappingCliOptions {
   bool no_upnp = false;
-  bool no_natpmp = false;
+  bool no_natpmp = false;  // neither NAT-PMP nor PCP
+  bool no_pcp = false;
 };
 
 // The DHT flags of `get` and `seed`.

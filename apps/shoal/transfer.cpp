@@ -188,6 +188,7 @@ std::optional<std::string> apply_common_options(const CommonTransferOptions& opt
   s.transport = opt.transport;
   s.upnp = !opt.port_mapping.no_upnp;
   s.natpmp = !opt.port_mapping.no_natpmp;
+  s.pcp = !opt.port_mapping.no_natpmp && !opt.port_mapping.no_pcp;
   s.log_events = opt.verbose;
   defaults.use_trackers = !opt.no_trackers;
   defaults.announce_to_all_tiers = opt.all_tiers;

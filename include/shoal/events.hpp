@@ -102,8 +102,8 @@ struct SessionWarning {
 /// external_address:external_port. Said when first granted and when the external port changes, not on every
 /// lease renewal.
 struct PortMapped {
-  std::string method;    ///< "UPnP" or "NAT-PMP"
-  std::string protocol;  ///< "TCP" (peer connections) or "UDP" (DHT)
+  std::string method;    ///< "UPnP", "NAT-PMP" or "PCP"
+  std::string protocol;  ///< "TCP" (peer connections) or "UDP" (DHT and uTP)
   std::uint16_t internal_port = 0;
   std::uint16_t external_port = 0;
   std::string external_address;  ///< the router's public address, empty if it did not say
@@ -111,16 +111,36 @@ struct PortMapped {
 /// A port mapping could not be made, or one held was lost (its renewal failed). Retried with backoff; said
 /// once per run of failures.
 struct PortMappingError {
-  std::string method;    ///< "UPnP" or "NAT-PMP"
+  std::string method;    ///< "UPnP", "NAT-PMP" or "PCP"
   std::string protocol;  ///< "TCP" or "UDP"
   std::uint16_t internal_port = 0;
   std::string message;  ///< for people
 };
 
+/// The answer to Session::dht_get_mutable_item() (BEP 44): the newest version the DHT holds of the item under
+/// that key and salt. Only an item whose signature verified is reported; `found` is false if none came back.
+struct DhtMutableItemReceived {
+  std::uint64_t request = 0;  ///< what dht_get_mutable_item() returned
+  bool found = false;
+  std::string public_key;  ///< 64 hex digits, as asked
+  std::string salt;        ///< raw, as asked
+  std::int64_t seq = 0;    ///< the item's sequence number
+  std::string value;       ///< its value, bencoded (what the signature covers)
+  std::string signature;   ///< Ed25519, 128 hex digits
+  int queries = 0;         ///< DHT queries the lookup sent
+};
+/// The answer to Session::dht_put_mutable_item(): how many of the closest nodes took the item.
+struct DhtItemStored {
+  std::uint64_t request = 0;  ///< what dht_put_mutable_item() returned
+  std::string target;         ///< 40 hex digits: SHA-1 of the key and salt
+  int stored_on = 0;          ///< nodes that acknowledged the put
+  int sent = 0;               ///< nodes it was sent to
+};
+
 /// Any of the events above; take them apart with std::visit or std::get_if.
-using Event =
-    std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished, TorrentError,
-                 TorrentStopped, TorrentRemoved, TrackerReply, TrackerError, PeerBanned, FileError,
-                 ResumeDataSaved, LogLine, SessionWarning, PortMapped, PortMappingError>;
+using Event = std::variant<TorrentAdded, MetadataReceived, CheckFinished, PieceFinished, TorrentFinished,
+                           TorrentError, TorrentStopped, TorrentRemoved, TrackerReply, TrackerError,
+                           PeerBanned, FileError, ResumeDataSaved, LogLine, SessionWarning, PortMapped,
+                           PortMappingError, DhtMutableItemReceived, DhtItemStored>;
 
 }  // namespace shoal

@@ -99,6 +99,20 @@ class Session {
   /// Session-wide counters, a snapshot.
   SessionStats stats() const;
 
+  /// BEP 44: looks the mutable item under `public_key` (64 hex digits) and `salt` (raw, at most 64 bytes) up
+  /// in the DHT (started if it was not yet); a DhtMutableItemReceived event with the returned id answers.
+  /// @return the request id, or why not (DHT disabled, malformed key, salt too long).
+  Expected<std::uint64_t, std::string> dht_get_mutable_item(const std::string& public_key,
+                                                            const std::string& salt);
+  /// BEP 44: signs `value` (one bencoded value, at most 1000 bytes) with the Ed25519 seed `key_seed` (32 raw
+  /// bytes) under `salt` and sequence number `seq`, and stores it on the closest DHT nodes; a DhtItemStored
+  /// event with the returned id answers. The caller chooses `seq` (above what the DHT holds, or nodes keep
+  /// theirs).
+  /// @return the request id, or why not (DHT disabled, a value or salt that does not fit, a bad seed).
+  Expected<std::uint64_t, std::string> dht_put_mutable_item(const std::string& key_seed,
+                                                            const std::string& salt, const std::string& value,
+                                                            std::int64_t seq);
+
   /// Takes the events queued since the last call, oldest first; empty if none.
   std::vector<Event> pop_events();
   /// Blocks until an event is queued or the timeout passes.

@@ -59,8 +59,8 @@ struct SessionSettings {
 
   std::string listen_address = "::";  ///< "::" = IPv6 and IPv4 (falls back to 0.0.0.0 without IPv6)
   std::uint16_t listen_port = 0;      ///< TCP port; 0: any free port (see SessionStats::listen_port)
-  /// MSE/PE on every TCP peer connection of every torrent (outgoing and incoming). Read when the session
-  /// starts.
+  /// MSE/PE on every peer connection of every torrent (outgoing and incoming). apply_settings() changes it
+  /// for connections made from then on; those already open keep what they negotiated.
   EncryptionMode encryption = EncryptionMode::prefer;
   /// Transports of peer connections (see Transport). uTP listens on the UDP port shared with the DHT, which
   /// then defaults to listen_port so peers reach uTP where they reach TCP. Read when the session starts.
@@ -69,10 +69,13 @@ struct SessionSettings {
   /// Ask the home router to forward the listen port (TCP) and the UDP port (DHT) from outside, renew the
   /// lease at half its length and remove the mapping on shutdown; the router's external port is then what
   /// trackers and the DHT are told (see the PortMapped event). Off by default (a library user opts in; the
-  /// CLI turns both on). Never tried when listen_address is a loopback address. Read when the session starts.
+  /// CLI turns them on). Never tried when listen_address is a loopback address. Read when the session starts.
   /// @{
   bool upnp = false;    ///< UPnP IGD: discovery by SSDP multicast on the local network, then SOAP calls
-  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway; PCP is not spoken
+  bool natpmp = false;  ///< NAT-PMP (RFC 6886) to the default gateway
+  /// PCP (RFC 6887, NAT-PMP's successor) to the default gateway, falling back to NAT-PMP when natpmp is on
+  /// and the router answers as a NAT-PMP-only one (or not at all).
+  bool pcp = false;
   /// @}
 
   /// @name Global limits
@@ -88,6 +91,10 @@ struct SessionSettings {
   /// Bytes of pieces cached for serving, all torrents together (each torrent keeps at least the two pieces it
   /// serves from, and at most 64 MiB).
   std::int64_t read_cache_bytes = 256 * 1024 * 1024;
+  /// Bytes of block requests one torrent keeps in flight to all its peers together. Each peer's queue grows
+  /// to its rate times its round trip plus a second (long fat links need deep queues), cut to what the
+  /// torrent's other peers leave of this. Read when a torrent starts.
+  std::int64_t request_budget_bytes = 64 * 1024 * 1024;
   /// @}
 
   /// @name Queueing

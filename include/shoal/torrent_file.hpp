@@ -69,6 +69,10 @@ struct MagnetInfo {
   std::vector<std::string> trackers;   ///< tr, in order, without duplicates
   std::vector<std::string> web_seeds;  ///< ws
   std::vector<std::string> peers;      ///< x.pe: "host:port" or "[IPv6]:port"
+  /// BEP 46 (xs=urn:btpk): the Ed25519 public key, 64 hex digits, whose signed DHT item names the current
+  /// info-hash; empty if absent. Such a link is resolved first (shoal get does it), not added as it is.
+  std::string public_key;
+  std::string salt;  ///< BEP 46 s=: the salt that item is stored under, raw bytes; empty: none
 };
 
 /// Parses a magnet URI ("magnet:?xt=urn:btih:...").

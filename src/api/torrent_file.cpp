@@ -66,6 +66,8 @@ Expected<MagnetInfo, std::string> parse_magnet(std::string_view uri) {
   MagnetInfo out;
   if (parsed->btih) out.info_hash = parsed->btih->to_hex();
   if (parsed->btmh) out.info_hash_v2 = parsed->btmh->to_hex();
+  if (parsed->btpk) out.public_key = parsed->btpk->to_hex();
+  out.salt = std::move(parsed->salt);
   out.name = std::move(parsed->display_name);
   out.trackers = std::move(parsed->trackers);
   out.web_seeds = std::move(parsed->web_seeds);

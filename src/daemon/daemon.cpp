@@ -64,6 +64,7 @@ Expected<rpc::SessionValues, std::string> session_values(const DaemonConfig& c, 
   v.config_dir = c.config_dir.string();
   v.dht_enabled = c.dht_enabled;
   v.lpd_enabled = c.lpd_enabled;
+  v.port_forwarding_enabled = c.port_forwarding_enabled;
   v.done_script = c.done_hook.empty() ? std::string() : c.done_hook.front();
   v.done_script_enabled = !c.done_hook.empty();
   rpc::PathPolicy anywhere({"/"});  // the store and the file are the owner's, not a remote client's
@@ -149,6 +150,7 @@ int Daemon::run() {
   settings.listen_port = config_.peer_port;
   settings.dht.enabled = values->dht_enabled;
   settings.lsd.enabled = values->lpd_enabled;
+  settings.upnp = settings.natpmp = settings.pcp = values->port_forwarding_enabled;
   try {
     session_ = std::make_unique<Session>(settings);
   } catch (const std::exception& e) {
@@ -355,6 +357,7 @@ Expected<DaemonConfig, std::string> make_config(const DaemonOptions& o) {
   if (o.peer_port) c->peer_port = *o.peer_port;
   if (o.no_dht) c->dht_enabled = false;
   if (o.no_lsd) c->lpd_enabled = false;
+  if (o.no_port_forwarding) c->port_forwarding_enabled = false;
   std::error_code ec;
   c->config_dir = std::filesystem::absolute(c->config_dir, ec);
   c->download_dir = std::filesystem::absolute(c->download_dir, ec);

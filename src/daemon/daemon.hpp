@@ -21,6 +21,7 @@ struct DaemonOptions {
   std::optional<std::uint16_t> peer_port;
   bool no_dht = false;
   bool no_lsd = false;
+  bool no_port_forwarding = false;
   bool foreground = false;
 };
 

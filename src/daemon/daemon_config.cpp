@@ -53,6 +53,7 @@ Expected<DaemonConfig, std::string> load_config(DaemonConfig c) {
       read(j, "peer-port", peer_port),
       read(j, "dht-enabled", c.dht_enabled),
       read(j, "lpd-enabled", c.lpd_enabled),
+      read(j, "port-forwarding-enabled", c.port_forwarding_enabled),
   };
   for (auto& r : results) {
     if (!r) return unexpected(r.error());

@@ -36,6 +36,9 @@ struct DaemonConfig {
   std::uint16_t peer_port = 0;
   bool dht_enabled = true;
   bool lpd_enabled = true;
+  // Ask the home router to forward peer-port (UPnP IGD, then PCP or NAT-PMP), as Transmission does by
+  // default.
+  bool port_forwarding_enabled = true;
   // Session settings (session-set keys) the owner fixes in the file; they override what RPC stored.
   nlohmann::json session = nlohmann::json::object();
 };

@@ -148,6 +148,17 @@ void SessionBackend::on_event(const Event& event, std::int64_t now) {
         if (on_finished) on_finished(r->stored.id, r->stored.info_hash, name, r->stored.save_path);
       }
     }
+  } else if (auto* mapped = std::get_if<PortMapped>(&event)) {
+    log_.info("port-mapped",
+              {{"method", mapped->method},
+               {"protocol", mapped->protocol},
+               {"port", std::to_string(mapped->internal_port)},
+               {"external", mapped->external_address + ":" + std::to_string(mapped->external_port)}});
+  } else if (auto* unmapped = std::get_if<PortMappingError>(&event)) {
+    log_.warn("port-mapping-failed", {{"method", unmapped->method},
+                                      {"protocol", unmapped->protocol},
+                                      {"port", std::to_string(unmapped->internal_port)},
+                                      {"error", unmapped->message}});
   } else if (auto* err = std::get_if<TorrentError>(&event)) {
     if (auto* r = record_of(err->info_hash)) r->last_active = now;
     log_.warn("torrent-error", {{"hash", err->info_hash}, {"error", err->message}});

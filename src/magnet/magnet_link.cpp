@@ -14,7 +14,7 @@ const char* describe(Errc e) {
     case Errc::not_a_magnet:
       return "not a magnet link (expected 'magnet:?')";
     case Errc::missing_info_hash:
-      return "no info-hash (xt=urn:btih: or xt=urn:btmh:)";
+      return "no info-hash (xt=urn:btih: or xt=urn:btmh:) nor public key (xs=urn:btpk:)";
     case Errc::invalid_info_hash:
       return "invalid info-hash";
     case Errc::unsupported_multihash:
@@ -31,6 +31,16 @@ const char* describe(Errc e) {
       return "magnet link too long";
     case Errc::too_many_parameters:
       return "too many parameters";
+    case Errc::invalid_public_key:
+      return "invalid public key (xs=urn:btpk: takes 64 hex digits)";
+    case Errc::conflicting_public_key:
+      return "two different public keys";
+    case Errc::invalid_salt:
+      return "invalid salt (s= takes hex digits, once)";
+    case Errc::salt_too_long:
+      return "salt longer than 64 bytes";
+    case Errc::salt_without_key:
+      return "salt (s=) without a public key (xs=urn:btpk:)";
   }
   return "invalid magnet link";
 }
@@ -123,6 +133,29 @@ bool parse_select_only(std::string_view text, std::vector<std::pair<int, int>>& 
   return true;
 }
 
+// s=<hex>: an even number of hex digits, at most kMaxSalt bytes once decoded.
+Expected<std::string, Errc> parse_salt(std::string_view hex) {
+  if (hex.size() > 2 * kMaxSalt) return unexpected(Errc::salt_too_long);
+  if (hex.size() % 2 != 0) return unexpected(Errc::invalid_salt);
+  std::string raw;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto byte = Digest<1>::from_hex(hex.substr(i, 2));
+    if (!byte) return unexpected(Errc::invalid_salt);
+    raw.push_back(static_cast<char>(byte->bytes[0]));
+  }
+  return raw;
+}
+
+std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
 void add_unique(std::vector<std::string>& list, std::string value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
 }
@@ -145,6 +178,7 @@ Expected<MagnetLink, MagnetError> parse_magnet(std::string_view uri) {
   std::string_view query = uri.substr(8);
 
   MagnetLink link;
+  std::optional<std::string> salt;
   std::size_t count = 0;
   for (std::size_t start = 0; start < query.size();) {
     auto amp = query.find('&', start);
@@ -176,6 +210,20 @@ Expected<MagnetLink, MagnetError> parse_magnet(std::string_view uri) {
         link.btmh = digest;
       }
       // Other URNs (ed2k, sha1 of a single file, ...) name non-BitTorrent content: ignored.
+    } else if (key == "xs") {
+      // BEP 46; other exact sources (an http URL of the .torrent) are not followed.
+      if (iequals_prefix(*value, "urn:btpk:")) {
+        std::string_view hex = std::string_view(*value).substr(9);
+        auto pk = hex.size() == 64 ? Digest<32>::from_hex(hex) : std::nullopt;
+        if (!pk) return error(Errc::invalid_public_key, hex.substr(0, 64));
+        if (link.btpk && *link.btpk != *pk) return error(Errc::conflicting_public_key);
+        link.btpk = pk;
+      }
+    } else if (key == "s") {
+      auto raw = parse_salt(*value);
+      if (!raw) return error(raw.error(), std::string_view(*value).substr(0, 64));
+      if (salt && *salt != *raw) return error(Errc::invalid_salt, "two different salts");
+      salt = std::move(*raw);
     } else if (key == "dn") {
       link.display_name = std::move(*value);
     } else if (key == "tr") {
@@ -191,7 +239,11 @@ Expected<MagnetLink, MagnetError> parse_magnet(std::string_view uri) {
       }
     }
   }
-  if (!link.btih && !link.btmh) return error(Errc::missing_info_hash);
+  if (salt) {
+    if (!link.btpk) return error(Errc::salt_without_key);
+    link.salt = std::move(*salt);
+  }
+  if (!link.btih && !link.btmh && !link.btpk) return error(Errc::missing_info_hash);
   return link;
 }
 
@@ -205,6 +257,8 @@ std::string to_uri(const MagnetLink& link) {
   };
   if (link.btih) add("xt", "urn:btih:" + link.btih->to_hex());
   if (link.btmh) add("xt", "urn:btmh:1220" + link.btmh->to_hex());
+  if (link.btpk) add("xs", "urn:btpk:" + link.btpk->to_hex());
+  if (!link.salt.empty()) add("s", to_hex(link.salt));
   if (!link.display_name.empty()) add("dn", percent_encode(link.display_name));
   for (const auto& t : link.trackers)
     add("tr", percent_encode(t));

@@ -99,11 +99,25 @@ std::optional<std::string> UdpMux::open_one(udp::socket& socket, const std::stri
   return std::nullopt;
 }
 
+namespace {
+
+// With IP_RECVERR on, an ICMP error about an earlier datagram (to any address) is pending on the socket until
+// a call reports it, and a send may be that call: it then fails with the earlier datagram's error and sends
+// nothing. Among many dead addresses (DHT lookups, peers gone) every other datagram would be lost so.
+bool reports_an_earlier_datagram(int error) {
+  return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH || error == EHOSTDOWN;
+}
+
+}  // namespace
+
 void UdpMux::send_to(const Endpoint& to, std::span<const std::uint8_t> packet) {
   auto& socket = to.v6 ? v6_ : v4_;
   if (!socket.is_open()) return;
-  boost::system::error_code ignored;
-  socket.send_to(asio::buffer(packet.data(), packet.size()), to_asio<udp>(to), 0, ignored);
+  boost::system::error_code ec;
+  socket.send_to(asio::buffer(packet.data(), packet.size()), to_asio<udp>(to), 0, ec);
+  // Best effort otherwise: a full send buffer drops the datagram (the protocols above retransmit).
+  if (ec && reports_an_earlier_datagram(ec.value()))
+    socket.send_to(asio::buffer(packet.data(), packet.size()), to_asio<udp>(to), 0, ec);
 }
 
 void UdpMux::send_many(const Endpoint& to, std::span<const std::span<const std::uint8_t>> packets) {
@@ -125,6 +139,8 @@ void UdpMux::send_many(const Endpoint& to, std::span<const std::span<const std::
       headers[i].msg_hdr.msg_iovlen = 1;
     }
     int sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (sent < 0 && reports_an_earlier_datagram(errno))  // see send_to
+      sent = ::sendmmsg(socket.native_handle(), headers.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
     // Best effort, as send_to: a full send buffer drops the rest (uTP retransmits).
     if (sent <= 0) return;
     at += static_cast<std::size_t>(sent);
@@ -166,9 +182,11 @@ asio::awaitable<void> UdpMux::receive_loop(udp::socket& socket) {
       }
       int n = ::recvmmsg(socket.native_handle(), headers.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n < 0) {
-        // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like); the details, and the
-        // address it is about, wait on the error queue.
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) drain_errors(socket);
+        // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like) once; the details, and
+        // the address it is about, wait on the error queue. The queue is read on EAGAIN too: while it holds
+        // anything the socket polls as ready (POLLERR), and a receive that reported the error already (or
+        // returned datagrams before it) leaves nothing else to say so — the loop would spin at full speed.
+        if (errno != EINTR) drain_errors(socket);
         break;
       }
       for (int i = 0; i < n && !closed_; ++i) {

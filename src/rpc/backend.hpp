@@ -124,6 +124,7 @@ struct SessionValues {
   int peer_port = 0;
   bool dht_enabled = true;
   bool lpd_enabled = true;
+  bool port_forwarding_enabled = true;  // UPnP, NAT-PMP and PCP on the home router (read at start)
   bool pex_enabled = true;
   bool start_added_torrents = true;
   std::string done_script;  // the completion hook's program; empty: none

@@ -40,7 +40,7 @@ json session_arguments(const SessionValues& v, std::uint16_t peer_port, const st
       {"peer-port", peer_port != 0 ? int{peer_port} : v.peer_port},
       {"peer-port-random-on-start", false},
       {"pex-enabled", v.pex_enabled},
-      {"port-forwarding-enabled", false},
+      {"port-forwarding-enabled", v.port_forwarding_enabled},
       {"queue-stalled-enabled", false},
       {"queue-stalled-minutes", 30},
       {"rename-partial-files", false},
@@ -97,6 +97,7 @@ json mutable_session_arguments(const SessionValues& values) {
                           "peer-limit-per-torrent",
                           "dht-enabled",
                           "lpd-enabled",
+                          "port-forwarding-enabled",
                           "pex-enabled",
                           "start-added-torrents"})
     out[key] = all[key];
@@ -186,6 +187,7 @@ Expected<SessionValues, std::string> apply_session_arguments(SessionValues v, co
       read(args, "peer-port", v.peer_port),
       read(args, "dht-enabled", v.dht_enabled),
       read(args, "lpd-enabled", v.lpd_enabled),
+      read(args, "port-forwarding-enabled", v.port_forwarding_enabled),
       read(args, "pex-enabled", v.pex_enabled),
       read(args, "start-added-torrents", v.start_added_torrents),
   };

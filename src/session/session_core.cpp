@@ -111,6 +111,7 @@ SessionCore::SessionCore(SessionSettings settings)
   listener_->set_encryption(settings_.encryption,
                             [this](const Sha1Digest& req2) { return find_by_req2(req2); });
   context_.encryption = settings_.encryption;
+  context_.request_budget_bytes = settings_.request_budget_bytes;
   listener_->open(settings_.listen_address, settings_.listen_port);  // throws: a start-up error
   context_.listen_port = listener_->port();
   listener_->start();
@@ -261,6 +262,10 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   if (!params.magnet.empty()) {
     auto link = magnet::parse_magnet(params.magnet);
     if (!link) return unexpected("invalid magnet link: " + link.error().message());
+    if (!link->btih && !link->btmh && link->btpk)
+      return unexpected(
+          std::string("a public-key magnet link (BEP 46) names no torrent until it is resolved"));
+    if (!link->btih && !link->btmh) return unexpected(std::string("the magnet link names no torrent"));
     // A v2-only magnet (btmh alone): peers, trackers and the DHT know it by its SHA-256 truncated (BEP 52).
     entry->hex = link->btih ? link->btih->to_hex() : link->btmh->to_hex().substr(0, 40);
     for (const auto& p : link->peers) {
@@ -1176,6 +1181,13 @@ void SessionCore::apply_settings(const SessionSettings& s) {
   settings_.max_unchoked = s.max_unchoked;
   settings_.read_cache_bytes = s.read_cache_bytes;
   context_.cache_budget = s.read_cache_bytes;
+  settings_.request_budget_bytes = s.request_budget_bytes;
+  context_.request_budget_bytes = s.request_budget_bytes;
+  if (s.encryption != settings_.encryption) {
+    settings_.encryption = s.encryption;
+    context_.encryption = s.encryption;  // read by each dial
+    listener_->set_encryption(s.encryption, [this](const Sha1Digest& req2) { return find_by_req2(req2); });
+  }
   settings_.max_active_downloads = s.max_active_downloads;
   settings_.max_active_seeds = s.max_active_seeds;
   settings_.log_events = s.log_events;

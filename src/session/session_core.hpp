@@ -80,6 +80,11 @@ class SessionCore {
   void resume_all();
   void save_state();
   SessionStats stats() const;
+  // BEP 44 for the embedder (session_items.cpp).
+  Expected<std::uint64_t, std::string> dht_get_mutable(const std::string& public_key,
+                                                       const std::string& salt);
+  Expected<std::uint64_t, std::string> dht_put_mutable(const std::string& key_seed, const std::string& salt,
+                                                       const std::string& value, std::int64_t seq);
 
   // Any thread.
   std::vector<Event> pop_events();
@@ -154,6 +159,8 @@ class SessionCore {
   void on_port_mapping(const net::PortMapper::Report& report);
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> dht_search(EntryPtr entry);
+  boost::asio::awaitable<void> item_get(std::uint64_t request, dht::PublicKey key, std::string salt);
+  boost::asio::awaitable<void> item_put(std::uint64_t request, dht::Item item);
   int active_count() const;
   static bool is_active(const Entry& e);
 
@@ -181,6 +188,7 @@ class SessionCore {
   std::uint16_t dht_port_ = 0;
   int active_cached_ = 1;  // torrents running, refreshed each second and on every queue change
   bool dht_tried_ = false;
+  std::uint64_t next_item_request_ = 1;
   bool lsd_tried_ = false;
   std::map<std::string, EntryPtr> torrents_;
   // Metadata fetchers stopped and not yet drained.

@@ -1,9 +1,10 @@
-// The session's port mappings on the home router (SessionSettings::upnp, natpmp): started with the session,
-// reported as events, and the router's external TCP port announced to trackers and the DHT in place of the
-// listen port while a mapping holds it.
+// The session's port mappings on the home router (SessionSettings::upnp, natpmp, pcp): started with the
+// session, reported as events, and the router's external TCP port announced to trackers and the DHT in place
+// of the listen port while a mapping holds it.
 #include <boost/asio/ip/address.hpp>
 
 #include "net/natpmp_gateway.hpp"
+#include "net/pcp_gateway.hpp"
 #include "net/upnp_gateway.hpp"
 #include "session/session_core.hpp"
 #include "shoal/version.hpp"
@@ -22,7 +23,7 @@ bool listens_on_loopback(const std::string& address) {
 }  // namespace
 
 void SessionCore::start_port_mapping(std::uint16_t udp_port) {
-  if (!settings_.upnp && !settings_.natpmp) return;
+  if (!settings_.upnp && !settings_.natpmp && !settings_.pcp) return;
   if (listens_on_loopback(settings_.listen_address)) {
     log("", "port mapping: off (listening on loopback " + settings_.listen_address + ")");
     return;
@@ -30,7 +31,11 @@ void SessionCore::start_port_mapping(std::uint16_t udp_port) {
   std::vector<std::unique_ptr<net::MappingBackend>> backends;
   if (settings_.upnp)
     backends.push_back(std::make_unique<net::UpnpGateway>("Shoal " + std::string(shoal::version())));
-  if (settings_.natpmp) backends.push_back(std::make_unique<net::NatPmpGateway>());
+  // PCP and NAT-PMP share the router's port 5351 and its mappings: one backend speaks whichever it answers.
+  std::unique_ptr<net::MappingBackend> natpmp;
+  if (settings_.natpmp) natpmp = std::make_unique<net::NatPmpGateway>();
+  if (settings_.pcp) natpmp = std::make_unique<net::PcpGateway>(std::move(natpmp));
+  if (natpmp) backends.push_back(std::move(natpmp));
   port_mapper_ = std::make_unique<net::PortMapper>(
       io_, std::move(backends), [this](const net::PortMapper::Report& r) { on_port_mapping(r); });
   port_mapper_->start(context_.listen_port, udp_port);

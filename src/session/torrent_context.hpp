@@ -139,6 +139,7 @@ struct TorrentContext {
   // The read cache of all torrents together: bytes held now, and the budget (0: none).
   std::int64_t* cached_bytes = nullptr;
   std::int64_t cache_budget = 0;
+  std::int64_t request_budget_bytes = 64LL * 1024 * 1024;  // SessionSettings::request_budget_bytes
   // MSE/PE for outgoing connections (incoming ones are the listener's).
   EncryptionMode encryption = EncryptionMode::prefer;
   // uTP for outgoing connections (null: none, TCP only) and which transports to try.

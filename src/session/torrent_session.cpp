@@ -103,7 +103,8 @@ class TorrentSession::Budget : public torrent::Mediator {
 namespace {
 
 torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOptions& options,
-                            const std::array<std::uint8_t, 20>& peer_id, std::uint16_t listen_port) {
+                            const std::array<std::uint8_t, 20>& peer_id, std::uint16_t listen_port,
+                            std::int64_t request_budget_bytes) {
   torrent::Params p;
   p.info_hash = info.info_hash;
   p.peer_id = peer_id;
@@ -119,6 +120,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.client = "Shoal " + std::string(shoal::version());
   p.listen_port = listen_port;
   p.reqq = kOurReqq;
+  p.request_budget_bytes = request_budget_bytes;
   p.upload_slots = options.upload_slots;
   p.max_connections = options.max_connections;
   p.seed_ratio = options.seed_ratio;
@@ -140,7 +142,8 @@ TorrentSession::TorrentSession(TorrentContext& context, metainfo::TorrentInfo in
       pool_(context.pool),
       budget_(std::make_unique<Budget>(context)),
       core_(std::make_unique<torrent::Torrent>(
-          core_params(info_, options_, peer_id_, context.announced_port()), *budget_, Clock::now())),
+          core_params(info_, options_, peer_id_, context.announced_port(), context.request_budget_bytes),
+          *budget_, Clock::now())),
       check_slot_(context.io),
       listen_port_(context.listen_port),
       down_limit_(options_.max_download_rate),
@@ -630,15 +633,10 @@ asio::awaitable<void> TorrentSession::connect_to(Endpoint endpoint, bool holepun
   std::optional<swarm::PeerFeatures> features;
   bool connected = false;
   // uTP first when the session has it (Transport::both falls back to TCP when uTP does not answer); the
-  // plain reconnect below keeps whichever transport worked. A holepunch dial is TCP from our listen port.
-  bool use_utp = !holepunch && context_.utp != nullptr && context_.transport != Transport::tcp;
+  // plain reconnect below keeps whichever transport worked. A holepunch dial goes out from our listen port
+  // either way: uTP's socket is the session's UDP socket, bound to it; TCP binds to it (see dial()).
+  bool use_utp = context_.utp != nullptr && context_.transport != Transport::tcp;
   bool may_dial = !holepunch || context_.encryption != EncryptionMode::require;
-  if (holepunch && may_dial) {
-    auto ec = session::bind_to_listen_port(peer->socket.tcp(), endpoint, listen_port_);
-    if (ec && on_log)
-      on_log(endpoint.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
-    may_dial = !ec;
-  }
   for (int attempt = 0; attempt < 2 && may_dial && !features && !stopping_; ++attempt) {
     bool mse = attempt == 0 && mode != EncryptionMode::plain;
     if (attempt == 1) {
@@ -726,6 +724,14 @@ asio::awaitable<bool> TorrentSession::dial(Peer& peer, bool mse, bool& connected
       if (on_log) on_log(peer.remote.to_string() + " uTP: " + ec.message() + ", trying TCP");
       use_utp = false;
     } else {
+      co_return false;
+    }
+  }
+  if (!open && holepunch) {
+    auto ec = session::bind_to_listen_port(peer.socket.tcp(), peer.remote, listen_port_);
+    if (ec) {
+      if (on_log)
+        on_log(peer.remote.to_string() + " holepunch: cannot dial from our listen port: " + ec.message());
       co_return false;
     }
   }

@@ -27,6 +27,8 @@ class PexState {
   // connected peers), and records it as told. Nothing when it is not time or nothing changed.
   std::optional<wire::PexMessage> next_message(Clock::time_point now,
                                                const std::vector<wire::PexPeer>& current);
+  // Whether next_message(now, ...) would consider sending (the minute is up), whatever it then finds.
+  bool due(Clock::time_point now) const { return now >= next_send_; }
 
   // True when a message from the peer arriving now is within the rate limit (and records it); false means
   // ignore it.

@@ -613,8 +613,16 @@ void Torrent::send_pex(PeerId id, Peer& peer, Clock::time_point now) {
     if (other.protocol.ut_holepunch_id()) flags |= wire::PexFlags::holepunch;
     current.push_back({*e, flags});
   }
+  const bool due = pex->due(now);
   auto message = pex->next_message(now, current);
-  if (!message) return;
+  if (!message) {
+    // Said in the log so that a reader (or a test) knows the peer hears of nobody new for another minute.
+    if (due && params_.log) log(peer.remote.to_string() + " pex: nothing new to tell it");
+    return;
+  }
+  if (params_.log)
+    log(peer.remote.to_string() + " pex: told it " + std::to_string(message->added.size()) + " added, " +
+        std::to_string(message->dropped.size()) + " dropped");
   std::string bytes = wire::encode_pex(*message);
   send_extended(peer, *pex_id, bytes);
 }
@@ -1090,6 +1098,7 @@ void Torrent::announce_next(Clock::time_point now) {
     walk.waiting = target;
     walk.waiting_id = next_announce_id_++;
     walk.waiting_url = trackers_.tiers()[static_cast<std::size_t>(target.tier)][target.index].url;
+    if (params_.log) log("tracker " + walk.waiting_url + ": announcing port " + std::to_string(request.port));
     emit(Announce{walk.waiting_id, walk.waiting_url, std::move(request)});
     return;
   }

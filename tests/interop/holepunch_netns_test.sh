@@ -8,9 +8,12 @@
 # dial is dropped by nat-a, B asks the relay for a rendezvous, the relay tells both to connect, and both dial at
 # once from their listen ports (TCP simultaneous open): each NAT sees an outgoing connection and lets the
 # other's SYN in. B must then have received data from A over that connection.
+# With the argument `utp` every peer speaks uTP only: the punched connection is uTP from the session's UDP
+# socket (each side's SYN opens its own NAT for the other's).
 #
 # Nothing leaves the namespaces (veth pairs between them only). Needs root; skipped with exit 77 without.
 set -euo pipefail
+transport=${1:-tcp}
 
 for tool in iptables ip; do
   if ! command -v "$tool" >/dev/null; then
@@ -66,36 +69,55 @@ done
 mkdir -p "$WORK/data"
 make_data "$WORK/data/payload.bin" 4194319 holepunch
 "$SHOAL" create "$WORK/data/payload.bin" -o "$WORK/t.torrent" --piece-size 64K -q  # no tracker
-common=(--no-dht --no-lsd --no-upnp --no-natpmp -v)
+common=(--no-dht --no-lsd --no-upnp --no-natpmp --transport "$transport" -v)
 
 # The relay: listening on both wan links, downloading slowly (it stays a leecher with little to give).
 ip netns exec "$relay" "$SHOAL" get "$WORK/t.torrent" -o "$WORK/relay" --listen 0.0.0.0 --port 6881 \
   --max-down 16K --max-up 16K --seed "${common[@]}" >"$WORK/relay.log" 2>&1 &
 wait_log "$WORK/relay.log" "listening on port 6881" 30
 
-# A, the seeder behind nat-a, dials the relay.
-ip netns exec "$lan_a" "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 0.0.0.0 --port 7001 \
-  --peer 11.88.1.1:6881 "${common[@]}" >"$WORK/a.log" 2>&1 &
-wait_log "$WORK/relay.log" "11\.88\.1\.2:[0-9]+ .*(connected|joined|handshake)" 30
-
-# Nothing from outside reaches A directly: a dial to its external address is dropped.
-if ip netns exec "$relay" timeout 3 bash -c 'exec 3<>/dev/tcp/11.88.1.2/7001' 2>/dev/null; then
-  fail "nat-a lets a connection from outside in"
+b_cmd=(ip netns exec "$lan_b" "$SHOAL" get "$WORK/t.torrent" -o "$WORK/b" --listen 0.0.0.0 --port 7002
+  --peer 11.88.2.1:6881 "${common[@]}")
+a_cmd=(ip netns exec "$lan_a" "$SHOAL" seed "$WORK/t.torrent" "$WORK/data" --listen 0.0.0.0 --port 7001
+  --peer 11.88.1.1:6881 "${common[@]}")
+if [ "$transport" = tcp ]; then
+  # A, the seeder behind nat-a, dials the relay.
+  "${a_cmd[@]}" >"$WORK/a.log" 2>&1 &
+  wait_log "$WORK/relay.log" "11\.88\.1\.2:[0-9]+ .*(connected|joined|handshake)" 30
+  # Nothing from outside reaches A directly: a dial to its external address is dropped.
+  if ip netns exec "$relay" timeout 3 bash -c 'exec 3<>/dev/tcp/11.88.1.2/7001' 2>/dev/null; then
+    fail "nat-a lets a connection from outside in"
+  fi
+  pass "A sits behind a NAT that lets nothing in"
+  # B, the leecher behind nat-b, dials the relay and can finish only through A.
+  timeout 120 "${b_cmd[@]}" >"$WORK/b.log" 2>&1 ||
+    fail "B did not finish: $(grep -iE 'holepunch|11\.88\.1\.2' "$WORK/b.log" | tail -n 10; tail -n 5 "$WORK/b.log")"
+else
+  # Over UDP two peers that dial each other within a few seconds punch through by themselves (each SYN opens
+  # its own NAT for the other's), so the order is reversed to leave only the rendezvous: B joins the relay
+  # first and hears of nobody; A joins once the relay's first PEX to B has passed with nothing to tell (the
+  # next is a minute away) and hears of B through PEX; A's own dial dies at nat-b; A asks for the rendezvous.
+  timeout 120 "${b_cmd[@]}" >"$WORK/b.log" 2>&1 &
+  b_pid=$!
+  wait_log "$WORK/relay.log" "11\.88\.2\.2:7002 pex: nothing new to tell it" 30
+  "${a_cmd[@]}" >"$WORK/a.log" 2>&1 &
+  wait_log "$WORK/a.log" "11\.88\.2\.2:7002 dialling \(MSE\)" 30
+  wait "$b_pid" || fail "B did not finish: $(grep -iE 'holepunch|11\.88\.1\.2' "$WORK/b.log" | tail -n 10; tail -n 5 "$WORK/b.log")"
+  # A's own dial to B got no answer before the rendezvous: nat-b let nothing in.
+  sed -n '1,/dialling (holepunch)/p' "$WORK/a.log" | grep -qE "11\.88\.2\.2:7002 connected" &&
+    fail "A reached B before the rendezvous: nat-b let a uTP dial in"
+  pass "A's direct uTP dial to B died at nat-b"
 fi
-pass "A sits behind a NAT that lets nothing in"
-
-# B, the leecher behind nat-b, dials the relay and can finish only through A.
-timeout 120 ip netns exec "$lan_b" "$SHOAL" get "$WORK/t.torrent" -o "$WORK/b" --listen 0.0.0.0 --port 7002 \
-  --peer 11.88.2.1:6881 "${common[@]}" >"$WORK/b.log" 2>&1 ||
-  fail "B did not finish: $(grep -iE 'holepunch|11\.88\.1\.2' "$WORK/b.log" | tail -n 10; tail -n 5 "$WORK/b.log")"
 cmp -s "$WORK/data/payload.bin" "$WORK/b/payload.bin" || fail "bytes differ"
 grep -q "holepunch: relaying a rendezvous" "$WORK/relay.log" ||
   fail "the relay relayed no rendezvous: $(grep -i holepunch "$WORK/relay.log")"
 grep -q "11.88.1.2:7001 dialling (holepunch)" "$WORK/b.log" || fail "B made no holepunch dial to A"
 grep -q "dialling (holepunch)" "$WORK/a.log" || fail "A made no holepunch dial to B"
-grep -q "11.88.1.2:7001 connected (outgoing)" "$WORK/b.log" || fail "B never connected to A"
+# TCP: the simultaneous open is an outgoing connection on both sides. uTP: the first SYN through makes the
+# connection (the other side sees it as incoming); a second one, if both got through, is a duplicate.
+grep -qE "11.88.1.2:7001 connected \((outgoing|incoming)\)" "$WORK/b.log" || fail "B never connected to A"
 # B's farewell to A says what came over the punched connection: more than nothing.
 from_a=$(grep -E "^11\.88\.1\.2:7001 .*closed: .*; got " "$WORK/b.log" | sed -nE 's/.*; got ([0-9.]+ [KMG]?i?B),.*/\1/p' | tail -n 1)
 [ -n "$from_a" ] && [ "$from_a" != "0 B" ] || fail "B got nothing from A: $(grep '11.88.1.2:7001' "$WORK/b.log" | tail -n 5)"
-pass "B reached A through a BEP 55 rendezvous (TCP simultaneous open through both NATs), $from_a from A, bytes right"
+pass "B reached A through a BEP 55 rendezvous ($transport through both NATs), $from_a from A, bytes right"
 finish

@@ -7,12 +7,13 @@ Prints "ready" once its DHT has bootstrapped, then reads one command per line on
   put-immutable TEXT                -> put-immutable TARGET_HEX NUM_SUCCESS
   put-mutable SEED_HEX SALT TEXT    -> put-mutable PUBLIC_KEY_HEX SEQ NUM_SUCCESS   (SALT "-" means none)
   get-immutable TARGET_HEX          -> value TEXT | notfound
-  get-mutable PUBLIC_KEY_HEX SALT   -> value SEQ TEXT | notfound
+  get-mutable PUBLIC_KEY_HEX SALT   -> value SEQ TEXT | notfound   (a BEP 46 item {"ih": ...}: TEXT is ih:HEX)
 TEXT is stored as a bencoded string. libtorrent's DHT limits that would shut out a network of nodes on
 127.0.0.1 are relaxed, as in lt_dht_peer.py.
 """
 import argparse
 import hashlib
+import re
 import sys
 import time
 
@@ -41,7 +42,18 @@ def raw(field):
     return bytes(field)
 
 
+def feed_text_of(message):
+    """ih:HEX from the alert's message, which prints the item as libtorrent's entry::to_string() does."""
+    found = re.search(r"'ih': '([0-9a-f]{40})'", message)
+    return "ih:" + found.group(1) if found else None
+
+
 def text_of(item):
+    # A BEP 46 feed item: {"ih": <20 bytes>} (keys as str or bytes, as the binding has it).
+    if isinstance(item, dict):
+        ih = item.get("ih", item.get(b"ih"))
+        if ih is not None and "value" not in item:
+            return "ih:" + raw(ih).hex()
     # The binding hands immutable items over as {"key": target, "value": data}.
     if isinstance(item, dict):
         item = item.get("value")
@@ -123,8 +135,12 @@ class Node:
             if self.verbose:
                 print(f"mutable item: {a.item!r} seq {a.seq} authoritative {a.authoritative}", file=sys.stderr,
                       flush=True)
-            if text_of(a.item) is not None and a.seq >= best.get("seq", -1):
-                best.update(seq=a.seq, text=text_of(a.item))
+            try:
+                text = text_of(a.item)
+            except RuntimeError:  # the binding cannot convert a dictionary holding binary strings
+                text = feed_text_of(a.message())
+            if text is not None and a.seq >= best.get("seq", -1):
+                best.update(seq=a.seq, text=text)
             return True if a.authoritative else None  # the lookup is over
         self.wait_for(match)
         return f"value {best['seq']} {best['text']}" if best else "notfound"

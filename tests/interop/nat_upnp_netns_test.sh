@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Port mapping against a real home router: miniupnpd (UPnP IGD and NAT-PMP) runs in a namespace `router` that
+# Port mapping against a real home router: miniupnpd (UPnP IGD, NAT-PMP and PCP) runs in a namespace `router` that
 # NATs a namespace `lan` (the Shoal leecher) towards a namespace `wan` (a tracker and a Shoal seeder). The
 # router forwards nothing from outside but what miniupnpd maps, and lets the leecher reach only the tracker, so
 # the transfer can happen only if the seeder dials in through the leecher's mapping, at the external address
-# and port the leecher announced. Run once with UPnP only and once with NAT-PMP only; after each the mapping
-# must be gone from the router (removed at exit).
+# and port the leecher announced. Run once with UPnP only, once with NAT-PMP only and once with PCP (RFC 6887);
+# after each the mapping must be gone from the router (removed at exit).
 #
 # Nothing leaves the namespaces: the three are joined by veth pairs only, none to the host. miniupnpd refuses a
 # private or reserved address on its outside interface, so the "internet" here is 11.77.0.0/24, reachable
@@ -153,9 +153,11 @@ run_case() {
     "$WORK/leecher-$name.log" | head -n 1)
   [ "$external" != "$LISTEN_PORT" ] || fail "$name: the router gave the port another host holds"
   pass "$name: the leecher's TCP $LISTEN_PORT is mapped at $ROUTER_WAN_IP:$external"
-  # The mapping makes the leecher announce again with the external port: wait for that reply before the seeder
-  # asks the tracker (its first announce went out with the listen port, before the router answered).
-  reannounced() { sed -n "/port mapped: $name TCP/,\$p" "$WORK/leecher-$name.log" | grep -q "^tracker "; }
+  # The mapping makes the leecher announce again with the external port: wait for the reply to that announce
+  # before the seeder asks the tracker (its first went out with the listen port, before the router answered).
+  reannounced() {
+    sed -n "/^tracker .*: announcing port $external\$/,\$p" "$WORK/leecher-$name.log" | grep -qE "^tracker .*: [0-9]+ peers"
+  }
   local deadline=$((SECONDS + 30))
   until reannounced; do
     [ $SECONDS -lt $deadline ] || fail "$name: no announce after the mapping: $(tail -n 5 "$WORK/leecher-$name.log")"
@@ -177,5 +179,25 @@ run_case() {
 }
 
 run_case UPnP --no-natpmp
-run_case NAT-PMP --no-upnp
+run_case NAT-PMP "--no-upnp --no-pcp"
+run_case PCP --no-upnp
+
+# The daemon maps its peer port by default ("port-forwarding-enabled", as Transmission does), says so in its
+# log, and removes the mapping when it stops.
+mkdir -p "$WORK/daemon-conf"
+cat >"$WORK/daemon-conf/settings.json" <<JSON
+{ "listen-address": "0.0.0.0", "peer-port": $LISTEN_PORT, "dht-enabled": false, "lpd-enabled": false }
+JSON
+ip netns exec "$lan" "$SHOAL" daemon --foreground --config-dir "$WORK/daemon-conf" \
+  --download-dir "$WORK/daemon-dl" --rpc "127.0.0.1:9091" >"$WORK/daemon.log" 2>&1 &
+daemon=$!
+wait_log "$WORK/daemon.log" "port-mapped.*TCP" 30
+grep -E "port-mapped.*TCP" "$WORK/daemon.log" | grep -q "$ROUTER_WAN_IP:" ||
+  fail "daemon: the mapping names no external address: $(grep port-mapp "$WORK/daemon.log")"
+[ -n "$(mapped_rules)" ] || fail "daemon: no DNAT rule on the router: $(in_router nft list ruleset)"
+pass "daemon: $(grep -oE '"method":"[^"]+"' "$WORK/daemon.log" | head -n 1) mapped its peer port $LISTEN_PORT"
+kill -TERM "$daemon"
+wait "$daemon" || fail "daemon: exited with $? on SIGTERM"
+[ -z "$(mapped_rules)" ] || fail "daemon: the mapping is still on the router after exit: $(mapped_rules)"
+pass "daemon: the mapping was removed when it stopped"
 finish

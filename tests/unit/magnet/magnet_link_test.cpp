@@ -73,6 +73,49 @@ TEST(ParseMagnet, V2AndHybrid) {
   EXPECT_FALSE(v2only->btih);
 }
 
+const std::string kKey(64, 'e');
+
+TEST(ParseMagnet, PublicKeyAndSalt) {
+  auto link = parse_magnet("magnet:?xs=urn:btpk:" + kKey + "&s=6d795f666f6c646572");
+  ASSERT_TRUE(link) << link.error().message();
+  ASSERT_TRUE(link->btpk);
+  EXPECT_EQ(link->btpk->to_hex(), kKey);
+  EXPECT_EQ(link->salt, "my_folder");
+  EXPECT_FALSE(link->btih);
+  EXPECT_EQ(to_uri(*link), "magnet:?xs=urn:btpk:" + kKey + "&s=6d795f666f6c646572");
+  auto upper = parse_magnet("magnet:?xs=URN:BTPK:" + std::string(64, 'E') + "&s=6D79");
+  ASSERT_TRUE(upper) << upper.error().message();
+  EXPECT_EQ(upper->btpk, link->btpk);
+  EXPECT_EQ(upper->salt, "my");
+}
+
+TEST(ParseMagnet, PublicKeyWithoutSalt) {
+  auto link = parse_magnet("magnet:?xs=urn:btpk:" + kKey);
+  ASSERT_TRUE(link) << link.error().message();
+  EXPECT_TRUE(link->btpk);
+  EXPECT_TRUE(link->salt.empty());
+}
+
+TEST(ParseMagnet, PublicKeyBesideInfoHashKeepsBoth) {
+  auto link = parse_magnet(std::string("magnet:?xt=urn:btih:") + kHex + "&xs=urn:btpk:" + kKey + "&s=00ff");
+  ASSERT_TRUE(link) << link.error().message();
+  EXPECT_TRUE(link->btih);
+  EXPECT_TRUE(link->btpk);
+  EXPECT_EQ(link->salt, std::string("\0\xff", 2));
+}
+
+TEST(ParseMagnet, SaltOfSixtyFourBytesIsTheMost) {
+  auto link = parse_magnet("magnet:?xs=urn:btpk:" + kKey + "&s=" + std::string(2 * kMaxSalt, 'a'));
+  ASSERT_TRUE(link) << link.error().message();
+  EXPECT_EQ(link->salt.size(), kMaxSalt);
+}
+
+TEST(ParseMagnet, OtherExactSourcesAreIgnored) {
+  auto link = parse_magnet(std::string("magnet:?xt=urn:btih:") + kHex + "&xs=http%3A%2F%2Fa%2Fb.torrent");
+  ASSERT_TRUE(link) << link.error().message();
+  EXPECT_FALSE(link->btpk);
+}
+
 struct BadMagnet {
   const char* name;
   std::string uri;
@@ -124,6 +167,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadMagnet{"so_negative", "magnet:?" + kXt + "&so=-1", Errc::invalid_select_only},
         BadMagnet{"so_huge", "magnet:?" + kXt + "&so=99999999999", Errc::invalid_select_only},
         BadMagnet{"so_empty_item", "magnet:?" + kXt + "&so=1,,2", Errc::invalid_select_only},
+        BadMagnet{"btpk_short", "magnet:?xs=urn:btpk:" + std::string(62, 'a'), Errc::invalid_public_key},
+        BadMagnet{"btpk_long", "magnet:?xs=urn:btpk:" + std::string(66, 'a'), Errc::invalid_public_key},
+        BadMagnet{"btpk_not_hex", "magnet:?xs=urn:btpk:" + std::string(63, 'a') + "g", Errc::invalid_public_key},
+        BadMagnet{"btpk_empty", "magnet:?xs=urn:btpk:", Errc::invalid_public_key},
+        BadMagnet{"btpk_two_keys",
+                  "magnet:?xs=urn:btpk:" + std::string(64, 'a') + "&xs.2=urn:btpk:" + std::string(64, 'b'),
+                  Errc::conflicting_public_key},
+        BadMagnet{"salt_not_hex", "magnet:?xs=urn:btpk:" + std::string(64, 'a') + "&s=zz", Errc::invalid_salt},
+        BadMagnet{"salt_odd_digits", "magnet:?xs=urn:btpk:" + std::string(64, 'a') + "&s=abc", Errc::invalid_salt},
+        BadMagnet{"salt_twice_different", "magnet:?xs=urn:btpk:" + std::string(64, 'a') + "&s=aa&s=bb",
+                  Errc::invalid_salt},
+        BadMagnet{"salt_too_long", "magnet:?xs=urn:btpk:" + std::string(64, 'a') + "&s=" + std::string(130, 'a'),
+                  Errc::salt_too_long},
+        BadMagnet{"salt_without_key", "magnet:?" + kXt + "&s=6161", Errc::salt_without_key},
+        BadMagnet{"only_other_exact_source", "magnet:?xs=http://a/b.torrent", Errc::missing_info_hash},
         BadMagnet{"too_long", "magnet:?" + kXt + "&dn=" + std::string(kMaxUriLength, 'a'), Errc::too_long},
         BadMagnet{"too_many_parameters",
                   [] {
@@ -163,6 +221,13 @@ TEST(ToUri, RoundTripsRandomLinks) {
       link.peers.push_back("127.0.0." + std::to_string(rng() % 255) + ":" +
                            std::to_string(rng() % 65535 + 1));
     if (rng() % 2) link.select_only = {{1, 1}, {3, 7}};
+    if (rng() % 2) {
+      Digest<32> pk;
+      for (auto& b : pk.bytes)
+        b = static_cast<std::uint8_t>(rng());
+      link.btpk = pk;
+      if (rng() % 2) link.salt = random_text(kMaxSalt);
+    }
     auto parsed = parse_magnet(to_uri(link));
     ASSERT_TRUE(parsed) << parsed.error().message() << " in " << to_uri(link);
     EXPECT_EQ(*parsed, link);

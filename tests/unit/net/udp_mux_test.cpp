@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -170,6 +171,72 @@ TEST(UdpMux, ReportsTheAddressAnIcmpErrorIsAbout) {
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->first, target);
   EXPECT_EQ(seen->second, std::errc::connection_refused);
+}
+
+// CPU time of the calling thread (the one running the io_context).
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+// Many dead addresses answer at once (a DHT lookup, peers gone): more ICMP errors queue than one wake-up
+// reads. Each is reported, and the socket is not left polling ready with errors nobody reads (which once
+// made the network thread spin at full speed for as long as the session lived).
+TEST(UdpMux, AFloodOfIcmpErrorsIsAllReadAndLeavesTheThreadIdle) {
+  asio::io_context io;
+  UdpMux mux(io);
+  ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto closed_port = probe.local_endpoint().port();
+  probe.close();
+  // More than one wake-up drains (64), fewer than the socket buffer holds (each error keeps ~1.3 KB of it).
+  constexpr int kSent = 100;
+  int reported = 0;
+  mux.set_unreachable_handler(UdpMux::Kind::krpc, [&](const Endpoint&, std::error_code) {
+    if (++reported == kSent) io.stop();
+  });
+  Endpoint target = to_endpoint(udp::endpoint(asio::ip::make_address("127.0.0.1"), closed_port));
+  // The io_context is not running: every error waits in the socket's queue when the receive loop first looks.
+  for (int i = 0; i < kSent; ++i)
+    mux.send_to(target, bytes({'d', 'e'}));
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(reported, kSent);
+  io.restart();
+  const auto before = thread_cpu_time();
+  const auto wall = std::chrono::milliseconds(500);
+  io.run_for(wall);
+  EXPECT_LT(thread_cpu_time() - before, wall / 5) << "the receive loop spins";
+}
+
+// An ICMP error pending from a dead address must not cost the next datagram to a live one (the send that
+// reports the error sends nothing).
+TEST(UdpMux, ADeadAddressDoesNotLoseTheNextDatagramToALiveOne) {
+  asio::io_context io;
+  UdpMux mux(io);
+  ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Endpoint dead = to_endpoint(probe.local_endpoint());
+  probe.close();
+  udp::socket live(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Endpoint alive = to_endpoint(live.local_endpoint());
+  constexpr int kRounds = 40;
+  for (int i = 0; i < kRounds; ++i) {
+    mux.send_to(dead, bytes({'d', 'e'}));
+    mux.send_to(alive, bytes({'d', 'e'}));
+  }
+  const std::vector<std::uint8_t> packet = {'d', 'e'};
+  const std::span<const std::uint8_t> one(packet);
+  std::vector<std::span<const std::uint8_t>> batch(3, one);
+  mux.send_to(dead, bytes({'d', 'e'}));
+  mux.send_many(alive, batch);
+  int received = 0;
+  live.non_blocking(true);
+  std::array<std::uint8_t, 16> in{};
+  boost::system::error_code ec;
+  while (live.receive(asio::buffer(in), 0, ec) > 0 || !ec)
+    ++received;
+  EXPECT_EQ(received, kRounds + 3);
 }
 
 }  // namespace

@@ -279,6 +279,33 @@ TEST_F(SessionApiTest, HandshakeForAnUnknownTorrentIsCountedAndClosed) {
   EXPECT_EQ(session.stats().unknown_handshakes, 3);
 }
 
+// Encryption is a live setting: after apply_settings(require) a plain handshake gets no answer, where the
+// same handshake was answered before; and the setting reads back.
+TEST_F(SessionApiTest, RequiringEncryptionTakesEffectForTheNextConnection) {
+  auto settings = loopback_settings(root_ / "state");
+  settings.encryption = EncryptionMode::prefer;
+  Session session(settings);
+  EventLog log(session);
+  ASSERT_TRUE(session.add_torrent(params_for(one_, seed_dir_)));
+  ASSERT_TRUE(log.wait_for<CheckFinished>(one_.info_hash));
+  const auto port = session.stats().listen_port;
+  {
+    RawPeer plain(port);
+    plain.send_handshake(one_.info_hash);
+    std::string got;
+    EXPECT_FALSE(plain.closed_by_peer(got));
+    EXPECT_GE(got.size(), 68u) << "a plain handshake is answered while encryption is only preferred";
+  }
+  settings.encryption = EncryptionMode::require;
+  session.apply_settings(settings);
+  EXPECT_EQ(session.settings().encryption, EncryptionMode::require);
+  RawPeer plain(port);
+  plain.send_handshake(one_.info_hash);
+  std::string got;
+  EXPECT_TRUE(plain.closed_by_peer(got));
+  EXPECT_TRUE(got.empty()) << "a plain handshake is refused once encryption is required";
+}
+
 TEST_F(SessionApiTest, PauseStopsAndResumeSeedsAgain) {
   Session session(loopback_settings(root_ / "state"));
   EventLog log(session);
