@@ -3,7 +3,7 @@
 // handshakes may start a metadata assembly (capped), ut_metadata data feeds it, ut_pex goes through the rate
 // limiter and decoder, ut_holepunch through its decoder (and back). Every decoded message also goes through
 // swarm::PeerProtocol (with a real PiecePicker), and our side of the conversation (unchoke, choke, requests,
-// ticks) is driven between messages; the
+// ticks) is driven between messages; BEP 52 hash messages must come out of the reader in a sane shape; the
 // conversation ends where the protocol says close. Nothing may crash, hang or allocate beyond the named
 // limits.
 #include <chrono>
@@ -112,6 +112,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       peer.request_blocks(view, static_cast<double>(steps % 7) * 1e6, now);
       check_step();
+      if (auto* hashes = std::get_if<wire::Hashes>(&**m)) {
+        // BEP 52: the reader let through only a run and exactly its uncles, each a whole hash.
+        if (!wire::hash_request_shape_ok(*hashes) ||
+            hashes->hashes.size() != (hashes->length + wire::hash_uncle_count(*hashes)) * wire::kHashSize)
+          __builtin_trap();
+      }
       if (auto* bits = std::get_if<wire::Bitfield>(&**m)) {
         (void)swarm::Bitfield::from_wire(bits->bits, kPieces);
       } else if (auto* ext = std::get_if<wire::Extended>(&**m)) {

@@ -37,12 +37,7 @@ int run_check(const CheckCliOptions& opt) {
                escape_for_terminal(info.error().message()));
     return 1;
   }
-  if (!info->has_v1()) {
-    // Checking against merkle roots is BEP 52 work still to come; a hybrid is checked by its v1 half.
-    fmt::print(stderr, "shoal check: {}: v2-only torrents cannot be checked yet\n",
-               escape_for_terminal(opt.torrent));
-    return 1;
-  }
+  // A hybrid is checked by its v1 half, a v2-only torrent by its merkle trees (storage::check_pieces).
   print_torrent_notes("shoal check", *info);
   std::error_code dir_error;
   if (!std::filesystem::is_directory(opt.data_dir, dir_error)) {
@@ -75,7 +70,7 @@ int run_check(const CheckCliOptions& opt) {
   std::optional<storage::FileError> check_error;
   options.error = &check_error;
   auto start = std::chrono::steady_clock::now();
-  auto have = storage::check_pieces(storage, info->piece_hashes, options);
+  auto have = storage::check_pieces(storage, *info, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   finished.store(true);
   progress_thread.join();

@@ -70,6 +70,22 @@ Sha256Digest merkle_root(std::span<const Sha256Digest> nodes, std::int64_t width
   return layer.empty() ? layer_pad : layer.front();
 }
 
+std::vector<std::vector<Sha256Digest>> merkle_layers(std::span<const Sha256Digest> nodes, std::int64_t width,
+                                                     const Sha256Digest& pad) {
+  Sha256Hasher hasher;
+  std::vector<std::vector<Sha256Digest>> layers;
+  layers.emplace_back(nodes.begin(), nodes.end());
+  layers.back().resize(static_cast<std::size_t>(std::max<std::int64_t>(width, 1)), pad);
+  while (layers.back().size() > 1) {
+    const auto& below = layers.back();
+    std::vector<Sha256Digest> up(below.size() / 2);
+    for (std::size_t i = 0; i < up.size(); ++i)
+      up[i] = parent(hasher, below[2 * i], below[2 * i + 1]);
+    layers.push_back(std::move(up));
+  }
+  return layers;
+}
+
 Sha256Digest merkle_root_from_piece_layer(std::span<const Sha256Digest> piece_layer,
                                           std::int64_t blocks_per_piece) {
   return merkle_root(piece_layer, merkle_num_leaves(static_cast<std::int64_t>(piece_layer.size())),
@@ -132,6 +148,37 @@ std::vector<Sha256Digest> MerkleTree::uncles(int height, std::int64_t index) con
   for (auto i = static_cast<std::size_t>(width - 1 + index); i > 0; i = (i - 1) / 2)
     out.push_back(nodes_[i % 2 == 1 ? i + 1 : i - 1]);
   return out;
+}
+
+MerklePieceHasher::MerklePieceHasher(std::int64_t data_bytes, std::int64_t width)
+    : data_bytes_(data_bytes), width_(width) {
+  leaves_.reserve(static_cast<std::size_t>(std::max<std::int64_t>(merkle_num_blocks(data_bytes), 0)));
+}
+
+void MerklePieceHasher::finish_block() {
+  leaves_.push_back(hasher_.finish());
+  in_block_ = 0;
+}
+
+void MerklePieceHasher::update(std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty() && seen_ < data_bytes_) {
+    auto take = static_cast<std::size_t>(std::min(
+        {static_cast<std::int64_t>(bytes.size()), kMerkleBlockSize - in_block_, data_bytes_ - seen_}));
+    hasher_.update(bytes.data(), take);
+    bytes = bytes.subspan(take);
+    seen_ += static_cast<std::int64_t>(take);
+    in_block_ += static_cast<std::int64_t>(take);
+    if (in_block_ == kMerkleBlockSize || seen_ == data_bytes_) finish_block();
+  }
+}
+
+const std::vector<Sha256Digest>& MerklePieceHasher::leaves() {
+  return leaves_;
+}
+
+Sha256Digest MerklePieceHasher::root() {
+  if (static_cast<std::int64_t>(leaves_.size()) > width_) return Sha256Digest{};
+  return merkle_root(leaves_, width_, Sha256Digest{});
 }
 
 Sha256Digest merkle_root_from_proof(const Sha256Digest& leaf, std::int64_t index,

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hash/sha.hpp"
 #include "shoal/digest.hpp"
 
 namespace shoal::hash {
@@ -40,6 +41,11 @@ Sha256Digest merkle_pad_hash(int height);
 // merkle_pad_hash(h) for a layer h levels above the leaves.
 Sha256Digest merkle_root(std::span<const Sha256Digest> nodes, std::int64_t width, const Sha256Digest& pad);
 
+// Every layer of the tree above `nodes` (padded with `pad` to `width`, a power of two >= nodes.size()): [0]
+// is that padded bottom layer, the last is the root alone.
+std::vector<std::vector<Sha256Digest>> merkle_layers(std::span<const Sha256Digest> nodes, std::int64_t width,
+                                                     const Sha256Digest& pad);
+
 // The piece layer and the root of a file, from all its leaf hashes. blocks_per_piece is a power of two.
 struct FileHashes {
   Sha256Digest root;
@@ -56,6 +62,28 @@ Sha256Digest merkle_root_from_piece_layer(std::span<const Sha256Digest> piece_la
 std::string merkle_concat(std::span<const Sha256Digest> hashes);
 // Precondition: raw.size() is a multiple of 32.
 std::vector<Sha256Digest> merkle_split(std::string_view raw);
+
+// The leaves of one piece and the root of its subtree, hashed as the bytes stream in (in chunks of any size):
+// the first `data_bytes` bytes count, in 16 KiB blocks; anything after them (a pad file's zeros) is ignored.
+// The subtree has `width` leaves (a power of two), zero leaves after the data's.
+class MerklePieceHasher {
+ public:
+  MerklePieceHasher(std::int64_t data_bytes, std::int64_t width);
+  void update(std::span<const std::uint8_t> bytes);
+  // The leaf hashes so far (a short last block counts once all data_bytes came).
+  const std::vector<Sha256Digest>& leaves();
+  Sha256Digest root();
+
+ private:
+  void finish_block();
+
+  std::int64_t data_bytes_;
+  std::int64_t width_;
+  std::int64_t seen_ = 0;      // data bytes hashed so far
+  std::int64_t in_block_ = 0;  // of them, in the current block
+  Sha256Hasher hasher_;
+  std::vector<Sha256Digest> leaves_;
+};
 
 // A whole tree kept in memory (2 * leaves - 1 nodes), for serving proofs of blocks.
 class MerkleTree {

@@ -247,7 +247,10 @@ std::int64_t round_up(std::int64_t value, std::int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
 
-// A v2-only torrent's byte stream: every file on a piece boundary, with the pad entries a hybrid would carry.
+// A v2-only torrent's byte stream: every file on a piece boundary, with the pad entries a hybrid would carry,
+// and one after the last file too, a single file's included. That is the stream libtorrent pieces a v2-only
+// torrent by: its last piece is whole, and its requests for the last block reach into the pad (which reads as
+// zeros and is never written).
 Expected<void, MetainfoError> lay_out_v2(std::vector<TreeFile>& tree, bool multi_file, TorrentInfo& t) {
   std::int64_t total = 0;
   t.files.reserve(tree.size() * 2);
@@ -262,9 +265,9 @@ Expected<void, MetainfoError> lay_out_v2(std::vector<TreeFile>& tree, bool multi
     if (auto ok = add_size(total, f.length); !ok) return unexpected(ok.error());
     t.files.push_back(std::move(f));
     std::int64_t pad = round_up(total, t.piece_length) - total;
-    if (multi_file && pad > 0) {
+    if (pad > 0) {
       FileEntry p;
-      p.path = t.name + "/.pad/" + std::to_string(pad);
+      p.path = (multi_file ? t.name + "/" : std::string()) + ".pad/" + std::to_string(pad);
       p.length = pad;
       p.offset = total;
       p.pad = true;

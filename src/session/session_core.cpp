@@ -263,11 +263,12 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
   if (!params.magnet.empty()) {
     auto link = magnet::parse_magnet(params.magnet);
     if (!link) return unexpected("invalid magnet link: " + link.error().message());
-    if (!link->btih && link->btpk)
+    if (!link->btih && !link->btmh && link->btpk)
       return unexpected(
           std::string("a public-key magnet link (BEP 46) names no torrent until it is resolved"));
-    if (!link->btih) return unexpected(std::string("v2-only magnet links are not supported yet"));
-    entry->hex = link->btih->to_hex();
+    if (!link->btih && !link->btmh) return unexpected(std::string("the magnet link names no torrent"));
+    // A v2-only magnet (btmh alone): peers, trackers and the DHT know it by its SHA-256 truncated (BEP 52).
+    entry->hex = link->btih ? link->btih->to_hex() : link->btmh->to_hex().substr(0, 40);
     for (const auto& p : link->peers) {
       if (auto e = Endpoint::parse(p)) entry->peers.push_back(*e);
     }
@@ -284,9 +285,8 @@ Expected<std::string, std::string> SessionCore::add(AddTorrentParams params, std
       auto where = params.torrent_file.empty() ? std::string("torrent") : params.torrent_file.string();
       return unexpected(where + ": " + info.error().message());
     }
-    // The torrent core verifies pieces by their v1 SHA-1 hashes only (a hybrid runs as its v1 half); v2-only
-    // needs BEP 52 hash requests and merkle checks in the swarm first.
-    if (!info->has_v1()) return unexpected(std::string("v2-only torrents cannot be downloaded yet"));
+    // A hybrid runs as its v1 half (SHA-1 pieces); a v2-only torrent is verified piece by piece against its
+    // merkle trees, whose piece layers the .torrent carries (metainfo/v2_pieces.hpp).
     entry->hex = info->info_hash.to_hex();
     entry->info = std::move(*info);
     if (!torrents_.count(entry->hex)) save_metainfo(*entry, bytes);
@@ -559,11 +559,8 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
     fail_entry(entry, ErrorCode::metadata_not_found, "the metadata is invalid: " + info.error().message());
     return;
   }
-  if (!info->has_v1()) {  // see add(): v2-only torrents need BEP 52 support in the swarm first
-    stop_fetcher(entry, {});
-    fail_entry(entry, ErrorCode::metadata_not_found, "v2-only torrents cannot be downloaded yet");
-    return;
-  }
+  // A v2-only info dictionary comes without its piece layers: the torrent fetches them from peers (BEP 52
+  // hash requests, each checked against its file's pieces root) before it asks for any piece.
   if (auto link = magnet::parse_magnet(entry->params.magnet)) {
     for (const auto& t : link->trackers)
       info->trackers.push_back({t});

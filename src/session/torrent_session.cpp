@@ -14,7 +14,9 @@
 #include <random>
 #include <thread>
 
+#include "hash/merkle.hpp"
 #include "hash/sha.hpp"
+#include "metainfo/v2_pieces.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/http_client.hpp"
 #include "net/udp_tracker_client.hpp"
@@ -111,6 +113,7 @@ torrent::Params core_params(const metainfo::TorrentInfo& info, const TorrentOpti
   p.total_size = info.total_size;
   if (!info.is_private) p.info_bytes = info.info_bytes;
   p.is_private = info.is_private;
+  if (info.has_v2()) p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);  // BEP 52 hashes
   p.trackers = info.trackers;
   p.use_trackers = options.use_trackers;
   p.announce_to_all_tiers = options.announce_to_all_tiers;
@@ -436,7 +439,7 @@ asio::awaitable<void> TorrentSession::recheck() {
     check.bytes_checked = checked.get();
     check.cancel = cancel.get();
     check.error = check_error.get();
-    auto have = storage::check_pieces(*storage_, info_.piece_hashes, check);
+    auto have = storage::check_pieces(*storage_, info_, check);
     asio::post(io_, [this, &result, &done, &progress, &check_done, have = std::move(have)]() mutable {
       result = std::move(have);
       check_done = true;
@@ -515,6 +518,8 @@ void TorrentSession::perform_actions() {
               if (on_tracker_error) on_tracker_error(a.url, a.error);
             } else if constexpr (std::is_same_v<A, torrent::Log>) {
               if (on_log) on_log(a.text);
+            } else if constexpr (std::is_same_v<A, torrent::PieceLayerReceived>) {
+              info_.piece_layers[a.pieces_root] = std::move(a.layer);  // verify_piece checks against it
             } else if constexpr (std::is_same_v<A, torrent::MetadataReceived>) {
               if (on_metadata) on_metadata(a.info_bytes);
             }
@@ -525,19 +530,40 @@ void TorrentSession::perform_actions() {
   performing_ = false;
 }
 
-// Hash on the pool; write if good; block hashes when smart ban needs the evidence.
+// Hash on the pool; write if good; block hashes when smart ban needs the evidence. v1 and hybrid torrents are
+// checked by their SHA-1 piece hashes, v2-only ones by their merkle subtree (metainfo/v2_pieces.hpp); a
+// block's evidence is then the first 20 bytes of its leaf hash.
 void TorrentSession::verify_piece(torrent::VerifyPiece action) {
-  auto expected = info_.piece_hash(action.piece);
-  submit([this, expected, a = std::move(action)]() mutable {
+  std::optional<Sha1Digest> expected;
+  std::optional<metainfo::V2PieceCheck> v2;
+  if (info_.has_v1()) {
+    expected = info_.piece_hash(action.piece);
+  } else {
+    v2 = metainfo::v2_piece_check(info_, action.piece);
+  }
+  submit([this, expected, v2, a = std::move(action)]() mutable {
     const auto& buffer = a.data;
-    bool ok =
-        hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) == expected;
+    bool ok = false;
+    std::vector<Sha256Digest> leaves;
+    if (expected) {
+      ok = hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data()), buffer.size())) ==
+           *expected;
+    } else if (v2 && static_cast<std::int64_t>(buffer.size()) >= v2->file_bytes) {
+      hash::MerklePieceHasher hasher(v2->file_bytes, v2->leaves);
+      hasher.update(buffer);
+      ok = hasher.root() == v2->expected;
+      leaves = hasher.leaves();
+    }
     if (!ok || a.block_hashes) {
       for (std::size_t i = 0; i < a.blocks.size(); ++i) {
         auto begin = i * static_cast<std::size_t>(wire::kBlockSize);
         auto length = std::min<std::size_t>(wire::kBlockSize, buffer.size() - begin);
-        a.blocks[i].hash =
-            hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data() + begin), length)).bytes;
+        if (i < leaves.size()) {
+          std::copy_n(leaves[i].bytes.begin(), a.blocks[i].hash.size(), a.blocks[i].hash.begin());
+        } else {
+          a.blocks[i].hash =
+              hash::sha1(std::span(reinterpret_cast<const std::byte*>(buffer.data() + begin), length)).bytes;
+        }
       }
     } else {
       a.blocks.clear();
@@ -758,6 +784,7 @@ wire::Handshake TorrentSession::our_handshake() const {
   h.peer_id = peer_id_;
   h.set_extensions(true);
   h.set_fast(true);
+  h.set_v2(info_.has_v2());  // BEP 52: we can answer hash requests for this torrent
   return h;
 }
 

@@ -4,7 +4,9 @@
 #include <mutex>
 #include <thread>
 
+#include "hash/merkle.hpp"
 #include "hash/sha.hpp"
+#include "metainfo/v2_pieces.hpp"
 
 namespace shoal::storage {
 
@@ -12,8 +14,70 @@ bool is_missing_data(std::error_code ec) {
   return ec == std::errc::no_such_file_or_directory || ec == std::errc::no_message_available;
 }
 
+namespace {
+
+// Whether one piece, streamed in chunks, is good.
+class PieceVerifier {
+ public:
+  virtual ~PieceVerifier() = default;
+  virtual void begin(PieceIndex piece) = 0;
+  virtual void update(std::span<const std::uint8_t> bytes) = 0;
+  virtual bool good() = 0;
+};
+
+class Sha1Verifier final : public PieceVerifier {
+ public:
+  explicit Sha1Verifier(std::string_view piece_hashes) : piece_hashes_(piece_hashes) {}
+  void begin(PieceIndex piece) override { piece_ = piece; }
+  void update(std::span<const std::uint8_t> bytes) override { hasher_.update(bytes.data(), bytes.size()); }
+  bool good() override {
+    return hasher_.finish().raw() == piece_hashes_.substr(static_cast<std::size_t>(piece_.get()) * 20, 20);
+  }
+
+ private:
+  std::string_view piece_hashes_;
+  PieceIndex piece_{0};
+  hash::Sha1Hasher hasher_;
+};
+
+class MerkleVerifier final : public PieceVerifier {
+ public:
+  explicit MerkleVerifier(const metainfo::TorrentInfo& info) : info_(info) {}
+  void begin(PieceIndex piece) override {
+    check_ = metainfo::v2_piece_check(info_, piece);
+    hasher_.emplace(check_ ? check_->file_bytes : 0, check_ ? check_->leaves : 1);
+  }
+  void update(std::span<const std::uint8_t> bytes) override { hasher_->update(bytes); }
+  bool good() override { return check_ && hasher_->root() == check_->expected; }
+
+ private:
+  const metainfo::TorrentInfo& info_;
+  std::optional<metainfo::V2PieceCheck> check_;
+  std::optional<hash::MerklePieceHasher> hasher_;
+};
+
+swarm::Bitfield check_with(PieceStorage& storage, const std::function<std::unique_ptr<PieceVerifier>()>& make,
+                           const CheckOptions& options);
+
+}  // namespace
+
 swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashes,
                              const CheckOptions& options) {
+  return check_with(
+      storage, [piece_hashes] { return std::make_unique<Sha1Verifier>(piece_hashes); }, options);
+}
+
+swarm::Bitfield check_pieces(PieceStorage& storage, const metainfo::TorrentInfo& info,
+                             const CheckOptions& options) {
+  if (info.has_v1()) return check_pieces(storage, info.piece_hashes, options);
+  return check_with(
+      storage, [&info] { return std::make_unique<MerkleVerifier>(info); }, options);
+}
+
+namespace {
+
+swarm::Bitfield check_with(PieceStorage& storage, const std::function<std::unique_ptr<PieceVerifier>()>& make,
+                           const CheckOptions& options) {
   const FileLayout& layout = storage.layout();
   std::int32_t num_pieces = layout.num_pieces();
   // One byte per piece while threads write, so neighbours never share a bit.
@@ -23,7 +87,7 @@ swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashe
   std::optional<FileError> first_error;
   std::atomic<bool> failed{false};
   auto work = [&] {
-    hash::Sha1Hasher hasher;
+    auto verifier = make();
     for (;;) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) return;
       if (failed.load(std::memory_order_relaxed)) return;
@@ -33,18 +97,17 @@ swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashe
       if (!options.wanted || options.wanted(piece)) {
         // Hashed in place in the page cache (see create/piece_hasher.cpp for the measurements).
         FileIndex failed_file{-1};
+        verifier->begin(piece);
         auto ec = storage.visit_piece(
-            piece, [&](std::span<const std::uint8_t> bytes) { hasher.update(bytes.data(), bytes.size()); },
-            &failed_file);
+            piece, [&](std::span<const std::uint8_t> bytes) { verifier->update(bytes); }, &failed_file);
         bool good = !ec;
-        auto digest = hasher.finish();
+        bool matches = verifier->good();
         if (ec && !is_missing_data(ec) && failed_file.get() >= 0) {
           std::lock_guard lock(error_mutex);
           if (!first_error) first_error = FileError{storage.path_of(failed_file), ec};
           failed.store(true, std::memory_order_relaxed);
         }
-        ok[static_cast<std::size_t>(piece.get())] =
-            good && digest.raw() == piece_hashes.substr(static_cast<std::size_t>(piece.get()) * 20, 20);
+        ok[static_cast<std::size_t>(piece.get())] = good && matches;
       }
       if (options.bytes_checked != nullptr) options.bytes_checked->fetch_add(size, std::memory_order_relaxed);
     }
@@ -66,4 +129,5 @@ swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashe
   return have;
 }
 
+}  // namespace
 }  // namespace shoal::storage

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metainfo/torrent_info.hpp"
 #include "shoal/strong_index.hpp"
 #include "storage/piece_storage.hpp"
 #include "swarm/bitfield.hpp"
@@ -31,6 +32,10 @@ bool is_missing_data(std::error_code ec);
 
 // Returns the pieces whose data on disk hashes to piece_hashes (20 bytes per piece).
 swarm::Bitfield check_pieces(PieceStorage& storage, std::string_view piece_hashes,
+                             const CheckOptions& options);
+// The same for any torrent: by the SHA-1 piece hashes when it has them (v1, hybrid), else by each piece's
+// merkle subtree (BEP 52, metainfo/v2_pieces.hpp).
+swarm::Bitfield check_pieces(PieceStorage& storage, const metainfo::TorrentInfo& info,
                              const CheckOptions& options);
 
 }  // namespace shoal::storage

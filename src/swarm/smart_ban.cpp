@@ -61,6 +61,17 @@ std::vector<SmartBan::Address> SmartBan::on_piece_passed(PieceIndex piece, std::
   return convicted;
 }
 
+std::vector<SmartBan::Address> SmartBan::on_blocks_proven(std::span<const Block> blocks,
+                                                          std::span<const Digest> good) {
+  std::vector<Address> convicted;
+  for (std::size_t i = 0; i < blocks.size() && i < good.size(); ++i) {
+    if (blocks[i].known && blocks[i].hash != good[i]) add_unique(convicted, blocks[i].from);
+  }
+  for (const auto& a : convicted)
+    ++strikes_[a];
+  return convicted;
+}
+
 int SmartBan::strikes(const Address& address) const {
   auto it = strikes_.find(address);
   return it == strikes_.end() ? 0 : it->second;

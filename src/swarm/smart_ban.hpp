@@ -50,6 +50,11 @@ class SmartBan {
   // differ from the good ones.
   std::vector<Address> on_piece_passed(PieceIndex piece, std::span<const Digest> good);
 
+  // BEP 52: a failed piece whose good block hashes are known at once (its leaf hashes, proven against the
+  // piece layer by a peer's hashes message). Exactly the addresses whose blocks differ are convicted and
+  // struck; the others get nothing, and nothing is recorded. Blocks of unknown supply are skipped.
+  std::vector<Address> on_blocks_proven(std::span<const Block> blocks, std::span<const Digest> good);
+
   // Failed pieces each address supplied blocks of (evidence or not), across its connections.
   int strikes(const Address& address) const;
 

@@ -1,5 +1,7 @@
 #include "torrent/torrent.hpp"
 
+#include "hash/merkle.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -42,6 +44,28 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
   picker_.set_sequential(params_.sequential);
   now_ = now;
   if (params_.fetch_metadata) metadata_fetch_.emplace(params_.info_hash);
+  if (params_.metainfo) {
+    const auto& info = *params_.metainfo;
+    for (std::size_t i = 0; i < info.files.size(); ++i) {
+      const auto& f = info.files[i];
+      if (!f.pieces_root) continue;
+      v2_files_.emplace(*f.pieces_root, i);
+      // A hybrid is verified by its v1 half: it never waits for layers (its v1-only peers have none to give).
+      if (info.has_v1() || f.length <= info.piece_length || info.piece_layers.count(*f.pieces_root)) continue;
+      // Missing: the whole layer in one hashes message, no uncles (its root is the pieces root we hold).
+      LayerFetch fetch;
+      fetch.pieces = (f.length + info.piece_length - 1) / info.piece_length;
+      auto blocks_per_piece = info.piece_length / hash::kMerkleBlockSize;
+      auto width = hash::merkle_num_leaves(hash::merkle_num_blocks(f.length)) / blocks_per_piece;
+      fetch.request.pieces_root = *f.pieces_root;
+      fetch.request.base_layer = static_cast<std::uint32_t>(hash::merkle_log2(blocks_per_piece));
+      fetch.request.length = static_cast<std::uint32_t>(std::max<std::int64_t>(width, 2));
+      fetch.request.proof_layers = 0;
+      // A layer wider than one message (more than 8,192 pieces) is not fetched: that file's pieces never
+      // verify (no piece is requested while a layer is missing, so nothing is downloaded at all).
+      layers_missing_.emplace(*f.pieces_root, fetch);
+    }
+  }
 }
 
 Torrent::~Torrent() {
@@ -317,6 +341,15 @@ bool Torrent::on_message(PeerId id, const wire::Message& message, Clock::time_po
   flush(*peer);
   bool open = handle_event(id, *peer, event, now);
   if (open) {
+    if (const auto* r = std::get_if<wire::HashRequest>(&message)) {
+      on_hash_request(id, *peer, *r);
+    } else if (const auto* h = std::get_if<wire::Hashes>(&message)) {
+      on_hashes(id, *h);
+    } else if (const auto* j = std::get_if<wire::HashReject>(&message)) {
+      on_hash_reject(id, *j);
+    }
+  }
+  if (open) {
     if (auto* p = find(id)) wake(id, *p);
   }
   return open && find(id) != nullptr;
@@ -391,6 +424,8 @@ void Torrent::on_interested(PeerId id, Peer& peer, Clock::time_point now) {
 }
 
 void Torrent::request_more(PeerId id, Peer& peer) {
+  // BEP 52: no piece is asked for before every piece layer is known and proven.
+  if (fetch_piece_layers(id, peer)) return;
   // Back-pressure: while the disk is behind, stop asking for more; memory stays bounded by the pieces in
   // flight.
   if (writes_in_flight_ >= kMaxWritesInFlight || phase_ != Phase::downloading) return;
@@ -782,6 +817,13 @@ void Torrent::on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed
     // Smart ban (swarm::SmartBan): a sole supplier is convicted now; several are judged block by block when
     // the piece passes from the fetch that follows.
     picker_.on_piece_failed(piece);
+    // BEP 52: with several suppliers, the piece's leaf hashes from a peer say which blocks were bad.
+    std::vector<swarm::SmartBan::Address> suppliers;
+    for (const auto& b : blocks) {
+      if (b.known && std::find(suppliers.begin(), suppliers.end(), b.from) == suppliers.end())
+        suppliers.push_back(b.from);
+    }
+    if (suppliers.size() > 1 && start_blame(piece, blocks)) return;
     ban(smart_ban_.on_piece_failed(piece, blocks));
     return;
   }
@@ -848,7 +890,10 @@ void Torrent::read_piece(PieceIndex piece) {
 
 void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data) {
   reads_in_flight_.erase(piece);
-  if (!data || !active()) return;
+  if (!data || !active()) {
+    answer_hash_waits(piece);  // not in the cache: each is rejected
+    return;
+  }
   if (!cache_.count(piece)) {
     auto size = static_cast<std::int64_t>(data->size());
     cache_lru_.push_back(piece);
@@ -856,6 +901,7 @@ void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<
     cache_bytes_ += size;
     mediator_.cache_changed(size);
   }
+  answer_hash_waits(piece);
   // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it. Two pieces are
   // always kept (one being served, one being read), whatever the session's budget says.
   std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
@@ -976,6 +1022,7 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   }
   for (auto [id, reason] : to_close)
     close(id, std::string(reason), true);
+  blame_tick();
   if (metadata_fetch_) {
     metadata_fetch_->on_tick(now);
     for (auto& [id, p] : peers_)

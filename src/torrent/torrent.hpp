@@ -36,6 +36,8 @@
 #include <variant>
 #include <vector>
 
+#include "metainfo/torrent_info.hpp"
+#include "metainfo/v2_pieces.hpp"
 #include "shoal/digest.hpp"
 #include "shoal/endpoint.hpp"
 #include "shoal/expected.hpp"
@@ -82,6 +84,11 @@ inline constexpr std::int64_t kDefaultRequestBudgetBytes = 64 * 1024 * 1024;
 inline constexpr double kLateFactor = 2;
 inline constexpr double kMinLateSeconds = 2;
 inline constexpr double kMaxLateSeconds = 30;
+// BEP 52: hash requests parked until their piece is read, and failed pieces awaiting leaf hashes from a peer
+// (beyond it, a failure is judged as a v1 one: by comparison once the piece passes).
+inline constexpr std::size_t kMaxHashWaits = 64;
+inline constexpr std::size_t kMaxPendingBlame = 16;
+inline constexpr int kBlameTimeoutTicks = 20;
 
 // What a torrent needs from its session: its shares of the session-wide budgets. The session implements it;
 // a simulation can grant everything.
@@ -135,6 +142,12 @@ struct Params {
   std::int64_t uploaded_before = 0;
   std::uint64_t seed = 0;  // randomness: picker, choker, tracker order, tracker key
   bool log = false;        // queue Log actions (connects, closes, bans, PEX, trackers)
+  // Torrents with v2 hashes (BEP 52): the metainfo, piece layers included. The torrent answers hash requests
+  // from it (and from the pieces it reads), and a v2-only torrent blames a failed piece block by block with
+  // leaf hashes asked of a peer. Null for v1 torrents.
+  // Files larger than a piece whose layer is missing (metadata from peers) get it by hash requests, checked
+  // against the file's pieces root, before any piece is requested (PieceLayerReceived tells the driver).
+  std::shared_ptr<metainfo::TorrentInfo> metainfo;
   // A magnet link: no info dictionary yet (num_pieces 0). The torrent connects as usual, fetches the info
   // dictionary from every peer that offers it (MetadataReceived), and transfers nothing else.
   bool fetch_metadata = false;
@@ -195,12 +208,16 @@ struct TrackerFailed {
 struct Log {
   std::string text;
 };
+struct PieceLayerReceived {  // BEP 52: a file's piece layer, proven against its pieces root; verify with it
+  Sha256Digest pieces_root;
+  std::string layer;  // 32 bytes per piece of the file
+};
 struct MetadataReceived {  // Params::fetch_metadata: the info dictionary, verified against the info-hash
   std::string info_bytes;
 };
-using Action =
-    std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified, Completed,
-                 SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed, Log, MetadataReceived>;
+using Action = std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified,
+                            Completed, SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed,
+                            Log, MetadataReceived, PieceLayerReceived>;
 
 enum class Phase {
   checking,     // before start(): the driver checks existing data; nothing is said to anyone
@@ -449,6 +466,22 @@ class Torrent {
   // A piece one web seed alone supplied was hashed: strike or clear it. Called from on_piece_written.
   void web_seed_verdict(PieceIndex piece, bool hash_ok);
 
+  // BEP 52 hash requests, hashes and rejects (v2_hashes.cpp).
+  void on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& request);
+  // The hashes answering `request`, or nullopt to reject; `need` is set instead when a piece must be read.
+  std::optional<std::vector<Sha256Digest>> hashes_for(const wire::HashRequestFields& request,
+                                                      std::optional<PieceIndex>& need);
+  void answer_hash_waits(PieceIndex piece);
+  void on_hashes(PeerId id, const wire::Hashes& hashes);
+  void on_hash_reject(PeerId id, const wire::HashReject& reject);
+  // A v2 piece failed with several suppliers: ask a peer for its leaf hashes (true), or nobody can say.
+  bool start_blame(PieceIndex piece, std::vector<swarm::SmartBan::Block> blocks);
+  void ask_for_blame(PieceIndex piece);
+  void blame_tick();
+  // Piece layers still missing: ask one peer at a time for each (true while any is missing).
+  bool fetch_piece_layers(PeerId id, Peer& peer);
+  bool on_layer_hashes(PeerId id, const wire::Hashes& hashes);
+
   // Trackers.
   void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
   void announce_next(Clock::time_point now);
@@ -533,6 +566,34 @@ class Torrent {
   std::uint64_t next_announce_id_ = 1;
   std::optional<MetadataFetch> metadata_fetch_;  // Params::fetch_metadata
   std::vector<WebSeedSlot> web_seeds_;
+  // BEP 52. Files by pieces root (index into metainfo->files); the layers above each file's piece layer,
+  // built on first use.
+  std::map<Sha256Digest, std::size_t> v2_files_;
+  std::map<Sha256Digest, std::vector<std::vector<Sha256Digest>>> v2_upper_;
+  // The layers below the piece layer of the last piece a leaf request was answered from.
+  std::optional<std::pair<PieceIndex, std::vector<std::vector<Sha256Digest>>>> v2_lower_;
+  // Hash requests waiting for a piece to be read, by piece (bounded: kMaxHashWaits in all).
+  std::map<PieceIndex, std::vector<std::pair<PeerId, wire::HashRequestFields>>> hash_waits_;
+  std::size_t hash_waits_count_ = 0;
+  // Failed v2 pieces whose leaf hashes we asked a peer for (bounded: kMaxPendingBlame).
+  struct Blame {
+    std::vector<swarm::SmartBan::Block> blocks;
+    metainfo::V2PieceCheck check;
+    wire::HashRequestFields request;
+    PeerId asked = swarm::kNoPeer;
+    std::set<PeerId> tried;
+    int ticks = 0;  // since asked
+  };
+  std::map<PieceIndex, Blame> blame_;
+  // Piece layers to fetch, by pieces root: the request, the peer asked (kNoPeer: nobody now), those tried.
+  struct LayerFetch {
+    wire::HashRequestFields request;
+    std::int64_t pieces = 0;  // of the file
+    PeerId asked = swarm::kNoPeer;
+    std::set<PeerId> tried;
+    int ticks = 0;
+  };
+  std::map<Sha256Digest, LayerFetch> layers_missing_;
   std::unordered_map<PieceIndex, std::size_t> web_seed_pieces_;  // being hashed, from that web seed alone
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).

@@ -26,9 +26,11 @@ struct Handshake {
   bool supports_extensions() const { return (reserved[5] & 0x10) != 0; }  // BEP 10
   bool supports_fast() const { return (reserved[7] & 0x04) != 0; }        // BEP 6
   bool supports_dht() const { return (reserved[7] & 0x01) != 0; }         // BEP 5
+  bool supports_v2() const { return (reserved[7] & 0x10) != 0; }  // BEP 52: speaks v2 for this torrent
   void set_extensions(bool on) { set_bit(5, 0x10, on); }
   void set_fast(bool on) { set_bit(7, 0x04, on); }
   void set_dht(bool on) { set_bit(7, 0x01, on); }
+  void set_v2(bool on) { set_bit(7, 0x10, on); }
 
  private:
   void set_bit(std::size_t byte, std::uint8_t mask, bool on) {

@@ -1,5 +1,7 @@
 #include "wire/message.hpp"
 
+#include <bit>
+
 namespace shoal::wire {
 namespace {
 
@@ -19,6 +21,17 @@ void block(std::vector<std::uint8_t>& out, MessageId id, const BlockRef& b) {
   append_u32(out, b.piece);
   append_u32(out, b.begin);
   append_u32(out, b.length);
+}
+
+// BEP 52: hash request, hashes and hash reject share a 48-byte header.
+void hash_fields(std::vector<std::uint8_t>& out, MessageId id, const HashRequestFields& f,
+                 std::size_t extra) {
+  header(out, 48 + extra, id);
+  out.insert(out.end(), f.pieces_root.bytes.begin(), f.pieces_root.bytes.end());
+  append_u32(out, f.base_layer);
+  append_u32(out, f.index);
+  append_u32(out, f.length);
+  append_u32(out, f.proof_layers);
 }
 
 template <class... Fs>
@@ -73,9 +86,28 @@ void encode(const Message& message, std::vector<std::uint8_t>& out) {
                    out.push_back(m.id);
                    out.insert(out.end(), m.payload.begin(), m.payload.end());
                  },
+                 [&](const HashRequest& m) { hash_fields(out, MessageId::hash_request, m, 0); },
+                 [&](const Hashes& m) {
+                   hash_fields(out, MessageId::hashes, m, m.hashes.size());
+                   out.insert(out.end(), m.hashes.begin(), m.hashes.end());
+                 },
+                 [&](const HashReject& m) { hash_fields(out, MessageId::hash_reject, m, 0); },
                  [&](const Unknown&) {},
              },
              message);
+}
+
+std::uint32_t hash_uncle_count(const HashRequestFields& fields) {
+  // The run's subtree root is log2(length) layers above the base; each proof layer beyond that adds one.
+  auto run_layers = static_cast<std::uint32_t>(std::bit_width(fields.length)) - 1;
+  return fields.proof_layers + 1 > run_layers ? fields.proof_layers + 1 - run_layers : 0;
+}
+
+bool hash_request_shape_ok(const HashRequestFields& fields) {
+  if (fields.length < 2 || fields.length > kMaxHashesPerMessage || !std::has_single_bit(fields.length))
+    return false;
+  if (fields.index % fields.length != 0) return false;
+  return fields.base_layer <= kMaxMerkleHeight && fields.proof_layers <= kMaxMerkleHeight - fields.base_layer;
 }
 
 std::array<std::uint8_t, kPieceHeaderSize> encode_piece_header(std::uint32_t piece, std::uint32_t begin,

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "shoal/digest.hpp"
+
 namespace shoal::wire {
 
 // The block size: what we request, and the largest block any client requests or sends. The one constant for
@@ -32,6 +34,9 @@ enum class MessageId : std::uint8_t {
   reject = 0x10,
   allowed_fast = 0x11,
   extended = 20,
+  hash_request = 21,  // BEP 52
+  hashes = 22,
+  hash_reject = 23,
 };
 
 struct KeepAlive {};
@@ -78,9 +83,38 @@ struct Unknown {  // ids we do not speak are skipped, not fatal
   std::uint8_t id;
 };
 
-using Message =
-    std::variant<KeepAlive, Choke, Unchoke, Interested, NotInterested, Have, Bitfield, Request, Piece, Cancel,
-                 Port, Suggest, HaveAll, HaveNone, Reject, AllowedFast, Extended, Unknown>;
+// BEP 52: a run of `length` hashes of one file's merkle tree, `base_layer` levels above its 16 KiB leaves,
+// starting at node `index` of that layer, with the uncle hashes that tie the run to the file's root. The
+// run's own subtree spans log2(length) of the `proof_layers` layers above the base, so a hashes message
+// carries max(0, proof_layers - log2(length) + 1) uncles, bottom first (hash_uncle_count). The reader accepts
+// only shapes that make sense for some tree (hash_request_shape_ok); whether they fit a given file is the
+// torrent's check.
+inline constexpr std::uint32_t kMaxHashesPerMessage = 8192;  // a whole 128 MiB piece's leaves
+inline constexpr std::uint32_t kMaxMerkleHeight = 40;        // 2^40 leaves of 16 KiB: 16 EiB, beyond any file
+inline constexpr std::size_t kHashSize = 32;
+struct HashRequestFields {
+  Sha256Digest pieces_root;
+  std::uint32_t base_layer = 0;
+  std::uint32_t index = 0;
+  std::uint32_t length = 0;
+  std::uint32_t proof_layers = 0;
+  bool operator==(const HashRequestFields&) const = default;
+};
+struct HashRequest : HashRequestFields {};
+struct HashReject : HashRequestFields {};
+struct Hashes : HashRequestFields {
+  // (length + hash_uncle_count) raw 32-byte hashes: the run, then its uncles bottom first.
+  std::span<const std::uint8_t> hashes;
+};
+// Uncle hashes a hashes message carries for this request (see above).
+std::uint32_t hash_uncle_count(const HashRequestFields& fields);
+// length a power of two in [2, kMaxHashesPerMessage] (BEP 52: a run of at least a pair), index a multiple
+// of it, base_layer + proof_layers within kMaxMerkleHeight.
+bool hash_request_shape_ok(const HashRequestFields& fields);
+
+using Message = std::variant<KeepAlive, Choke, Unchoke, Interested, NotInterested, Have, Bitfield, Request,
+                             Piece, Cancel, Port, Suggest, HaveAll, HaveNone, Reject, AllowedFast, Extended,
+                             HashRequest, Hashes, HashReject, Unknown>;
 
 // Appends the framed message (length prefix included) to out. For Piece, prefer encode_piece_header plus the
 // payload as a second buffer, so the payload is never copied into a send buffer.

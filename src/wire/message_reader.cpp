@@ -4,6 +4,24 @@
 #include <cstring>
 
 namespace shoal::wire {
+namespace {
+
+constexpr std::uint32_t kHashFieldsSize = 48;
+// The largest hashes message: a full run and a proof up to the tallest tree.
+constexpr std::uint32_t kMaxHashesMessageLength =
+    1 + kHashFieldsSize + static_cast<std::uint32_t>(kHashSize) * (kMaxHashesPerMessage + kMaxMerkleHeight);
+
+HashRequestFields read_hash_fields(const std::uint8_t* body) {
+  HashRequestFields f;
+  std::memcpy(f.pieces_root.bytes.data(), body, kHashSize);
+  f.base_layer = read_u32(body + 32);
+  f.index = read_u32(body + 36);
+  f.length = read_u32(body + 40);
+  f.proof_layers = read_u32(body + 44);
+  return f;
+}
+
+}  // namespace
 
 MessageReader::MessageReader(ReaderLimits limits) : limits_(limits) {}
 
@@ -55,6 +73,11 @@ std::uint32_t MessageReader::max_length_for(std::uint8_t id) const {
       return 1 + limits_.max_bitfield_bytes;
     case MessageId::extended:
       return 1 + limits_.max_extended_size;
+    case MessageId::hash_request:
+    case MessageId::hash_reject:
+      return 1 + kHashFieldsSize;
+    case MessageId::hashes:
+      return kMaxHashesMessageLength;
   }
   return 1 + limits_.max_extended_size;  // unknown ids: skipped, but still bounded
 }
@@ -69,7 +92,8 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     return std::optional<Message>(KeepAlive{});
   }
   std::uint32_t absolute_max =
-      1 + std::max<std::uint32_t>({limits_.max_bitfield_bytes, limits_.max_extended_size, kBlockSize + 8});
+      std::max<std::uint32_t>({1 + limits_.max_bitfield_bytes, 1 + limits_.max_extended_size, kBlockSize + 9,
+                               kMaxHashesMessageLength});
   if (length > absolute_max) return unexpected(WireError{Errc::message_too_large, "length prefix"});
   if (available < 5) return std::optional<Message>();
   std::uint8_t id = p[4];
@@ -130,6 +154,27 @@ Expected<std::optional<Message>, WireError> MessageReader::next() {
     case MessageId::extended:
       if (body_size < 1) return unexpected(WireError{Errc::bad_message_length, "extended"});
       return std::optional<Message>(Extended{body[0], {body + 1, body_size - 1}});
+    case MessageId::hash_request:
+    case MessageId::hash_reject: {
+      const char* what =
+          id == static_cast<std::uint8_t>(MessageId::hash_request) ? "hash request" : "hash reject";
+      if (auto e = exact(kHashFieldsSize, what)) return unexpected(*e);
+      auto fields = read_hash_fields(body);
+      if (!hash_request_shape_ok(fields)) return unexpected(WireError{Errc::bad_hash_request, what});
+      if (id == static_cast<std::uint8_t>(MessageId::hash_request))
+        return std::optional<Message>(HashRequest{fields});
+      return std::optional<Message>(HashReject{fields});
+    }
+    case MessageId::hashes: {
+      if (body_size < kHashFieldsSize) return unexpected(WireError{Errc::bad_message_length, "hashes"});
+      auto fields = read_hash_fields(body);
+      if (!hash_request_shape_ok(fields)) return unexpected(WireError{Errc::bad_hash_request, "hashes"});
+      // Exactly the run and its uncles: a short or padded message is a lie about what it proves.
+      std::uint64_t want = (std::uint64_t{fields.length} + hash_uncle_count(fields)) * kHashSize;
+      if (body_size - kHashFieldsSize != want)
+        return unexpected(WireError{Errc::bad_message_length, "hashes: count disagrees with its header"});
+      return std::optional<Message>(Hashes{fields, {body + kHashFieldsSize, body_size - kHashFieldsSize}});
+    }
   }
   return std::optional<Message>(Unknown{id});
 }

@@ -91,7 +91,11 @@ Expected<bool, WireError> MetadataAssembler::on_data(std::uint32_t piece,
   std::memcpy(buffer_.data() + offset, data.data(), data.size());
   state_[piece] = 2;
   if (std::any_of(state_.begin(), state_.end(), [](std::uint8_t s) { return s != 2; })) return false;
-  if (hash::sha1(buffer_) != info_hash_) {
+  // A v1 or hybrid torrent is known by the SHA-1 of its info dictionary; a v2-only one by the SHA-256
+  // truncated to 20 bytes (BEP 52). Either matches only the torrent it names.
+  auto v2 = hash::sha256(buffer_);
+  bool v2_match = std::equal(info_hash_.bytes.begin(), info_hash_.bytes.end(), v2.bytes.begin());
+  if (hash::sha1(buffer_) != info_hash_ && !v2_match) {
     std::fill(state_.begin(), state_.end(), std::uint8_t{0});
     return unexpected(WireError{Errc::metadata_mismatch, "ut_metadata"});
   }

@@ -30,7 +30,8 @@ std::string encode_metadata_message(const MetadataMessage& m);
 Expected<MetadataMessage, WireError> decode_metadata_message(std::span<const std::uint8_t> payload);
 
 // The fetching side. Refuses a declared size above the cap before allocating anything, accepts each piece
-// once at its exact size, and checks the SHA-1 of the whole against the info-hash.
+// once at its exact size, and checks the SHA-1 of the whole against the info-hash (or, for a v2-only torrent,
+// its SHA-256 truncated to 20 bytes).
 class MetadataAssembler {
  public:
   static Expected<MetadataAssembler, WireError> create(std::int64_t declared_size,

@@ -19,6 +19,8 @@ const char* describe(Errc e) {
       return "metadata too large";
     case Errc::metadata_mismatch:
       return "metadata does not match the info-hash";
+    case Errc::bad_hash_request:
+      return "malformed hash request";
   }
   return "protocol error";
 }

@@ -14,6 +14,7 @@ enum class Errc {
   too_many_entries,       // a list above its named cap
   metadata_too_large,     // ut_metadata size above kMaxMetadataSize
   metadata_mismatch,      // assembled metadata does not hash to the info-hash
+  bad_hash_request,       // BEP 52 hash request/hashes/reject whose run or proof fits no merkle tree
 };
 
 const std::error_category& error_category() noexcept;

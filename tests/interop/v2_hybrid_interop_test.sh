@@ -41,8 +41,7 @@ j = json.load(sys.stdin)
 print(j.get("info_hash_v1", "-"), j.get("info_hash_v2", "-"))'
 }
 
-# Piece count and the real files in order. Not the total size: libtorrent counts a pad after the single file
-# of a v2-only torrent, Shoal does not (the last piece just ends early, as in a hybrid's v1 half).
+# Piece count and the real files in order. Not the total size: a hybrid's v1 half may end without a pad.
 lt_summary() {
   $LT_PYTHON - "$1" <<'PY'
 import sys, libtorrent as lt

@@ -144,16 +144,18 @@ TEST(ParseV2, MultiFileGetsAlignedLayoutHashesAndLayers) {
   EXPECT_EQ(t->piece_layers.at(*t->files[0].pieces_root).size(), 3u * 32);
 }
 
-TEST(ParseV2, SingleFileIsNamedByItsKeyWithoutPads) {
+TEST(ParseV2, SingleFileIsNamedByItsKeyAndPaddedToAPiece) {
   auto t =
       parse_torrent(build_torrent(input_for(MetaVersion::v2, {{"single.bin", data_of(50000, 4)}}, true)));
   ASSERT_TRUE(t) << t.error().message();
   EXPECT_FALSE(t->multi_file);
-  ASSERT_EQ(t->files.size(), 1u);
+  ASSERT_EQ(t->files.size(), 2u);
   EXPECT_EQ(t->files[0].path, "single.bin");
-  EXPECT_EQ(t->total_size, 50000);
+  // As libtorrent lays it out: the last piece is whole, its tail a pad.
+  EXPECT_TRUE(t->files[1].pad);
+  EXPECT_EQ(t->total_size, 2 * kPiece);
   EXPECT_EQ(t->num_pieces(), 2);
-  EXPECT_EQ(t->piece_size(PieceIndex(1)), 50000 - kPiece);
+  EXPECT_EQ(t->piece_size(PieceIndex(1)), kPiece);
 }
 
 TEST(ParseV2, HybridKeepsTheV1ListAndBothHashes) {

@@ -116,6 +116,23 @@ TEST(MetadataAssembler, AssemblesAndVerifies) {
   EXPECT_EQ(a->metadata(), metadata);
 }
 
+TEST(MetadataAssembler, AV2InfoHashIsTheTruncatedSha256) {
+  std::string metadata(100, 'v');
+  auto full = hash::sha256(metadata);
+  Sha1Digest truncated;
+  std::copy_n(full.bytes.begin(), 20, truncated.bytes.begin());
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(metadata.data()), metadata.size());
+  auto a = MetadataAssembler::create(100, truncated);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a->on_data(0, bytes), true);
+  // The last 20 bytes of the SHA-256 name nothing.
+  Sha1Digest tail;
+  std::copy_n(full.bytes.begin() + 12, 20, tail.bytes.begin());
+  auto b = MetadataAssembler::create(100, tail);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->on_data(0, bytes).error().code, Errc::metadata_mismatch);
+}
+
 TEST(MetadataAssembler, WrongHashResetsAndAbsurdSizesAreRefused) {
   std::string metadata(100, 'x');
   auto a = MetadataAssembler::create(100, hash::sha1("something else"));

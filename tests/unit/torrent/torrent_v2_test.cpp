@@ -1,0 +1,310 @@
+// torrent::Torrent with a v2-only torrent (BEP 52): hash requests answered from the piece layer and from the
+// leaves of pieces it reads, rejected when they fit no tree or name a piece we lack; and a failed piece
+// blamed block by block from a peer's leaf hashes, so that only the peer whose block was bad is banned.
+#include <gtest/gtest.h>
+
+#include "../metainfo/v2_torrent_fixture.hpp"
+#include "hash/merkle.hpp"
+#include "torrent/torrent.hpp"
+#include "torrent_harness.hpp"
+
+namespace shoal::torrent::testing {
+namespace {
+
+constexpr std::int64_t kPiece = 64 * 1024;  // 4 blocks
+constexpr std::int64_t kFileLength = 4 * kPiece + 20000;
+
+struct V2Harness {
+  metainfo::testing::V2Torrent v2;
+  std::unique_ptr<Harness> h;
+  std::vector<Sha256Digest> leaves;  // of a.bin, the only file
+
+  V2Harness() {
+    v2 = metainfo::testing::make_v2_torrent({{"a.bin", metainfo::testing::v2_data(kFileLength, 9)}}, kPiece);
+    auto p = Harness::make_params(v2.info.num_pieces(), kPiece, v2.info.total_size);
+    p.metainfo = std::make_shared<metainfo::TorrentInfo>(v2.info);
+    h = std::make_unique<Harness>(p);
+    h->content.assign(v2.stream.begin(), v2.stream.end());
+    for (std::int64_t off = 0; off < kFileLength; off += hash::kMerkleBlockSize)
+      leaves.push_back(hash::sha256(std::string_view(v2.stream).substr(
+          static_cast<std::size_t>(off),
+          static_cast<std::size_t>(std::min(hash::kMerkleBlockSize, kFileLength - off)))));
+  }
+  const Sha256Digest& root() const { return *v2.info.files[0].pieces_root; }
+
+  // Answers the VerifyPiece actions as the driver does for a v2-only torrent: the merkle subtree decides,
+  // and each block's evidence is the first 20 bytes of its leaf.
+  void answer_verifies(const std::vector<Action>& actions) {
+    for (const auto& v : actions_of<VerifyPiece>(actions)) {
+      auto check = *metainfo::v2_piece_check(v2.info, v.piece);
+      hash::MerklePieceHasher hasher(check.file_bytes, check.leaves);
+      hasher.update(v.data);
+      bool ok = hasher.root() == check.expected;
+      auto blocks = v.blocks;
+      for (std::size_t i = 0; i < blocks.size() && (!ok || v.block_hashes); ++i)
+        std::copy_n(hasher.leaves()[i].bytes.begin(), 20, blocks[i].hash.begin());
+      h->torrent.on_piece_written(v.piece, ok, false, std::move(blocks), v.data);
+    }
+  }
+};
+
+// The hashes a correct peer sends for `r`: the run from the full tree, then its uncles.
+std::vector<Sha256Digest> expected_hashes(const std::vector<Sha256Digest>& leaves,
+                                          const wire::HashRequestFields& r) {
+  hash::MerkleTree tree(leaves);
+  std::vector<Sha256Digest> out;
+  auto layer = tree.layer(static_cast<int>(r.base_layer));
+  for (std::uint32_t i = 0; i < r.length; ++i)
+    out.push_back(layer[r.index + i]);
+  int k = std::countr_zero(r.length);
+  auto uncles = tree.uncles(static_cast<int>(r.base_layer) + k, r.index >> k);
+  for (std::uint32_t i = 0; i < wire::hash_uncle_count(r); ++i)
+    out.push_back(uncles[i]);
+  return out;
+}
+
+wire::HashRequest request(const Sha256Digest& root, std::uint32_t base, std::uint32_t index,
+                          std::uint32_t length, std::uint32_t proof) {
+  wire::HashRequest r;
+  r.pieces_root = root;
+  r.base_layer = base;
+  r.index = index;
+  r.length = length;
+  r.proof_layers = proof;
+  return r;
+}
+
+std::vector<Sha256Digest> hashes_of(const wire::Hashes& m) {
+  return hash::merkle_split(
+      std::string_view(reinterpret_cast<const char*>(m.hashes.data()), m.hashes.size()));
+}
+
+PeerId connect_leecher(Harness& h) {
+  auto id = h.connect(ip(5, 1));
+  h.flush(id);
+  EXPECT_TRUE(h.receive_all(id, {wire::HaveNone{}}));
+  h.flush(id);
+  return id;
+}
+
+TEST(TorrentV2, AnswersPieceLayerRequestsWithProofToTheRoot) {
+  V2Harness v;
+  auto& h = *v.h;
+  h.have_all();
+  h.start();
+  auto peer = connect_leecher(h);
+  // a.bin: 18 blocks, 32 leaves, height 5; its piece layer (4 blocks a piece) is 2 above the leaves, 8 wide.
+  for (auto r : {request(v.root(), 2, 0, 8, 2), request(v.root(), 2, 4, 4, 2), request(v.root(), 2, 2, 2, 2),
+                 request(v.root(), 3, 0, 2, 1), request(v.root(), 2, 0, 2, 0)}) {
+    SCOPED_TRACE(std::to_string(r.base_layer) + "/" + std::to_string(r.index) + "/" +
+                 std::to_string(r.length));
+    ASSERT_TRUE(h.receive_all(peer, {r}));
+    auto out = h.flush(peer);
+    auto answers = out.all<wire::Hashes>();
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(static_cast<const wire::HashRequestFields&>(answers[0]), r);
+    EXPECT_EQ(hashes_of(answers[0]), expected_hashes(v.leaves, r));
+  }
+}
+
+TEST(TorrentV2, AnswersLeafRequestsAfterReadingThePiece) {
+  V2Harness v;
+  auto& h = *v.h;
+  h.have_all();
+  h.start();
+  auto peer = connect_leecher(h);
+  // Piece 1's four leaves with the proof to the root, the last piece's leaves (two real, two pads), and a
+  // pair of piece 2's.
+  for (auto r :
+       {request(v.root(), 0, 4, 4, 4), request(v.root(), 0, 16, 4, 2), request(v.root(), 0, 10, 2, 3)}) {
+    SCOPED_TRACE(std::to_string(r.index));
+    ASSERT_TRUE(h.receive_all(peer, {r}));
+    auto reads = actions_of<ReadPiece>(h.actions());
+    ASSERT_EQ(reads.size(), 1u);
+    EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 0u);  // nothing until the piece is read
+    h.torrent.on_piece_read(reads[0].piece, h.piece_copy(reads[0].piece.get()));
+    auto out = h.flush(peer);  // the messages view its reader
+    auto answers = out.all<wire::Hashes>();
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(hashes_of(answers[0]), expected_hashes(v.leaves, r));
+  }
+  // Cached now: answered at once.
+  auto again = request(v.root(), 0, 6, 2, 3);
+  ASSERT_TRUE(h.receive_all(peer, {again}));
+  EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 1u);
+}
+
+TEST(TorrentV2, RejectsWhatFitsNoTreeOrWhatWeLack) {
+  V2Harness v;
+  auto& h = *v.h;
+  h.torrent.mark_have(PieceIndex{0});
+  h.start();
+  auto peer = connect_leecher(h);
+  Sha256Digest unknown{};
+  unknown.bytes.fill(3);
+  const wire::HashRequest cases[] = {
+      request(unknown, 2, 0, 8, 2),    // no file with that root
+      request(v.root(), 2, 0, 16, 2),  // run wider than the layer
+      request(v.root(), 6, 0, 2, 0),   // above the root
+      request(v.root(), 2, 0, 8, 3),   // proof up to the root itself
+      request(v.root(), 0, 8, 4, 2),   // piece 2's leaves: we do not have it
+      request(v.root(), 0, 0, 8, 3),   // a run across two pieces
+  };
+  for (const auto& r : cases) {
+    ASSERT_TRUE(h.receive_all(peer, {r}));
+    auto out = h.flush(peer);
+    EXPECT_EQ(out.count<wire::HashReject>(), 1u) << r.base_layer << "/" << r.index << "/" << r.length;
+    EXPECT_EQ(out.count<wire::Hashes>(), 0u);
+  }
+  EXPECT_EQ(count_actions<ReadPiece>(h.actions()), 0u);
+}
+
+// Two peers share a piece; one sent one bad block. The piece fails; its leaf hashes, asked of a peer (the
+// liar first: it answers with a lie, which does not prove out; then the honest one), convict the liar alone.
+TEST(TorrentV2, OneBadBlockBlamesItsSenderAlone) {
+  V2Harness v;
+  auto& h = *v.h;
+  h.start();
+  const auto liar_address = ip(4, 1);
+  const auto honest_address = ip(4, 2);
+  auto liar = h.connect(liar_address, true);
+  auto honest = h.connect(honest_address, true);
+  h.flush(liar);
+  h.flush(honest);
+
+  ASSERT_TRUE(h.receive_all(liar, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto from_liar = h.flush(liar).all<wire::Request>();
+  ASSERT_FALSE(from_liar.empty());
+  auto piece = from_liar[0].piece;
+  // One bad block, then it rejects the rest (BEP 6), which go to the honest peer.
+  auto good = h.block(from_liar[0]);
+  std::vector<std::uint8_t> bad(good.data.begin(), good.data.end());
+  bad[100] ^= 0xff;
+  ASSERT_TRUE(h.receive(liar, wire::Piece{from_liar[0].piece, from_liar[0].begin, bad}));
+  for (std::size_t i = 1; i < from_liar.size(); ++i)
+    ASSERT_TRUE(h.receive(liar, wire::Reject{from_liar[i]}));
+  h.torrent.on_messages_done(liar);
+  h.flush(liar);
+
+  ASSERT_TRUE(h.receive_all(honest, {wire::HaveAll{}, wire::Unchoke{}}));
+  // The honest peer supplies the rest; each piece is verified as it completes, until the shared one fails
+  // (before the torrent completes, when seeds are let go).
+  for (int round = 0; round < 20 && h.torrent.stats().failed_pieces == 0; ++round) {
+    auto out = h.flush(honest);
+    auto requests = out.all<wire::Request>();
+    for (const auto& r : requests)
+      ASSERT_TRUE(h.receive(honest, h.block(r)));
+    h.torrent.on_messages_done(honest);
+    v.answer_verifies(h.actions());
+  }
+  EXPECT_EQ(h.torrent.stats().failed_pieces, 1);
+  EXPECT_EQ(count_actions<PeerBanned>(h.history), 0u) << "two suppliers: nobody is convicted yet";
+
+  // Asked of the liar first (lowest id that has the piece): it lies about the hashes.
+  auto liar_out = h.flush(liar);
+  auto ask = liar_out.all<wire::HashRequest>();
+
+  ASSERT_EQ(ask.size(), 1u);
+  auto check = *metainfo::v2_piece_check(v.v2.info, PieceIndex{static_cast<std::int32_t>(piece)});
+  EXPECT_EQ(ask[0].pieces_root, v.root());
+  EXPECT_EQ(ask[0].base_layer, 0u);
+  EXPECT_EQ(ask[0].index, static_cast<std::uint32_t>(check.piece_in_file * 4));
+  EXPECT_EQ(ask[0].length, 4u);
+  EXPECT_EQ(wire::hash_uncle_count(ask[0]), 0u);
+  std::string lie(4 * 32, '\x07');
+  ASSERT_TRUE(h.receive_all(liar, {wire::Hashes{ask[0], bytes_of(lie)}}));
+  EXPECT_EQ(count_actions<PeerBanned>(h.actions()), 0u);
+
+  auto honest_out = h.flush(honest);
+  auto ask2 = honest_out.all<wire::HashRequest>();
+  ASSERT_EQ(ask2.size(), 1u);
+  auto truth = hash::merkle_concat(expected_hashes(v.leaves, ask2[0]));
+  ASSERT_TRUE(h.receive_all(honest, {wire::Hashes{ask2[0], bytes_of(truth)}}));
+  auto actions = h.actions();
+  auto bans = actions_of<PeerBanned>(actions);
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].address, swarm::ban_key(liar_address));
+  EXPECT_TRUE(disconnect_reasons(actions, honest).empty());
+  EXPECT_FALSE(h.torrent.is_banned(honest_address));
+  EXPECT_NE(h.torrent.remote(honest), nullptr);
+}
+
+// Metadata from a v2-only magnet has no piece layers: the torrent asks a peer for each, asks for no piece
+// before it has them, refuses a layer that does not hash to the file's root and asks another peer.
+TEST(TorrentV2, FetchesMissingPieceLayersBeforeAnyPiece) {
+  V2Harness v;
+  auto info = v.v2.info;
+  info.piece_layers.clear();
+  auto p = Harness::make_params(info.num_pieces(), kPiece, info.total_size);
+  p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);
+  Harness h(p);
+  h.start();
+  auto liar = h.connect(ip(6, 1), true);
+  auto honest = h.connect(ip(6, 2), true);
+  h.flush(liar);
+  h.flush(honest);
+  ASSERT_TRUE(h.receive_all(liar, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto liar_out = h.flush(liar);
+  EXPECT_EQ(liar_out.count<wire::Request>(), 0u);
+  auto asks = liar_out.all<wire::HashRequest>();
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_EQ(asks[0].pieces_root, v.root());
+  EXPECT_EQ(asks[0].base_layer, 2u);  // the piece layer: 4 blocks a piece
+  EXPECT_EQ(asks[0].index, 0u);
+  EXPECT_EQ(asks[0].length, 8u);  // 5 pieces, padded to the layer's width
+  EXPECT_EQ(wire::hash_uncle_count(asks[0]), 0u);
+  std::string lie(8 * 32, '\x01');
+  ASSERT_TRUE(h.receive_all(liar, {wire::Hashes{asks[0], bytes_of(lie)}}));
+  EXPECT_EQ(count_actions<PieceLayerReceived>(h.actions()), 0u);
+  EXPECT_EQ(h.flush(liar).count<wire::Request>(), 0u);
+
+  ASSERT_TRUE(h.receive_all(honest, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto honest_out = h.flush(honest);
+  auto asks2 = honest_out.all<wire::HashRequest>();
+  ASSERT_EQ(asks2.size(), 1u);
+  auto truth = hash::merkle_concat(expected_hashes(v.leaves, asks2[0]));
+  ASSERT_TRUE(h.receive_all(honest, {wire::Hashes{asks2[0], bytes_of(truth)}}));
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].pieces_root, v.root());
+  EXPECT_EQ(layers[0].layer, v.v2.info.piece_layers.at(v.root()));  // the 5 real entries, pads dropped
+  EXPECT_GT(h.flush(honest).count<wire::Request>() + h.flush(liar).count<wire::Request>(), 0u);
+}
+
+// A hybrid from metadata has no layers either, but it is verified by its v1 half: it asks for pieces at once,
+// never for layers (its v1-only peers could not give them).
+TEST(TorrentV2, AHybridNeverWaitsForLayers) {
+  V2Harness v;
+  auto info = v.v2.info;
+  info.piece_layers.clear();
+  info.version = metainfo::MetaVersion::hybrid;
+  auto p = Harness::make_params(info.num_pieces(), kPiece, info.total_size);
+  p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);
+  Harness h(p);
+  h.start();
+  auto peer = h.connect(ip(6, 3), true);
+  h.flush(peer);
+  ASSERT_TRUE(h.receive_all(peer, {wire::HaveAll{}, wire::Unchoke{}}));
+  auto out = h.flush(peer);
+  EXPECT_EQ(out.count<wire::HashRequest>(), 0u);
+  EXPECT_GT(out.count<wire::Request>(), 0u);
+}
+
+// SmartBan's side: proven good hashes strike only the address whose block differs, and record nothing.
+TEST(SmartBanV2, ProvenBlocksStrikeOnlyTheirSender) {
+  swarm::SmartBan ban;
+  swarm::SmartBan::Block a{true, ip(1, 1), {}};
+  swarm::SmartBan::Block b{true, ip(1, 2), {}};
+  b.hash[0] = 1;
+  std::vector<swarm::SmartBan::Block> blocks = {a, b, a};
+  std::vector<swarm::SmartBan::Digest> good(3);  // all zeros: b's block differs
+  auto convicted = ban.on_blocks_proven(blocks, good);
+  ASSERT_EQ(convicted.size(), 1u);
+  EXPECT_EQ(convicted[0], ip(1, 2));
+  EXPECT_EQ(ban.strikes(ip(1, 2)), 1);
+  EXPECT_EQ(ban.strikes(ip(1, 1)), 0) << "an honest co-contributor gets no strike";
+  EXPECT_FALSE(ban.recorded(PieceIndex{0}));
+}
+
+}  // namespace
+}  // namespace shoal::torrent::testing
