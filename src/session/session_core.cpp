@@ -559,10 +559,7 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
     fail_entry(entry, ErrorCode::metadata_not_found, "v2-only torrents cannot be downloaded yet");
     return;
   }
-  if (auto link = magnet::parse_magnet(entry->params.magnet)) {
-    for (const auto& t : link->trackers)
-      info->trackers.push_back({t});
-  }
+  if (auto link = magnet::parse_magnet(entry->params.magnet)) session::add_magnet_sources(*info, *link);
   stop_fetcher(entry, {});
   entry->info = std::move(*info);
   apply_file_paths(*entry);
