@@ -41,6 +41,7 @@ std::string header(const http::response_header<>& h, http::field f) {
 struct HttpRangeClient::Connection {
   std::string origin;  // scheme, host and port
   bool reusable = false;
+  std::chrono::steady_clock::time_point idle_since{};  // when the last exchange ended
   beast::flat_buffer buffer;
   std::unique_ptr<ssl::context> context;
   std::optional<beast::tcp_stream> plain;
@@ -59,6 +60,12 @@ void HttpRangeClient::close() {
   beast::error_code ignored;
   connection_->lowest().socket().close(ignored);
   connection_->reusable = false;
+}
+
+void HttpRangeClient::close_if_idle() {
+  if (connection_ && connection_->reusable &&
+      std::chrono::steady_clock::now() - connection_->idle_since > kMaxIdle)
+    close();
 }
 
 asio::awaitable<std::optional<HttpError>> HttpRangeClient::connect(const webseed::Request& request,
@@ -181,7 +188,8 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::
   auto origin = std::string(url->tls ? "https://" : "http://") + url->host + ":" + url->port;
   // A kept-alive connection the server closed while idle fails before any answer: then once more afresh.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = connection_ && connection_->reusable && connection_->origin == origin;
+    bool reused = connection_ && connection_->reusable && connection_->origin == origin &&
+                  std::chrono::steady_clock::now() - connection_->idle_since <= kMaxIdle;
     if (!reused) {
       connection_.reset();
       if (auto failed = co_await connect(request, url->host, url->port, url->tls, timeout)) co_return failed;
@@ -199,6 +207,7 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::
     }
     if (result && reused && !answered) continue;
     if (!connection_->reusable) close();
+    connection_->idle_since = std::chrono::steady_clock::now();
     co_return result;
   }
   co_return url_error("no answer");

@@ -58,6 +58,7 @@ asio::awaitable<void> TorrentSession::run_web_seed(std::size_t seed) {
     auto request = core_->web_seed_request(seed, Clock::now());
     perform_actions();
     if (!request) {
+      runner.client.close_if_idle();
       runner.idle.expires_after(kWebSeedIdle);
       co_await runner.idle.async_wait(kToken);
     } else {
