@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -25,7 +26,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 
-constexpr std::size_t kChunkBytes = 64 * 1024;
+constexpr std::size_t kChunkBytes = 256 * 1024;  // one socket read at most
 
 HttpError error(beast::error_code ec, std::string detail) {
   return HttpError{ec, std::move(detail)};
@@ -41,6 +42,7 @@ std::string header(const http::response_header<>& h, http::field f) {
 struct HttpRangeClient::Connection {
   std::string origin;  // scheme, host and port
   bool reusable = false;
+  std::chrono::steady_clock::time_point idle_since{};  // when the last exchange ended
   beast::flat_buffer buffer;
   std::unique_ptr<ssl::context> context;
   std::optional<beast::tcp_stream> plain;
@@ -59,6 +61,12 @@ void HttpRangeClient::close() {
   beast::error_code ignored;
   connection_->lowest().socket().close(ignored);
   connection_->reusable = false;
+}
+
+void HttpRangeClient::close_if_idle() {
+  if (connection_ && connection_->reusable &&
+      std::chrono::steady_clock::now() - connection_->idle_since > kMaxIdle)
+    close();
 }
 
 asio::awaitable<std::optional<HttpError>> HttpRangeClient::connect(const webseed::Request& request,
@@ -150,6 +158,33 @@ asio::awaitable<std::optional<HttpError>> exchange(
     co_return std::nullopt;
   }
   std::int64_t wanted = decision.expect;
+  // A body of known length (every 206): read straight from the socket, a chunk at a time (the bytes the
+  // head's read took come first). Through the parser, the body would come in its buffer's small reads and be
+  // copied once more.
+  if (auto length = parser.content_length(); length && *length <= std::uint64_t{1} << 62) {
+    auto left = static_cast<std::int64_t>(*length);
+    while (wanted > 0 && left > 0) {
+      auto room =
+          static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), left));
+      std::size_t got = 0;
+      if (buffer.size() > 0) {
+        got = std::min(buffer.size(), room);
+        std::memcpy(chunk.data(), buffer.data().data(), got);
+        buffer.consume(got);
+      } else {
+        lowest.expires_after(timeout);
+        auto [read_ec, read] = co_await stream.async_read_some(asio::buffer(chunk.data(), room), token);
+        if (read == 0) co_return error(read_ec ? read_ec : http::error::partial_message, "reading the body");
+        got = read;
+      }
+      left -= static_cast<std::int64_t>(got);
+      wanted = on_body(std::span<const std::uint8_t>(chunk.data(), got));
+      if (throttle) co_await throttle(static_cast<std::int64_t>(got));
+    }
+    if (wanted > 0) co_return url_error("the response ended before the range did");
+    reusable = left == 0 && parser.keep_alive();
+    co_return std::nullopt;
+  }
   while (wanted > 0 && !parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
@@ -181,7 +216,8 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::
   auto origin = std::string(url->tls ? "https://" : "http://") + url->host + ":" + url->port;
   // A kept-alive connection the server closed while idle fails before any answer: then once more afresh.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = connection_ && connection_->reusable && connection_->origin == origin;
+    bool reused = connection_ && connection_->reusable && connection_->origin == origin &&
+                  std::chrono::steady_clock::now() - connection_->idle_since <= kMaxIdle;
     if (!reused) {
       connection_.reset();
       if (auto failed = co_await connect(request, url->host, url->port, url->tls, timeout)) co_return failed;
@@ -199,6 +235,7 @@ asio::awaitable<std::optional<HttpError>> HttpRangeClient::fetch(const webseed::
     }
     if (result && reused && !answered) continue;
     if (!connection_->reusable) close();
+    connection_->idle_since = std::chrono::steady_clock::now();
     co_return result;
   }
   co_return url_error("no answer");

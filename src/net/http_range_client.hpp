@@ -1,5 +1,7 @@
 // One web seed's HTTP(S) connection (BEP 19): Range GETs on a kept-alive connection (a new one when the
-// origin changes or the last answer left it unusable), head and body handed to the caller as they come, so
+// origin changes, the last answer left it unusable, or it sat idle longer than kMaxIdle; a kept-alive
+// connection the server closed meanwhile is found out and replaced once), head and body handed to the
+// caller as they come, so
 // that the pure webseed::WebSeed judges the head and bounds what is read. https certificates are verified as
 // the tracker client does (system store, SSL_CERT_FILE); a redirect hop is vetted once its host resolves,
 // by tracker/redirect_policy (never to a local address unless the seed itself was on one).
@@ -39,6 +41,13 @@ class HttpRangeClient {
                                                          OnBody on_body, Throttle throttle = {});
   // Closes the socket: a fetch in flight ends with an error. Safe at any time on the client's thread.
   void close();
+  // Closes a kept-alive connection idle longer than kMaxIdle (the caller has had nothing to ask for a while):
+  // the server's connection slot is given back.
+  void close_if_idle();
+
+  // Servers drop idle connections after a few seconds (lighttpd and Apache after 5); one dropped just as a
+  // request goes out costs a round trip to find out, so an older one is not reused.
+  static constexpr std::chrono::seconds kMaxIdle{4};
 
  private:
   struct Connection;

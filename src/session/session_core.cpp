@@ -561,10 +561,7 @@ void SessionCore::on_metadata(const EntryPtr& entry, const std::string& info_byt
   }
   // A v2-only info dictionary comes without its piece layers: the torrent fetches them from peers (BEP 52
   // hash requests, each checked against its file's pieces root) before it asks for any piece.
-  if (auto link = magnet::parse_magnet(entry->params.magnet)) {
-    for (const auto& t : link->trackers)
-      info->trackers.push_back({t});
-  }
+  if (auto link = magnet::parse_magnet(entry->params.magnet)) session::add_magnet_sources(*info, *link);
   stop_fetcher(entry, {});
   entry->info = std::move(*info);
   apply_file_paths(*entry);

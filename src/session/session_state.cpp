@@ -1,5 +1,6 @@
 #include "session/session_state.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "bencode/decoder.hpp"
@@ -122,8 +123,27 @@ std::string torrent_file_from_info(const metainfo::TorrentInfo& info) {
     }
     out += "e";
   }
-  out += "4:info" + info.info_bytes + "e";
-  return out;
+  out += "4:info" + info.info_bytes;
+  if (!info.web_seeds.empty()) {
+    out += "8:url-listl";
+    for (const auto& url : info.web_seeds)
+      out += std::to_string(url.size()) + ":" + url;
+    out += "e";
+  }
+  return out + "e";
+}
+
+void add_magnet_sources(metainfo::TorrentInfo& info, const magnet::MagnetLink& link) {
+  for (const auto& t : link.trackers) {
+    bool known = std::any_of(info.trackers.begin(), info.trackers.end(), [&](const auto& tier) {
+      return std::find(tier.begin(), tier.end(), t) != tier.end();
+    });
+    if (!known) info.trackers.push_back({t});
+  }
+  for (const auto& url : link.web_seeds) {
+    if (std::find(info.web_seeds.begin(), info.web_seeds.end(), url) == info.web_seeds.end())
+      info.web_seeds.push_back(url);
+  }
 }
 
 }  // namespace shoal::session

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "magnet/magnet_link.hpp"
 #include "metainfo/torrent_info.hpp"
 #include "shoal/expected.hpp"
 
@@ -37,7 +38,11 @@ std::string encode_session_state(const std::vector<SavedTorrent>& torrents);
 Expected<std::vector<SavedTorrent>, std::string> decode_session_state(std::string_view bytes);
 
 // A .torrent file for a torrent known by its info dictionary (a magnet's metadata): the info bytes exactly as
-// received, so the info-hash stays the same, and the trackers.
+// received, so the info-hash stays the same, the trackers and the web seeds (url-list).
 std::string torrent_file_from_info(const metainfo::TorrentInfo& info);
+
+// What a magnet link adds to the metadata it brought: its trackers (`tr`, a tier each) and its web seeds
+// (`ws`, BEP 19), each once.
+void add_magnet_sources(metainfo::TorrentInfo& info, const magnet::MagnetLink& link);
 
 }  // namespace shoal::session

@@ -574,6 +574,7 @@ void TorrentSession::verify_piece(torrent::VerifyPiece action) {
       core_->on_piece_written(a.piece, ok, static_cast<bool>(ec), std::move(a.blocks), std::move(a.data));
       if (ec && !fail_if_deleted()) fail("cannot write " + info_.name + ": " + ec.message());
       perform_actions();
+      wake_web_seeds();
       job_done();
     });
   });

@@ -221,10 +221,12 @@ class TorrentSession {
     net::HttpRangeClient client;
     boost::asio::steady_timer idle;  // waits for work (the next tick) or the end of a backoff
     bool ban_told = false;
+    bool wake_on_write = false;  // idle right after a fetch: held back by the disk, woken by the next write
   };
   void add_web_seeds();    // TorrentOptions::web_seeds into the core
   void start_web_seeds();  // once the torrent runs
   void close_web_seeds();  // stopping: every fetch ends
+  void wake_web_seeds();   // a piece was written: seeds the disk held back ask again
   boost::asio::awaitable<void> run_web_seed(std::size_t seed);
   boost::asio::awaitable<void> throttle_download(std::int64_t bytes);  // the torrent's and session's limits
   std::vector<std::unique_ptr<WebSeedRunner>> web_seed_runners_;

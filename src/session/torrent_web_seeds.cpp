@@ -35,6 +35,16 @@ void TorrentSession::start_web_seeds() {
     spawn(run_web_seed(i), "web seed failed: ");
 }
 
+// Once per idle spell that follows a fetch: a seed the disk held back (or that found no piece left) asks
+// again as soon as a piece is written, not at its next poll; one that still finds nothing waits for the poll.
+void TorrentSession::wake_web_seeds() {
+  for (auto& runner : web_seed_runners_) {
+    if (!runner->wake_on_write) continue;
+    runner->wake_on_write = false;
+    runner->idle.cancel();
+  }
+}
+
 void TorrentSession::close_web_seeds() {
   for (auto& runner : web_seed_runners_) {
     runner->client.close();
@@ -54,16 +64,22 @@ asio::awaitable<void> TorrentSession::run_web_seed(std::size_t seed) {
     perform_actions();
     return more;
   };
+  bool fetched = false;  // the last round fetched something
   while (!stopping_ && !closing_) {
     auto request = core_->web_seed_request(seed, Clock::now());
     perform_actions();
     if (!request) {
+      runner.client.close_if_idle();
+      runner.wake_on_write = fetched;
+      fetched = false;
       runner.idle.expires_after(kWebSeedIdle);
       co_await runner.idle.async_wait(kToken);
+      runner.wake_on_write = false;
     } else {
       auto failed = co_await runner.client.fetch(*request, kWebSeedTimeout, on_head, on_body,
                                                  [this](std::int64_t n) { return throttle_download(n); });
       if (stopping_ || closing_) break;
+      fetched = !failed;
       if (failed) {
         core_->on_web_seed_failed(seed, failed->message(), Clock::now());
         perform_actions();

@@ -1,6 +1,7 @@
 // Who sent the bad data of a piece that failed its hash check, decided on evidence. Pure: hashes and
 // addresses in, addresses to ban out. An "address" is a peer's ban key (swarm::ban_key): its IP address, or
-// address and port on loopback, where tests and local swarms run many peers.
+// address and port on loopback, where tests and local swarms run many peers; or one of the torrent's web
+// seeds (BEP 19), which supplies blocks as peers do and lies as they may.
 //
 // When a piece fails, the driver records who supplied each block and the SHA-1 of what they sent. A piece
 // that came from one address alone convicts it at once. Otherwise the piece is fetched again; when it passes,
@@ -26,9 +27,26 @@
 
 namespace shoal::swarm {
 
+// A block's supplier: a peer by its ban key, or a web seed by the id the torrent gave it (never 0).
+struct BanKey {
+  Endpoint peer{};
+  std::uint32_t web_seed = 0;
+
+  BanKey() = default;
+  // Implicit: most suppliers are peers, and a peer's ban key is what callers hold.
+  BanKey(const Endpoint& endpoint) : peer(endpoint) {}  // NOLINT(google-explicit-constructor)
+  static BanKey of_web_seed(std::uint32_t id) {
+    BanKey key;
+    key.web_seed = id;
+    return key;
+  }
+  bool is_web_seed() const { return web_seed != 0; }
+  auto operator<=>(const BanKey&) const = default;
+};
+
 class SmartBan {
  public:
-  using Address = Endpoint;  // a ban key
+  using Address = BanKey;
   using Digest = std::array<std::uint8_t, 20>;
   static constexpr std::size_t kMaxPiecesRecorded = 256;
   static constexpr std::size_t kMaxVersionsPerBlock = 8;

@@ -700,7 +700,12 @@ void Torrent::connect_more(Clock::time_point now) {
 }
 
 void Torrent::ban(const std::vector<swarm::SmartBan::Address>& addresses) {
-  for (const auto& key : addresses) {
+  for (const auto& supplier : addresses) {
+    if (supplier.is_web_seed()) {
+      strike_web_seed(supplier.web_seed);
+      continue;
+    }
+    const Endpoint& key = supplier.peer;
     // Already banned (its other pieces were on their way to the disk when the first failed): its connections
     // are closed and new ones refused; say it once.
     if (is_banned(key)) continue;
@@ -789,10 +794,10 @@ void Torrent::piece_complete(PieceIndex piece) {
   auto suppliers = picker_.block_suppliers(piece);
   std::vector<swarm::SmartBan::Block> blocks(suppliers.size());
   for (std::size_t i = 0; i < suppliers.size(); ++i) {
-    const auto* p = find(suppliers[i]);
-    if (!p) continue;
+    auto key = supplier_key(suppliers[i]);  // a peer's ban key, or a web seed's (web_seeds.cpp)
+    if (!key) continue;
     blocks[i].known = true;
-    blocks[i].from = swarm::ban_key(p->remote);
+    blocks[i].from = *key;
   }
   ++writes_in_flight_;
   // It failed before: the good blocks are the evidence.

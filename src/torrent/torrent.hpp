@@ -463,8 +463,13 @@ class Torrent {
   void claim_for_web_seed(std::size_t seed, Clock::time_point now);
   void web_seed_outputs(std::size_t seed, Clock::time_point now);
   void web_seed_piece(std::size_t seed, PieceIndex piece, std::vector<std::uint8_t> data);
-  // A piece one web seed alone supplied was hashed: strike or clear it. Called from on_piece_written.
+  // A piece one web seed alone supplied was hashed: clear it, or never ask it for that piece again (the
+  // strike comes from smart ban, as for a peer). Called from on_piece_written.
   void web_seed_verdict(PieceIndex piece, bool hash_ok);
+  // Who supplied a block, for smart ban: a connected peer's ban key or a web seed's; nullopt: gone.
+  std::optional<swarm::SmartBan::Address> supplier_key(PeerId id) const;
+  // Smart ban convicted the web seed with this requester id: a hash failure against it.
+  void strike_web_seed(PeerId id);
 
   // BEP 52 hash requests, hashes and rejects (v2_hashes.cpp).
   void on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& request);

@@ -154,8 +154,30 @@ void Torrent::web_seed_verdict(PieceIndex piece, bool hash_ok) {
     return;
   }
   log("web seed " + slot.core.url() + ": piece " + std::to_string(piece.get()) + " failed the hash check");
-  slot.core.on_hash_failed(piece, now_);
-  web_seed_outputs(seed, now_);
+  slot.core.avoid(piece);
+}
+
+// A web seed's blocks are on record under a key of its own, so that a piece it shared with peers (end-game)
+// is judged block by block like any: the liar is struck, the honest co-supplier is not.
+std::optional<swarm::SmartBan::Address> Torrent::supplier_key(PeerId id) const {
+  if (auto it = peers_.find(id); it != peers_.end()) return swarm::ban_key(it->second.remote);
+  for (const auto& w : web_seeds_) {
+    if (w.id == id) return swarm::SmartBan::Address::of_web_seed(id);
+  }
+  return std::nullopt;
+}
+
+void Torrent::strike_web_seed(PeerId id) {
+  for (std::size_t seed = 0; seed < web_seeds_.size(); ++seed) {
+    auto& core = web_seeds_[seed].core;
+    if (web_seeds_[seed].id != id) continue;
+    bool was_banned = core.banned();
+    core.on_hash_failed(std::nullopt, now_);
+    if (!was_banned)
+      log("web seed " + core.url() + ": hash failure " + std::to_string(core.hash_failures()) + " of " +
+          std::to_string(webseed::kMaxHashFailures));
+    web_seed_outputs(seed, now_);  // a ban gives its unfinished run back
+  }
 }
 
 std::vector<Torrent::WebSeedReport> Torrent::web_seed_reports(Clock::time_point now) const {

@@ -283,10 +283,14 @@ void WebSeed::abandon_run() {
   skip_ = take_ = 0;
 }
 
-void WebSeed::on_hash_failed(PieceIndex piece, Clock::time_point now) {
+void WebSeed::on_hash_failed(std::optional<PieceIndex> piece, Clock::time_point now) {
   ++hash_failures_;
-  failed_.insert(piece);
-  last_error_ = "piece " + std::to_string(piece.get()) + " failed the hash check";
+  if (piece) {
+    failed_.insert(*piece);
+    last_error_ = "piece " + std::to_string(piece->get()) + " failed the hash check";
+  } else {
+    last_error_ = "sent blocks that differ from the good copy of a piece";
+  }
   if (hash_failures_ >= kMaxHashFailures && !banned_) {
     banned_ = true;
     last_error_ = std::to_string(hash_failures_) + " pieces failed the hash check";

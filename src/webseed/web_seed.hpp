@@ -133,9 +133,12 @@ class WebSeed {
   // sees. Backs off; the unfinished pieces are released.
   void on_failure(std::string reason, Clock::time_point now);
 
-  // A piece this seed alone supplied failed (or passed) its hash check.
-  void on_hash_failed(PieceIndex piece, Clock::time_point now);
+  // A strike: a piece this seed alone supplied failed its hash check, or (nullopt) smart ban found its blocks
+  // of a piece it shared with peers differ from the good copy. kMaxHashFailures of them ban it.
+  void on_hash_failed(std::optional<PieceIndex> piece, Clock::time_point now);
   void on_hash_passed() { consecutive_failures_ = 0; }
+  // Never ask this seed for `piece` again (it supplied a copy that failed), without a strike.
+  void avoid(PieceIndex piece) { failed_.insert(piece); }
 
   // Outputs.
   std::vector<Piece> take_pieces() { return std::exchange(done_, {}); }

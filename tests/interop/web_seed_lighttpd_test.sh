@@ -2,7 +2,9 @@
 # Web seeds (BEP 19, GetRight style) against Debian's lighttpd on 127.0.0.1: a single-file and a multi-file
 # torrent fetched from the web seed alone (Range requests, the multi-file URL mapping, names escaped), the web
 # seed beside a seeding Shoal peer, and a second server whose copy has a flipped byte in every piece: that
-# seed is banned and the download completes from the good one. Bytes are compared every time.
+# seed is banned and the download completes from the good one; a magnet link's ws= web seed; keep-alive
+# (connections counted by a small Python server) and a kept-alive connection the server closed. Bytes are
+# compared every time.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/peers.sh"
 
@@ -182,4 +184,63 @@ timeout 5 "$SHOAL" get "$WORK/single.torrent" -o "$WORK/dl5" --listen 127.0.0.1 
 stop_lighttpd good
 [ "$(wc -l <"$WORK/good.access.log")" = "$before" ] || fail "--no-web-seeds: the web seed was asked"
 pass "--no-web-seeds leaves the torrent's web seed alone"
+
+# 6. A magnet link with ws= (BEP 19 in magnets): the metadata comes from a Shoal peer that has none of the
+# data (and never gets a web seed of its own), so every byte comes from the link's web seed.
+meta_port=$(free_port)
+"$SHOAL" get "$WORK/single.torrent" -o "$WORK/empty6" --listen 127.0.0.1 --port "$meta_port" --no-trackers \
+  --no-dht --no-lsd --no-upnp --no-natpmp --no-web-seeds -q & meta_pid=$!
+wait_port "$meta_port"
+hash=$(shoal_hash "$WORK/single.torrent")
+before=$(grep -c '^206 ' "$WORK/good.access.log" || true)
+run_lighttpd good
+get "magnet:?xt=urn:btih:$hash&dn=payload&ws=http%3A%2F%2F127.0.0.1%3A$PORT_good%2F" "$WORK/dl6" \
+  --peer "127.0.0.1:$meta_port" -v 2>"$WORK/dl6.err" || fail "magnet with ws=: $(tail -n 3 "$WORK/dl6.err")"
+stop_lighttpd good
+kill "$meta_pid" 2>/dev/null || true  # it may have finished: from the magnet's downloader, once that had it all
+wait "$meta_pid" 2>/dev/null || true
+cmp -s "$WORK/good/payload file.bin" "$WORK/dl6/payload file.bin" || fail "magnet with ws=: bytes differ"
+after=$(grep -c '^206 ' "$WORK/good.access.log")
+[ "$after" -gt "$before" ] || fail "the magnet's web seed was not asked"
+pass "a magnet's ws= web seed is used once the metadata arrives ($((after - before)) range requests)"
+
+# 7. Keep-alive: consecutive ranges go over one connection. A small HTTP/1.1 server counts the connections
+# that carried requests (lighttpd's log does not tell connections apart). The multi-file torrent takes one
+# range per file per run.
+range_server() {  # range_server NAME [--drop-every N]: sets PORT_<NAME>, PID_<NAME> (stop_lighttpd NAME stops it)
+  local name=$1
+  shift
+  $LT_PYTHON "$(dirname "$0")/range_server.py" "$WORK/good" "$WORK/$name.port" "$WORK/$name.stats" "$@" &
+  printf -v "PID_$name" '%s' "$!"
+  local deadline=$((SECONDS + 20))
+  until [ -s "$WORK/$name.port" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the range server did not start"
+    sleep 0.1
+  done
+  printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
+}
+range_server ka
+get "$WORK/multi.torrent" "$WORK/dl7" --no-web-seeds --web-seed "http://127.0.0.1:$PORT_ka/" -v \
+  2>"$WORK/dl7.err" || fail "keep-alive download: $(tail -n 3 "$WORK/dl7.err")"
+stop_lighttpd ka
+diff -r "$WORK/good/tree" "$WORK/dl7/tree" >/dev/null || fail "keep-alive: trees differ"
+read -r connections requests <"$WORK/ka.stats"
+[ "$requests" -ge 5 ] || fail "keep-alive: only $requests requests"
+[ "$connections" -lt "$requests" ] || fail "keep-alive: $connections connections for $requests requests"
+pass "keep-alive: $requests range requests over $connections connection(s)"
+
+# 7b. A server that closes the kept-alive connection after every second answer (as an idle timeout striking
+# just then): the client finds the connection closed on its next request and sends it again on a new one,
+# without a failure (no backoff).
+range_server drop --drop-every 2
+get "$WORK/multi.torrent" "$WORK/dl7b" --no-web-seeds --web-seed "http://127.0.0.1:$PORT_drop/" -v \
+  2>"$WORK/dl7b.err" || fail "closing server: $(tail -n 3 "$WORK/dl7b.err")"
+stop_lighttpd drop
+diff -r "$WORK/good/tree" "$WORK/dl7b/tree" >/dev/null || fail "closing server: trees differ"
+read -r connections requests <"$WORK/drop.stats"
+[ "$connections" -gt 1 ] || fail "closing server: the connection was never replaced"
+if grep -q "web seed http://127.0.0.1:$PORT_drop/: " "$WORK/dl7b.err"; then
+  fail "closing server: the seed failed: $(grep -m2 "web seed http://127.0.0.1:$PORT_drop/: " "$WORK/dl7b.err")"
+fi
+pass "a kept-alive connection closed by the server is replaced without a failure ($requests requests, $connections connections)"
 finish

@@ -76,5 +76,38 @@ TEST(SessionState, TorrentFileFromInfoKeepsTheInfoHash) {
   EXPECT_EQ(parsed->trackers[0].size(), 2u);
 }
 
+// BEP 19 in magnets: the link's ws= web seeds join the metadata once it arrives (and the link's trackers,
+// each once), and the .torrent kept in the state directory lists them, so a restart uses them too.
+TEST(SessionState, AMagnetsWebSeedsJoinItsMetadataAndAreKept) {
+  std::string info_bytes = "d6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae";
+  auto info = metainfo::parse_info_dict(info_bytes);
+  ASSERT_TRUE(info);
+  ASSERT_TRUE(info->web_seeds.empty());
+  auto link = magnet::parse_magnet("magnet:?xt=urn:btih:" + info->info_hash.to_hex() +
+                                   "&tr=http%3A%2F%2Ft1%2Fannounce&ws=http%3A%2F%2Fws1%2Fx"
+                                   "&ws=https%3A%2F%2Fws2%2Fdir%2F&tr=http%3A%2F%2Ft1%2Fannounce");
+  ASSERT_TRUE(link) << link.error().message();
+  add_magnet_sources(*info, *link);
+  add_magnet_sources(*info, *link);  // twice: nothing twice
+  EXPECT_EQ(info->web_seeds, (std::vector<std::string>{"http://ws1/x", "https://ws2/dir/"}));
+  ASSERT_EQ(info->trackers.size(), 1u);
+  EXPECT_EQ(info->trackers[0], std::vector<std::string>{"http://t1/announce"});
+  auto parsed = metainfo::parse_torrent(torrent_file_from_info(*info));
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ(parsed->info_hash, info->info_hash);
+  EXPECT_EQ(parsed->web_seeds, info->web_seeds);
+}
+
+TEST(SessionState, AMagnetWithoutWebSeedsAddsNone) {
+  std::string info_bytes = "d6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae";
+  auto info = metainfo::parse_info_dict(info_bytes);
+  ASSERT_TRUE(info);
+  auto link = magnet::parse_magnet("magnet:?xt=urn:btih:" + info->info_hash.to_hex());
+  ASSERT_TRUE(link);
+  add_magnet_sources(*info, *link);
+  EXPECT_TRUE(info->web_seeds.empty());
+  EXPECT_EQ(torrent_file_from_info(*info).find("url-list"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shoal::session

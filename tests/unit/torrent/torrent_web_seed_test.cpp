@@ -2,6 +2,8 @@
 // whose pieces fail the hash check banned while the download goes on from others.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "torrent/torrent.hpp"
 #include "torrent_harness.hpp"
 
@@ -170,6 +172,115 @@ TEST(TorrentWebSeed, BanMidRunGivesTheRestOfTheRunToAnotherSeed) {
   while (serve(h, 1))
     h.answer_verifies(h.actions());
   EXPECT_TRUE(h.torrent.is_complete());
+}
+
+// A one-piece torrent of two blocks shared between a web seed and a peer: the web seed claims the piece, the
+// peer (end-game) is asked for one of its blocks too and answers first; the seed's copy of the other block
+// completes the piece. `seed_lies` / `peer_lies`: who sent a bad block.
+struct MixedPiece {
+  explicit MixedPiece(bool seed_lies, bool peer_lies) : h(Harness::make_params(1, kPiece, kPiece)) {
+    h.torrent.add_web_seed(one_file_layout(h.params, "http://ws/file"));
+    h.torrent.set_logging(true);
+    h.start();
+    h.actions();
+    auto req = h.torrent.web_seed_request(0, h.now);
+    EXPECT_TRUE(req);
+    peer = h.connect(ip(1, 1));
+    h.receive_all(peer, {wire::HaveAll{}, wire::Unchoke{}});
+    auto asked = h.flush(peer).all<wire::Request>();
+    EXPECT_EQ(asked.size(), 1u) << "end-game: the peer is asked for one of the seed's blocks too";
+    if (asked.size() != 1 || !req) return;
+    auto piece = h.block(asked[0]);
+    peer_block = static_cast<std::size_t>(asked[0].begin) / swarm::kBlockSize;
+    std::vector<std::uint8_t> bytes(piece.data.begin(), piece.data.end());
+    if (peer_lies) bytes[7] ^= 0xff;
+    h.receive_all(peer, {wire::Piece{piece.piece, piece.begin, bytes}});
+    // The seed's copy of the other block (its copy of the peer's block comes too late and is dropped).
+    webseed::ResponseHead head;
+    head.status = 206;
+    head.content_length = req->last - req->first + 1;
+    head.content_range = "bytes " + std::to_string(req->first) + "-" + std::to_string(req->last) + "/" +
+                         std::to_string(h.params.total_size);
+    EXPECT_EQ(h.torrent.on_web_seed_head(0, head, h.now).verdict, webseed::HeadVerdict::read_body);
+    std::vector<std::uint8_t> body(h.content.begin() + req->first, h.content.begin() + req->last + 1);
+    if (seed_lies) body[(1 - peer_block) * swarm::kBlockSize + 3] ^= 0xff;
+    EXPECT_EQ(h.torrent.on_web_seed_body(0, body, h.now), 0);
+    auto verify = actions_of<VerifyPiece>(h.actions());
+    EXPECT_EQ(verify.size(), 1u);
+    if (verify.size() != 1) return;
+    const auto& blocks = verify[0].blocks;
+    EXPECT_EQ(blocks.size(), 2u);
+    if (blocks.size() != 2) return;
+    EXPECT_TRUE(blocks[1 - peer_block].known && blocks[1 - peer_block].from.is_web_seed());
+    EXPECT_TRUE(blocks[peer_block].known && blocks[peer_block].from == swarm::ban_key(ip(1, 1)));
+    h.answer_verifies({verify[0]});
+  }
+  std::size_t peer_block = 0;
+  Harness h;
+  PeerId peer = swarm::kNoPeer;
+};
+
+// Neither is struck at the first failure: either may have sent the bad block.
+TEST(TorrentWebSeed, AFailedPieceSharedWithAPeerStrikesNobodyYet) {
+  MixedPiece m(true, false);
+  EXPECT_EQ(m.h.torrent.stats().failed_pieces, 1);
+  EXPECT_EQ(m.h.torrent.web_seed_reports(m.h.now)[0].hash_failures, 0);
+  EXPECT_EQ(m.h.torrent.stats().banned_peers, 0);
+  EXPECT_TRUE(disconnect_reasons(m.h.actions(), m.peer).empty());
+}
+
+// The honest peer fetches the piece again: it passes, the seed's recorded block differs and the seed alone is
+// struck.
+TEST(TorrentWebSeed, ALyingSeedInAPieceSharedWithAnHonestPeerIsStruckAndThePeerIsNot) {
+  MixedPiece m(true, false);
+  auto& h = m.h;
+  h.tick();
+  std::set<std::uint32_t> blocks;
+  for (const auto& r : h.flush(m.peer).all<wire::Request>()) {
+    if (blocks.insert(r.begin).second) h.receive_all(m.peer, {h.block(r)});
+  }
+  ASSERT_EQ(blocks.size(), 2u);
+  h.answer_verifies(h.actions());
+  h.actions();
+  EXPECT_TRUE(h.torrent.is_complete());
+  auto report = h.torrent.web_seed_reports(h.now)[0];
+  EXPECT_EQ(report.hash_failures, 1);
+  EXPECT_EQ(report.last_error, "sent blocks that differ from the good copy of a piece");
+  EXPECT_EQ(h.torrent.stats().banned_peers, 0);
+  EXPECT_EQ(count_actions<PeerBanned>(h.history), 0u);
+  for (const auto& reason : disconnect_reasons(h.history, m.peer))
+    EXPECT_EQ(reason, "both seeding");  // done, not blamed
+}
+
+// The honest seed fetches the piece again: it passes, the peer's recorded block differs and the peer alone is
+// banned.
+TEST(TorrentWebSeed, ALyingPeerInAPieceSharedWithAnHonestSeedIsBannedAndTheSeedIsNot) {
+  MixedPiece m(false, true);
+  auto& h = m.h;
+  ASSERT_TRUE(serve(h, 0));  // the piece is untouched again: the seed takes it whole
+  h.answer_verifies(h.actions());
+  h.actions();
+  EXPECT_TRUE(h.torrent.is_complete());
+  EXPECT_EQ(h.torrent.web_seed_reports(h.now)[0].hash_failures, 0);
+  EXPECT_EQ(h.torrent.web_seed_reports(h.now)[0].state, webseed::State::idle);
+  EXPECT_EQ(h.torrent.stats().banned_peers, 1);
+  auto bans = actions_of<PeerBanned>(h.history);
+  ASSERT_EQ(bans.size(), 1u);
+  EXPECT_EQ(bans[0].address, swarm::ban_key(ip(1, 1)));
+  EXPECT_FALSE(disconnect_reasons(h.history, m.peer).empty());
+}
+
+// A seed that lies again when it fetches the failed piece alone is struck for that piece; the peer is not.
+TEST(TorrentWebSeed, ALyingSeedThatFetchesTheFailedPieceAgainIsStruckAlone) {
+  MixedPiece m(true, false);
+  auto& h = m.h;
+  ASSERT_TRUE(serve(h, 0, true));
+  h.answer_verifies(h.actions());
+  h.actions();
+  EXPECT_EQ(h.torrent.web_seed_reports(h.now)[0].hash_failures, 1);
+  EXPECT_EQ(h.torrent.stats().banned_peers, 0);
+  EXPECT_FALSE(h.torrent.web_seed_request(0, h.now + std::chrono::hours(1)))
+      << "a piece that failed from the seed alone is not asked of it again";
 }
 
 TEST(TorrentWebSeed, NothingIsFetchedWhileSeedingOrBeforeStart) {

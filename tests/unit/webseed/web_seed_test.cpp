@@ -376,6 +376,22 @@ TEST(WebSeed, BannedAfterHashFailuresAndNeverAsksAgain) {
   EXPECT_FALSE(seed.request());
 }
 
+// Smart ban's two verdicts: a piece the seed alone sent failed (avoided, no strike by itself), and blocks of
+// a shared piece found to differ from the good copy (a strike naming no piece).
+TEST(WebSeed, AvoidingAPieceIsNoStrikeAndAConvictionWithoutAPieceIs) {
+  WebSeed seed(layout_of({{16384 * 8}}, 16384));
+  seed.avoid(PieceIndex{2});
+  EXPECT_TRUE(seed.failed_before(PieceIndex{2}));
+  EXPECT_EQ(seed.hash_failures(), 0);
+  for (int i = 0; i < kMaxHashFailures; ++i) {
+    EXPECT_FALSE(seed.banned());
+    seed.on_hash_failed(std::nullopt, kNow);
+  }
+  EXPECT_EQ(seed.hash_failures(), kMaxHashFailures);
+  EXPECT_TRUE(seed.banned());
+  EXPECT_FALSE(seed.failed_before(PieceIndex{0}));
+}
+
 TEST(WebSeed, RunMemoryIsBounded) {
   EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 256 << 10)).max_run(), 4);
   EXPECT_EQ(WebSeed(layout_of({{1LL << 30}}, 16384)).max_run(), 64);
