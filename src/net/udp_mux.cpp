@@ -353,10 +353,10 @@ asio::awaitable<void> UdpMux::receive_loop(udp::socket& socket) {
       int n = ::recvmmsg(socket.native_handle(), headers.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n < 0) {
         // A queued ICMP error surfaces as a failed receive (ECONNREFUSED and the like) once; the details, and
-        // the address it is about, wait on the error queue. The queue is read on every empty read too: while it
-        // holds anything the socket polls as ready (POLLERR), and a receive that reported the error already (or
-        // returned datagrams before it), or an error of our own kernel (EMSGSIZE), leaves nothing else to say
-        // so: the loop would spin at full speed.
+        // the address it is about, wait on the error queue. The queue is read on every empty read too: while
+        // it holds anything the socket polls as ready (POLLERR), and a receive that reported the error
+        // already (or returned datagrams before it), or an error of our own kernel (EMSGSIZE), leaves nothing
+        // else to say so: the loop would spin at full speed.
         drain_errors(socket);
         break;
       }
