@@ -18,29 +18,9 @@ for tool in ip tc iperf3; do
     exit 77
   fi
 done
-tag="shoal-ledbat-$$"
-tx="$tag-tx" router="$tag-router" rx="$tag-rx"
-if ! ip netns add "$tx" 2>/dev/null; then
-  echo "skipped: cannot create a network namespace (needs root and iproute2)"
-  exit 77
-fi
-ip netns add "$router"
-ip netns add "$rx"
-
 source "$(dirname "$0")/lib.sh"
-teardown() {
-  cleanup
-  for ns in "$tx" "$router" "$rx"; do ip netns del "$ns" 2>/dev/null || true; done
-}
-trap teardown EXIT
-
 source "$(dirname "$0")/netns_lib.sh"
-for ns in "$tx" "$router" "$rx"; do ip -n "$ns" link set lo up; done
-link "$tx" up0 10.98.1.1/24 "$router" in0 10.98.1.2/24
-link "$router" out0 10.98.0.254/24 "$rx" down0 10.98.0.2/24
-ip -n "$tx" route add 10.98.0.0/24 via 10.98.1.2
-ip -n "$rx" route add 10.98.1.0/24 via 10.98.0.254
-ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+tx_router_rx "shoal-ledbat-$$" 10.98
 RATE_MBIT=40
 # burst above the largest GSO packet veth hands over, or tbf drops it.
 ip netns exec "$router" tc qdisc add dev out0 root tbf rate ${RATE_MBIT}mbit burst 96kb latency 400ms

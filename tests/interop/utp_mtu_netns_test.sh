@@ -14,29 +14,9 @@ for tool in ip iptables; do
     exit 77
   fi
 done
-tag="shoal-mtu-$$"
-tx="$tag-tx" router="$tag-router" rx="$tag-rx"
-if ! ip netns add "$tx" 2>/dev/null; then
-  echo "skipped: cannot create a network namespace (needs root and iproute2)"
-  exit 77
-fi
-ip netns add "$router"
-ip netns add "$rx"
-
 source "$(dirname "$0")/lib.sh"
-teardown() {
-  cleanup
-  for ns in "$tx" "$router" "$rx"; do ip netns del "$ns" 2>/dev/null || true; done
-}
-trap teardown EXIT
-
 source "$(dirname "$0")/netns_lib.sh"
-for ns in "$tx" "$router" "$rx"; do ip -n "$ns" link set lo up; done
-link "$tx" up0 10.97.1.1/24 "$router" in0 10.97.1.2/24
-link "$router" out0 10.97.0.254/24 "$rx" down0 10.97.0.2/24
-ip -n "$tx" route add 10.97.0.0/24 via 10.97.1.2
-ip -n "$rx" route add 10.97.1.0/24 via 10.97.0.254
-ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+tx_router_rx "shoal-mtu-$$" 10.97
 
 # set_mtus TX_SIDE RX_SIDE: the tx-router link's MTU and the router-rx link's.
 set_mtus() {
