@@ -36,9 +36,11 @@ void add_encryption_option(CLI::App& cmd, EncryptionMode& mode) {
   const std::map<std::string, EncryptionMode> names{{"plain", EncryptionMode::plain},
                                                     {"prefer", EncryptionMode::prefer},
                                                     {"require", EncryptionMode::require}};
-  cmd.add_option("--encryption", mode,
-                 "Peer connection encryption (MSE/PE): plain (never), prefer (try it, fall back to plain; "
-                 "default) or require (RC4 only, plain peers refused)")
+  cmd.add_option(
+         "--encryption", mode,
+         "Peer connection encryption (MSE/PE): plain (never), prefer (an MSE handshake, then RC4 only "
+         "where the peer wants it, else plaintext as libtorrent does; plain peers accepted; default) or "
+         "require (RC4 only, plain peers refused)")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 

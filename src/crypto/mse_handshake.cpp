@@ -69,11 +69,12 @@ MseHandshake MseHandshake::initiator(const Sha1Digest& info_hash, std::uint32_t 
   return h;
 }
 
-MseHandshake MseHandshake::responder(InfoHashLookup lookup, std::uint32_t crypto_allowed,
-                                     MseSecrets secrets) {
+MseHandshake MseHandshake::responder(InfoHashLookup lookup, std::uint32_t crypto_allowed, MseSecrets secrets,
+                                     std::uint32_t preferred) {
   MseHandshake h(false, std::move(secrets));
   h.lookup_ = std::move(lookup);
   h.crypto_ = crypto_allowed;
+  h.preferred_ = preferred;
   return h;
 }
 
@@ -270,7 +271,9 @@ bool MseHandshake::step() {
         fail(MseError::pad_too_long);
         return false;
       }
-      if ((common & kCryptoRc4) != 0) {
+      if ((common & preferred_) != 0) {
+        selected_ = preferred_;
+      } else if ((common & kCryptoRc4) != 0) {
         selected_ = kCryptoRc4;
       } else if ((common & kCryptoPlaintext) != 0) {
         selected_ = kCryptoPlaintext;

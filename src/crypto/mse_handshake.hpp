@@ -66,8 +66,10 @@ class MseHandshake {
   // normally the BitTorrent handshake) at most kMaxInitialPayload bytes. Ya and PadA are output at once.
   static MseHandshake initiator(const Sha1Digest& info_hash, std::uint32_t crypto_provide,
                                 std::span<const std::uint8_t> initial_payload, MseSecrets secrets);
-  // The side that accepts. `crypto_allowed` is what it may select; RC4 is preferred when both are offered.
-  static MseHandshake responder(InfoHashLookup lookup, std::uint32_t crypto_allowed, MseSecrets secrets);
+  // The side that accepts. `crypto_allowed` is what it may select; `preferred` is selected when the initiator
+  // offers both.
+  static MseHandshake responder(InfoHashLookup lookup, std::uint32_t crypto_allowed, MseSecrets secrets,
+                                std::uint32_t preferred = kCryptoRc4);
 
   // Feeds bytes received. Once done(), further bytes go to the stream (see take_payload); once failed(), they
   // are ignored.
@@ -133,6 +135,7 @@ class MseHandshake {
   InfoHashLookup lookup_;
   std::uint32_t crypto_ = 0;  // initiator: provided; responder: allowed
   std::uint32_t selected_ = 0;
+  std::uint32_t preferred_ = kCryptoRc4;       // responder: chosen when both are offered
   std::vector<std::uint8_t> initial_payload_;  // initiator: to send
   std::size_t field_len_ = 0;                  // the length just read (PadC, PadD, IA)
   std::optional<DhSecret> secret_;

@@ -130,8 +130,8 @@ asio::awaitable<void> Listener::handshake(PeerStream socket, Endpoint remote) {
     co_return;
   }
   if (!plain) {
-    auto mse =
-        crypto::MseHandshake::responder(lookup_, mse_crypto_allowed(encryption_), random_mse_secrets());
+    auto mse = crypto::MseHandshake::responder(lookup_, mse_crypto_allowed(encryption_), random_mse_secrets(),
+                                               mse_crypto_preferred(encryption_));
     auto received = reader.take(reader.buffered().size());  // copied by the handshake before `reader` changes
     wire::MessageReader decrypted;
     auto result = co_await run_mse(socket, mse, *received, decrypted);

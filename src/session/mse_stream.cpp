@@ -52,6 +52,13 @@ std::uint32_t mse_crypto_allowed(EncryptionMode mode) {
   return mse_crypto_provide(mode);
 }
 
+std::uint32_t mse_crypto_preferred(EncryptionMode mode) {
+  // `prefer` obfuscates the handshake and, when the dialling peer allows it, leaves the payload plain, as
+  // libtorrent does by default: RC4 runs at ~560 MB/s a core here and halved Shoal-to-Shoal throughput on
+  // loopback (1 GiB: 3.0 s with RC4, 1.2 s without). `require` keeps RC4.
+  return mode == EncryptionMode::require ? crypto::kCryptoRc4 : crypto::kCryptoPlaintext;
+}
+
 bool looks_like_plain_handshake(std::span<const std::uint8_t> first) {
   return first.size() >= kProtocol.size() &&
          std::memcmp(first.data(), kProtocol.data(), kProtocol.size()) == 0;

@@ -25,6 +25,8 @@ crypto::MseSecrets random_mse_secrets();
 std::uint32_t mse_crypto_provide(EncryptionMode mode);
 // What an incoming MSE connection may select under `mode` (0 for plain: refuse MSE).
 std::uint32_t mse_crypto_allowed(EncryptionMode mode);
+// What an accepting side selects when the dialling one offers both RC4 and plaintext.
+std::uint32_t mse_crypto_preferred(EncryptionMode mode);
 
 // True when `first` (at least 20 bytes) starts a plain BitTorrent handshake: 19, "BitTorrent protocol".
 // Anything else is taken for an MSE public key.

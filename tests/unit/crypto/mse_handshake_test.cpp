@@ -253,6 +253,30 @@ TEST(MseHandshake, PlaintextSelectedWhenOnlyPlaintextOffered) {
   EXPECT_EQ(data, text("clear"));
 }
 
+// A responder that prefers plaintext (Shoal's `prefer`, libtorrent's default) selects it when both are
+// offered, and RC4 when only RC4 is; by default RC4 wins.
+TEST(MseHandshake, TheResponderSelectsItsPreferredMethodWhenBothAreOffered) {
+  const std::uint32_t both = kCryptoRc4 | kCryptoPlaintext;
+  auto a = MseHandshake::initiator(kInfoHash, both, text("hs"), secrets(kKeyA));
+  auto b = MseHandshake::responder(lookup_of({kInfoHash}), both, secrets(kKeyB), kCryptoPlaintext);
+  pump(a, b);
+  ASSERT_TRUE(a.done() && b.done());
+  EXPECT_EQ(a.selected(), kCryptoPlaintext);
+  EXPECT_EQ(b.selected(), kCryptoPlaintext);
+
+  auto a2 = MseHandshake::initiator(kInfoHash, kCryptoRc4, text("hs"), secrets(kKeyA));
+  auto b2 = MseHandshake::responder(lookup_of({kInfoHash}), both, secrets(kKeyB), kCryptoPlaintext);
+  pump(a2, b2);
+  ASSERT_TRUE(a2.done() && b2.done());
+  EXPECT_EQ(a2.selected(), kCryptoRc4);
+
+  auto a3 = MseHandshake::initiator(kInfoHash, both, text("hs"), secrets(kKeyA));
+  auto b3 = MseHandshake::responder(lookup_of({kInfoHash}), both, secrets(kKeyB));
+  pump(a3, b3);
+  ASSERT_TRUE(a3.done() && b3.done());
+  EXPECT_EQ(a3.selected(), kCryptoRc4);
+}
+
 // ----- malformed input: each case names what is wrong -----
 
 TEST(MseMalformed, ResponderFindsNoReq1MarkerWithin532Bytes) {
