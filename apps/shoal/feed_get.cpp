@@ -40,11 +40,7 @@ int run_feed_get(const FeedGetRequest& request) {
   if (!key) return 1;
   dht::FeedFollower follower(*key, request.salt, request.poll_interval);
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals();  // before the session starts its thread
 
   std::optional<Session> session;
   try {

@@ -109,11 +109,7 @@ int run_publish(const PublishOptions& opt) {
   params.save_path = dir.parent_path();
   params.seed_when_complete = true;
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals();  // before the session starts its thread
 
   std::optional<Session> session;
   try {

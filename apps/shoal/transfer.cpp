@@ -128,6 +128,15 @@ std::optional<std::int64_t> parse_rate(const std::string& text) {
   return static_cast<std::int64_t>(std::llround(value * scale));
 }
 
+sigset_t block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
 std::filesystem::path default_state_dir() {
   if (const char* dir = std::getenv("SHOAL_STATE_DIR"); dir && *dir) return dir;
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
@@ -206,13 +215,7 @@ int run_transfer(TransferRequest request) {
     fmt::print(stderr, "shoal {}: {}\n", request.command, escape_for_terminal(message));
   };
 
-  // Ctrl-C and SIGTERM are taken synchronously by this thread (sigtimedwait below). Blocked before the
-  // session starts its thread, which inherits the mask, so no other thread receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals();
 
   // Names too long for the file system are shortened: say so once, before any work starts.
   for (const auto& params : request.torrents) {

@@ -3,7 +3,9 @@
 // only (include/shoal/), as any embedder would.
 #pragma once
 
+#include <signal.h>
 #include <CLI/CLI.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -58,5 +60,10 @@ std::optional<std::int64_t> parse_rate(const std::string& text);
 // The state directory when none is given: $SHOAL_STATE_DIR, else $XDG_STATE_HOME/shoal, else
 // ~/.local/state/shoal.
 std::filesystem::path default_state_dir();
+
+// Ctrl-C and SIGTERM, blocked in the calling thread and returned for sigtimedwait: a command takes them
+// synchronously. Call before the session starts its thread, which inherits the mask, so no other thread
+// receives them.
+sigset_t block_stop_signals();
 
 }  // namespace shoal::cli

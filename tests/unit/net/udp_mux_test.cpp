@@ -41,6 +41,15 @@ TEST(UdpMux, ClassifiesByFirstByte) {
   EXPECT_FALSE(UdpMux::classify({}));
 }
 
+// A UDP address on 127.0.0.1 where nobody listens (bound, then closed): datagrams to it get ICMP port
+// unreachable.
+Endpoint closed_udp_endpoint(asio::io_context& io) {
+  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Endpoint closed = to_endpoint(probe.local_endpoint());
+  probe.close();
+  return closed;
+}
+
 // A fake BEP 15 tracker on loopback that answers connects and announces, the announce reply saying how many
 // leechers: the info-hash's first byte, so each request can tell its own reply.
 class FakeTracker {
@@ -127,10 +136,7 @@ TEST(UdpTrackerClient, AClosedPortFailsAtOnceWithAClearError) {
   UdpMux mux(io);
   ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
   UdpTrackerClient client(mux);
-  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  auto closed_port = probe.local_endpoint().port();
-  probe.close();  // the port is free again: nobody listens there
-  std::string url = "udp://127.0.0.1:" + std::to_string(closed_port) + "/announce";
+  std::string url = "udp://127.0.0.1:" + std::to_string(closed_udp_endpoint(io).port) + "/announce";
   std::optional<Expected<tracker::udp::Response, std::string>> result;
   tracker::udp::ConnectionCache cache;
   asio::co_spawn(
@@ -157,15 +163,12 @@ TEST(UdpMux, ReportsTheAddressAnIcmpErrorIsAbout) {
   asio::io_context io;
   UdpMux mux(io);
   ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
-  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  auto closed_port = probe.local_endpoint().port();
-  probe.close();
+  const Endpoint target = closed_udp_endpoint(io);
   std::optional<std::pair<Endpoint, std::error_code>> seen;
   mux.set_unreachable_handler(UdpMux::Kind::krpc, [&](const Endpoint& to, std::error_code error) {
     seen = {to, error};
     io.stop();
   });
-  Endpoint target = to_endpoint(udp::endpoint(asio::ip::make_address("127.0.0.1"), closed_port));
   mux.send_to(target, bytes({'d', 'e'}));
   io.run_for(std::chrono::seconds(5));
   ASSERT_TRUE(seen.has_value());
@@ -187,16 +190,13 @@ TEST(UdpMux, AFloodOfIcmpErrorsIsAllReadAndLeavesTheThreadIdle) {
   asio::io_context io;
   UdpMux mux(io);
   ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
-  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  auto closed_port = probe.local_endpoint().port();
-  probe.close();
+  const Endpoint target = closed_udp_endpoint(io);
   // More than one wake-up drains (64), fewer than the socket buffer holds (each error keeps ~1.3 KB of it).
   constexpr int kSent = 100;
   int reported = 0;
   mux.set_unreachable_handler(UdpMux::Kind::krpc, [&](const Endpoint&, std::error_code) {
     if (++reported == kSent) io.stop();
   });
-  Endpoint target = to_endpoint(udp::endpoint(asio::ip::make_address("127.0.0.1"), closed_port));
   // The io_context is not running: every error waits in the socket's queue when the receive loop first looks.
   for (int i = 0; i < kSent; ++i)
     mux.send_to(target, bytes({'d', 'e'}));
@@ -215,9 +215,7 @@ TEST(UdpMux, ADeadAddressDoesNotLoseTheNextDatagramToALiveOne) {
   asio::io_context io;
   UdpMux mux(io);
   ASSERT_TRUE(mux.open("127.0.0.1", "", 0));
-  udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  Endpoint dead = to_endpoint(probe.local_endpoint());
-  probe.close();
+  const Endpoint dead = closed_udp_endpoint(io);
   udp::socket live(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   Endpoint alive = to_endpoint(live.local_endpoint());
   constexpr int kRounds = 40;
