@@ -148,26 +148,38 @@ AnnounceReply SwarmTable::announce(const SwarmAnnounce& a, std::int64_t now, std
   std::size_t budget = std::min(total, std::max<std::size_t>(want * 8, 256));
   std::size_t start = static_cast<std::size_t>(next_random() % total);
   std::size_t written = 0;
-  for (std::size_t i = 0; i < budget && written < want && (room4 > 0 || room6 > 0); ++i) {
-    std::size_t index = (start + i) % total;
-    if (index < s.v4.size()) {
-      const Peer4& p = s.v4[index];
-      if (room4 == 0 || (a.seed && p.seed) || (!a.peer.v6 && p.ip == self_v4 && p.port == a.peer.port))
-        continue;
-      write_v4(v4_out.data() + reply.v4_bytes, p.ip, p.port);
-      reply.v4_bytes += 6;
-      --room4;
-    } else {
-      const Peer6& p = s.v6[index - s.v4.size()];
-      if (room6 == 0 || (a.seed && p.seed)) continue;
-      if (a.peer.v6 && p.port == a.peer.port && std::memcmp(p.ip.data(), a.peer.address.data(), 16) == 0)
-        continue;
-      write_v6(v6_out.data() + reply.v6_bytes, p.ip, p.port);
-      reply.v6_bytes += 18;
-      --room6;
+  // One pass over the window writing the peers `wanted` accepts.
+  auto fill = [&](auto wanted) {
+    for (std::size_t i = 0; i < budget && written < want && (room4 > 0 || room6 > 0); ++i) {
+      std::size_t index = (start + i) % total;
+      if (index < s.v4.size()) {
+        const Peer4& p = s.v4[index];
+        if (room4 == 0 || !wanted(p.seed != 0) || (!a.peer.v6 && p.ip == self_v4 && p.port == a.peer.port))
+          continue;
+        write_v4(v4_out.data() + reply.v4_bytes, p.ip, p.port);
+        reply.v4_bytes += 6;
+        --room4;
+      } else {
+        const Peer6& p = s.v6[index - s.v4.size()];
+        if (room6 == 0 || !wanted(p.seed != 0)) continue;
+        if (a.peer.v6 && p.port == a.peer.port && std::memcmp(p.ip.data(), a.peer.address.data(), 16) == 0)
+          continue;
+        write_v6(v6_out.data() + reply.v6_bytes, p.ip, p.port);
+        reply.v6_bytes += 18;
+        --room6;
+      }
+      ++written;
     }
-    ++written;
+  };
+  if (!a.seed) {
+    fill([](bool) { return true; });
+    return reply;
   }
+  // A seed gets leechers first, then seeds where leechers do not fill numwant: a client fetching a magnet's
+  // metadata announces left=0 (aria2 does) and is told apart from a seed by nothing, and with only seeds in
+  // the swarm it would otherwise never learn of a peer.
+  fill([](bool seed) { return !seed; });
+  fill([](bool seed) { return seed; });
   return reply;
 }
 

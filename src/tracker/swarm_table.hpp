@@ -59,7 +59,8 @@ class SwarmTable {
 
   // Records the announce at `now` (seconds) and writes a random subset of the swarm's other peers: IPv4 ones
   // into v4_out and IPv6 ones into v6_out (either may be empty to skip that family), never more than
-  // numwant in all, never the announcer, never seeds to a seed. `stopped` removes the peer.
+  // numwant in all, never the announcer; to a seed leechers first, seeds only where leechers do not fill
+  // numwant. `stopped` removes the peer.
   AnnounceReply announce(const SwarmAnnounce& a, std::int64_t now, std::span<std::uint8_t> v4_out,
                          std::span<std::uint8_t> v6_out);
   SwarmCounts scrape(const Sha1Digest& info_hash) const;

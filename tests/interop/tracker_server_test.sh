@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `shoal tracker` stands in for opentracker: libtorrent, aria2, Transmission and Shoal announce to it over HTTP
-# and UDP and complete swarms whose peers they found only through it. And the Shoal client completes a swarm
-# through opentracker over UDP. Every download's bytes are compared.
+# and UDP and complete swarms whose peers they found only through it (aria2 also by magnet). And the Shoal
+# client completes a swarm through opentracker over UDP. Every download's bytes are compared.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/peers.sh"
 
@@ -25,6 +25,7 @@ make_torrent tr-shoal-udp "$UDP_URL"
 make_torrent tr-shoal-http "$HTTP_URL"
 make_torrent shoal-lt-udp "$UDP_URL"
 make_torrent lt-shoal-http "$HTTP_URL"
+make_torrent shoal-aria2-magnet "$HTTP_URL"
 "$SHOAL" tracker --http "127.0.0.1:$st_port" --udp "127.0.0.1:$st_port" --whitelist "$WORK/st-whitelist" \
   --interval 30 -v >"$WORK/shoal-tracker.log" 2>&1 &
 wait_port "$st_port"
@@ -64,6 +65,17 @@ wait_port "$SHOAL_SEED_PORT"
 lt_download "$WORK/shoal-lt-udp.torrent" "$WORK/lt-from-shoal"
 cmp -s "$DATA/payload.bin" "$WORK/lt-from-shoal/payload.bin" || fail "libtorrent from Shoal (UDP) bytes differ"
 pass "Shoal -> libtorrent through shoal tracker over UDP"
+# Shoal seeds, aria2 downloads by magnet. aria2 announces left=0 while it fetches the metadata, as a seed
+# would: the tracker must still tell it of the swarm's seeds, or it never learns of a peer.
+SHOAL_MAGNET_SEED_PORT=$(free_port)
+"$SHOAL" seed --no-dht --no-lsd "$WORK/shoal-aria2-magnet.torrent" "$DATA" --listen 127.0.0.1 \
+  --port "$SHOAL_MAGNET_SEED_PORT" -q &
+wait_port "$SHOAL_MAGNET_SEED_PORT"
+magnet_hash=$(shoal_hash "$WORK/shoal-aria2-magnet.torrent")
+aria2_download "magnet:?xt=urn:btih:$magnet_hash&tr=$(printf %s "$HTTP_URL" | sed 's/:/%3A/g; s|/|%2F|g')" \
+  "$WORK/aria2-magnet"
+cmp -s "$DATA/payload.bin" "$WORK/aria2-magnet/payload.bin" || fail "aria2 (magnet) bytes differ"
+pass "Shoal -> aria2 by magnet through shoal tracker over HTTP"
 start_lt_seed "$WORK/lt-shoal-http.torrent" "$DATA"
 timeout 120 "$SHOAL" get --no-dht --no-lsd "$WORK/lt-shoal-http.torrent" -o "$WORK/shoal-http" --listen 127.0.0.1 -q ||
   fail "Shoal could not download from libtorrent through the HTTP tracker"

@@ -50,18 +50,25 @@ TEST(SwarmTable, AnnouncersSeeEachOtherButNotThemselves) {
   EXPECT_EQ(r.v6_bytes, 0u);
 }
 
-TEST(SwarmTable, SeedsAreNotSentToSeedsAndCompletedIsCounted) {
+TEST(SwarmTable, SeedsGetLeechersFirstAndCompletedIsCounted) {
   SwarmTable t({}, kKey);
   std::array<std::uint8_t, 1200> v4{};
   t.announce(from("10.0.0.1:1", true), 0, v4, {});
   t.announce(from("10.0.0.2:1", false), 0, v4, {});
-  auto r = t.announce(from("10.0.0.3:1", true), 0, v4, {});
+  auto numwant_one = from("10.0.0.3:1", true);
+  numwant_one.numwant = 1;
+  auto r = t.announce(numwant_one, 0, v4, {});
   EXPECT_EQ(peers_in(std::span(v4.data(), r.v4_bytes), 6), (std::set<std::string>{"10.0.0.2:1"}));
+  r = t.announce(from("10.0.0.3:1", true), 0, v4, {});  // room for more: the other seed as well
+  EXPECT_EQ(peers_in(std::span(v4.data(), r.v4_bytes), 6),
+            (std::set<std::string>{"10.0.0.1:1", "10.0.0.2:1"}));
   r = t.announce(from("10.0.0.2:1", true, AnnounceKind::completed), 1, v4, {});
   EXPECT_EQ(r.counts.seeders, 3u);
   EXPECT_EQ(r.counts.leechers, 0u);
   EXPECT_EQ(r.counts.completed, 1u);
-  EXPECT_EQ(r.v4_bytes, 0u);  // only seeds left: nothing for a seed
+  // Only seeds left: a seed still hears of them (a magnet's metadata fetch announces left=0, as a seed).
+  EXPECT_EQ(peers_in(std::span(v4.data(), r.v4_bytes), 6),
+            (std::set<std::string>{"10.0.0.1:1", "10.0.0.3:1"}));
   EXPECT_EQ(t.scrape(hash_of(1)).completed, 1u);
   t.announce(from("10.0.0.2:1", true, AnnounceKind::completed), 2, v4, {});  // said twice: counted once
   EXPECT_EQ(t.scrape(hash_of(1)).completed, 1u);
