@@ -151,6 +151,7 @@ int Daemon::run() {
   settings.dht.enabled = values->dht_enabled;
   settings.lsd.enabled = values->lpd_enabled;
   settings.upnp = settings.natpmp = settings.pcp = values->port_forwarding_enabled;
+  settings.transport = values->utp_enabled ? Transport::both : Transport::tcp;
   try {
     session_ = std::make_unique<Session>(settings);
   } catch (const std::exception& e) {

@@ -661,6 +661,9 @@ void SessionBackend::apply_session_settings() {
   s.max_active_downloads = values_.download_queue_enabled ? std::max(1, values_.download_queue_size) : 0;
   s.max_active_seeds = values_.seed_queue_enabled ? std::max(1, values_.seed_queue_size) : 0;
   s.max_connections = std::max(1, values_.peer_limit_global);
+  // Transmission's "tolerated" (plaintext preferred, encrypted peers welcome) is what Shoal's prefer does
+  // for a peer that offers both; Shoal's plain would refuse encrypted peers.
+  s.encryption = values_.encryption == "required" ? EncryptionMode::require : EncryptionMode::prefer;
   session_.apply_settings(s);
   if (applied_limits_ && applied_limits_->alt != limits.alt)
     log_.info("alt-speed", {{"enabled", limits.alt ? "yes" : "no"}});

@@ -126,6 +126,9 @@ struct SessionValues {
   bool lpd_enabled = true;
   bool port_forwarding_enabled = true;  // UPnP, NAT-PMP and PCP on the home router (read at start)
   bool pex_enabled = true;
+  // Peer connection encryption as Transmission names it: "required", "preferred" or "tolerated".
+  std::string encryption = "preferred";
+  bool utp_enabled = true;  // uTP beside TCP (read at start)
   bool start_added_torrents = true;
   std::string done_script;  // the completion hook's program; empty: none
   bool done_script_enabled = false;

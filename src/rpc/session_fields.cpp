@@ -29,7 +29,7 @@ json session_arguments(const SessionValues& v, std::uint16_t peer_port, const st
       {"download-dir", v.download_dir},
       {"download-queue-enabled", v.download_queue_enabled},
       {"download-queue-size", v.download_queue_size},
-      {"encryption", "preferred"},
+      {"encryption", v.encryption},
       {"idle-seeding-limit", v.idle_seeding_limit},
       {"idle-seeding-limit-enabled", v.idle_seeding_limit_enabled},
       {"incomplete-dir", v.download_dir},
@@ -65,7 +65,7 @@ json session_arguments(const SessionValues& v, std::uint16_t peer_port, const st
       {"start-added-torrents", v.start_added_torrents},
       {"trash-original-torrent-files", false},
       {"units", units},
-      {"utp-enabled", false},
+      {"utp-enabled", v.utp_enabled},
       {"version", "Shoal " + std::string(shoal::version())},
   };
 }
@@ -99,6 +99,8 @@ json mutable_session_arguments(const SessionValues& values) {
                           "lpd-enabled",
                           "port-forwarding-enabled",
                           "pex-enabled",
+                          "encryption",
+                          "utp-enabled",
                           "start-added-torrents"})
     out[key] = all[key];
   return out;
@@ -189,6 +191,8 @@ Expected<SessionValues, std::string> apply_session_arguments(SessionValues v, co
       read(args, "lpd-enabled", v.lpd_enabled),
       read(args, "port-forwarding-enabled", v.port_forwarding_enabled),
       read(args, "pex-enabled", v.pex_enabled),
+      read(args, "encryption", v.encryption),
+      read(args, "utp-enabled", v.utp_enabled),
       read(args, "start-added-torrents", v.start_added_torrents),
   };
   for (auto& r : results) {
@@ -198,6 +202,8 @@ Expected<SessionValues, std::string> apply_session_arguments(SessionValues v, co
       v.alt_speed_time_end >= 24 * 60)
     return unexpected(std::string("alt-speed-time-begin and -end are minutes after midnight (0-1439)"));
   if (v.peer_port > 65535) return unexpected(std::string("peer-port is out of range"));
+  if (v.encryption != "required" && v.encryption != "preferred" && v.encryption != "tolerated")
+    return unexpected(std::string("encryption must be \"required\", \"preferred\" or \"tolerated\""));
   return v;
 }
 

@@ -66,6 +66,10 @@ pass "transmission-remote -d/-u set per-torrent limits, -D/-U lift them"
 tr -d 500 | grep -q success || fail "session limit"
 tr -si | grep -qE "Download speed limit: 500 kB/s" || fail "session info: $(tr -si | grep -i limit)"
 pass "transmission-remote sets and shows the session download limit"
+tr -si | grep -qE "Encryption: preferred" || fail "default encryption: $(tr -si | grep -i encrypt)"
+tr -er | grep -q success || fail "encryption required"
+tr -si | grep -qE "Encryption: required" || fail "session info after -er: $(tr -si | grep -i encrypt)"
+pass "transmission-remote -er requires encryption and -si shows it"
 
 # The limit survives a restart: it is in the daemon's state store.
 stop_daemon

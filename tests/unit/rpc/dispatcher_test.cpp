@@ -233,6 +233,19 @@ TEST_F(DispatcherTest, SessionSetChangesValuesButNeverTheHook) {
   EXPECT_NE(call("session-set", {{"speed-limit-up", "fast"}})["result"], "success");
 }
 
+TEST_F(DispatcherTest, SessionSetTakesTransmissionsEncryptionNamesAndUtp) {
+  EXPECT_EQ(call("session-get")["arguments"]["encryption"], "preferred");
+  EXPECT_EQ(call("session-get")["arguments"]["utp-enabled"], true);
+  ASSERT_EQ(call("session-set", {{"encryption", "required"}, {"utp-enabled", false}})["result"], "success");
+  EXPECT_EQ(backend_.values.encryption, "required");
+  EXPECT_FALSE(backend_.values.utp_enabled);
+  EXPECT_EQ(call("session-get")["arguments"]["encryption"], "required");
+  auto r = call("session-set", {{"encryption", "sometimes"}});
+  EXPECT_NE(r["result"], "success");
+  EXPECT_EQ(backend_.values.encryption, "required");
+  EXPECT_NE(call("session-set", {{"encryption", 1}})["result"], "success");
+}
+
 TEST_F(DispatcherTest, RenamePathTakesOneTorrentAPathAndANameAndEchoesThem) {
   auto r = call("torrent-rename-path", {{"ids", {1}}, {"path", "alpha/a.bin"}, {"name", "b.bin"}});
   ASSERT_EQ(r["result"], "success");
