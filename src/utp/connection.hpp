@@ -58,6 +58,10 @@ struct ConnectionConfig {
   std::size_t receive_buffer = 1024 * 1024;  // bytes we advertise at most
   std::size_t send_buffer = 1024 * 1024;     // bytes write() takes beyond what is in flight
   TimeUs initial_rto_us = 1'000'000;
+  // The SYN's first retransmission timeout (0: initial_rto_us). A dial that can fall back to TCP gives up on
+  // a silent peer sooner with a short one; the data's timeout starts from initial_rto_us (or the SYN's round
+  // trip) either way.
+  TimeUs syn_rto_us = 0;
   TimeUs min_rto_us = 500'000;  // BEP 29's floor
   TimeUs max_rto_us = 30'000'000;
   int max_syn_retries = 2;                      // a dead address fails after 1 + 2 + 4 s
