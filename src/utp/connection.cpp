@@ -489,6 +489,7 @@ void Connection::emit(PacketType type, TimeUs now, bool with_sack) {
   sack_needed_ = false;
   last_sent_us_ = now;
   ++packets_sent_;
+  if (type == PacketType::state) ++acks_sent_;
 }
 
 void Connection::send_new(PacketType type, std::span<const std::uint8_t> payload, TimeUs now) {

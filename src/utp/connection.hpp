@@ -162,6 +162,7 @@ class Connection {
   std::uint32_t queuing_delay_us() const { return ledbat_.queuing_delay_us(); }
   std::uint64_t retransmissions() const { return retransmissions_; }
   std::uint64_t packets_sent() const { return packets_sent_; }
+  std::uint64_t acks_sent() const { return acks_sent_; }  // STATE packets: ACKs that rode on no data
   std::uint64_t fast_retransmissions() const { return fast_retransmissions_; }
   std::uint64_t timeouts() const { return timeout_count_; }
   std::uint64_t congestion_losses() const { return congestion_losses_; }  // window cuts for loss
@@ -274,6 +275,7 @@ class Connection {
   std::uint64_t retransmissions_ = 0;
   std::uint64_t fast_retransmissions_ = 0;
   std::uint64_t packets_sent_ = 0;
+  std::uint64_t acks_sent_ = 0;
   std::uint64_t timeout_count_ = 0;
   std::uint64_t congestion_losses_ = 0;
 };
