@@ -86,8 +86,11 @@ class UtpSocket : public std::enable_shared_from_this<UtpSocket> {
   bool connecting() const { return connect_handler_.has_value(); }
   void complete_connect(boost::system::error_code ec);
   void detach() { manager_ = nullptr; }
+  // A read waits for bytes: what arrives now is handed over (progress) and usually answered at once.
+  bool read_waiting() const { return read_handler_.has_value() && read_buffer_.size() > 0; }
   bool handed_to_app = false;
-  bool dirty = false;  // heard from in the current receive batch: serviced at its end
+  bool ack_deferred = false;  // a service is posted for after the application's answer (see on_batch_done)
+  bool dirty = false;         // heard from in the current receive batch: serviced at its end
   bool counted_half_open = false;
   bool route_mtu_known = false;          // the probing ceiling was read off the route
   std::size_t reported_packet_size = 0;  // the settled path MTU last logged

@@ -88,6 +88,7 @@ class UtpSocketManager {
 
   void on_datagram(std::span<const std::uint8_t> bytes, const Endpoint& from);
   void on_batch_done();
+  bool defer_ack(const std::shared_ptr<UtpSocket>& socket);
   void on_unreachable(const Endpoint& to, std::error_code error);
   void on_too_big(const Endpoint& to, std::size_t mtu);
   void packet_too_big(UtpSocket& socket, std::size_t mtu);

@@ -258,7 +258,8 @@ void PeerProtocol::request_blocks(TorrentView torrent, double download_rate, Clo
   std::size_t duplicates = outstanding_.empty() ? 1 : 0;
   torrent.picker.pick_blocks(config_.id, has_, depth - outstanding_.size(), picked_, duplicates);
   for (const auto& r : picked_) {
-    if (std::find(outstanding_.begin(), outstanding_.end(), r) != outstanding_.end()) {
+    // (Only a released request can be picked again here: without one, no search.)
+    if (released_ > 0 && std::find(outstanding_.begin(), outstanding_.end(), r) != outstanding_.end()) {
       // One of its own released requests (release_late_requests), picked again: it is still asked here.
       torrent.picker.on_request_dropped(config_.id, r);
       continue;
@@ -363,10 +364,13 @@ void PeerProtocol::drop_outstanding(PiecePicker& picker) {
     picker.on_request_dropped(config_.id, r);
   outstanding_.clear();
   sent_.clear();
+  released_ = 0;
 }
 
-void PeerProtocol::erase_outstanding(std::vector<BlockRequest>::iterator it) {
-  sent_.erase(sent_.begin() + (it - outstanding_.begin()));
+void PeerProtocol::erase_outstanding(std::deque<BlockRequest>::iterator it) {
+  auto sent = sent_.begin() + (it - outstanding_.begin());
+  if (sent->released) --released_;
+  sent_.erase(sent);
   outstanding_.erase(it);
 }
 
@@ -377,6 +381,7 @@ std::size_t PeerProtocol::release_late_requests(PiecePicker& picker, Clock::dura
     auto& sent = sent_[i];
     if (sent.released || now - sent.at < late_after) continue;
     sent.released = true;
+    ++released_;
     picker.on_request_dropped(config_.id, outstanding_[i]);
     ++released;
   }

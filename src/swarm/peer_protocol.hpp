@@ -228,7 +228,7 @@ class PeerProtocol {
   const Bitfield& has() const { return has_; }
   bool is_seed() const { return is_seed_; }
   bool snubbed() const { return snubbed_; }
-  const std::vector<BlockRequest>& outstanding() const { return outstanding_; }
+  const std::deque<BlockRequest>& outstanding() const { return outstanding_; }
   const std::deque<BlockRequest>& queued_requests() const { return queued_; }
   std::uint32_t unrequested_blocks() const { return unrequested_blocks_; }
   std::optional<Clock::time_point> idle_since() const { return idle_since_; }
@@ -254,7 +254,7 @@ class PeerProtocol {
   Event on_reject(const wire::Reject& reject, PiecePicker& picker);
   void on_extension_handshake(std::span<const std::uint8_t> payload, Clock::time_point now);
   void drop_outstanding(PiecePicker& picker);
-  void erase_outstanding(std::vector<BlockRequest>::iterator it);  // and its time
+  void erase_outstanding(std::deque<BlockRequest>::iterator it);  // and its time
   void send(const wire::Message& message) { outbox_.push_back(message); }
 
   Config config_;
@@ -267,12 +267,15 @@ class PeerProtocol {
   bool is_seed_ = false;
   bool bitfield_seen_ = false;  // its pieces are counted in the picker's availability
 
-  std::vector<BlockRequest> outstanding_;  // our requests to it, oldest first
+  // Our requests to it, oldest first. Deques: blocks come back mostly oldest first, and erasing the front of
+  // a vector of ~2,000 requests per block moved gigabytes per GiB downloaded.
+  std::deque<BlockRequest> outstanding_;
   struct Sent {
     Clock::time_point at;   // when the request was sent
     bool released = false;  // given back to the picker by release_late_requests, still asked here
   };
-  std::vector<Sent> sent_;  // one per outstanding_ request, same order
+  std::deque<Sent> sent_;     // one per outstanding_ request, same order
+  std::size_t released_ = 0;  // how many of sent_ are released
   RequestWindow window_;
   std::size_t peak_outstanding_ = 0;
   std::deque<BlockRequest> queued_;       // its requests to us, waiting for disk

@@ -59,6 +59,7 @@ Connection Connection::connect(std::uint16_t recv_id, std::uint16_t initial_seq,
   c.created_us_ = now;
   c.last_received_us_ = now;
   c.outstanding_.resize(kOutstandingSlots);
+  if (config.syn_rto_us > 0) c.rto_us_ = config.syn_rto_us;
   c.send_new(PacketType::syn, {}, now);
   return c;
 }
@@ -265,6 +266,9 @@ void Connection::on_packet(const Packet& p, TimeUs now) {
     ack_nr_ = static_cast<std::uint16_t>(h.seq_nr - 1);
     state_ = State::connected;
     learn_peer_limit(h.max_packet, now);
+    // A short SYN timeout, doubled by retransmissions, says nothing about the path: data starts from the
+    // ordinary initial timeout, unless the SYN's round trip (sampled in handle_ack below) gives a real one.
+    rto_us_ = config_.initial_rto_us;
   }
   last_received_us_ = now;
   reply_micro_ = timestamp(now) - h.timestamp_us;
@@ -485,6 +489,7 @@ void Connection::emit(PacketType type, TimeUs now, bool with_sack) {
   sack_needed_ = false;
   last_sent_us_ = now;
   ++packets_sent_;
+  if (type == PacketType::state) ++acks_sent_;
 }
 
 void Connection::send_new(PacketType type, std::span<const std::uint8_t> payload, TimeUs now) {

@@ -58,6 +58,10 @@ struct ConnectionConfig {
   std::size_t receive_buffer = 1024 * 1024;  // bytes we advertise at most
   std::size_t send_buffer = 1024 * 1024;     // bytes write() takes beyond what is in flight
   TimeUs initial_rto_us = 1'000'000;
+  // The SYN's first retransmission timeout (0: initial_rto_us). A dial that can fall back to TCP gives up on
+  // a silent peer sooner with a short one; the data's timeout starts from initial_rto_us (or the SYN's round
+  // trip) either way.
+  TimeUs syn_rto_us = 0;
   TimeUs min_rto_us = 500'000;  // BEP 29's floor
   TimeUs max_rto_us = 30'000'000;
   int max_syn_retries = 2;                      // a dead address fails after 1 + 2 + 4 s
@@ -158,6 +162,7 @@ class Connection {
   std::uint32_t queuing_delay_us() const { return ledbat_.queuing_delay_us(); }
   std::uint64_t retransmissions() const { return retransmissions_; }
   std::uint64_t packets_sent() const { return packets_sent_; }
+  std::uint64_t acks_sent() const { return acks_sent_; }  // STATE packets: ACKs that rode on no data
   std::uint64_t fast_retransmissions() const { return fast_retransmissions_; }
   std::uint64_t timeouts() const { return timeout_count_; }
   std::uint64_t congestion_losses() const { return congestion_losses_; }  // window cuts for loss
@@ -270,6 +275,7 @@ class Connection {
   std::uint64_t retransmissions_ = 0;
   std::uint64_t fast_retransmissions_ = 0;
   std::uint64_t packets_sent_ = 0;
+  std::uint64_t acks_sent_ = 0;
   std::uint64_t timeout_count_ = 0;
   std::uint64_t congestion_losses_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <random>
@@ -85,6 +86,58 @@ TEST(UtpSocketManager, TransfersOverLoopbackAndEndsWithEof) {
   const auto& stats = b.manager->stats();
   EXPECT_EQ(stats.accepted, 1u);
   EXPECT_LE(stats.unconfirmed_reply_bytes, stats.unconfirmed_syn_bytes);
+  a.manager->close();
+  b.manager->close();
+}
+
+// A request-answer conversation (as a downloading peer's requests and the blocks that answer them): the ACK
+// of each message rides on the answer's DATA packet instead of going in a STATE packet of its own first.
+asio::awaitable<void> ask(UtpSocketManager& manager, Endpoint to, int rounds, int& answered,
+                          std::uint64_t& acks) {
+  auto [ec, socket] = co_await manager.connect(to);
+  if (ec) co_return;
+  std::vector<std::uint8_t> request(17, 1);
+  std::vector<std::uint8_t> answer(16 * 1024);
+  for (int i = 0; i < rounds; ++i) {
+    auto [wec, w] = co_await asio::async_write(*socket, asio::buffer(request), kToken);
+    auto [rec, r] = co_await asio::async_read(*socket, asio::buffer(answer), kToken);
+    if (wec || rec) break;
+    ++answered;
+  }
+  acks = socket->connection().acks_sent();
+  socket->close();
+}
+
+asio::awaitable<void> answer_all(std::shared_ptr<UtpSocket> socket, std::uint64_t& acks, bool& done) {
+  std::vector<std::uint8_t> request(17);
+  std::vector<std::uint8_t> answer(16 * 1024, 2);
+  for (;;) {
+    auto [rec, r] = co_await asio::async_read(*socket, asio::buffer(request), kToken);
+    acks = socket->connection().acks_sent();
+    if (rec) break;
+    auto [wec, w] = co_await asio::async_write(*socket, asio::buffer(answer), kToken);
+    if (wec) break;
+  }
+  done = true;
+}
+
+TEST(UtpSocketManager, AnswersCarryTheAcks) {
+  asio::io_context io;
+  Node a(io), b(io);
+  constexpr int kRounds = 200;
+  std::uint64_t answer_acks = 0, ask_acks = 0;
+  bool done = false;
+  b.manager->set_accept_handler([&](std::shared_ptr<UtpSocket> s) {
+    asio::co_spawn(io, answer_all(std::move(s), answer_acks, done), asio::detached);
+  });
+  int answered = 0;
+  asio::co_spawn(io, ask(*a.manager, loopback(b.mux.port()), kRounds, answered, ask_acks), asio::detached);
+  for (int i = 0; i < 2000 && !done; ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(answered, kRounds);
+  // Before: one STATE per request received (and per answer received), then the DATA of the answer.
+  EXPECT_LT(answer_acks, static_cast<std::uint64_t>(kRounds / 4));
+  (void)ask_acks;  // an answer split over two batches still has its first part ACKed alone
   a.manager->close();
   b.manager->close();
 }

@@ -184,6 +184,47 @@ TEST(UtpConnection, SynToNobodyTimesOutAfterRetries) {
   EXPECT_EQ(now, 1'000'000 + 2'000'000 + 4'000'000);  // 1 s, doubling
 }
 
+TEST(UtpConnection, ShortSynTimeoutGivesUpSooner) {
+  ConnectionConfig config;
+  config.syn_rto_us = 250'000;
+  config.max_syn_retries = 1;
+  auto c = Connection::connect(1, 1, 0, config);
+  c.clear_output();
+  TimeUs now = 0;
+  int syns = 1;
+  while (c.state() != State::closed) {
+    now = c.next_deadline();
+    ASSERT_NE(now, kNever);
+    c.on_timer(now);
+    c.flush(now);
+    syns += static_cast<int>(c.output_count());
+    c.clear_output();
+  }
+  EXPECT_EQ(c.error(), ConnectionError::timed_out);
+  EXPECT_EQ(syns, 2);
+  EXPECT_EQ(now, 250'000 + 500'000);
+}
+
+TEST(UtpConnection, DataTimeoutDoesNotInheritTheShortSynTimeout) {
+  ConnectionConfig config;
+  config.syn_rto_us = 250'000;
+  auto c = Connection::connect(1, 1, 0, config);
+  auto syn = decode_packet(c.output(0));
+  ASSERT_TRUE(syn);
+  c.clear_output();
+  // The SYN is lost once: its repeat at 250 ms (no round-trip sample from it, Karn) is answered.
+  c.on_timer(250'000);
+  c.flush(250'000);
+  ASSERT_EQ(c.output_count(), 1u);
+  c.clear_output();
+  auto d = Connection::accept(syn->header, 77, 300'000);
+  auto answer = decode_packet(d.output(0));
+  ASSERT_TRUE(answer);
+  c.on_packet(*answer, 300'000);
+  ASSERT_EQ(c.state(), State::connected);
+  EXPECT_EQ(c.rto_us(), config.initial_rto_us);
+}
+
 TEST(UtpConnection, SilentPeerTimesOutAnEstablishedConnection) {
   auto data = pattern(100 * 1024, 8);
   LinkConfig link;
