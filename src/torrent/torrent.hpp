@@ -261,6 +261,13 @@ class Torrent {
     params_.uploaded_before = uploaded;
   }
   void set_logging(bool on) { params_.log = on; }
+  // Resume data: blocks of an unfinished piece that are on disk, read back into `data` (the whole piece; only
+  // the blocks set are used). They count as received (asked of nobody again) with no supplier to blame; the
+  // piece is hashed whole once the rest arrives (at once, VerifyPiece, when nothing is missing). Before
+  // start() only. nullopt: taken; otherwise why not (the piece is had, not wanted, already restored, or the
+  // blocks or data do not fit it).
+  std::optional<std::string> restore_unfinished(PieceIndex piece, const swarm::Bitfield& blocks,
+                                                std::vector<std::uint8_t> data);
   // Checked: connect, serve and (if anything is missing) download; announce `started`.
   void start(Clock::time_point now);
 
@@ -361,6 +368,19 @@ class Torrent {
   // Something changed since mark_resume_saved(): verified pieces or transfer totals.
   bool resume_dirty() const { return resume_dirty_; }
   void mark_resume_saved() { resume_dirty_ = false; }
+  // Pieces in assembly with blocks received, for resume data: which are received, which of those are on disk
+  // already (restored, or written at an earlier save), the piece's buffer (valid until the torrent is next
+  // called), and the piece's leaf hashes when a peer sent them and they proved out (BEP 52 blame), one per
+  // block. The driver writes the blocks not on disk yet, then reports them with mark_blocks_on_disk.
+  struct Unfinished {
+    PieceIndex piece{};
+    swarm::Bitfield received;
+    swarm::Bitfield on_disk;
+    std::span<const std::uint8_t> data;
+    std::vector<Sha256Digest> leaves;
+  };
+  std::vector<Unfinished> unfinished() const;
+  void mark_blocks_on_disk(PieceIndex piece, const swarm::Bitfield& blocks);
   std::int64_t total_downloaded() const { return params_.downloaded_before + downloaded_; }
   std::int64_t total_uploaded() const { return params_.uploaded_before + uploaded_; }
   std::vector<tracker::TrackerStatus> trackers() const { return trackers_.all(); }
@@ -526,6 +546,11 @@ class Torrent {
   // Pieces being assembled (received blocks land here, the one copy on the receive path).
   std::unordered_map<PieceIndex, std::vector<std::uint8_t>> assembling_;
   std::vector<std::vector<std::uint8_t>> free_buffers_;
+  // Of the pieces in assembling_, the blocks on disk (resume data vouches for them); erased with the piece.
+  std::unordered_map<PieceIndex, swarm::Bitfield> on_disk_;
+  // BEP 52: leaf hashes of failed pieces, proven against the piece layer (blame), kept for resume data while
+  // the piece is fetched again (bounded: kMaxPendingBlame; dropped when it verifies).
+  std::map<PieceIndex, std::vector<Sha256Digest>> proven_leaves_;
   std::int32_t writes_in_flight_ = 0;
 
   // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.

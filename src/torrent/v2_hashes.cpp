@@ -273,6 +273,8 @@ void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
         good[i] = hash::sha1(std::as_bytes(std::span(zeros))).bytes;
       }
     }
+    // Kept for resume data while the piece is fetched again: its kept blocks can be judged at a restart.
+    if (proven_leaves_.size() < kMaxPendingBlame || proven_leaves_.count(piece)) proven_leaves_[piece] = run;
     auto blocks = std::move(b.blocks);
     blame_.erase(it);
     auto convicted = smart_ban_.on_blocks_proven(blocks, good);
