@@ -14,7 +14,7 @@ namespace shoal::storage {
 namespace {
 
 constexpr std::int32_t kPieces = 9;
-constexpr std::int64_t kPieceLength = 4 * 16384;            // four blocks
+constexpr std::int64_t kPieceLength = 4 * 16384;           // four blocks
 constexpr std::int64_t kTotal = 8 * kPieceLength + 20000;  // the last piece: two blocks
 constexpr PieceShape kShape{kPieceLength, kTotal};
 

@@ -34,7 +34,8 @@ std::vector<std::uint8_t> read_back(const Harness& h, std::int32_t piece, const 
     if (!blocks.test(PieceIndex{b})) continue;
     auto begin = static_cast<std::size_t>(b) * swarm::kBlockSize;
     auto end = std::min(out.size(), begin + swarm::kBlockSize);
-    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(begin), bytes.begin() + static_cast<std::ptrdiff_t>(end),
+    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(begin),
+              bytes.begin() + static_cast<std::ptrdiff_t>(end),
               out.begin() + static_cast<std::ptrdiff_t>(begin));
   }
   return out;
@@ -67,7 +68,8 @@ TEST(TorrentUnfinished, BlocksOfAPieceInAssemblyAreReportedUntilItIsHashed) {
   EXPECT_EQ(u.received, mask(blocks, {static_cast<std::int32_t>(of_piece[1].begin / swarm::kBlockSize)}));
   EXPECT_TRUE(u.on_disk.none());
   EXPECT_TRUE(u.leaves.empty());
-  auto expected = h.piece_bytes(static_cast<std::int32_t>(piece)).subspan(of_piece[1].begin, of_piece[1].length);
+  auto expected =
+      h.piece_bytes(static_cast<std::int32_t>(piece)).subspan(of_piece[1].begin, of_piece[1].length);
   EXPECT_TRUE(std::equal(expected.begin(), expected.end(), u.data.begin() + of_piece[1].begin));
 
   // Written at a save: on disk from then on.
