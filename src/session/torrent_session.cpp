@@ -580,6 +580,8 @@ void TorrentSession::perform_actions() {
               verify_piece(std::move(a));
             } else if constexpr (std::is_same_v<A, torrent::ReadPiece>) {
               read_piece(a.piece);
+            } else if constexpr (std::is_same_v<A, torrent::HashLeaves>) {
+              hash_leaves(a);
             } else if constexpr (std::is_same_v<A, torrent::Announce>) {
               spawn(announce(std::move(a)));
             } else if constexpr (std::is_same_v<A, torrent::PieceVerified>) {
@@ -679,6 +681,27 @@ void TorrentSession::read_piece(PieceIndex piece) {
       if (closing_) return;
       core_->on_piece_read(piece, ec ? nullptr : buffer);
       if (ec && !fail_if_deleted()) fail("cannot read " + info_.name + ": " + ec.message());
+      perform_actions();
+    });
+  });
+}
+
+// BEP 52 leaf hashes of a piece we have, for peers' hash requests: read and hashed on the pool, as a verify
+// is, never on this thread (the core caps how many are asked for at once).
+void TorrentSession::hash_leaves(const torrent::HashLeaves& action) {
+  submit([this, a = action] {
+    hash::MerklePieceHasher hasher(a.data_bytes, a.width);
+    auto ec = storage_->visit_piece(a.piece,
+                                    [&hasher](std::span<const std::uint8_t> bytes) { hasher.update(bytes); });
+    std::optional<std::vector<Sha256Digest>> leaves;
+    if (!ec) leaves = hasher.leaves();
+    asio::post(io_, [this, piece = a.piece, leaves = std::move(leaves)]() mutable {
+      struct Done {
+        TorrentSession* self;
+        ~Done() { self->job_done(); }
+      } done{this};
+      if (closing_) return;
+      core_->on_piece_leaves(piece, std::move(leaves));
       perform_actions();
     });
   });

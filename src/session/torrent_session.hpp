@@ -155,6 +155,7 @@ class TorrentSession {
   // Disk and time.
   void save_resume(bool sync);
   std::vector<storage::UnfinishedPiece> write_unfinished_blocks();
+  void hash_leaves(const torrent::HashLeaves& action);
   // Something changed since the resume data was loaded or saved, or there is none yet.
   bool resume_needs_saving() const;
   // Resume data is kept, in a file or by the sink (TorrentOptions).

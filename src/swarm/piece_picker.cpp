@@ -159,10 +159,14 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
       bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
         return (b.state == BlockState::requested && b.requesters[0] == peer) || b.supplier == peer;
       });
-      // A piece restored from resume data, nobody's yet, counts as anyone's: finished before new ones.
-      mine = mine || std::all_of(p.blocks.begin(), p.blocks.end(), [](const Block& b) {
-               return b.state != BlockState::requested && b.supplier == kNoPeer;
-             });
+      // A piece restored from resume data (blocks received from nobody) that nobody works on counts as
+      // anyone's: finished before new ones are started.
+      mine = mine || (std::any_of(p.blocks.begin(), p.blocks.end(),
+                                  [](const Block& b) {
+                                    return b.state == BlockState::received && b.supplier == kNoPeer;
+                                  }) &&
+                      std::none_of(p.blocks.begin(), p.blocks.end(),
+                                   [](const Block& b) { return b.state == BlockState::requested; }));
       if (mine != only_mine) continue;
       added += take_from(p, piece, peer, max_blocks - added, out);
     }

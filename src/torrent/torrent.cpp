@@ -942,10 +942,7 @@ void Torrent::read_piece(PieceIndex piece) {
 
 void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data) {
   reads_in_flight_.erase(piece);
-  if (!data || !active()) {
-    answer_hash_waits(piece);  // not in the cache: each is rejected
-    return;
-  }
+  if (!data || !active()) return;
   if (!cache_.count(piece)) {
     auto size = static_cast<std::int64_t>(data->size());
     cache_lru_.push_back(piece);
@@ -953,7 +950,6 @@ void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<
     cache_bytes_ += size;
     mediator_.cache_changed(size);
   }
-  answer_hash_waits(piece);
   // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it. Two pieces are
   // always kept (one being served, one being read), whatever the session's budget says.
   std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
@@ -1054,6 +1050,7 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   dials_this_tick_ = 0;
   holepunch_relays_this_tick_ = 0;
   holepunch_dials_this_tick_ = 0;
+  leaf_hash_bytes_this_tick_ = 0;
   std::vector<std::pair<PeerId, std::string_view>> to_close;
   auto late_after = end_game_late_after();
   // An upload slot is held by a peer that does not read or asks nothing: rechoke now.
