@@ -348,6 +348,26 @@ TEST(TorrentV2, OneBadBlockBlamesItsSenderAlone) {
   EXPECT_TRUE(disconnect_reasons(actions, honest).empty());
   EXPECT_FALSE(h.torrent.is_banned(honest_address));
   EXPECT_NE(h.torrent.remote(honest), nullptr);
+
+  // The piece is fetched again; its proven leaves go with its blocks into resume data, so that a restart can
+  // judge the blocks it kept one by one.
+  std::vector<wire::Request> again;
+  h.torrent.on_messages_done(honest);
+  auto later = h.flush(honest);
+  for (const auto& out : {&honest_out, &later}) {
+    for (const auto& r : out->all<wire::Request>()) {
+      if (r.piece == piece) again.push_back(r);
+    }
+  }
+  ASSERT_FALSE(again.empty());
+  ASSERT_TRUE(h.receive(honest, h.block(again[0])));
+  auto unfinished = h.torrent.unfinished();
+  auto it = std::find_if(unfinished.begin(), unfinished.end(), [&](const Torrent::Unfinished& u) {
+    return u.piece.get() == static_cast<std::int32_t>(piece);
+  });
+  ASSERT_NE(it, unfinished.end());
+  auto first = v.leaves.begin() + check.piece_in_file * 4;
+  EXPECT_EQ(it->leaves, std::vector<Sha256Digest>(first, first + 4));
 }
 
 // Metadata from a v2-only magnet has no piece layers: the torrent asks a peer for each, asks for no piece
