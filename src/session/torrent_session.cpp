@@ -341,7 +341,12 @@ void TorrentSession::add_peer(const Endpoint& endpoint, swarm::PeerSource source
 
 asio::awaitable<void> TorrentSession::check_then_run() {
   if (auto refused = storage_->check_paths()) co_return fail(refused->message());
-  if (!keeps_resume() || !load_resume()) co_await recheck();
+  if (!keeps_resume() || !load_resume()) {
+    unfinished_.clear();
+    co_await recheck();
+  } else {
+    co_await restore_unfinished();
+  }
   if (stopping_ || state_ == TorrentState::error) co_return;
   if (auto ec = storage_->create_empty_files()) {
     fail("cannot create files in " + options_.save_dir.string() + ": " + ec.message());
@@ -372,8 +377,12 @@ bool TorrentSession::load_resume() {
     bytes = std::move(*read);
   }
   if (!bytes) return false;
-  auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces());
+  auto data = storage::decode_resume(*bytes, info_.info_hash, info_.num_pieces(),
+                                     storage::PieceShape{info_.piece_length, info_.total_size});
   if (!data) return false;
+  for (const auto& reason : data->ignored) {
+    if (on_log) on_log("resume data: " + reason + ": ignored");
+  }
   auto stamps = storage_->file_stamps();  // as check_paths() just saw them
   if (data->files != stamps) return false;
   const swarm::Bitfield& have = data->have;  // its size and spare bits were checked by decode_resume
@@ -398,7 +407,85 @@ bool TorrentSession::load_resume() {
     if (have.test(p)) core_->mark_have(p);
   }
   core_->restore_totals(data->downloaded, data->uploaded);
+  unfinished_ = std::move(data->unfinished);
   return true;
+}
+
+asio::awaitable<void> TorrentSession::restore_unfinished() {
+  auto entries = std::move(unfinished_);
+  unfinished_.clear();
+  struct Restored {
+    storage::UnfinishedPiece piece;
+    std::optional<metainfo::V2PieceCheck> check;  // taken here: info_ belongs to this thread
+    std::vector<std::uint8_t> data;
+    std::string note;  // why it was dropped, or what its leaves said
+    bool ok = true;
+  };
+  // As many piece buffers as a download may hold in assembly: a resume file listing more gets the first.
+  std::int64_t budget = torrent::kDefaultRequestBudgetBytes;
+  auto work = std::make_shared<std::vector<Restored>>();
+  for (auto& u : entries) {
+    if (core_->picker().priority(u.piece) == 0) continue;  // not wanted now: its blocks wait on disk
+    auto size = info_.piece_size(u.piece);
+    if (size > budget) {
+      if (on_log) on_log("resume data: piece " + std::to_string(u.piece.get()) + ": over the memory budget");
+      continue;
+    }
+    budget -= size;
+    Restored r;
+    r.piece = std::move(u);
+    if (!r.piece.leaves.empty() && info_.has_v2()) r.check = metainfo::v2_piece_check(info_, r.piece.piece);
+    work->push_back(std::move(r));
+  }
+  if (work->empty()) co_return;
+  asio::steady_timer done(io_, Clock::time_point::max());
+  bool finished = false;
+  submit([this, work, &done, &finished] {
+    for (auto& r : *work) {
+      r.data.assign(static_cast<std::size_t>(info_.piece_size(r.piece.piece)), 0);
+      const auto& blocks = r.piece.blocks;
+      for (std::int32_t b = 0; b < blocks.size() && r.ok; ++b) {
+        if (!blocks.test(PieceIndex{b})) continue;
+        auto begin = static_cast<std::size_t>(b) * wire::kBlockSize;
+        auto length = std::min<std::size_t>(wire::kBlockSize, r.data.size() - begin);
+        if (auto ec = storage_->read(r.piece.piece, static_cast<std::int64_t>(begin),
+                                     std::span(r.data).subspan(begin, length))) {
+          r.ok = false;
+          r.note = "cannot read its blocks: " + ec.message();
+        }
+      }
+      if (!r.ok || !r.check) continue;
+      auto dropped = storage::drop_blocks_failing_leaves(r.piece, *r.check, r.data);
+      if (!dropped) {
+        r.note = dropped.error();
+      } else if (*dropped > 0) {
+        r.note = std::to_string(*dropped) + " block(s) do not match their leaf hashes: dropped";
+      }
+    }
+    asio::post(io_, [this, &done, &finished] {
+      finished = true;
+      done.cancel();
+      job_done();
+    });
+  });
+  // The job refers to this frame's locals: wait for it even when stopping.
+  while (!finished)
+    co_await done.async_wait(kToken);
+  if (stopping_) co_return;
+  std::int64_t kept = 0;
+  for (auto& r : *work) {
+    std::string name = "resume data: piece " + std::to_string(r.piece.piece.get()) + ": ";
+    if (!r.note.empty() && on_log) on_log(name + r.note);
+    if (!r.ok || r.piece.blocks.none()) continue;
+    auto count = r.piece.blocks.count();
+    if (auto refused = core_->restore_unfinished(r.piece.piece, r.piece.blocks, std::move(r.data))) {
+      if (on_log) on_log(name + *refused + ": ignored");
+      continue;
+    }
+    kept += count;
+  }
+  if (on_log && kept > 0)
+    on_log("resume data: kept " + std::to_string(kept) + " block(s) of unfinished pieces");
 }
 
 asio::awaitable<void> TorrentSession::recheck() {
@@ -493,6 +580,8 @@ void TorrentSession::perform_actions() {
               verify_piece(std::move(a));
             } else if constexpr (std::is_same_v<A, torrent::ReadPiece>) {
               read_piece(a.piece);
+            } else if constexpr (std::is_same_v<A, torrent::HashLeaves>) {
+              hash_leaves(a);
             } else if constexpr (std::is_same_v<A, torrent::Announce>) {
               spawn(announce(std::move(a)));
             } else if constexpr (std::is_same_v<A, torrent::PieceVerified>) {
@@ -592,6 +681,27 @@ void TorrentSession::read_piece(PieceIndex piece) {
       if (closing_) return;
       core_->on_piece_read(piece, ec ? nullptr : buffer);
       if (ec && !fail_if_deleted()) fail("cannot read " + info_.name + ": " + ec.message());
+      perform_actions();
+    });
+  });
+}
+
+// BEP 52 leaf hashes of a piece we have, for peers' hash requests: read and hashed on the pool, as a verify
+// is, never on this thread (the core caps how many are asked for at once).
+void TorrentSession::hash_leaves(const torrent::HashLeaves& action) {
+  submit([this, a = action] {
+    hash::MerklePieceHasher hasher(a.data_bytes, a.width);
+    auto ec = storage_->visit_piece(a.piece,
+                                    [&hasher](std::span<const std::uint8_t> bytes) { hasher.update(bytes); });
+    std::optional<std::vector<Sha256Digest>> leaves;
+    if (!ec) leaves = hasher.leaves();
+    asio::post(io_, [this, piece = a.piece, leaves = std::move(leaves)]() mutable {
+      struct Done {
+        TorrentSession* self;
+        ~Done() { self->job_done(); }
+      } done{this};
+      if (closing_) return;
+      core_->on_piece_leaves(piece, std::move(leaves));
       perform_actions();
     });
   });
@@ -991,6 +1101,7 @@ void TorrentSession::save_resume(bool sync) {
   data.have = core_->have();
   data.downloaded = core_->total_downloaded();
   data.uploaded = core_->total_uploaded();
+  data.unfinished = write_unfinished_blocks();
   // Stamps are taken after the data is flushed, so they describe exactly what the bitfield claims. Data
   // not flushed (an I/O error) is not vouched for: the last saved resume data stays, the next save retries.
   if (sync && storage_->sync()) return;
@@ -1005,6 +1116,34 @@ void TorrentSession::save_resume(bool sync) {
   }
   core_->mark_resume_saved();
   rechecked_ = false;
+}
+
+// Blocks of unfinished pieces go to disk as resume data is saved (those not there yet: what arrived since the
+// last save), before the sync and the stamps, which then cover them too. Written on this thread like the
+// sync that follows: at most what arrived in one save period (kTicksPerResumeSave), from buffers only this
+// thread may touch. A piece whose blocks cannot be written is left out (hashed whole from what arrives).
+std::vector<storage::UnfinishedPiece> TorrentSession::write_unfinished_blocks() {
+  std::vector<storage::UnfinishedPiece> out;
+  for (auto& u : core_->unfinished()) {
+    bool ok = true;
+    for (std::int32_t b = 0; b < u.received.size() && ok; ++b) {
+      PieceIndex block{b};
+      if (!u.received.test(block) || u.on_disk.test(block)) continue;
+      // A run of blocks not yet on disk, in one write.
+      std::int32_t end = b + 1;
+      while (end < u.received.size() && u.received.test(PieceIndex{end}) && !u.on_disk.test(PieceIndex{end}))
+        ++end;
+      auto begin = static_cast<std::size_t>(b) * wire::kBlockSize;
+      auto stop = std::min(u.data.size(), static_cast<std::size_t>(end) * wire::kBlockSize);
+      ok = !storage_->write_blocks(u.piece, static_cast<std::int64_t>(begin),
+                                   u.data.subspan(begin, stop - begin));
+      b = end - 1;
+    }
+    if (!ok) continue;
+    core_->mark_blocks_on_disk(u.piece, u.received);
+    out.push_back({u.piece, std::move(u.received), std::move(u.leaves)});
+  }
+  return out;
 }
 
 bool TorrentSession::fail_if_deleted() {

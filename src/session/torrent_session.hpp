@@ -104,6 +104,9 @@ class TorrentSession {
   // Start-up.
   boost::asio::awaitable<void> check_then_run();
   bool load_resume();
+  // The unfinished pieces load_resume() found: their kept blocks read back on the pool (v2 ones judged by
+  // their saved leaf hashes) and handed to the core.
+  boost::asio::awaitable<void> restore_unfinished();
   boost::asio::awaitable<void> recheck();
   void apply_file_selection();
   void apply_piece_priorities();  // each wanted piece: the highest priority of the wanted files it touches
@@ -151,6 +154,8 @@ class TorrentSession {
 
   // Disk and time.
   void save_resume(bool sync);
+  std::vector<storage::UnfinishedPiece> write_unfinished_blocks();
+  void hash_leaves(const torrent::HashLeaves& action);
   // Something changed since the resume data was loaded or saved, or there is none yet.
   bool resume_needs_saving() const;
   // Resume data is kept, in a file or by the sink (TorrentOptions).
@@ -189,7 +194,8 @@ class TorrentSession {
   bool closing_ = false;  // trackers told; peers closed; waiting for the last coroutine and disk job
   bool drained_ = false;
   bool was_error_ = false;
-  bool rechecked_ = false;      // the check's result is not in any resume data yet
+  bool rechecked_ = false;                            // the check's result is not in any resume data yet
+  std::vector<storage::UnfinishedPiece> unfinished_;  // from load_resume(), for restore_unfinished()
   bool resume_handed_ = false;  // TorrentOptions::resume_sink was given resume data by this object
   bool performing_ = false;
   std::vector<std::function<void()>> stop_done_;

@@ -314,14 +314,25 @@ void PieceStorage::note_written(std::size_t index, bool data) {
 }
 
 std::error_code PieceStorage::write_piece(PieceIndex piece, std::span<const std::uint8_t> data) {
+  return write_range(piece, 0, data, true);
+}
+
+std::error_code PieceStorage::write_blocks(PieceIndex piece, std::int64_t begin,
+                                           std::span<const std::uint8_t> data) {
+  // Not counted towards a file written whole: the verified piece is written again over these bytes.
+  return write_range(piece, begin, data, false);
+}
+
+std::error_code PieceStorage::write_range(PieceIndex piece, std::int64_t begin,
+                                          std::span<const std::uint8_t> data, bool whole) {
   std::vector<FileSlice> slices;
-  layout_.map_range(piece, 0, static_cast<std::int64_t>(data.size()), slices);
+  layout_.map_range(piece, begin, static_cast<std::int64_t>(data.size()), slices);
   std::int64_t consumed = 0;
   for (const auto& s : slices) {
     auto file = static_cast<std::size_t>(s.file.get());
     const auto& spec = layout_.files()[file];
     const std::uint8_t* src = data.data() + consumed;
-    std::int64_t in_piece = consumed;
+    std::int64_t in_piece = begin + consumed;
     consumed += s.length;
     if (spec.pad) continue;
     std::error_code ec;
@@ -350,7 +361,7 @@ std::error_code PieceStorage::write_piece(PieceIndex piece, std::span<const std:
     note_written(dirty, true);
     // A file written whole in this session (the usual small file: by one piece, or two) is not wanted
     // again while downloading: it goes first when the pool needs room, before files still being filled.
-    if (dirty == file && unwritten_[file].fetch_sub(s.length, std::memory_order_relaxed) <= s.length)
+    if (whole && dirty == file && unwritten_[file].fetch_sub(s.length, std::memory_order_relaxed) <= s.length)
       lease.release_cold();
   }
   return {};

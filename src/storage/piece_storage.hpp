@@ -70,6 +70,9 @@ class PieceStorage {
 
   // Writes a whole verified piece.
   std::error_code write_piece(PieceIndex piece, std::span<const std::uint8_t> data);
+  // Writes [begin, begin + data.size()) of a piece not yet verified (blocks of an unfinished piece, kept by
+  // resume data); the piece is written whole again once it verifies.
+  std::error_code write_blocks(PieceIndex piece, std::int64_t begin, std::span<const std::uint8_t> data);
   // Reads [begin, begin + out.size()) of a piece; missing files or short files are errors.
   std::error_code read(PieceIndex piece, std::int64_t begin, std::span<std::uint8_t> out);
   // Hands a whole piece to `consume` in order, in one or more spans, for hashing: slices of wanted files of
@@ -121,6 +124,8 @@ class PieceStorage {
     bool valid = true;         // false: an empty, "." or ".." component (refused)
   };
 
+  std::error_code write_range(PieceIndex piece, std::int64_t begin, std::span<const std::uint8_t> data,
+                              bool whole);
   PoolKey file_key(std::size_t file) const { return {owner_, static_cast<std::int32_t>(file)}; }
   PoolKey parts_key() const { return {owner_, static_cast<std::int32_t>(layout_.files().size())}; }
   PoolKey dir_key(std::int32_t dir) const {

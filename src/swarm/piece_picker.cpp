@@ -159,6 +159,14 @@ std::size_t PiecePicker::pick_blocks(PeerId peer, const Bitfield& peer_has, std:
       bool mine = std::any_of(p.blocks.begin(), p.blocks.end(), [peer](const Block& b) {
         return (b.state == BlockState::requested && b.requesters[0] == peer) || b.supplier == peer;
       });
+      // A piece restored from resume data (blocks received from nobody) that nobody works on counts as
+      // anyone's: finished before new ones are started.
+      mine = mine || (std::any_of(p.blocks.begin(), p.blocks.end(),
+                                  [](const Block& b) {
+                                    return b.state == BlockState::received && b.supplier == kNoPeer;
+                                  }) &&
+                      std::none_of(p.blocks.begin(), p.blocks.end(),
+                                   [](const Block& b) { return b.state == BlockState::requested; }));
       if (mine != only_mine) continue;
       added += take_from(p, piece, peer, max_blocks - added, out);
     }
@@ -275,6 +283,29 @@ void PiecePicker::on_piece_verified(PieceIndex piece) {
 
 void PiecePicker::on_piece_failed(PieceIndex piece) {
   if (partial_.erase(piece) != 0) std::erase(partial_order_, piece);
+}
+
+bool PiecePicker::restore_blocks(PieceIndex piece, const Bitfield& blocks) {
+  if (piece.get() < 0 || piece.get() >= num_pieces_ || !untouched(piece)) return false;
+  if (blocks.size() != blocks_in_piece(piece) || blocks.none()) return false;
+  auto& partial = start_piece(piece);
+  for (std::int32_t b = 0; b < blocks.size(); ++b) {
+    if (!blocks.test(PieceIndex{b})) continue;
+    partial.blocks[static_cast<std::size_t>(b)].state = BlockState::received;
+    ++partial.received;
+    --partial.unrequested;
+  }
+  return true;
+}
+
+Bitfield PiecePicker::received_blocks(PieceIndex piece) const {
+  auto it = partial_.find(piece);
+  if (it == partial_.end()) return {};
+  Bitfield out(static_cast<std::int32_t>(it->second.blocks.size()));
+  for (std::size_t b = 0; b < it->second.blocks.size(); ++b) {
+    if (it->second.blocks[b].state == BlockState::received) out.set(PieceIndex{static_cast<std::int32_t>(b)});
+  }
+  return out;
 }
 
 std::vector<PeerId> PiecePicker::contributors(PieceIndex piece) const {

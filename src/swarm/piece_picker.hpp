@@ -92,6 +92,12 @@ class PiecePicker {
   void on_request_dropped(PeerId peer, const BlockRequest& block);
   void on_piece_verified(PieceIndex piece);
   void on_piece_failed(PieceIndex piece);
+  // Resume data: blocks of `piece` already here from before (on disk, kept by resume data), marked received
+  // with no supplier. Only for a wanted piece not had and not in progress, with `blocks` one bit per block
+  // and at least one set; false otherwise. A piece whose every block is set is complete: hash it.
+  bool restore_blocks(PieceIndex piece, const Bitfield& blocks);
+  // Which blocks of a piece in progress are received (an empty bitfield when it is not in progress).
+  Bitfield received_blocks(PieceIndex piece) const;
   // Peers that supplied blocks of a piece in progress (for smart ban when it fails).
   std::vector<PeerId> contributors(PieceIndex piece) const;
   // Who supplied each block of a piece in progress, by block index (kNoPeer: not received).

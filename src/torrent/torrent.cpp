@@ -118,6 +118,51 @@ void Torrent::set_piece_priority(PieceIndex piece, std::uint8_t priority) {
   picker_.set_piece_priority(piece, priority);
 }
 
+std::optional<std::string> Torrent::restore_unfinished(PieceIndex piece, const swarm::Bitfield& blocks,
+                                                       std::vector<std::uint8_t> data) {
+  if (phase_ != Phase::checking || metadata_fetch_) return "the torrent has started";
+  if (piece.get() < 0 || piece.get() >= picker_.num_pieces()) return "no such piece";
+  if (picker_.has(piece)) return "the piece is verified already";
+  if (picker_.priority(piece) == 0) return "the piece is not wanted";
+  if (static_cast<std::int64_t>(data.size()) != picker_.piece_size(piece)) return "data of the wrong size";
+  if (!picker_.restore_blocks(piece, blocks)) return "blocks that do not fit the piece, or restored already";
+  on_disk_[piece] = blocks;
+  assembling_[piece] = std::move(data);
+  if (blocks.all()) piece_complete(piece);
+  return std::nullopt;
+}
+
+std::vector<Torrent::Unfinished> Torrent::unfinished() const {
+  std::vector<Unfinished> out;
+  for (const auto& [piece, buffer] : assembling_) {
+    auto received = picker_.received_blocks(piece);
+    if (received.size() == 0 || received.none()) continue;
+    Unfinished u;
+    u.piece = piece;
+    u.received = std::move(received);
+    auto disk = on_disk_.find(piece);
+    u.on_disk = disk != on_disk_.end() ? disk->second : swarm::Bitfield(u.received.size());
+    u.data = buffer;
+    if (auto leaves = proven_leaves_.find(piece); leaves != proven_leaves_.end()) {
+      u.leaves = leaves->second;
+      u.leaves.resize(static_cast<std::size_t>(u.received.size()));  // pad blocks: zero leaves
+    }
+    out.push_back(std::move(u));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Unfinished& a, const Unfinished& b) { return a.piece < b.piece; });
+  return out;
+}
+
+void Torrent::mark_blocks_on_disk(PieceIndex piece, const swarm::Bitfield& blocks) {
+  if (!assembling_.count(piece)) return;  // completed (or failed) meanwhile: its entry is gone
+  auto& disk = on_disk_[piece];
+  if (disk.size() != blocks.size()) disk = swarm::Bitfield(blocks.size());
+  for (std::int32_t b = 0; b < blocks.size(); ++b) {
+    if (blocks.test(PieceIndex{b})) disk.set(PieceIndex{b});
+  }
+}
+
 void Torrent::start(Clock::time_point now) {
   now_ = std::max(now_, now);
   if (phase_ != Phase::checking) return;
@@ -790,6 +835,7 @@ std::vector<std::uint8_t> Torrent::take_buffer(std::size_t size) {
 void Torrent::piece_complete(PieceIndex piece) {
   auto node = assembling_.extract(piece);
   if (node.empty()) return;
+  on_disk_.erase(piece);
   // Who sent each block, by address, taken now: they may be gone when the hash is known.
   auto suppliers = picker_.block_suppliers(piece);
   std::vector<swarm::SmartBan::Block> blocks(suppliers.size());
@@ -840,6 +886,7 @@ void Torrent::on_piece_written(PieceIndex piece, bool hash_ok, bool write_failed
     ban(smart_ban_.on_piece_passed(piece, good));
   }
   picker_.on_piece_verified(piece);
+  proven_leaves_.erase(piece);
   resume_dirty_ = true;
   emit(PieceVerified{piece});
   if (!active()) return;  // stopping or stopped: nobody to tell, nothing to ask for
@@ -895,10 +942,7 @@ void Torrent::read_piece(PieceIndex piece) {
 
 void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data) {
   reads_in_flight_.erase(piece);
-  if (!data || !active()) {
-    answer_hash_waits(piece);  // not in the cache: each is rejected
-    return;
-  }
+  if (!data || !active()) return;
   if (!cache_.count(piece)) {
     auto size = static_cast<std::int64_t>(data->size());
     cache_lru_.push_back(piece);
@@ -906,7 +950,6 @@ void Torrent::on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<
     cache_bytes_ += size;
     mediator_.cache_changed(size);
   }
-  answer_hash_waits(piece);
   // Queued blocks are copies, so the cache alone holds pieces: this bound is the whole of it. Two pieces are
   // always kept (one being served, one being read), whatever the session's budget says.
   std::int64_t budget = std::max<std::int64_t>(params_.read_cache_bytes, 2 * params_.piece_length);
@@ -1007,6 +1050,7 @@ void Torrent::on_tick(Clock::time_point now, const std::function<bool(PeerId)>& 
   dials_this_tick_ = 0;
   holepunch_relays_this_tick_ = 0;
   holepunch_dials_this_tick_ = 0;
+  leaf_hash_bytes_this_tick_ = 0;
   std::vector<std::pair<PeerId, std::string_view>> to_close;
   auto late_after = end_game_late_after();
   // An upload slot is held by a peer that does not read or asks nothing: rechoke now.

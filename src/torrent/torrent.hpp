@@ -84,9 +84,21 @@ inline constexpr std::int64_t kDefaultRequestBudgetBytes = 64 * 1024 * 1024;
 inline constexpr double kLateFactor = 2;
 inline constexpr double kMinLateSeconds = 2;
 inline constexpr double kMaxLateSeconds = 30;
-// BEP 52: hash requests parked until their piece is read, and failed pieces awaiting leaf hashes from a peer
-// (beyond it, a failure is judged as a v1 one: by comparison once the piece passes).
+// BEP 52: hash requests parked until their piece's leaf hashes are computed, and failed pieces awaiting leaf
+// hashes from a peer (beyond it, a failure is judged as a v1 one: by comparison once the piece passes).
 inline constexpr std::size_t kMaxHashWaits = 64;
+// BEP 52 hash requests below the piece layer need the leaf hashes of a piece we have: the driver computes
+// them on its disk and hash pool (HashLeaves), one piece at a time per torrent (the pool's other threads stay
+// free for the reads and writes of transfers) and at most Params::leaf_hash_bytes_per_tick of pieces a
+// second; at most kMaxLeafWaitsPerPeer of one peer's requests wait for them. A request beyond any cap is
+// answered with a hash reject (BEP 52 lets a peer refuse) instead of a queue or a CPU bill that grows with
+// what peers ask. The layers below the piece layer of recent pieces are kept, least recently used out first,
+// within Params::leaf_cache_bytes.
+inline constexpr std::size_t kMaxLeafJobs = 1;
+inline constexpr std::size_t kMaxLeafWaitsPerPeer = 2;
+inline constexpr std::int64_t kDefaultLeafHashBytesPerTick = 32 * 1024 * 1024;
+// Two hashes of 32 bytes per 16 KiB block: 256 KiB keeps the layers of 64 MiB of pieces.
+inline constexpr std::int64_t kDefaultLeafCacheBytes = 256 * 1024;
 inline constexpr std::size_t kMaxPendingBlame = 16;
 inline constexpr int kBlameTimeoutTicks = 20;
 
@@ -138,7 +150,9 @@ struct Params {
   std::optional<Clock::duration> seed_time;  // stop seeding after this long
   bool sequential = false;
   std::int64_t read_cache_bytes = kDefaultReadCacheBytes;
-  std::int64_t downloaded_before = 0;  // totals from resume data
+  std::int64_t leaf_cache_bytes = kDefaultLeafCacheBytes;  // BEP 52 leaf layers kept for hash requests
+  std::int64_t leaf_hash_bytes_per_tick = kDefaultLeafHashBytesPerTick;  // pieces hashed for them a second
+  std::int64_t downloaded_before = 0;                                    // totals from resume data
   std::int64_t uploaded_before = 0;
   std::uint64_t seed = 0;  // randomness: picker, choker, tracker order, tracker key
   bool log = false;        // queue Log actions (connects, closes, bans, PEX, trackers)
@@ -181,6 +195,14 @@ struct VerifyPiece {  // SHA-1 `data` against the piece's hash; write it if good
 struct ReadPiece {  // read the whole piece; report on_piece_read
   PieceIndex piece;
 };
+// BEP 52: the SHA-256 of each 16 KiB block of the piece's first `data_bytes` bytes, read from disk (on the
+// hash pool: a piece is megabytes of hashing); report on_piece_leaves. A MerklePieceHasher(data_bytes,
+// width) gives exactly these.
+struct HashLeaves {
+  PieceIndex piece;
+  std::int64_t data_bytes = 0;
+  std::int64_t width = 0;  // leaves of the piece's subtree (a power of two)
+};
 struct Announce {  // one tracker of the tier walk; report on_announce_done with the same id
   std::uint64_t id = 0;
   std::string url;
@@ -217,7 +239,7 @@ struct MetadataReceived {  // Params::fetch_metadata: the info dictionary, verif
 };
 using Action = std::variant<Dial, Disconnect, Writable, VerifyPiece, ReadPiece, Announce, PieceVerified,
                             Completed, SeedingDone, StopAnnounced, PeerBanned, TrackerReply, TrackerFailed,
-                            Log, MetadataReceived, PieceLayerReceived>;
+                            Log, MetadataReceived, PieceLayerReceived, HashLeaves>;
 
 enum class Phase {
   checking,     // before start(): the driver checks existing data; nothing is said to anyone
@@ -261,6 +283,13 @@ class Torrent {
     params_.uploaded_before = uploaded;
   }
   void set_logging(bool on) { params_.log = on; }
+  // Resume data: blocks of an unfinished piece that are on disk, read back into `data` (the whole piece; only
+  // the blocks set are used). They count as received (asked of nobody again) with no supplier to blame; the
+  // piece is hashed whole once the rest arrives (at once, VerifyPiece, when nothing is missing). Before
+  // start() only. nullopt: taken; otherwise why not (the piece is had, not wanted, already restored, or the
+  // blocks or data do not fit it).
+  std::optional<std::string> restore_unfinished(PieceIndex piece, const swarm::Bitfield& blocks,
+                                                std::vector<std::uint8_t> data);
   // Checked: connect, serve and (if anything is missing) download; announce `started`.
   void start(Clock::time_point now);
 
@@ -312,6 +341,12 @@ class Torrent {
                         std::vector<swarm::SmartBan::Block> blocks, std::vector<std::uint8_t> buffer);
   // A ReadPiece answered; null data: the read failed (the driver reports the error its own way).
   void on_piece_read(PieceIndex piece, std::shared_ptr<const std::vector<std::uint8_t>> data);
+  // A HashLeaves answered: the leaf hashes, or nullopt when the piece could not be read. Leaves that do not
+  // hash to the piece's entry in its piece layer (the file changed under us) are not used.
+  void on_piece_leaves(PieceIndex piece, std::optional<std::vector<Sha256Digest>> leaves);
+  // BEP 52 leaf layers kept for hash requests, in bytes, and HashLeaves not yet answered.
+  std::int64_t leaf_cache_bytes() const { return leaf_cache_bytes_; }
+  std::size_t leaf_jobs() const { return leaf_jobs_.size(); }
 
   // --- Trackers.
   // The answer to Announce `id` (an answer to an abandoned walk is ignored).
@@ -361,6 +396,19 @@ class Torrent {
   // Something changed since mark_resume_saved(): verified pieces or transfer totals.
   bool resume_dirty() const { return resume_dirty_; }
   void mark_resume_saved() { resume_dirty_ = false; }
+  // Pieces in assembly with blocks received, for resume data: which are received, which of those are on disk
+  // already (restored, or written at an earlier save), the piece's buffer (valid until the torrent is next
+  // called), and the piece's leaf hashes when a peer sent them and they proved out (BEP 52 blame), one per
+  // block. The driver writes the blocks not on disk yet, then reports them with mark_blocks_on_disk.
+  struct Unfinished {
+    PieceIndex piece{};
+    swarm::Bitfield received;
+    swarm::Bitfield on_disk;
+    std::span<const std::uint8_t> data;
+    std::vector<Sha256Digest> leaves;
+  };
+  std::vector<Unfinished> unfinished() const;
+  void mark_blocks_on_disk(PieceIndex piece, const swarm::Bitfield& blocks);
   std::int64_t total_downloaded() const { return params_.downloaded_before + downloaded_; }
   std::int64_t total_uploaded() const { return params_.uploaded_before + uploaded_; }
   std::vector<tracker::TrackerStatus> trackers() const { return trackers_.all(); }
@@ -383,6 +431,7 @@ class Torrent {
     swarm::SendQueue sends;         // block messages, each its own copy
     std::size_t writing_bytes = 0;  // taken by the driver, on the socket now
     bool wake_queued = false;       // a Writable is queued and not yet answered by take_output
+    std::size_t hash_waits = 0;     // its hash requests waiting for leaf hashes (kMaxLeafWaitsPerPeer)
     std::int64_t downloaded = 0;
     std::int64_t uploaded = 0;
     std::int64_t down_this_tick = 0;
@@ -473,9 +522,11 @@ class Torrent {
 
   // BEP 52 hash requests, hashes and rejects (v2_hashes.cpp).
   void on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& request);
-  // The hashes answering `request`, or nullopt to reject; `need` is set instead when a piece must be read.
+  // The hashes answering `request`, or nullopt to reject; `need` is set instead when the leaf hashes of a
+  // piece we have must be computed first.
   std::optional<std::vector<Sha256Digest>> hashes_for(const wire::HashRequestFields& request,
-                                                      std::optional<PieceIndex>& need);
+                                                      std::optional<HashLeaves>& need);
+  void send_hash_answer(PeerId id, Peer& peer, const wire::HashRequestFields& request);
   void answer_hash_waits(PieceIndex piece);
   void on_hashes(PeerId id, const wire::Hashes& hashes);
   void on_hash_reject(PeerId id, const wire::HashReject& reject);
@@ -526,6 +577,11 @@ class Torrent {
   // Pieces being assembled (received blocks land here, the one copy on the receive path).
   std::unordered_map<PieceIndex, std::vector<std::uint8_t>> assembling_;
   std::vector<std::vector<std::uint8_t>> free_buffers_;
+  // Of the pieces in assembling_, the blocks on disk (resume data vouches for them); erased with the piece.
+  std::unordered_map<PieceIndex, swarm::Bitfield> on_disk_;
+  // BEP 52: leaf hashes of failed pieces, proven against the piece layer (blame), kept for resume data while
+  // the piece is fetched again (bounded: kMaxPendingBlame; dropped when it verifies).
+  std::map<PieceIndex, std::vector<Sha256Digest>> proven_leaves_;
   std::int32_t writes_in_flight_ = 0;
 
   // Read cache for seeding: whole pieces, least recently read evicted beyond the budget.
@@ -575,9 +631,20 @@ class Torrent {
   // built on first use.
   std::map<Sha256Digest, std::size_t> v2_files_;
   std::map<Sha256Digest, std::vector<std::vector<Sha256Digest>>> v2_upper_;
-  // The layers below the piece layer of the last piece a leaf request was answered from.
-  std::optional<std::pair<PieceIndex, std::vector<std::vector<Sha256Digest>>>> v2_lower_;
-  // Hash requests waiting for a piece to be read, by piece (bounded: kMaxHashWaits in all).
+  // The layers below the piece layer of recently asked pieces (leaves first), least recently used first out
+  // beyond Params::leaf_cache_bytes; and the pieces whose leaves are being computed (HashLeaves).
+  struct LeafLayers {
+    std::vector<std::vector<Sha256Digest>> layers;
+    std::int64_t bytes = 0;
+    std::list<PieceIndex>::iterator lru;
+  };
+  std::unordered_map<PieceIndex, LeafLayers> leaf_cache_;
+  std::list<PieceIndex> leaf_lru_;
+  std::int64_t leaf_cache_bytes_ = 0;
+  std::map<PieceIndex, std::int64_t> leaf_jobs_;  // and the subtree width each was asked with
+  std::int64_t leaf_hash_bytes_this_tick_ = 0;
+  // Hash requests waiting for a piece's leaf hashes, by piece (bounded: kMaxHashWaits in all,
+  // kMaxLeafWaitsPerPeer per peer).
   std::map<PieceIndex, std::vector<std::pair<PeerId, wire::HashRequestFields>>> hash_waits_;
   std::size_t hash_waits_count_ = 0;
   // Failed v2 pieces whose leaf hashes we asked a peer for (bounded: kMaxPendingBlame).

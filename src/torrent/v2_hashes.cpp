@@ -5,7 +5,9 @@
 // A file's tree, for a request: leaves L = next_pow2(blocks), height H = log2(L). Its piece layer sits P =
 // log2(blocks per piece) above the leaves (P = H for a file of one piece, whose only piece is the tree).
 // Nodes at or above P come from the piece layer (layers above it built once per file); nodes below P belong
-// to one piece and come from its data's leaf hashes (a ReadPiece when the piece is not in the read cache).
+// to one piece and come from its data's leaf hashes, computed by the driver on its hash pool (HashLeaves) and
+// kept in a small LRU cache; a request waits for them within the caps (kMaxLeafJobs, kMaxLeafWaitsPerPeer,
+// kMaxHashWaits) or is rejected.
 #include <algorithm>
 #include <bit>
 
@@ -26,22 +28,24 @@ void Torrent::on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& re
   // The reader lets no other shape through; a driver that skips it gets no answer (a reject would not
   // decode).
   if (!wire::hash_request_shape_ok(request)) return;
-  std::optional<PieceIndex> need;
+  std::optional<HashLeaves> need;
   auto hashes = hashes_for(request, need);
   if (hashes) {
     std::string raw = hash::merkle_concat(*hashes);
     send(peer, wire::Hashes{request, {reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()}});
-  } else if (need && hash_waits_count_ < kMaxHashWaits) {
-    hash_waits_[*need].emplace_back(id, request);
-    ++hash_waits_count_;
-    read_piece(*need);
-    if (!reads_in_flight_.count(*need)) {  // no room to read now: say no rather than wait unbounded
-      auto& waits = hash_waits_[*need];
-      waits.pop_back();
-      --hash_waits_count_;
-      if (waits.empty()) hash_waits_.erase(*need);
-      send(peer, wire::HashReject{request});
+  } else if (need && peer.hash_waits < kMaxLeafWaitsPerPeer && hash_waits_count_ < kMaxHashWaits &&
+             (leaf_jobs_.count(need->piece) ||
+              (leaf_jobs_.size() < kMaxLeafJobs &&
+               (leaf_hash_bytes_this_tick_ == 0 ||  // a piece larger than the budget: one a second
+                leaf_hash_bytes_this_tick_ + need->data_bytes <= params_.leaf_hash_bytes_per_tick)))) {
+    // Parked until the leaves are computed; one job per piece however many ask.
+    if (leaf_jobs_.emplace(need->piece, need->width).second) {
+      leaf_hash_bytes_this_tick_ += need->data_bytes;
+      emit(*need);
     }
+    hash_waits_[need->piece].emplace_back(id, request);
+    ++hash_waits_count_;
+    ++peer.hash_waits;
   } else {
     send(peer, wire::HashReject{request});
   }
@@ -49,7 +53,7 @@ void Torrent::on_hash_request(PeerId id, Peer& peer, const wire::HashRequest& re
 }
 
 std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashRequestFields& request,
-                                                             std::optional<PieceIndex>& need) {
+                                                             std::optional<HashLeaves>& need) {
   need.reset();
   const auto* info = params_.metainfo.get();
   if (!info) return std::nullopt;
@@ -87,8 +91,9 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
     upper =
         v2_upper_.emplace(request.pieces_root, hash::merkle_layers(bottom, leaves >> piece_level, pad)).first;
   }
-  // Below it: the leaves of the one piece the run and its low uncles lie in.
-  std::vector<std::vector<Sha256Digest>> lower;
+  // Below it: the leaves of the one piece the run and its low uncles lie in (from the cache, or pads).
+  std::vector<std::vector<Sha256Digest>> pads;
+  const std::vector<std::vector<Sha256Digest>>* lower_ref = &pads;
   if (base < piece_level) {
     std::int64_t first = static_cast<std::int64_t>(request.index) >> (piece_level - base);
     std::int64_t last =
@@ -97,33 +102,25 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
     std::int64_t file_pieces = (file.length + info->piece_length - 1) / info->piece_length;
     if (first >= file_pieces) {
       // Beyond the file's data: pad leaves all the way.
-      lower = hash::merkle_layers({}, std::int64_t{1} << piece_level, Sha256Digest{});
+      pads = hash::merkle_layers({}, std::int64_t{1} << piece_level, Sha256Digest{});
     } else {
       PieceIndex piece{static_cast<std::int32_t>(file.offset / info->piece_length + first)};
       if (!picker_.have().test(piece)) return std::nullopt;
-      if (v2_lower_ && v2_lower_->first == piece) {
-        lower = v2_lower_->second;
-      } else {
-        auto cached = cache_.find(piece);
-        if (cached == cache_.end()) {
-          need = piece;
-          return std::nullopt;
-        }
+      auto cached = leaf_cache_.find(piece);
+      if (cached == leaf_cache_.end()) {
         std::int64_t file_bytes = std::min(info->piece_length, file.length - first * info->piece_length);
-        // Hashed on this thread: one piece's blocks for a request peers rarely make (after a failed piece);
-        // the last piece's layers are kept, so asking again costs no hashing.
-        hash::MerklePieceHasher hasher(file_bytes, std::int64_t{1} << piece_level);
-        hasher.update(*cached->second.data);
-        lower = hash::merkle_layers(hasher.leaves(), std::int64_t{1} << piece_level, Sha256Digest{});
-        v2_lower_.emplace(piece, lower);
+        need = HashLeaves{piece, file_bytes, std::int64_t{1} << piece_level};
+        return std::nullopt;
       }
+      leaf_lru_.splice(leaf_lru_.end(), leaf_lru_, cached->second.lru);
+      lower_ref = &cached->second.layers;
     }
   }
   auto node = [&](int level, std::int64_t index) -> const Sha256Digest& {
     if (level >= piece_level)
       return upper->second[static_cast<std::size_t>(level - piece_level)][static_cast<std::size_t>(index)];
     std::int64_t in_piece = index & ((std::int64_t{1} << (piece_level - level)) - 1);
-    return lower[static_cast<std::size_t>(level)][static_cast<std::size_t>(in_piece)];
+    return (*lower_ref)[static_cast<std::size_t>(level)][static_cast<std::size_t>(in_piece)];
   };
   std::vector<Sha256Digest> out;
   out.reserve(request.length + wire::hash_uncle_count(request));
@@ -137,6 +134,18 @@ std::optional<std::vector<Sha256Digest>> Torrent::hashes_for(const wire::HashReq
   return out;
 }
 
+void Torrent::send_hash_answer(PeerId id, Peer& peer, const wire::HashRequestFields& request) {
+  std::optional<HashLeaves> need;
+  auto hashes = hashes_for(request, need);
+  if (hashes) {
+    std::string raw = hash::merkle_concat(*hashes);
+    send(peer, wire::Hashes{request, {reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()}});
+  } else {
+    send(peer, wire::HashReject{request});
+  }
+  wake(id, peer);
+}
+
 void Torrent::answer_hash_waits(PieceIndex piece) {
   auto it = hash_waits_.find(piece);
   if (it == hash_waits_.end()) return;
@@ -146,15 +155,45 @@ void Torrent::answer_hash_waits(PieceIndex piece) {
   for (const auto& [id, request] : waits) {
     auto* peer = find(id);
     if (!peer) continue;
-    std::optional<PieceIndex> need;
-    auto hashes = hashes_for(request, need);
-    if (hashes) {
-      std::string raw = hash::merkle_concat(*hashes);
-      send(*peer, wire::Hashes{request, {reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()}});
+    --peer->hash_waits;
+    send_hash_answer(id, *peer, request);  // a cache miss now (the leaves failed) is a reject
+  }
+}
+
+void Torrent::on_piece_leaves(PieceIndex piece, std::optional<std::vector<Sha256Digest>> leaves) {
+  auto job = leaf_jobs_.find(piece);
+  if (job == leaf_jobs_.end()) return;  // not asked: nothing waits
+  auto width = job->second;
+  leaf_jobs_.erase(job);
+  const auto* info = params_.metainfo.get();
+  std::optional<metainfo::V2PieceCheck> check;
+  if (info && leaves) check = metainfo::v2_piece_check(*info, piece);
+  if (check && check->leaves == width && !leaves->empty() &&
+      static_cast<std::int64_t>(leaves->size()) <= width) {
+    // A subtree of a few hundred nodes: the inner layers are cheap next to the leaves the pool hashed.
+    auto layers = hash::merkle_layers(*leaves, width, Sha256Digest{});
+    if (!layers.empty() && layers.back().size() == 1 && layers.back()[0] == check->expected) {
+      LeafLayers entry;
+      for (const auto& l : layers)
+        entry.bytes += static_cast<std::int64_t>(l.size() * sizeof(Sha256Digest));
+      entry.layers = std::move(layers);
+      if (!leaf_cache_.count(piece)) {
+        leaf_lru_.push_back(piece);
+        entry.lru = std::prev(leaf_lru_.end());
+        leaf_cache_bytes_ += entry.bytes;
+        leaf_cache_.emplace(piece, std::move(entry));
+      }
     } else {
-      send(*peer, wire::HashReject{request});
+      log("piece " + std::to_string(piece.get()) + ": its data on disk no longer matches its hash");
     }
-    wake(id, *peer);
+  }
+  answer_hash_waits(piece);
+  // The oldest out beyond the budget, the newest always kept (the waits above were answered from it).
+  while (leaf_lru_.size() > 1 && leaf_cache_bytes_ > params_.leaf_cache_bytes) {
+    auto oldest = leaf_cache_.find(leaf_lru_.front());
+    leaf_cache_bytes_ -= oldest->second.bytes;
+    leaf_cache_.erase(oldest);
+    leaf_lru_.pop_front();
   }
 }
 
@@ -273,6 +312,8 @@ void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
         good[i] = hash::sha1(std::as_bytes(std::span(zeros))).bytes;
       }
     }
+    // Kept for resume data while the piece is fetched again: its kept blocks can be judged at a restart.
+    if (proven_leaves_.size() < kMaxPendingBlame || proven_leaves_.count(piece)) proven_leaves_[piece] = run;
     auto blocks = std::move(b.blocks);
     blame_.erase(it);
     auto convicted = smart_ban_.on_blocks_proven(blocks, good);

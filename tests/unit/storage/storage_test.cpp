@@ -75,6 +75,27 @@ TEST_F(StorageTest, WriteThenReadAcrossFiles) {
   EXPECT_FALSE(fs::exists(root_ / "dl/t/pad"));
 }
 
+// Blocks of an unfinished piece (resume data) land where the whole piece would, across files and into the
+// parts file of a skipped file; the piece written whole later goes over them.
+TEST_F(StorageTest, BlocksOfAnUnfinishedPieceLandWhereThePieceWould) {
+  FileLayout layout({{"t/a", 20000}, {"t/skipped", 30000}, {"t/c", 40000}}, 32768);
+  PieceStorage storage(layout, root_ / "dl", {true, false, true}, root_ / "parts");
+  std::vector<std::uint8_t> piece(32768);
+  for (std::size_t i = 0; i < piece.size(); ++i)
+    piece[i] = static_cast<std::uint8_t>(i * 31 + 7);
+  // Piece 0: a.bin's 20,000 bytes then 12,768 of the skipped file. Its second block only.
+  auto second = std::span<const std::uint8_t>(piece).subspan(16384);
+  ASSERT_FALSE(storage.write_blocks(PieceIndex{0}, 16384, second));
+  std::vector<std::uint8_t> back(16384);
+  ASSERT_FALSE(storage.read(PieceIndex{0}, 16384, back));
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), second.begin()));
+  EXPECT_FALSE(fs::exists(root_ / "dl/t/skipped"));
+  ASSERT_FALSE(storage.write_piece(PieceIndex{0}, piece));
+  std::vector<std::uint8_t> whole(32768);
+  ASSERT_FALSE(storage.read(PieceIndex{0}, 0, whole));
+  EXPECT_EQ(whole, piece);
+}
+
 TEST_F(StorageTest, MissingFileIsAnErrorNotACrash) {
   FileLayout layout({{"x", 1000}}, 16384);
   PieceStorage storage(layout, root_);

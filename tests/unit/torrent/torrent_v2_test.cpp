@@ -32,6 +32,16 @@ struct V2Harness {
   }
   const Sha256Digest& root() const { return *v2.info.files[0].pieces_root; }
 
+  // Answers a HashLeaves as the driver does: the piece's bytes hashed block by block.
+  void answer_leaves(const HashLeaves& a, bool corrupt = false) {
+    hash::MerklePieceHasher hasher(a.data_bytes, a.width);
+    auto bytes = h->piece_bytes(a.piece.get());
+    std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
+    if (corrupt) data[0] ^= 1;
+    hasher.update(data);
+    h->torrent.on_piece_leaves(a.piece, hasher.leaves());
+  }
+
   // Answers the VerifyPiece actions as the driver does for a v2-only torrent: the merkle subtree decides,
   // and each block's evidence is the first 20 bytes of its leaf.
   void answer_verifies(const std::vector<Action>& actions) {
@@ -107,7 +117,7 @@ TEST(TorrentV2, AnswersPieceLayerRequestsWithProofToTheRoot) {
   }
 }
 
-TEST(TorrentV2, AnswersLeafRequestsAfterReadingThePiece) {
+TEST(TorrentV2, AnswersLeafRequestsOnceThePoolHashedThePiece) {
   V2Harness v;
   auto& h = *v.h;
   h.have_all();
@@ -119,10 +129,11 @@ TEST(TorrentV2, AnswersLeafRequestsAfterReadingThePiece) {
        {request(v.root(), 0, 4, 4, 4), request(v.root(), 0, 16, 4, 2), request(v.root(), 0, 10, 2, 3)}) {
     SCOPED_TRACE(std::to_string(r.index));
     ASSERT_TRUE(h.receive_all(peer, {r}));
-    auto reads = actions_of<ReadPiece>(h.actions());
-    ASSERT_EQ(reads.size(), 1u);
-    EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 0u);  // nothing until the piece is read
-    h.torrent.on_piece_read(reads[0].piece, h.piece_copy(reads[0].piece.get()));
+    auto jobs = actions_of<HashLeaves>(h.actions());
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].width, 4);
+    EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 0u);  // nothing until the leaves are hashed
+    v.answer_leaves(jobs[0]);
     auto out = h.flush(peer);  // the messages view its reader
     auto answers = out.all<wire::Hashes>();
     ASSERT_EQ(answers.size(), 1u);
@@ -157,6 +168,116 @@ TEST(TorrentV2, RejectsWhatFitsNoTreeOrWhatWeLack) {
     EXPECT_EQ(out.count<wire::Hashes>(), 0u);
   }
   EXPECT_EQ(count_actions<ReadPiece>(h.actions()), 0u);
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 0u);
+}
+
+// A peer asking for every piece's leaves: one piece is hashed at a time per torrent (the rest rejected at
+// once), at most kMaxLeafWaitsPerPeer of one peer's requests wait, and a piece asked for by several is hashed
+// once for all of them.
+TEST(TorrentV2, LeafRequestsBeyondTheCapsAreRejected) {
+  static_assert(kMaxLeafWaitsPerPeer == 2 && kMaxLeafJobs == 1);
+  V2Harness v;
+  auto& h = *v.h;
+  h.have_all();
+  h.start();
+  auto greedy = connect_leecher(h);
+  ASSERT_TRUE(h.receive_all(greedy, {request(v.root(), 0, 0, 4, 2), request(v.root(), 0, 4, 4, 2),
+                                     request(v.root(), 0, 8, 4, 2), request(v.root(), 0, 12, 4, 2)}));
+  EXPECT_EQ(h.flush(greedy).count<wire::HashReject>(), 3u);
+  auto jobs = actions_of<HashLeaves>(h.actions());
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].piece, PieceIndex{0});
+  // Another peer asks for piece 0 too: it waits for the same job, twice; a third request is one too many.
+  auto other = h.connect(ip(5, 2));
+  h.flush(other);
+  ASSERT_TRUE(h.receive_all(other, {wire::HaveNone{}}));
+  h.flush(other);
+  ASSERT_TRUE(h.receive_all(
+      other, {request(v.root(), 0, 0, 2, 3), request(v.root(), 0, 2, 2, 3), request(v.root(), 1, 0, 2, 2)}));
+  EXPECT_EQ(h.flush(other).count<wire::HashReject>(), 1u);
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 0u);
+  EXPECT_EQ(h.torrent.leaf_jobs(), 1u);
+  // The pool answers: every request that waited gets its hashes, and new ones are taken again.
+  v.answer_leaves(jobs[0]);
+  EXPECT_EQ(h.torrent.leaf_jobs(), 0u);
+  auto out = h.flush(greedy);
+  auto answers = out.all<wire::Hashes>();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(hashes_of(answers[0]), expected_hashes(v.leaves, request(v.root(), 0, 0, 4, 2)));
+  EXPECT_EQ(h.flush(other).count<wire::Hashes>(), 2u);
+  ASSERT_TRUE(h.receive_all(greedy, {request(v.root(), 0, 4, 4, 2)}));
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 1u);
+}
+
+// What peers may have hashed a second is bounded too: past Params::leaf_hash_bytes_per_tick, rejects until
+// the next tick.
+TEST(TorrentV2, LeafHashingIsBoundedPerSecond) {
+  V2Harness v;
+  auto params = v.h->params;
+  params.leaf_hash_bytes_per_tick = 2 * kPiece;
+  v.h = std::make_unique<Harness>(params);
+  v.h->content.assign(v.v2.stream.begin(), v.v2.stream.end());
+  auto& h = *v.h;
+  h.have_all();
+  h.start();
+  auto peer = connect_leecher(h);
+  for (std::uint32_t piece = 0; piece < 2; ++piece) {
+    ASSERT_TRUE(h.receive_all(peer, {request(v.root(), 0, piece * 4, 4, 2)}));
+    auto jobs = actions_of<HashLeaves>(h.actions());
+    ASSERT_EQ(jobs.size(), 1u);
+    v.answer_leaves(jobs[0]);
+    EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 1u);
+  }
+  ASSERT_TRUE(h.receive_all(peer, {request(v.root(), 0, 8, 4, 2)}));
+  EXPECT_EQ(h.flush(peer).count<wire::HashReject>(), 1u);
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 0u);
+  // Cached pieces cost nothing: still answered.
+  ASSERT_TRUE(h.receive_all(peer, {request(v.root(), 0, 0, 4, 2)}));
+  EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 1u);
+  h.tick();
+  ASSERT_TRUE(h.receive_all(peer, {request(v.root(), 0, 8, 4, 2)}));
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 1u);
+}
+
+// The leaf layers kept stay within the budget, least recently used out first; a piece whose data on disk no
+// longer hashes to its piece layer entry is rejected, not cached.
+TEST(TorrentV2, LeafCacheIsBoundedAndLeavesAreCheckedAgainstThePieceLayer) {
+  V2Harness v;
+  // One piece's layers: 4 + 2 + 1 hashes of 32 bytes. Room for two.
+  auto params = v.h->params;
+  params.leaf_cache_bytes = 2 * 7 * 32;
+  V2Harness small;
+  small.h = std::make_unique<Harness>(params);
+  small.h->content.assign(small.v2.stream.begin(), small.v2.stream.end());
+  auto& h = *small.h;
+  h.have_all();
+  h.start();
+  auto peer = connect_leecher(h);
+  for (std::uint32_t piece = 0; piece < 4; ++piece) {
+    ASSERT_TRUE(h.receive_all(peer, {request(small.root(), 0, piece * 4, 4, 2)}));
+    auto jobs = actions_of<HashLeaves>(h.actions());
+    ASSERT_EQ(jobs.size(), 1u);
+    small.answer_leaves(jobs[0]);
+    EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 1u);
+    EXPECT_LE(h.torrent.leaf_cache_bytes(), params.leaf_cache_bytes);
+  }
+  // Pieces 2 and 3 are kept, 0 is gone.
+  ASSERT_TRUE(h.receive_all(peer, {request(small.root(), 0, 12, 4, 2)}));
+  EXPECT_EQ(count_actions<HashLeaves>(h.actions()), 0u);
+  EXPECT_EQ(h.flush(peer).count<wire::Hashes>(), 1u);
+  ASSERT_TRUE(h.receive_all(peer, {request(small.root(), 0, 0, 4, 2)}));
+  auto jobs = actions_of<HashLeaves>(h.actions());
+  ASSERT_EQ(jobs.size(), 1u);
+  small.answer_leaves(jobs[0], true);  // the file changed under us
+  auto out = h.flush(peer);
+  EXPECT_EQ(out.count<wire::HashReject>(), 1u);
+  EXPECT_EQ(out.count<wire::Hashes>(), 0u);
+  // A failed read is a reject too.
+  ASSERT_TRUE(h.receive_all(peer, {request(small.root(), 0, 4, 4, 2)}));
+  jobs = actions_of<HashLeaves>(h.actions());
+  ASSERT_EQ(jobs.size(), 1u);
+  h.torrent.on_piece_leaves(jobs[0].piece, std::nullopt);
+  EXPECT_EQ(h.flush(peer).count<wire::HashReject>(), 1u);
 }
 
 // Two peers share a piece; one sent one bad block. The piece fails; its leaf hashes, asked of a peer (the
@@ -227,6 +348,26 @@ TEST(TorrentV2, OneBadBlockBlamesItsSenderAlone) {
   EXPECT_TRUE(disconnect_reasons(actions, honest).empty());
   EXPECT_FALSE(h.torrent.is_banned(honest_address));
   EXPECT_NE(h.torrent.remote(honest), nullptr);
+
+  // The piece is fetched again; its proven leaves go with its blocks into resume data, so that a restart can
+  // judge the blocks it kept one by one.
+  std::vector<wire::Request> again;
+  h.torrent.on_messages_done(honest);
+  auto later = h.flush(honest);
+  for (const auto& out : {&honest_out, &later}) {
+    for (const auto& r : out->all<wire::Request>()) {
+      if (r.piece == piece) again.push_back(r);
+    }
+  }
+  ASSERT_FALSE(again.empty());
+  ASSERT_TRUE(h.receive(honest, h.block(again[0])));
+  auto unfinished = h.torrent.unfinished();
+  auto it = std::find_if(unfinished.begin(), unfinished.end(), [&](const Torrent::Unfinished& u) {
+    return u.piece.get() == static_cast<std::int32_t>(piece);
+  });
+  ASSERT_NE(it, unfinished.end());
+  auto first = v.leaves.begin() + check.piece_in_file * 4;
+  EXPECT_EQ(it->leaves, std::vector<Sha256Digest>(first, first + 4));
 }
 
 // Metadata from a v2-only magnet has no piece layers: the torrent asks a peer for each, asks for no piece
