@@ -613,14 +613,14 @@ class Torrent {
     bool done = false;
   };
   struct LayerFetch {
-    std::int64_t pieces = 0;            // of the file
-    std::vector<Sha256Digest> layer;    // `pieces` entries, filled run by run
+    std::int64_t pieces = 0;          // of the file
+    std::vector<Sha256Digest> layer;  // `pieces` entries, filled run by run
     std::vector<LayerChunk> chunks;
     std::size_t chunks_left = 0;
   };
   std::map<Sha256Digest, LayerFetch> layers_missing_;
-  std::map<PeerId, std::size_t> layer_asks_;  // runs asked of each peer, not yet answered
-  std::set<PeerId> layer_liars_;              // sent a run that did not prove out
+  std::map<PeerId, std::size_t> layer_asks_;                     // runs asked of each peer, not yet answered
+  std::set<PeerId> layer_liars_;                                 // sent a run that did not prove out
   std::unordered_map<PieceIndex, std::size_t> web_seed_pieces_;  // being hashed, from that web seed alone
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).

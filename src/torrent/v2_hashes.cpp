@@ -254,8 +254,8 @@ bool Torrent::on_layer_hashes(PeerId id, const wire::Hashes& hashes) {
     if (auto a = layer_asks_.find(id); a != layer_asks_.end() && --a->second == 0) layer_asks_.erase(a);
   }
   const auto& r = c->request;
-  auto all = hash::merkle_split(std::string_view(reinterpret_cast<const char*>(hashes.hashes.data()),
-                                                 hashes.hashes.size()));
+  auto all = hash::merkle_split(
+      std::string_view(reinterpret_cast<const char*>(hashes.hashes.data()), hashes.hashes.size()));
   std::span<const Sha256Digest> run(all.data(), r.length);
   std::span<const Sha256Digest> uncles(all.data() + r.length, all.size() - r.length);
   int piece_level = log2_of(params_.piece_length / hash::kMerkleBlockSize);
@@ -311,7 +311,8 @@ void Torrent::layers_tick() {
     for (auto& c : f.chunks) {
       if (c.done) continue;
       if (c.asked != swarm::kNoPeer && (!find(c.asked) || ++c.ticks > kBlameTimeoutTicks)) {
-        if (auto a = layer_asks_.find(c.asked); a != layer_asks_.end() && --a->second == 0) layer_asks_.erase(a);
+        if (auto a = layer_asks_.find(c.asked); a != layer_asks_.end() && --a->second == 0)
+          layer_asks_.erase(a);
         c.asked = swarm::kNoPeer;
       }
       if (c.asked != swarm::kNoPeer) continue;

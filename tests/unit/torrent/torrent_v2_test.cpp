@@ -378,8 +378,10 @@ TEST(TorrentV2, FetchesALargePieceLayerInRunsSpreadOverPeers) {
   ASSERT_EQ(b_asks.size(), kMaxLayerRequestsPerPeer);
   EXPECT_EQ(a_out.count<wire::Request>() + b_out.count<wire::Request>(), 0u);
   std::set<std::uint32_t> starts;
-  for (const auto& r : a_asks) starts.insert(r.index);
-  for (const auto& r : b_asks) starts.insert(r.index);
+  for (const auto& r : a_asks)
+    starts.insert(r.index);
+  for (const auto& r : b_asks)
+    starts.insert(r.index);
   EXPECT_EQ(starts.size(), 2 * kMaxLayerRequestsPerPeer);  // no run asked twice
   for (const auto& r : a_asks) {
     EXPECT_EQ(r.pieces_root, big.root());
