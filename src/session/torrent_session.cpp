@@ -478,6 +478,7 @@ void TorrentSession::perform_actions() {
   // and never recursively, so nothing up the stack sees peers_ change under it in the middle of a loop.
   if (performing_) return;
   performing_ = true;
+  bool layers_arrived = false;
   while (core_->has_actions()) {
     for (auto& action : core_->take_actions()) {
       std::visit(
@@ -520,6 +521,7 @@ void TorrentSession::perform_actions() {
               if (on_log) on_log(a.text);
             } else if constexpr (std::is_same_v<A, torrent::PieceLayerReceived>) {
               info_.piece_layers[a.pieces_root] = std::move(a.layer);  // verify_piece checks against it
+              layers_arrived = true;
             } else if constexpr (std::is_same_v<A, torrent::MetadataReceived>) {
               if (on_metadata) on_metadata(a.info_bytes);
             }
@@ -527,6 +529,8 @@ void TorrentSession::perform_actions() {
           action);
     }
   }
+  if (layers_arrived && !core_->piece_layers_missing() && on_piece_layers)
+    on_piece_layers(info_.piece_layers);
   performing_ = false;
 }
 

@@ -95,6 +95,9 @@ class TorrentSession {
   std::function<void()> on_seeding_done;
   // TorrentOptions::fetch_metadata: the info dictionary, verified against the info-hash.
   std::function<void(const std::string& info_bytes)> on_metadata;
+  // BEP 52: the last missing piece layer came from peers (each proven against its pieces root); `layers` is
+  // every piece layer the torrent now has, for the saved metainfo.
+  std::function<void(const std::map<Sha256Digest, std::string>& layers)> on_piece_layers;
 
  private:
   using tcp = boost::asio::ip::tcp;
