@@ -278,6 +278,8 @@ bool Torrent::on_layer_hashes(PeerId id, const wire::Hashes& hashes) {
   auto take = std::min<std::int64_t>(r.length, f.pieces - r.index);
   std::copy_n(run.begin(), take, f.layer.begin() + r.index);
   if (--f.chunks_left == 0) {
+    log("piece layer of " + std::to_string(f.pieces) + " pieces received in " +
+        std::to_string(f.chunks.size()) + " run(s), each proven against its pieces root");
     std::string layer = hash::merkle_concat(f.layer);
     params_.metainfo->piece_layers[hashes.pieces_root] = layer;
     emit(PieceLayerReceived{hashes.pieces_root, std::move(layer)});
