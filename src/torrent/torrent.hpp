@@ -366,6 +366,11 @@ class Torrent {
   const swarm::Bitfield& have() const { return picker_.have(); }
   // BEP 52: some file's piece layer is still being fetched from peers (no piece is requested meanwhile).
   bool piece_layers_missing() const { return !layers_missing_.empty(); }
+  // BEP 52: a file's piece layer the driver learnt otherwise (a hybrid's, computed from its verified data and
+  // checked against the pieces root): hash requests are answered from it from now on.
+  void add_piece_layer(const Sha256Digest& pieces_root, std::string layer) {
+    if (params_.metainfo) params_.metainfo->piece_layers[pieces_root] = std::move(layer);
+  }
   bool is_complete() const { return !metadata_fetch_ && picker_.is_complete(); }
   // Something changed since mark_resume_saved(): verified pieces or transfer totals.
   bool resume_dirty() const { return resume_dirty_; }

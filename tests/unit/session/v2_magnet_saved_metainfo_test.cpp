@@ -1,6 +1,8 @@
 // A v2-only torrent started from a btmh magnet: the metainfo the session saves once the piece layers have
 // come from peers carries them ("piece layers", each checked against its pieces root when parsed), under the
 // same info-hash; a session restarted from its state rechecks the download with them and finds every piece.
+// A hybrid from a magnet with btih and btmh gets its layers from its data once SHA-1 has verified it, and
+// saves them the same way.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -67,7 +69,7 @@ std::string read_all(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-TEST(V2MagnetSavedMetainfo, CarriesThePieceLayersFetchedFromPeersAndRechecksWithThem) {
+void download_restart_and_recheck(TorrentVersion version) {
   TempDir dir;
   auto data = dir.path / "seed";
   // Two files of several 16 KiB pieces each (each has a piece layer) and one of a single piece (none).
@@ -77,13 +79,14 @@ TEST(V2MagnetSavedMetainfo, CarriesThePieceLayersFetchedFromPeersAndRechecksWith
   CreateTorrentParams create;
   create.path = data / "tree";
   create.piece_size = 16 * 1024;
-  create.version = TorrentVersion::v2;
+  create.version = version;
   auto torrent = create_torrent(create);
   ASSERT_TRUE(torrent) << torrent.error();
   auto published = parse_torrent(*torrent);
   ASSERT_TRUE(published) << published.error();
   ASSERT_NE(published->magnet.find("urn:btmh:"), std::string::npos);
-  ASSERT_EQ(published->magnet.find("urn:btih:"), std::string::npos);  // v2-only: btmh alone
+  // v2-only: btmh alone; a hybrid: both.
+  ASSERT_EQ(published->magnet.find("urn:btih:") != std::string::npos, version == TorrentVersion::hybrid);
 
   Session seeder(settings_in(dir.path / "seed-state", false));
   AddTorrentParams seed_params;
@@ -106,12 +109,14 @@ TEST(V2MagnetSavedMetainfo, CarriesThePieceLayersFetchedFromPeersAndRechecksWith
     auto added = leecher.add_torrent(p);
     ASSERT_TRUE(added) << added.error();
     hex = added->info_hash();
+    // A v2-only torrent has its layers before any piece; a hybrid computes them once it is complete.
     bool layers_saved = false;
+    bool finished = false;
     ASSERT_TRUE(wait_for(leecher, [&](const Event& e) {
       if (auto* m = std::get_if<MetadataReceived>(&e); m && m->piece_layers) layers_saved = true;
-      return std::holds_alternative<TorrentFinished>(e);
+      if (std::holds_alternative<TorrentFinished>(e)) finished = true;
+      return layers_saved && finished;
     }));
-    EXPECT_TRUE(layers_saved);
     leecher.shutdown();
   }
   seeder.shutdown();
@@ -141,6 +146,14 @@ TEST(V2MagnetSavedMetainfo, CarriesThePieceLayersFetchedFromPeersAndRechecksWith
   auto status = torrents[0].status();
   EXPECT_EQ(status.pieces_have, original->num_pieces());
   EXPECT_EQ(status.progress, 1.0);
+}
+
+TEST(V2MagnetSavedMetainfo, AV2OnlyMagnetKeepsItsPieceLayersAndRechecksWithThem) {
+  download_restart_and_recheck(TorrentVersion::v2);
+}
+
+TEST(V2MagnetSavedMetainfo, AHybridMagnetKeepsItsPieceLayersComputedFromItsData) {
+  download_restart_and_recheck(TorrentVersion::hybrid);
 }
 
 }  // namespace
