@@ -215,6 +215,7 @@ bool Torrent::fetch_piece_layers(PeerId id, Peer& peer) {
   if (layer_liars_.count(id) || peer.protocol.has().none()) return true;
   auto& asks = layer_asks_[id];
   for (auto& [root, f] : layers_missing_) {
+    if (asks >= kMaxLayerRequestsPerPeer) break;
     for (auto& c : f.chunks) {
       if (asks >= kMaxLayerRequestsPerPeer) break;
       if (c.done || c.asked != swarm::kNoPeer || c.tried.count(id)) continue;
