@@ -309,7 +309,7 @@ int run_transfer(TransferRequest request) {
                 block.say(fmt::format("port mapped: {} {} {} -> {}:{}", e.method, e.protocol, e.internal_port,
                                       escape_for_terminal(e.external_address), e.external_port));
             } else if constexpr (std::is_same_v<E, MetadataReceived>) {
-              if (auto* t = find(e.info_hash)) announce_torrent(*t, e.name);
+              if (auto* t = find(e.info_hash); t && !e.piece_layers) announce_torrent(*t, e.name);
             } else if constexpr (std::is_same_v<E, TorrentFinished>) {
               auto* t = find(e.info_hash);
               if (!t || t->finished) return;

@@ -25,6 +25,9 @@ struct TorrentAdded {
 struct MetadataReceived {
   std::string info_hash;  ///< 40 hex digits
   std::string name;       ///< the torrent's name from the metadata
+  /// Sent a second time, with this set, when a v2 torrent's piece layers (which a magnet's metadata lacks)
+  /// have all come from peers: TorrentHandle::torrent_file() now carries them.
+  bool piece_layers = false;
 };
 /// Data found on disk was hashed (at start or after TorrentHandle::force_recheck()).
 struct CheckFinished {

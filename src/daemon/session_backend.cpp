@@ -408,11 +408,12 @@ Expected<rpc::AddResult, std::string> SessionBackend::add(const rpc::AddRequest&
   } else {
     auto magnet = parse_magnet(req.magnet);
     if (!magnet) return unexpected("invalid magnet link: " + magnet.error());
-    if (magnet->info_hash.empty())
-      return unexpected(std::string("magnet links without a v1 info-hash are not supported"));
-    t.info_hash = magnet->info_hash;
+    if (magnet->info_hash.empty() && magnet->info_hash_v2.empty())
+      return unexpected(std::string("the magnet link names no torrent (no btih or btmh)"));
+    // A v2-only link (btmh alone): the session, peers and trackers know it by its SHA-256 truncated (BEP 52).
+    t.info_hash = magnet->info_hash.empty() ? magnet->info_hash_v2.substr(0, 40) : magnet->info_hash;
     t.magnet = req.magnet;
-    name = magnet->name.empty() ? magnet->info_hash : magnet->name;
+    name = magnet->name.empty() ? t.info_hash : magnet->name;
   }
   if (auto it = by_hash_.find(t.info_hash); it != by_hash_.end()) {
     auto* r = find(it->second);

@@ -763,6 +763,15 @@ void SessionCore::activate(const EntryPtr& entry) {
       }
     });
   };
+  t.on_piece_layers = [this, weak](const std::map<Sha256Digest, std::string>& layers) {
+    // A magnet's v2 metainfo is whole now: saved again with its layers, so that a restart can check the
+    // data and serve the layers without asking anyone.
+    auto e = weak.lock();
+    if (!e || !e->info) return;
+    e->info->piece_layers = layers;
+    save_metainfo(*e, session::torrent_file_from_info(*e->info));
+    push_event(MetadataReceived{e->hex, e->info->name, true});
+  };
   if (settings_.log_events) t.on_log = [this, hex](const std::string& line) { log(hex, line); };
   t.start();
   bool is_public = !entry->info->is_private;

@@ -124,6 +124,14 @@ std::string torrent_file_from_info(const metainfo::TorrentInfo& info) {
     out += "e";
   }
   out += "4:info" + info.info_bytes;
+  if (!info.piece_layers.empty()) {
+    // BEP 52: by pieces root (raw 32 bytes, sorted as the map is), the file's piece hashes concatenated.
+    out += "12:piece layersd";
+    for (const auto& [root, layer] : info.piece_layers)
+      out += "32:" + std::string(reinterpret_cast<const char*>(root.bytes.data()), root.bytes.size()) +
+             std::to_string(layer.size()) + ":" + layer;
+    out += "e";
+  }
   if (!info.web_seeds.empty()) {
     out += "8:url-listl";
     for (const auto& url : info.web_seeds)

@@ -38,7 +38,8 @@ std::string encode_session_state(const std::vector<SavedTorrent>& torrents);
 Expected<std::vector<SavedTorrent>, std::string> decode_session_state(std::string_view bytes);
 
 // A .torrent file for a torrent known by its info dictionary (a magnet's metadata): the info bytes exactly as
-// received, so the info-hash stays the same, the trackers and the web seeds (url-list).
+// received, so the info-hash stays the same, the trackers, the web seeds (url-list) and, for v2, the piece
+// layers known so far (fetched from peers for a magnet).
 std::string torrent_file_from_info(const metainfo::TorrentInfo& info);
 
 // What a magnet link adds to the metadata it brought: its trackers (`tr`, a tier each) and its web seeds

@@ -565,6 +565,7 @@ void TorrentSession::perform_actions() {
   // and never recursively, so nothing up the stack sees peers_ change under it in the middle of a loop.
   if (performing_) return;
   performing_ = true;
+  bool layers_arrived = false;
   while (core_->has_actions()) {
     for (auto& action : core_->take_actions()) {
       std::visit(
@@ -591,6 +592,7 @@ void TorrentSession::perform_actions() {
               // Loaded complete from resume data and nothing new since: what is on disk says so already
               // (three fsyncs per torrent on the network thread made 10,000 seeds take minutes to start).
               if (resume_needs_saving()) save_resume(true);
+              compute_piece_layers();
               if (on_complete) on_complete();
             } else if constexpr (std::is_same_v<A, torrent::SeedingDone>) {
               if (!stopping_) {
@@ -609,6 +611,7 @@ void TorrentSession::perform_actions() {
               if (on_log) on_log(a.text);
             } else if constexpr (std::is_same_v<A, torrent::PieceLayerReceived>) {
               info_.piece_layers[a.pieces_root] = std::move(a.layer);  // verify_piece checks against it
+              layers_arrived = true;
             } else if constexpr (std::is_same_v<A, torrent::MetadataReceived>) {
               if (on_metadata) on_metadata(a.info_bytes);
             }
@@ -616,6 +619,8 @@ void TorrentSession::perform_actions() {
           action);
     }
   }
+  if (layers_arrived && !core_->piece_layers_missing() && on_piece_layers)
+    on_piece_layers(info_.piece_layers);
   performing_ = false;
 }
 
@@ -703,6 +708,59 @@ void TorrentSession::hash_leaves(const torrent::HashLeaves& action) {
       if (closing_) return;
       core_->on_piece_leaves(piece, std::move(leaves));
       perform_actions();
+    });
+  });
+}
+
+void TorrentSession::compute_piece_layers() {
+  if (layers_computed_ || !on_piece_layers || !info_.has_v1() || !info_.has_v2()) return;
+  layers_computed_ = true;
+  struct Missing {
+    Sha256Digest root;
+    std::int64_t offset = 0;
+    std::int64_t length = 0;
+  };
+  std::vector<Missing> missing;
+  for (const auto& f : info_.files) {
+    if (f.pieces_root && f.length > info_.piece_length && !info_.piece_layers.count(*f.pieces_root))
+      missing.push_back({*f.pieces_root, f.offset, f.length});
+  }
+  if (missing.empty()) return;
+  // Stopping cancels it (check_cancel_, as for a check), so a large torrent's stop never waits for it.
+  submit([this, missing, piece_length = info_.piece_length, cancel = check_cancel_] {
+    auto blocks_per_piece = piece_length / hash::kMerkleBlockSize;
+    std::vector<std::pair<Sha256Digest, std::string>> layers;
+    std::vector<std::uint8_t> buffer(static_cast<std::size_t>(piece_length));
+    for (const auto& m : missing) {
+      std::vector<Sha256Digest> layer;
+      bool readable = true;
+      for (std::int64_t at = 0; at < m.length && readable && !*cancel; at += piece_length) {
+        auto bytes = std::min(piece_length, m.length - at);
+        PieceIndex piece{static_cast<std::int32_t>((m.offset + at) / piece_length)};
+        std::span<std::uint8_t> out(buffer.data(), static_cast<std::size_t>(bytes));
+        readable = !storage_->read(piece, 0, out);
+        hash::MerklePieceHasher hasher(bytes, blocks_per_piece);
+        hasher.update(out);
+        layer.push_back(hasher.root());
+      }
+      // Data that is not there (a file left out) or not what the torrent says: no layer for that file.
+      if (readable && !*cancel && hash::merkle_root_from_piece_layer(layer, blocks_per_piece) == m.root)
+        layers.emplace_back(m.root, hash::merkle_concat(layer));
+    }
+    asio::post(io_, [this, layers = std::move(layers)]() mutable {
+      struct Done {
+        TorrentSession* self;
+        ~Done() { self->job_done(); }
+      } done{this};
+      if (closing_ || layers.empty()) return;
+      for (auto& [root, layer] : layers) {
+        info_.piece_layers[root] = layer;
+        core_->add_piece_layer(root, std::move(layer));  // v2 peers may ask for them now
+      }
+      if (on_log)
+        on_log("piece layers of " + std::to_string(layers.size()) +
+               " file(s) computed from the verified data");
+      if (on_piece_layers) on_piece_layers(info_.piece_layers);
     });
   });
 }

@@ -95,6 +95,10 @@ class TorrentSession {
   std::function<void()> on_seeding_done;
   // TorrentOptions::fetch_metadata: the info dictionary, verified against the info-hash.
   std::function<void(const std::string& info_bytes)> on_metadata;
+  // BEP 52: the last missing piece layer came from peers (each proven against its pieces root), or, for a
+  // hybrid, was computed from the verified data; `layers` is every piece layer the torrent now has, for the
+  // saved metainfo.
+  std::function<void(const std::map<Sha256Digest, std::string>& layers)> on_piece_layers;
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -123,6 +127,11 @@ class TorrentSession {
   void perform_actions();
   void verify_piece(torrent::VerifyPiece action);
   void read_piece(PieceIndex piece);
+  // A hybrid from a magnet has no piece layers, and its peers are not asked for them (libtorrent closes a
+  // connection made with the v1 info-hash that sends a hash request): once its pieces are verified by SHA-1,
+  // they are computed from the data on the pool, each kept only if it hashes to its file's pieces root.
+  void compute_piece_layers();
+  bool layers_computed_ = false;
   boost::asio::awaitable<void> announce(torrent::Announce action);
   // One tracker, HTTP(S) or UDP by its URL's scheme; the error text is what users see.
   boost::asio::awaitable<Expected<tracker::AnnounceResponse, std::string>> announce_to(

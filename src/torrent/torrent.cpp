@@ -52,17 +52,27 @@ Torrent::Torrent(Params params, Mediator& mediator, Clock::time_point now)
       v2_files_.emplace(*f.pieces_root, i);
       // A hybrid is verified by its v1 half: it never waits for layers (its v1-only peers have none to give).
       if (info.has_v1() || f.length <= info.piece_length || info.piece_layers.count(*f.pieces_root)) continue;
-      // Missing: the whole layer in one hashes message, no uncles (its root is the pieces root we hold).
+      // Missing: asked for in aligned runs of kLayerChunkHashes at the piece layer (the last one shorter,
+      // padded to a power of two), each with the uncles that lead from the run's subtree up to the pieces
+      // root we hold; a layer of up to kLayerChunkHashes entries is one run with no uncles.
       LayerFetch fetch;
       fetch.pieces = (f.length + info.piece_length - 1) / info.piece_length;
+      fetch.layer.resize(static_cast<std::size_t>(fetch.pieces));
       auto blocks_per_piece = info.piece_length / hash::kMerkleBlockSize;
       auto width = hash::merkle_num_leaves(hash::merkle_num_blocks(f.length)) / blocks_per_piece;
-      fetch.request.pieces_root = *f.pieces_root;
-      fetch.request.base_layer = static_cast<std::uint32_t>(hash::merkle_log2(blocks_per_piece));
-      fetch.request.length = static_cast<std::uint32_t>(std::max<std::int64_t>(width, 2));
-      fetch.request.proof_layers = 0;
-      // A layer wider than one message (more than 8,192 pieces) is not fetched: that file's pieces never
-      // verify (no piece is requested while a layer is missing, so nothing is downloaded at all).
+      auto width_levels = static_cast<std::uint32_t>(hash::merkle_log2(width));
+      for (std::int64_t index = 0; index < fetch.pieces; index += kLayerChunkHashes) {
+        LayerChunk chunk;
+        chunk.request.pieces_root = *f.pieces_root;
+        chunk.request.base_layer = static_cast<std::uint32_t>(hash::merkle_log2(blocks_per_piece));
+        chunk.request.index = static_cast<std::uint32_t>(index);
+        chunk.request.length = static_cast<std::uint32_t>(std::min<std::int64_t>(
+            kLayerChunkHashes, hash::merkle_num_leaves(std::max<std::int64_t>(fetch.pieces - index, 2))));
+        // Uncles from the run's subtree root up to the root's children (none when the run is the layer).
+        chunk.request.proof_layers = width_levels - 1;
+        fetch.chunks.push_back(chunk);
+      }
+      fetch.chunks_left = fetch.chunks.size();
       layers_missing_.emplace(*f.pieces_root, fetch);
     }
   }
@@ -309,6 +319,8 @@ void Torrent::close(PeerId id, std::string reason, bool tell_driver) {
   if (it == peers_.end()) return;
   auto& peer = it->second;
   if (metadata_fetch_) metadata_fetch_->on_peer_gone(id);
+  layer_liars_.erase(id);  // ids are never reused; its runs are asked of others at the next tick
+  layer_asks_.erase(id);
   const auto& client = peer.protocol.client();
   if (peer.protocol.is_seed() && peer.outgoing) known_seeds_.insert(peer.remote);
   if (peer.outgoing) peer_list_.on_disconnected(peer.remote, now_);

@@ -101,6 +101,12 @@ inline constexpr std::int64_t kDefaultLeafHashBytesPerTick = 32 * 1024 * 1024;
 inline constexpr std::int64_t kDefaultLeafCacheBytes = 256 * 1024;
 inline constexpr std::size_t kMaxPendingBlame = 16;
 inline constexpr int kBlameTimeoutTicks = 20;
+// A missing piece layer is fetched in runs of this many hashes (aligned, each with the uncles that prove it
+// against the file's pieces root), as libtorrent does: peers cap a request (libtorrent rejects more than
+// 8,192 hashes) and BEP 52 lets them reject big ones. At most kMaxLayerRequestsPerPeer runs are asked of one
+// peer at a time, so that a large layer is spread over the peers that have the torrent.
+inline constexpr std::uint32_t kLayerChunkHashes = 512;
+inline constexpr std::size_t kMaxLayerRequestsPerPeer = 4;
 
 // What a torrent needs from its session: its shares of the session-wide budgets. The session implements it;
 // a simulation can grant everything.
@@ -159,8 +165,9 @@ struct Params {
   // Torrents with v2 hashes (BEP 52): the metainfo, piece layers included. The torrent answers hash requests
   // from it (and from the pieces it reads), and a v2-only torrent blames a failed piece block by block with
   // leaf hashes asked of a peer. Null for v1 torrents.
-  // Files larger than a piece whose layer is missing (metadata from peers) get it by hash requests, checked
-  // against the file's pieces root, before any piece is requested (PieceLayerReceived tells the driver).
+  // Files larger than a piece whose layer is missing (metadata from peers) get it by hash requests, run by
+  // run (kLayerChunkHashes), each run checked against the file's pieces root, before any piece is requested
+  // (PieceLayerReceived tells the driver, once per file).
   std::shared_ptr<metainfo::TorrentInfo> metainfo;
   // A magnet link: no info dictionary yet (num_pieces 0). The torrent connects as usual, fetches the info
   // dictionary from every peer that offers it (MetadataReceived), and transfers nothing else.
@@ -392,6 +399,13 @@ class Torrent {
   Stats stats() const;
   const swarm::PiecePicker& picker() const { return picker_; }
   const swarm::Bitfield& have() const { return picker_.have(); }
+  // BEP 52: some file's piece layer is still being fetched from peers (no piece is requested meanwhile).
+  bool piece_layers_missing() const { return !layers_missing_.empty(); }
+  // BEP 52: a file's piece layer the driver learnt otherwise (a hybrid's, computed from its verified data and
+  // checked against the pieces root): hash requests are answered from it from now on.
+  void add_piece_layer(const Sha256Digest& pieces_root, std::string layer) {
+    if (params_.metainfo) params_.metainfo->piece_layers[pieces_root] = std::move(layer);
+  }
   bool is_complete() const { return !metadata_fetch_ && picker_.is_complete(); }
   // Something changed since mark_resume_saved(): verified pieces or transfer totals.
   bool resume_dirty() const { return resume_dirty_; }
@@ -534,9 +548,12 @@ class Torrent {
   bool start_blame(PieceIndex piece, std::vector<swarm::SmartBan::Block> blocks);
   void ask_for_blame(PieceIndex piece);
   void blame_tick();
-  // Piece layers still missing: ask one peer at a time for each (true while any is missing).
+  // Piece layers still missing: ask this peer for runs nobody is asked for now (true while any is missing).
   bool fetch_piece_layers(PeerId id, Peer& peer);
+  // True when `hashes` answered a layer run we asked this peer for (proven or not).
   bool on_layer_hashes(PeerId id, const wire::Hashes& hashes);
+  bool on_layer_reject(PeerId id, const wire::HashReject& reject);
+  void layers_tick();
 
   // Trackers.
   void begin_announce(tracker::AnnounceEvent event, Clock::time_point now);
@@ -657,15 +674,25 @@ class Torrent {
     int ticks = 0;  // since asked
   };
   std::map<PieceIndex, Blame> blame_;
-  // Piece layers to fetch, by pieces root: the request, the peer asked (kNoPeer: nobody now), those tried.
-  struct LayerFetch {
+  // Piece layers to fetch, by pieces root, in runs of kLayerChunkHashes: each run's request, the peer asked
+  // (kNoPeer: nobody now) and those tried; a run is taken only once it proves out against the pieces root,
+  // so a lying peer costs a retry, never a wrong layer, and is asked for layers no more (layer_liars_).
+  struct LayerChunk {
     wire::HashRequestFields request;
-    std::int64_t pieces = 0;  // of the file
     PeerId asked = swarm::kNoPeer;
     std::set<PeerId> tried;
-    int ticks = 0;
+    int ticks = 0;  // since asked
+    bool done = false;
+  };
+  struct LayerFetch {
+    std::int64_t pieces = 0;          // of the file
+    std::vector<Sha256Digest> layer;  // `pieces` entries, filled run by run
+    std::vector<LayerChunk> chunks;
+    std::size_t chunks_left = 0;
   };
   std::map<Sha256Digest, LayerFetch> layers_missing_;
+  std::map<PeerId, std::size_t> layer_asks_;                     // runs asked of each peer, not yet answered
+  std::set<PeerId> layer_liars_;                                 // sent a run that did not prove out
   std::unordered_map<PieceIndex, std::size_t> web_seed_pieces_;  // being hashed, from that web seed alone
   // The latest time an event brought: for what happens inside a call that carries no time (a peer closed
   // while handling another's block, say).

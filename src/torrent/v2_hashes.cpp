@@ -243,45 +243,129 @@ void Torrent::ask_for_blame(PieceIndex piece) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Piece layers from peers (metadata fetched from a v2-only magnet has none).
+//
+// Each run is proven on its own: the run hashes to its subtree root, which with the uncles hashes to the
+// file's pieces root. Checking each run as it comes (rather than assembling the layer and checking its root
+// once) names the peer that lied from its own message, so only that run is asked again, of another peer; a
+// layer checked whole could only say that one of several senders lied.
 
 bool Torrent::fetch_piece_layers(PeerId id, Peer& peer) {
   if (layers_missing_.empty()) return false;
+  if (layer_liars_.count(id) || peer.protocol.has().none()) return true;
+  auto& asks = layer_asks_[id];
   for (auto& [root, f] : layers_missing_) {
-    if (f.asked != swarm::kNoPeer || f.tried.count(id) || peer.protocol.has().none()) continue;
-    f.asked = id;
-    f.ticks = 0;
-    f.tried.insert(id);
-    send(peer, wire::HashRequest{f.request});
-    wake(id, peer);
+    if (asks >= kMaxLayerRequestsPerPeer) break;
+    for (auto& c : f.chunks) {
+      if (asks >= kMaxLayerRequestsPerPeer) break;
+      if (c.done || c.asked != swarm::kNoPeer || c.tried.count(id)) continue;
+      c.asked = id;
+      c.ticks = 0;
+      c.tried.insert(id);
+      ++asks;
+      send(peer, wire::HashRequest{c.request});
+    }
+  }
+  if (asks == 0) layer_asks_.erase(id);
+  wake(id, peer);
+  return true;
+}
+
+namespace {
+
+// The run `index / length` of a layer fetch answering these fields, or nullptr.
+template <class Fetch>
+auto layer_chunk_for(Fetch& fetch, const wire::HashRequestFields& fields) -> decltype(fetch.chunks.data()) {
+  auto at = static_cast<std::size_t>(fields.index / kLayerChunkHashes);
+  if (at >= fetch.chunks.size() || !(fetch.chunks[at].request == fields)) return nullptr;
+  return &fetch.chunks[at];
+}
+
+}  // namespace
+
+bool Torrent::on_layer_hashes(PeerId id, const wire::Hashes& hashes) {
+  auto it = layers_missing_.find(hashes.pieces_root);
+  if (it == layers_missing_.end()) return false;
+  auto& f = it->second;
+  auto* c = layer_chunk_for(f, hashes);
+  // Only a run we asked this peer for (a late answer after another peer was asked still counts).
+  if (!c || c->done || !c->tried.count(id)) return false;
+  if (c->asked == id) {
+    c->asked = swarm::kNoPeer;
+    if (auto a = layer_asks_.find(id); a != layer_asks_.end() && --a->second == 0) layer_asks_.erase(a);
+  }
+  const auto& r = c->request;
+  auto all = hash::merkle_split(
+      std::string_view(reinterpret_cast<const char*>(hashes.hashes.data()), hashes.hashes.size()));
+  std::span<const Sha256Digest> run(all.data(), r.length);
+  std::span<const Sha256Digest> uncles(all.data() + r.length, all.size() - r.length);
+  int piece_level = log2_of(params_.piece_length / hash::kMerkleBlockSize);
+  auto subtree = hash::merkle_root(run, r.length, hash::merkle_pad_hash(piece_level));
+  if (hash::merkle_root_from_proof(subtree, r.index >> log2_of(r.length), uncles) != hashes.pieces_root) {
+    log("piece layer hashes from a peer do not prove out against their pieces root: it is asked no more");
+    layer_liars_.insert(id);
+    // Whatever else it was asked goes to the others.
+    for (auto& [root, other] : layers_missing_) {
+      for (auto& chunk : other.chunks) {
+        if (chunk.asked == id) chunk.asked = swarm::kNoPeer;
+      }
+    }
+    layer_asks_.erase(id);
+    for (auto& [other, p] : peers_)
+      fetch_piece_layers(other, p);
+    return true;
+  }
+  c->done = true;
+  auto take = std::min<std::int64_t>(r.length, f.pieces - r.index);
+  std::copy_n(run.begin(), take, f.layer.begin() + r.index);
+  if (--f.chunks_left == 0) {
+    log("piece layer of " + std::to_string(f.pieces) + " pieces received in " +
+        std::to_string(f.chunks.size()) + " run(s), each proven against its pieces root");
+    std::string layer = hash::merkle_concat(f.layer);
+    params_.metainfo->piece_layers[hashes.pieces_root] = layer;
+    emit(PieceLayerReceived{hashes.pieces_root, std::move(layer)});
+    layers_missing_.erase(it);
+  }
+  // The next runs (or, with every layer in, the pieces).
+  for (auto& [other, p] : peers_)
+    request_more(other, p);
+  return true;
+}
+
+bool Torrent::on_layer_reject(PeerId id, const wire::HashReject& reject) {
+  auto it = layers_missing_.find(reject.pieces_root);
+  if (it == layers_missing_.end()) return false;
+  auto* c = layer_chunk_for(it->second, reject);
+  if (!c || c->asked != id) return false;
+  c->asked = swarm::kNoPeer;
+  if (auto a = layer_asks_.find(id); a != layer_asks_.end() && --a->second == 0) layer_asks_.erase(a);
+  // Another peer takes it now; this one may be asked again once every other has said no.
+  for (auto& [other, p] : peers_) {
+    if (other != id) fetch_piece_layers(other, p);
   }
   return true;
 }
 
-// The whole piece layer in one run: its root, padded with the pad of a piece's subtree, must be the file's.
-bool Torrent::on_layer_hashes(PeerId id, const wire::Hashes& hashes) {
-  auto it = layers_missing_.find(hashes.pieces_root);
-  if (it == layers_missing_.end() || it->second.asked != id ||
-      !(static_cast<const wire::HashRequestFields&>(hashes) == it->second.request))
-    return false;
-  auto& f = it->second;
-  f.asked = swarm::kNoPeer;
-  auto run = hash::merkle_split(std::string_view(reinterpret_cast<const char*>(hashes.hashes.data()),
-                                                 std::size_t{f.request.length} * wire::kHashSize));
-  int piece_level = log2_of(params_.piece_length / hash::kMerkleBlockSize);
-  if (hash::merkle_root(run, f.request.length, hash::merkle_pad_hash(piece_level)) != hashes.pieces_root) {
-    log("a piece layer from a peer does not hash to its pieces root");
-    return true;  // another peer is asked at its next turn
+// Runs whose peer is gone or silent are asked of the next; a run every connected peer was asked for (and
+// rejected or let time out) is offered to them all again, liars excepted.
+void Torrent::layers_tick() {
+  if (layers_missing_.empty()) return;
+  for (auto& [root, f] : layers_missing_) {
+    for (auto& c : f.chunks) {
+      if (c.done) continue;
+      if (c.asked != swarm::kNoPeer && (!find(c.asked) || ++c.ticks > kBlameTimeoutTicks)) {
+        if (auto a = layer_asks_.find(c.asked); a != layer_asks_.end() && --a->second == 0)
+          layer_asks_.erase(a);
+        c.asked = swarm::kNoPeer;
+      }
+      if (c.asked != swarm::kNoPeer) continue;
+      bool untried = std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+        return !c.tried.count(p.first) && !layer_liars_.count(p.first) && !p.second.protocol.has().none();
+      });
+      if (!untried) c.tried.clear();
+    }
   }
-  run.resize(static_cast<std::size_t>(f.pieces));
-  std::string layer = hash::merkle_concat(run);
-  params_.metainfo->piece_layers[hashes.pieces_root] = layer;
-  emit(PieceLayerReceived{hashes.pieces_root, std::move(layer)});
-  layers_missing_.erase(it);
-  if (layers_missing_.empty()) {
-    for (auto& [other, p] : peers_)
-      request_more(other, p);
-  }
-  return true;
+  for (auto& [id, p] : peers_)
+    fetch_piece_layers(id, p);
 }
 
 void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
@@ -325,11 +409,7 @@ void Torrent::on_hashes(PeerId id, const wire::Hashes& hashes) {
 }
 
 void Torrent::on_hash_reject(PeerId id, const wire::HashReject& reject) {
-  if (auto it = layers_missing_.find(reject.pieces_root);
-      it != layers_missing_.end() && it->second.asked == id) {
-    it->second.asked = swarm::kNoPeer;
-    return;
-  }
+  if (on_layer_reject(id, reject)) return;
   for (auto& [piece, b] : blame_) {
     if (b.asked == id && static_cast<const wire::HashRequestFields&>(reject) == b.request) {
       ask_for_blame(piece);
@@ -340,14 +420,7 @@ void Torrent::on_hash_reject(PeerId id, const wire::HashReject& reject) {
 
 // The peer asked is gone or silent: ask the next.
 void Torrent::blame_tick() {
-  for (auto& [root, f] : layers_missing_) {
-    if (f.asked != swarm::kNoPeer && (!find(f.asked) || ++f.ticks > kBlameTimeoutTicks))
-      f.asked = swarm::kNoPeer;
-  }
-  if (!layers_missing_.empty()) {
-    for (auto& [id, p] : peers_)
-      fetch_piece_layers(id, p);
-  }
+  layers_tick();
   std::vector<PieceIndex> retry;
   for (auto& [piece, b] : blame_) {
     if (!find(b.asked) || ++b.ticks > kBlameTimeoutTicks) retry.push_back(piece);

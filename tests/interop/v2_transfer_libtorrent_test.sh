@@ -6,7 +6,10 @@
 #  - a hybrid made by Shoal: Shoal seeds, libtorrent downloads (and uses the v2 hashes, both sides speaking
 #    v2);
 #  - a v2-only magnet (btmh): libtorrent seeds, Shoal fetches the info dictionary (checked against the
-#    truncated SHA-256), then the piece layers by hash requests (checked against each pieces root), then data.
+#    truncated SHA-256), then the piece layers by hash requests (checked against each pieces root), then data;
+#    and the other way: Shoal seeds, libtorrent fetches the info dictionary and the piece layers from Shoal;
+#  - a hybrid magnet naming both hashes (xt=urn:btih and xt=urn:btmh): Shoal seeds and libtorrent downloads,
+#    then libtorrent seeds and Shoal downloads.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/peers.sh"
 
@@ -69,9 +72,29 @@ grep -q "metadata received" "$WORK/shoal-get.log" || fail "the magnet's metadata
 pass "libtorrent -> Shoal, v2-only magnet (btmh): tree"
 kill %?lt_peer 2>/dev/null || true
 
+start_shoal_seed "$V2_TREE"
+lt_download "magnet:?xt=urn:btmh:1220$v2_hash" "$WORK/to-lt-magnet" "127.0.0.1:$SHOAL_SEED_PORT"
+same_tree "$DATA/tree" "$WORK/to-lt-magnet/tree"
+pass "Shoal -> libtorrent, v2-only magnet (btmh): tree"
+stop_shoal_seed
+
 start_shoal_seed "$HYBRID_TREE"
 lt_download "$HYBRID_TREE" "$WORK/to-lt-hybrid" "127.0.0.1:$SHOAL_SEED_PORT"
 same_tree "$DATA/tree" "$WORK/to-lt-hybrid/tree"
 pass "Shoal -> libtorrent, hybrid: tree"
+hybrid_json=$("$SHOAL" info --json "$HYBRID_TREE")
+hybrid_v1=$(echo "$hybrid_json" | $LT_PYTHON -c 'import json, sys; print(json.load(sys.stdin)["info_hash"])')
+hybrid_v2=$(echo "$hybrid_json" | $LT_PYTHON -c 'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])')
+HYBRID_MAGNET="magnet:?xt=urn:btih:$hybrid_v1&xt=urn:btmh:1220$hybrid_v2"
+lt_download "$HYBRID_MAGNET" "$WORK/to-lt-hybrid-magnet" "127.0.0.1:$SHOAL_SEED_PORT"
+same_tree "$DATA/tree" "$WORK/to-lt-hybrid-magnet/tree"
+pass "Shoal -> libtorrent, hybrid magnet (btih and btmh): tree"
 stop_shoal_seed
+
+start_lt_seed "$HYBRID_TREE" "$DATA"
+shoal_get "$HYBRID_MAGNET" "$WORK/from-lt-hybrid-magnet" "127.0.0.1:$LT_SEED_PORT"
+same_tree "$DATA/tree" "$WORK/from-lt-hybrid-magnet/tree"
+"$SHOAL" check "$HYBRID_TREE" "$WORK/from-lt-hybrid-magnet" -q || fail "shoal check of the hybrid magnet download"
+pass "libtorrent -> Shoal, hybrid magnet (btih and btmh): tree"
+kill %?lt_peer 2>/dev/null || true
 finish

@@ -166,7 +166,9 @@ class Harness {
     return p;
   }
 
-  explicit Harness(Params p) : params(p), torrent(std::move(p), mediator, now) {
+  // with_content false: no content (a test of a huge torrent that never serves or checks a block).
+  explicit Harness(Params p, bool with_content = true) : params(p), torrent(std::move(p), mediator, now) {
+    if (!with_content) return;
     content.resize(static_cast<std::size_t>(params.total_size));
     for (std::size_t i = 0; i < content.size(); ++i)
       content[i] = static_cast<std::uint8_t>((i * 7 + i / 251) & 0xff);

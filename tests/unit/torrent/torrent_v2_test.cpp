@@ -431,6 +431,248 @@ TEST(TorrentV2, AHybridNeverWaitsForLayers) {
   EXPECT_GT(out.count<wire::Request>(), 0u);
 }
 
+// A v2-only file of 20,000 pieces of 16 KiB (328 MB, no content: only its piece layer matters), whose
+// metadata came without its piece layer.
+struct LargeLayer {
+  static constexpr std::int64_t kPieces = 20000;
+  static constexpr std::int64_t kWidth = 32768;  // the layer padded to a power of two
+  std::vector<Sha256Digest> layer;
+  std::vector<std::vector<Sha256Digest>> tree;  // every layer from the piece layer (padded) up to the root
+  metainfo::TorrentInfo info;
+  std::unique_ptr<Harness> h;
+
+  LargeLayer() {
+    for (std::int64_t i = 0; i < kPieces; ++i)
+      layer.push_back(hash::sha256("piece " + std::to_string(i)));
+    // 16 KiB pieces: the piece layer is the leaf layer, padded with zero hashes.
+    tree = hash::merkle_layers(layer, kWidth, hash::merkle_pad_hash(0));
+    info.version = metainfo::MetaVersion::v2;
+    info.name = "big.bin";
+    info.piece_length = 16 * 1024;
+    info.total_size = kPieces * info.piece_length;
+    metainfo::FileEntry f;
+    f.path = "big.bin";
+    f.length = info.total_size;
+    f.pieces_root = tree.back()[0];
+    info.files.push_back(f);
+    auto p = Harness::make_params(info.num_pieces(), info.piece_length, info.total_size);
+    p.metainfo = std::make_shared<metainfo::TorrentInfo>(info);
+    h = std::make_unique<Harness>(p, false);
+  }
+  const Sha256Digest& root() const { return tree.back()[0]; }
+
+  // What an honest peer sends for a run of the piece layer: the run, then its uncles up to the root.
+  std::string answer(const wire::HashRequestFields& r) const {
+    std::vector<Sha256Digest> out(tree[0].begin() + r.index, tree[0].begin() + r.index + r.length);
+    auto levels = static_cast<std::size_t>(std::countr_zero(r.length));
+    for (std::size_t level = levels; level + 1 < tree.size(); ++level)
+      out.push_back(tree[level][(r.index >> level) ^ 1]);
+    EXPECT_EQ(out.size(), r.length + wire::hash_uncle_count(r));
+    return hash::merkle_concat(out);
+  }
+  PeerId seed(std::uint8_t b) {
+    auto id = h->connect(ip(7, b), true);
+    h->flush(id);
+    EXPECT_TRUE(h->receive_all(id, {wire::HaveAll{}, wire::Unchoke{}}));
+    return id;
+  }
+  // Answers every run `peer` was asked for (honestly), until it is asked for none; runs answered in all.
+  std::size_t serve_honestly(PeerId peer) {
+    std::size_t answered = 0;
+    for (;;) {
+      auto asks = h->flush(peer).all<wire::HashRequest>();
+      if (asks.empty()) return answered;
+      for (const auto& a : asks) {
+        auto bytes = answer(a);
+        EXPECT_TRUE(h->receive_all(peer, {wire::Hashes{a, bytes_of(bytes)}}));
+        ++answered;
+      }
+    }
+  }
+  // The same for several peers, until none is asked for anything.
+  std::size_t serve_honestly(std::initializer_list<PeerId> peers) {
+    std::size_t answered = 0;
+    for (;;) {
+      std::size_t round = 0;
+      for (auto peer : peers)
+        round += serve_honestly(peer);
+      if (round == 0) return answered;
+      answered += round;
+    }
+  }
+};
+
+// A layer wider than one message (libtorrent rejects more than 8,192 hashes) comes in aligned runs of 512,
+// each with the uncles up to the pieces root, spread over the peers (4 at a time each); no piece is asked
+// for until the whole layer is in.
+TEST(TorrentV2, FetchesALargePieceLayerInRunsSpreadOverPeers) {
+  LargeLayer big;
+  auto& h = *big.h;
+  h.start();
+  auto a = big.seed(1);
+  auto b = big.seed(2);
+  auto a_out = h.flush(a);
+  auto b_out = h.flush(b);
+  auto a_asks = a_out.all<wire::HashRequest>();
+  auto b_asks = b_out.all<wire::HashRequest>();
+  ASSERT_EQ(a_asks.size(), kMaxLayerRequestsPerPeer);
+  ASSERT_EQ(b_asks.size(), kMaxLayerRequestsPerPeer);
+  EXPECT_EQ(a_out.count<wire::Request>() + b_out.count<wire::Request>(), 0u);
+  std::set<std::uint32_t> starts;
+  for (const auto& r : a_asks)
+    starts.insert(r.index);
+  for (const auto& r : b_asks)
+    starts.insert(r.index);
+  EXPECT_EQ(starts.size(), 2 * kMaxLayerRequestsPerPeer);  // no run asked twice
+  for (const auto& r : a_asks) {
+    EXPECT_EQ(r.pieces_root, big.root());
+    EXPECT_EQ(r.base_layer, 0u);
+    EXPECT_EQ(r.length, kLayerChunkHashes);
+    EXPECT_EQ(r.index % kLayerChunkHashes, 0u);
+    EXPECT_EQ(wire::hash_uncle_count(r), 15u - 9u);  // from the run's subtree (2^9) to the root (2^15)
+  }
+  // a answers its runs and gets the next ones; b stays silent for now.
+  std::vector<wire::HashRequestFields> last;
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& r : a_asks) {
+      auto bytes = big.answer(r);
+      ASSERT_TRUE(h.receive_all(a, {wire::Hashes{r, bytes_of(bytes)}}));
+    }
+    a_asks = h.flush(a).all<wire::HashRequest>();
+    ASSERT_EQ(a_asks.size(), kMaxLayerRequestsPerPeer);
+  }
+  EXPECT_EQ(count_actions<PieceLayerReceived>(h.actions()), 0u);
+  for (const auto& r : b_asks) {
+    auto bytes = big.answer(r);
+    ASSERT_TRUE(h.receive_all(b, {wire::Hashes{r, bytes_of(bytes)}}));
+  }
+  for (const auto& r : a_asks) {
+    auto bytes = big.answer(r);
+    ASSERT_TRUE(h.receive_all(a, {wire::Hashes{r, bytes_of(bytes)}}));
+  }
+  // The rest, from both: 40 runs in all, the last one 32 wide (19,968 + 32 = 20,000).
+  std::size_t rest = 0;
+  bool saw_last = false;
+  for (int turn = 0; turn < 40 && h.torrent.piece_layers_missing(); ++turn) {
+    for (auto peer : {a, b}) {
+      for (const auto& r : h.flush(peer).all<wire::HashRequest>()) {
+        if (r.index == 19968) {
+          saw_last = true;
+          EXPECT_EQ(r.length, 32u);
+          EXPECT_EQ(wire::hash_uncle_count(r), 15u - 5u);
+        }
+        auto bytes = big.answer(r);
+        ASSERT_TRUE(h.receive_all(peer, {wire::Hashes{r, bytes_of(bytes)}}));
+        ++rest;
+      }
+    }
+  }
+  EXPECT_EQ(rest, 40u - 5 * kMaxLayerRequestsPerPeer);
+  EXPECT_TRUE(saw_last);
+  EXPECT_FALSE(h.torrent.piece_layers_missing());
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].pieces_root, big.root());
+  EXPECT_EQ(layers[0].layer, hash::merkle_concat(big.layer));
+  EXPECT_GT(h.flush(a).count<wire::Request>() + h.flush(b).count<wire::Request>(), 0u);
+}
+
+// A run that does not prove out is not taken; its sender is asked for layers no more, and that run (and
+// whatever else it held) comes from another peer.
+TEST(TorrentV2, AWrongLayerRunIsNotTrustedAndComesFromAnotherPeer) {
+  LargeLayer big;
+  auto& h = *big.h;
+  h.start();
+  auto liar = big.seed(1);
+  auto asks = h.flush(liar).all<wire::HashRequest>();
+  ASSERT_EQ(asks.size(), kMaxLayerRequestsPerPeer);
+  // One hash of the run changed, the uncles left as they are: the subtree no longer leads to the root.
+  auto bytes = big.answer(asks[0]);
+  bytes[100] = static_cast<char>(bytes[100] ^ 1);
+  ASSERT_TRUE(h.receive_all(liar, {wire::Hashes{asks[0], bytes_of(bytes)}}));
+  // Right run, forged uncles: refused as well (only a proof to the pieces root counts).
+  auto forged = big.answer(asks[1]);
+  forged.replace(forged.size() - 32, 32, std::string(32, '\x07'));
+  ASSERT_TRUE(h.receive_all(liar, {wire::Hashes{asks[1], bytes_of(forged)}}));
+  EXPECT_EQ(h.flush(liar).count<wire::HashRequest>(), 0u);
+  h.tick();
+  EXPECT_EQ(h.flush(liar).count<wire::HashRequest>(), 0u);
+
+  auto honest = big.seed(2);
+  auto answered = big.serve_honestly(honest);
+  EXPECT_EQ(answered, 40u);  // every run, the four the liar held included
+  EXPECT_EQ(h.torrent.piece_layers_missing(), false);
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].layer, hash::merkle_concat(big.layer));
+}
+
+// A peer that says no (BEP 52 lets it reject any request): the run goes to another peer at once; with
+// nobody else, the same peer is asked again at the next tick.
+TEST(TorrentV2, ARejectedLayerRunIsAskedOfAnotherPeerOrAgainLater) {
+  LargeLayer big;
+  auto& h = *big.h;
+  h.start();
+  auto a = big.seed(1);
+  auto asks = h.flush(a).all<wire::HashRequest>();
+  ASSERT_EQ(asks.size(), kMaxLayerRequestsPerPeer);
+  ASSERT_TRUE(h.receive_all(a, {wire::HashReject{asks[0]}}));
+  auto next = h.flush(a).all<wire::HashRequest>();
+  ASSERT_EQ(next.size(), 1u);  // its freed slot takes a run nobody has tried
+  EXPECT_NE(next[0].index, asks[0].index);
+
+  auto b = big.seed(2);
+  auto b_asks = h.flush(b).all<wire::HashRequest>();
+  ASSERT_EQ(b_asks.size(), kMaxLayerRequestsPerPeer);
+  EXPECT_EQ(b_asks[0].index, asks[0].index);  // the rejected run first
+  ASSERT_TRUE(h.receive_all(b, {wire::HashReject{b_asks[0]}}));
+  // Every peer said no to it: once the others are done, it is offered again at the next tick.
+  for (const auto& r : {asks[1], asks[2], asks[3], next[0]}) {
+    auto bytes = big.answer(r);
+    ASSERT_TRUE(h.receive_all(a, {wire::Hashes{r, bytes_of(bytes)}}));
+  }
+  for (const auto& r : {b_asks[1], b_asks[2], b_asks[3]}) {
+    auto bytes = big.answer(r);
+    ASSERT_TRUE(h.receive_all(b, {wire::Hashes{r, bytes_of(bytes)}}));
+  }
+  big.serve_honestly({a, b});
+  EXPECT_TRUE(h.torrent.piece_layers_missing());
+  h.tick();
+  EXPECT_EQ(big.serve_honestly({a, b}), 1u);
+  EXPECT_FALSE(h.torrent.piece_layers_missing());
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].layer, hash::merkle_concat(big.layer));
+}
+
+// A peer that never answers, or leaves: after the timeout (or at the next tick) its runs go to another.
+TEST(TorrentV2, AnUnansweredLayerRunIsAskedOfAnotherPeer) {
+  LargeLayer big;
+  auto& h = *big.h;
+  h.start();
+  auto silent = big.seed(1);
+  auto leaver = big.seed(2);
+  auto silent_asks = h.flush(silent).all<wire::HashRequest>();
+  ASSERT_EQ(silent_asks.size(), kMaxLayerRequestsPerPeer);
+  ASSERT_EQ(h.flush(leaver).count<wire::HashRequest>(), kMaxLayerRequestsPerPeer);
+  auto honest = big.seed(3);
+  EXPECT_EQ(big.serve_honestly(honest), 40u - 2 * kMaxLayerRequestsPerPeer);
+  h.torrent.on_peer_closed(leaver, "gone", h.now);
+  h.tick();
+  EXPECT_EQ(big.serve_honestly(honest), kMaxLayerRequestsPerPeer);
+  EXPECT_TRUE(h.torrent.piece_layers_missing());
+  for (int i = 0; i < kBlameTimeoutTicks; ++i)
+    h.tick();
+  EXPECT_EQ(big.serve_honestly(honest), kMaxLayerRequestsPerPeer);
+  EXPECT_FALSE(h.torrent.piece_layers_missing());
+  // A late answer from the silent peer is harmless.
+  auto bytes = big.answer(silent_asks[0]);
+  ASSERT_TRUE(h.receive_all(silent, {wire::Hashes{silent_asks[0], bytes_of(bytes)}}));
+  auto layers = actions_of<PieceLayerReceived>(h.actions());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].layer, hash::merkle_concat(big.layer));
+}
+
 // SmartBan's side: proven good hashes strike only the address whose block differs, and record nothing.
 TEST(SmartBanV2, ProvenBlocksStrikeOnlyTheirSender) {
   swarm::SmartBan ban;
