@@ -152,7 +152,9 @@ TEST_F(PieceCheckerTest, EveryReadPathVerifiesTheSamePieces) {
     check.threads = 2;
     EXPECT_EQ(flags(check_pieces(storage, hashes_, check)), std::vector<bool>(6, true));
   }
-  EXPECT_EQ(calls, 1) << "a kernel that lacks the advice is asked once, then pread serves";
+  // Both threads may ask before either has heard "unsupported"; after that, pread serves.
+  EXPECT_GE(calls, 1);
+  EXPECT_LE(calls, 2) << "a kernel that lacks the advice is asked at most once per thread";
 }
 
 // A torrent that says a file is longer than it is: unverified pieces, never a SIGBUS from reading a mapping
