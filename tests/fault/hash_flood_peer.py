@@ -9,54 +9,13 @@ hash_flood_peer.py TORRENT HOST PORT [--seconds S] [--window W]
 Prints "ready" once connected, then at the end "hashes H rejects R".
 """
 import argparse
-import hashlib
-import os
 import socket
 import struct
 import sys
 import threading
 import time
 
-
-def bdecode(data, p=0):
-    c = data[p:p + 1]
-    if c == b"i":
-        end = data.index(b"e", p)
-        return int(data[p + 1:end]), end + 1
-    if c == b"l":
-        p += 1
-        out = []
-        while data[p:p + 1] != b"e":
-            v, p = bdecode(data, p)
-            out.append(v)
-        return out, p + 1
-    if c == b"d":
-        p += 1
-        out = {}
-        while data[p:p + 1] != b"e":
-            k, p = bdecode(data, p)
-            v, p = bdecode(data, p)
-            out[k] = v
-        return out, p + 1
-    colon = data.index(b":", p)
-    n = int(data[p:colon])
-    return data[colon + 1:colon + 1 + n], colon + 1 + n
-
-
-def info_span(data):
-    start = data.index(b"4:infod") + 6
-    _, end = bdecode(data, start)
-    return data[start:end]
-
-
-def recv_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError
-        buf += chunk
-    return bytes(buf)
+import peer_wire as pw
 
 
 def main():
@@ -68,9 +27,7 @@ def main():
     ap.add_argument("--window", type=int, default=64)
     args = ap.parse_args()
 
-    raw = open(args.torrent, "rb").read()
-    info_raw = info_span(raw)
-    info, _ = bdecode(info_raw)
+    info = pw.bdecode(pw.info_bytes(args.torrent))
     piece_length = info[b"piece length"]
     tree = info[b"file tree"]
     (name, node), = tree.items()
@@ -79,16 +36,14 @@ def main():
     pieces = (length + piece_length - 1) // piece_length
     per_piece = piece_length // 16384
     v1 = b"pieces" in info
-    ih = hashlib.sha1(info_raw).digest() if v1 else hashlib.sha256(info_raw).digest()[:20]
+    ih = pw.info_hash_v1(args.torrent) if v1 else pw.info_hash_v2_wire(args.torrent)
 
     sock = socket.create_connection((args.host, args.port))
-    reserved = bytearray(8)
-    reserved[7] |= 0x10 | 0x04  # BEP 52, BEP 6
-    sock.sendall(bytes([19]) + b"BitTorrent protocol" + bytes(reserved) + ih + b"-HF0001-" + os.urandom(12))
-    hs = recv_exact(sock, 68)
+    sock.sendall(pw.handshake(ih, b"-HF0001-", pw.V2_BIT | pw.FAST_BIT))
+    hs = pw.recv_exact(sock, 68)
     if hs[28:48] != ih:
         sys.exit("wrong info-hash")
-    sock.sendall(struct.pack(">IB", 1, 15))  # have none
+    sock.sendall(pw.message(pw.HAVE_NONE))
     print("ready", flush=True)
 
     counts = {"hashes": 0, "rejects": 0}
@@ -98,14 +53,11 @@ def main():
     def reader():
         try:
             while not done.is_set():
-                n = struct.unpack(">I", recv_exact(sock, 4))[0]
-                if n == 0:
-                    continue
-                body = recv_exact(sock, n)
-                if body[0] == 22:
+                msg_id, _ = pw.read_message(sock)
+                if msg_id == pw.HASHES:
                     counts["hashes"] += 1
                     window.release()
-                elif body[0] == 23:
+                elif msg_id == pw.HASH_REJECT:
                     counts["rejects"] += 1
                     window.release()
         except (ConnectionError, OSError):
@@ -118,9 +70,9 @@ def main():
     while time.monotonic() < end and not done.is_set():
         if not window.acquire(timeout=0.5):
             continue
-        msg = struct.pack(">B32sIIII", 21, root, 0, piece * per_piece, per_piece, proof)
+        msg = pw.message(pw.HASH_REQUEST, struct.pack(">32sIIII", root, 0, piece * per_piece, per_piece, proof))
         try:
-            sock.sendall(struct.pack(">I", len(msg)) + msg)
+            sock.sendall(msg)
         except OSError:
             break
         piece = (piece + 1) % pieces

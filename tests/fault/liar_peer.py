@@ -5,10 +5,8 @@ garbage. Loopback only; standard library only.
 liar_peer.py TORRENT PORT
 """
 import os
-import socket
 import struct
 import sys
-import threading
 
 import peer_wire as pw
 
@@ -34,13 +32,7 @@ def main():
     torrent, port = sys.argv[1], int(sys.argv[2])
     info = pw.bdecode(pw.info_bytes(torrent))
     ih = pw.info_hash_v1(torrent)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, ih, len(info[b"pieces"]) // 20), daemon=True).start()
+    pw.serve_forever(port, serve, ih, len(info[b"pieces"]) // 20)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,8 @@ library only.
 
 one_bad_block_peer.py TORRENT DATA_FILE PIECE_LENGTH NUM_PIECES PORT
 """
-import socket
 import struct
 import sys
-import threading
 
 import peer_wire as pw
 
@@ -48,13 +46,7 @@ def main():
     piece_length, num_pieces, port = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     ih = pw.info_hash_v2_wire(torrent)
     payload = open(data_file, "rb").read()
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, ih, payload, piece_length, num_pieces), daemon=True).start()
+    pw.serve_forever(port, serve, ih, payload, piece_length, num_pieces)
 
 
 if __name__ == "__main__":

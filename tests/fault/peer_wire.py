@@ -4,7 +4,9 @@ message framing. Standard library only; the peers using it talk to 127.0.0.1 onl
 """
 import hashlib
 import os
+import socket
 import struct
+import threading
 
 PROTOCOL = bytes([19]) + b"BitTorrent protocol"
 BLOCK = 16384
@@ -118,3 +120,14 @@ def read_message(sock):
         return None, b""
     body = recv_exact(sock, length)
     return body[0], body[1:]
+
+
+def serve_forever(port, handler, *args):
+    """Accepts connections on 127.0.0.1:port for ever, each served by handler(conn, *args) on a thread."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(16)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=handler, args=(conn, *args), daemon=True).start()

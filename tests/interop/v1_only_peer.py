@@ -15,7 +15,6 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault"))
@@ -87,13 +86,7 @@ def serve(conn, layout, stream, rate):
 def seed(torrent, data_dir, port, rate):
     layout = Layout(torrent)
     stream = layout.read_stream(data_dir)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, layout, stream, rate), daemon=True).start()
+    pw.serve_forever(port, serve, layout, stream, rate)
 
 
 def download(torrent, host, port, out_dir):
