@@ -9,6 +9,7 @@
 
 #include "hash/sha.hpp"
 #include "metainfo/torrent_builder.hpp"
+#include "session_test_util.hpp"
 #include "shoal/session.hpp"
 
 namespace shoal {
@@ -17,17 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("shoal-remember-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+// Each test in a temporary folder of its own (root_).
+class RememberTorrents : public test::SessionTestBase {};
+class RenamePath : public test::SessionTestBase {};
+class SeedLimits : public test::SessionTestBase {};
 
 // A single-file torrent over `size` pseudo-random bytes written to dir/name.
 std::string make_torrent(const fs::path& dir, const std::string& name, std::size_t size, unsigned seed) {
@@ -71,16 +65,15 @@ bool wait_for(Session& session, Pred pred, std::chrono::seconds limit = 30s) {
   return false;
 }
 
-TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
-  TempDir dir;
-  auto data = dir.path / "data";
+TEST_F(RememberTorrents, ASessionComesBackWithItsTorrents) {
+  auto data = root_ / "data";
   fs::create_directories(data);
   auto a = make_torrent(data, "a.bin", 100'000, 1);
   auto b = make_torrent(data, "b.bin", 50'000, 2);
   std::string hash_a;
   std::string hash_b;
   {
-    Session session(quiet_settings(dir.path / "state"));
+    Session session(quiet_settings(root_ / "state"));
     AddTorrentParams pa;
     pa.torrent_bytes = a;
     pa.save_path = data;
@@ -99,7 +92,7 @@ TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
       return f && f->info_hash == hash_a;
     }));
   }
-  Session again(quiet_settings(dir.path / "state"));
+  Session again(quiet_settings(root_ / "state"));
   auto torrents = again.torrents();
   ASSERT_EQ(torrents.size(), 2u);
   EXPECT_EQ(torrents[0].info_hash(), hash_a);
@@ -114,19 +107,18 @@ TEST(RememberTorrents, ASessionComesBackWithItsTorrents) {
   again.remove_torrent(torrents[1]);
   ASSERT_TRUE(wait_for(again, [&](const Event& e) { return std::holds_alternative<TorrentRemoved>(e); }));
   again.shutdown();
-  Session third(quiet_settings(dir.path / "state"));
+  Session third(quiet_settings(root_ / "state"));
   ASSERT_EQ(third.torrents().size(), 1u);
 }
 
 // torrent-rename-path through the engine: a running torrent stops, its file moves on disk, it runs again
 // under the new name, and a restarted session applies the name before it looks for the data.
-TEST(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
-  TempDir dir;
-  auto data = dir.path / "data";
+TEST_F(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
+  auto data = root_ / "data";
   fs::create_directories(data);
   auto a = make_torrent(data, "a.bin", 100'000, 4);
   {
-    Session session(quiet_settings(dir.path / "state"));
+    Session session(quiet_settings(root_ / "state"));
     AddTorrentParams p;
     p.torrent_bytes = a;
     p.save_path = data;
@@ -161,7 +153,7 @@ TEST(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
     EXPECT_EQ(h->status().state, TorrentState::seeding);
     EXPECT_EQ(h->status().name, "renamed.bin");
   }
-  Session again(quiet_settings(dir.path / "state"));
+  Session again(quiet_settings(root_ / "state"));
   ASSERT_EQ(again.torrents().size(), 1u);
   auto h = again.torrents()[0];
   EXPECT_EQ(h.status().name, "renamed.bin");
@@ -172,12 +164,11 @@ TEST(RenamePath, AFileIsRenamedOnDiskAndStaysRenamedAfterARestart) {
 
 // A torrent that stops itself (its seed time is up) is drained and let go like any other: the session's
 // shutdown does not wait out its timeout for it, and its status says stopped.
-TEST(SeedLimits, ATorrentThatStopsItselfIsDrained) {
-  TempDir dir;
-  auto data = dir.path / "data";
+TEST_F(SeedLimits, ATorrentThatStopsItselfIsDrained) {
+  auto data = root_ / "data";
   fs::create_directories(data);
   auto bytes = make_torrent(data, "a.bin", 40'000, 3);
-  auto settings = quiet_settings(dir.path / "state");
+  auto settings = quiet_settings(root_ / "state");
   settings.remember_torrents = false;
   Session session(settings);
   AddTorrentParams p;
@@ -198,11 +189,10 @@ TEST(SeedLimits, ATorrentThatStopsItselfIsDrained) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
-TEST(RememberTorrents, ADamagedStateFileStartsEmptyWithAWarning) {
-  TempDir dir;
-  fs::create_directories(dir.path / "state");
-  std::ofstream(dir.path / "state" / "session.state") << "d7:versioni1e8:torrentsl";
-  Session session(quiet_settings(dir.path / "state"));
+TEST_F(RememberTorrents, ADamagedStateFileStartsEmptyWithAWarning) {
+  fs::create_directories(root_ / "state");
+  std::ofstream(root_ / "state" / "session.state") << "d7:versioni1e8:torrentsl";
+  Session session(quiet_settings(root_ / "state"));
   EXPECT_TRUE(session.torrents().empty());
   bool warned = false;
   for (const auto& e : session.pop_events())

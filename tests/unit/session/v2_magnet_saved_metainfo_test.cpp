@@ -8,9 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "metainfo/torrent_info.hpp"
+#include "session_test_util.hpp"
 #include "shoal/session.hpp"
 #include "shoal/torrent_file.hpp"
 
@@ -19,18 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("shoal-v2-saved-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void write_random(const fs::path& file, std::size_t size, unsigned seed) {
   fs::create_directories(file.parent_path());
@@ -42,36 +32,23 @@ void write_random(const fs::path& file, std::size_t size, unsigned seed) {
 }
 
 SessionSettings settings_in(const fs::path& state, bool remember) {
-  SessionSettings s;
-  s.state_dir = state;
+  auto s = test::loopback_settings(state);
   s.remember_torrents = remember;
-  s.listen_address = "127.0.0.1";
-  s.dht.enabled = false;
-  s.lsd.enabled = false;
-  s.upnp = s.natpmp = s.pcp = false;
   return s;
 }
 
-template <class Pred>
-bool wait_for(Session& session, Pred pred, std::chrono::seconds limit = 60s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    session.wait_for_events(200ms);
-    for (const auto& e : session.pop_events()) {
-      if (pred(e)) return true;
-    }
-  }
-  return false;
+// Waits (on events, up to a minute) until `pred` accepts one.
+bool wait_for(Session& session, const std::function<bool(const Event&)>& pred) {
+  return test::EventLog(session).wait(pred, 60s);
 }
 
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+class V2MagnetSavedMetainfo : public test::SessionTestBase {
+ protected:
+  void download_restart_and_recheck(TorrentVersion version);
+};
 
-void download_restart_and_recheck(TorrentVersion version) {
-  TempDir dir;
-  auto data = dir.path / "seed";
+void V2MagnetSavedMetainfo::download_restart_and_recheck(TorrentVersion version) {
+  auto data = root_ / "seed";
   // Two files of several 16 KiB pieces each (each has a piece layer) and one of a single piece (none).
   write_random(data / "tree" / "a.bin", 300'001, 1);
   write_random(data / "tree" / "sub" / "b.bin", 123'457, 2);
@@ -88,7 +65,7 @@ void download_restart_and_recheck(TorrentVersion version) {
   // v2-only: btmh alone; a hybrid: both.
   ASSERT_EQ(published->magnet.find("urn:btih:") != std::string::npos, version == TorrentVersion::hybrid);
 
-  Session seeder(settings_in(dir.path / "seed-state", false));
+  Session seeder(settings_in(root_ / "seed-state", false));
   AddTorrentParams seed_params;
   seed_params.torrent_bytes = *torrent;
   seed_params.save_path = data;
@@ -97,8 +74,8 @@ void download_restart_and_recheck(TorrentVersion version) {
   ASSERT_TRUE(wait_for(seeder, [](const Event& e) { return std::holds_alternative<TorrentFinished>(e); }));
   auto port = seeder.stats().listen_port;
 
-  auto out = dir.path / "out";
-  auto state = dir.path / "state";
+  auto out = root_ / "out";
+  auto state = root_ / "state";
   std::string hex;
   {
     Session leecher(settings_in(state, true));
@@ -122,7 +99,7 @@ void download_restart_and_recheck(TorrentVersion version) {
   seeder.shutdown();
 
   // The saved .torrent: same info-hash, every multi-piece file's layer (checked against its root on parse).
-  auto saved_bytes = read_all(state / "torrents" / (hex + ".torrent"));
+  auto saved_bytes = test::read_all(state / "torrents" / (hex + ".torrent"));
   auto saved = metainfo::parse_torrent(saved_bytes);
   ASSERT_TRUE(saved) << saved.error().message();
   auto original = metainfo::parse_torrent(*torrent);
@@ -148,11 +125,11 @@ void download_restart_and_recheck(TorrentVersion version) {
   EXPECT_EQ(status.progress, 1.0);
 }
 
-TEST(V2MagnetSavedMetainfo, AV2OnlyMagnetKeepsItsPieceLayersAndRechecksWithThem) {
+TEST_F(V2MagnetSavedMetainfo, AV2OnlyMagnetKeepsItsPieceLayersAndRechecksWithThem) {
   download_restart_and_recheck(TorrentVersion::v2);
 }
 
-TEST(V2MagnetSavedMetainfo, AHybridMagnetKeepsItsPieceLayersComputedFromItsData) {
+TEST_F(V2MagnetSavedMetainfo, AHybridMagnetKeepsItsPieceLayersComputedFromItsData) {
   download_restart_and_recheck(TorrentVersion::hybrid);
 }
 
