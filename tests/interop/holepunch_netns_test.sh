@@ -15,12 +15,8 @@
 set -euo pipefail
 transport=${1:-tcp}
 
-for tool in iptables ip; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "skipped: $tool is not installed (scripts/install-deps)"
-    exit 77
-  fi
-done
+source "$(dirname "$0")/netns_lib.sh"
+skip_without iptables ip
 tag="shoal-hp-$$"
 lan_a="$tag-lan-a" nat_a="$tag-nat-a" relay="$tag-relay" nat_b="$tag-nat-b" lan_b="$tag-lan-b"
 if ! ip netns add "$relay" 2>/dev/null; then
@@ -44,7 +40,6 @@ wait_log() {  # wait_log FILE PATTERN SECONDS
   done
 }
 
-source "$(dirname "$0")/netns_lib.sh"
 for ns in "$lan_a" "$nat_a" "$relay" "$nat_b" "$lan_b"; do ip -n "$ns" link set lo up; done
 link "$lan_a" eth0 192.168.1.2/24 "$nat_a" lan 192.168.1.1/24
 link "$nat_a" wan 11.88.1.2/24 "$relay" to-a 11.88.1.1/24

@@ -11,12 +11,8 @@
 # from these namespaces alone. Needs root (namespaces, nftables); skipped with exit 77 without.
 set -euo pipefail
 
-for tool in miniupnpd nft ip; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "skipped: $tool is not installed (scripts/install-deps)"
-    exit 77
-  fi
-done
+source "$(dirname "$0")/netns_lib.sh"
+skip_without miniupnpd nft ip
 tag="shoal-nat-$$"
 lan="$tag-lan" router="$tag-router" wan="$tag-wan"
 if ! ip netns add "$router" 2>/dev/null; then

@@ -1,5 +1,16 @@
 # Helpers for tests that build networks of namespaces. Sourced, not run.
 
+# skip_without TOOL...: exits 77 (a skip) when one of the tools is not installed.
+skip_without() {
+  local tool
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "skipped: $tool is not installed (scripts/install-deps)"
+      exit 77
+    fi
+  done
+}
+
 # link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces, both ends up.
 link() {
   ip link add "v$$a" netns "$1" type veth peer name "v$$b" netns "$4"

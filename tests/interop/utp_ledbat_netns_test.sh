@@ -12,14 +12,9 @@
 # Nothing leaves the namespaces. Needs root; skipped with exit 77 without.
 set -euo pipefail
 
-for tool in ip tc iperf3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "skipped: $tool is not installed (scripts/install-deps)"
-    exit 77
-  fi
-done
-source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/netns_lib.sh"
+skip_without ip tc iperf3
+source "$(dirname "$0")/lib.sh"
 tx_router_rx "shoal-ledbat-$$" 10.98
 RATE_MBIT=40
 # burst above the largest GSO packet veth hands over, or tbf drops it.

@@ -8,14 +8,9 @@
 # Nothing leaves the namespaces. Needs root; skipped with exit 77 without.
 set -euo pipefail
 
-for tool in ip iptables; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "skipped: $tool is not installed (scripts/install-deps)"
-    exit 77
-  fi
-done
-source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/netns_lib.sh"
+skip_without ip iptables
+source "$(dirname "$0")/lib.sh"
 tx_router_rx "shoal-mtu-$$" 10.97
 
 # set_mtus TX_SIDE RX_SIDE: the tx-router link's MTU and the router-rx link's.
