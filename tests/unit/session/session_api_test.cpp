@@ -403,14 +403,10 @@ TEST_F(SessionApiTest, RemoveWithDeleteDataRemovesTheTorrentsFilesAndOnlyThem) {
 // the stop's coroutine outlives nothing it refers to. The tracker here refuses connections.
 TEST_F(SessionApiTest, RemovingATorrentWithATrackerAnnouncesStopAndDrains) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto port = bind_loopback(fd);
+  ASSERT_NE(port, 0);
   ::close(fd);  // nothing listens there now
-  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/announce";
+  const auto url = "http://127.0.0.1:" + std::to_string(port) + "/announce";
   auto tracked = make_torrent(root_ / "tracked", "t.bin", {{"", 40000}}, 16 * 1024, 9, url);
   auto settings = loopback_settings(root_ / "state");
   settings.use_trackers = true;

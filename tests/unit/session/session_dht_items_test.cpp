@@ -16,14 +16,9 @@ using namespace std::chrono_literals;
 // A UDP port free right now on 127.0.0.1.
 std::uint16_t free_udp_port() {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto port = bind_loopback(fd);
   ::close(fd);
-  return ntohs(a.sin_port);
+  return port;
 }
 
 class SessionDhtItemsTest : public SessionTestBase {

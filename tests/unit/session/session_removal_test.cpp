@@ -24,20 +24,11 @@ int open_descriptors() {
 // but never reads or answers: dials to it hang in the handshake until their timeout.
 struct DeadPeers {
   DeadPeers() {
-    auto bind_any = [](int fd) {
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      socklen_t len = sizeof a;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-      return ntohs(a.sin_port);
-    };
     int refusing = ::socket(AF_INET, SOCK_STREAM, 0);
-    refused_port = bind_any(refusing);
+    refused_port = bind_loopback(refusing);
     ::close(refusing);
     silent_fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    silent_port = bind_any(silent_fd);
+    silent_port = bind_loopback(silent_fd);
     ::listen(silent_fd, 1024);
   }
   ~DeadPeers() { ::close(silent_fd); }

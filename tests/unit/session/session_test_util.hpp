@@ -2,7 +2,10 @@
 // confined to 127.0.0.1 with DHT, LSD and trackers off, and waiting on events (never on time).
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -65,6 +68,17 @@ inline TestTorrent make_torrent(const fs::path& dir, const std::string& name,
   EXPECT_TRUE(parsed);
   if (parsed) t.info_hash = parsed->info_hash.to_hex();
   return t;
+}
+
+// Binds socket `fd` to 127.0.0.1 on a port the kernel picks and returns that port (0 when it cannot).
+inline std::uint16_t bind_loopback(int fd) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
 }
 
 inline std::string read_all(const fs::path& path) {
